@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Thin CLI over infra/lib/infra.mjs: run a real ZooKeeper + Kafka (KRaft) for nono.
+// Node built-ins only; see infra/README.md.
+
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { InfraError, classpath, config, down, ensureUp, formatStatus, install, runClass, status } from '../lib/infra.mjs';
+
+const USAGE = `usage: node infra/bin/nono-infra.mjs <command>
+
+  install [--force]        resolve the ZooKeeper and Kafka jars with Maven (skipped when done)
+  up                       install if needed, start ZooKeeper and Kafka, wait until they answer
+  down                     stop the servers recorded in the pid files (Kafka first)
+  status [--json]          show whether each server runs and answers
+  test -- <command...>     up if needed, run the command with NONO_ZK_CONNECT and
+                           NONO_KAFKA_BROKERS set, then down again if this run started them
+  env                      print NONO_ZK_CONNECT=... and NONO_KAFKA_BROKERS=... (for eval)
+  kafka-topics [args...]   org.apache.kafka.tools.TopicCommand --bootstrap-server <broker> args...
+  run-class <zookeeper|kafka> <MainClass> [args...]
+                           run a Java main class with that server's classpath
+  classpath <zookeeper|kafka>
+
+env: NONO_ZK_PORT (2181), NONO_KAFKA_PORT (9092), NONO_KAFKA_CONTROLLER_PORT (9093),
+     NONO_INFRA_DIR (infra/.run), NONO_INFRA_CACHE_DIR (infra/.cache),
+     NONO_INFRA_START_TIMEOUT_MS`;
+
+const out = (line) => process.stdout.write(line + '\n');
+const err = (line) => process.stderr.write(line + '\n');
+
+function signalExitCode(signal) {
+  return 128 + (os.constants.signals[signal] || 0);
+}
+
+async function runTest(argv) {
+  const sep = argv.indexOf('--');
+  const cmd = sep >= 0 ? argv.slice(sep + 1) : argv;
+  if (cmd.length === 0) {
+    err('infra: `test` needs a command to run, e.g. `node infra/bin/nono-infra.mjs test -- npm run test:all`.');
+    return 2;
+  }
+  // infra messages go to stderr so the command's stdout stays its own
+  const up = await ensureUp({ log: err });
+  let exitCode;
+  try {
+    exitCode = await new Promise((resolve) => {
+      const child = spawn(cmd[0], cmd.slice(1), {
+        stdio: 'inherit',
+        env: { ...process.env, NONO_ZK_CONNECT: up.zkConnect, NONO_KAFKA_BROKERS: up.kafkaBrokers },
+      });
+      const forward = (sig) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      };
+      const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      for (const s of sigs) process.on(s, forward);
+      child.once('error', (e) => {
+        err(`infra: could not run ${cmd[0]} (${e.code || e.message}).`);
+        resolve(e.code === 'ENOENT' ? 127 : 126);
+      });
+      child.once('exit', (code, signal) => resolve(code ?? signalExitCode(signal)));
+    });
+  } finally {
+    if (up.startedByUs) {
+      // keep ignoring Ctrl-C while tearing down, so the servers are not left half-stopped
+      const ignore = () => err('infra: stopping the servers this run started; please wait');
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+        process.removeAllListeners(s);
+        process.on(s, ignore);
+      }
+      await down({ log: err, servers: up.started });
+    }
+  }
+  return exitCode;
+}
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'install': {
+      const r = await install({ log: out, force: rest.includes('--force') });
+      if (r.skipped) out(`install: ZooKeeper ${r.zookeeper} and Kafka ${r.kafka} jars already resolved in ${r.cacheDir}`);
+      return 0;
+    }
+    case 'up': {
+      const t0 = Date.now();
+      const r = await ensureUp({ log: out });
+      out(`infra: up in ${((Date.now() - t0) / 1000).toFixed(1)}s: NONO_ZK_CONNECT=${r.zkConnect} NONO_KAFKA_BROKERS=${r.kafkaBrokers}`);
+      return 0;
+    }
+    case 'down':
+      await down({ log: out });
+      return 0;
+    case 'status': {
+      const s = await status();
+      if (rest.includes('--json')) out(JSON.stringify(s, null, 2));
+      else formatStatus(s).forEach((l) => out(l));
+      return 0;
+    }
+    case 'test':
+      return runTest(rest);
+    case 'env': {
+      const cfg = config();
+      out(`NONO_ZK_CONNECT=${cfg.zkConnect}`);
+      out(`NONO_KAFKA_BROKERS=${cfg.kafkaBrokers}`);
+      return 0;
+    }
+    case 'kafka-topics':
+      return runClass('kafka', 'org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', config().kafkaBrokers, ...rest]);
+    case 'run-class': {
+      const [name, mainClass, ...args] = rest;
+      if (!name || !mainClass) {
+        err('infra: usage: run-class <zookeeper|kafka> <MainClass> [args...]');
+        return 2;
+      }
+      return runClass(name, mainClass, args);
+    }
+    case 'classpath':
+      out(classpath(rest[0]));
+      return 0;
+    case undefined:
+    case 'help':
+    case '-h':
+    case '--help':
+      out(USAGE);
+      return command ? 0 : 2;
+    default:
+      err(`infra: unknown command ${JSON.stringify(command)}.\n${USAGE}`);
+      return 2;
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof InfraError) {
+    err(e.message);
+    process.exitCode = e.exitCode;
+  } else {
+    err(`infra: unexpected error: ${e && e.message ? e.message : e}`);
+    if (process.env.NONO_INFRA_DEBUG) err(e && e.stack);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,218 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type Result, fail } from './errors.js';
+import { type EpochMs, formatInstant } from './instant.js';
+import { uuidV5 } from './occurrence.js';
+import { SchedulerTaskSchema } from './task.js';
+import { type Validator, compileValidator } from './validation.js';
+
+/**
+ * Event contracts: CloudEvents 1.0 envelopes whose `type` names the fact in the past
+ * tense and its schema version (`nono.execution.fired.v1`). Producers and consumers
+ * validate against these same schemas; a consumer that meets an unknown type or version
+ * dead-letters it instead of guessing.
+ */
+
+const Instant = Type.String({ description: 'RFC 3339 UTC instant' });
+const Id = Type.String({ minLength: 1, maxLength: 200 });
+
+export const FireReasonSchema = Type.Union([
+  Type.Literal('scheduled'),
+  Type.Literal('misfire-catch-up'),
+  Type.Literal('failover'),
+  Type.Literal('manual'),
+  Type.Literal('backfill'),
+]);
+export type FireReason = Static<typeof FireReasonSchema>;
+
+/** What every execution event carries: which occurrence, which attempt, who fired it under which fence. */
+const ExecutionRef = {
+  taskId: Id,
+  executionId: Id,
+  nominalTime: Instant,
+  attempt: Type.Integer({ minimum: 0, description: '0 for an occurrence that never got an attempt (skipped, misfired)' }),
+  schedulerId: Id,
+  fencingToken: Type.Integer({ minimum: 0 }),
+  reason: FireReasonSchema,
+};
+
+export const ActorSchema = Type.Object(
+  { id: Id, kind: Type.Union([Type.Literal('user'), Type.Literal('token'), Type.Literal('system')]) },
+  { additionalProperties: false },
+);
+export type Actor = Static<typeof ActorSchema>;
+
+export const SkipReasonSchema = Type.Union([
+  Type.Literal('overlap'),
+  Type.Literal('paused'),
+  Type.Literal('misfire-policy'),
+  Type.Literal('catch-up-window'),
+  Type.Literal('max-runs'),
+  Type.Literal('deleted'),
+]);
+
+const dataSchemas = {
+  'nono.task.defined.v1': Type.Object({ taskId: Id, actor: ActorSchema, revision: Type.Integer(), after: SchedulerTaskSchema }),
+  'nono.task.updated.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer(),
+    before: SchedulerTaskSchema,
+    after: SchedulerTaskSchema,
+  }),
+  'nono.task.paused.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer(),
+    note: Type.Optional(Type.String()),
+    before: SchedulerTaskSchema,
+    after: SchedulerTaskSchema,
+  }),
+  'nono.task.resumed.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer(),
+    before: SchedulerTaskSchema,
+    after: SchedulerTaskSchema,
+  }),
+  'nono.task.deleted.v1': Type.Object({ taskId: Id, actor: ActorSchema, revision: Type.Integer(), before: SchedulerTaskSchema }),
+  'nono.task.triggered.v1': Type.Object({ taskId: Id, actor: ActorSchema, triggerRequestId: Id, executionId: Id }),
+
+  'nono.execution.fired.v1': Type.Object({ ...ExecutionRef, firedAt: Instant, lateMs: Type.Integer(), targetUrl: Type.String() }),
+  'nono.execution.succeeded.v1': Type.Object({
+    ...ExecutionRef,
+    finishedAt: Instant,
+    durationMs: Type.Integer({ minimum: 0 }),
+    httpStatus: Type.Integer(),
+  }),
+  'nono.execution.failed.v1': Type.Object({
+    ...ExecutionRef,
+    finishedAt: Instant,
+    durationMs: Type.Integer({ minimum: 0 }),
+    httpStatus: Type.Optional(Type.Integer()),
+    error: Type.String(),
+    willRetry: Type.Boolean(),
+  }),
+  'nono.execution.retrying.v1': Type.Object({ ...ExecutionRef, nextAttemptAt: Instant, previousError: Type.String() }),
+  'nono.execution.timed-out.v1': Type.Object({
+    ...ExecutionRef,
+    finishedAt: Instant,
+    durationMs: Type.Integer({ minimum: 0 }),
+    timeoutMs: Type.Integer({ minimum: 0 }),
+    willRetry: Type.Boolean(),
+  }),
+  'nono.execution.skipped.v1': Type.Object({ ...ExecutionRef, skipReason: SkipReasonSchema, detail: Type.Optional(Type.String()) }),
+  'nono.execution.misfired.v1': Type.Object({
+    ...ExecutionRef,
+    detectedAt: Instant,
+    action: Type.Union([Type.Literal('fire'), Type.Literal('skip')]),
+  }),
+  'nono.execution.lost.v1': Type.Object({
+    ...ExecutionRef,
+    detectedAt: Instant,
+    lostSchedulerId: Id,
+    rerun: Type.Boolean(),
+  }),
+
+  'nono.scheduler.joined.v1': Type.Object({
+    schedulerId: Id,
+    host: Type.String(),
+    pid: Type.Integer(),
+    version: Type.String(),
+    startedAt: Instant,
+  }),
+  'nono.scheduler.left.v1': Type.Object({
+    schedulerId: Id,
+    reason: Type.Union([Type.Literal('shutdown'), Type.Literal('session-lost'), Type.Literal('vanished')]),
+    detectedBy: Id,
+  }),
+  'nono.ownership.changed.v1': Type.Object({
+    schedulerId: Id,
+    acquired: Type.Array(Id),
+    released: Type.Array(Id),
+    ownedCount: Type.Integer({ minimum: 0 }),
+    members: Type.Array(Id),
+  }),
+} as const satisfies Record<string, TSchema>;
+
+export type EventType = keyof typeof dataSchemas;
+export type EventData<T extends EventType> = Static<(typeof dataSchemas)[T]>;
+export const EVENT_TYPES = Object.keys(dataSchemas) as EventType[];
+
+/** The CloudEvents envelope of one event type. */
+export function envelopeSchema<T extends EventType>(type: T) {
+  return Type.Object(
+    {
+      specversion: Type.Literal('1.0'),
+      id: Id,
+      source: Type.String({ minLength: 1 }),
+      type: Type.Literal(type),
+      time: Instant,
+      subject: Id,
+      datacontenttype: Type.Literal('application/json'),
+      data: dataSchemas[type],
+    },
+    { additionalProperties: false },
+  );
+}
+
+export type NonoEventOf<T extends EventType> = Static<ReturnType<typeof envelopeSchema<T>>>;
+export type NonoEvent = { [T in EventType]: NonoEventOf<T> }[EventType];
+
+const validators = new Map<string, Validator<TSchema>>(EVENT_TYPES.map((type) => [type, compileValidator(envelopeSchema(type))]));
+
+/** Validates an event read off the wire; an unknown type or version is an issue, not a guess. */
+export function parseEvent(input: unknown): Result<NonoEvent> {
+  const type = (input as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return fail([{ field: 'type', message: 'missing event type' }]);
+  const validator = validators.get(type);
+  if (validator === undefined) return fail([{ field: 'type', message: `unknown event type or version "${type}"` }]);
+  return validator.parse(input) as Result<NonoEvent>;
+}
+
+/** Builds a validated event. Throws on a contract breach: that is a producer bug, not bad input. */
+export function createEvent<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  meta: { readonly id: string; readonly source: string; readonly subject: string; readonly time: EpochMs },
+): NonoEventOf<T> {
+  const event = {
+    specversion: '1.0' as const,
+    id: meta.id,
+    source: meta.source,
+    type,
+    time: formatInstant(meta.time),
+    subject: meta.subject,
+    datacontenttype: 'application/json' as const,
+    data,
+  };
+  const validator = validators.get(type);
+  const checked = validator?.parse(event);
+  if (checked === undefined || !checked.ok) {
+    const detail = checked === undefined || checked.ok ? type : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    throw new TypeError(`event contract breach in ${type}: ${detail}`);
+  }
+  return event as unknown as NonoEventOf<T>;
+}
+
+/**
+ * Event ids of execution facts are derived, not random: the same fact (this execution,
+ * this type, this attempt) republished after a crash or from the spool has the same id,
+ * so the projection can drop the repeat.
+ */
+export function executionEventId(executionId: string, type: EventType, attempt: number): string {
+  return uuidV5(`${type}|${executionId}|${attempt}`);
+}
+
+export type EventCategory = 'tasks' | 'executions' | 'cluster';
+
+/** Which topic an event belongs to (the topic name is `${prefix}${category}`). */
+export function categoryOf(type: EventType): EventCategory {
+  if (type.startsWith('nono.task.')) return 'tasks';
+  if (type.startsWith('nono.execution.')) return 'executions';
+  return 'cluster';
+}
+
+/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts. */
+export function partitionKeyOf(event: NonoEvent): string {
+  return event.subject;
+}

@@ -1,0 +1,23 @@
+/**
+ * Instants are epoch milliseconds inside the domain and RFC 3339 strings (always UTC,
+ * millisecond precision) on the wire and in ZooKeeper.
+ */
+export type EpochMs = number;
+
+// An explicit offset is required: a bare "2026-03-29T02:30" means a different instant on every machine.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
+export function parseInstant(text: string): EpochMs | undefined {
+  if (!RFC3339.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function formatInstant(ms: EpochMs): string {
+  return new Date(ms).toISOString();
+}
+
+export const SECOND_MS = 1_000;
+export const MINUTE_MS = 60 * SECOND_MS;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;

@@ -1,0 +1,243 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
+import { type EpochMs, formatInstant, parseInstant } from './instant.js';
+import { ScheduleSchema, nextFireTime, parseSchedule } from './schedule.js';
+import { compileValidator } from './validation.js';
+
+export const TASK_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
+
+const HttpMethod = Type.Union(
+  [Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH'), Type.Literal('DELETE')],
+  { default: 'POST' },
+);
+
+export const SuccessContractSchema = Type.Object(
+  {
+    statusCodes: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+        minItems: 1,
+        maxItems: 50,
+        uniqueItems: true,
+        description: 'HTTP statuses that mean success; any 2xx when absent',
+      }),
+    ),
+    bodyPattern: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 500, description: 'a regular expression the response body must match' }),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const TargetSchema = Type.Object(
+  {
+    method: HttpMethod,
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    headers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }), Type.String({ maxLength: 4096 }), {
+      default: {},
+      maxProperties: 50,
+      additionalProperties: false,
+    }),
+    body: Type.Optional(Type.String({ maxLength: 65_536, description: 'sent as is; nono adds its own JSON when absent' })),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    success: SuccessContractSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const RetryPolicySchema = Type.Object(
+  {
+    maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: '1 means no retry' }),
+    initialBackoffMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 1_000 }),
+    maxBackoffMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000 }),
+    multiplier: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const MisfirePolicySchema = Type.Object(
+  {
+    policy: Type.Union([Type.Literal('fire-once'), Type.Literal('fire-all'), Type.Literal('skip')], {
+      default: 'fire-once',
+    }),
+    catchUpWindowMs: Type.Integer({
+      minimum: 0,
+      maximum: 31 * 86_400_000,
+      default: 3_600_000,
+      description: 'missed instants older than this are not caught up',
+    }),
+    maxCatchUp: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const OverlapPolicySchema = Type.Union(
+  [
+    Type.Literal('skip'),
+    Type.Literal('buffer-one'),
+    Type.Literal('buffer-all'),
+    Type.Literal('cancel-running'),
+    Type.Literal('allow'),
+  ],
+  { default: 'skip' },
+);
+
+const LabelKey = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,62}$' });
+
+/** What a person writes: the definition without the fields nono manages. */
+export const TaskSpecSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.String({ maxLength: 2000, default: '' }),
+    schedule: ScheduleSchema,
+    target: TargetSchema,
+    retry: RetryPolicySchema,
+    misfire: MisfirePolicySchema,
+    overlap: OverlapPolicySchema,
+    paused: Type.Boolean({ default: false }),
+    pausedNote: Type.Optional(Type.String({ maxLength: 500 })),
+    startAt: Type.Optional(Type.String({ description: 'RFC 3339 instant before which the task never fires' })),
+    endAt: Type.Optional(Type.String({ description: 'RFC 3339 instant after which the task never fires' })),
+    maxRuns: Type.Optional(Type.Integer({ minimum: 1 })),
+    rerunLost: Type.Boolean({
+      default: false,
+      description: 'run again an execution whose scheduler died mid-call',
+    }),
+    labels: Type.Record(LabelKey, Type.String({ maxLength: 200 }), { default: {}, maxProperties: 50, additionalProperties: false }),
+  },
+  { additionalProperties: false },
+);
+export type TaskSpec = Static<typeof TaskSpecSchema>;
+
+/** The stored entity: a spec plus identity and bookkeeping. Lives as JSON in ZooKeeper. */
+export const SchedulerTaskSchema = Type.Composite(
+  [
+    Type.Object({
+      id: Type.String({ pattern: TASK_ID_PATTERN }),
+      createdAt: Type.String(),
+      updatedAt: Type.String(),
+      revision: Type.Integer({ minimum: 1 }),
+    }),
+    TaskSpecSchema,
+  ],
+  { additionalProperties: false },
+);
+export type SchedulerTask = Static<typeof SchedulerTaskSchema>;
+
+const specValidator = compileValidator(TaskSpecSchema);
+const taskValidator = compileValidator(SchedulerTaskSchema);
+
+/**
+ * Turns untrusted input into a complete TaskSpec (defaults applied) or a list of issues,
+ * one per bad field. `now` is needed only to reject a one-shot schedule in the past.
+ */
+export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return fail([{ field: '', message: 'a task must be a JSON object' }]);
+  }
+  // The schedule is checked on its own first: its union errors are far clearer that way.
+  const schedule = parseSchedule((input as { schedule?: unknown }).schedule);
+  const shaped = specValidator.parse(input);
+  const issues: FieldIssue[] = [];
+  if (!schedule.ok) issues.push(...schedule.issues);
+  if (!shaped.ok) issues.push(...shaped.issues.filter((issue) => !issue.field.startsWith('schedule')));
+  if (issues.length > 0 || !shaped.ok || !schedule.ok) return fail(issues);
+  const spec: TaskSpec = { ...shaped.value, schedule: schedule.value };
+  const meaning = checkSpecMeaning(spec, now);
+  return meaning.length === 0 ? ok(spec) : fail(meaning);
+}
+
+function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const url = parseHttpUrl(spec.target.url);
+  if (url === undefined) issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
+  if (spec.target.success.bodyPattern !== undefined) {
+    try {
+      new RegExp(spec.target.success.bodyPattern);
+    } catch (error) {
+      issues.push({ field: 'target.success.bodyPattern', message: `is not a valid regular expression: ${(error as Error).message}` });
+    }
+  }
+  if (spec.retry.maxBackoffMs < spec.retry.initialBackoffMs) {
+    issues.push({ field: 'retry.maxBackoffMs', message: 'must be at least retry.initialBackoffMs' });
+  }
+  const startAt = checkOptionalInstant(spec.startAt, 'startAt', issues);
+  const endAt = checkOptionalInstant(spec.endAt, 'endAt', issues);
+  if (startAt !== undefined && endAt !== undefined && endAt <= startAt) {
+    issues.push({ field: 'endAt', message: 'must be after startAt' });
+  }
+  if (spec.schedule.kind === 'once') {
+    const at = parseInstant(spec.schedule.at);
+    if (at !== undefined && at <= now) {
+      issues.push({ field: 'schedule.at', message: `is in the past (${spec.schedule.at} is before now, ${formatInstant(now)})` });
+    }
+  } else if (endAt !== undefined && endAt <= now) {
+    issues.push({ field: 'endAt', message: `is in the past (${formatInstant(endAt)}); the task could never fire` });
+  }
+  if (spec.pausedNote !== undefined && !spec.paused) {
+    issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
+  }
+  return issues;
+}
+
+function checkOptionalInstant(text: string | undefined, field: string, issues: FieldIssue[]): EpochMs | undefined {
+  if (text === undefined) return undefined;
+  const instant = parseInstant(text);
+  if (instant === undefined) issues.push({ field, message: 'must be an RFC 3339 instant with an offset' });
+  return instant;
+}
+
+function parseHttpUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isValidTaskId(id: string): boolean {
+  return new RegExp(TASK_ID_PATTERN).test(id);
+}
+
+/** A new task at revision 1. */
+export function createTask(id: string, spec: TaskSpec, now: EpochMs): SchedulerTask {
+  if (!isValidTaskId(id)) {
+    throw new ValidationError(ErrorCode.InvalidTask, [
+      { field: 'id', message: 'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit' },
+    ]);
+  }
+  const at = formatInstant(now);
+  return { id, createdAt: at, updatedAt: at, revision: 1, ...spec };
+}
+
+/** The next revision of a task with a new spec; identity and creation time are kept. */
+export function reviseTask(task: SchedulerTask, spec: TaskSpec, now: EpochMs): SchedulerTask {
+  return { id: task.id, createdAt: task.createdAt, updatedAt: formatInstant(now), revision: task.revision + 1, ...spec };
+}
+
+export function taskSpecOf(task: SchedulerTask): TaskSpec {
+  const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, revision: _revision, ...spec } = task;
+  return spec;
+}
+
+/** Reads a stored task (from ZooKeeper JSON); anything malformed is reported, never trusted. */
+export function parseStoredTask(input: unknown): Result<SchedulerTask> {
+  const shaped = taskValidator.parse(input);
+  if (!shaped.ok) return shaped;
+  const schedule = parseSchedule(shaped.value.schedule);
+  return schedule.ok ? shaped : fail(schedule.issues);
+}
+
+/**
+ * The task's next nominal instant strictly after `after`, within its start and end
+ * bounds. Undefined when the task will never fire again by its own definition.
+ * Run-count limits need the fire state and are the scheduler's decision.
+ */
+export function nextTaskFireTime(task: SchedulerTask, after: EpochMs): EpochMs | undefined {
+  const startAt = task.startAt === undefined ? undefined : parseInstant(task.startAt);
+  const endAt = task.endAt === undefined ? undefined : parseInstant(task.endAt);
+  const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
+  const next = nextFireTime(task.schedule, from);
+  if (next === undefined || (endAt !== undefined && next > endAt)) return undefined;
+  return next;
+}

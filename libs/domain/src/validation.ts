@@ -1,0 +1,68 @@
+import { type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { type FieldIssue, type Result, fail, ok } from './errors.js';
+
+/**
+ * A compiled TypeBox schema that turns unknown input into a typed value or into a list
+ * of issues naming each bad field. Compiled once per schema: events are validated on
+ * hot paths (the projector checks tens of thousands a second).
+ */
+export interface Validator<S extends TSchema> {
+  readonly schema: S;
+  /** Applies schema defaults to a copy of `input`, then checks it. */
+  parse(input: unknown, fieldPrefix?: string): Result<Static<S>>;
+  /** Checks without defaults or copying: for values that should already be complete. */
+  is(input: unknown): input is Static<S>;
+}
+
+export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
+  const check: TypeCheck<S> = TypeCompiler.Compile(schema);
+  return {
+    schema,
+    is: (input: unknown): input is Static<S> => check.Check(input),
+    parse(input: unknown, fieldPrefix = ''): Result<Static<S>> {
+      const value: unknown = Value.Default(schema, Value.Clone(input));
+      if (check.Check(value)) return ok(value);
+      return fail(collectIssues(check, value, fieldPrefix));
+    },
+  };
+}
+
+function collectIssues<S extends TSchema>(check: TypeCheck<S>, value: unknown, fieldPrefix: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of check.Errors(value)) {
+    const field = joinField(fieldPrefix, pointerToField(error.path));
+    // TypeBox reports a union failure once per member; the first message per field is the useful one.
+    if (seen.has(field)) continue;
+    seen.add(field);
+    issues.push({ field, message: describe(error.message, error.schema) });
+    if (issues.length >= 20) break;
+  }
+  return issues;
+}
+
+function describe(message: string, schema: TSchema): string {
+  if (message === 'Unexpected property') {
+    const patterns = Object.keys((schema as { patternProperties?: object }).patternProperties ?? {});
+    return patterns.length > 0 ? `not an allowed key (keys must match ${patterns.join(' or ')})` : 'unknown field: not part of the schema';
+  }
+  const description = (schema as { description?: unknown }).description;
+  return typeof description === 'string' ? `${message} (${description})` : message;
+}
+
+/** `/target/headers/x-a` → `target.headers.x-a`; array indexes stay as `[0]`. */
+export function pointerToField(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((field, segment) => (/^\d+$/.test(segment) ? `${field}[${segment}]` : joinField(field, segment)), '');
+}
+
+export function joinField(prefix: string, field: string): string {
+  if (prefix === '') return field;
+  if (field === '') return prefix;
+  return field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`;
+}
