@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { InfraError, classpath, config, down, ensureUp, formatStatus, install, runClass, status } from '../lib/infra.mjs';
+import { InfraError, classpath, config, down, ensureUp, formatStatus, install, runClass, show, status } from '../lib/infra.mjs';
 
 const USAGE = `usage: node infra/bin/nono-infra.mjs <command>
 
@@ -77,7 +77,7 @@ async function main(argv) {
   switch (command) {
     case 'install': {
       const r = await install({ log: out, force: rest.includes('--force') });
-      if (r.skipped) out(`install: ZooKeeper ${r.zookeeper} and Kafka ${r.kafka} jars already resolved in ${r.cacheDir}`);
+      if (r.skipped) out(`install: ZooKeeper ${r.zookeeper} and Kafka ${r.kafka} jars already resolved in ${show(r.cacheDir)}`);
       return 0;
     }
     case 'up': {

@@ -406,7 +406,7 @@ export function installed(cfg = config()) {
 }
 
 const MAVEN_NETWORK =
-  /Could not transfer|Could not resolve|Could not find artifact|Failed to read artifact descriptor|Non-resolvable|UnknownHost|Unknown host|Connection refused|Connect(ion)? timed out|Network is unreachable|No route to host|Temporary failure in name resolution|PKIX path|Plugin .* could not be resolved/i;
+  /Could not transfer|Could not resolve|Could not find artifact|Failed to read artifact descriptor|Non-resolvable|UnknownHost|Unknown host|Connection refused|Connect(ion)? timed out|Network is unreachable|No route to host|Temporary failure in name resolution|PKIX path|Plugin .* could not be resolved|No plugin found for prefix/i;
 
 /** Resolve the jars unless the cache already matches the poms. */
 export async function install({ log = console.log, force = false } = {}) {
@@ -427,7 +427,7 @@ async function installLocked(cfg, { log, force }) {
   for (const n of SERVER_NAMES) fs.rmSync(path.dirname(cfg.servers[n].libDir), { recursive: true, force: true });
   fs.mkdirSync(cfg.cacheDir, { recursive: true });
 
-  const args = ['-B', '-q', '-f', path.join(INFRA_DIR, 'pom.xml'), 'dependency:copy-dependencies', `-Dnono.cacheDir=${cfg.cacheDir}`];
+  const args = ['-B', '-q', '-f', path.join(INFRA_DIR, 'pom.xml'), 'org.apache.maven.plugins:maven-dependency-plugin:copy-dependencies', `-Dnono.cacheDir=${cfg.cacheDir}`];
   log(`install: resolving ZooKeeper ${v.zookeeper} and Kafka ${v.kafka} jars with Maven (log: ${show(cfg.mavenLog)})`);
   const t0 = Date.now();
   fs.writeFileSync(cfg.mavenLog, `# ${new Date().toISOString()} cwd=${INFRA_DIR}\n# ${mvn} ${args.join(' ')}\n`);
@@ -983,6 +983,14 @@ async function waitReady(srv, pid, { deadline, exited, log, startedAt, logOffset
   }
 }
 
+async function portTakenError(srv, port, envName) {
+  const other = port === srv.port ? await probe(srv, 1500) : { ok: false };
+  const what = other.ok ? ` (it answers as ${srv.label})` : '';
+  return new InfraError(
+    `infra: ${srv.host}:${port} is already in use by a process nono-infra did not start${what}; stop it or choose another port with ${envName}.`,
+  );
+}
+
 async function ensureServer(cfg, srv, java, log) {
   const st = pidState(cfg, srv);
   if (st && st.ours) {
@@ -1010,13 +1018,7 @@ async function ensureServer(cfg, srv, java, log) {
   }
 
   for (const [port, envName] of serverPorts(srv)) {
-    if (!(await portFree(srv.host, port))) {
-      const other = await probe({ ...srv, port }, 1500);
-      const what = other.ok ? ` (it answers as ${srv.label})` : '';
-      throw new InfraError(
-        `infra: ${srv.host}:${port} is already in use by a process nono-infra did not start${what}; stop it or choose another port with ${envName}.`,
-      );
-    }
+    if (!(await portFree(srv.host, port))) throw await portTakenError(srv, port, envName);
   }
 
   const t0 = Date.now();
@@ -1105,10 +1107,31 @@ export async function ensureUp({ log = console.log } = {}) {
   const java = requireJava();
   return withLock(cfg, async () => {
     await installLocked(cfg, { log, force: false });
-    const started = [];
+    // pre-flight: a taken port fails the call before anything is started
     for (const name of SERVER_NAMES) {
-      const r = await ensureServer(cfg, cfg.servers[name], java, log);
-      if (r.started) started.push(name);
+      const srv = cfg.servers[name];
+      const st = pidState(cfg, srv);
+      if (st && st.ours) continue;
+      for (const [port, envName] of serverPorts(srv)) {
+        if (!(await portFree(srv.host, port))) throw await portTakenError(srv, port, envName);
+      }
+    }
+    const started = [];
+    try {
+      for (const name of SERVER_NAMES) {
+        const r = await ensureServer(cfg, cfg.servers[name], java, log);
+        if (r.started) started.push(name);
+      }
+    } catch (e) {
+      // all or nothing: stop what this call started before reporting the failure
+      for (const name of [...started].reverse()) {
+        const srv = cfg.servers[name];
+        const st = pidState(cfg, srv);
+        if (st && st.ours) await stopPid(st.pid);
+        removeFile(srv.pidFile);
+        log(`${name}: stopped again (pid ${st ? st.pid : '?'}) because the infra could not be brought up completely`);
+      }
+      throw e;
     }
     return { zkConnect: cfg.zkConnect, kafkaBrokers: cfg.kafkaBrokers, startedByUs: started.length > 0, started };
   });

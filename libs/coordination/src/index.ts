@@ -1,0 +1,2 @@
+export * from './zk-client.js';
+export * from './znode-layout.js';

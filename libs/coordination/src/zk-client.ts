@@ -1,0 +1,308 @@
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+
+/**
+ * A small, typed, promise-based face over the `zookeeper` package (the official C
+ * client). It owns exactly one ZooKeeper session: when that session expires the client
+ * is dead and says so ('expired'); whoever owns it creates a new one. That is on purpose:
+ * ephemeral nodes and watches belong to a session, so pretending a new session is the
+ * old one is how schedulers end up firing tasks they no longer own.
+ */
+
+// The package is CommonJS with a native addon; load it once, here.
+const require = createRequire(import.meta.url);
+const NativeZooKeeper = require('zookeeper') as NativeZooKeeperConstructor;
+
+interface NativeStat {
+  readonly czxid: number;
+  readonly mzxid: number;
+  readonly pzxid: number;
+  readonly ctime: number;
+  readonly mtime: number;
+  readonly version: number;
+  readonly cversion: number;
+  readonly ephemeralOwner: string | number;
+  readonly dataLength: number;
+  readonly numChildren: number;
+}
+type WatchCallback = (type: number, state: number, path: string) => void;
+interface NativeZooKeeper extends EventEmitter {
+  init(config: object): NativeZooKeeper;
+  close(): void;
+  readonly client_id?: string;
+  a_create(path: string, data: Buffer | string | null, flags: number, cb: (rc: number, error: string, path: string) => void): void;
+  a_exists(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat) => void): void;
+  aw_exists(path: string, watch: WatchCallback, cb: (rc: number, error: string, stat: NativeStat) => void): void;
+  a_get(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): void;
+  aw_get(path: string, watch: WatchCallback, cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): void;
+  a_get_children(path: string, watch: boolean, cb: (rc: number, error: string, children: string[]) => void): void;
+  aw_get_children(path: string, watch: WatchCallback, cb: (rc: number, error: string, children: string[]) => void): void;
+  a_set(path: string, data: Buffer | string | null, version: number, cb: (rc: number, error: string, stat: NativeStat) => void): void;
+  a_delete_(path: string, version: number, cb: (rc: number, error: string) => void): void;
+}
+interface NativeZooKeeperConstructor {
+  new (config: object): NativeZooKeeper;
+  readonly constants: Record<string, number>;
+}
+
+const C = NativeZooKeeper.constants;
+const CODE_NAMES = new Map<number, string>(
+  Object.entries(C)
+    .filter(([name]) => /^Z[A-Z]+$/.test(name) && name !== 'ZOK')
+    .map(([name, value]) => [value, name]),
+);
+
+export interface Stat {
+  readonly version: number;
+  readonly cversion: number;
+  /** The zxid of the last change: globally monotonic across the whole ensemble. */
+  readonly mzxid: number;
+  readonly czxid: number;
+  readonly ctime: number;
+  readonly mtime: number;
+  readonly ephemeralOwner: string;
+  readonly dataLength: number;
+  readonly numChildren: number;
+}
+
+export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 'ephemeral-sequential';
+
+export type SessionState = 'connecting' | 'connected' | 'suspended' | 'expired' | 'closed';
+
+export type WatchEvent = { readonly type: 'created' | 'deleted' | 'changed' | 'children' | 'session'; readonly path: string };
+
+export class ZkError extends Error {
+  readonly code: number;
+  readonly codeName: string;
+  readonly op: string;
+  readonly path: string;
+
+  constructor(op: string, path: string, code: number, detail: string) {
+    const codeName = CODE_NAMES.get(code) ?? `Z${code}`;
+    super(`zookeeper ${op} ${path}: ${codeName} (${detail})`);
+    this.name = 'ZkError';
+    this.code = code;
+    this.codeName = codeName;
+    this.op = op;
+    this.path = path;
+  }
+
+  get isNoNode(): boolean {
+    return this.code === C.ZNONODE;
+  }
+  get isNodeExists(): boolean {
+    return this.code === C.ZNODEEXISTS;
+  }
+  get isBadVersion(): boolean {
+    return this.code === C.ZBADVERSION;
+  }
+  get isNotEmpty(): boolean {
+    return this.code === C.ZNOTEMPTY;
+  }
+  /** The outcome of the request is unknown (the connection dropped) or the session is gone. */
+  get isConnectionProblem(): boolean {
+    return [C.ZCONNECTIONLOSS, C.ZOPERATIONTIMEOUT, C.ZSESSIONEXPIRED, C.ZCLOSING, C.ZINVALIDSTATE].includes(this.code);
+  }
+}
+
+export const isZkError = (error: unknown): error is ZkError => error instanceof ZkError;
+
+export interface ZkClientOptions {
+  /** host:port[,host:port][/chroot] */
+  readonly connect: string;
+  readonly sessionTimeoutMs: number;
+  /** How long `connect` waits for the first session before giving up. */
+  readonly connectTimeoutMs?: number;
+}
+
+const MODE_FLAGS: Record<CreateMode, number> = {
+  persistent: 0,
+  ephemeral: C.ZOO_EPHEMERAL ?? 1,
+  'persistent-sequential': C.ZOO_SEQUENCE ?? 2,
+  'ephemeral-sequential': (C.ZOO_EPHEMERAL ?? 1) | (C.ZOO_SEQUENCE ?? 2),
+};
+
+export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
+  readonly #native: NativeZooKeeper;
+  #state: SessionState = 'connecting';
+
+  private constructor(native: NativeZooKeeper) {
+    super();
+    this.#native = native;
+    native.on('connect', () => this.#setState('connected'));
+    native.on('connecting', () => {
+      if (this.#state === 'connected') this.#setState('suspended');
+    });
+    native.on('close', () => {
+      if (this.#state !== 'closed') this.#setState('expired');
+    });
+  }
+
+  /** Opens a session and resolves once it is connected. */
+  static connect(options: ZkClientOptions): Promise<ZkClient> {
+    const native = new NativeZooKeeper({
+      connect: options.connect,
+      timeout: options.sessionTimeoutMs,
+      debug_level: C.ZOO_LOG_LEVEL_ERROR ?? 1,
+      host_order_deterministic: false,
+      data_as_buffer: true,
+    });
+    const client = new ZkClient(native);
+    const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.close();
+        reject(new Error(`could not connect to ZooKeeper at ${options.connect} within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs);
+      client.once('state', (state) => {
+        clearTimeout(timer);
+        if (state === 'connected') resolve(client);
+        else reject(new Error(`ZooKeeper session ${state} before it connected (${options.connect})`));
+      });
+      native.init({});
+    });
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get sessionId(): string {
+    return String(this.#native.client_id ?? '');
+  }
+
+  #setState(state: SessionState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  create(path: string, data: Buffer | string | null, mode: CreateMode = 'persistent'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#native.a_create(path, data, MODE_FLAGS[mode], (rc, error, created) => {
+        if (rc === 0) resolve(created);
+        else reject(new ZkError('create', path, rc, error));
+      });
+    });
+  }
+
+  /** Creates every missing node on the way to `path` (persistent, empty). */
+  async ensurePath(path: string): Promise<void> {
+    let current = '';
+    for (const segment of path.split('/').filter((s) => s !== '')) {
+      current += `/${segment}`;
+      try {
+        await this.create(current, null);
+      } catch (error) {
+        if (!(isZkError(error) && error.isNodeExists)) throw error;
+      }
+    }
+  }
+
+  exists(path: string, watch?: (event: WatchEvent) => void): Promise<Stat | undefined> {
+    return new Promise((resolve, reject) => {
+      const cb = (rc: number, error: string, stat: NativeStat): void => {
+        if (rc === 0) resolve(toStat(stat));
+        else if (rc === C.ZNONODE) resolve(undefined);
+        else reject(new ZkError('exists', path, rc, error));
+      };
+      if (watch === undefined) this.#native.a_exists(path, false, cb);
+      else this.#native.aw_exists(path, toWatcher(watch), cb);
+    });
+  }
+
+  get(path: string, watch?: (event: WatchEvent) => void): Promise<{ data: Buffer; stat: Stat }> {
+    return new Promise((resolve, reject) => {
+      const cb = (rc: number, error: string, stat: NativeStat, data: Buffer | null): void => {
+        if (rc === 0) resolve({ data: data ?? Buffer.alloc(0), stat: toStat(stat) });
+        else reject(new ZkError('get', path, rc, error));
+      };
+      if (watch === undefined) this.#native.a_get(path, false, cb);
+      else this.#native.aw_get(path, toWatcher(watch), cb);
+    });
+  }
+
+  children(path: string, watch?: (event: WatchEvent) => void): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const cb = (rc: number, error: string, children: string[]): void => {
+        if (rc === 0) resolve([...children].sort());
+        else reject(new ZkError('children', path, rc, error));
+      };
+      if (watch === undefined) this.#native.a_get_children(path, false, cb);
+      else this.#native.aw_get_children(path, toWatcher(watch), cb);
+    });
+  }
+
+  /** Writes only if the node is still at `version` (-1: any version). The returned stat carries the new mzxid. */
+  set(path: string, data: Buffer | string, version: number): Promise<Stat> {
+    return new Promise((resolve, reject) => {
+      this.#native.a_set(path, data, version, (rc, error, stat) => {
+        if (rc === 0) resolve(toStat(stat));
+        else reject(new ZkError('set', path, rc, error));
+      });
+    });
+  }
+
+  delete(path: string, version = -1): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#native.a_delete_(path, version, (rc, error) => {
+        if (rc === 0) resolve();
+        else reject(new ZkError('delete', path, rc, error));
+      });
+    });
+  }
+
+  /** Deletes a node and everything below it; a node already gone is fine. */
+  async deleteTree(path: string): Promise<void> {
+    let children: string[];
+    try {
+      children = await this.children(path);
+    } catch (error) {
+      if (isZkError(error) && error.isNoNode) return;
+      throw error;
+    }
+    await Promise.all(children.map((child) => this.deleteTree(`${path === '/' ? '' : path}/${child}`)));
+    try {
+      await this.delete(path);
+    } catch (error) {
+      if (!(isZkError(error) && error.isNoNode)) throw error;
+    }
+  }
+
+  /** Ends the session: its ephemeral nodes vanish at once for everyone else. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#native.close();
+  }
+}
+
+function toStat(stat: NativeStat): Stat {
+  return {
+    version: stat.version,
+    cversion: stat.cversion,
+    mzxid: stat.mzxid,
+    czxid: stat.czxid,
+    ctime: stat.ctime,
+    mtime: stat.mtime,
+    ephemeralOwner: String(stat.ephemeralOwner),
+    dataLength: stat.dataLength,
+    numChildren: stat.numChildren,
+  };
+}
+
+function toWatcher(watch: (event: WatchEvent) => void): WatchCallback {
+  return (type, _state, path) => {
+    const kind =
+      type === C.ZOO_CREATED_EVENT
+        ? 'created'
+        : type === C.ZOO_DELETED_EVENT
+          ? 'deleted'
+          : type === C.ZOO_CHANGED_EVENT
+            ? 'changed'
+            : type === C.ZOO_CHILD_EVENT
+              ? 'children'
+              : 'session';
+    watch({ type: kind, path });
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Where everything lives in ZooKeeper, under a configurable root (default `/nono`).
+ * This file is the contract between the API (which writes tasks and trigger requests)
+ * and the schedulers (which own, fence and fire them). docs/ARCHITECTURE.md describes it.
+ */
+export class ZnodeLayout {
+  readonly root: string;
+
+  constructor(root = '/nono') {
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(root)) throw new RangeError(`ZooKeeper root must look like /nono, got "${root}"`);
+    this.root = root;
+  }
+
+  /** One child per task; data = SchedulerTask JSON; the znode version is the API's ETag. */
+  get tasks(): string {
+    return `${this.root}/tasks`;
+  }
+  task(taskId: string): string {
+    return `${this.tasks}/${taskId}`;
+  }
+
+  /** One ephemeral child per live scheduler; data = member info JSON. */
+  get schedulers(): string {
+    return `${this.root}/schedulers`;
+  }
+  scheduler(schedulerId: string): string {
+    return `${this.schedulers}/${schedulerId}`;
+  }
+
+  /** Ephemeral-sequential candidates; the lowest one writes the assignment. */
+  get election(): string {
+    return `${this.root}/election`;
+  }
+
+  /** The assignment of tasks to schedulers, written by the leader; data = Assignment JSON. */
+  get assignment(): string {
+    return `${this.root}/assignment`;
+  }
+
+  /** Per-task fire state, advanced by compare-and-set before every fire (the fence). */
+  get fireStates(): string {
+    return `${this.root}/fire-state`;
+  }
+  fireState(taskId: string): string {
+    return `${this.fireStates}/${taskId}`;
+  }
+
+  /** Manual trigger requests: `${triggers}/${taskId}/<requestId>`; the owner fires and deletes them. */
+  get triggers(): string {
+    return `${this.root}/triggers`;
+  }
+  taskTriggers(taskId: string): string {
+    return `${this.triggers}/${taskId}`;
+  }
+  trigger(taskId: string, requestId: string): string {
+    return `${this.taskTriggers(taskId)}/${requestId}`;
+  }
+
+  /** Executions in flight, so a new owner can find those a dead scheduler left behind. */
+  get inflight(): string {
+    return `${this.root}/inflight`;
+  }
+  taskInflight(taskId: string): string {
+    return `${this.inflight}/${taskId}`;
+  }
+
+  /** The persistent parents every process makes sure exist at start. */
+  get parents(): string[] {
+    return [this.tasks, this.schedulers, this.election, this.fireStates, this.triggers, this.inflight];
+  }
+}

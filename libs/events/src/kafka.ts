@@ -1,0 +1,122 @@
+import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
+import { Kafka, type KafkaConfig, type Message, Partitioners, logLevel, type logCreator, type Producer } from 'kafkajs';
+import { type TopicNames, topicOf, topicSpecs } from './topics.js';
+
+/** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+
+export type KafkaLog = (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
+
+export function createKafka(options: { brokers: readonly string[]; clientId: string; log?: KafkaLog }): Kafka {
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8 },
+    logLevel: logLevel.WARN,
+  };
+  const log = options.log;
+  if (log !== undefined) config.logCreator = kafkaLogCreator(log);
+  return new Kafka(config);
+}
+
+function kafkaLogCreator(log: KafkaLog): logCreator {
+  return () =>
+    ({ level, log: entry }) => {
+      const { message, ...extra } = entry;
+      const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug';
+      log(name, `kafka: ${message}`, extra);
+    };
+}
+
+/** Creates the topics if they are missing (idempotent). */
+export async function ensureTopics(kafka: Kafka, topics: TopicNames, partitions = 6): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topicSpecs(topics, partitions).filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.numPartitions,
+        replicationFactor: -1,
+        configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function encodeEvent(event: NonoEvent): Message {
+  return {
+    key: event.subject,
+    value: JSON.stringify(event),
+    headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ce_type: event.type, ce_id: event.id },
+  };
+}
+
+/** Decodes and validates a record's value; anything else becomes issues for a dead-letter table. */
+export function decodeEvent(value: Buffer | null): Result<NonoEvent> {
+  if (value === null) return fail([{ field: '', message: 'record has no value (tombstone)' }]);
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return fail([{ field: '', message: `not JSON: ${(error as Error).message}` }]);
+  }
+  return parseEvent(json);
+}
+
+/**
+ * Publishes events with an idempotent producer (no duplicates from producer retries,
+ * order kept per partition). Returns only once the broker acknowledged every event.
+ */
+export class EventPublisher {
+  readonly #producer: Producer;
+  readonly #topics: TopicNames;
+  #connected = false;
+
+  constructor(kafka: Kafka, topics: TopicNames) {
+    this.#topics = topics;
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200 },
+    });
+  }
+
+  async connect(): Promise<void> {
+    if (this.#connected) return;
+    await this.#producer.connect();
+    this.#connected = true;
+  }
+
+  async publish(events: readonly NonoEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.connect();
+    const byTopic = new Map<string, Message[]>();
+    for (const event of events) {
+      const topic = topicOf(event, this.#topics);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push(encodeEvent(event));
+      byTopic.set(topic, messages);
+    }
+    await this.#producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.#connected) return;
+    this.#connected = false;
+    await this.#producer.disconnect();
+  }
+}

@@ -1,0 +1,88 @@
+import { ErrorCode, NonoError } from '@nono/domain';
+
+/**
+ * Reads configuration from an environment map, once, at start. Each accessor names the
+ * variable and the accepted form when a value is wrong, so bad configuration fails fast
+ * with a sentence an operator can act on. Only a service's main.ts passes process.env.
+ */
+export class EnvReader {
+  readonly #env: Readonly<Record<string, string | undefined>>;
+
+  constructor(env: Readonly<Record<string, string | undefined>>) {
+    this.#env = env;
+  }
+
+  #raw(name: string): string | undefined {
+    const value = this.#env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.#raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.#raw(name);
+  }
+
+  int(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+    const raw = this.#raw(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    const min = range.min ?? Number.MIN_SAFE_INTEGER;
+    const max = range.max ?? Number.MAX_SAFE_INTEGER;
+    if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+      throw invalid(name, raw, `an integer from ${min} to ${max}`);
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.#raw(name);
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw invalid(name, raw, 'true or false');
+  }
+
+  list(name: string, fallback: readonly string[]): string[] {
+    const raw = this.#raw(name);
+    if (raw === undefined) return [...fallback];
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.#raw(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) throw invalid(name, raw, `one of ${allowed.join(', ')}`);
+    return raw as T;
+  }
+}
+
+function invalid(name: string, raw: string, accepted: string): NonoError {
+  return new NonoError(ErrorCode.InvalidConfig, `${name}=${JSON.stringify(raw)} is not valid: expected ${accepted}`);
+}
+
+/** Settings every service shares. */
+export interface CommonConfig {
+  readonly zkConnect: string;
+  readonly zkRoot: string;
+  readonly zkSessionTimeoutMs: number;
+  readonly kafkaBrokers: readonly string[];
+  readonly topicPrefix: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+export function loadCommonConfig(env: EnvReader): CommonConfig {
+  return {
+    zkConnect: env.string('NONO_ZK_CONNECT', '127.0.0.1:2181'),
+    zkRoot: env.string('NONO_ZK_ROOT', '/nono'),
+    zkSessionTimeoutMs: env.int('NONO_ZK_SESSION_TIMEOUT_MS', 10_000, { min: 2_000, max: 60_000 }),
+    kafkaBrokers: env.list('NONO_KAFKA_BROKERS', ['127.0.0.1:9092']),
+    topicPrefix: env.string('NONO_TOPIC_PREFIX', 'nono.'),
+    logLevel: env.oneOf('NONO_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+  };
+}

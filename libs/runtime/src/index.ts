@@ -1,0 +1,4 @@
+export * from './env-reader.js';
+export * from './logger.js';
+export * from './ops-server.js';
+export * from './shutdown.js';
