@@ -7,3 +7,7 @@ export * from './schedule.js';
 export * from './task.js';
 export * from './validation.js';
 export * from './zone.js';
+export * from './assignment.js';
+export * from './fire-plan.js';
+export * from './hash.js';
+export * from './retry.js';

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { type FieldIssue, type Result, fail, ok } from './errors.js';
+import { fnv1a32 } from './hash.js';
 import { type EpochMs, parseInstant } from './instant.js';
 import { compileValidator, joinField } from './validation.js';
 import { TimeZone, isValidTimeZone } from './zone.js';
@@ -272,13 +273,4 @@ function nextOrUndefined(cron: CronExpression): EpochMs | undefined {
 export function jitterOffsetMs(taskId: string, nominal: EpochMs, maxMs: number): number {
   if (maxMs <= 0) return 0;
   return fnv1a32(`${taskId}|${nominal}`) % (maxMs + 1);
-}
-
-function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

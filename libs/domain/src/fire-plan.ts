@@ -1,0 +1,74 @@
+import { type EpochMs } from './instant.js';
+import { type SchedulerTask, nextTaskFireTime } from './task.js';
+
+/**
+ * What to do with the instants that are due for a task, given how far its fire state
+ * has advanced (`lastNominal`) and the time now. Pure, so failover and long pauses are
+ * tested with a manual clock instead of killed processes.
+ *
+ * An instant is *on time* if it is due and at most `misfireThresholdMs` old; older due
+ * instants were *missed* (nobody owned the task, or every scheduler was down) and follow
+ * the task's misfire policy, within its catch-up window and maximum count.
+ */
+export interface FirePlan {
+  /** Instants to fire, oldest first. */
+  readonly fire: ReadonlyArray<{ readonly nominal: EpochMs; readonly onTime: boolean }>;
+  /** Missed instants with what the policy decided; each becomes an `execution.misfired` event. */
+  readonly misfired: ReadonlyArray<{ readonly nominal: EpochMs; readonly action: 'fire' | 'skip' }>;
+  /** Due instants older than the catch-up window: neither fired nor evented one by one. */
+  readonly expiredCount: number;
+  /** The fire state's new `lastNominal` once the plan is carried out (undefined: nothing was due). */
+  readonly advanceTo: EpochMs | undefined;
+}
+
+export interface FirePlanOptions {
+  readonly misfireThresholdMs: number;
+  /** How many more runs `maxRuns` allows (Infinity when unbounded). */
+  readonly runsLeft: number;
+  /** Safety cap on how many due instants are examined in one plan. */
+  readonly maxExamined?: number;
+}
+
+export function planDueFires(task: SchedulerTask, lastNominal: EpochMs, now: EpochMs, options: FirePlanOptions): FirePlan {
+  const maxExamined = options.maxExamined ?? 100_000;
+  const windowStart = now - task.misfire.catchUpWindowMs;
+  const due: EpochMs[] = [];
+  let expiredCount = 0;
+  let lastDue: EpochMs | undefined;
+  for (let cursor = lastNominal, examined = 0; examined < maxExamined; examined++) {
+    const next = nextTaskFireTime(task, cursor);
+    if (next === undefined || next > now) break;
+    lastDue = next;
+    if (next < windowStart) expiredCount++;
+    else due.push(next);
+    cursor = next;
+  }
+  if (lastDue === undefined) return { fire: [], misfired: [], expiredCount: 0, advanceTo: undefined };
+
+  const newest = due.at(-1);
+  const onTime = newest !== undefined && now - newest <= options.misfireThresholdMs ? newest : undefined;
+  const missed = onTime === undefined ? due : due.slice(0, -1);
+
+  let catchUp: EpochMs[];
+  switch (task.misfire.policy) {
+    case 'skip':
+      catchUp = [];
+      break;
+    case 'fire-once':
+      // One fire stands for all missed instants; when an on-time fire happens anyway, it is that one.
+      catchUp = onTime === undefined && missed.length > 0 ? [missed.at(-1) as EpochMs] : [];
+      break;
+    case 'fire-all':
+      catchUp = missed.slice(-task.misfire.maxCatchUp);
+      break;
+  }
+  const catchUpSet = new Set(catchUp);
+  const fire = [...catchUp.map((nominal) => ({ nominal, onTime: false })), ...(onTime === undefined ? [] : [{ nominal: onTime, onTime: true }])];
+  const allowed = fire.slice(Math.max(0, fire.length - Math.max(0, options.runsLeft)));
+  return {
+    fire: allowed,
+    misfired: missed.map((nominal) => ({ nominal, action: catchUpSet.has(nominal) && allowed.some((f) => f.nominal === nominal) ? 'fire' : 'skip' })),
+    expiredCount,
+    advanceTo: lastDue,
+  };
+}
