@@ -4,7 +4,18 @@
 
 import { spawn } from 'node:child_process';
 import os from 'node:os';
-import { InfraError, classpath, config, down, ensureUp, formatStatus, install, runClass, show, status } from '../lib/infra.mjs';
+import {
+  InfraError,
+  classpath,
+  config,
+  down,
+  ensureUp,
+  formatStatus,
+  install,
+  runClass,
+  show,
+  status,
+} from '../lib/infra.mjs';
 
 const USAGE = `usage: node infra/bin/nono-infra.mjs <command>
 
@@ -35,7 +46,9 @@ async function runTest(argv) {
   const sep = argv.indexOf('--');
   const cmd = sep >= 0 ? argv.slice(sep + 1) : argv;
   if (cmd.length === 0) {
-    err('infra: `test` needs a command to run, e.g. `node infra/bin/nono-infra.mjs test -- npm run test:all`.');
+    err(
+      'infra: `test` needs a command to run, e.g. `node infra/bin/nono-infra.mjs test -- npm run test:all`.',
+    );
     return 2;
   }
   // infra messages go to stderr so the command's stdout stays its own
@@ -77,13 +90,18 @@ async function main(argv) {
   switch (command) {
     case 'install': {
       const r = await install({ log: out, force: rest.includes('--force') });
-      if (r.skipped) out(`install: ZooKeeper ${r.zookeeper} and Kafka ${r.kafka} jars already resolved in ${show(r.cacheDir)}`);
+      if (r.skipped)
+        out(
+          `install: ZooKeeper ${r.zookeeper} and Kafka ${r.kafka} jars already resolved in ${show(r.cacheDir)}`,
+        );
       return 0;
     }
     case 'up': {
       const t0 = Date.now();
       const r = await ensureUp({ log: out });
-      out(`infra: up in ${((Date.now() - t0) / 1000).toFixed(1)}s: NONO_ZK_CONNECT=${r.zkConnect} NONO_KAFKA_BROKERS=${r.kafkaBrokers}`);
+      out(
+        `infra: up in ${((Date.now() - t0) / 1000).toFixed(1)}s: NONO_ZK_CONNECT=${r.zkConnect} NONO_KAFKA_BROKERS=${r.kafkaBrokers}`,
+      );
       return 0;
     }
     case 'down':
@@ -104,7 +122,11 @@ async function main(argv) {
       return 0;
     }
     case 'kafka-topics':
-      return runClass('kafka', 'org.apache.kafka.tools.TopicCommand', ['--bootstrap-server', config().kafkaBrokers, ...rest]);
+      return runClass('kafka', 'org.apache.kafka.tools.TopicCommand', [
+        '--bootstrap-server',
+        config().kafkaBrokers,
+        ...rest,
+      ]);
     case 'run-class': {
       const [name, mainClass, ...args] = rest;
       if (!name || !mainClass) {

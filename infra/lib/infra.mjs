@@ -48,7 +48,9 @@ function envPort(env, name, dflt) {
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new InfraError(`infra: ${name}=${JSON.stringify(raw)} is not a TCP port number (1-65535).`, { exitCode: 2 });
+    throw new InfraError(`infra: ${name}=${JSON.stringify(raw)} is not a TCP port number (1-65535).`, {
+      exitCode: 2,
+    });
   }
   return n;
 }
@@ -58,7 +60,9 @@ function envMs(env, name, dflt) {
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new InfraError(`infra: ${name}=${JSON.stringify(raw)} is not a positive number of milliseconds.`, { exitCode: 2 });
+    throw new InfraError(`infra: ${name}=${JSON.stringify(raw)} is not a positive number of milliseconds.`, {
+      exitCode: 2,
+    });
   }
   return n;
 }
@@ -130,7 +134,10 @@ export function versions() {
   const pom = fs.readFileSync(path.join(INFRA_DIR, 'pom.xml'), 'utf8');
   const get = (prop) => {
     const m = pom.match(new RegExp(`<${prop.replace(/\./g, '\\.')}>\\s*([^<\\s]+)\\s*</`));
-    if (!m) throw new InfraError(`infra: ${prop} is missing from ${show(path.join(INFRA_DIR, 'pom.xml'))}.`, { exitCode: 2 });
+    if (!m)
+      throw new InfraError(`infra: ${prop} is missing from ${show(path.join(INFRA_DIR, 'pom.xml'))}.`, {
+        exitCode: 2,
+      });
     return m[1];
   };
   return { zookeeper: get('zookeeper.version'), kafka: get('kafka.version') };
@@ -171,6 +178,15 @@ function readText(p) {
   }
 }
 
+function readFrom(p, offset) {
+  try {
+    const buf = fs.readFileSync(p);
+    return buf.subarray(Math.min(offset, buf.length)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
 function tail(p, lines = 20) {
   const text = readText(p);
   if (!text) return '';
@@ -179,7 +195,8 @@ function tail(p, lines = 20) {
 
 /** Java properties values: only backslashes need escaping for our paths. */
 const prop = (v) => String(v).replace(/\\/g, '\\\\');
-const xml = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xml = (v) =>
+  String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function pidAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -344,7 +361,9 @@ export function requireJava(env = process.env) {
   const m = out.match(/version "(\d+)(?:\.(\d+))?/);
   const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : NaN;
   if (r.error || !(major >= MIN_JAVA)) {
-    const what = r.error ? `could not be run (${r.error.code || r.error.message})` : `is version ${m ? m[0].slice(9) : 'unknown'}`;
+    const what = r.error
+      ? `could not be run (${r.error.code || r.error.message})`
+      : `is version ${m ? m[0].slice(9) : 'unknown'}`;
     throw new InfraError(
       `infra: Java ${MIN_JAVA}+ is required to run ZooKeeper and Kafka but ${java} ${what}; install openjdk-17-jre-headless or point JAVA_HOME at a JDK ${MIN_JAVA}+.`,
       { exitCode: 2 },
@@ -400,7 +419,8 @@ export function installed(cfg = config()) {
     return null;
   }
   const v = versions();
-  if (marker.zookeeper !== v.zookeeper || marker.kafka !== v.kafka || marker.pomHash !== pomHash()) return null;
+  if (marker.zookeeper !== v.zookeeper || marker.kafka !== v.kafka || marker.pomHash !== pomHash())
+    return null;
   if (!SERVER_NAMES.every((n) => fs.existsSync(mainJar(cfg, n, v)))) return null;
   return marker;
 }
@@ -424,13 +444,26 @@ async function installLocked(cfg, { log, force }) {
   const mvn = requireMaven();
   fs.mkdirSync(cfg.runDir, { recursive: true });
   removeFile(markerPath(cfg));
-  for (const n of SERVER_NAMES) fs.rmSync(path.dirname(cfg.servers[n].libDir), { recursive: true, force: true });
+  for (const n of SERVER_NAMES)
+    fs.rmSync(path.dirname(cfg.servers[n].libDir), { recursive: true, force: true });
   fs.mkdirSync(cfg.cacheDir, { recursive: true });
 
-  const args = ['-B', '-q', '-f', path.join(INFRA_DIR, 'pom.xml'), 'org.apache.maven.plugins:maven-dependency-plugin:copy-dependencies', `-Dnono.cacheDir=${cfg.cacheDir}`];
-  log(`install: resolving ZooKeeper ${v.zookeeper} and Kafka ${v.kafka} jars with Maven (log: ${show(cfg.mavenLog)})`);
+  const args = [
+    '-B',
+    '-q',
+    '-f',
+    path.join(INFRA_DIR, 'pom.xml'),
+    'org.apache.maven.plugins:maven-dependency-plugin:copy-dependencies',
+    `-Dnono.cacheDir=${cfg.cacheDir}`,
+  ];
+  log(
+    `install: resolving ZooKeeper ${v.zookeeper} and Kafka ${v.kafka} jars with Maven (log: ${show(cfg.mavenLog)})`,
+  );
   const t0 = Date.now();
-  fs.writeFileSync(cfg.mavenLog, `# ${new Date().toISOString()} cwd=${INFRA_DIR}\n# ${mvn} ${args.join(' ')}\n`);
+  fs.writeFileSync(
+    cfg.mavenLog,
+    `# ${new Date().toISOString()} cwd=${INFRA_DIR}\n# ${mvn} ${args.join(' ')}\n`,
+  );
   const fd = fs.openSync(cfg.mavenLog, 'a');
   let result;
   try {
@@ -443,10 +476,13 @@ async function installLocked(cfg, { log, force }) {
     fs.closeSync(fd);
   }
   if (result.error) {
-    throw new InfraError(`infra: could not run ${mvn} (${result.error.code || result.error.message}); see ${show(cfg.mavenLog)}.`, {
-      exitCode: 2,
-      logPath: cfg.mavenLog,
-    });
+    throw new InfraError(
+      `infra: could not run ${mvn} (${result.error.code || result.error.message}); see ${show(cfg.mavenLog)}.`,
+      {
+        exitCode: 2,
+        logPath: cfg.mavenLog,
+      },
+    );
   }
   if (result.code !== 0) {
     const text = readText(cfg.mavenLog) || '';
@@ -457,15 +493,20 @@ async function installLocked(cfg, { log, force }) {
   }
   for (const n of SERVER_NAMES) {
     if (!fs.existsSync(mainJar(cfg, n, v))) {
-      throw new InfraError(`infra: Maven finished but ${show(mainJar(cfg, n, v))} is missing; see ${show(cfg.mavenLog)}.`, {
-        exitCode: 2,
-        logPath: cfg.mavenLog,
-      });
+      throw new InfraError(
+        `infra: Maven finished but ${show(mainJar(cfg, n, v))} is missing; see ${show(cfg.mavenLog)}.`,
+        {
+          exitCode: 2,
+          logPath: cfg.mavenLog,
+        },
+      );
     }
   }
   const marker = { ...v, pomHash: pomHash(), installedAt: new Date().toISOString() };
   fs.writeFileSync(markerPath(cfg), JSON.stringify(marker, null, 2) + '\n');
-  log(`install: ZooKeeper ${v.zookeeper} and Kafka ${v.kafka} jars resolved into ${show(cfg.cacheDir)} in ${secs(Date.now() - t0)}`);
+  log(
+    `install: ZooKeeper ${v.zookeeper} and Kafka ${v.kafka} jars resolved into ${show(cfg.cacheDir)} in ${secs(Date.now() - t0)}`,
+  );
   return { skipped: false, ...v, cacheDir: cfg.cacheDir };
 }
 
@@ -544,7 +585,8 @@ export async function probeZooKeeper(host, port, timeoutMs = 3000) {
       if (f.length < 16) throw new Error('short ConnectResponse');
       const negotiated = f.readInt32BE(4);
       const sessionId = f.readBigInt64BE(8);
-      if (negotiated <= 0 || sessionId === 0n) throw new Error('ZooKeeper refused the session (is it serving?)');
+      if (negotiated <= 0 || sessionId === 0n)
+        throw new Error('ZooKeeper refused the session (is it serving?)');
       return { sessionId: `0x${sessionId.toString(16)}`, timeoutMs: negotiated };
     },
     timeoutMs,
@@ -592,7 +634,10 @@ export async function probeKafka(host, port, timeoutMs = 3000) {
   header.writeInt16BE(3, 0); // api_key Metadata
   header.writeInt16BE(4, 2); // api_version 4
   header.writeInt32BE(correlationId, 4);
-  const body = Buffer.concat([u32(0) /* topics: empty array = none */, Buffer.from([0]) /* allow_auto_topic_creation */]);
+  const body = Buffer.concat([
+    u32(0) /* topics: empty array = none */,
+    Buffer.from([0]) /* allow_auto_topic_creation */,
+  ]);
   const req = Buffer.concat([header, kString('nono-infra'), body]);
   return exchange(
     host,
@@ -613,7 +658,8 @@ export async function probeKafka(host, port, timeoutMs = 3000) {
       if (int32() !== correlationId) throw new Error('Metadata response with a wrong correlation id');
       int32(); // throttle_time_ms
       const brokers = [];
-      for (let i = int32(); i > 0; i--) brokers.push({ nodeId: int32(), host: str(), port: int32(), rack: str() });
+      for (let i = int32(); i > 0; i--)
+        brokers.push({ nodeId: int32(), host: str(), port: int32(), rack: str() });
       const clusterId = str();
       const controllerId = int32();
       return { brokers, clusterId, controllerId };
@@ -889,11 +935,16 @@ async function formatKafkaStorage(cfg, srv, java, log) {
   }
   if (r.code !== 0 || !fs.existsSync(path.join(srv.dataDir, 'meta.properties'))) {
     fs.rmSync(srv.dataDir, { recursive: true, force: true });
-    throw new InfraError(`infra: formatting the Kafka KRaft storage failed (${r.signal || `exit ${r.code}`}); see ${show(formatLog)}.`, {
-      logPath: formatLog,
-    });
+    throw new InfraError(
+      `infra: formatting the Kafka KRaft storage failed (${r.signal || `exit ${r.code}`}); see ${show(formatLog)}.`,
+      {
+        logPath: formatLog,
+      },
+    );
   }
-  log(`kafka: formatted KRaft storage in ${show(srv.dataDir)} (cluster id ${clusterId}) in ${secs(Date.now() - t0)}`);
+  log(
+    `kafka: formatted KRaft storage in ${show(srv.dataDir)} (cluster id ${clusterId}) in ${secs(Date.now() - t0)}`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -952,25 +1003,31 @@ function fatalLogLine(srv, offset) {
   return m ? m[0] : null;
 }
 
-async function waitReady(srv, pid, { deadline, exited, log, startedAt, logOffset }) {
+async function waitReady(srv, pid, { deadline, exited, log, startedAt, logOffset, stdoutOffset }) {
   let toldWaiting = false;
   let last = { ok: false, detail: 'not tried' };
   for (;;) {
     if (exited?.value || !pidAlive(pid)) {
       const how = exited?.value ? exited.value.signal || `exit code ${exited.value.code}` : 'it is gone';
-      const logs = [srv.stdoutLog, srv.mainLog].filter((p) => fs.existsSync(p));
-      const lastLines = tail(srv.stdoutLog, 15) || tail(srv.mainLog, 15);
+      // what the JVM printed itself (e.g. a missing class) is the most useful, else the server log
+      const printed = stdoutOffset === undefined ? '' : readFrom(srv.stdoutLog, stdoutOffset).trim();
+      const [file, lines] = printed
+        ? [srv.stdoutLog, printed.split('\n').slice(-15).join('\n')]
+        : [srv.mainLog, tail(srv.mainLog, 15)];
       throw new InfraError(
-        `infra: ${srv.label} (pid ${pid}) stopped while starting (${how}); see ${logs.map(show).join(' and ') || show(srv.logsDir)}.` +
-          (lastLines ? `\n--- last lines of ${show(fs.existsSync(srv.stdoutLog) && tail(srv.stdoutLog, 1) ? srv.stdoutLog : srv.mainLog)} ---\n${lastLines}` : ''),
-        { logPath: srv.mainLog },
+        `infra: ${srv.label} (pid ${pid}) stopped while starting (${how}); see ${show(file)}.` +
+          (lines ? `\n--- last lines of ${show(file)} ---\n${lines}` : ''),
+        { logPath: file },
       );
     }
     const fatal = fatalLogLine(srv, logOffset);
     if (fatal) {
-      throw new InfraError(`infra: ${srv.label} (pid ${pid}) failed while starting: ${fatal.trim().slice(0, 300)}; see ${show(srv.mainLog)}.`, {
-        logPath: srv.mainLog,
-      });
+      throw new InfraError(
+        `infra: ${srv.label} (pid ${pid}) failed while starting: ${fatal.trim().slice(0, 300)}; see ${show(srv.mainLog)}.`,
+        {
+          logPath: srv.mainLog,
+        },
+      );
     }
     last = await probe(srv, 2000);
     if (last.ok) return last;
@@ -1014,7 +1071,9 @@ async function ensureServer(cfg, srv, java, log) {
   }
   if (st) {
     removeFile(srv.pidFile);
-    log(`${srv.name}: removed stale pid file ${show(srv.pidFile)} (pid ${st.pid} is not a running ${srv.label} of ours)`);
+    log(
+      `${srv.name}: removed stale pid file ${show(srv.pidFile)} (pid ${st.pid} is not a running ${srv.label} of ours)`,
+    );
   }
 
   for (const [port, envName] of serverPorts(srv)) {
@@ -1032,11 +1091,20 @@ async function ensureServer(cfg, srv, java, log) {
   const logOffset = logSize(srv.mainLog);
   const out = fs.openSync(srv.stdoutLog, 'a');
   const args = jvmArgs(cfg, srv);
-  fs.writeSync(out, `\n===== ${new Date().toISOString()} nono-infra starting ${srv.label}\n===== ${java} ${args.join(' ')}\n`);
+  fs.writeSync(
+    out,
+    `\n===== ${new Date().toISOString()} nono-infra starting ${srv.label}\n===== ${java} ${args.join(' ')}\n`,
+  );
+  const stdoutOffset = fs.fstatSync(out).size;
   const exited = { value: null };
   let child;
   try {
-    child = spawn(java, args, { cwd: srv.dir, detached: true, stdio: ['ignore', out, out], env: process.env });
+    child = spawn(java, args, {
+      cwd: srv.dir,
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: process.env,
+    });
   } finally {
     fs.closeSync(out);
   }
@@ -1044,15 +1112,28 @@ async function ensureServer(cfg, srv, java, log) {
     child.once('error', resolve);
     child.once('spawn', () => resolve(null));
   });
-  if (spawnError) throw new InfraError(`infra: could not start ${java} (${spawnError.code || spawnError.message}).`, { exitCode: 2 });
+  if (spawnError)
+    throw new InfraError(`infra: could not start ${java} (${spawnError.code || spawnError.message}).`, {
+      exitCode: 2,
+    });
   child.once('exit', (code, signal) => (exited.value = { code, signal }));
   child.unref();
   const pid = child.pid;
-  fs.writeFileSync(srv.pidFile, JSON.stringify({ pid, port: srv.port, startedAt: new Date().toISOString() }) + '\n');
+  fs.writeFileSync(
+    srv.pidFile,
+    JSON.stringify({ pid, port: srv.port, startedAt: new Date().toISOString() }) + '\n',
+  );
 
   let ok;
   try {
-    ok = await waitReady(srv, pid, { deadline: t0 + srv.startTimeoutMs, exited, log, startedAt: t0, logOffset });
+    ok = await waitReady(srv, pid, {
+      deadline: t0 + srv.startTimeoutMs,
+      exited,
+      log,
+      startedAt: t0,
+      logOffset,
+      stdoutOffset,
+    });
   } catch (e) {
     // never leave a half-started server behind
     await stopPid(pid, 10_000);
@@ -1129,11 +1210,18 @@ export async function ensureUp({ log = console.log } = {}) {
         const st = pidState(cfg, srv);
         if (st && st.ours) await stopPid(st.pid);
         removeFile(srv.pidFile);
-        log(`${name}: stopped again (pid ${st ? st.pid : '?'}) because the infra could not be brought up completely`);
+        log(
+          `${name}: stopped again (pid ${st ? st.pid : '?'}) because the infra could not be brought up completely`,
+        );
       }
       throw e;
     }
-    return { zkConnect: cfg.zkConnect, kafkaBrokers: cfg.kafkaBrokers, startedByUs: started.length > 0, started };
+    return {
+      zkConnect: cfg.zkConnect,
+      kafkaBrokers: cfg.kafkaBrokers,
+      startedByUs: started.length > 0,
+      started,
+    };
   });
 }
 
@@ -1163,7 +1251,8 @@ export async function down({ log = console.log, servers = SERVER_NAMES, graceMs 
       const how = await stopPid(st.pid, graceMs);
       removeFile(srv.pidFile);
       stopped.push(name);
-      if (how === 'kill') log(`${name}: killed (pid ${st.pid}) with SIGKILL after ${secs(graceMs)} without exiting on SIGTERM`);
+      if (how === 'kill')
+        log(`${name}: killed (pid ${st.pid}) with SIGKILL after ${secs(graceMs)} without exiting on SIGTERM`);
       else log(`${name}: stopped (pid ${st.pid}) in ${secs(Date.now() - t0)}`);
     }
     return { stopped };
@@ -1191,14 +1280,34 @@ export async function status() {
         const ver = s && s.match(/^Zookeeper version: ([^-,\s]+)/m);
         if (mode || ver) extra = [ver && `ZooKeeper ${ver[1]}`, mode && mode[1]].filter(Boolean).join(', ');
       }
-      out[name] = { ...base, running: true, pid: st.pid, answering: p.ok, detail: extra ? `${extra}; ${p.detail}` : p.detail, rssBytes: rssBytes(st.pid) };
+      out[name] = {
+        ...base,
+        running: true,
+        pid: st.pid,
+        answering: p.ok,
+        detail: extra ? `${extra}; ${p.detail}` : p.detail,
+        rssBytes: rssBytes(st.pid),
+      };
     } else {
       const inUse = [];
       for (const [port] of serverPorts(srv)) if (!(await portFree(srv.host, port))) inUse.push(port);
-      out[name] = { ...base, running: false, pid: st ? st.pid : null, stalePidFile: !!st, answering: false, portInUse: inUse };
+      out[name] = {
+        ...base,
+        running: false,
+        pid: st ? st.pid : null,
+        stalePidFile: !!st,
+        answering: false,
+        portInUse: inUse,
+      };
     }
   }
-  return { servers: out, installed: installed(cfg), versions: versions(), runDir: cfg.runDir, cacheDir: cfg.cacheDir };
+  return {
+    servers: out,
+    installed: installed(cfg),
+    versions: versions(),
+    runDir: cfg.runDir,
+    cacheDir: cfg.cacheDir,
+  };
 }
 
 /** Human-readable lines for status(). */
@@ -1206,10 +1315,15 @@ export function formatStatus(s) {
   const lines = [];
   for (const name of SERVER_NAMES) {
     const x = s.servers[name];
-    const addr = name === 'kafka' ? `${x.host}:${x.port} (controller ${x.host}:${x.controllerPort})` : `${x.host}:${x.port}`;
+    const addr =
+      name === 'kafka'
+        ? `${x.host}:${x.port} (controller ${x.host}:${x.controllerPort})`
+        : `${x.host}:${x.port}`;
     if (x.running) {
       const rss = x.rssBytes ? `, rss ${Math.round(x.rssBytes / 1048576)} MiB` : '';
-      lines.push(`${name}: running (pid ${x.pid}) on ${addr}, answering: ${x.answering ? 'yes' : 'no'} (${x.detail})${rss}; log ${show(x.logPath)}`);
+      lines.push(
+        `${name}: running (pid ${x.pid}) on ${addr}, answering: ${x.answering ? 'yes' : 'no'} (${x.detail})${rss}; log ${show(x.logPath)}`,
+      );
     } else {
       let line = `${name}: not running`;
       if (x.stalePidFile) line += ` (stale pid file for pid ${x.pid})`;
@@ -1218,14 +1332,19 @@ export function formatStatus(s) {
     }
   }
   const v = s.versions;
-  lines.push(`jars: ZooKeeper ${v.zookeeper}, Kafka ${v.kafka} ${s.installed ? `installed in ${show(s.cacheDir)}` : 'not installed yet (run install)'}`);
+  lines.push(
+    `jars: ZooKeeper ${v.zookeeper}, Kafka ${v.kafka} ${s.installed ? `installed in ${show(s.cacheDir)}` : 'not installed yet (run install)'}`,
+  );
   return lines;
 }
 
 /** The classpath (lib/* wildcard) of one server's jars. */
 export function classpath(name) {
   const cfg = config();
-  if (!cfg.servers[name]) throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, { exitCode: 2 });
+  if (!cfg.servers[name])
+    throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, {
+      exitCode: 2,
+    });
   return path.join(cfg.servers[name].libDir, '*');
 }
 
@@ -1233,12 +1352,20 @@ export function classpath(name) {
  * Run a Java main class with one server's classpath (e.g. org.apache.kafka.tools.TopicCommand),
  * stdio inherited. Installs the jars first if needed. Resolves the exit code.
  */
-export async function runClass(name, mainClass, args = [], { log = (l) => process.stderr.write(l + '\n') } = {}) {
+export async function runClass(
+  name,
+  mainClass,
+  args = [],
+  { log = (l) => process.stderr.write(l + '\n') } = {},
+) {
   const cfg = config();
   const java = requireJava();
   await install({ log });
   const srv = cfg.servers[name];
-  if (!srv) throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, { exitCode: 2 });
+  if (!srv)
+    throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, {
+      exitCode: 2,
+    });
   const jvm = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
   if (name === 'kafka') jvm.push(`-Dlog4j.configuration=file:${writeToolsLog4j(srv)}`);
   else jvm.push(`-Dlogback.configurationFile=${writeToolsLogback(srv)}`);
