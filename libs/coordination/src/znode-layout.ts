@@ -37,7 +37,10 @@ export class ZnodeLayout {
     return `${this.root}/assignment`;
   }
 
-  /** Per-task fire state, advanced by compare-and-set before every fire (the fence). */
+  /**
+   * Per-task fire state, advanced by compare-and-set before every fire (the fence). It
+   * also lists the executions in flight, so a new owner finds those a dead scheduler left.
+   */
   get fireStates(): string {
     return `${this.root}/fire-state`;
   }
@@ -45,27 +48,23 @@ export class ZnodeLayout {
     return `${this.fireStates}/${taskId}`;
   }
 
-  /** Manual trigger requests: `${triggers}/${taskId}/<requestId>`; the owner fires and deletes them. */
+  /**
+   * Manual trigger requests, flat: `${triggers}/${taskId}@${requestId}` (task ids never
+   * contain "@"). Flat so every scheduler needs one children watch, not one per task.
+   */
   get triggers(): string {
     return `${this.root}/triggers`;
   }
-  taskTriggers(taskId: string): string {
-    return `${this.triggers}/${taskId}`;
-  }
   trigger(taskId: string, requestId: string): string {
-    return `${this.taskTriggers(taskId)}/${requestId}`;
+    return `${this.triggers}/${taskId}@${requestId}`;
   }
-
-  /** Executions in flight, so a new owner can find those a dead scheduler left behind. */
-  get inflight(): string {
-    return `${this.root}/inflight`;
-  }
-  taskInflight(taskId: string): string {
-    return `${this.inflight}/${taskId}`;
+  static parseTriggerName(name: string): { taskId: string; requestId: string } | undefined {
+    const at = name.indexOf('@');
+    return at <= 0 ? undefined : { taskId: name.slice(0, at), requestId: name.slice(at + 1) };
   }
 
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
-    return [this.tasks, this.schedulers, this.election, this.fireStates, this.triggers, this.inflight];
+    return [this.tasks, this.schedulers, this.election, this.fireStates, this.triggers];
   }
 }

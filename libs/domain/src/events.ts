@@ -174,7 +174,7 @@ export function createEvent<T extends EventType>(
   type: T,
   data: EventData<T>,
   meta: { readonly id: string; readonly source: string; readonly subject: string; readonly time: EpochMs },
-): NonoEventOf<T> {
+): NonoEvent {
   const event = {
     specversion: '1.0' as const,
     id: meta.id,
@@ -191,7 +191,7 @@ export function createEvent<T extends EventType>(
     const detail = checked === undefined || checked.ok ? type : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     throw new TypeError(`event contract breach in ${type}: ${detail}`);
   }
-  return event as unknown as NonoEventOf<T>;
+  return event as unknown as NonoEvent;
 }
 
 /**

@@ -88,7 +88,10 @@ export class EventPublisher {
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
-      retry: { retries: 5, initialRetryTime: 200 },
+      // Limited on purpose (kafkajs warns about it): a send that gives up is retried whole by
+      // the caller (the scheduler's spool) with the same event ids, so order holds and a
+      // repeat is dropped by consumers; unlimited retries would hide an outage from the caller.
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
     });
   }
 

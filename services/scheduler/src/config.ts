@@ -1,0 +1,35 @@
+import { hostname } from 'node:os';
+import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
+
+export interface SchedulerConfig extends CommonConfig {
+  readonly schedulerId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly spoolDir: string;
+  readonly misfireThresholdMs: number;
+  readonly lostGraceMs: number;
+  readonly maxInFlight: number;
+  readonly maxInFlightPerHost: number;
+  readonly shutdownDeadlineMs: number;
+}
+
+/** Parsed once at start; `pid` only seeds the default id when the ops port is ephemeral. */
+export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfig {
+  const port = env.int('NONO_SCHEDULER_PORT', 7400, { min: 0, max: 65_535 });
+  const schedulerId = env.string('NONO_SCHEDULER_ID', `${hostname()}-${port === 0 ? `pid${pid}` : port}`);
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(schedulerId)) {
+    throw new Error(`NONO_SCHEDULER_ID="${schedulerId}" is not valid: expected 1-100 letters, digits, ".", "_" or "-"`);
+  }
+  return Object.freeze({
+    ...loadCommonConfig(env),
+    schedulerId,
+    host: env.string('NONO_SCHEDULER_HOST', '127.0.0.1'),
+    port,
+    spoolDir: env.string('NONO_SCHEDULER_SPOOL_DIR', `.nono/spool/${schedulerId}`),
+    misfireThresholdMs: env.int('NONO_MISFIRE_THRESHOLD_MS', 5_000, { min: 0, max: 3_600_000 }),
+    lostGraceMs: env.int('NONO_LOST_GRACE_MS', 2_000, { min: 0, max: 3_600_000 }),
+    maxInFlight: env.int('NONO_MAX_IN_FLIGHT', 1_000, { min: 1, max: 100_000 }),
+    maxInFlightPerHost: env.int('NONO_MAX_IN_FLIGHT_PER_HOST', 256, { min: 1, max: 100_000 }),
+    shutdownDeadlineMs: env.int('NONO_SHUTDOWN_DEADLINE_MS', 10_000, { min: 0, max: 600_000 }),
+  });
+}

@@ -1,0 +1,327 @@
+import { EventEmitter } from 'node:events';
+import { type SessionState, ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import { type Assignment, type SchedulerTask, parseStoredTask, rebalance, sameOwnership } from '@nono/domain';
+import { type Logger } from '@nono/runtime';
+
+/**
+ * The scheduler's view of the cluster, kept current through ZooKeeper watches:
+ * its own membership (an ephemeral node), leader election, the assignment (which the
+ * leader writes), the definitions of the tasks it owns, and manual trigger requests.
+ *
+ * Session semantics are explicit: `suspended` (disconnected; the session may still be
+ * alive) means stop firing now; `lost` (expired) means everything this process knew is
+ * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
+ */
+export interface MemberInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly opsUrl?: string;
+}
+
+export type TaskDefinition =
+  | { readonly kind: 'valid'; readonly task: SchedulerTask }
+  | { readonly kind: 'invalid'; readonly problem: string }
+  | { readonly kind: 'deleted' };
+
+interface CoordinatorEvents {
+  session: [state: 'connected' | 'suspended' | 'lost'];
+  owned: [taskIds: ReadonlySet<string>];
+  task: [taskId: string, definition: TaskDefinition];
+  triggers: [names: readonly string[]];
+  members: [members: readonly string[]];
+  leadership: [isLeader: boolean];
+}
+
+export interface CoordinatorOptions {
+  readonly connect: string;
+  readonly sessionTimeoutMs: number;
+  readonly layout: ZnodeLayout;
+  readonly member: MemberInfo;
+  readonly log: Logger;
+  /** Batches bursts of changes (300 tasks created at once) into one rebalance. */
+  readonly rebalanceDebounceMs?: number;
+}
+
+export class Coordinator extends EventEmitter<CoordinatorEvents> {
+  readonly #options: CoordinatorOptions;
+  #zk: ZkClient | undefined;
+  #stopped = false;
+  #owned = new Set<string>();
+  #members: string[] = [];
+  #isLeader = false;
+  #assignmentKnown = false;
+  #rebalanceTimer: NodeJS.Timeout | undefined;
+  #rebalancing = false;
+  #rebalanceAgain = false;
+  #electionNode: string | undefined;
+
+  constructor(options: CoordinatorOptions) {
+    super();
+    this.#options = options;
+  }
+
+  get zk(): ZkClient {
+    if (this.#zk === undefined) throw new Error('no ZooKeeper session');
+    return this.#zk;
+  }
+
+  get sessionState(): SessionState {
+    return this.#zk?.state ?? 'connecting';
+  }
+
+  /** Ready = a live session and a known assignment (what /readyz reports). */
+  get ready(): boolean {
+    return this.#zk?.state === 'connected' && this.#assignmentKnown;
+  }
+
+  get isLeader(): boolean {
+    return this.#isLeader;
+  }
+
+  get members(): readonly string[] {
+    return this.#members;
+  }
+
+  get ownedTaskIds(): ReadonlySet<string> {
+    return this.#owned;
+  }
+
+  async start(): Promise<void> {
+    await this.#openSession();
+  }
+
+  /** Leaves the cluster: closing the session removes our ephemeral nodes, so others take over at once. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#rebalanceTimer);
+    this.#zk?.close();
+    this.#zk = undefined;
+  }
+
+  async #openSession(): Promise<void> {
+    const { log, layout, member } = this.#options;
+    for (let delay = 200; !this.#stopped; delay = Math.min(delay * 2, 5_000)) {
+      let zk: ZkClient | undefined;
+      try {
+        zk = await ZkClient.connect({ connect: this.#options.connect, sessionTimeoutMs: this.#options.sessionTimeoutMs });
+        const client = zk;
+        client.on('state', (state) => this.#onSessionState(client, state));
+        this.#zk = client;
+        for (const parent of layout.parents) await client.ensurePath(parent);
+        await this.#register(client, member);
+        this.#electionNode = await client.create(`${layout.election}/n_`, member.id, 'ephemeral-sequential');
+        log.info({ sessionId: client.sessionId, election: this.#electionNode }, 'joined the cluster');
+        await Promise.all([this.#watchMembers(client), this.#watchAssignment(client), this.#watchTriggers(client)]);
+        await this.#watchElection(client);
+        await this.#watchTaskList(client);
+        this.emit('session', 'connected');
+        return;
+      } catch (error) {
+        log.warn({ err: error, retryInMs: delay }, 'could not join the cluster; retrying');
+        zk?.close();
+        if (this.#zk === zk) this.#zk = undefined;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  async #register(client: ZkClient, member: MemberInfo): Promise<void> {
+    const path = this.#options.layout.scheduler(member.id);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.create(path, JSON.stringify(member), 'ephemeral');
+        return;
+      } catch (error) {
+        if (!(isZkError(error) && error.isNodeExists) || attempt > 50) throw error;
+        // Our previous session's node (same id) lingers until that session expires.
+        const stat = await client.exists(path);
+        if (stat !== undefined && stat.ephemeralOwner !== client.sessionId) {
+          this.#options.log.warn({ path }, 'member node of a previous session still present; waiting for it to expire');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  #onSessionState(client: ZkClient, state: SessionState): void {
+    if (client !== this.#zk || this.#stopped) return;
+    const { log } = this.#options;
+    if (state === 'suspended') {
+      log.warn('ZooKeeper connection suspended: firing stops until it is back');
+      this.emit('session', 'suspended');
+    } else if (state === 'connected') {
+      log.info('ZooKeeper connection restored (same session)');
+      this.emit('session', 'connected');
+      void this.#readAssignment(client).catch((error: unknown) => log.warn({ err: error }, 'assignment re-read failed'));
+    } else if (state === 'expired') {
+      log.error('ZooKeeper session expired: dropping all tasks and rejoining');
+      this.#zk = undefined;
+      this.#owned = new Set();
+      this.#assignmentKnown = false;
+      this.#isLeader = false;
+      client.close();
+      this.emit('session', 'lost');
+      this.emit('owned', this.#owned);
+      void this.#openSession();
+    }
+  }
+
+  /** Re-arms a watch-and-read step whenever its watch fires, for as long as the session is current. */
+  #watched(client: ZkClient, what: string, read: (client: ZkClient, rearm: () => void) => Promise<void>): Promise<void> {
+    const rearm = (): void => {
+      if (client !== this.#zk || this.#stopped) return;
+      read(client, rearm).catch((error: unknown) => {
+        if (client !== this.#zk) return;
+        this.#options.log.warn({ err: error, what }, 'watch read failed; retrying');
+        setTimeout(rearm, 500);
+      });
+    };
+    return read(client, rearm);
+  }
+
+  #watchMembers(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'members', async (zk, rearm) => {
+      this.#members = await zk.children(this.#options.layout.schedulers, rearm);
+      this.emit('members', this.#members);
+      this.#scheduleRebalance();
+    });
+  }
+
+  #watchElection(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'election', async (zk, rearm) => {
+      const candidates = await zk.children(this.#options.layout.election, rearm);
+      const lowest = [...candidates].sort()[0];
+      const leader = lowest !== undefined && this.#electionNode?.endsWith(`/${lowest}`) === true;
+      if (leader !== this.#isLeader) {
+        this.#isLeader = leader;
+        this.#options.log.info({ leader }, leader ? 'became the leader: I write the assignment' : 'no longer the leader');
+        this.emit('leadership', leader);
+      }
+      this.#scheduleRebalance();
+    });
+  }
+
+  #watchTaskList(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'tasks', async (zk, rearm) => {
+      await zk.children(this.#options.layout.tasks, rearm);
+      this.#scheduleRebalance();
+    });
+  }
+
+  #watchTriggers(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'triggers', async (zk, rearm) => {
+      this.emit('triggers', await zk.children(this.#options.layout.triggers, rearm));
+    });
+  }
+
+  #watchAssignment(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'assignment', async (zk, rearm) => {
+      const stat = await zk.exists(this.#options.layout.assignment, rearm);
+      if (stat !== undefined) await this.#readAssignment(zk);
+    });
+  }
+
+  async #readAssignment(zk: ZkClient): Promise<void> {
+    const current = await readAssignment(zk, this.#options.layout);
+    if (zk !== this.#zk) return;
+    this.#assignmentKnown = true;
+    const mine = new Set(current?.assignment.owners[this.#options.member.id] ?? []);
+    const changed = mine.size !== this.#owned.size || [...mine].some((id) => !this.#owned.has(id));
+    if (!changed) return;
+    const previous = this.#owned;
+    this.#owned = mine;
+    this.emit('owned', mine);
+    for (const taskId of mine) if (!previous.has(taskId)) void this.#watchTask(zk, taskId);
+  }
+
+  /** Watches one owned task's definition until it is no longer ours. */
+  #watchTask(client: ZkClient, taskId: string): Promise<void> {
+    return this.#watched(client, `task ${taskId}`, async (zk, rearm) => {
+      if (!this.#owned.has(taskId)) return;
+      const path = this.#options.layout.task(taskId);
+      const stat = await zk.exists(path, rearm);
+      if (stat === undefined) {
+        this.emit('task', taskId, { kind: 'deleted' });
+        return;
+      }
+      let data: Buffer;
+      try {
+        ({ data } = await zk.get(path));
+      } catch (error) {
+        if (isZkError(error) && error.isNoNode) return; // deleted in between: the exists watch reports it
+        throw error;
+      }
+      this.emit('task', taskId, parseDefinition(taskId, data));
+    });
+  }
+
+  #scheduleRebalance(): void {
+    if (!this.#isLeader || this.#stopped) return;
+    clearTimeout(this.#rebalanceTimer);
+    this.#rebalanceTimer = setTimeout(() => void this.#rebalance(), this.#options.rebalanceDebounceMs ?? 50);
+  }
+
+  async #rebalance(): Promise<void> {
+    if (this.#rebalancing) {
+      this.#rebalanceAgain = true;
+      return;
+    }
+    this.#rebalancing = true;
+    const zk = this.#zk;
+    try {
+      if (zk === undefined || !this.#isLeader) return;
+      const { layout, log } = this.#options;
+      const [members, taskIds, current] = await Promise.all([zk.children(layout.schedulers), zk.children(layout.tasks), readAssignment(zk, layout)]);
+      const next = rebalance(current?.assignment, members, taskIds);
+      if (current !== undefined && sameOwnership(current.assignment, next) && current.assignment.members.join() === next.members.join()) return;
+      const data = JSON.stringify({ ...next, updatedAt: new Date().toISOString(), writtenBy: this.#options.member.id });
+      try {
+        if (current === undefined) await zk.create(layout.assignment, data);
+        else await zk.set(layout.assignment, data, current.version);
+        log.info({ generation: next.generation, members: next.members.length, tasks: taskIds.length }, 'assignment written');
+      } catch (error) {
+        if (isZkError(error) && (error.isBadVersion || error.isNodeExists)) this.#rebalanceAgain = true;
+        else throw error;
+      }
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'rebalance failed; will retry');
+      this.#rebalanceAgain = true;
+    } finally {
+      this.#rebalancing = false;
+      if (this.#rebalanceAgain) {
+        this.#rebalanceAgain = false;
+        this.#scheduleRebalance();
+      }
+    }
+  }
+}
+
+export async function readAssignment(zk: ZkClient, layout: ZnodeLayout): Promise<{ assignment: Assignment; version: number } | undefined> {
+  try {
+    const { data, stat } = await zk.get(layout.assignment);
+    const raw = JSON.parse(data.toString('utf8')) as Partial<Assignment>;
+    return {
+      assignment: { generation: raw.generation ?? 0, members: raw.members ?? [], owners: raw.owners ?? {} },
+      version: stat.version,
+    };
+  } catch (error) {
+    if (isZkError(error) && error.isNoNode) return undefined;
+    throw error;
+  }
+}
+
+function parseDefinition(taskId: string, data: Buffer): TaskDefinition {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    return { kind: 'invalid', problem: `not JSON: ${(error as Error).message}` };
+  }
+  const parsed = parseStoredTask(json);
+  if (!parsed.ok) return { kind: 'invalid', problem: parsed.issues.map((i) => `${i.field}: ${i.message}`).join('; ') };
+  if (parsed.value.id !== taskId) return { kind: 'invalid', problem: `id "${parsed.value.id}" does not match its znode "${taskId}"` };
+  return { kind: 'valid', task: parsed.value };
+}

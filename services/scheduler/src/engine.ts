@@ -1,0 +1,521 @@
+import {
+  type Clock,
+  type EventData,
+  type EventType,
+  type FireReason,
+  type NonoEvent,
+  type SchedulerTask,
+  type TimerHandle,
+  createEvent,
+  executionEventId,
+  formatInstant,
+  jitterOffsetMs,
+  manualExecutionId,
+  nextTaskFireTime,
+  parseInstant,
+  planDueFires,
+  retryDelayMs,
+  scheduledExecutionId,
+  shouldRetry,
+} from '@nono/domain';
+import { type Logger } from '@nono/runtime';
+import { type EventSink } from './event-spool.js';
+import { type FireFence, type FireState, type InflightExecution, type VersionedFireState } from './fire-fence.js';
+import { FireQueue } from './fire-queue.js';
+import { type InvocationOutcome, type Invoker } from './invoker.js';
+import { type SchedulerMetrics } from './metrics.js';
+
+/**
+ * The firing engine of one scheduler. It is told which tasks it owns and what they look
+ * like (by the Coordinator), keeps one timer queue for all of them, and for each due task:
+ * plans the due instants (misfire policy), claims them through the fence, then calls the
+ * worker and records every step as an event. Work for one task is serialised (one
+ * promise chain per task) because the fence is a per-task compare-and-set.
+ */
+export interface EngineOptions {
+  readonly schedulerId: string;
+  readonly clock: Clock;
+  readonly fence: FireFence;
+  readonly invoker: Invoker;
+  readonly events: EventSink;
+  readonly log: Logger;
+  readonly metrics: SchedulerMetrics;
+  /** A due instant older than this when the engine gets to it is a misfire. */
+  readonly misfireThresholdMs: number;
+  /** Extra time past an execution's deadline before another scheduler calls it lost. */
+  readonly lostGraceMs: number;
+  /** Live scheduler ids, to tell a dead owner's executions from a slow one's. */
+  readonly liveMembers: () => ReadonlySet<string>;
+  /** Removes a handled manual trigger request. */
+  readonly deleteTrigger: (name: string) => Promise<void>;
+  readonly readTrigger: (name: string) => Promise<{ actor?: string } | undefined>;
+}
+
+interface PlannedFire {
+  readonly executionId: string;
+  readonly nominal: number;
+  readonly reason: FireReason;
+  readonly fencingToken: number;
+  readonly firstAttempt: number;
+}
+
+interface TaskRuntime {
+  readonly taskId: string;
+  task: SchedulerTask | undefined;
+  fire: VersionedFireState | undefined;
+  /** Instants at or before this are never planned (e.g. those that passed while paused). */
+  baseline: number;
+  /** Taken over from another scheduler: catch-up fires say "failover". */
+  takenOver: boolean;
+  readonly running: Map<string, AbortController>;
+  buffered: PlannedFire[];
+  chain: Promise<void>;
+  released: boolean;
+  lostCheck: TimerHandle | undefined;
+}
+
+const MANUAL_DONE_KEPT = 50;
+
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #queue: FireQueue;
+  readonly #tasks = new Map<string, TaskRuntime>();
+  #active = false;
+  #draining = false;
+  readonly #executions = new Set<Promise<void>>();
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#queue = new FireQueue(options.clock, (taskId) => this.#onDue(taskId));
+  }
+
+  get ownedCount(): number {
+    return this.#tasks.size;
+  }
+
+  get runningCount(): number {
+    let count = 0;
+    for (const runtime of this.#tasks.values()) count += runtime.running.size;
+    return count;
+  }
+
+  /** Firing allowed (a live, connected session). Resuming re-reads every fire state first. */
+  setActive(active: boolean): void {
+    if (this.#draining) return;
+    const resumed = active && !this.#active;
+    this.#active = active;
+    if (!active) {
+      this.#queue.clear();
+      return;
+    }
+    if (resumed) for (const runtime of this.#tasks.values()) this.#enqueue(runtime, () => this.#resync(runtime));
+  }
+
+  /** The tasks this scheduler owns now; the others are released (their running calls finish). */
+  setOwned(taskIds: ReadonlySet<string>): void {
+    for (const [taskId, runtime] of this.#tasks) {
+      if (taskIds.has(taskId)) continue;
+      runtime.released = true;
+      this.#queue.cancel(taskId);
+      if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
+      this.#tasks.delete(taskId);
+    }
+    for (const taskId of taskIds) {
+      if (this.#tasks.has(taskId)) continue;
+      this.#tasks.set(taskId, {
+        taskId,
+        task: undefined,
+        fire: undefined,
+        baseline: -Infinity,
+        takenOver: true,
+        running: new Map(),
+        buffered: [],
+        chain: Promise.resolve(),
+        released: false,
+        lostCheck: undefined,
+      });
+    }
+    this.#o.metrics.ownedTasks.set(this.#tasks.size);
+  }
+
+  /** A new or changed definition (or its deletion) for an owned task. */
+  updateTask(taskId: string, task: SchedulerTask | undefined): void {
+    const runtime = this.#tasks.get(taskId);
+    if (runtime === undefined) return;
+    const previous = runtime.task;
+    runtime.task = task;
+    if (task === undefined || task.paused) {
+      this.#queue.cancel(taskId);
+      return;
+    }
+    // Instants that passed while the task was paused or had another schedule are not misfires.
+    const changedAt = parseInstant(task.updatedAt) ?? this.#o.clock.now();
+    if (previous !== undefined && (previous.paused || JSON.stringify(previous.schedule) !== JSON.stringify(task.schedule))) {
+      runtime.baseline = Math.max(runtime.baseline, Math.min(changedAt, this.#o.clock.now()));
+    }
+    this.#enqueue(runtime, () => (runtime.fire === undefined ? this.#acquire(runtime) : Promise.resolve(this.#scheduleNext(runtime))));
+  }
+
+  /** Manual trigger requests (znode names `<taskId>@<requestId>`); each owned one fires once. */
+  handleTriggers(names: readonly string[]): void {
+    for (const name of names) {
+      const at = name.indexOf('@');
+      const runtime = this.#tasks.get(name.slice(0, at));
+      if (at <= 0 || runtime === undefined) continue;
+      this.#enqueue(runtime, () => this.#fireManual(runtime, name, name.slice(at + 1)));
+    }
+  }
+
+  /** Graceful stop: no new instants; wait for running calls up to the deadline, then abort them. */
+  async drain(deadlineMs: number): Promise<void> {
+    this.#draining = true;
+    this.#active = false;
+    this.#queue.clear();
+    const all = Promise.allSettled([...this.#executions]);
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs))]);
+    if (timedOut) {
+      this.#o.log.warn({ running: this.runningCount }, 'shutdown deadline: abandoning running calls');
+      for (const runtime of this.#tasks.values()) for (const controller of runtime.running.values()) controller.abort();
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    }
+  }
+
+  #enqueue(runtime: TaskRuntime, step: () => Promise<void>): void {
+    runtime.chain = runtime.chain.then(step).catch((error: unknown) => {
+      this.#o.log.warn({ err: error, taskId: runtime.taskId }, 'task step failed; resynchronising');
+      this.#o.clock.setTimer(() => this.#enqueue(runtime, () => this.#resync(runtime)), 1_000);
+    });
+  }
+
+  #onDue(taskId: string): void {
+    const runtime = this.#tasks.get(taskId);
+    if (runtime !== undefined) this.#enqueue(runtime, () => this.#fireDue(runtime));
+  }
+
+  /** First contact with a newly owned task: read its fence, settle what a dead owner left, arm the timer. */
+  async #acquire(runtime: TaskRuntime): Promise<void> {
+    const task = runtime.task;
+    if (task === undefined || runtime.released || !this.#active) return;
+    // A task that has never fired starts at its creation: instants since then that nobody fired are misfires.
+    runtime.fire = await this.#o.fence.read(runtime.taskId, parseInstant(task.createdAt) ?? this.#o.clock.now());
+    await this.#settleLost(runtime);
+    this.#scheduleNext(runtime);
+  }
+
+  async #resync(runtime: TaskRuntime): Promise<void> {
+    if (runtime.released || runtime.task === undefined || !this.#active) return;
+    runtime.fire = undefined;
+    await this.#acquire(runtime);
+  }
+
+  #scheduleNext(runtime: TaskRuntime): void {
+    const { task, fire } = runtime;
+    if (task === undefined || fire === undefined || task.paused || runtime.released || !this.#active) return;
+    const next = nextTaskFireTime(task, Math.max(runtime.baseline, fire.state.lastNominal));
+    if (next === undefined) {
+      this.#queue.cancel(runtime.taskId);
+      return;
+    }
+    this.#queue.schedule(runtime.taskId, next + jitterOffsetMs(task.id, next, task.schedule.jitterMs));
+  }
+
+  async #fireDue(runtime: TaskRuntime): Promise<void> {
+    const { task, fire } = runtime;
+    if (task === undefined || fire === undefined || task.paused || runtime.released || !this.#active) return;
+    const now = this.#o.clock.now();
+    const runsLeft = task.maxRuns === undefined ? Infinity : task.maxRuns - fire.state.runCount;
+    const plan = planDueFires(task, Math.max(runtime.baseline, fire.state.lastNominal), now, {
+      misfireThresholdMs: this.#o.misfireThresholdMs + task.schedule.jitterMs,
+      runsLeft,
+    });
+    if (plan.advanceTo === undefined) {
+      this.#scheduleNext(runtime);
+      return;
+    }
+
+    const reasonOf = (onTime: boolean): FireReason => (onTime ? 'scheduled' : runtime.takenOver ? 'failover' : 'misfire-catch-up');
+    const decided = this.#applyOverlap(runtime, task, plan.fire);
+    const startedAt = now;
+    const budget = executionBudgetMs(task);
+    const inflight: Record<string, InflightExecution> = { ...fire.state.inflight };
+    // The fencing token is only known after the write; entries get it on the next write or are matched by id.
+    for (const f of [...decided.start, ...decided.buffer]) {
+      inflight[scheduledExecutionId(task.id, f.nominal)] = {
+        nominal: f.nominal,
+        schedulerId: this.#o.schedulerId,
+        startedAt,
+        deadlineAt: startedAt + budget * (1 + decided.buffer.length),
+        reason: reasonOf(f.onTime),
+        fencingToken: 0,
+      };
+    }
+    const next: FireState = {
+      ...fire.state,
+      lastNominal: plan.advanceTo,
+      runCount: fire.state.runCount + decided.start.length + decided.buffer.length,
+      inflight,
+    };
+    const claim = await this.#o.fence.claim(task.id, fire.version, next);
+    if (!claim.ok) {
+      // Someone else advanced this task's fire state: they fired; we stand down and re-read.
+      this.#o.metrics.fenceConflicts.inc();
+      this.#o.log.info({ taskId: task.id }, 'fence conflict: another scheduler fired; resynchronising');
+      runtime.fire = await this.#o.fence.read(task.id, now);
+      this.#scheduleNext(runtime);
+      return;
+    }
+    runtime.fire = { state: next, version: claim.version };
+    runtime.takenOver = false;
+
+    const token = claim.fencingToken;
+    const ref = (nominal: number, reason: FireReason) => ({
+      taskId: task.id,
+      executionId: scheduledExecutionId(task.id, nominal),
+      nominalTime: formatInstant(nominal),
+      attempt: 0,
+      schedulerId: this.#o.schedulerId,
+      fencingToken: token,
+      reason,
+    });
+    const events: NonoEvent[] = [];
+    for (const missed of plan.misfired) {
+      events.push(this.#event('nono.execution.misfired.v1', { ...ref(missed.nominal, 'misfire-catch-up'), detectedAt: formatInstant(now), action: missed.action }));
+    }
+    for (const skipped of decided.skip) {
+      events.push(this.#event('nono.execution.skipped.v1', { ...ref(skipped.nominal, reasonOf(skipped.onTime)), skipReason: 'overlap', detail: `overlap policy ${task.overlap}` }));
+    }
+    if (plan.expiredCount > 0) {
+      this.#o.log.warn({ taskId: task.id, expired: plan.expiredCount }, 'instants older than the catch-up window were not fired');
+    }
+    this.#o.events.append(events);
+
+    for (const f of decided.buffer) {
+      runtime.buffered.push({ executionId: scheduledExecutionId(task.id, f.nominal), nominal: f.nominal, reason: reasonOf(f.onTime), fencingToken: token, firstAttempt: 1 });
+    }
+    for (const f of decided.start) {
+      this.#startExecution(runtime, task, { executionId: scheduledExecutionId(task.id, f.nominal), nominal: f.nominal, reason: reasonOf(f.onTime), fencingToken: token, firstAttempt: 1 });
+    }
+    this.#scheduleNext(runtime);
+  }
+
+  /** Splits planned fires by the overlap policy: start now, wait for the running one, or skip. */
+  #applyOverlap(runtime: TaskRuntime, task: SchedulerTask, fires: ReadonlyArray<{ nominal: number; onTime: boolean }>) {
+    type Fire = { nominal: number; onTime: boolean };
+    const start: Fire[] = [];
+    const buffer: Fire[] = [];
+    const skip: Fire[] = [];
+    const busy = runtime.running.size > 0 || runtime.buffered.length > 0;
+    switch (task.overlap) {
+      case 'allow':
+        start.push(...fires);
+        break;
+      case 'cancel-running':
+        for (const controller of runtime.running.values()) controller.abort();
+        // Catch-up fires of one plan still run one after another: they are one backlog.
+        if (fires.length > 0) {
+          start.push(fires.at(-1) as Fire);
+          skip.push(...fires.slice(0, -1));
+        }
+        break;
+      case 'skip':
+        if (busy) skip.push(...fires);
+        else if (fires.length > 0) {
+          start.push(fires[0] as Fire);
+          buffer.push(...fires.slice(1));
+        }
+        break;
+      case 'buffer-one': {
+        const newest = fires.at(-1);
+        if (newest === undefined) break;
+        if (!busy) start.push(newest);
+        else {
+          // Only the newest waits; an older one already waiting is replaced.
+          skip.push(...fires.slice(0, -1), ...runtime.buffered.map((b) => ({ nominal: b.nominal, onTime: false })));
+          runtime.buffered = [];
+          buffer.push(newest);
+        }
+        skip.push(...(busy ? [] : fires.slice(0, -1)));
+        break;
+      }
+      case 'buffer-all':
+        if (!busy && fires.length > 0) {
+          start.push(fires[0] as Fire);
+          buffer.push(...fires.slice(1));
+        } else buffer.push(...fires);
+        break;
+    }
+    return { start, buffer, skip };
+  }
+
+  #startExecution(runtime: TaskRuntime, task: SchedulerTask, fire: PlannedFire): void {
+    const controller = new AbortController();
+    runtime.running.set(fire.executionId, controller);
+    const execution = this.#runExecution(task, fire, controller.signal)
+      .catch((error: unknown) => this.#o.log.error({ err: error, executionId: fire.executionId }, 'execution crashed'))
+      .finally(() => {
+        runtime.running.delete(fire.executionId);
+        this.#executions.delete(execution);
+        this.#enqueue(runtime, () => this.#finishExecution(runtime, fire.executionId));
+      });
+    this.#executions.add(execution);
+  }
+
+  async #runExecution(task: SchedulerTask, fire: PlannedFire, signal: AbortSignal): Promise<void> {
+    const { clock, metrics } = this.#o;
+    for (let attempt = fire.firstAttempt; ; attempt++) {
+      const firedAt = clock.now();
+      const ref = {
+        taskId: task.id,
+        executionId: fire.executionId,
+        nominalTime: formatInstant(fire.nominal),
+        attempt,
+        schedulerId: this.#o.schedulerId,
+        fencingToken: fire.fencingToken,
+        reason: fire.reason,
+      };
+      const lateMs = attempt === fire.firstAttempt ? Math.max(0, firedAt - fire.nominal - jitterOffsetMs(task.id, fire.nominal, task.schedule.jitterMs)) : 0;
+      if (attempt === fire.firstAttempt && fire.reason !== 'manual') metrics.lateness.observe(lateMs / 1000);
+      metrics.fires.inc({ reason: fire.reason });
+      this.#o.events.append([this.#event('nono.execution.fired.v1', { ...ref, firedAt: formatInstant(firedAt), lateMs, targetUrl: task.target.url })]);
+
+      const outcome: InvocationOutcome = await this.#o.invoker.invoke({ task, executionId: fire.executionId, nominal: fire.nominal, firedAt, attempt, reason: fire.reason, fencingToken: fire.fencingToken, schedulerId: this.#o.schedulerId, signal });
+      const finishedAt = formatInstant(clock.now());
+      metrics.outcomes.inc({ outcome: outcome.kind });
+      metrics.duration.observe(outcome.durationMs / 1000);
+      if (outcome.kind === 'succeeded') {
+        this.#o.events.append([this.#event('nono.execution.succeeded.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, httpStatus: outcome.httpStatus })]);
+        return;
+      }
+      const willRetry = outcome.kind !== 'cancelled' && shouldRetry(task.retry, attempt) && !this.#draining;
+      const error = outcome.kind === 'failed' ? outcome.error : outcome.kind === 'timed-out' ? `no answer within ${task.target.timeoutMs} ms` : `cancelled by overlap policy ${task.overlap}`;
+      if (outcome.kind === 'timed-out') {
+        this.#o.events.append([this.#event('nono.execution.timed-out.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, timeoutMs: task.target.timeoutMs, willRetry })]);
+      } else {
+        const httpStatus = outcome.kind === 'failed' ? outcome.httpStatus : undefined;
+        this.#o.events.append([this.#event('nono.execution.failed.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, ...(httpStatus === undefined ? {} : { httpStatus }), error, willRetry })]);
+      }
+      if (!willRetry) return;
+      const delayMs = retryDelayMs(task.retry, attempt, fire.executionId);
+      this.#o.events.append([this.#event('nono.execution.retrying.v1', { ...ref, nextAttemptAt: formatInstant(clock.now() + delayMs), previousError: error })]);
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimer(resolve, delayMs);
+        signal.addEventListener('abort', () => {
+          clock.clearTimer(timer);
+          resolve();
+        }, { once: true });
+      });
+      if (signal.aborted) return;
+    }
+  }
+
+  /** Removes a finished execution from the fire state, then starts a buffered one if any. */
+  async #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = runtime.fire !== undefined && !runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      if (current.state.inflight[executionId] === undefined) break;
+      const { [executionId]: _done, ...inflight } = current.state.inflight;
+      const next: FireState = { ...current.state, inflight };
+      const claim = await this.#o.fence.claim(runtime.taskId, current.version, next);
+      if (claim.ok) {
+        if (!runtime.released) runtime.fire = { state: next, version: claim.version };
+        break;
+      }
+      runtime.fire = runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+    }
+    const next = runtime.buffered.shift();
+    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active) this.#startExecution(runtime, runtime.task, next);
+  }
+
+  /** Executions a dead scheduler left in flight: past their deadline they are lost (and re-run if the task asks). */
+  async #settleLost(runtime: TaskRuntime): Promise<void> {
+    const { task, fire } = runtime;
+    if (task === undefined || fire === undefined) return;
+    const now = this.#o.clock.now();
+    const live = this.#o.liveMembers();
+    const lost: Array<[string, InflightExecution]> = [];
+    let nextCheck = Infinity;
+    for (const [executionId, entry] of Object.entries(fire.state.inflight)) {
+      const orphaned = entry.schedulerId === this.#o.schedulerId ? !runtime.running.has(executionId) : !live.has(entry.schedulerId);
+      if (!orphaned) continue;
+      if (now >= entry.deadlineAt + this.#o.lostGraceMs) lost.push([executionId, entry]);
+      else nextCheck = Math.min(nextCheck, entry.deadlineAt + this.#o.lostGraceMs);
+    }
+    if (nextCheck !== Infinity) {
+      if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
+      runtime.lostCheck = this.#o.clock.setTimer(() => this.#enqueue(runtime, () => this.#settleLost(runtime)), nextCheck - now);
+    }
+    if (lost.length === 0) return;
+    const inflight = { ...fire.state.inflight };
+    for (const [executionId] of lost) delete inflight[executionId];
+    const next: FireState = { ...fire.state, inflight };
+    const claim = await this.#o.fence.claim(task.id, fire.version, next);
+    if (!claim.ok) {
+      runtime.fire = await this.#o.fence.read(task.id, now);
+      return;
+    }
+    runtime.fire = { state: next, version: claim.version };
+    for (const [executionId, entry] of lost) {
+      this.#o.metrics.lost.inc();
+      this.#o.events.append([
+        this.#event('nono.execution.lost.v1', {
+          taskId: task.id,
+          executionId,
+          nominalTime: formatInstant(entry.nominal),
+          attempt: 0,
+          schedulerId: this.#o.schedulerId,
+          fencingToken: claim.fencingToken,
+          reason: entry.reason,
+          detectedAt: formatInstant(now),
+          lostSchedulerId: entry.schedulerId,
+          rerun: task.rerunLost,
+        }),
+      ]);
+      if (task.rerunLost) this.#startExecution(runtime, task, { executionId, nominal: entry.nominal, reason: 'failover', fencingToken: claim.fencingToken, firstAttempt: 2 });
+    }
+  }
+
+  async #fireManual(runtime: TaskRuntime, triggerName: string, requestId: string): Promise<void> {
+    const task = runtime.task;
+    if (task === undefined || runtime.released || !this.#active) return;
+    runtime.fire ??= await this.#o.fence.read(task.id, parseInstant(task.createdAt) ?? this.#o.clock.now());
+    const fire = runtime.fire;
+    const manualDone = (fire.state as FireState & { manualDone?: string[] }).manualDone ?? [];
+    const executionId = manualExecutionId(task.id, requestId);
+    if (manualDone.includes(requestId)) {
+      await this.#o.deleteTrigger(triggerName);
+      return;
+    }
+    const request = await this.#o.readTrigger(triggerName);
+    if (request === undefined) return; // already handled and deleted
+    const now = this.#o.clock.now();
+    const next = {
+      ...fire.state,
+      manualDone: [...manualDone, requestId].slice(-MANUAL_DONE_KEPT),
+      inflight: {
+        ...fire.state.inflight,
+        [executionId]: { nominal: now, schedulerId: this.#o.schedulerId, startedAt: now, deadlineAt: now + executionBudgetMs(task), reason: 'manual' as const, fencingToken: 0 },
+      },
+    };
+    const claim = await this.#o.fence.claim(task.id, fire.version, next);
+    if (!claim.ok) {
+      runtime.fire = await this.#o.fence.read(task.id, now);
+      this.#enqueue(runtime, () => this.#fireManual(runtime, triggerName, requestId));
+      return;
+    }
+    runtime.fire = { state: next, version: claim.version };
+    await this.#o.deleteTrigger(triggerName);
+    this.#startExecution(runtime, task, { executionId, nominal: now, reason: 'manual', fencingToken: claim.fencingToken, firstAttempt: 1 });
+  }
+
+  #event<T extends EventType>(type: T, data: EventData<T>): NonoEvent {
+    const ref = data as unknown as { executionId?: string; attempt?: number; taskId?: string };
+    const id = executionEventId(ref.executionId ?? '', type, ref.attempt ?? 0);
+    return createEvent(type, data, { id, source: `nono://scheduler/${this.#o.schedulerId}`, subject: ref.taskId ?? this.#o.schedulerId, time: this.#o.clock.now() });
+  }
+}
+
+/** How long an execution may take in the worst case: every attempt timing out, with maximal backoff. */
+function executionBudgetMs(task: SchedulerTask): number {
+  const attempts = task.retry.maxAttempts;
+  return attempts * task.target.timeoutMs + (attempts - 1) * task.retry.maxBackoffMs;
+}

@@ -1,0 +1,195 @@
+import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type NonoEvent } from '@nono/domain';
+import { type Logger } from '@nono/runtime';
+
+/**
+ * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
+ * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
+ * Kafka returns everything is delivered, in order. A restart resumes from the delivered
+ * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
+ * events with the same ids, which consumers drop.
+ */
+export interface EventSink {
+  append(events: readonly NonoEvent[]): void;
+}
+
+export interface EventPublisherPort {
+  publish(events: readonly NonoEvent[]): Promise<void>;
+}
+
+interface SpooledEvent {
+  readonly event: NonoEvent;
+  readonly bytes: number;
+}
+
+export interface EventSpoolOptions {
+  readonly dir: string;
+  readonly publisher: EventPublisherPort;
+  readonly log: Logger;
+  readonly flushIntervalMs?: number;
+  readonly maxBatch?: number;
+  readonly onDelivered?: (count: number) => void;
+  readonly onDeliveryError?: (error: unknown) => void;
+}
+
+const LOG_FILE = 'events.jsonl';
+const CURSOR_FILE = 'cursor';
+const COMPACT_AT_BYTES = 16 * 1024 * 1024;
+
+export class EventSpool implements EventSink {
+  readonly #options: EventSpoolOptions;
+  #file: FileHandle | undefined;
+  #cursor = 0;
+  #written = 0;
+  #unflushed: NonoEvent[] = [];
+  #pending: SpooledEvent[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #delivering = false;
+  #closed = false;
+  #kafkaHealthy = true;
+  #wake: (() => void) | undefined;
+
+  constructor(options: EventSpoolOptions) {
+    this.#options = options;
+  }
+
+  /** Opens the spool and queues whatever a previous run left undelivered. */
+  async open(): Promise<number> {
+    await mkdir(this.#options.dir, { recursive: true });
+    const logPath = join(this.#options.dir, LOG_FILE);
+    this.#cursor = await readCursor(join(this.#options.dir, CURSOR_FILE));
+    const content = await readFile(logPath).catch(() => Buffer.alloc(0));
+    if (this.#cursor > content.length) this.#cursor = 0; // compaction crashed between truncate and cursor write
+    let offset = this.#cursor;
+    for (const line of content.subarray(this.#cursor).toString('utf8').split('\n')) {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (line.trim() === '') break;
+      try {
+        this.#pending.push({ event: JSON.parse(line) as NonoEvent, bytes });
+        offset += bytes;
+      } catch {
+        // A torn last line from a crash mid-write: everything before it is intact.
+        break;
+      }
+    }
+    this.#file = await open(logPath, 'a');
+    // Anything after the last whole line is garbage from a torn write; new lines start clean.
+    if (offset < content.length) await this.#file.truncate(offset);
+    this.#written = offset;
+    void this.#deliverLoop();
+    return this.#pending.length;
+  }
+
+  get depth(): number {
+    return this.#unflushed.length + this.#pending.length;
+  }
+
+  get kafkaHealthy(): boolean {
+    return this.#kafkaHealthy;
+  }
+
+  append(events: readonly NonoEvent[]): void {
+    if (events.length === 0) return;
+    this.#unflushed.push(...events);
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush();
+    }, this.#options.flushIntervalMs ?? 5);
+  }
+
+  /** Writes and fsyncs what was appended; serialised so lines never interleave. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      const file = this.#file;
+      if (file === undefined || this.#unflushed.length === 0) return;
+      const batch = this.#unflushed;
+      this.#unflushed = [];
+      const lines = batch.map((event) => `${JSON.stringify(event)}\n`);
+      try {
+        await file.write(lines.join(''));
+        await file.datasync();
+      } catch (error) {
+        this.#options.log.error({ err: error }, 'event spool write failed; keeping events in memory');
+      }
+      for (const [index, event] of batch.entries()) {
+        const bytes = Buffer.byteLength(lines[index] as string);
+        this.#written += bytes;
+        this.#pending.push({ event, bytes });
+      }
+      this.#wake?.();
+    });
+    return this.#flushing;
+  }
+
+  async #deliverLoop(): Promise<void> {
+    if (this.#delivering) return;
+    this.#delivering = true;
+    let backoffMs = 100;
+    while (!this.#closed) {
+      if (this.#pending.length === 0) {
+        await this.#maybeCompact();
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      const batch = this.#pending.slice(0, this.#options.maxBatch ?? 500);
+      try {
+        await this.#options.publisher.publish(batch.map((item) => item.event));
+        this.#pending.splice(0, batch.length);
+        this.#cursor += batch.reduce((sum, item) => sum + item.bytes, 0);
+        await writeCursor(this.#options.dir, this.#cursor);
+        this.#options.onDelivered?.(batch.length);
+        if (!this.#kafkaHealthy) this.#options.log.info({ depth: this.depth }, 'Kafka reachable again: delivering spooled events');
+        this.#kafkaHealthy = true;
+        backoffMs = 100;
+      } catch (error) {
+        if (this.#kafkaHealthy) this.#options.log.warn({ err: error, depth: this.depth }, 'Kafka unreachable: spooling events on disk');
+        this.#kafkaHealthy = false;
+        this.#options.onDeliveryError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        backoffMs = Math.min(5_000, backoffMs * 2);
+      }
+    }
+    this.#delivering = false;
+  }
+
+  async #maybeCompact(): Promise<void> {
+    if (this.#cursor < COMPACT_AT_BYTES) return;
+    await this.flush();
+    if (this.#pending.length > 0 || this.#unflushed.length > 0) return;
+    await this.#file?.truncate(0);
+    this.#written = 0;
+    this.#cursor = 0;
+    await writeCursor(this.#options.dir, 0);
+  }
+
+  /** Flushes, then delivers what it can before `deadlineMs`; the rest stays spooled for the next start. */
+  async close(deadlineMs: number): Promise<number> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    await this.flush();
+    const deadline = Date.now() + deadlineMs;
+    while (this.#pending.length > 0 && Date.now() < deadline && this.#kafkaHealthy) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.#closed = true;
+    this.#wake?.();
+    await this.#file?.close();
+    this.#file = undefined;
+    return this.#pending.length;
+  }
+}
+
+async function readCursor(path: string): Promise<number> {
+  const text = await readFile(path, 'utf8').catch(() => '0');
+  const value = Number.parseInt(text, 10);
+  return Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+async function writeCursor(dir: string, cursor: number): Promise<void> {
+  const tmp = join(dir, `${CURSOR_FILE}.tmp`);
+  await writeFile(tmp, String(cursor));
+  await rename(tmp, join(dir, CURSOR_FILE));
+}

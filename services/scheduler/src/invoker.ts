@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { type FireReason, type SchedulerTask, isSuccessfulResponse } from '@nono/domain';
+import { Agent, errors, request } from 'undici';
+import { Semaphore } from './semaphore.js';
+
+/**
+ * Calls a worker's HTTP endpoint with undici (pooled keep-alive connections), carrying
+ * the execution id as Idempotency-Key, the fencing token and a W3C traceparent, and
+ * judges the response by the task's success contract.
+ */
+export interface InvocationRequest {
+  readonly task: SchedulerTask;
+  readonly executionId: string;
+  readonly nominal: number;
+  readonly firedAt: number;
+  readonly attempt: number;
+  readonly reason: FireReason;
+  readonly fencingToken: number;
+  readonly schedulerId: string;
+  readonly signal?: AbortSignal;
+}
+
+export type InvocationOutcome =
+  | { readonly kind: 'succeeded'; readonly httpStatus: number; readonly durationMs: number }
+  | { readonly kind: 'failed'; readonly httpStatus?: number; readonly error: string; readonly durationMs: number }
+  | { readonly kind: 'timed-out'; readonly durationMs: number }
+  | { readonly kind: 'cancelled'; readonly durationMs: number };
+
+export interface Invoker {
+  invoke(request: InvocationRequest): Promise<InvocationOutcome>;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+export class HttpInvoker implements Invoker {
+  readonly #agent: Agent;
+  readonly #global: Semaphore;
+  readonly #perHost = new Map<string, Semaphore>();
+  readonly #perHostLimit: number;
+  readonly #now: () => number;
+
+  constructor(options: { maxInFlight: number; maxInFlightPerHost: number; now: () => number }) {
+    this.#agent = new Agent({ connections: options.maxInFlightPerHost, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.#global = new Semaphore(options.maxInFlight);
+    this.#perHostLimit = options.maxInFlightPerHost;
+    this.#now = options.now;
+  }
+
+  get inFlight(): number {
+    return this.#global.active;
+  }
+
+  async invoke(call: InvocationRequest): Promise<InvocationOutcome> {
+    const url = new URL(call.task.target.url);
+    const host = url.host;
+    let hostSemaphore = this.#perHost.get(host);
+    if (hostSemaphore === undefined) {
+      hostSemaphore = new Semaphore(this.#perHostLimit);
+      this.#perHost.set(host, hostSemaphore);
+    }
+    const releaseGlobal = await this.#global.acquire();
+    const releaseHost = await hostSemaphore.acquire();
+    const started = this.#now();
+    const timeout = AbortSignal.timeout(call.task.target.timeoutMs);
+    const signal = call.signal === undefined ? timeout : AbortSignal.any([timeout, call.signal]);
+    try {
+      const response = await request(url, {
+        dispatcher: this.#agent,
+        method: call.task.target.method,
+        headers: {
+          ...call.task.target.headers,
+          'content-type': 'application/json',
+          'idempotency-key': call.executionId,
+          'nono-execution-id': call.executionId,
+          'nono-task-id': call.task.id,
+          'nono-attempt': String(call.attempt),
+          'nono-fencing-token': String(call.fencingToken),
+          'nono-nominal-time': new Date(call.nominal).toISOString(),
+          traceparent: traceparentFor(call.executionId, call.attempt),
+          'user-agent': 'nono-scheduler',
+        },
+        body: call.task.target.method === 'GET' ? null : (call.task.target.body ?? invocationBody(call)),
+        signal,
+      });
+      const body = await readBounded(response.body, MAX_BODY_BYTES);
+      const durationMs = Math.max(0, this.#now() - started);
+      if (isSuccessfulResponse(call.task.target.success, response.statusCode, body)) {
+        return { kind: 'succeeded', httpStatus: response.statusCode, durationMs };
+      }
+      return {
+        kind: 'failed',
+        httpStatus: response.statusCode,
+        error: `worker answered ${response.statusCode}${body === '' ? '' : `: ${body.slice(0, 200)}`}`,
+        durationMs,
+      };
+    } catch (error) {
+      const durationMs = Math.max(0, this.#now() - started);
+      if (timeout.aborted) return { kind: 'timed-out', durationMs };
+      if (call.signal?.aborted === true) return { kind: 'cancelled', durationMs };
+      return { kind: 'failed', error: describeError(error), durationMs };
+    } finally {
+      releaseHost();
+      releaseGlobal();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+function invocationBody(call: InvocationRequest): string {
+  return JSON.stringify({
+    taskId: call.task.id,
+    executionId: call.executionId,
+    nominalTime: new Date(call.nominal).toISOString(),
+    firedAt: new Date(call.firedAt).toISOString(),
+    attempt: call.attempt,
+    reason: call.reason,
+    fencingToken: call.fencingToken,
+    schedulerId: call.schedulerId,
+  });
+}
+
+/** The trace id is the execution id's 128 bits, so every attempt of one execution is one trace. */
+export function traceparentFor(executionId: string, attempt: number): string {
+  const traceId = executionId.replaceAll('-', '').padEnd(32, '0').slice(0, 32);
+  const spanId = createHash('sha1').update(`${executionId}|${attempt}`).digest('hex').slice(0, 16);
+  return `00-${traceId}-${spanId}-01`;
+}
+
+async function readBounded(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.from(chunk);
+    if (size < limit) chunks.push(buffer.subarray(0, limit - size));
+    size += buffer.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof errors.UndiciError || error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const causeText = cause === undefined ? '' : ` (${String(cause.code ?? cause.message ?? '')})`;
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}${causeText}`;
+  }
+  return String(error);
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ZnodeLayout } from '@nono/coordination';
+import { type EventData, SystemClock, createEvent } from '@nono/domain';
+import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
+import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
+import { loadSchedulerConfig } from './config.js';
+import { Coordinator } from './coordinator.js';
+import { Engine } from './engine.js';
+import { EventSpool } from './event-spool.js';
+import { FireFence } from './fire-fence.js';
+import { HttpInvoker } from './invoker.js';
+import { createSchedulerMetrics } from './metrics.js';
+
+const VERSION = '0.1.0';
+
+async function main(): Promise<void> {
+  const config = loadSchedulerConfig(new EnvReader(process.env), process.pid);
+  const log = createLogger('scheduler', config.logLevel, { schedulerId: config.schedulerId });
+  const clock = new SystemClock();
+  const registry = createMetricsRegistry('scheduler');
+  const metrics = createSchedulerMetrics(registry);
+  const layout = new ZnodeLayout(config.zkRoot);
+  const source = `nono://scheduler/${config.schedulerId}`;
+
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `nono-scheduler-${config.schedulerId}`,
+    log: (level, message, extra) => log[level](extra, message),
+  });
+  const topics = topicNames(config.topicPrefix);
+  const publisher = new EventPublisher(kafka, topics);
+  const spool = new EventSpool({
+    dir: config.spoolDir,
+    publisher: {
+      publish: async (events) => {
+        await ensureTopicsOnce();
+        await publisher.publish(events);
+      },
+    },
+    log,
+    onDelivered: (count) => metrics.eventsDelivered.inc(count),
+  });
+  let topicsReady = false;
+  const ensureTopicsOnce = async (): Promise<void> => {
+    if (topicsReady) return;
+    await ensureTopics(kafka, topics);
+    topicsReady = true;
+  };
+  const recovered = await spool.open();
+  if (recovered > 0) log.info({ recovered }, 'delivering events spooled by a previous run');
+
+  const ops = await startOpsServer({
+    host: config.host,
+    port: config.port,
+    registry,
+    readiness: () => ({
+      ready: coordinator.ready,
+      detail: { zookeeper: coordinator.sessionState, leader: coordinator.isLeader, ownedTasks: engine.ownedCount, spoolDepth: spool.depth, kafka: spool.kafkaHealthy ? 'up' : 'unreachable' },
+    }),
+  });
+  const member = { id: config.schedulerId, host: hostname(), pid: process.pid, version: VERSION, startedAt: new Date(clock.now()).toISOString(), opsUrl: ops.url };
+  const coordinator = new Coordinator({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, layout, member, log });
+  const fence = new FireFence(() => coordinator.zk, layout);
+  const invoker = new HttpInvoker({ maxInFlight: config.maxInFlight, maxInFlightPerHost: config.maxInFlightPerHost, now: () => clock.now() });
+  const engine = new Engine({
+    schedulerId: config.schedulerId,
+    clock,
+    fence,
+    invoker,
+    events: spool,
+    log,
+    metrics,
+    misfireThresholdMs: config.misfireThresholdMs,
+    lostGraceMs: config.lostGraceMs,
+    liveMembers: () => new Set(coordinator.members),
+    deleteTrigger: async (name) => {
+      await coordinator.zk.delete(`${layout.triggers}/${name}`).catch(() => undefined);
+    },
+    readTrigger: async (name) => {
+      try {
+        return JSON.parse((await coordinator.zk.get(`${layout.triggers}/${name}`)).data.toString('utf8')) as { actor?: string };
+      } catch {
+        return undefined;
+      }
+    },
+  });
+
+  const clusterEvent = <T extends 'nono.scheduler.joined.v1' | 'nono.scheduler.left.v1' | 'nono.ownership.changed.v1'>(type: T, data: EventData<T>): void =>
+    spool.append([createEvent(type, data, { id: randomUUID(), source, subject: config.schedulerId, time: clock.now() })]);
+  setInterval(() => metrics.spoolDepth.set(spool.depth), 1_000).unref();
+
+  let owned = new Set<string>();
+  coordinator.on('session', (state) => {
+    metrics.zkSession.set(state === 'connected' ? 1 : state === 'suspended' ? 0.5 : 0);
+    engine.setActive(state === 'connected');
+    if (state === 'connected') clusterEvent('nono.scheduler.joined.v1', { schedulerId: member.id, host: member.host, pid: member.pid, version: VERSION, startedAt: member.startedAt });
+  });
+  coordinator.on('leadership', (leader) => metrics.isLeader.set(leader ? 1 : 0));
+  coordinator.on('owned', (taskIds) => {
+    const acquired = [...taskIds].filter((id) => !owned.has(id));
+    const released = [...owned].filter((id) => !taskIds.has(id));
+    owned = new Set(taskIds);
+    engine.setOwned(taskIds);
+    log.info({ owned: taskIds.size, acquired: acquired.length, released: released.length }, 'ownership changed');
+    clusterEvent('nono.ownership.changed.v1', { schedulerId: member.id, acquired, released, ownedCount: taskIds.size, members: [...coordinator.members] });
+  });
+  coordinator.on('task', (taskId, definition) => {
+    if (definition.kind === 'invalid') log.error({ taskId, problem: definition.problem }, 'task definition in ZooKeeper is invalid: skipped');
+    engine.updateTask(taskId, definition.kind === 'valid' ? definition.task : undefined);
+  });
+  coordinator.on('triggers', (names) => engine.handleTriggers(names));
+
+  await coordinator.start();
+  log.info({ ops: ops.url, zk: config.zkConnect, root: config.zkRoot }, 'scheduler started');
+
+  exitOnSignals(
+    async () => {
+      await engine.drain(config.shutdownDeadlineMs);
+      clusterEvent('nono.scheduler.left.v1', { schedulerId: member.id, reason: 'shutdown', detectedBy: member.id });
+      const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
+      if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
+      coordinator.stop();
+      await Promise.allSettled([publisher.disconnect(), invoker.close(), ops.app.close()]);
+    },
+    { log, deadlineMs: config.shutdownDeadlineMs + 15_000 },
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`nono-scheduler: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { type NonoEvent, type SchedulerTask, createTask, parseTaskSpec, reviseTask, taskSpecOf } from '@nono/domain';
+import { createKafka, decodeEvent } from '@nono/events';
+import { type Isolation, eventually } from './fixtures.js';
+import { type RunningProcess, freePort, startProcess } from './processes.js';
+
+/** Scheduler processes, task znodes and the event log of one isolated test cluster. */
+export const layout = new ZnodeLayout('/nono');
+
+export interface SchedulerProcess extends RunningProcess {
+  readonly id: string;
+  readonly opsUrl: string;
+  readonly spoolDir: string;
+}
+
+export async function startScheduler(iso: Isolation, id: string, env: Record<string, string> = {}): Promise<SchedulerProcess> {
+  const port = await freePort();
+  const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
+  const proc = startProcess(`scheduler-${id}`, 'services/scheduler/dist/main.js', {
+    NONO_ZK_CONNECT: iso.zkConnect,
+    NONO_ZK_ROOT: '/nono',
+    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+    NONO_TOPIC_PREFIX: iso.topicPrefix,
+    NONO_SCHEDULER_ID: id,
+    NONO_SCHEDULER_PORT: String(port),
+    NONO_SCHEDULER_SPOOL_DIR: spoolDir,
+    NONO_ZK_SESSION_TIMEOUT_MS: '4000',
+    NONO_LOG_LEVEL: 'info',
+    ...env,
+  });
+  const opsUrl = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+    30_000,
+    `scheduler ${id} to be ready (log: ${proc.logFile})`,
+  );
+  return Object.assign(proc, { id, opsUrl, spoolDir });
+}
+
+export async function connectZk(iso: Isolation): Promise<ZkClient> {
+  const zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 10_000 });
+  for (const parent of layout.parents) await zk.ensurePath(parent);
+  return zk;
+}
+
+export function buildTask(id: string, input: Record<string, unknown>, now = Date.now()): SchedulerTask {
+  const spec = parseTaskSpec({ name: id, ...input }, now);
+  if (!spec.ok) throw new Error(`bad test task ${id}: ${JSON.stringify(spec.issues)}`);
+  return createTask(id, spec.value, now);
+}
+
+export async function putTask(zk: ZkClient, task: SchedulerTask): Promise<void> {
+  await zk.create(layout.task(task.id), JSON.stringify(task));
+}
+
+export async function updateTask(zk: ZkClient, taskId: string, change: (task: SchedulerTask) => Partial<SchedulerTask>): Promise<SchedulerTask> {
+  const { data, stat } = await zk.get(layout.task(taskId));
+  const current = JSON.parse(data.toString('utf8')) as SchedulerTask;
+  const next = reviseTask(current, { ...taskSpecOf(current), ...change(current) } as ReturnType<typeof taskSpecOf>, Date.now());
+  await zk.set(layout.task(taskId), JSON.stringify(next), stat.version);
+  return next;
+}
+
+export async function readAssignmentOwners(zk: ZkClient): Promise<Record<string, string[]>> {
+  const { data } = await zk.get(layout.assignment);
+  return (JSON.parse(data.toString('utf8')) as { owners: Record<string, string[]> }).owners;
+}
+
+/** Reads a topic from the beginning into memory, for assertions over the event log. */
+export async function collectEvents(iso: Isolation, topic: string): Promise<{ events: NonoEvent[]; stop(): Promise<void> }> {
+  const kafka = createKafka({ brokers: iso.kafkaBrokers, clientId: `collector-${iso.name}` });
+  const consumer = kafka.consumer({ groupId: `collector-${iso.name}-${Math.random().toString(16).slice(2)}`, sessionTimeout: 10_000 });
+  const events: NonoEvent[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const decoded = decodeEvent(message.value);
+      if (!decoded.ok) throw new Error(`undecodable event: ${JSON.stringify(decoded.issues)}`);
+      events.push(decoded.value);
+    },
+  });
+  return { events, stop: () => consumer.disconnect() };
+}

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Real processes for end-to-end tests: services run from their built dist, logs go to test-results/. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const LOG_DIR = join(REPO_ROOT, 'test-results', 'logs');
+
+export interface RunningProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  readonly exited: Promise<number | null>;
+  /** Resolves with the first stdout line matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startProcess(name: string, script: string, env: Record<string, string>): RunningProcess {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, [resolve(REPO_ROOT, script)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const listeners = new Set<(line: string) => void>();
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    partial += chunk.toString('utf8');
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const listener of listeners) listener(line);
+    }
+  });
+  child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  return {
+    name,
+    child,
+    logFile,
+    exited,
+    waitForLine(pattern, timeoutMs = 30_000) {
+      const seen = lines.find((line) => pattern.test(line));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolveLine, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(listener);
+          reject(new Error(`${name}: no line matching ${String(pattern)} within ${timeoutMs} ms (log: ${logFile})`));
+        }, timeoutMs);
+        const listener = (line: string): void => {
+          if (!pattern.test(line)) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+          resolveLine(line);
+        };
+        listeners.add(listener);
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface WorkerCall {
+  readonly mode: string;
+  readonly taskId: string;
+  readonly executionId: string;
+  readonly token: number;
+  readonly attempt: number;
+  readonly nominal: string;
+  readonly traceparent: string;
+  readonly body: string;
+  readonly receivedAt: number;
+}
+
+export async function startTestWorker(): Promise<{ url: string; process: RunningProcess; calls(): Promise<WorkerCall[]> }> {
+  const worker = startProcess('worker', 'tests/support/test-worker.mjs', { PORT: '0' });
+  const line = await worker.waitForLine(/^listening \d+/);
+  const url = `http://127.0.0.1:${line.split(' ')[1]}`;
+  return {
+    url,
+    process: worker,
+    calls: async () => (await (await fetch(`${url}/calls`)).json()) as WorkerCall[],
+  };
+}

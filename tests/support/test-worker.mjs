@@ -1,0 +1,46 @@
+// A worker process for end-to-end tests: records every call it gets and answers as the
+// URL says. /ok/<task> → 200, /fail/<task> → 500, /slow/<task>?ms=N → 200 after N ms,
+// /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record.
+import { createServer } from 'node:http';
+
+const calls = [];
+const counters = new Map();
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://worker');
+  if (req.method === 'GET' && url.pathname === '/calls') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(calls));
+    return;
+  }
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    const [, mode, taskId] = url.pathname.split('/');
+    calls.push({
+      mode,
+      taskId,
+      executionId: req.headers['idempotency-key'],
+      token: Number(req.headers['nono-fencing-token']),
+      attempt: Number(req.headers['nono-attempt']),
+      nominal: req.headers['nono-nominal-time'],
+      traceparent: req.headers.traceparent,
+      body,
+      receivedAt: Date.now(),
+    });
+    const answer = (status) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: status < 300 ? 'ok' : 'failed' }));
+    };
+    const count = (counters.get(taskId) ?? 0) + 1;
+    counters.set(taskId, count);
+    if (mode === 'fail') answer(500);
+    else if (mode === 'slow') setTimeout(() => answer(200), Number(url.searchParams.get('ms') ?? 1000));
+    else if (mode === 'flaky') answer(count % Number(url.searchParams.get('every') ?? 2) === 0 ? 500 : 200);
+    else answer(200);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`listening ${server.address().port}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
