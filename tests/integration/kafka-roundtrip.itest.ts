@@ -20,7 +20,12 @@ function firedEvent(taskId: string, n: number): NonoEvent {
       lateMs: 2,
       targetUrl: 'http://127.0.0.1/',
     },
-    { id: executionEventId(executionId, 'nono.execution.fired.v1', 1), source: 'nono://test', subject: taskId, time: nominal + 2 },
+    {
+      id: executionEventId(executionId, 'nono.execution.fired.v1', 1),
+      source: 'nono://test',
+      subject: taskId,
+      time: nominal + 2,
+    },
   );
 }
 
@@ -60,12 +65,18 @@ describe('Kafka round trip (real broker)', () => {
         partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(partition));
       },
     });
-    await eventually(() => (received.length >= sent.length ? true : undefined), 30_000, 'all events to come back');
+    await eventually(
+      () => (received.length >= sent.length ? true : undefined),
+      30_000,
+      'all events to come back',
+    );
 
     expect(received).toHaveLength(sent.length);
     expect(new Set(received.map((e) => e.id)).size).toBe(sent.length);
     for (const task of tasks) {
-      const tokens = received.filter((e) => e.subject === task).map((e) => (e.data as { fencingToken: number }).fencingToken);
+      const tokens = received
+        .filter((e) => e.subject === task)
+        .map((e) => (e.data as { fencingToken: number }).fencingToken);
       expect(tokens).toEqual(Array.from({ length: 50 }, (_, n) => n));
       expect(partitionsByKey.get(task)?.size).toBe(1);
     }

@@ -1,7 +1,15 @@
 import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SchedulerProcess, buildTask, collectEvents, connectZk, putTask, readAssignmentOwners, startScheduler } from '../support/cluster.js';
+import {
+  type SchedulerProcess,
+  buildTask,
+  collectEvents,
+  connectZk,
+  putTask,
+  readAssignmentOwners,
+  startScheduler,
+} from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 import { startTestWorker, type WorkerCall } from '../support/processes.js';
 
@@ -37,23 +45,40 @@ describe('three schedulers, 300 tasks every second', () => {
     const createdAt = Date.now();
     for (let i = 0; i < TASKS; i++) {
       const id = `t${String(i).padStart(3, '0')}`;
-      await putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs: 1000 }, target: { url: `${worker.url}/ok/${id}` } }, createdAt));
+      await putTask(
+        zk,
+        buildTask(
+          id,
+          { schedule: { kind: 'interval', everyMs: 1000 }, target: { url: `${worker.url}/ok/${id}` } },
+          createdAt,
+        ),
+      );
     }
     // Balanced: no scheduler owns more than ceil(N/M)+1.
-    const owners = await eventually(async () => {
-      const current = await readAssignmentOwners(zk).catch(() => undefined);
-      const total = current === undefined ? 0 : Object.values(current).flat().length;
-      return total === TASKS && Object.keys(current ?? {}).length === 3 ? current : undefined;
-    }, 20_000, 'all tasks assigned');
-    for (const tasks of Object.values(owners)) expect(tasks.length).toBeLessThanOrEqual(Math.ceil(TASKS / 3) + 1);
+    const owners = await eventually(
+      async () => {
+        const current = await readAssignmentOwners(zk).catch(() => undefined);
+        const total = current === undefined ? 0 : Object.values(current).flat().length;
+        return total === TASKS && Object.keys(current ?? {}).length === 3 ? current : undefined;
+      },
+      20_000,
+      'all tasks assigned',
+    );
+    for (const tasks of Object.values(owners))
+      expect(tasks.length).toBeLessThanOrEqual(Math.ceil(TASKS / 3) + 1);
 
     // The window opens once every task is firing (cold processes on two cores need a moment).
-    await eventually(async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined), 30_000, 'every task to fire once');
+    await eventually(
+      async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined),
+      30_000,
+      'every task to fire once',
+    );
     const windowStart = Math.ceil((Date.now() + 1_000) / 1000) * 1000;
     const windowEnd = windowStart + RUN_MS;
     await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 3_000));
 
-    const inWindow = (nominal: string): boolean => Date.parse(nominal) >= windowStart && Date.parse(nominal) < windowEnd;
+    const inWindow = (nominal: string): boolean =>
+      Date.parse(nominal) >= windowStart && Date.parse(nominal) < windowEnd;
     const calls = (await worker.calls()).filter((c: WorkerCall) => inWindow(c.nominal));
     const expected = TASKS * (RUN_MS / 1000);
     const byOccurrence = countBy(calls, (c) => `${c.taskId}|${c.nominal}`);
@@ -67,19 +92,31 @@ describe('three schedulers, 300 tasks every second', () => {
       }
     }
     const missingBySecond = countBy(missing, (key) => key.split('|')[1] ?? '');
-    expect(missing.slice(0, 10), `${missing.length} occurrences never called: ${JSON.stringify([...missingBySecond])}`).toEqual([]);
+    expect(
+      missing.slice(0, 10),
+      `${missing.length} occurrences never called: ${JSON.stringify([...missingBySecond])}`,
+    ).toEqual([]);
     expect(byOccurrence.size).toBe(expected);
     expect(new Set(calls.map((c) => c.executionId)).size).toBe(expected);
 
     const log = await collectEvents(iso, iso.topics.executions);
     try {
       const windowed = (type: string): NonoEvent[] =>
-        log.events.filter((e) => e.type === type && inWindow((e.data as { nominalTime: string }).nominalTime));
-      await eventually(() => (windowed('nono.execution.succeeded.v1').length >= expected ? true : undefined), 60_000, 'all succeeded events');
+        log.events.filter(
+          (e) => e.type === type && inWindow((e.data as { nominalTime: string }).nominalTime),
+        );
+      await eventually(
+        () => (windowed('nono.execution.succeeded.v1').length >= expected ? true : undefined),
+        60_000,
+        'all succeeded events',
+      );
       for (const type of ['nono.execution.fired.v1', 'nono.execution.succeeded.v1']) {
         const perExecution = countBy(windowed(type), (e) => (e.data as { executionId: string }).executionId);
         expect(perExecution.size, type).toBe(expected);
-        expect([...perExecution.values()].every((n) => n === 1), `${type} exactly once each`).toBe(true);
+        expect(
+          [...perExecution.values()].every((n) => n === 1),
+          `${type} exactly once each`,
+        ).toBe(true);
       }
       expect(windowed('nono.execution.failed.v1')).toEqual([]);
     } finally {

@@ -1,7 +1,15 @@
 import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SchedulerProcess, buildTask, collectEvents, connectZk, putTask, readAssignmentOwners, startScheduler } from '../support/cluster.js';
+import {
+  type SchedulerProcess,
+  buildTask,
+  collectEvents,
+  connectZk,
+  putTask,
+  readAssignmentOwners,
+  startScheduler,
+} from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 import { startTestWorker } from '../support/processes.js';
 
@@ -23,13 +31,27 @@ describe('scheduler failover', () => {
     await createIsolatedTopics(iso, 3);
     zk = await connectZk(iso);
     worker = await startTestWorker();
-    for (const id of ['f1', 'f2', 'f3']) schedulers.push(await startScheduler(iso, id, { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) }));
+    for (const id of ['f1', 'f2', 'f3'])
+      schedulers.push(
+        await startScheduler(iso, id, { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) }),
+      );
     const now = Date.now();
     for (let i = 0; i < TASKS; i++) {
       const id = `f${String(i).padStart(2, '0')}`;
-      await putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs: 1000 }, target: { url: `${worker.url}/ok/${id}` } }, now));
+      await putTask(
+        zk,
+        buildTask(
+          id,
+          { schedule: { kind: 'interval', everyMs: 1000 }, target: { url: `${worker.url}/ok/${id}` } },
+          now,
+        ),
+      );
     }
-    await eventually(async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined), 30_000, 'every task firing');
+    await eventually(
+      async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined),
+      30_000,
+      'every task firing',
+    );
   });
 
   afterAll(async () => {
@@ -43,7 +65,8 @@ describe('scheduler failover', () => {
 
   const assertNoDoubleCalls = async (): Promise<void> => {
     const seen = new Map<string, number>();
-    for (const call of await worker.calls()) seen.set(`${call.taskId}|${call.nominal}`, (seen.get(`${call.taskId}|${call.nominal}`) ?? 0) + 1);
+    for (const call of await worker.calls())
+      seen.set(`${call.taskId}|${call.nominal}`, (seen.get(`${call.taskId}|${call.nominal}`) ?? 0) + 1);
     expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
   };
 
@@ -55,12 +78,18 @@ describe('scheduler failover', () => {
     await victim.kill('SIGKILL');
 
     // Taken over = every task of the victim called again by someone else after the kill.
-    const takenOverAt = await eventually(async () => {
-      const calls = (await worker.calls()).filter((c) => c.receivedAt > killedAt);
-      const resumed = new Set(calls.filter((c) => victimTasks.includes(c.taskId)).map((c) => c.taskId));
-      return resumed.size === victimTasks.length ? Date.now() : undefined;
-    }, SESSION_TIMEOUT_MS + 15_000, 'the victim’s tasks to fire again');
-    expect(takenOverAt - killedAt).toBeLessThan(SESSION_TIMEOUT_MS + 2_000 + 1_000 /* poll and call latency */);
+    const takenOverAt = await eventually(
+      async () => {
+        const calls = (await worker.calls()).filter((c) => c.receivedAt > killedAt);
+        const resumed = new Set(calls.filter((c) => victimTasks.includes(c.taskId)).map((c) => c.taskId));
+        return resumed.size === victimTasks.length ? Date.now() : undefined;
+      },
+      SESSION_TIMEOUT_MS + 15_000,
+      'the victim’s tasks to fire again',
+    );
+    expect(takenOverAt - killedAt).toBeLessThan(
+      SESSION_TIMEOUT_MS + 2_000 + 1_000 /* poll and call latency */,
+    );
 
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await assertNoDoubleCalls();
@@ -68,10 +97,16 @@ describe('scheduler failover', () => {
     // The missed instants follow the default misfire policy (fire-once): recorded as misfired, one fired.
     const log = await collectEvents(iso, iso.topics.executions);
     try {
-      const misfired = await eventually(() => {
-        const found = log.events.filter((e: NonoEvent) => e.type === 'nono.execution.misfired.v1' && victimTasks.includes(e.subject));
-        return found.length > 0 ? found : undefined;
-      }, 20_000, 'misfired events for the victim’s tasks');
+      const misfired = await eventually(
+        () => {
+          const found = log.events.filter(
+            (e: NonoEvent) => e.type === 'nono.execution.misfired.v1' && victimTasks.includes(e.subject),
+          );
+          return found.length > 0 ? found : undefined;
+        },
+        20_000,
+        'misfired events for the victim’s tasks',
+      );
       expect(misfired.every((e) => (e.data as { reason: string }).reason === 'misfire-catch-up')).toBe(true);
       const fired = log.events.filter((e) => e.type === 'nono.execution.fired.v1');
       const perExecution = new Map<string, number>();
@@ -92,21 +127,33 @@ describe('scheduler failover', () => {
     frozen.child.kill('SIGSTOP');
     const stoppedAt = Date.now();
     // Wait until the others have taken its tasks over, then wake it up.
-    await eventually(async () => {
-      const owners = await readAssignmentOwners(zk);
-      return owners[frozen.id] === undefined || owners[frozen.id]!.length === 0 ? true : undefined;
-    }, SESSION_TIMEOUT_MS + 15_000, 'the frozen scheduler to lose its tasks');
-    await eventually(async () => {
-      const calls = (await worker.calls()).filter((c) => c.receivedAt > stoppedAt + SESSION_TIMEOUT_MS);
-      return frozenTasks.every((t) => calls.some((c) => c.taskId === t)) ? true : undefined;
-    }, 20_000, 'others to fire the frozen scheduler’s tasks');
+    await eventually(
+      async () => {
+        const owners = await readAssignmentOwners(zk);
+        return owners[frozen.id] === undefined || owners[frozen.id]!.length === 0 ? true : undefined;
+      },
+      SESSION_TIMEOUT_MS + 15_000,
+      'the frozen scheduler to lose its tasks',
+    );
+    await eventually(
+      async () => {
+        const calls = (await worker.calls()).filter((c) => c.receivedAt > stoppedAt + SESSION_TIMEOUT_MS);
+        return frozenTasks.every((t) => calls.some((c) => c.taskId === t)) ? true : undefined;
+      },
+      20_000,
+      'others to fire the frozen scheduler’s tasks',
+    );
     frozen.child.kill('SIGCONT');
     const resumedAt = Date.now();
     // It wakes with timers long overdue; the fence must refuse every one of them.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     await assertNoDoubleCalls();
     // And it comes back as a healthy member once it has rejoined.
-    await eventually(async () => ((await fetch(`${frozen.opsUrl}/readyz`)).status === 200 ? true : undefined), 20_000, 'the frozen scheduler to rejoin');
+    await eventually(
+      async () => ((await fetch(`${frozen.opsUrl}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'the frozen scheduler to rejoin',
+    );
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await assertNoDoubleCalls();
     expect(Date.now()).toBeGreaterThan(resumedAt);

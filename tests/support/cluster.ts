@@ -2,7 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZkClient, ZnodeLayout } from '@nono/coordination';
-import { type NonoEvent, type SchedulerTask, createTask, parseTaskSpec, reviseTask, taskSpecOf } from '@nono/domain';
+import {
+  type NonoEvent,
+  type SchedulerTask,
+  createTask,
+  parseTaskSpec,
+  reviseTask,
+  taskSpecOf,
+} from '@nono/domain';
 import { createKafka, decodeEvent } from '@nono/events';
 import { type Isolation, eventually } from './fixtures.js';
 import { type RunningProcess, freePort, startProcess } from './processes.js';
@@ -16,7 +23,11 @@ export interface SchedulerProcess extends RunningProcess {
   readonly spoolDir: string;
 }
 
-export async function startScheduler(iso: Isolation, id: string, env: Record<string, string> = {}): Promise<SchedulerProcess> {
+export async function startScheduler(
+  iso: Isolation,
+  id: string,
+  env: Record<string, string> = {},
+): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
   const proc = startProcess(`scheduler-${id}`, 'services/scheduler/dist/main.js', {
@@ -56,10 +67,14 @@ export async function putTask(zk: ZkClient, task: SchedulerTask): Promise<void> 
   await zk.create(layout.task(task.id), JSON.stringify(task));
 }
 
-export async function updateTask(zk: ZkClient, taskId: string, change: (task: SchedulerTask) => Partial<SchedulerTask>): Promise<SchedulerTask> {
+export async function updateTask(
+  zk: ZkClient,
+  taskId: string,
+  change: (task: SchedulerTask) => Partial<SchedulerTask>,
+): Promise<SchedulerTask> {
   const { data, stat } = await zk.get(layout.task(taskId));
   const current = JSON.parse(data.toString('utf8')) as SchedulerTask;
-  const next = reviseTask(current, { ...taskSpecOf(current), ...change(current) } as ReturnType<typeof taskSpecOf>, Date.now());
+  const next = reviseTask(current, { ...taskSpecOf(current), ...change(current) }, Date.now());
   await zk.set(layout.task(taskId), JSON.stringify(next), stat.version);
   return next;
 }
@@ -70,9 +85,15 @@ export async function readAssignmentOwners(zk: ZkClient): Promise<Record<string,
 }
 
 /** Reads a topic from the beginning into memory, for assertions over the event log. */
-export async function collectEvents(iso: Isolation, topic: string): Promise<{ events: NonoEvent[]; stop(): Promise<void> }> {
+export async function collectEvents(
+  iso: Isolation,
+  topic: string,
+): Promise<{ events: NonoEvent[]; stop(): Promise<void> }> {
   const kafka = createKafka({ brokers: iso.kafkaBrokers, clientId: `collector-${iso.name}` });
-  const consumer = kafka.consumer({ groupId: `collector-${iso.name}-${Math.random().toString(16).slice(2)}`, sessionTimeout: 10_000 });
+  const consumer = kafka.consumer({
+    groupId: `collector-${iso.name}-${Math.random().toString(16).slice(2)}`,
+    sessionTimeout: 10_000,
+  });
   const events: NonoEvent[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

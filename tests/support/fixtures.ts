@@ -28,15 +28,30 @@ export async function isolate(label: string): Promise<Isolation> {
     root.close();
   }
   const topicPrefix = `t.${name}.`;
-  return { name, zkConnect: `${zkServers}/nono-tests/${name}`, zkServers, kafkaBrokers, topicPrefix, topics: topicNames(topicPrefix) };
+  return {
+    name,
+    zkConnect: `${zkServers}/nono-tests/${name}`,
+    zkServers,
+    kafkaBrokers,
+    topicPrefix,
+    topics: topicNames(topicPrefix),
+  };
 }
 
 export async function createIsolatedTopics(isolation: Isolation, partitions = 3): Promise<void> {
-  await ensureTopics(createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }), isolation.topics, partitions);
+  await ensureTopics(
+    createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }),
+    isolation.topics,
+    partitions,
+  );
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -47,7 +62,9 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

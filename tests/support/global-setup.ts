@@ -13,7 +13,9 @@ declare module 'vitest' {
 }
 
 interface InfraModule {
-  ensureUp(options: { log: (line: string) => void }): Promise<{ zkConnect: string; kafkaBrokers: string; startedByUs: boolean }>;
+  ensureUp(options: {
+    log: (line: string) => void;
+  }): Promise<{ zkConnect: string; kafkaBrokers: string; startedByUs: boolean }>;
   down(options: { log: (line: string) => void }): Promise<unknown>;
 }
 

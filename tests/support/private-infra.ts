@@ -28,7 +28,11 @@ export async function startPrivateInfra(): Promise<PrivateInfra> {
     NONO_KAFKA_CONTROLLER_PORT: String(await freePort()),
   };
   const call = async (code: string): Promise<void> => {
-    await run(process.execPath, ['--input-type=module', '-e', `const infra = await import('./infra/lib/infra.mjs'); ${code}`], { cwd: REPO_ROOT, env, timeout: 180_000 });
+    await run(
+      process.execPath,
+      ['--input-type=module', '-e', `const infra = await import('./infra/lib/infra.mjs'); ${code}`],
+      { cwd: REPO_ROOT, env, timeout: 180_000 },
+    );
   };
   const up = (): Promise<void> => call('await infra.ensureUp({ log: () => {} });');
   await up();

@@ -53,7 +53,11 @@ export function startProcess(name: string, script: string, env: Record<string, s
       return new Promise((resolveLine, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(listener);
-          reject(new Error(`${name}: no line matching ${String(pattern)} within ${timeoutMs} ms (log: ${logFile})`));
+          reject(
+            new Error(
+              `${name}: no line matching ${String(pattern)} within ${timeoutMs} ms (log: ${logFile})`,
+            ),
+          );
         }, timeoutMs);
         const listener = (line: string): void => {
           if (!pattern.test(line)) return;
@@ -96,7 +100,11 @@ export interface WorkerCall {
   readonly receivedAt: number;
 }
 
-export async function startTestWorker(): Promise<{ url: string; process: RunningProcess; calls(): Promise<WorkerCall[]> }> {
+export async function startTestWorker(): Promise<{
+  url: string;
+  process: RunningProcess;
+  calls(): Promise<WorkerCall[]>;
+}> {
   const worker = startProcess('worker', 'tests/support/test-worker.mjs', { PORT: '0' });
   const line = await worker.waitForLine(/^listening \d+/);
   const url = `http://127.0.0.1:${line.split(' ')[1]}`;

@@ -30,14 +30,44 @@ interface NativeZooKeeper extends EventEmitter {
   init(config: object): NativeZooKeeper;
   close(): void;
   readonly client_id?: string;
-  a_create(path: string, data: Buffer | string | null, flags: number, cb: (rc: number, error: string, path: string) => void): void;
+  a_create(
+    path: string,
+    data: Buffer | string | null,
+    flags: number,
+    cb: (rc: number, error: string, path: string) => void,
+  ): void;
   a_exists(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat) => void): void;
-  aw_exists(path: string, watch: WatchCallback, cb: (rc: number, error: string, stat: NativeStat) => void): void;
-  a_get(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): void;
-  aw_get(path: string, watch: WatchCallback, cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void): void;
-  a_get_children(path: string, watch: boolean, cb: (rc: number, error: string, children: string[]) => void): void;
-  aw_get_children(path: string, watch: WatchCallback, cb: (rc: number, error: string, children: string[]) => void): void;
-  a_set(path: string, data: Buffer | string | null, version: number, cb: (rc: number, error: string, stat: NativeStat) => void): void;
+  aw_exists(
+    path: string,
+    watch: WatchCallback,
+    cb: (rc: number, error: string, stat: NativeStat) => void,
+  ): void;
+  a_get(
+    path: string,
+    watch: boolean,
+    cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void,
+  ): void;
+  aw_get(
+    path: string,
+    watch: WatchCallback,
+    cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void,
+  ): void;
+  a_get_children(
+    path: string,
+    watch: boolean,
+    cb: (rc: number, error: string, children: string[]) => void,
+  ): void;
+  aw_get_children(
+    path: string,
+    watch: WatchCallback,
+    cb: (rc: number, error: string, children: string[]) => void,
+  ): void;
+  a_set(
+    path: string,
+    data: Buffer | string | null,
+    version: number,
+    cb: (rc: number, error: string, stat: NativeStat) => void,
+  ): void;
   a_delete_(path: string, version: number, cb: (rc: number, error: string) => void): void;
 }
 interface NativeZooKeeperConstructor {
@@ -69,7 +99,10 @@ export type CreateMode = 'persistent' | 'ephemeral' | 'persistent-sequential' | 
 
 export type SessionState = 'connecting' | 'connected' | 'suspended' | 'expired' | 'closed';
 
-export type WatchEvent = { readonly type: 'created' | 'deleted' | 'changed' | 'children' | 'session'; readonly path: string };
+export type WatchEvent = {
+  readonly type: 'created' | 'deleted' | 'changed' | 'children' | 'session';
+  readonly path: string;
+};
 
 export class ZkError extends Error {
   readonly code: number;
@@ -101,7 +134,9 @@ export class ZkError extends Error {
   }
   /** The outcome of the request is unknown (the connection dropped) or the session is gone. */
   get isConnectionProblem(): boolean {
-    return [C.ZCONNECTIONLOSS, C.ZOPERATIONTIMEOUT, C.ZSESSIONEXPIRED, C.ZCLOSING, C.ZINVALIDSTATE].includes(this.code);
+    return [C.ZCONNECTIONLOSS, C.ZOPERATIONTIMEOUT, C.ZSESSIONEXPIRED, C.ZCLOSING, C.ZINVALIDSTATE].includes(
+      this.code,
+    );
   }
 }
 
@@ -152,7 +187,9 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         client.close();
-        reject(new Error(`could not connect to ZooKeeper at ${options.connect} within ${connectTimeoutMs} ms`));
+        reject(
+          new Error(`could not connect to ZooKeeper at ${options.connect} within ${connectTimeoutMs} ms`),
+        );
       }, connectTimeoutMs);
       client.once('state', (state) => {
         clearTimeout(timer);

@@ -7,7 +7,8 @@ export class ZnodeLayout {
   readonly root: string;
 
   constructor(root = '/nono') {
-    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(root)) throw new RangeError(`ZooKeeper root must look like /nono, got "${root}"`);
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(root))
+      throw new RangeError(`ZooKeeper root must look like /nono, got "${root}"`);
     this.root = root;
   }
 

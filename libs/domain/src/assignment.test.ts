@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type Assignment, ownerIndex, rebalance, sameOwnership } from './assignment.js';
 
-const taskIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `task-${String(i).padStart(4, '0')}`);
+const taskIds = (n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `task-${String(i).padStart(4, '0')}`);
 const loads = (a: Assignment): number[] => Object.values(a.owners).map((tasks) => tasks.length);
 const moved = (before: Assignment, after: Assignment): number => {
   const was = ownerIndex(before);
@@ -27,7 +28,8 @@ describe('rebalance', () => {
     const before = rebalance(undefined, ['a', 'b', 'c'], taskIds(300));
     const after = rebalance(before, ['a', 'b'], taskIds(300));
     expect(moved(before, after)).toBe(100); // exactly c's tasks change owner
-    for (const survivor of ['a', 'b']) expect(after.owners[survivor]).toEqual(expect.arrayContaining([...before.owners[survivor]!]));
+    for (const survivor of ['a', 'b'])
+      expect(after.owners[survivor]).toEqual(expect.arrayContaining([...before.owners[survivor]!]));
     expect(after.owners.a!.length + after.owners.b!.length).toBe(300);
     expect(Math.max(...loads(after))).toBe(150);
     expect(after.generation).toBe(before.generation + 1);

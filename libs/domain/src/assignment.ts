@@ -14,11 +14,16 @@ export interface Assignment {
   readonly owners: Readonly<Record<string, readonly string[]>>;
 }
 
-export function rebalance(previous: Assignment | undefined, members: readonly string[], taskIds: readonly string[]): Assignment {
+export function rebalance(
+  previous: Assignment | undefined,
+  members: readonly string[],
+  taskIds: readonly string[],
+): Assignment {
   const liveMembers = [...new Set(members)].sort();
   const tasks = new Set(taskIds);
   const owned = new Map<string, Set<string>>(liveMembers.map((member) => [member, new Set<string>()]));
-  if (liveMembers.length === 0) return { generation: (previous?.generation ?? 0) + 1, members: [], owners: {} };
+  if (liveMembers.length === 0)
+    return { generation: (previous?.generation ?? 0) + 1, members: [], owners: {} };
 
   const placed = new Set<string>();
   for (const [member, memberTasks] of Object.entries(previous?.owners ?? {})) {
@@ -34,9 +39,15 @@ export function rebalance(previous: Assignment | undefined, members: readonly st
 
   const buckets = [...owned.entries()];
   const leastLoaded = (): [string, Set<string>] =>
-    buckets.reduce((best, entry) => (entry[1].size < best[1].size ? entry : best), buckets[0] as [string, Set<string>]);
+    buckets.reduce(
+      (best, entry) => (entry[1].size < best[1].size ? entry : best),
+      buckets[0] as [string, Set<string>],
+    );
   const mostLoaded = (): [string, Set<string>] =>
-    buckets.reduce((best, entry) => (entry[1].size > best[1].size ? entry : best), buckets[0] as [string, Set<string>]);
+    buckets.reduce(
+      (best, entry) => (entry[1].size > best[1].size ? entry : best),
+      buckets[0] as [string, Set<string>],
+    );
 
   for (const taskId of [...tasks].filter((id) => !placed.has(id)).sort()) leastLoaded()[1].add(taskId);
 
@@ -67,6 +78,7 @@ export function sameOwnership(a: Assignment | undefined, b: Assignment): boolean
 /** The inverse view: task id → owner. */
 export function ownerIndex(assignment: Assignment): Map<string, string> {
   const index = new Map<string, string>();
-  for (const [member, taskIds] of Object.entries(assignment.owners)) for (const taskId of taskIds) index.set(taskId, member);
+  for (const [member, taskIds] of Object.entries(assignment.owners))
+    for (const taskId of taskIds) index.set(taskId, member);
   return index;
 }

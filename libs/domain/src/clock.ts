@@ -62,7 +62,8 @@ export class ManualClock implements Clock {
 
   constructor(startAt: number | string) {
     this.#now = typeof startAt === 'number' ? startAt : Date.parse(startAt);
-    if (Number.isNaN(this.#now)) throw new RangeError(`ManualClock: invalid start instant ${String(startAt)}`);
+    if (Number.isNaN(this.#now))
+      throw new RangeError(`ManualClock: invalid start instant ${String(startAt)}`);
   }
 
   now(): number {
@@ -107,7 +108,11 @@ export class ManualClock implements Clock {
   #earliestDue(): ManualTimer | undefined {
     let earliest: ManualTimer | undefined;
     for (const timer of this.#timers) {
-      if (earliest === undefined || timer.dueAt < earliest.dueAt || (timer.dueAt === earliest.dueAt && timer.id < earliest.id)) {
+      if (
+        earliest === undefined ||
+        timer.dueAt < earliest.dueAt ||
+        (timer.dueAt === earliest.dueAt && timer.id < earliest.id)
+      ) {
         earliest = timer;
       }
     }

@@ -47,8 +47,7 @@ export function formatIssues(issues: readonly FieldIssue[]): string {
 
 /** A computation that either produced a value or found problems with named fields. */
 export type Result<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly issues: readonly FieldIssue[] };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
 export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
 export const fail = <T = never>(issues: readonly FieldIssue[]): Result<T> => ({ ok: false, issues });

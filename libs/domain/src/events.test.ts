@@ -16,33 +16,59 @@ const fired = () =>
       lateMs: 4,
       targetUrl: 'http://127.0.0.1:8080/jobs/report',
     },
-    { id: 'evt-1', source: 'nono://scheduler/sched-a', subject: 'nightly-report', time: Date.parse('2026-06-01T03:00:00.004Z') },
+    {
+      id: 'evt-1',
+      source: 'nono://scheduler/sched-a',
+      subject: 'nightly-report',
+      time: Date.parse('2026-06-01T03:00:00.004Z'),
+    },
   );
 
 describe('event contracts', () => {
   it('builds CloudEvents 1.0 envelopes that survive the wire', () => {
     const event = fired();
-    expect(event).toMatchObject({ specversion: '1.0', type: 'nono.execution.fired.v1', time: '2026-06-01T03:00:00.004Z', datacontenttype: 'application/json' });
+    expect(event).toMatchObject({
+      specversion: '1.0',
+      type: 'nono.execution.fired.v1',
+      time: '2026-06-01T03:00:00.004Z',
+      datacontenttype: 'application/json',
+    });
     expect(parseEvent(JSON.parse(JSON.stringify(event)))).toEqual({ ok: true, value: event });
   });
 
   it('refuses to build an event that breaks its contract', () => {
     expect(() =>
-      createEvent('nono.scheduler.left.v1', { schedulerId: 's', reason: 'bored' as 'shutdown', detectedBy: 's' }, { id: 'x', source: 's', subject: 's', time: 0 }),
+      createEvent(
+        'nono.scheduler.left.v1',
+        { schedulerId: 's', reason: 'bored' as 'shutdown', detectedBy: 's' },
+        { id: 'x', source: 's', subject: 's', time: 0 },
+      ),
     ).toThrow(/contract breach.*data.reason/);
   });
 
   it.each([
-    ['an unknown version', { ...fired(), type: 'nono.execution.fired.v9' }, 'type', /unknown event type or version/],
+    [
+      'an unknown version',
+      { ...fired(), type: 'nono.execution.fired.v9' },
+      'type',
+      /unknown event type or version/,
+    ],
     ['no type', { id: 'x' }, 'type', /missing event type/],
-    ['a missing fencing token', { ...fired(), data: { ...fired().data, fencingToken: undefined } }, 'data.fencingToken', /./],
+    [
+      'a missing fencing token',
+      { ...fired(), data: { ...fired().data, fencingToken: undefined } },
+      'data.fencingToken',
+      /./,
+    ],
     ['a bad reason', { ...fired(), data: { ...fired().data, reason: 'whim' } }, 'data.reason', /./],
     ['an extra envelope attribute', { ...fired(), extra: 1 }, 'extra', /unknown field/],
   ])('reports %s', (_name, input, field, message) => {
     const result = parseEvent(input);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.issues.find((i) => i.field === field)?.message, JSON.stringify(result.issues)).toMatch(message);
+    expect(result.issues.find((i) => i.field === field)?.message, JSON.stringify(result.issues)).toMatch(
+      message,
+    );
   });
 
   it('routes every type to a topic category', () => {
@@ -53,7 +79,11 @@ describe('event contracts', () => {
   });
 
   it('derives the same event id for the same fact, so a republished event is recognisable', () => {
-    expect(executionEventId('e-1', 'nono.execution.fired.v1', 1)).toBe(executionEventId('e-1', 'nono.execution.fired.v1', 1));
-    expect(executionEventId('e-1', 'nono.execution.fired.v1', 2)).not.toBe(executionEventId('e-1', 'nono.execution.fired.v1', 1));
+    expect(executionEventId('e-1', 'nono.execution.fired.v1', 1)).toBe(
+      executionEventId('e-1', 'nono.execution.fired.v1', 1),
+    );
+    expect(executionEventId('e-1', 'nono.execution.fired.v1', 2)).not.toBe(
+      executionEventId('e-1', 'nono.execution.fired.v1', 1),
+    );
   });
 });

@@ -29,7 +29,10 @@ const ExecutionRef = {
   taskId: Id,
   executionId: Id,
   nominalTime: Instant,
-  attempt: Type.Integer({ minimum: 0, description: '0 for an occurrence that never got an attempt (skipped, misfired)' }),
+  attempt: Type.Integer({
+    minimum: 0,
+    description: '0 for an occurrence that never got an attempt (skipped, misfired)',
+  }),
   schedulerId: Id,
   fencingToken: Type.Integer({ minimum: 0 }),
   reason: FireReasonSchema,
@@ -51,7 +54,12 @@ export const SkipReasonSchema = Type.Union([
 ]);
 
 const dataSchemas = {
-  'nono.task.defined.v1': Type.Object({ taskId: Id, actor: ActorSchema, revision: Type.Integer(), after: SchedulerTaskSchema }),
+  'nono.task.defined.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer(),
+    after: SchedulerTaskSchema,
+  }),
   'nono.task.updated.v1': Type.Object({
     taskId: Id,
     actor: ActorSchema,
@@ -74,10 +82,25 @@ const dataSchemas = {
     before: SchedulerTaskSchema,
     after: SchedulerTaskSchema,
   }),
-  'nono.task.deleted.v1': Type.Object({ taskId: Id, actor: ActorSchema, revision: Type.Integer(), before: SchedulerTaskSchema }),
-  'nono.task.triggered.v1': Type.Object({ taskId: Id, actor: ActorSchema, triggerRequestId: Id, executionId: Id }),
+  'nono.task.deleted.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer(),
+    before: SchedulerTaskSchema,
+  }),
+  'nono.task.triggered.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    triggerRequestId: Id,
+    executionId: Id,
+  }),
 
-  'nono.execution.fired.v1': Type.Object({ ...ExecutionRef, firedAt: Instant, lateMs: Type.Integer(), targetUrl: Type.String() }),
+  'nono.execution.fired.v1': Type.Object({
+    ...ExecutionRef,
+    firedAt: Instant,
+    lateMs: Type.Integer(),
+    targetUrl: Type.String(),
+  }),
   'nono.execution.succeeded.v1': Type.Object({
     ...ExecutionRef,
     finishedAt: Instant,
@@ -92,7 +115,11 @@ const dataSchemas = {
     error: Type.String(),
     willRetry: Type.Boolean(),
   }),
-  'nono.execution.retrying.v1': Type.Object({ ...ExecutionRef, nextAttemptAt: Instant, previousError: Type.String() }),
+  'nono.execution.retrying.v1': Type.Object({
+    ...ExecutionRef,
+    nextAttemptAt: Instant,
+    previousError: Type.String(),
+  }),
   'nono.execution.timed-out.v1': Type.Object({
     ...ExecutionRef,
     finishedAt: Instant,
@@ -100,7 +127,11 @@ const dataSchemas = {
     timeoutMs: Type.Integer({ minimum: 0 }),
     willRetry: Type.Boolean(),
   }),
-  'nono.execution.skipped.v1': Type.Object({ ...ExecutionRef, skipReason: SkipReasonSchema, detail: Type.Optional(Type.String()) }),
+  'nono.execution.skipped.v1': Type.Object({
+    ...ExecutionRef,
+    skipReason: SkipReasonSchema,
+    detail: Type.Optional(Type.String()),
+  }),
   'nono.execution.misfired.v1': Type.Object({
     ...ExecutionRef,
     detectedAt: Instant,
@@ -158,14 +189,17 @@ export function envelopeSchema<T extends EventType>(type: T) {
 export type NonoEventOf<T extends EventType> = Static<ReturnType<typeof envelopeSchema<T>>>;
 export type NonoEvent = { [T in EventType]: NonoEventOf<T> }[EventType];
 
-const validators = new Map<string, Validator<TSchema>>(EVENT_TYPES.map((type) => [type, compileValidator(envelopeSchema(type))]));
+const validators = new Map<string, Validator<TSchema>>(
+  EVENT_TYPES.map((type) => [type, compileValidator(envelopeSchema(type))]),
+);
 
 /** Validates an event read off the wire; an unknown type or version is an issue, not a guess. */
 export function parseEvent(input: unknown): Result<NonoEvent> {
   const type = (input as { type?: unknown } | null)?.type;
   if (typeof type !== 'string') return fail([{ field: 'type', message: 'missing event type' }]);
   const validator = validators.get(type);
-  if (validator === undefined) return fail([{ field: 'type', message: `unknown event type or version "${type}"` }]);
+  if (validator === undefined)
+    return fail([{ field: 'type', message: `unknown event type or version "${type}"` }]);
   return validator.parse(input) as Result<NonoEvent>;
 }
 
@@ -188,7 +222,10 @@ export function createEvent<T extends EventType>(
   const validator = validators.get(type);
   const checked = validator?.parse(event);
   if (checked === undefined || !checked.ok) {
-    const detail = checked === undefined || checked.ok ? type : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    const detail =
+      checked === undefined || checked.ok
+        ? type
+        : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     throw new TypeError(`event contract breach in ${type}: ${detail}`);
   }
   return event as unknown as NonoEvent;

@@ -4,7 +4,15 @@ import { type SchedulerTask, createTask, parseTaskSpec } from './task.js';
 
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 function everySecond(misfire: Partial<SchedulerTask['misfire']> = {}): SchedulerTask {
-  const spec = parseTaskSpec({ name: 't', schedule: { kind: 'interval', everyMs: 1000 }, target: { url: 'http://127.0.0.1/' }, misfire }, T0);
+  const spec = parseTaskSpec(
+    {
+      name: 't',
+      schedule: { kind: 'interval', everyMs: 1000 },
+      target: { url: 'http://127.0.0.1/' },
+      misfire,
+    },
+    T0,
+  );
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
   return createTask('t', spec.value, T0);
 }
@@ -13,7 +21,12 @@ const opts = { misfireThresholdMs: 1500, runsLeft: Infinity };
 describe('planDueFires', () => {
   it('fires the on-time instant and nothing else in steady state', () => {
     const plan = planDueFires(everySecond(), T0 + 4000, T0 + 5010, opts);
-    expect(plan).toEqual({ fire: [{ nominal: T0 + 5000, onTime: true }], misfired: [], expiredCount: 0, advanceTo: T0 + 5000 });
+    expect(plan).toEqual({
+      fire: [{ nominal: T0 + 5000, onTime: true }],
+      misfired: [],
+      expiredCount: 0,
+      advanceTo: T0 + 5000,
+    });
   });
 
   it('returns nothing when nothing is due', () => {
@@ -28,36 +41,62 @@ describe('planDueFires', () => {
     expect(late.fire).toEqual([{ nominal: T0 + 12_000, onTime: true }]);
     const allMissed = planDueFires(everySecond(), T0, T0 + 12_900, { ...opts, misfireThresholdMs: 100 });
     expect(allMissed.fire).toEqual([{ nominal: T0 + 12_000, onTime: false }]);
-    expect(allMissed.misfired.filter((m) => m.action === 'fire').map((m) => m.nominal)).toEqual([T0 + 12_000]);
+    expect(allMissed.misfired.filter((m) => m.action === 'fire').map((m) => m.nominal)).toEqual([
+      T0 + 12_000,
+    ]);
     expect(allMissed.advanceTo).toBe(T0 + 12_000);
   });
 
   it('fire-all: every missed instant in order, bounded by maxCatchUp (the newest ones)', () => {
-    const plan = planDueFires(everySecond({ policy: 'fire-all', maxCatchUp: 3 }), T0, T0 + 6_900, { ...opts, misfireThresholdMs: 100 });
+    const plan = planDueFires(everySecond({ policy: 'fire-all', maxCatchUp: 3 }), T0, T0 + 6_900, {
+      ...opts,
+      misfireThresholdMs: 100,
+    });
     expect(plan.fire.map((f) => f.nominal - T0)).toEqual([4000, 5000, 6000]);
-    expect(plan.misfired.map((m) => `${m.nominal - T0}:${m.action}`)).toEqual(['1000:skip', '2000:skip', '3000:skip', '4000:fire', '5000:fire', '6000:fire']);
+    expect(plan.misfired.map((m) => `${m.nominal - T0}:${m.action}`)).toEqual([
+      '1000:skip',
+      '2000:skip',
+      '3000:skip',
+      '4000:fire',
+      '5000:fire',
+      '6000:fire',
+    ]);
   });
 
   it('skip: missed instants are recorded and not fired', () => {
-    const plan = planDueFires(everySecond({ policy: 'skip' }), T0, T0 + 5_900, { ...opts, misfireThresholdMs: 100 });
+    const plan = planDueFires(everySecond({ policy: 'skip' }), T0, T0 + 5_900, {
+      ...opts,
+      misfireThresholdMs: 100,
+    });
     expect(plan.fire).toEqual([]);
     expect(plan.misfired).toHaveLength(5);
     expect(plan.advanceTo).toBe(T0 + 5000);
   });
 
   it('ignores instants older than the catch-up window, counting them', () => {
-    const plan = planDueFires(everySecond({ policy: 'fire-all', catchUpWindowMs: 3000 }), T0, T0 + 10_200, { ...opts, misfireThresholdMs: 100 });
+    const plan = planDueFires(everySecond({ policy: 'fire-all', catchUpWindowMs: 3000 }), T0, T0 + 10_200, {
+      ...opts,
+      misfireThresholdMs: 100,
+    });
     expect(plan.expiredCount).toBe(7);
     expect(plan.fire.map((f) => f.nominal - T0)).toEqual([8000, 9000, 10_000]);
   });
 
   it('never plans more fires than maxRuns leaves', () => {
-    const plan = planDueFires(everySecond({ policy: 'fire-all' }), T0, T0 + 5_900, { misfireThresholdMs: 100, runsLeft: 2 });
+    const plan = planDueFires(everySecond({ policy: 'fire-all' }), T0, T0 + 5_900, {
+      misfireThresholdMs: 100,
+      runsLeft: 2,
+    });
     expect(plan.fire.map((f) => f.nominal - T0)).toEqual([4000, 5000]);
-    expect(planDueFires(everySecond(), T0, T0 + 1_000, { misfireThresholdMs: 100, runsLeft: 0 }).fire).toEqual([]);
+    expect(
+      planDueFires(everySecond(), T0, T0 + 1_000, { misfireThresholdMs: 100, runsLeft: 0 }).fire,
+    ).toEqual([]);
   });
 
   it('does not fire again after a clock jump back (lastNominal only moves forward)', () => {
-    expect(planDueFires(everySecond(), T0 + 60_000, T0 + 30_000, opts)).toMatchObject({ fire: [], advanceTo: undefined });
+    expect(planDueFires(everySecond(), T0 + 60_000, T0 + 30_000, opts)).toMatchObject({
+      fire: [],
+      advanceTo: undefined,
+    });
   });
 });

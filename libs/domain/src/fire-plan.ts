@@ -29,7 +29,12 @@ export interface FirePlanOptions {
   readonly maxExamined?: number;
 }
 
-export function planDueFires(task: SchedulerTask, lastNominal: EpochMs, now: EpochMs, options: FirePlanOptions): FirePlan {
+export function planDueFires(
+  task: SchedulerTask,
+  lastNominal: EpochMs,
+  now: EpochMs,
+  options: FirePlanOptions,
+): FirePlan {
   const maxExamined = options.maxExamined ?? 100_000;
   const windowStart = now - task.misfire.catchUpWindowMs;
   const due: EpochMs[] = [];
@@ -63,11 +68,17 @@ export function planDueFires(task: SchedulerTask, lastNominal: EpochMs, now: Epo
       break;
   }
   const catchUpSet = new Set(catchUp);
-  const fire = [...catchUp.map((nominal) => ({ nominal, onTime: false })), ...(onTime === undefined ? [] : [{ nominal: onTime, onTime: true }])];
+  const fire = [
+    ...catchUp.map((nominal) => ({ nominal, onTime: false })),
+    ...(onTime === undefined ? [] : [{ nominal: onTime, onTime: true }]),
+  ];
   const allowed = fire.slice(Math.max(0, fire.length - Math.max(0, options.runsLeft)));
   return {
     fire: allowed,
-    misfired: missed.map((nominal) => ({ nominal, action: catchUpSet.has(nominal) && allowed.some((f) => f.nominal === nominal) ? 'fire' : 'skip' })),
+    misfired: missed.map((nominal) => ({
+      nominal,
+      action: catchUpSet.has(nominal) && allowed.some((f) => f.nominal === nominal) ? 'fire' : 'skip',
+    })),
     expiredCount,
     advanceTo: lastDue,
   };

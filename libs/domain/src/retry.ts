@@ -7,8 +7,15 @@ import { type SchedulerTask } from './task.js';
  * [base/2, base] ("equal jitter"), so concurrent failures spread out but a replayed
  * decision is the same.
  */
-export function retryDelayMs(retry: SchedulerTask['retry'], failedAttempt: number, executionId: string): number {
-  const base = Math.min(retry.maxBackoffMs, retry.initialBackoffMs * retry.multiplier ** Math.max(0, failedAttempt - 1));
+export function retryDelayMs(
+  retry: SchedulerTask['retry'],
+  failedAttempt: number,
+  executionId: string,
+): number {
+  const base = Math.min(
+    retry.maxBackoffMs,
+    retry.initialBackoffMs * retry.multiplier ** Math.max(0, failedAttempt - 1),
+  );
   const half = Math.floor(base / 2);
   return half + (fnv1a32(`${executionId}|${failedAttempt}`) % (base - half + 1));
 }
@@ -18,8 +25,13 @@ export function shouldRetry(retry: SchedulerTask['retry'], failedAttempt: number
 }
 
 /** The task's success contract: accepted statuses (default any 2xx) and an optional body pattern. */
-export function isSuccessfulResponse(success: SchedulerTask['target']['success'], status: number, body: string): boolean {
-  const statusOk = success.statusCodes === undefined ? status >= 200 && status < 300 : success.statusCodes.includes(status);
+export function isSuccessfulResponse(
+  success: SchedulerTask['target']['success'],
+  status: number,
+  body: string,
+): boolean {
+  const statusOk =
+    success.statusCodes === undefined ? status >= 200 && status < 300 : success.statusCodes.includes(status);
   if (!statusOk) return false;
   return success.bodyPattern === undefined || new RegExp(success.bodyPattern).test(body);
 }

@@ -14,7 +14,9 @@ import { TimeZone, isValidTimeZone } from './zone.js';
 export const DstPolicySchema = Type.Object(
   {
     gap: Type.Union([Type.Literal('shift'), Type.Literal('skip')], { default: 'shift' }),
-    overlap: Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')], { default: 'first' }),
+    overlap: Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')], {
+      default: 'first',
+    }),
   },
   { additionalProperties: false },
 );
@@ -85,7 +87,12 @@ export function parseSchedule(input: unknown, field = 'schedule'): Result<Schedu
     return fail([{ field, message: 'must be an object with a "kind" of cron, interval or once' }]);
   }
   if (kind !== 'cron' && kind !== 'interval' && kind !== 'once') {
-    return fail([{ field: joinField(field, 'kind'), message: `must be one of cron, interval, once (got ${JSON.stringify(kind)})` }]);
+    return fail([
+      {
+        field: joinField(field, 'kind'),
+        message: `must be one of cron, interval, once (got ${JSON.stringify(kind)})`,
+      },
+    ]);
   }
   const shaped = validators[kind].parse(input, field);
   if (!shaped.ok) return shaped;
@@ -99,10 +106,14 @@ function checkScheduleMeaning(schedule: Schedule, field: string): FieldIssue[] {
     case 'cron': {
       const issues: FieldIssue[] = [];
       if (!isValidTimeZone(schedule.timeZone)) {
-        issues.push({ field: joinField(field, 'timeZone'), message: `unknown IANA time zone "${schedule.timeZone}"` });
+        issues.push({
+          field: joinField(field, 'timeZone'),
+          message: `unknown IANA time zone "${schedule.timeZone}"`,
+        });
       }
       const cronProblem = explainCronProblem(schedule.expression);
-      if (cronProblem !== undefined) issues.push({ field: joinField(field, 'expression'), message: cronProblem });
+      if (cronProblem !== undefined)
+        issues.push({ field: joinField(field, 'expression'), message: cronProblem });
       return issues;
     }
     case 'interval': {
@@ -114,13 +125,21 @@ function checkScheduleMeaning(schedule: Schedule, field: string): FieldIssue[] {
         });
       }
       if (schedule.anchorAt !== undefined && parseInstant(schedule.anchorAt) === undefined) {
-        issues.push({ field: joinField(field, 'anchorAt'), message: 'must be an RFC 3339 instant with an offset' });
+        issues.push({
+          field: joinField(field, 'anchorAt'),
+          message: 'must be an RFC 3339 instant with an offset',
+        });
       }
       return issues;
     }
     case 'once':
       return parseInstant(schedule.at) === undefined
-        ? [{ field: joinField(field, 'at'), message: 'must be an RFC 3339 instant with an offset, e.g. 2026-12-01T09:00:00Z' }]
+        ? [
+            {
+              field: joinField(field, 'at'),
+              message: 'must be an RFC 3339 instant with an offset, e.g. 2026-12-01T09:00:00Z',
+            },
+          ]
         : [];
   }
 }

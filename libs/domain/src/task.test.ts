@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createTask, nextTaskFireTime, parseStoredTask, parseTaskSpec, reviseTask, taskSpecOf } from './task.js';
+import {
+  createTask,
+  nextTaskFireTime,
+  parseStoredTask,
+  parseTaskSpec,
+  reviseTask,
+  taskSpecOf,
+} from './task.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const minimal = {
@@ -38,30 +45,64 @@ describe('parseTaskSpec', () => {
     ['a file URL', { ...minimal, target: { url: 'file:///etc/passwd' } }, 'target.url'],
     ['an unknown method', { ...minimal, target: { ...minimal.target, method: 'TRACE' } }, 'target.method'],
     ['a timeout of 0', { ...minimal, target: { ...minimal.target, timeoutMs: 0 } }, 'target.timeoutMs'],
-    ['a status code out of range', { ...minimal, target: { ...minimal.target, success: { statusCodes: [700] } } }, 'target.success.statusCodes[0]'],
-    ['a broken body pattern', { ...minimal, target: { ...minimal.target, success: { bodyPattern: '(' } } }, 'target.success.bodyPattern'],
-    ['a header name with a space', { ...minimal, target: { ...minimal.target, headers: { 'x y': '1' } } }, 'target.headers.x y'],
+    [
+      'a status code out of range',
+      { ...minimal, target: { ...minimal.target, success: { statusCodes: [700] } } },
+      'target.success.statusCodes[0]',
+    ],
+    [
+      'a broken body pattern',
+      { ...minimal, target: { ...minimal.target, success: { bodyPattern: '(' } } },
+      'target.success.bodyPattern',
+    ],
+    [
+      'a header name with a space',
+      { ...minimal, target: { ...minimal.target, headers: { 'x y': '1' } } },
+      'target.headers.x y',
+    ],
     ['zero attempts', { ...minimal, retry: { maxAttempts: 0 } }, 'retry.maxAttempts'],
-    ['a backoff cap below the start', { ...minimal, retry: { initialBackoffMs: 5000, maxBackoffMs: 10 } }, 'retry.maxBackoffMs'],
+    [
+      'a backoff cap below the start',
+      { ...minimal, retry: { initialBackoffMs: 5000, maxBackoffMs: 10 } },
+      'retry.maxBackoffMs',
+    ],
     ['an unknown misfire policy', { ...minimal, misfire: { policy: 'later' } }, 'misfire.policy'],
     ['an unknown overlap policy', { ...minimal, overlap: 'queue' }, 'overlap'],
-    ['an end before the start', { ...minimal, startAt: '2026-07-01T00:00:00Z', endAt: '2026-06-15T00:00:00Z' }, 'endAt'],
+    [
+      'an end before the start',
+      { ...minimal, startAt: '2026-07-01T00:00:00Z', endAt: '2026-06-15T00:00:00Z' },
+      'endAt',
+    ],
     ['an end in the past', { ...minimal, endAt: '2026-05-01T00:00:00Z' }, 'endAt'],
     ['a start that is not an instant', { ...minimal, startAt: 'soon' }, 'startAt'],
-    ['a one-shot in the past', { ...minimal, schedule: { kind: 'once', at: '2026-06-01T11:59:59Z' } }, 'schedule.at'],
+    [
+      'a one-shot in the past',
+      { ...minimal, schedule: { kind: 'once', at: '2026-06-01T11:59:59Z' } },
+      'schedule.at',
+    ],
     ['a pause note while not paused', { ...minimal, pausedNote: 'why' }, 'pausedNote'],
     ['an unknown top-level field', { ...minimal, cron: '* * * * *' }, 'cron'],
-    ['a bad cron among other errors', { ...minimal, schedule: { kind: 'cron', expression: 'nope' } }, 'schedule.expression'],
+    [
+      'a bad cron among other errors',
+      { ...minimal, schedule: { kind: 'cron', expression: 'nope' } },
+      'schedule.expression',
+    ],
     ['a label key with spaces', { ...minimal, labels: { 'a b': 'c' } }, 'labels.a b'],
   ])('rejects %s, naming %s', (_name, input, field) => {
     const result = parseTaskSpec(input, NOW);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.issues.map((i) => i.field), JSON.stringify(result.issues)).toContain(field);
+    expect(
+      result.issues.map((i) => i.field),
+      JSON.stringify(result.issues),
+    ).toContain(field);
   });
 
   it('reports every bad field at once', () => {
-    const result = parseTaskSpec({ schedule: { kind: 'interval', everyMs: 0 }, target: { url: 'ftp://x' } }, NOW);
+    const result = parseTaskSpec(
+      { schedule: { kind: 'interval', everyMs: 0 }, target: { url: 'ftp://x' } },
+      NOW,
+    );
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.issues.map((i) => i.field)).toEqual(expect.arrayContaining(['schedule.everyMs', 'name']));
@@ -83,7 +124,13 @@ describe('task lifecycle', () => {
     const task = createTask('nightly-report', spec, NOW);
     expect(task).toMatchObject({ id: 'nightly-report', revision: 1, createdAt: '2026-06-01T12:00:00.000Z' });
     const revised = reviseTask(task, { ...spec, name: 'renamed' }, NOW + 1000);
-    expect(revised).toMatchObject({ id: 'nightly-report', revision: 2, name: 'renamed', createdAt: task.createdAt, updatedAt: '2026-06-01T12:00:01.000Z' });
+    expect(revised).toMatchObject({
+      id: 'nightly-report',
+      revision: 2,
+      name: 'renamed',
+      createdAt: task.createdAt,
+      updatedAt: '2026-06-01T12:00:01.000Z',
+    });
     expect(taskSpecOf(revised)).toEqual({ ...spec, name: 'renamed' });
     expect(parseStoredTask(JSON.parse(JSON.stringify(revised)))).toEqual({ ok: true, value: revised });
   });
@@ -97,9 +144,20 @@ describe('task lifecycle', () => {
   });
 
   it('respects start and end bounds', () => {
-    const task = createTask('bounded', { ...spec, schedule: { kind: 'interval', everyMs: 60_000, jitterMs: 0 }, startAt: '2026-06-02T00:00:00Z', endAt: '2026-06-02T00:02:00Z' }, NOW);
+    const task = createTask(
+      'bounded',
+      {
+        ...spec,
+        schedule: { kind: 'interval', everyMs: 60_000, jitterMs: 0 },
+        startAt: '2026-06-02T00:00:00Z',
+        endAt: '2026-06-02T00:02:00Z',
+      },
+      NOW,
+    );
     expect(nextTaskFireTime(task, NOW)).toBe(Date.parse('2026-06-02T00:00:00Z'));
-    expect(nextTaskFireTime(task, Date.parse('2026-06-02T00:01:00Z'))).toBe(Date.parse('2026-06-02T00:02:00Z'));
+    expect(nextTaskFireTime(task, Date.parse('2026-06-02T00:01:00Z'))).toBe(
+      Date.parse('2026-06-02T00:02:00Z'),
+    );
     expect(nextTaskFireTime(task, Date.parse('2026-06-02T00:02:00Z'))).toBeUndefined();
   });
 });

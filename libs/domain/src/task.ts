@@ -7,7 +7,13 @@ import { compileValidator } from './validation.js';
 export const TASK_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
 
 const HttpMethod = Type.Union(
-  [Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT'), Type.Literal('PATCH'), Type.Literal('DELETE')],
+  [
+    Type.Literal('GET'),
+    Type.Literal('POST'),
+    Type.Literal('PUT'),
+    Type.Literal('PATCH'),
+    Type.Literal('DELETE'),
+  ],
   { default: 'POST' },
 );
 
@@ -22,7 +28,11 @@ export const SuccessContractSchema = Type.Object(
       }),
     ),
     bodyPattern: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 500, description: 'a regular expression the response body must match' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'a regular expression the response body must match',
+      }),
     ),
   },
   { additionalProperties: false, default: {} },
@@ -32,12 +42,18 @@ export const TargetSchema = Type.Object(
   {
     method: HttpMethod,
     url: Type.String({ minLength: 1, maxLength: 2048 }),
-    headers: Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }), Type.String({ maxLength: 4096 }), {
-      default: {},
-      maxProperties: 50,
-      additionalProperties: false,
-    }),
-    body: Type.Optional(Type.String({ maxLength: 65_536, description: 'sent as is; nono adds its own JSON when absent' })),
+    headers: Type.Record(
+      Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }),
+      Type.String({ maxLength: 4096 }),
+      {
+        default: {},
+        maxProperties: 50,
+        additionalProperties: false,
+      },
+    ),
+    body: Type.Optional(
+      Type.String({ maxLength: 65_536, description: 'sent as is; nono adds its own JSON when absent' }),
+    ),
     timeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
     success: SuccessContractSchema,
   },
@@ -95,14 +111,20 @@ export const TaskSpecSchema = Type.Object(
     overlap: OverlapPolicySchema,
     paused: Type.Boolean({ default: false }),
     pausedNote: Type.Optional(Type.String({ maxLength: 500 })),
-    startAt: Type.Optional(Type.String({ description: 'RFC 3339 instant before which the task never fires' })),
+    startAt: Type.Optional(
+      Type.String({ description: 'RFC 3339 instant before which the task never fires' }),
+    ),
     endAt: Type.Optional(Type.String({ description: 'RFC 3339 instant after which the task never fires' })),
     maxRuns: Type.Optional(Type.Integer({ minimum: 1 })),
     rerunLost: Type.Boolean({
       default: false,
       description: 'run again an execution whose scheduler died mid-call',
     }),
-    labels: Type.Record(LabelKey, Type.String({ maxLength: 200 }), { default: {}, maxProperties: 50, additionalProperties: false }),
+    labels: Type.Record(LabelKey, Type.String({ maxLength: 200 }), {
+      default: {},
+      maxProperties: 50,
+      additionalProperties: false,
+    }),
   },
   { additionalProperties: false },
 );
@@ -149,12 +171,16 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
 function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const url = parseHttpUrl(spec.target.url);
-  if (url === undefined) issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
+  if (url === undefined)
+    issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
   if (spec.target.success.bodyPattern !== undefined) {
     try {
       new RegExp(spec.target.success.bodyPattern);
     } catch (error) {
-      issues.push({ field: 'target.success.bodyPattern', message: `is not a valid regular expression: ${(error as Error).message}` });
+      issues.push({
+        field: 'target.success.bodyPattern',
+        message: `is not a valid regular expression: ${(error as Error).message}`,
+      });
     }
   }
   if (spec.retry.maxBackoffMs < spec.retry.initialBackoffMs) {
@@ -168,10 +194,16 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   if (spec.schedule.kind === 'once') {
     const at = parseInstant(spec.schedule.at);
     if (at !== undefined && at <= now) {
-      issues.push({ field: 'schedule.at', message: `is in the past (${spec.schedule.at} is before now, ${formatInstant(now)})` });
+      issues.push({
+        field: 'schedule.at',
+        message: `is in the past (${spec.schedule.at} is before now, ${formatInstant(now)})`,
+      });
     }
   } else if (endAt !== undefined && endAt <= now) {
-    issues.push({ field: 'endAt', message: `is in the past (${formatInstant(endAt)}); the task could never fire` });
+    issues.push({
+      field: 'endAt',
+      message: `is in the past (${formatInstant(endAt)}); the task could never fire`,
+    });
   }
   if (spec.pausedNote !== undefined && !spec.paused) {
     issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
@@ -179,7 +211,11 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   return issues;
 }
 
-function checkOptionalInstant(text: string | undefined, field: string, issues: FieldIssue[]): EpochMs | undefined {
+function checkOptionalInstant(
+  text: string | undefined,
+  field: string,
+  issues: FieldIssue[],
+): EpochMs | undefined {
   if (text === undefined) return undefined;
   const instant = parseInstant(text);
   if (instant === undefined) issues.push({ field, message: 'must be an RFC 3339 instant with an offset' });
@@ -203,7 +239,11 @@ export function isValidTaskId(id: string): boolean {
 export function createTask(id: string, spec: TaskSpec, now: EpochMs): SchedulerTask {
   if (!isValidTaskId(id)) {
     throw new ValidationError(ErrorCode.InvalidTask, [
-      { field: 'id', message: 'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit' },
+      {
+        field: 'id',
+        message:
+          'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+      },
     ]);
   }
   const at = formatInstant(now);
@@ -212,7 +252,13 @@ export function createTask(id: string, spec: TaskSpec, now: EpochMs): SchedulerT
 
 /** The next revision of a task with a new spec; identity and creation time are kept. */
 export function reviseTask(task: SchedulerTask, spec: TaskSpec, now: EpochMs): SchedulerTask {
-  return { id: task.id, createdAt: task.createdAt, updatedAt: formatInstant(now), revision: task.revision + 1, ...spec };
+  return {
+    id: task.id,
+    createdAt: task.createdAt,
+    updatedAt: formatInstant(now),
+    revision: task.revision + 1,
+    ...spec,
+  };
 }
 
 export function taskSpecOf(task: SchedulerTask): TaskSpec {

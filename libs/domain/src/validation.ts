@@ -29,7 +29,11 @@ export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
   };
 }
 
-function collectIssues<S extends TSchema>(check: TypeCheck<S>, value: unknown, fieldPrefix: string): FieldIssue[] {
+function collectIssues<S extends TSchema>(
+  check: TypeCheck<S>,
+  value: unknown,
+  fieldPrefix: string,
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const seen = new Set<string>();
   for (const error of check.Errors(value)) {
@@ -46,7 +50,9 @@ function collectIssues<S extends TSchema>(check: TypeCheck<S>, value: unknown, f
 function describe(message: string, schema: TSchema): string {
   if (message === 'Unexpected property') {
     const patterns = Object.keys((schema as { patternProperties?: object }).patternProperties ?? {});
-    return patterns.length > 0 ? `not an allowed key (keys must match ${patterns.join(' or ')})` : 'unknown field: not part of the schema';
+    return patterns.length > 0
+      ? `not an allowed key (keys must match ${patterns.join(' or ')})`
+      : 'unknown field: not part of the schema';
   }
   const description = (schema as { description?: unknown }).description;
   return typeof description === 'string' ? `${message} (${description})` : message;
@@ -58,7 +64,10 @@ export function pointerToField(pointer: string): string {
     .split('/')
     .filter((segment) => segment !== '')
     .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .reduce((field, segment) => (/^\d+$/.test(segment) ? `${field}[${segment}]` : joinField(field, segment)), '');
+    .reduce(
+      (field, segment) => (/^\d+$/.test(segment) ? `${field}[${segment}]` : joinField(field, segment)),
+      '',
+    );
 }
 
 export function joinField(prefix: string, field: string): string {

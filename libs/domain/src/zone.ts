@@ -41,7 +41,8 @@ export class TimeZone {
       .filter((instant) => instant + this.offsetAt(instant) === local)
       .sort((a, b) => a - b);
     const [first, second] = candidates;
-    if (first !== undefined && second !== undefined) return { kind: 'overlap', earlier: first, later: second };
+    if (first !== undefined && second !== undefined)
+      return { kind: 'overlap', earlier: first, later: second };
     if (first !== undefined) return { kind: 'exact', instant: first };
     return { kind: 'gap', transition: this.#findTransition(local - offsetAfter, local - offsetBefore) };
   }

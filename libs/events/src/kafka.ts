@@ -1,13 +1,29 @@
 import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
-import { Kafka, type KafkaConfig, type Message, Partitioners, logLevel, type logCreator, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  type KafkaConfig,
+  type Message,
+  Partitioners,
+  logLevel,
+  type logCreator,
+  type Producer,
+} from 'kafkajs';
 import { type TopicNames, topicOf, topicSpecs } from './topics.js';
 
 /** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 
-export type KafkaLog = (level: 'error' | 'warn' | 'info' | 'debug', message: string, extra: Record<string, unknown>) => void;
+export type KafkaLog = (
+  level: 'error' | 'warn' | 'info' | 'debug',
+  message: string,
+  extra: Record<string, unknown>,
+) => void;
 
-export function createKafka(options: { brokers: readonly string[]; clientId: string; log?: KafkaLog }): Kafka {
+export function createKafka(options: {
+  brokers: readonly string[];
+  clientId: string;
+  log?: KafkaLog;
+}): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
@@ -25,7 +41,14 @@ function kafkaLogCreator(log: KafkaLog): logCreator {
   return () =>
     ({ level, log: entry }) => {
       const { message, ...extra } = entry;
-      const name = level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug';
+      const name =
+        level === logLevel.ERROR
+          ? 'error'
+          : level === logLevel.WARN
+            ? 'warn'
+            : level === logLevel.INFO
+              ? 'info'
+              : 'debug';
       log(name, `kafka: ${message}`, extra);
     };
 }

@@ -57,13 +57,17 @@ export class EnvReader {
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
     const raw = this.#raw(name);
     if (raw === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(raw)) throw invalid(name, raw, `one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(raw))
+      throw invalid(name, raw, `one of ${allowed.join(', ')}`);
     return raw as T;
   }
 }
 
 function invalid(name: string, raw: string, accepted: string): NonoError {
-  return new NonoError(ErrorCode.InvalidConfig, `${name}=${JSON.stringify(raw)} is not valid: expected ${accepted}`);
+  return new NonoError(
+    ErrorCode.InvalidConfig,
+    `${name}=${JSON.stringify(raw)} is not valid: expected ${accepted}`,
+  );
 }
 
 /** Settings every service shares. */

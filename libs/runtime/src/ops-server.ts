@@ -17,11 +17,16 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, options: { registry: Registry; readiness: () => Readiness }): void {
+export function registerOpsRoutes(
+  app: FastifyInstance,
+  options: { registry: Registry; readiness: () => Readiness },
+): void {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
     const readiness = options.readiness();
-    return reply.code(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness.detail });
+    return reply
+      .code(readiness.ready ? 200 : 503)
+      .send({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness.detail });
   });
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
     reply.header('content-type', options.registry.contentType).send(await options.registry.metrics()),

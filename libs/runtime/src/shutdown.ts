@@ -4,7 +4,10 @@ import { type Logger } from 'pino';
  * Runs `stop` once on SIGTERM or SIGINT, then exits: 0 when it finished in time, 1 when
  * the deadline passed (the process must not hang a deployment). A second signal exits at once.
  */
-export function exitOnSignals(stop: (signal: string) => Promise<void>, options: { log: Logger; deadlineMs: number }): void {
+export function exitOnSignals(
+  stop: (signal: string) => Promise<void>,
+  options: { log: Logger; deadlineMs: number },
+): void {
   let stopping = false;
   const handle = (signal: NodeJS.Signals): void => {
     if (stopping) {

@@ -18,7 +18,9 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
   const port = env.int('NONO_SCHEDULER_PORT', 7400, { min: 0, max: 65_535 });
   const schedulerId = env.string('NONO_SCHEDULER_ID', `${hostname()}-${port === 0 ? `pid${pid}` : port}`);
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(schedulerId)) {
-    throw new Error(`NONO_SCHEDULER_ID="${schedulerId}" is not valid: expected 1-100 letters, digits, ".", "_" or "-"`);
+    throw new Error(
+      `NONO_SCHEDULER_ID="${schedulerId}" is not valid: expected 1-100 letters, digits, ".", "_" or "-"`,
+    );
   }
   return Object.freeze({
     ...loadCommonConfig(env),

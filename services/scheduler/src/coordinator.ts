@@ -106,7 +106,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     for (let delay = 200; !this.#stopped; delay = Math.min(delay * 2, 5_000)) {
       let zk: ZkClient | undefined;
       try {
-        zk = await ZkClient.connect({ connect: this.#options.connect, sessionTimeoutMs: this.#options.sessionTimeoutMs });
+        zk = await ZkClient.connect({
+          connect: this.#options.connect,
+          sessionTimeoutMs: this.#options.sessionTimeoutMs,
+        });
         const client = zk;
         client.on('state', (state) => this.#onSessionState(client, state));
         this.#zk = client;
@@ -114,7 +117,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         await this.#register(client, member);
         this.#electionNode = await client.create(`${layout.election}/n_`, member.id, 'ephemeral-sequential');
         log.info({ sessionId: client.sessionId, election: this.#electionNode }, 'joined the cluster');
-        await Promise.all([this.#watchMembers(client), this.#watchAssignment(client), this.#watchTriggers(client)]);
+        await Promise.all([
+          this.#watchMembers(client),
+          this.#watchAssignment(client),
+          this.#watchTriggers(client),
+        ]);
         await this.#watchElection(client);
         await this.#watchTaskList(client);
         this.emit('session', 'connected');
@@ -139,7 +146,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         // Our previous session's node (same id) lingers until that session expires.
         const stat = await client.exists(path);
         if (stat !== undefined && stat.ephemeralOwner !== client.sessionId) {
-          this.#options.log.warn({ path }, 'member node of a previous session still present; waiting for it to expire');
+          this.#options.log.warn(
+            { path },
+            'member node of a previous session still present; waiting for it to expire',
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
@@ -155,7 +165,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     } else if (state === 'connected') {
       log.info('ZooKeeper connection restored (same session)');
       this.emit('session', 'connected');
-      void this.#readAssignment(client).catch((error: unknown) => log.warn({ err: error }, 'assignment re-read failed'));
+      void this.#readAssignment(client).catch((error: unknown) =>
+        log.warn({ err: error }, 'assignment re-read failed'),
+      );
     } else if (state === 'expired') {
       log.error('ZooKeeper session expired: dropping all tasks and rejoining');
       this.#zk = undefined;
@@ -170,7 +182,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   /** Re-arms a watch-and-read step whenever its watch fires, for as long as the session is current. */
-  #watched(client: ZkClient, what: string, read: (client: ZkClient, rearm: () => void) => Promise<void>): Promise<void> {
+  #watched(
+    client: ZkClient,
+    what: string,
+    read: (client: ZkClient, rearm: () => void) => Promise<void>,
+  ): Promise<void> {
     const rearm = (): void => {
       if (client !== this.#zk || this.#stopped) return;
       read(client, rearm).catch((error: unknown) => {
@@ -197,7 +213,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       const leader = lowest !== undefined && this.#electionNode?.endsWith(`/${lowest}`) === true;
       if (leader !== this.#isLeader) {
         this.#isLeader = leader;
-        this.#options.log.info({ leader }, leader ? 'became the leader: I write the assignment' : 'no longer the leader');
+        this.#options.log.info(
+          { leader },
+          leader ? 'became the leader: I write the assignment' : 'no longer the leader',
+        );
         this.emit('leadership', leader);
       }
       this.#scheduleRebalance();
@@ -274,14 +293,30 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     try {
       if (zk === undefined || !this.#isLeader) return;
       const { layout, log } = this.#options;
-      const [members, taskIds, current] = await Promise.all([zk.children(layout.schedulers), zk.children(layout.tasks), readAssignment(zk, layout)]);
+      const [members, taskIds, current] = await Promise.all([
+        zk.children(layout.schedulers),
+        zk.children(layout.tasks),
+        readAssignment(zk, layout),
+      ]);
       const next = rebalance(current?.assignment, members, taskIds);
-      if (current !== undefined && sameOwnership(current.assignment, next) && current.assignment.members.join() === next.members.join()) return;
-      const data = JSON.stringify({ ...next, updatedAt: new Date().toISOString(), writtenBy: this.#options.member.id });
+      if (
+        current !== undefined &&
+        sameOwnership(current.assignment, next) &&
+        current.assignment.members.join() === next.members.join()
+      )
+        return;
+      const data = JSON.stringify({
+        ...next,
+        updatedAt: new Date().toISOString(),
+        writtenBy: this.#options.member.id,
+      });
       try {
         if (current === undefined) await zk.create(layout.assignment, data);
         else await zk.set(layout.assignment, data, current.version);
-        log.info({ generation: next.generation, members: next.members.length, tasks: taskIds.length }, 'assignment written');
+        log.info(
+          { generation: next.generation, members: next.members.length, tasks: taskIds.length },
+          'assignment written',
+        );
       } catch (error) {
         if (isZkError(error) && (error.isBadVersion || error.isNodeExists)) this.#rebalanceAgain = true;
         else throw error;
@@ -299,7 +334,10 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 }
 
-export async function readAssignment(zk: ZkClient, layout: ZnodeLayout): Promise<{ assignment: Assignment; version: number } | undefined> {
+export async function readAssignment(
+  zk: ZkClient,
+  layout: ZnodeLayout,
+): Promise<{ assignment: Assignment; version: number } | undefined> {
   try {
     const { data, stat } = await zk.get(layout.assignment);
     const raw = JSON.parse(data.toString('utf8')) as Partial<Assignment>;
@@ -321,7 +359,9 @@ function parseDefinition(taskId: string, data: Buffer): TaskDefinition {
     return { kind: 'invalid', problem: `not JSON: ${(error as Error).message}` };
   }
   const parsed = parseStoredTask(json);
-  if (!parsed.ok) return { kind: 'invalid', problem: parsed.issues.map((i) => `${i.field}: ${i.message}`).join('; ') };
-  if (parsed.value.id !== taskId) return { kind: 'invalid', problem: `id "${parsed.value.id}" does not match its znode "${taskId}"` };
+  if (!parsed.ok)
+    return { kind: 'invalid', problem: parsed.issues.map((i) => `${i.field}: ${i.message}`).join('; ') };
+  if (parsed.value.id !== taskId)
+    return { kind: 'invalid', problem: `id "${parsed.value.id}" does not match its znode "${taskId}"` };
   return { kind: 'valid', task: parsed.value };
 }

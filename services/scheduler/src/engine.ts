@@ -20,7 +20,12 @@ import {
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from './event-spool.js';
-import { type FireFence, type FireState, type InflightExecution, type VersionedFireState } from './fire-fence.js';
+import {
+  type FireFence,
+  type FireState,
+  type InflightExecution,
+  type VersionedFireState,
+} from './fire-fence.js';
 import { FireQueue } from './fire-queue.js';
 import { type InvocationOutcome, type Invoker } from './invoker.js';
 import { type SchedulerMetrics } from './metrics.js';
@@ -108,7 +113,8 @@ export class Engine {
       this.#queue.clear();
       return;
     }
-    if (resumed) for (const runtime of this.#tasks.values()) this.#enqueue(runtime, () => this.#resync(runtime));
+    if (resumed)
+      for (const runtime of this.#tasks.values()) this.#enqueue(runtime, () => this.#resync(runtime));
   }
 
   /** The tasks this scheduler owns now; the others are released (their running calls finish). */
@@ -150,10 +156,15 @@ export class Engine {
     }
     // Instants that passed while the task was paused or had another schedule are not misfires.
     const changedAt = parseInstant(task.updatedAt) ?? this.#o.clock.now();
-    if (previous !== undefined && (previous.paused || JSON.stringify(previous.schedule) !== JSON.stringify(task.schedule))) {
+    if (
+      previous !== undefined &&
+      (previous.paused || JSON.stringify(previous.schedule) !== JSON.stringify(task.schedule))
+    ) {
       runtime.baseline = Math.max(runtime.baseline, Math.min(changedAt, this.#o.clock.now()));
     }
-    this.#enqueue(runtime, () => (runtime.fire === undefined ? this.#acquire(runtime) : Promise.resolve(this.#scheduleNext(runtime))));
+    this.#enqueue(runtime, () =>
+      runtime.fire === undefined ? this.#acquire(runtime) : Promise.resolve(this.#scheduleNext(runtime)),
+    );
   }
 
   /** Manual trigger requests (znode names `<taskId>@<requestId>`); each owned one fires once. */
@@ -172,10 +183,14 @@ export class Engine {
     this.#active = false;
     this.#queue.clear();
     const all = Promise.allSettled([...this.#executions]);
-    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs))]);
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), deadlineMs)),
+    ]);
     if (timedOut) {
       this.#o.log.warn({ running: this.runningCount }, 'shutdown deadline: abandoning running calls');
-      for (const runtime of this.#tasks.values()) for (const controller of runtime.running.values()) controller.abort();
+      for (const runtime of this.#tasks.values())
+        for (const controller of runtime.running.values()) controller.abort();
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
   }
@@ -197,7 +212,10 @@ export class Engine {
     const task = runtime.task;
     if (task === undefined || runtime.released || !this.#active) return;
     // A task that has never fired starts at its creation: instants since then that nobody fired are misfires.
-    runtime.fire = await this.#o.fence.read(runtime.taskId, parseInstant(task.createdAt) ?? this.#o.clock.now());
+    runtime.fire = await this.#o.fence.read(
+      runtime.taskId,
+      parseInstant(task.createdAt) ?? this.#o.clock.now(),
+    );
     await this.#settleLost(runtime);
     this.#scheduleNext(runtime);
   }
@@ -233,7 +251,8 @@ export class Engine {
       return;
     }
 
-    const reasonOf = (onTime: boolean): FireReason => (onTime ? 'scheduled' : runtime.takenOver ? 'failover' : 'misfire-catch-up');
+    const reasonOf = (onTime: boolean): FireReason =>
+      onTime ? 'scheduled' : runtime.takenOver ? 'failover' : 'misfire-catch-up';
     const decided = this.#applyOverlap(runtime, task, plan.fire);
     const startedAt = now;
     const budget = executionBudgetMs(task);
@@ -279,27 +298,58 @@ export class Engine {
     });
     const events: NonoEvent[] = [];
     for (const missed of plan.misfired) {
-      events.push(this.#event('nono.execution.misfired.v1', { ...ref(missed.nominal, 'misfire-catch-up'), detectedAt: formatInstant(now), action: missed.action }));
+      events.push(
+        this.#event('nono.execution.misfired.v1', {
+          ...ref(missed.nominal, 'misfire-catch-up'),
+          detectedAt: formatInstant(now),
+          action: missed.action,
+        }),
+      );
     }
     for (const skipped of decided.skip) {
-      events.push(this.#event('nono.execution.skipped.v1', { ...ref(skipped.nominal, reasonOf(skipped.onTime)), skipReason: 'overlap', detail: `overlap policy ${task.overlap}` }));
+      events.push(
+        this.#event('nono.execution.skipped.v1', {
+          ...ref(skipped.nominal, reasonOf(skipped.onTime)),
+          skipReason: 'overlap',
+          detail: `overlap policy ${task.overlap}`,
+        }),
+      );
     }
     if (plan.expiredCount > 0) {
-      this.#o.log.warn({ taskId: task.id, expired: plan.expiredCount }, 'instants older than the catch-up window were not fired');
+      this.#o.log.warn(
+        { taskId: task.id, expired: plan.expiredCount },
+        'instants older than the catch-up window were not fired',
+      );
     }
     this.#o.events.append(events);
 
     for (const f of decided.buffer) {
-      runtime.buffered.push({ executionId: scheduledExecutionId(task.id, f.nominal), nominal: f.nominal, reason: reasonOf(f.onTime), fencingToken: token, firstAttempt: 1 });
+      runtime.buffered.push({
+        executionId: scheduledExecutionId(task.id, f.nominal),
+        nominal: f.nominal,
+        reason: reasonOf(f.onTime),
+        fencingToken: token,
+        firstAttempt: 1,
+      });
     }
     for (const f of decided.start) {
-      this.#startExecution(runtime, task, { executionId: scheduledExecutionId(task.id, f.nominal), nominal: f.nominal, reason: reasonOf(f.onTime), fencingToken: token, firstAttempt: 1 });
+      this.#startExecution(runtime, task, {
+        executionId: scheduledExecutionId(task.id, f.nominal),
+        nominal: f.nominal,
+        reason: reasonOf(f.onTime),
+        fencingToken: token,
+        firstAttempt: 1,
+      });
     }
     this.#scheduleNext(runtime);
   }
 
   /** Splits planned fires by the overlap policy: start now, wait for the running one, or skip. */
-  #applyOverlap(runtime: TaskRuntime, task: SchedulerTask, fires: ReadonlyArray<{ nominal: number; onTime: boolean }>) {
+  #applyOverlap(
+    runtime: TaskRuntime,
+    task: SchedulerTask,
+    fires: ReadonlyArray<{ nominal: number; onTime: boolean }>,
+  ) {
     type Fire = { nominal: number; onTime: boolean };
     const start: Fire[] = [];
     const buffer: Fire[] = [];
@@ -330,7 +380,10 @@ export class Engine {
         if (!busy) start.push(newest);
         else {
           // Only the newest waits; an older one already waiting is replaced.
-          skip.push(...fires.slice(0, -1), ...runtime.buffered.map((b) => ({ nominal: b.nominal, onTime: false })));
+          skip.push(
+            ...fires.slice(0, -1),
+            ...runtime.buffered.map((b) => ({ nominal: b.nominal, onTime: false })),
+          );
           runtime.buffered = [];
           buffer.push(newest);
         }
@@ -351,7 +404,9 @@ export class Engine {
     const controller = new AbortController();
     runtime.running.set(fire.executionId, controller);
     const execution = this.#runExecution(task, fire, controller.signal)
-      .catch((error: unknown) => this.#o.log.error({ err: error, executionId: fire.executionId }, 'execution crashed'))
+      .catch((error: unknown) =>
+        this.#o.log.error({ err: error, executionId: fire.executionId }, 'execution crashed'),
+      )
       .finally(() => {
         runtime.running.delete(fire.executionId);
         this.#executions.delete(execution);
@@ -373,36 +428,98 @@ export class Engine {
         fencingToken: fire.fencingToken,
         reason: fire.reason,
       };
-      const lateMs = attempt === fire.firstAttempt ? Math.max(0, firedAt - fire.nominal - jitterOffsetMs(task.id, fire.nominal, task.schedule.jitterMs)) : 0;
+      const lateMs =
+        attempt === fire.firstAttempt
+          ? Math.max(
+              0,
+              firedAt - fire.nominal - jitterOffsetMs(task.id, fire.nominal, task.schedule.jitterMs),
+            )
+          : 0;
       if (attempt === fire.firstAttempt && fire.reason !== 'manual') metrics.lateness.observe(lateMs / 1000);
       metrics.fires.inc({ reason: fire.reason });
-      this.#o.events.append([this.#event('nono.execution.fired.v1', { ...ref, firedAt: formatInstant(firedAt), lateMs, targetUrl: task.target.url })]);
+      this.#o.events.append([
+        this.#event('nono.execution.fired.v1', {
+          ...ref,
+          firedAt: formatInstant(firedAt),
+          lateMs,
+          targetUrl: task.target.url,
+        }),
+      ]);
 
-      const outcome: InvocationOutcome = await this.#o.invoker.invoke({ task, executionId: fire.executionId, nominal: fire.nominal, firedAt, attempt, reason: fire.reason, fencingToken: fire.fencingToken, schedulerId: this.#o.schedulerId, signal });
+      const outcome: InvocationOutcome = await this.#o.invoker.invoke({
+        task,
+        executionId: fire.executionId,
+        nominal: fire.nominal,
+        firedAt,
+        attempt,
+        reason: fire.reason,
+        fencingToken: fire.fencingToken,
+        schedulerId: this.#o.schedulerId,
+        signal,
+      });
       const finishedAt = formatInstant(clock.now());
       metrics.outcomes.inc({ outcome: outcome.kind });
       metrics.duration.observe(outcome.durationMs / 1000);
       if (outcome.kind === 'succeeded') {
-        this.#o.events.append([this.#event('nono.execution.succeeded.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, httpStatus: outcome.httpStatus })]);
+        this.#o.events.append([
+          this.#event('nono.execution.succeeded.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            httpStatus: outcome.httpStatus,
+          }),
+        ]);
         return;
       }
       const willRetry = outcome.kind !== 'cancelled' && shouldRetry(task.retry, attempt) && !this.#draining;
-      const error = outcome.kind === 'failed' ? outcome.error : outcome.kind === 'timed-out' ? `no answer within ${task.target.timeoutMs} ms` : `cancelled by overlap policy ${task.overlap}`;
+      const error =
+        outcome.kind === 'failed'
+          ? outcome.error
+          : outcome.kind === 'timed-out'
+            ? `no answer within ${task.target.timeoutMs} ms`
+            : `cancelled by overlap policy ${task.overlap}`;
       if (outcome.kind === 'timed-out') {
-        this.#o.events.append([this.#event('nono.execution.timed-out.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, timeoutMs: task.target.timeoutMs, willRetry })]);
+        this.#o.events.append([
+          this.#event('nono.execution.timed-out.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            timeoutMs: task.target.timeoutMs,
+            willRetry,
+          }),
+        ]);
       } else {
         const httpStatus = outcome.kind === 'failed' ? outcome.httpStatus : undefined;
-        this.#o.events.append([this.#event('nono.execution.failed.v1', { ...ref, finishedAt, durationMs: outcome.durationMs, ...(httpStatus === undefined ? {} : { httpStatus }), error, willRetry })]);
+        this.#o.events.append([
+          this.#event('nono.execution.failed.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            ...(httpStatus === undefined ? {} : { httpStatus }),
+            error,
+            willRetry,
+          }),
+        ]);
       }
       if (!willRetry) return;
       const delayMs = retryDelayMs(task.retry, attempt, fire.executionId);
-      this.#o.events.append([this.#event('nono.execution.retrying.v1', { ...ref, nextAttemptAt: formatInstant(clock.now() + delayMs), previousError: error })]);
+      this.#o.events.append([
+        this.#event('nono.execution.retrying.v1', {
+          ...ref,
+          nextAttemptAt: formatInstant(clock.now() + delayMs),
+          previousError: error,
+        }),
+      ]);
       await new Promise<void>((resolve) => {
         const timer = clock.setTimer(resolve, delayMs);
-        signal.addEventListener('abort', () => {
-          clock.clearTimer(timer);
-          resolve();
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clock.clearTimer(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (signal.aborted) return;
     }
@@ -411,7 +528,10 @@ export class Engine {
   /** Removes a finished execution from the fire state, then starts a buffered one if any. */
   async #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = runtime.fire !== undefined && !runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      const current =
+        runtime.fire !== undefined && !runtime.released
+          ? runtime.fire
+          : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
       if (current.state.inflight[executionId] === undefined) break;
       const { [executionId]: _done, ...inflight } = current.state.inflight;
       const next: FireState = { ...current.state, inflight };
@@ -420,10 +540,13 @@ export class Engine {
         if (!runtime.released) runtime.fire = { state: next, version: claim.version };
         break;
       }
-      runtime.fire = runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      runtime.fire = runtime.released
+        ? runtime.fire
+        : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
     }
     const next = runtime.buffered.shift();
-    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active) this.#startExecution(runtime, runtime.task, next);
+    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active)
+      this.#startExecution(runtime, runtime.task, next);
   }
 
   /** Executions a dead scheduler left in flight: past their deadline they are lost (and re-run if the task asks). */
@@ -435,14 +558,20 @@ export class Engine {
     const lost: Array<[string, InflightExecution]> = [];
     let nextCheck = Infinity;
     for (const [executionId, entry] of Object.entries(fire.state.inflight)) {
-      const orphaned = entry.schedulerId === this.#o.schedulerId ? !runtime.running.has(executionId) : !live.has(entry.schedulerId);
+      const orphaned =
+        entry.schedulerId === this.#o.schedulerId
+          ? !runtime.running.has(executionId)
+          : !live.has(entry.schedulerId);
       if (!orphaned) continue;
       if (now >= entry.deadlineAt + this.#o.lostGraceMs) lost.push([executionId, entry]);
       else nextCheck = Math.min(nextCheck, entry.deadlineAt + this.#o.lostGraceMs);
     }
     if (nextCheck !== Infinity) {
       if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
-      runtime.lostCheck = this.#o.clock.setTimer(() => this.#enqueue(runtime, () => this.#settleLost(runtime)), nextCheck - now);
+      runtime.lostCheck = this.#o.clock.setTimer(
+        () => this.#enqueue(runtime, () => this.#settleLost(runtime)),
+        nextCheck - now,
+      );
     }
     if (lost.length === 0) return;
     const inflight = { ...fire.state.inflight };
@@ -470,7 +599,14 @@ export class Engine {
           rerun: task.rerunLost,
         }),
       ]);
-      if (task.rerunLost) this.#startExecution(runtime, task, { executionId, nominal: entry.nominal, reason: 'failover', fencingToken: claim.fencingToken, firstAttempt: 2 });
+      if (task.rerunLost)
+        this.#startExecution(runtime, task, {
+          executionId,
+          nominal: entry.nominal,
+          reason: 'failover',
+          fencingToken: claim.fencingToken,
+          firstAttempt: 2,
+        });
     }
   }
 
@@ -493,7 +629,14 @@ export class Engine {
       manualDone: [...manualDone, requestId].slice(-MANUAL_DONE_KEPT),
       inflight: {
         ...fire.state.inflight,
-        [executionId]: { nominal: now, schedulerId: this.#o.schedulerId, startedAt: now, deadlineAt: now + executionBudgetMs(task), reason: 'manual' as const, fencingToken: 0 },
+        [executionId]: {
+          nominal: now,
+          schedulerId: this.#o.schedulerId,
+          startedAt: now,
+          deadlineAt: now + executionBudgetMs(task),
+          reason: 'manual' as const,
+          fencingToken: 0,
+        },
       },
     };
     const claim = await this.#o.fence.claim(task.id, fire.version, next);
@@ -504,13 +647,24 @@ export class Engine {
     }
     runtime.fire = { state: next, version: claim.version };
     await this.#o.deleteTrigger(triggerName);
-    this.#startExecution(runtime, task, { executionId, nominal: now, reason: 'manual', fencingToken: claim.fencingToken, firstAttempt: 1 });
+    this.#startExecution(runtime, task, {
+      executionId,
+      nominal: now,
+      reason: 'manual',
+      fencingToken: claim.fencingToken,
+      firstAttempt: 1,
+    });
   }
 
   #event<T extends EventType>(type: T, data: EventData<T>): NonoEvent {
     const ref = data as unknown as { executionId?: string; attempt?: number; taskId?: string };
     const id = executionEventId(ref.executionId ?? '', type, ref.attempt ?? 0);
-    return createEvent(type, data, { id, source: `nono://scheduler/${this.#o.schedulerId}`, subject: ref.taskId ?? this.#o.schedulerId, time: this.#o.clock.now() });
+    return createEvent(type, data, {
+      id,
+      source: `nono://scheduler/${this.#o.schedulerId}`,
+      subject: ref.taskId ?? this.#o.schedulerId,
+      time: this.#o.clock.now(),
+    });
   }
 }
 

@@ -41,7 +41,6 @@ export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
   #file: FileHandle | undefined;
   #cursor = 0;
-  #written = 0;
   #unflushed: NonoEvent[] = [];
   #pending: SpooledEvent[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
@@ -77,7 +76,6 @@ export class EventSpool implements EventSink {
     this.#file = await open(logPath, 'a');
     // Anything after the last whole line is garbage from a torn write; new lines start clean.
     if (offset < content.length) await this.#file.truncate(offset);
-    this.#written = offset;
     void this.#deliverLoop();
     return this.#pending.length;
   }
@@ -115,7 +113,6 @@ export class EventSpool implements EventSink {
       }
       for (const [index, event] of batch.entries()) {
         const bytes = Buffer.byteLength(lines[index] as string);
-        this.#written += bytes;
         this.#pending.push({ event, bytes });
       }
       this.#wake?.();
@@ -141,11 +138,16 @@ export class EventSpool implements EventSink {
         this.#cursor += batch.reduce((sum, item) => sum + item.bytes, 0);
         await writeCursor(this.#options.dir, this.#cursor);
         this.#options.onDelivered?.(batch.length);
-        if (!this.#kafkaHealthy) this.#options.log.info({ depth: this.depth }, 'Kafka reachable again: delivering spooled events');
+        if (!this.#kafkaHealthy)
+          this.#options.log.info({ depth: this.depth }, 'Kafka reachable again: delivering spooled events');
         this.#kafkaHealthy = true;
         backoffMs = 100;
       } catch (error) {
-        if (this.#kafkaHealthy) this.#options.log.warn({ err: error, depth: this.depth }, 'Kafka unreachable: spooling events on disk');
+        if (this.#kafkaHealthy)
+          this.#options.log.warn(
+            { err: error, depth: this.depth },
+            'Kafka unreachable: spooling events on disk',
+          );
         this.#kafkaHealthy = false;
         this.#options.onDeliveryError?.(error);
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
@@ -160,7 +162,6 @@ export class EventSpool implements EventSink {
     await this.flush();
     if (this.#pending.length > 0 || this.#unflushed.length > 0) return;
     await this.#file?.truncate(0);
-    this.#written = 0;
     this.#cursor = 0;
     await writeCursor(this.#options.dir, 0);
   }

@@ -28,7 +28,8 @@ export interface VersionedFireState {
   readonly version: number;
 }
 
-export type ClaimResult = { readonly ok: true; readonly version: number; readonly fencingToken: number } | { readonly ok: false };
+export type ClaimResult =
+  { readonly ok: true; readonly version: number; readonly fencingToken: number } | { readonly ok: false };
 
 export class FireFence {
   readonly #zk: () => ZkClient;
@@ -62,7 +63,11 @@ export class FireFence {
   /** Writes `next` only if the state is still at `expectedVersion`. */
   async claim(taskId: string, expectedVersion: number, next: FireState): Promise<ClaimResult> {
     try {
-      const stat = await this.#zk().set(this.#layout.fireState(taskId), JSON.stringify(next), expectedVersion);
+      const stat = await this.#zk().set(
+        this.#layout.fireState(taskId),
+        JSON.stringify(next),
+        expectedVersion,
+      );
       return { ok: true, version: stat.version, fencingToken: stat.mzxid };
     } catch (error) {
       if (isZkError(error) && (error.isBadVersion || error.isNoNode)) return { ok: false };

@@ -22,7 +22,12 @@ export interface InvocationRequest {
 
 export type InvocationOutcome =
   | { readonly kind: 'succeeded'; readonly httpStatus: number; readonly durationMs: number }
-  | { readonly kind: 'failed'; readonly httpStatus?: number; readonly error: string; readonly durationMs: number }
+  | {
+      readonly kind: 'failed';
+      readonly httpStatus?: number;
+      readonly error: string;
+      readonly durationMs: number;
+    }
   | { readonly kind: 'timed-out'; readonly durationMs: number }
   | { readonly kind: 'cancelled'; readonly durationMs: number };
 
@@ -41,7 +46,11 @@ export class HttpInvoker implements Invoker {
   readonly #now: () => number;
 
   constructor(options: { maxInFlight: number; maxInFlightPerHost: number; now: () => number }) {
-    this.#agent = new Agent({ connections: options.maxInFlightPerHost, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.#agent = new Agent({
+      connections: options.maxInFlightPerHost,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+    });
     this.#global = new Semaphore(options.maxInFlight);
     this.#perHostLimit = options.maxInFlightPerHost;
     this.#now = options.now;
@@ -130,7 +139,10 @@ export function traceparentFor(executionId: string, attempt: number): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
-async function readBounded(body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void }, limit: number): Promise<string> {
+async function readBounded(
+  body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
+  limit: number,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -145,7 +157,8 @@ function describeError(error: unknown): string {
   if (error instanceof errors.UndiciError || error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const causeText = cause === undefined ? '' : ` (${String(cause.code ?? cause.message ?? '')})`;
+    const causeDetail = cause?.code ?? cause?.message;
+    const causeText = typeof causeDetail === 'string' ? ` (${causeDetail})` : '';
     return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}${causeText}`;
   }
   return String(error);

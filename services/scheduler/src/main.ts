@@ -57,13 +57,36 @@ async function main(): Promise<void> {
     registry,
     readiness: () => ({
       ready: coordinator.ready,
-      detail: { zookeeper: coordinator.sessionState, leader: coordinator.isLeader, ownedTasks: engine.ownedCount, spoolDepth: spool.depth, kafka: spool.kafkaHealthy ? 'up' : 'unreachable' },
+      detail: {
+        zookeeper: coordinator.sessionState,
+        leader: coordinator.isLeader,
+        ownedTasks: engine.ownedCount,
+        spoolDepth: spool.depth,
+        kafka: spool.kafkaHealthy ? 'up' : 'unreachable',
+      },
     }),
   });
-  const member = { id: config.schedulerId, host: hostname(), pid: process.pid, version: VERSION, startedAt: new Date(clock.now()).toISOString(), opsUrl: ops.url };
-  const coordinator = new Coordinator({ connect: config.zkConnect, sessionTimeoutMs: config.zkSessionTimeoutMs, layout, member, log });
+  const member = {
+    id: config.schedulerId,
+    host: hostname(),
+    pid: process.pid,
+    version: VERSION,
+    startedAt: new Date(clock.now()).toISOString(),
+    opsUrl: ops.url,
+  };
+  const coordinator = new Coordinator({
+    connect: config.zkConnect,
+    sessionTimeoutMs: config.zkSessionTimeoutMs,
+    layout,
+    member,
+    log,
+  });
   const fence = new FireFence(() => coordinator.zk, layout);
-  const invoker = new HttpInvoker({ maxInFlight: config.maxInFlight, maxInFlightPerHost: config.maxInFlightPerHost, now: () => clock.now() });
+  const invoker = new HttpInvoker({
+    maxInFlight: config.maxInFlight,
+    maxInFlightPerHost: config.maxInFlightPerHost,
+    now: () => clock.now(),
+  });
   const engine = new Engine({
     schedulerId: config.schedulerId,
     clock,
@@ -80,22 +103,38 @@ async function main(): Promise<void> {
     },
     readTrigger: async (name) => {
       try {
-        return JSON.parse((await coordinator.zk.get(`${layout.triggers}/${name}`)).data.toString('utf8')) as { actor?: string };
+        return JSON.parse((await coordinator.zk.get(`${layout.triggers}/${name}`)).data.toString('utf8')) as {
+          actor?: string;
+        };
       } catch {
         return undefined;
       }
     },
   });
 
-  const clusterEvent = <T extends 'nono.scheduler.joined.v1' | 'nono.scheduler.left.v1' | 'nono.ownership.changed.v1'>(type: T, data: EventData<T>): void =>
-    spool.append([createEvent(type, data, { id: randomUUID(), source, subject: config.schedulerId, time: clock.now() })]);
+  const clusterEvent = <
+    T extends 'nono.scheduler.joined.v1' | 'nono.scheduler.left.v1' | 'nono.ownership.changed.v1',
+  >(
+    type: T,
+    data: EventData<T>,
+  ): void =>
+    spool.append([
+      createEvent(type, data, { id: randomUUID(), source, subject: config.schedulerId, time: clock.now() }),
+    ]);
   setInterval(() => metrics.spoolDepth.set(spool.depth), 1_000).unref();
 
   let owned = new Set<string>();
   coordinator.on('session', (state) => {
     metrics.zkSession.set(state === 'connected' ? 1 : state === 'suspended' ? 0.5 : 0);
     engine.setActive(state === 'connected');
-    if (state === 'connected') clusterEvent('nono.scheduler.joined.v1', { schedulerId: member.id, host: member.host, pid: member.pid, version: VERSION, startedAt: member.startedAt });
+    if (state === 'connected')
+      clusterEvent('nono.scheduler.joined.v1', {
+        schedulerId: member.id,
+        host: member.host,
+        pid: member.pid,
+        version: VERSION,
+        startedAt: member.startedAt,
+      });
   });
   coordinator.on('leadership', (leader) => metrics.isLeader.set(leader ? 1 : 0));
   coordinator.on('owned', (taskIds) => {
@@ -103,11 +142,21 @@ async function main(): Promise<void> {
     const released = [...owned].filter((id) => !taskIds.has(id));
     owned = new Set(taskIds);
     engine.setOwned(taskIds);
-    log.info({ owned: taskIds.size, acquired: acquired.length, released: released.length }, 'ownership changed');
-    clusterEvent('nono.ownership.changed.v1', { schedulerId: member.id, acquired, released, ownedCount: taskIds.size, members: [...coordinator.members] });
+    log.info(
+      { owned: taskIds.size, acquired: acquired.length, released: released.length },
+      'ownership changed',
+    );
+    clusterEvent('nono.ownership.changed.v1', {
+      schedulerId: member.id,
+      acquired,
+      released,
+      ownedCount: taskIds.size,
+      members: [...coordinator.members],
+    });
   });
   coordinator.on('task', (taskId, definition) => {
-    if (definition.kind === 'invalid') log.error({ taskId, problem: definition.problem }, 'task definition in ZooKeeper is invalid: skipped');
+    if (definition.kind === 'invalid')
+      log.error({ taskId, problem: definition.problem }, 'task definition in ZooKeeper is invalid: skipped');
     engine.updateTask(taskId, definition.kind === 'valid' ? definition.task : undefined);
   });
   coordinator.on('triggers', (names) => engine.handleTriggers(names));
@@ -118,7 +167,11 @@ async function main(): Promise<void> {
   exitOnSignals(
     async () => {
       await engine.drain(config.shutdownDeadlineMs);
-      clusterEvent('nono.scheduler.left.v1', { schedulerId: member.id, reason: 'shutdown', detectedBy: member.id });
+      clusterEvent('nono.scheduler.left.v1', {
+        schedulerId: member.id,
+        reason: 'shutdown',
+        detectedBy: member.id,
+      });
       const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
       if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
       coordinator.stop();
