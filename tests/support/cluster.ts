@@ -11,7 +11,7 @@ import {
   taskSpecOf,
 } from '@nono/domain';
 import { createKafka, decodeEvent } from '@nono/events';
-import { type Isolation, eventually } from './fixtures.js';
+import { type Isolation, eventually } from './isolation.js';
 import { type RunningProcess, freePort, startProcess } from './processes.js';
 
 /** Scheduler processes, task znodes and the event log of one isolated test cluster. */

@@ -100,12 +100,15 @@ export interface WorkerCall {
   readonly receivedAt: number;
 }
 
-export async function startTestWorker(): Promise<{
+export async function startTestWorker(options: { record?: boolean } = {}): Promise<{
   url: string;
   process: RunningProcess;
   calls(): Promise<WorkerCall[]>;
 }> {
-  const worker = startProcess('worker', 'tests/support/test-worker.mjs', { PORT: '0' });
+  const worker = startProcess('worker', 'tests/support/test-worker.mjs', {
+    PORT: '0',
+    RECORD: options.record === false ? '0' : '1',
+  });
   const line = await worker.waitForLine(/^listening \d+/);
   const url = `http://127.0.0.1:${line.split(' ')[1]}`;
   return {

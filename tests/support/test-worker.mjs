@@ -1,6 +1,7 @@
 // A worker process for end-to-end tests: records every call it gets and answers as the
 // URL says. /ok/<task> → 200, /fail/<task> → 500, /slow/<task>?ms=N → 200 after N ms,
-// /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record.
+// /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record
+// (RECORD=0 turns recording off, for benchmarks at thousands of calls a second).
 import { createServer } from 'node:http';
 
 const calls = [];
@@ -16,7 +17,7 @@ const server = createServer((req, res) => {
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
     const [, mode, taskId] = url.pathname.split('/');
-    calls.push({
+    if (process.env.RECORD !== '0') calls.push({
       mode,
       taskId,
       executionId: req.headers['idempotency-key'],

@@ -1,0 +1,63 @@
+/**
+ * History projector throughput: produce N events to a fresh topic prefix, then time a
+ * history service (in-process, real Kafka, SQLite file in a temp dir) from start until
+ * its lag is 0. Run from the repository root:
+ *   NONO_KAFKA_BROKERS=127.0.0.1:9092 npx tsx --conditions source bench/history/project.ts [executions]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SystemClock } from '@nono/domain';
+import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
+import { EnvReader, createLogger } from '@nono/runtime';
+import { loadHistoryConfig } from '../../services/history/src/config.js';
+import { startHistory } from '../../services/history/src/history-service.js';
+import { generateStream } from '../../services/history/src/testing/event-stream.js';
+
+const executions = Number(process.argv[2] ?? '45000');
+const brokers = (process.env['NONO_KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const prefix = `bench.history-${randomBytes(4).toString('hex')}.`;
+const dir = mkdtempSync(join(tmpdir(), 'nono-history-bench-'));
+
+const events = generateStream({ executions, tasks: 100, seed: 5 });
+const kafka = createKafka({ brokers, clientId: 'bench-history' });
+await ensureTopics(kafka, topicNames(prefix));
+const publisher = new EventPublisher(kafka, topicNames(prefix));
+const produceStart = performance.now();
+for (let i = 0; i < events.length; i += 1000) await publisher.publish(events.slice(i, i + 1000));
+await publisher.disconnect();
+const produceSeconds = (performance.now() - produceStart) / 1000;
+
+const config = loadHistoryConfig(
+  new EnvReader({
+    NONO_KAFKA_BROKERS: brokers.join(','),
+    NONO_TOPIC_PREFIX: prefix,
+    NONO_HISTORY_DB: join(dir, 'history.sqlite'),
+    NONO_HISTORY_PORT: '0',
+    NONO_HISTORY_GROUP_ID: `${prefix}bench`,
+    NONO_HISTORY_READY_LAG: '0',
+  }),
+);
+const start = performance.now();
+const history = await startHistory(config, {
+  clock: new SystemClock(),
+  log: createLogger('history-bench', 'warn'),
+});
+for (;;) {
+  const ready = await history.app.inject({ url: '/readyz' });
+  if (ready.statusCode === 200) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const seconds = (performance.now() - start) / 1000;
+await history.stop();
+rmSync(dir, { recursive: true, force: true });
+const rate = Math.round(events.length / seconds);
+console.log(
+  JSON.stringify({
+    events: events.length,
+    produceSeconds: Number(produceSeconds.toFixed(1)),
+    projectSeconds: Number(seconds.toFixed(1)),
+    eventsPerSecond: rate,
+  }),
+);

@@ -1,0 +1,86 @@
+/**
+ * Fire lateness and throughput of real scheduler processes against a local worker.
+ *
+ *   npm run infra:up && npm run build
+ *   npx tsx bench/scheduler/fire-lateness.ts --tasks 1000 --every-ms 1000 --seconds 30 --schedulers 1
+ *
+ * Lateness is the product's own measure: `lateMs` of each first-attempt `execution.fired`
+ * event (fired instant minus nominal instant), read back from Kafka. Fires per second
+ * counts those events per scheduler over the measured window (the first 5 s are warm-up).
+ */
+import { parseArgs } from 'node:util';
+import { type NonoEvent } from '@nono/domain';
+import { buildTask, collectEvents, connectZk, putTask, startScheduler, type SchedulerProcess } from '../../tests/support/cluster.js';
+import { createIsolatedTopics, isolateOn } from '../../tests/support/isolation.js';
+import { startTestWorker } from '../../tests/support/processes.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '1000' },
+    'every-ms': { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '30' },
+    schedulers: { type: 'string', default: '1' },
+  },
+});
+const tasks = Number(values.tasks);
+const everyMs = Number(values['every-ms']);
+const seconds = Number(values.seconds);
+const schedulerCount = Number(values.schedulers);
+const WARM_UP_MS = 5_000;
+
+const iso = await isolateOn('bench-lateness', process.env.NONO_ZK_CONNECT ?? '127.0.0.1:2181', process.env.NONO_KAFKA_BROKERS ?? '127.0.0.1:9092');
+await createIsolatedTopics(iso, 6);
+const zk = await connectZk(iso);
+const worker = await startTestWorker({ record: false });
+const schedulers: SchedulerProcess[] = [];
+for (let i = 0; i < schedulerCount; i++) schedulers.push(await startScheduler(iso, `bench${i}`, { NONO_LOG_LEVEL: 'warn' }));
+
+const createdAt = Date.now();
+const ids = Array.from({ length: tasks }, (_, i) => `b${String(i).padStart(5, '0')}`);
+for (let i = 0; i < ids.length; i += 200) {
+  await Promise.all(ids.slice(i, i + 200).map((id) => putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs }, target: { url: `${worker.url}/ok/${id}` } }, createdAt))));
+}
+const setupDoneAt = Date.now();
+const windowStart = setupDoneAt + WARM_UP_MS;
+const windowEnd = windowStart + seconds * 1000;
+process.stderr.write(`bench: ${tasks} tasks every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`);
+await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 2_000));
+
+const log = await collectEvents(iso, iso.topics.executions);
+const expectedFires = Math.floor(((windowEnd - windowStart) / everyMs) * tasks);
+const deadline = Date.now() + 60_000;
+const windowed = (): NonoEvent[] =>
+  log.events.filter((e) => {
+    if (e.type !== 'nono.execution.fired.v1') return false;
+    const nominal = Date.parse(e.data.nominalTime);
+    return nominal >= windowStart && nominal < windowEnd && e.data.attempt === 1;
+  });
+while (windowed().length < expectedFires * 0.999 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+const fired = windowed();
+await log.stop();
+
+const lateness = fired.map((e) => (e.type === 'nono.execution.fired.v1' ? e.data.lateMs : 0)).sort((a, b) => a - b);
+const pct = (p: number): number => lateness[Math.min(lateness.length - 1, Math.floor((p / 100) * lateness.length))] ?? NaN;
+const perScheduler = new Map<string, number>();
+for (const e of fired) if (e.type === 'nono.execution.fired.v1') perScheduler.set(e.data.schedulerId, (perScheduler.get(e.data.schedulerId) ?? 0) + 1);
+const scrapes = await Promise.all(schedulers.map(async (s) => (await fetch(`${s.opsUrl}/metrics`)).text()));
+const conflicts = scrapes.map((text) => Number(/^nono_fence_conflicts_total\S* (\d+)/m.exec(text)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+
+const result = {
+  tasks,
+  everyMs,
+  schedulers: schedulerCount,
+  seconds,
+  expectedFires,
+  observedFires: fired.length,
+  firesPerSecondTotal: Math.round(fired.length / seconds),
+  firesPerSecondPerScheduler: [...perScheduler.values()].map((n) => Math.round(n / seconds)),
+  latenessMs: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: lateness.at(-1) ?? NaN },
+  fenceConflicts: conflicts,
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
+
+await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
+await worker.process.kill();
+zk.close();
+process.exit(0);

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { ZkClient } from '@nono/coordination';
+import { createKafka, ensureTopics, type TopicNames, topicNames } from '@nono/events';
+
+/**
+ * Per-test-file isolation on shared servers: a private ZooKeeper chroot and Kafka topic
+ * prefix. Free of vitest, so bench scripts use it too.
+ */
+export interface Isolation {
+  readonly name: string;
+  /** host:port/chroot: a connect string whose "/" is this file's private subtree. */
+  readonly zkConnect: string;
+  readonly zkServers: string;
+  readonly kafkaBrokers: string[];
+  readonly topicPrefix: string;
+  readonly topics: TopicNames;
+}
+
+export async function isolateOn(label: string, zkServers: string, kafkaBrokers: string): Promise<Isolation> {
+  const name = `${label.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${randomBytes(4).toString('hex')}`;
+  const root = await ZkClient.connect({ connect: zkServers, sessionTimeoutMs: 10_000 });
+  try {
+    await root.ensurePath(`/nono-tests/${name}`);
+  } finally {
+    root.close();
+  }
+  const topicPrefix = `t.${name}.`;
+  return { name, zkConnect: `${zkServers}/nono-tests/${name}`, zkServers, kafkaBrokers: kafkaBrokers.split(','), topicPrefix, topics: topicNames(topicPrefix) };
+}
+
+export async function createIsolatedTopics(isolation: Isolation, partitions = 3): Promise<void> {
+  await ensureTopics(createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }), isolation.topics, partitions);
+}
+
+/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
