@@ -15,7 +15,9 @@ import { createKafka, decodeEvent, topicNames } from '@nono/events';
 import { hashToken } from '@nono/api';
 import { Pool } from 'undici';
 
-const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1]]] : [])));
+const args = new Map(
+  process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1]]] : [])),
+);
 const TASKS = Number(args.get('tasks') ?? 500);
 const ZK = process.env.NONO_ZK_CONNECT ?? '127.0.0.1:2181';
 const KAFKA = process.env.NONO_KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -89,8 +91,17 @@ async function measure(name, count, concurrency, call) {
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(1);
-  const row = { name, count, concurrency, rps: (count / seconds).toFixed(0), p50: pct(50), p99: pct(99), statuses: [...statuses].map(([s, n]) => `${s}×${n}`).join(' ') };
+  const pct = (p) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(1);
+  const row = {
+    name,
+    count,
+    concurrency,
+    rps: (count / seconds).toFixed(0),
+    p50: pct(50),
+    p99: pct(99),
+    statuses: [...statuses].map(([s, n]) => `${s}×${n}`).join(' '),
+  };
   results.push(row);
   return row;
 }
@@ -117,7 +128,8 @@ try {
   await consumer.run({
     eachMessage: async ({ message }) => {
       const event = decodeEvent(message.value);
-      if (event.ok && event.value.type === 'nono.task.defined.v1' && ++defined === TASKS) allDefined(performance.now());
+      if (event.ok && event.value.type === 'nono.task.defined.v1' && ++defined === TASKS)
+        allDefined(performance.now());
     },
   });
 
@@ -125,15 +137,26 @@ try {
   const createdAt = performance.now();
   auditSeconds = ((Math.max(await allDefinedSeen, createdAt) - createdAt) / 1000).toFixed(2);
   await measure('GET /tasks/:id', TASKS * 4, 32, (i) => send('GET', `/api/v1/tasks/${spec(i % TASKS).id}`));
-  await measure(`GET /tasks?limit=100 (of ${TASKS})`, 200, 8, () => send('GET', '/api/v1/tasks?label=shard:1&limit=100'));
-  await measure('PATCH /tasks/:id (distinct tasks)', TASKS, 16, (i) => send('PATCH', `/api/v1/tasks/${spec(i).id}`, { description: `patched ${i}` }));
+  await measure(`GET /tasks?limit=100 (of ${TASKS})`, 200, 8, () =>
+    send('GET', '/api/v1/tasks?label=shard:1&limit=100'),
+  );
+  await measure('PATCH /tasks/:id (distinct tasks)', TASKS, 16, (i) =>
+    send('PATCH', `/api/v1/tasks/${spec(i).id}`, { description: `patched ${i}` }),
+  );
   // Contention: 16 writers on one task, each with the version it read. Losers get 409/412, none is lost.
   await measure('PATCH one task, 16 writers', 400, 16, async (i) => {
     const r = await pool.request({ method: 'GET', path: '/api/v1/tasks/bench-00000', headers: auth });
     await r.body.dump();
-    return send('PATCH', '/api/v1/tasks/bench-00000', { description: `race ${i}` }, { 'if-match': r.headers.etag });
+    return send(
+      'PATCH',
+      '/api/v1/tasks/bench-00000',
+      { description: `race ${i}` },
+      { 'if-match': r.headers.etag },
+    );
   });
-  await measure('POST /tasks/:id/trigger', TASKS, 16, (i) => send('POST', `/api/v1/tasks/${spec(i).id}/trigger`, {}));
+  await measure('POST /tasks/:id/trigger', TASKS, 16, (i) =>
+    send('POST', `/api/v1/tasks/${spec(i).id}/trigger`, {}),
+  );
   await consumer.disconnect();
   const admin = kafka.admin();
   await admin.connect();
@@ -148,8 +171,15 @@ try {
   zk.close();
 }
 
-console.log(`\nAPI benchmark: ${TASKS} tasks, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}\n`);
+console.log(
+  `\nAPI benchmark: ${TASKS} tasks, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}\n`,
+);
 console.log('| operation | calls | in flight | req/s | p50 ms | p99 ms | statuses |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
-for (const r of results) console.log(`| ${r.name} | ${r.count} | ${r.concurrency} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.statuses} |`);
-console.log(`\nAll ${TASKS} nono.task.defined.v1 events were on Kafka ${auditSeconds} s after the last create returned.`);
+for (const r of results)
+  console.log(
+    `| ${r.name} | ${r.count} | ${r.concurrency} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.statuses} |`,
+  );
+console.log(
+  `\nAll ${TASKS} nono.task.defined.v1 events were on Kafka ${auditSeconds} s after the last create returned.`,
+);

@@ -1,1 +1,17 @@
-export {};
+export { type AppDeps, API_PREFIX, buildApp } from './app.js';
+export { type AuditPublisher, OutboxRelay } from './audit/outbox-relay.js';
+export { ZkOutbox } from './audit/outbox.js';
+export { outboxRoot } from './audit/outbox-entry.js';
+export {
+  type Principal,
+  type TokenEntry,
+  authenticateToken,
+  hashToken,
+  parseTokenList,
+} from './auth/token-registry.js';
+export { type ClusterView, ZkClusterView } from './cluster/cluster-view.js';
+export { type ApiConfig, loadApiConfig } from './config.js';
+export { ApiErrorCode, ERROR_CATALOGUE } from './errors.js';
+export { type HistoryClient, UndiciHistoryClient } from './history/history-client.js';
+export { type TaskStore, type VersionedTask } from './tasks/task-store.js';
+export { ZkTaskStore } from './tasks/zk-task-store.js';

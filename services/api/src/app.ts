@@ -1,0 +1,144 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { type Clock } from '@nono/domain';
+import { type Logger, type Readiness, type createMetricsRegistry, registerOpsRoutes } from '@nono/runtime';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAuthentication } from './auth/authenticate.js';
+import { type TokenEntry } from './auth/token-registry.js';
+import { type ClusterView } from './cluster/cluster-view.js';
+import { ApiError, ApiErrorCode } from './errors.js';
+import { type HistoryClient } from './history/history-client.js';
+import { registerProblemHandlers } from './problem-handlers.js';
+import { typeboxValidatorCompiler } from './request-validation.js';
+import { registerHistoryRoutes } from './routes/history-routes.js';
+import { registerPreviewRoutes } from './routes/preview-routes.js';
+import { type RouteDeps } from './routes/route-deps.js';
+import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
+import { registerTaskActionRoutes } from './routes/task-action-routes.js';
+import { registerTaskRoutes } from './routes/task-routes.js';
+import { ProblemSchema } from './schemas.js';
+import { TargetPolicy } from './tasks/target-policy.js';
+import { DEFAULT_UI_DIR, registerUi } from './ui.js';
+import { type TaskStore } from './tasks/task-store.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** The ports and settings the app is built from; main.ts wires the real ones, tests their own. */
+export interface AppDeps {
+  readonly store: TaskStore;
+  readonly cluster: ClusterView;
+  readonly history: HistoryClient;
+  readonly clock: Clock;
+  readonly tokens: readonly TokenEntry[];
+  readonly allowedTargetHosts: readonly string[];
+  readonly log: Logger;
+  readonly metrics: ReturnType<typeof createMetricsRegistry>;
+  readonly readiness: () => Readiness;
+  readonly eventSource: string;
+  readonly bodyLimitBytes?: number;
+  readonly rateLimitPerMinute?: number;
+  readonly version?: string;
+  /** Directory of the web UI's static files; `false` to serve none. */
+  readonly uiDir?: string | false;
+}
+
+/** Paths under which a bearer token could appear in a log line, if ever logged. */
+const REDACTED = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'request.headers.authorization',
+];
+
+/**
+ * Builds the HTTP app. Plugins load in a fixed order: error shape and validation first,
+ * then the OpenAPI collector (it must see every route), ops routes, and the /api/v1
+ * context with its rate limit and authentication, which apply to nothing outside it.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Typed as Fastify's logger so the app is a plain FastifyInstance for every plugin.
+  const loggerInstance: FastifyBaseLogger = deps.log.child(
+    {},
+    { redact: { paths: REDACTED, censor: '[redacted]' } },
+  );
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
+    // Request ids for log correlation; not security relevant.
+    requestIdHeader: false,
+  });
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  registerProblemHandlers(app);
+  // `curl -X POST -H 'content-type: application/json'` with no body is a common way to
+  // pause or trigger; an empty JSON body is read as absent instead of refused.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  for (const type of ['application/json', 'application/merge-patch+json']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
+      const text = body.toString();
+      if (text === '') done(null, undefined);
+      else void parseJson(request, text, done);
+    });
+  }
+
+  await app.register(swagger, {
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) =>
+        typeof json.$id === 'string' ? json.$id : `def-${index}`,
+    },
+    openapi: {
+      info: {
+        title: 'nono API',
+        version: deps.version ?? '0.1.0',
+        description: 'Define, inspect and operate scheduled tasks.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addSchema(ProblemSchema);
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  registerOpsRoutes(app, { registry: deps.metrics, readiness: deps.readiness });
+  if (deps.uiDir !== false) await registerUi(app, deps.uiDir ?? DEFAULT_UI_DIR);
+
+  const routeDeps: RouteDeps = {
+    store: deps.store,
+    cluster: deps.cluster,
+    history: deps.history,
+    clock: deps.clock,
+    targetPolicy: new TargetPolicy(deps.allowedTargetHosts),
+    eventSource: deps.eventSource,
+  };
+  await app.register(
+    async (api) => {
+      await api.register(rateLimit, {
+        max: deps.rateLimitPerMinute ?? 600,
+        timeWindow: 60_000,
+        errorResponseBuilder: (_request, context) =>
+          new ApiError(
+            ApiErrorCode.RateLimited,
+            `at most ${context.max} requests per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
+          ),
+      });
+      // Document the problem+json shape of every error response in OpenAPI (errors are
+      // sent pre-serialised by the error handler, so this does not change what is sent).
+      api.addHook('onRoute', (route) => {
+        const problem = { $ref: 'Problem#' };
+        route.schema = {
+          ...route.schema,
+          response: { '4xx': problem, '5xx': problem, ...(route.schema?.response as object | undefined) },
+        };
+      });
+      registerAuthentication(api, deps.tokens);
+      registerTaskRoutes(api, routeDeps);
+      registerTaskActionRoutes(api, routeDeps);
+      registerPreviewRoutes(api, routeDeps);
+      registerSchedulerRoutes(api, routeDeps);
+      registerHistoryRoutes(api, routeDeps);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}

@@ -1,0 +1,73 @@
+import {
+  type Actor,
+  type NonoEvent,
+  type SchedulerTask,
+  createEvent,
+  manualExecutionId,
+  uuidV5,
+} from '@nono/domain';
+
+/**
+ * Builds the audit events of task changes. Ids are derived from what changed (task,
+ * incarnation, revision), never random: the relay may publish an entry twice after a
+ * crash, and two writers racing for the same revision (only one of which wins the CAS)
+ * describe the same slot, so consumers can drop repeats by id.
+ */
+export interface AuditContext {
+  readonly actor: Actor;
+  readonly source: string;
+  readonly now: number;
+}
+
+type TaskChangeType = 'nono.task.updated.v1' | 'nono.task.paused.v1' | 'nono.task.resumed.v1';
+
+function changeId(type: string, task: SchedulerTask): string {
+  return uuidV5(`audit|${type}|${task.id}|${task.createdAt}|${task.revision}`);
+}
+
+function meta(id: string, subject: string, context: AuditContext) {
+  return { id, source: context.source, subject, time: context.now };
+}
+
+export function definedEvent(after: SchedulerTask, context: AuditContext): NonoEvent {
+  const type = 'nono.task.defined.v1';
+  return createEvent(
+    type,
+    { taskId: after.id, actor: context.actor, revision: after.revision, after },
+    meta(changeId(type, after), after.id, context),
+  );
+}
+
+export function changedEvent(
+  type: TaskChangeType,
+  before: SchedulerTask,
+  after: SchedulerTask,
+  context: AuditContext,
+  note?: string,
+): NonoEvent {
+  const base = { taskId: after.id, actor: context.actor, revision: after.revision, before, after };
+  const m = meta(changeId(type, after), after.id, context);
+  if (type === 'nono.task.paused.v1')
+    return createEvent(type, note === undefined ? base : { ...base, note }, m);
+  return createEvent(type, base, m);
+}
+
+export function deletedEvent(before: SchedulerTask, context: AuditContext): NonoEvent {
+  const type = 'nono.task.deleted.v1';
+  return createEvent(
+    type,
+    { taskId: before.id, actor: context.actor, revision: before.revision, before },
+    meta(changeId(type, before), before.id, context),
+  );
+}
+
+export function triggeredEvent(taskId: string, requestId: string, context: AuditContext): NonoEvent {
+  const type = 'nono.task.triggered.v1';
+  const executionId = manualExecutionId(taskId, requestId);
+  const id = uuidV5(`audit|${type}|${taskId}|${requestId}`);
+  return createEvent(
+    type,
+    { taskId, actor: context.actor, triggerRequestId: requestId, executionId },
+    meta(id, taskId, context),
+  );
+}

@@ -1,0 +1,81 @@
+import { isDeepStrictEqual } from 'node:util';
+import { type NonoEvent, type SchedulerTask } from '@nono/domain';
+import { type OutboxEntry } from './outbox-entry.js';
+
+export type Verdict = 'publish' | 'drop' | 'wait';
+
+/** What the relay reads to judge an uncommitted entry. */
+export interface Evidence {
+  /** The task as it is now, if it exists. */
+  readonly current: SchedulerTask | undefined;
+  /** For a trigger: whether its request node still exists. */
+  readonly triggerExists: boolean;
+  /** Events of later outbox entries for the same task, oldest first (still present: the relay holds them back). */
+  readonly later: readonly NonoEvent[];
+}
+
+/**
+ * Decides the fate of one outbox entry. Pure, so every crash window is a table test.
+ *
+ * - committed: the writer saw the change succeed → publish.
+ * - uncommitted and younger than `orphanAfterMs`: the writer may still be between its
+ *   two writes → wait (and hold back the task's later entries, to keep per-task order).
+ * - uncommitted and old: the writer crashed or lost its connection. Did the change land?
+ *   A task change to revision R landed iff the content of revision R is exactly the
+ *   entry's `after`. That content is the task now (if it is still at R) or the `before`
+ *   of the later entry that changed R (every later change stages its entry before it
+ *   writes, and the relay keeps that entry until this one is settled).
+ */
+export function judgeEntry(
+  entry: OutboxEntry,
+  now: number,
+  orphanAfterMs: number,
+  evidence: () => Evidence,
+): Verdict {
+  if (entry.committed) return 'publish';
+  if (now - entry.stagedAt < orphanAfterMs) return 'wait';
+  const facts = evidence();
+  const event = entry.event;
+  switch (event.type) {
+    case 'nono.task.defined.v1':
+    case 'nono.task.updated.v1':
+    case 'nono.task.paused.v1':
+    case 'nono.task.resumed.v1': {
+      const after = event.data.after;
+      const atRevision = contentAt(facts, after);
+      return atRevision !== undefined && isDeepStrictEqual(atRevision, after) ? 'publish' : 'drop';
+    }
+    case 'nono.task.deleted.v1': {
+      const before = event.data.before;
+      const sameIncarnation = facts.current !== undefined && facts.current.createdAt === before.createdAt;
+      if (sameIncarnation) return 'drop';
+      // Gone: by this delete, unless another change moved the task on from `before` first.
+      const movedOnByOther = facts.later.some(
+        (other) =>
+          other.type !== 'nono.task.deleted.v1' &&
+          'before' in other.data &&
+          sameRevision(other.data.before, before),
+      );
+      return movedOnByOther ? 'drop' : 'publish';
+    }
+    case 'nono.task.triggered.v1':
+      // The owner deletes a request once fired, so an absent node proves nothing; a request
+      // is audited unless its task is gone. README.md ("Guarantees") states this bias.
+      return facts.triggerExists || facts.current !== undefined ? 'publish' : 'drop';
+    default:
+      return 'drop';
+  }
+}
+
+function sameRevision(a: SchedulerTask, b: SchedulerTask): boolean {
+  return a.createdAt === b.createdAt && a.revision === b.revision;
+}
+
+/** The content of the task at the revision (and incarnation) `after` names, if still knowable. */
+function contentAt(facts: Evidence, after: SchedulerTask): SchedulerTask | undefined {
+  if (facts.current !== undefined && sameRevision(facts.current, after)) return facts.current;
+  for (const other of facts.later) {
+    if ('before' in other.data && sameRevision(other.data.before, after)) return other.data.before;
+  }
+  return undefined;
+}

@@ -1,0 +1,52 @@
+import { request } from 'undici';
+import { ApiError, ApiErrorCode } from '../errors.js';
+
+export interface ForwardedResponse {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+}
+
+/** The history service, reached over HTTP. Only GETs: the API never changes history. */
+export interface HistoryClient {
+  get(pathAndQuery: string): Promise<ForwardedResponse>;
+}
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export class UndiciHistoryClient implements HistoryClient {
+  readonly #baseUrl: string;
+  readonly #timeoutMs: number;
+
+  constructor(options: { baseUrl: string; timeoutMs: number }) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  async get(pathAndQuery: string): Promise<ForwardedResponse> {
+    try {
+      const response = await request(`${this.#baseUrl}${pathAndQuery}`, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      if (body.length > MAX_BODY_BYTES)
+        throw new ApiError(
+          ApiErrorCode.HistoryUnavailable,
+          'the history service answered with an oversized body',
+        );
+      const contentType = response.headers['content-type'];
+      return {
+        status: response.statusCode,
+        contentType: Array.isArray(contentType) ? contentType[0] : contentType,
+        body,
+      };
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      // Connection refused, reset or timed out: the client learns history is unreachable, not our host names.
+      throw new ApiError(ApiErrorCode.HistoryUnavailable, 'the history service did not answer');
+    }
+  }
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+import { hostname } from 'node:os';
+import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { SystemClock } from '@nono/domain';
+import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
+import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals } from '@nono/runtime';
+import { buildApp } from './app.js';
+import { OutboxRelay } from './audit/outbox-relay.js';
+import { ZkOutbox } from './audit/outbox.js';
+import { outboxRoot } from './audit/outbox-entry.js';
+import { hashToken } from './auth/token-registry.js';
+import { ZkClusterView } from './cluster/cluster-view.js';
+import { loadApiConfig } from './config.js';
+import { UndiciHistoryClient } from './history/history-client.js';
+import { ZkTaskStore } from './tasks/zk-task-store.js';
+
+/**
+ * The composition root: the only file that reads process.env. `nono-api hash-token <t>`
+ * prints the SHA-256 to put in NONO_API_TOKENS; anything else starts the server.
+ */
+async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'hash-token') {
+    const token = argv[1];
+    if (token === undefined || token === '') {
+      process.stderr.write('usage: nono-api hash-token <token>\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(`${hashToken(token)}\n`);
+    return;
+  }
+  const config = loadApiConfig(new EnvReader(process.env));
+  const log = createLogger('api', config.logLevel);
+  if (config.tokens.length === 0)
+    log.warn('NONO_API_TOKENS is empty: every /api request will be refused with 401');
+
+  const clock = new SystemClock();
+  const layout = new ZnodeLayout(config.zkRoot);
+  const zk = await ZkClient.connect({
+    connect: config.zkConnect,
+    sessionTimeoutMs: config.zkSessionTimeoutMs,
+  });
+  zk.on('state', (state) => {
+    log.info({ state }, 'zookeeper session state');
+    // A new session would need new watches everywhere; a clean restart is simpler and safe (all state is in ZooKeeper).
+    if (state === 'expired') process.kill(process.pid, 'SIGTERM');
+  });
+  for (const path of [...layout.parents, outboxRoot(layout.root)]) await zk.ensurePath(path);
+
+  const topics = topicNames(config.topicPrefix);
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `nono-api-${hostname()}`,
+    log: (level, message, extra) => log[level](extra, message),
+  });
+  await ensureTopics(kafka, topics);
+  const publisher = new EventPublisher(kafka, topics);
+
+  const outbox = new ZkOutbox({ zk, zkRoot: layout.root, clock, log });
+  const relay = new OutboxRelay({
+    zk,
+    layout,
+    publisher,
+    clock,
+    log,
+    orphanAfterMs: config.outboxOrphanAfterMs,
+  });
+  outbox.onCommitted(() => void relay.drain());
+
+  const app = await buildApp({
+    store: new ZkTaskStore({ zk, layout, outbox, log }),
+    cluster: new ZkClusterView(zk, layout),
+    history: new UndiciHistoryClient({ baseUrl: config.historyUrl, timeoutMs: config.historyTimeoutMs }),
+    clock,
+    tokens: config.tokens,
+    allowedTargetHosts: config.allowedTargetHosts,
+    log,
+    metrics: createMetricsRegistry('api'),
+    readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),
+    eventSource: `nono://api/${hostname()}-${process.pid}`,
+    bodyLimitBytes: config.bodyLimitBytes,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  // Entries left by a previous process (crashed mid-write, or Kafka was down) go out now.
+  void relay.drain();
+
+  exitOnSignals(
+    async () => {
+      await app.close();
+      // Publish what the last requests committed, so a clean stop leaves nothing behind.
+      await relay.drain();
+      await relay.stop();
+      await publisher.disconnect();
+      zk.close();
+    },
+    { log, deadlineMs: config.shutdownDeadlineMs },
+  );
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`nono-api: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

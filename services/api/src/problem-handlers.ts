@@ -1,0 +1,29 @@
+import { type FastifyInstance } from 'fastify';
+import { ApiError, ApiErrorCode, problemOf, toApiError } from './errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Every error leaves as problem+json; unknown ones are logged here, once, and hidden from the client. */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (apiError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: apiError.code, status: apiError.statusCode }, 'request refused');
+    return reply
+      .code(apiError.statusCode)
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(problemOf(apiError, request.url.split('?')[0])));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(
+        JSON.stringify(
+          problemOf(
+            new ApiError(ApiErrorCode.NotFound, `no route ${request.method} ${request.url.split('?')[0]}`),
+          ),
+        ),
+      ),
+  );
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { type TaskSpec, formatInstant, manualExecutionId, reviseTask, taskSpecOf } from '@nono/domain';
+import { type Static } from '@sinclair/typebox';
+import { type FastifyInstance } from 'fastify';
+import { changedEvent, triggeredEvent } from '../audit/audit-events.js';
+import { parseBody } from '../request-validation.js';
+import { EmptyBody, PauseBody, TaskIdParams, TriggerBody } from '../schemas.js';
+import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
+import { type RouteDeps, auditContextOf } from './route-deps.js';
+
+type IdParams = { Params: Static<typeof TaskIdParams> };
+
+/** What operators do to a task without redefining it: pause, resume, fire now. */
+export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = deps;
+  const tags = ['task actions'];
+
+  app.post<IdParams>(
+    '/tasks/:id/pause',
+    {
+      config: { minRole: 'operator' },
+      schema: { tags, summary: 'Pause a task (idempotent)', params: TaskIdParams, body: PauseBody },
+    },
+    async (request, reply) => {
+      const { note } = parseBody(PauseBody, request.body);
+      const now = deps.clock.now();
+      const saved = await writeTask(request, store, request.params.id, async (current) => {
+        // Already paused: a repeat changes nothing unless it brings a different note.
+        if (current.task.paused && (note === undefined || note === current.task.pausedNote)) return current;
+        const spec: TaskSpec = { ...taskSpecOf(current.task), paused: true };
+        if (note === undefined) delete spec.pausedNote;
+        else spec.pausedNote = note;
+        const next = reviseTask(current.task, spec, now);
+        return store.replace(
+          current,
+          next,
+          changedEvent('nono.task.paused.v1', current.task, next, auditContextOf(request, deps), note),
+        );
+      });
+      return sendTask(reply, saved);
+    },
+  );
+
+  app.post<IdParams>(
+    '/tasks/:id/resume',
+    {
+      config: { minRole: 'operator' },
+      schema: { tags, summary: 'Resume a paused task (idempotent)', params: TaskIdParams, body: EmptyBody },
+    },
+    async (request, reply) => {
+      parseBody(EmptyBody, request.body);
+      const now = deps.clock.now();
+      const saved = await writeTask(request, store, request.params.id, async (current) => {
+        if (!current.task.paused) return current;
+        const { pausedNote: _note, ...rest } = taskSpecOf(current.task);
+        const next = reviseTask(current.task, { ...rest, paused: false }, now);
+        return store.replace(
+          current,
+          next,
+          changedEvent('nono.task.resumed.v1', current.task, next, auditContextOf(request, deps)),
+        );
+      });
+      return sendTask(reply, saved);
+    },
+  );
+
+  app.post<IdParams>(
+    '/tasks/:id/trigger',
+    {
+      config: { minRole: 'operator' },
+      schema: {
+        tags,
+        summary: 'Fire a task now, once (202: the owning scheduler fires it)',
+        params: TaskIdParams,
+        body: TriggerBody,
+      },
+    },
+    async (request, reply) => {
+      const body = parseBody(TriggerBody, request.body);
+      const taskId = request.params.id;
+      await loadTask(store, taskId);
+      const context = auditContextOf(request, deps);
+      const requestId = body.requestId ?? randomUUID();
+      const created = await store.requestTrigger(
+        taskId,
+        { requestId, actor: context.actor.id, requestedAt: formatInstant(context.now) },
+        triggeredEvent(taskId, requestId, context),
+      );
+      return reply
+        .code(202)
+        .send({ taskId, requestId, executionId: manualExecutionId(taskId, requestId), duplicate: !created });
+    },
+  );
+}

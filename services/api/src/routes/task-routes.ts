@@ -1,0 +1,152 @@
+import { reviseTask, createTask, taskSpecOf } from '@nono/domain';
+import { type Static } from '@sinclair/typebox';
+import { type FastifyInstance } from 'fastify';
+import { changedEvent, definedEvent, deletedEvent } from '../audit/audit-events.js';
+import { ownerIndex } from '../cluster/cluster-view.js';
+import { CreateTaskBody, ListTasksQuery, PatchTaskBody, ReplaceTaskBody, TaskIdParams } from '../schemas.js';
+import { etagOf } from '../tasks/etag.js';
+import { applyMergePatch } from '../tasks/merge-patch.js';
+import { parseSpecBody } from '../tasks/task-input.js';
+import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
+import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
+import { type RouteDeps, auditContextOf } from './route-deps.js';
+
+type IdParams = { Params: Static<typeof TaskIdParams> };
+
+/** CRUD on task definitions: /tasks and /tasks/:id. */
+export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = deps;
+  const tags = ['tasks'];
+
+  app.post(
+    '/tasks',
+    { config: { minRole: 'admin' }, schema: { tags, summary: 'Define a task', body: CreateTaskBody } },
+    async (request, reply) => {
+      const now = deps.clock.now();
+      const { id, spec } = parseSpecBody(request.body, {
+        now,
+        policy: deps.targetPolicy,
+        id: { required: true },
+      });
+      const task = createTask(id, spec, now);
+      const created = await store.create(task, definedEvent(task, auditContextOf(request, deps)));
+      return sendTask(
+        reply.header('location', `${request.url.replace(/\/+$/, '')}/${encodeURIComponent(id)}`),
+        created,
+        201,
+      );
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListTasksQuery> }>(
+    '/tasks',
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        tags,
+        summary: 'List tasks (filter by label, paused, owner; page by id)',
+        querystring: ListTasksQuery,
+      },
+    },
+    async (request) => {
+      const query = parseTaskQuery(request.query);
+      const [tasks, assignment] = await Promise.all([store.list(), deps.cluster.assignment()]);
+      const owners = ownerIndex(assignment);
+      const page = selectTasks(tasks, query, (taskId) => owners.get(taskId));
+      return {
+        items: page.items.map(({ task, version }) => ({
+          etag: etagOf(version),
+          owner: owners.get(task.id) ?? null,
+          task,
+        })),
+        nextCursor: page.nextCursor ?? null,
+      };
+    },
+  );
+
+  app.get<IdParams>(
+    '/tasks/:id',
+    {
+      config: { minRole: 'viewer' },
+      schema: { tags, summary: 'Read a task (ETag = znode version)', params: TaskIdParams },
+    },
+    async (request, reply) => sendTask(reply, await loadTask(store, request.params.id)),
+  );
+
+  app.put<IdParams>(
+    '/tasks/:id',
+    {
+      config: { minRole: 'admin' },
+      schema: {
+        tags,
+        summary: 'Replace a task (honours If-Match)',
+        params: TaskIdParams,
+        body: ReplaceTaskBody,
+      },
+    },
+    async (request, reply) => {
+      const taskId = request.params.id;
+      const now = deps.clock.now();
+      const { spec } = parseSpecBody(request.body, {
+        now,
+        policy: deps.targetPolicy,
+        id: { required: false, expected: taskId },
+      });
+      const saved = await writeTask(request, store, taskId, (current) => {
+        const next = reviseTask(current.task, spec, now);
+        return store.replace(
+          current,
+          next,
+          changedEvent('nono.task.updated.v1', current.task, next, auditContextOf(request, deps)),
+        );
+      });
+      return sendTask(reply, saved);
+    },
+  );
+
+  app.patch<IdParams>(
+    '/tasks/:id',
+    {
+      config: { minRole: 'admin' },
+      schema: {
+        tags,
+        summary: 'Merge-patch a task spec (RFC 7396), re-validated whole',
+        params: TaskIdParams,
+        body: PatchTaskBody,
+      },
+    },
+    async (request, reply) => {
+      const taskId = request.params.id;
+      const now = deps.clock.now();
+      const saved = await writeTask(request, store, taskId, (current) => {
+        const merged = applyMergePatch(taskSpecOf(current.task), request.body);
+        const { spec } = parseSpecBody(merged, {
+          now,
+          policy: deps.targetPolicy,
+          id: { required: false, expected: taskId },
+        });
+        const next = reviseTask(current.task, spec, now);
+        return store.replace(
+          current,
+          next,
+          changedEvent('nono.task.updated.v1', current.task, next, auditContextOf(request, deps)),
+        );
+      });
+      return sendTask(reply, saved);
+    },
+  );
+
+  app.delete<IdParams>(
+    '/tasks/:id',
+    {
+      config: { minRole: 'admin' },
+      schema: { tags, summary: 'Delete a task (honours If-Match)', params: TaskIdParams },
+    },
+    async (request, reply) => {
+      await writeTask(request, store, request.params.id, (current) =>
+        store.remove(current, deletedEvent(current.task, auditContextOf(request, deps))),
+      );
+      return reply.code(204).send();
+    },
+  );
+}

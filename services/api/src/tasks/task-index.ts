@@ -1,0 +1,118 @@
+import { type Stat, type WatchEvent, type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import { formatIssues, parseStoredTask } from '@nono/domain';
+import { type Logger } from '@nono/runtime';
+import { type VersionedTask } from './task-store.js';
+
+interface Indexed extends VersionedTask {
+  /** ZooKeeper's transaction id of the last change: orders updates from watches and own writes. */
+  readonly mzxid: number;
+}
+
+/**
+ * Every task definition, kept current by ZooKeeper watches, so listing does not read N
+ * znodes per request (500 tasks: about 4 lists/s without it). It is a read model:
+ * eventually consistent with ZooKeeper, updated at once by this process's own writes (so
+ * a client reads its own writes here), and never used to decide a write: writes are
+ * compare-and-set on the version the client sent or just read from ZooKeeper itself.
+ */
+export class TaskIndex {
+  readonly #zk: ZkClient;
+  readonly #layout: ZnodeLayout;
+  readonly #log: Logger;
+  readonly #tasks = new Map<string, Indexed>();
+  /** Ids with a data watch registered: each needs exactly one read, then watches keep it current. */
+  readonly #watched = new Set<string>();
+  #synced: Promise<void> | undefined;
+
+  constructor(options: { zk: ZkClient; layout: ZnodeLayout; log: Logger }) {
+    this.#zk = options.zk;
+    this.#layout = options.layout;
+    this.#log = options.log;
+  }
+
+  /** All tasks; the first call loads them and starts watching. */
+  async list(): Promise<VersionedTask[]> {
+    this.#synced ??= this.#syncChildren().catch((error: unknown) => {
+      this.#synced = undefined; // try again on the next call
+      throw error;
+    });
+    await this.#synced;
+    return [...this.#tasks.values()];
+  }
+
+  /** Records a write this process made (read-your-writes for its own clients). */
+  recordWrite(task: VersionedTask['task'], stat: Pick<Stat, 'version' | 'mzxid'>): void {
+    this.#apply(task.id, { task, version: stat.version, mzxid: stat.mzxid });
+  }
+
+  recordDelete(taskId: string): void {
+    this.#tasks.delete(taskId);
+  }
+
+  #apply(taskId: string, entry: Indexed): void {
+    const known = this.#tasks.get(taskId);
+    if (known === undefined || entry.mzxid >= known.mzxid) this.#tasks.set(taskId, entry);
+  }
+
+  async #syncChildren(): Promise<void> {
+    let ids: string[];
+    try {
+      ids = await this.#zk.children(this.#layout.tasks, (event) => this.#onChildren(event));
+    } catch (error) {
+      if (isZkError(error) && error.isNoNode) return;
+      throw error;
+    }
+    const live = new Set(ids);
+    for (const id of this.#tasks.keys()) if (!live.has(id)) this.#tasks.delete(id);
+    // Only unwatched ids need a read: watched ones are kept current by their data watch.
+    await Promise.all(ids.filter((id) => !this.#watched.has(id)).map((id) => this.#load(id)));
+  }
+
+  #onChildren(event: WatchEvent): void {
+    if (event.type === 'session') return;
+    this.#syncChildren().catch((error: unknown) => {
+      this.#log.warn({ err: error }, 'task index: could not re-read the task list; the next list retries');
+      this.#synced = undefined;
+    });
+  }
+
+  async #load(taskId: string): Promise<void> {
+    try {
+      this.#watched.add(taskId);
+      const { data, stat } = await this.#zk.get(this.#layout.task(taskId), (event) =>
+        this.#onData(taskId, event),
+      );
+      const parsed = parseStoredTask(JSON.parse(data.toString('utf8')) as unknown);
+      if (!parsed.ok) {
+        this.#log.error(
+          { taskId, issues: formatIssues(parsed.issues) },
+          'task index: malformed stored task left out',
+        );
+        this.#tasks.delete(taskId);
+        return;
+      }
+      this.#apply(taskId, { task: parsed.value, version: stat.version, mzxid: stat.mzxid });
+    } catch (error) {
+      // No node, no watch: a get that fails registers none.
+      this.#watched.delete(taskId);
+      if (isZkError(error) && error.isNoNode) this.#tasks.delete(taskId);
+      else throw error;
+    }
+  }
+
+  #onData(taskId: string, event: WatchEvent): void {
+    // A data watch fires once: whatever happened, this id is no longer watched.
+    this.#watched.delete(taskId);
+    if (event.type === 'deleted') {
+      this.#tasks.delete(taskId);
+      return;
+    }
+    if (event.type !== 'changed') return;
+    this.#load(taskId).catch((error: unknown) => {
+      // Forget it rather than serve a stale copy; the next children sync reloads it.
+      this.#tasks.delete(taskId);
+      this.#synced = undefined;
+      this.#log.warn({ err: error, taskId }, 'task index: could not re-read a changed task');
+    });
+  }
+}

@@ -1,0 +1,185 @@
+import { type Server, createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { type Clock, type NonoEvent, SystemClock } from '@nono/domain';
+import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
+import { createLogger, createMetricsRegistry } from '@nono/runtime';
+import { type FastifyInstance } from 'fastify';
+// Brings in the ProvidedContext declaration that types inject('zkConnect').
+import type {} from '../../../../tests/support/global-setup.js';
+import {
+  type Isolation,
+  createIsolatedTopics,
+  eventually,
+  isolate,
+} from '../../../../tests/support/fixtures.js';
+import { buildApp } from '../app.js';
+import { OutboxRelay } from '../audit/outbox-relay.js';
+import { ZkOutbox } from '../audit/outbox.js';
+import { outboxRoot } from '../audit/outbox-entry.js';
+import { hashToken } from '../auth/token-registry.js';
+import { ZkClusterView } from '../cluster/cluster-view.js';
+import { UndiciHistoryClient } from '../history/history-client.js';
+import { ZkTaskStore } from '../tasks/zk-task-store.js';
+
+/**
+ * One API wired to the real ZooKeeper and Kafka of the test run, isolated per test file
+ * (its own chroot and topic prefix), plus a fake history service and a Kafka reader.
+ */
+export const TOKENS = {
+  viewer: 'viewer-secret-token',
+  operator: 'operator-secret-token',
+  admin: 'admin-secret-token',
+} as const;
+export const auth = (role: keyof typeof TOKENS): Record<string, string> => ({
+  authorization: `Bearer ${TOKENS[role]}`,
+});
+
+export interface Harness {
+  readonly iso: Isolation;
+  readonly app: FastifyInstance;
+  readonly zk: ZkClient;
+  readonly layout: ZnodeLayout;
+  readonly relay: OutboxRelay;
+  readonly outbox: ZkOutbox;
+  readonly history: FakeHistory;
+  /** Every audit event read back from the tasks topic so far. */
+  readonly audit: NonoEvent[];
+  close(): Promise<void>;
+}
+
+export interface FakeHistory {
+  readonly url: string;
+  readonly requests: string[];
+  respond: (url: string) => { status: number; body: unknown };
+  /** Stops the fake, to test an unreachable history service. */
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  label: string,
+  options: { clock?: Clock; orphanAfterMs?: number; rateLimitPerMinute?: number } = {},
+): Promise<Harness> {
+  const iso = await isolate(label);
+  await createIsolatedTopics(iso, 1);
+  const clock = options.clock ?? new SystemClock();
+  const log = createLogger('api-test', 'silent');
+  const layout = new ZnodeLayout('/nono');
+  const zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 10_000 });
+  for (const path of [...layout.parents, outboxRoot(layout.root)]) await zk.ensurePath(path);
+
+  const kafka = createKafka({ brokers: iso.kafkaBrokers, clientId: `api-${iso.name}` });
+  const publisher = new EventPublisher(kafka, iso.topics);
+  const outbox = new ZkOutbox({ zk, zkRoot: layout.root, clock, log });
+  const relay = new OutboxRelay({
+    zk,
+    layout,
+    publisher,
+    clock,
+    log,
+    orphanAfterMs: options.orphanAfterMs ?? 30_000,
+    retryMs: 500,
+  });
+  outbox.onCommitted(() => void relay.drain());
+  const history = await startFakeHistory();
+
+  const app = await buildApp({
+    store: new ZkTaskStore({ zk, layout, outbox, log }),
+    cluster: new ZkClusterView(zk, layout),
+    history: new UndiciHistoryClient({ baseUrl: history.url, timeoutMs: 2_000 }),
+    clock,
+    tokens: (['viewer', 'operator', 'admin'] as const).map((role) => ({
+      role,
+      sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
+    })),
+    allowedTargetHosts: ['127.0.0.1', 'localhost', '*.example.com'],
+    log,
+    metrics: createMetricsRegistry('api-test'),
+    readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),
+    eventSource: 'nono://api/test',
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+  });
+  await app.ready();
+
+  const audit: NonoEvent[] = [];
+  const consumer = kafka.consumer({ groupId: `${iso.topicPrefix}audit-reader` });
+  await consumer.connect();
+  // A topic created a moment ago may not be served by its leader yet: retry the subscription.
+  await eventually(
+    async () => {
+      await consumer.subscribe({ topic: iso.topics.tasks, fromBeginning: true });
+      return true;
+    },
+    20_000,
+    'the audit topic to be served',
+  );
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      const decoded = decodeEvent(message.value);
+      if (decoded.ok) audit.push(decoded.value);
+      return Promise.resolve();
+    },
+  });
+
+  return {
+    iso,
+    app,
+    zk,
+    layout,
+    relay,
+    outbox,
+    history,
+    audit,
+    async close() {
+      await app.close();
+      await relay.stop();
+      await consumer.disconnect();
+      await publisher.disconnect();
+      await history.close();
+      zk.close();
+    },
+  };
+}
+
+async function startFakeHistory(): Promise<FakeHistory> {
+  const requests: string[] = [];
+  const fake = {
+    url: '',
+    requests,
+    respond: (_url: string): { status: number; body: unknown } => ({ status: 200, body: { items: [] } }),
+  };
+  const server: Server = createServer((request, response) => {
+    const url = request.url ?? '';
+    requests.push(url);
+    const { status, body } = fake.respond(url);
+    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(fake, {
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+/** Waits until the audit stream has an event matching `match`. */
+export function auditEvent(
+  h: Harness,
+  match: (event: NonoEvent) => boolean,
+  what: string,
+): Promise<NonoEvent> {
+  return eventually(() => h.audit.find(match), 30_000, what);
+}
+
+/** A valid spec with a cron schedule; override what a test is about. */
+export function sampleTask(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    name: `task ${id}`,
+    schedule: { kind: 'cron', expression: '*/5 * * * *', timeZone: 'Europe/Paris' },
+    target: { url: 'http://127.0.0.1:9999/hook' },
+    labels: { team: 'data' },
+    ...overrides,
+  };
+}
+
+export { eventually };

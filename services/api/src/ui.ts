@@ -1,0 +1,26 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import { type FastifyInstance } from 'fastify';
+
+/** `services/api/ui`, found the same way from src/ (tests) and dist/ (production). */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+
+/**
+ * Serves the web UI's files at `/`. Only files that exist at start are routed (no
+ * wildcard), so every other path still reaches the API's problem+json 404. The UI only
+ * talks to /api/v1 from its own origin, so a strict CSP costs nothing and blunts XSS.
+ */
+export async function registerUi(app: FastifyInstance, uiDir: string): Promise<void> {
+  if (!existsSync(uiDir)) return;
+  await app.register(fastifyStatic, {
+    root: uiDir,
+    prefix: '/',
+    wildcard: false,
+    decorateReply: false,
+    setHeaders: (reply) => {
+      reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+      reply.header('x-content-type-options', 'nosniff');
+    },
+  });
+}

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, auth, sampleTask, startHarness } from './testing/harness.js';
+
+/** Bad input gets a 4xx problem naming the field, and ZooKeeper is left exactly as it was. */
+describe('input validation (real ZooKeeper)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness('api-validation');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const snapshot = async () => ({
+    tasks: await h.zk.children(h.layout.tasks),
+    outbox: await h.zk.children(`${h.layout.root}/outbox`),
+  });
+
+  it.each([
+    ['a missing name', sampleTask('v-1', { name: undefined }), 422, 'NONO_INVALID_TASK', 'name'],
+    ['a missing schedule', sampleTask('v-2', { schedule: undefined }), 422, 'NONO_INVALID_TASK', 'schedule'],
+    ['a missing id', { ...sampleTask('x'), id: undefined }, 422, 'NONO_INVALID_TASK', 'id'],
+    ['a bad id', sampleTask('Not OK!'), 422, 'NONO_INVALID_TASK', 'id'],
+    [
+      'a bad cron',
+      sampleTask('v-3', { schedule: { kind: 'cron', expression: '61 * * * *' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'schedule.expression',
+    ],
+    [
+      'an unknown zone',
+      sampleTask('v-4', { schedule: { kind: 'cron', expression: '* * * * *', timeZone: 'Mars/Olympus' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'schedule.timeZone',
+    ],
+    [
+      'a wrong type',
+      sampleTask('v-5', { retry: { maxAttempts: 'three' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'retry.maxAttempts',
+    ],
+    ['an unknown field', sampleTask('v-6', { colour: 'blue' }), 422, 'NONO_INVALID_TASK', 'colour'],
+    [
+      'an unknown nested field',
+      sampleTask('v-7', { target: { url: 'http://127.0.0.1/', verb: 'GET' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'target.verb',
+    ],
+    [
+      'a one-shot in the past',
+      sampleTask('v-8', { schedule: { kind: 'once', at: '2001-01-01T00:00:00Z' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'schedule.at',
+    ],
+    [
+      'a disallowed target host',
+      sampleTask('v-9', { target: { url: 'http://169.254.169.254/latest/meta-data' } }),
+      400,
+      'NONO_TARGET_NOT_ALLOWED',
+      'target.url',
+    ],
+    [
+      'a non-http target',
+      sampleTask('v-10', { target: { url: 'file:///etc/passwd' } }),
+      422,
+      'NONO_INVALID_TASK',
+      'target.url',
+    ],
+    ['a JSON array', [sampleTask('v-11')], 400, 'NONO_BAD_REQUEST', ''],
+  ])('refuses %s', async (_what, payload, status, code, field) => {
+    const before = await snapshot();
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: payload as object,
+    });
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const problem = response.json<{ code: string; errors: Array<{ field: string }> }>();
+    expect(problem.code).toBe(code);
+    expect(problem.errors.map((issue) => issue.field)).toContain(field);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('lists every failing field at once', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: {
+        id: 'v-many',
+        schedule: { kind: 'cron', expression: 'bad', timeZone: 'Nowhere/Land' },
+        target: { url: 'x' },
+        extra: 1,
+      },
+    });
+    const fields = response.json<{ errors: Array<{ field: string }> }>().errors.map((issue) => issue.field);
+    expect(fields).toEqual(
+      expect.arrayContaining(['name', 'schedule.expression', 'schedule.timeZone', 'extra']),
+    );
+  });
+
+  it('refuses a body over the limit with 413 problem+json', async () => {
+    const before = await snapshot();
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: sampleTask('v-huge', { description: 'x'.repeat(300 * 1024) }),
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ code: 'NONO_PAYLOAD_TOO_LARGE', status: 413 });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses malformed JSON and bad query parameters with 400', async () => {
+    const malformed = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: { ...auth('admin'), 'content-type': 'application/json' },
+      payload: '{"id": ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ code: 'NONO_BAD_REQUEST' });
+
+    const badLimit = await h.app.inject({
+      method: 'GET',
+      url: '/api/v1/tasks?limit=100000',
+      headers: auth('viewer'),
+    });
+    expect(badLimit.statusCode).toBe(400);
+    expect(badLimit.json()).toMatchObject({ code: 'NONO_INVALID_INPUT', errors: [{ field: 'limit' }] });
+
+    const unknownQuery = await h.app.inject({
+      method: 'GET',
+      url: '/api/v1/tasks?colour=red',
+      headers: auth('viewer'),
+    });
+    expect(unknownQuery.statusCode).toBe(400);
+  });
+
+  it('re-validates a merge patch as a whole and keeps the task when it fails', async () => {
+    await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: sampleTask('v-patch'),
+    });
+    const { stat } = await h.zk.get(h.layout.task('v-patch'));
+    const response = await h.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/tasks/v-patch',
+      headers: auth('admin'),
+      payload: { schedule: { expression: '99 * * * *' }, target: { url: 'http://evil.internal/' } },
+    });
+    expect(response.statusCode).toBe(422);
+    const fields = response.json<{ errors: Array<{ field: string }> }>().errors.map((issue) => issue.field);
+    expect(fields).toEqual(expect.arrayContaining(['schedule.expression', 'target.url']));
+    expect((await h.zk.get(h.layout.task('v-patch'))).stat.version).toBe(stat.version);
+  });
+
+  it('allows a target host under a wildcard entry', async () => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: sampleTask('v-wild', { target: { url: 'https://jobs.example.com/run' } }),
+    });
+    expect(response.statusCode).toBe(201);
+  });
+});
