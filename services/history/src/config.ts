@@ -1,0 +1,30 @@
+import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
+
+/** The history service's configuration, parsed once from the environment by main.ts. */
+export interface HistoryConfig {
+  readonly common: CommonConfig;
+  readonly dbFile: string;
+  readonly host: string;
+  readonly port: number;
+  readonly groupId: string;
+  /** /readyz answers 200 only while the unprojected records number at most this. */
+  readonly readyLag: number;
+  /** Days to keep succeeded (resp. other finished) executions; 0 keeps them forever. */
+  readonly retainSuccessDays: number;
+  readonly retainFailureDays: number;
+  readonly retentionIntervalMs: number;
+}
+
+export function loadHistoryConfig(env: EnvReader): Readonly<HistoryConfig> {
+  return Object.freeze({
+    common: loadCommonConfig(env),
+    dbFile: env.string('NONO_HISTORY_DB', '.nono/history.sqlite'),
+    host: env.string('NONO_HISTORY_HOST', '127.0.0.1'),
+    port: env.int('NONO_HISTORY_PORT', 7300, { min: 0, max: 65_535 }),
+    groupId: env.string('NONO_HISTORY_GROUP_ID', 'nono-history'),
+    readyLag: env.int('NONO_HISTORY_READY_LAG', 1000, { min: 0 }),
+    retainSuccessDays: env.int('NONO_HISTORY_RETAIN_SUCCESS_DAYS', 0, { min: 0, max: 36_500 }),
+    retainFailureDays: env.int('NONO_HISTORY_RETAIN_FAILURE_DAYS', 0, { min: 0, max: 36_500 }),
+    retentionIntervalMs: env.int('NONO_HISTORY_RETENTION_INTERVAL_MS', 60_000, { min: 1_000 }),
+  });
+}

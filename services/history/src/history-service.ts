@@ -1,0 +1,83 @@
+import { type Clock } from '@nono/domain';
+import { createKafka, ensureTopics, topicNames } from '@nono/events';
+import { type Logger, createMetricsRegistry } from '@nono/runtime';
+import { type FastifyInstance } from 'fastify';
+import { type HistoryConfig } from './config.js';
+import { buildHttpApp } from './http/http-app.js';
+import { BatchProjector } from './projector/batch-projector.js';
+import { KafkaProjector } from './projector/kafka-projector.js';
+import { LagTracker } from './projector/lag-tracker.js';
+import { ProjectionStore } from './projector/projection-store.js';
+import { ProjectorMetrics } from './projector/projector-metrics.js';
+import { HistoryQueries } from './store/history-queries.js';
+import { openDatabase } from './store/open-database.js';
+import { RetentionSweeper } from './store/retention-sweeper.js';
+
+export interface RunningHistory {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  /** Stops the API, lets the batch in progress commit, then closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Wires the real adapters: SQLite, the Kafka projector, the HTTP API and retention. */
+export async function startHistory(
+  config: HistoryConfig,
+  deps: { clock: Clock; log: Logger },
+): Promise<RunningHistory> {
+  const { clock, log } = deps;
+  const database = openDatabase(config.dbFile);
+  const store = new ProjectionStore(database.db);
+  const registry = createMetricsRegistry('history');
+  const metrics = new ProjectorMetrics(registry);
+  const lag = new LagTracker(store, metrics);
+  const topics = topicNames(config.common.topicPrefix);
+  const kafka = createKafka({
+    brokers: config.common.kafkaBrokers,
+    clientId: `nono-history-${process.pid}`,
+    log: (level, message, extra) => log[level](extra, message),
+  });
+  await ensureTopics(kafka, topics);
+  const projector = new KafkaProjector({
+    kafka,
+    groupId: config.groupId,
+    topics: [topics.tasks, topics.executions, topics.cluster],
+    projector: new BatchProjector(store, clock),
+    store,
+    lag,
+    metrics,
+    clock,
+    log,
+  });
+  const app = buildHttpApp({
+    queries: new HistoryQueries(database.db),
+    registry,
+    readiness: () => {
+      const snapshot = lag.snapshot();
+      const ready = snapshot.known && snapshot.total <= config.readyLag;
+      return { ready, detail: { lag: snapshot.total, lagKnown: snapshot.known, readyLag: config.readyLag } };
+    },
+    logger: {
+      level: config.common.logLevel === 'trace' || config.common.logLevel === 'debug' ? 'info' : 'warn',
+    },
+  });
+  const sweeper = new RetentionSweeper(database.db, clock, log, {
+    retainSuccessDays: config.retainSuccessDays,
+    retainFailureDays: config.retainFailureDays,
+    intervalMs: config.retentionIntervalMs,
+  });
+  await projector.start();
+  const url = await app.listen({ host: config.host, port: config.port });
+  sweeper.start();
+  log.info({ url, db: config.dbFile, groupId: config.groupId, topics }, `history listening on ${url}`);
+  return {
+    url,
+    app,
+    async stop() {
+      sweeper.stop();
+      await app.close();
+      await projector.stop();
+      database.close();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { type FastifyInstance } from 'fastify';
+import { type HistoryQueries } from '../../store/history-queries.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { sendPage } from '../page-reply.js';
+import {
+  AUDIT_COLUMNS,
+  SCHEDULER_EVENT_COLUMNS,
+  presentAudit,
+  presentSchedulerEvent,
+} from '../presenters.js';
+import { AuditQuery, SchedulerHistoryQuery } from '../query-schemas.js';
+import { defined, parseRange, wantsCsv } from '../query-values.js';
+
+export function registerAuditRoutes(app: FastifyInstance, queries: HistoryQueries): void {
+  app.get<{ Querystring: AuditQuery }>(
+    '/audit',
+    {
+      schema: {
+        summary: 'Task definition changes and manual triggers, newest first',
+        tags: ['audit'],
+        querystring: AuditQuery,
+      },
+    },
+    async (request, reply) => {
+      const { taskId, actor, cursor, limit } = request.query;
+      const { rows, more } = queries.listAudit({
+        ...defined({ taskId, actor, after: decodeCursor(cursor) }),
+        ...parseRange(request.query),
+        limit: limit ?? 50,
+      });
+      const last = rows.at(-1);
+      const nextCursor = more && last !== undefined ? encodeCursor({ at: last.at, id: last.eventId }) : null;
+      return sendPage(reply, {
+        csv: wantsCsv(request, request.query.format),
+        columns: AUDIT_COLUMNS,
+        items: rows.map(presentAudit),
+        nextCursor,
+        filename: 'audit',
+      });
+    },
+  );
+
+  app.get<{ Querystring: SchedulerHistoryQuery }>(
+    '/schedulers/history',
+    {
+      schema: {
+        summary: 'Scheduler membership and ownership changes, newest first',
+        tags: ['cluster'],
+        querystring: SchedulerHistoryQuery,
+      },
+    },
+    async (request, reply) => {
+      const { schedulerId, cursor, limit } = request.query;
+      const { rows, more } = queries.listSchedulerEvents({
+        ...defined({ schedulerId, after: decodeCursor(cursor) }),
+        ...parseRange(request.query),
+        limit: limit ?? 50,
+      });
+      const last = rows.at(-1);
+      const nextCursor = more && last !== undefined ? encodeCursor({ at: last.at, id: last.eventId }) : null;
+      return sendPage(reply, {
+        csv: wantsCsv(request, request.query.format),
+        columns: SCHEDULER_EVENT_COLUMNS,
+        items: rows.map(presentSchedulerEvent),
+        nextCursor,
+        filename: 'scheduler-history',
+      });
+    },
+  );
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { SystemClock, formatIssues } from '@nono/domain';
+import { EnvReader, createLogger, exitOnSignals } from '@nono/runtime';
+import { rebuildDatabase } from './cli/rebuild.js';
+import { parseReplayArgs, replayEvents } from './cli/replay.js';
+import { loadHistoryConfig } from './config.js';
+import { startHistory } from './history-service.js';
+
+/**
+ * The composition root and the only place that reads process.env.
+ *   nono-history            run the projector and the query API (default)
+ *   nono-history rebuild    build a fresh database from the topics, then swap it in (service stopped)
+ *   nono-history replay --from <RFC 3339> --to <RFC 3339>   print the events of a window as JSON lines
+ */
+const config = loadHistoryConfig(new EnvReader(process.env));
+const [command = 'serve', ...args] = process.argv.slice(2);
+const clock = new SystemClock();
+
+try {
+  if (command === 'serve') {
+    const log = createLogger('history', config.common.logLevel);
+    const history = await startHistory(config, { clock, log });
+    exitOnSignals(() => history.stop(), { log, deadlineMs: 30_000 });
+  } else if (command === 'rebuild') {
+    // Logs to stderr: stdout is for the result line.
+    const log = createLogger('history-rebuild', 'warn');
+    const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+    const result = await rebuildDatabase(config, { clock, log, progress });
+    process.stdout.write(`${JSON.stringify({ rebuilt: result.file, records: result.records })}\n`);
+    process.exit(0);
+  } else if (command === 'replay') {
+    const window = parseReplayArgs(args);
+    if (!window.ok) {
+      process.stderr.write(`replay: ${formatIssues(window.issues)}\n`);
+      process.exit(2);
+    }
+    const log = createLogger('history-replay', 'warn');
+    const result = await replayEvents(config, window.value, {
+      log,
+      write: (line) => void process.stdout.write(line),
+    });
+    process.stderr.write(`replay: ${result.printed} events\n`);
+    process.exit(0);
+  } else {
+    process.stderr.write(`unknown command "${command}": expected serve, rebuild or replay\n`);
+    process.exit(2);
+  }
+} catch (error) {
+  createLogger('history', 'fatal').fatal({ err: error }, `history ${command} failed`);
+  process.exit(1);
+}

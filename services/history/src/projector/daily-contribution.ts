@@ -1,0 +1,84 @@
+import { DAY_MS } from '@nono/domain';
+import { type ExecutionRow } from './execution-merge.js';
+
+/**
+ * What one execution adds to its task's daily stats (day = UTC day of the nominal
+ * instant). Only finished executions count; a status change moves the contribution from
+ * one bucket to another by a delta, which keeps the aggregates right after retention has
+ * deleted the executions themselves.
+ */
+export interface DailyContribution {
+  readonly runs: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly skipped: number;
+  readonly misfired: number;
+  readonly lost: number;
+  readonly durationCount: number;
+  readonly durationSumMs: number;
+  readonly durationMaxMs: number;
+}
+
+export const NO_CONTRIBUTION: DailyContribution = {
+  runs: 0,
+  succeeded: 0,
+  failed: 0,
+  timedOut: 0,
+  skipped: 0,
+  misfired: 0,
+  lost: 0,
+  durationCount: 0,
+  durationSumMs: 0,
+  durationMaxMs: 0,
+};
+
+export function utcDayOf(instant: number): string {
+  return new Date(Math.floor(instant / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
+export function contributionOf(row: ExecutionRow | undefined): DailyContribution {
+  if (row === undefined || !row.terminal) return NO_CONTRIBUTION;
+  const ran =
+    row.status === 'succeeded' ||
+    row.status === 'failed' ||
+    row.status === 'timed-out' ||
+    row.status === 'lost';
+  const timed = ran && row.status !== 'lost' && row.durationMs !== null;
+  const duration = timed ? (row.durationMs ?? 0) : 0;
+  return {
+    runs: ran ? 1 : 0,
+    succeeded: row.status === 'succeeded' ? 1 : 0,
+    failed: row.status === 'failed' ? 1 : 0,
+    timedOut: row.status === 'timed-out' ? 1 : 0,
+    skipped: row.status === 'skipped' ? 1 : 0,
+    misfired: row.status === 'misfired' ? 1 : 0,
+    lost: row.status === 'lost' ? 1 : 0,
+    durationCount: timed ? 1 : 0,
+    durationSumMs: duration,
+    durationMaxMs: duration,
+  };
+}
+
+/** new − old, except the max, which can only be raised. Undefined when nothing changed. */
+export function contributionDelta(
+  before: DailyContribution,
+  after: DailyContribution,
+): DailyContribution | undefined {
+  const delta: DailyContribution = {
+    runs: after.runs - before.runs,
+    succeeded: after.succeeded - before.succeeded,
+    failed: after.failed - before.failed,
+    timedOut: after.timedOut - before.timedOut,
+    skipped: after.skipped - before.skipped,
+    misfired: after.misfired - before.misfired,
+    lost: after.lost - before.lost,
+    durationCount: after.durationCount - before.durationCount,
+    durationSumMs: after.durationSumMs - before.durationSumMs,
+    durationMaxMs: after.durationMaxMs,
+  };
+  const changed =
+    Object.entries(delta).some(([key, value]) => key !== 'durationMaxMs' && value !== 0) ||
+    after.durationMaxMs > before.durationMaxMs;
+  return changed ? delta : undefined;
+}

@@ -1,0 +1,68 @@
+import { type NonoEvent, parseInstant } from '@nono/domain';
+import { contributionDelta, contributionOf, utcDayOf } from './daily-contribution.js';
+import { executionFactOf, isExecutionEvent } from './execution-fact.js';
+import { mergeAttempt, mergeExecution } from './execution-merge.js';
+import { type ProjectionStore } from './projection-store.js';
+
+/** Projects one validated, not-yet-seen event into the tables. Runs inside the batch transaction. */
+export function projectEvent(store: ProjectionStore, event: NonoEvent): void {
+  if (isExecutionEvent(event)) {
+    projectExecutionFact(store, event);
+    return;
+  }
+  const at = parseInstant(event.time) ?? 0;
+  switch (event.type) {
+    case 'nono.task.defined.v1':
+    case 'nono.task.updated.v1':
+    case 'nono.task.paused.v1':
+    case 'nono.task.resumed.v1':
+    case 'nono.task.deleted.v1': {
+      const data = event.data;
+      store.saveAudit({
+        eventId: event.id,
+        taskId: data.taskId,
+        type: event.type,
+        actorId: data.actor.id,
+        actorKind: data.actor.kind,
+        revision: data.revision,
+        before: 'before' in data ? data.before : null,
+        after: 'after' in data ? data.after : null,
+        detail: 'note' in data && data.note !== undefined ? { note: data.note } : null,
+        at,
+      });
+      return;
+    }
+    case 'nono.task.triggered.v1':
+      store.saveAudit({
+        eventId: event.id,
+        taskId: event.data.taskId,
+        type: event.type,
+        actorId: event.data.actor.id,
+        actorKind: event.data.actor.kind,
+        revision: null,
+        before: null,
+        after: null,
+        detail: { triggerRequestId: event.data.triggerRequestId, executionId: event.data.executionId },
+        at,
+      });
+      return;
+    case 'nono.scheduler.joined.v1':
+    case 'nono.scheduler.left.v1':
+    case 'nono.ownership.changed.v1': {
+      const { schedulerId, ...detail } = event.data;
+      store.saveSchedulerEvent({ eventId: event.id, schedulerId, type: event.type, detail, at });
+      return;
+    }
+  }
+}
+
+function projectExecutionFact(store: ProjectionStore, event: Parameters<typeof executionFactOf>[0]): void {
+  const fact = executionFactOf(event);
+  const before = store.execution(fact.executionId);
+  const after = mergeExecution(before, fact);
+  store.saveExecution(after);
+  const delta = contributionDelta(contributionOf(before), contributionOf(after));
+  if (delta !== undefined) store.addDailyStats(after.taskId, utcDayOf(after.nominalTime), delta);
+  const attempt = mergeAttempt(store.attempt(fact.executionId, fact.attempt), fact);
+  if (attempt !== undefined) store.saveAttempt(attempt);
+}

@@ -1,0 +1,152 @@
+import { type NonoEvent, type NonoEventOf, parseInstant } from '@nono/domain';
+import { type ExecutionStatus } from '../store/schema.js';
+
+/**
+ * One execution event reduced to what the projection needs: which occurrence, what it
+ * says the status is, and where that statement ranks. Ranking (not arrival order) decides
+ * the status, so redelivered and out-of-order facts converge to the same row.
+ */
+export interface ExecutionFact {
+  readonly eventId: string;
+  /** Envelope time: a tie-breaker between two facts of the same rank. */
+  readonly at: number;
+  readonly taskId: string;
+  readonly executionId: string;
+  readonly nominalTime: number;
+  readonly attempt: number;
+  readonly schedulerId: string;
+  readonly fencingToken: number;
+  readonly reason: string;
+  readonly status: ExecutionStatus;
+  /** A terminal fact outranks every non-terminal one: a late `fired` cannot reopen a finished execution. */
+  readonly terminal: boolean;
+  /** Order within one attempt: planned retry < dispatched < outcome < declared lost. */
+  readonly phase: number;
+  /** The attempt's own status when it differs from the execution's (a failed attempt of a retrying execution). */
+  readonly attemptStatus?: ExecutionStatus;
+  readonly firedAt?: number;
+  readonly lateMs?: number;
+  readonly finishedAt?: number;
+  readonly durationMs?: number;
+  readonly httpStatus?: number;
+  readonly error?: string;
+}
+
+export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
+
+type ExecutionEvent = Extract<NonoEvent, { type: `nono.execution.${string}` }>;
+
+export function isExecutionEvent(event: NonoEvent): event is ExecutionEvent {
+  return event.type.startsWith('nono.execution.');
+}
+
+/** Instants in events were validated as strings; an unparsable one falls back to 0 rather than NaN in an index. */
+function ms(instant: string): number {
+  return parseInstant(instant) ?? 0;
+}
+
+export function executionFactOf(event: ExecutionEvent): ExecutionFact {
+  const data = event.data;
+  const base = {
+    eventId: event.id,
+    at: ms(event.time),
+    taskId: data.taskId,
+    executionId: data.executionId,
+    nominalTime: ms(data.nominalTime),
+    attempt: data.attempt,
+    schedulerId: data.schedulerId,
+    fencingToken: data.fencingToken,
+    reason: data.reason,
+  };
+  switch (event.type) {
+    case 'nono.execution.fired.v1':
+      return {
+        ...base,
+        status: 'running',
+        terminal: false,
+        phase: Phase.Dispatched,
+        firedAt: ms(event.data.firedAt),
+        lateMs: event.data.lateMs,
+      };
+    case 'nono.execution.succeeded.v1':
+      return { ...base, status: 'succeeded', terminal: true, phase: Phase.Outcome, ...outcome(event) };
+    case 'nono.execution.failed.v1': {
+      const retry = event.data.willRetry;
+      return {
+        ...base,
+        status: retry ? 'retrying' : 'failed',
+        terminal: !retry,
+        phase: Phase.Outcome,
+        attemptStatus: 'failed',
+        ...outcome(event),
+        error: event.data.error,
+      };
+    }
+    case 'nono.execution.timed-out.v1': {
+      const retry = event.data.willRetry;
+      const error = `timed out after ${event.data.timeoutMs} ms`;
+      return {
+        ...base,
+        status: retry ? 'retrying' : 'timed-out',
+        terminal: !retry,
+        phase: Phase.Outcome,
+        attemptStatus: 'timed-out',
+        ...outcome(event),
+        error,
+      };
+    }
+    case 'nono.execution.retrying.v1':
+      // Whether `attempt` names the failed or the next attempt, Planned ranks it below that attempt's dispatch.
+      return {
+        ...base,
+        status: 'retrying',
+        terminal: false,
+        phase: Phase.Planned,
+        error: event.data.previousError,
+      };
+    case 'nono.execution.skipped.v1': {
+      const detail = event.data.detail;
+      return {
+        ...base,
+        status: 'skipped',
+        terminal: true,
+        phase: Phase.Outcome,
+        error: detail === undefined ? event.data.skipReason : `${event.data.skipReason}: ${detail}`,
+      };
+    }
+    case 'nono.execution.misfired.v1':
+      // A misfire that will still fire is a step on the way, not the end.
+      return event.data.action === 'skip'
+        ? {
+            ...base,
+            status: 'misfired',
+            terminal: true,
+            phase: Phase.Outcome,
+            finishedAt: ms(event.data.detectedAt),
+          }
+        : { ...base, status: 'misfired', terminal: false, phase: Phase.Planned };
+    case 'nono.execution.lost.v1':
+      return {
+        ...base,
+        status: 'lost',
+        terminal: !event.data.rerun,
+        phase: Phase.Lost,
+        finishedAt: ms(event.data.detectedAt),
+        error: `scheduler ${event.data.lostSchedulerId} lost the execution`,
+      };
+  }
+}
+
+function outcome(
+  event: NonoEventOf<
+    'nono.execution.succeeded.v1' | 'nono.execution.failed.v1' | 'nono.execution.timed-out.v1'
+  >,
+): {
+  finishedAt: number;
+  durationMs: number;
+  httpStatus?: number;
+} {
+  const httpStatus = 'httpStatus' in event.data ? event.data.httpStatus : undefined;
+  const base = { finishedAt: ms(event.data.finishedAt), durationMs: event.data.durationMs };
+  return httpStatus === undefined ? base : { ...base, httpStatus };
+}

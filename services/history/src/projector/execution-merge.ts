@@ -1,0 +1,132 @@
+import { type executionAttempts, type executions } from '../store/schema.js';
+import { type ExecutionFact, Phase } from './execution-fact.js';
+import { type StatusRank, compareRanks, outranks } from './status-precedence.js';
+
+export type ExecutionRow = typeof executions.$inferSelect;
+export type AttemptRow = typeof executionAttempts.$inferSelect;
+
+/**
+ * Folds one fact into an execution row. Pure, so the convergence rules are proven by
+ * unit tests: the row depends on the set of facts, not on their arrival order.
+ * - status and the outcome fields come from the highest-ranked fact (status-precedence.ts);
+ * - firedAt and lateMs come from the lowest attempt's dispatch (lateness is about the first fire);
+ * - attempts is the highest attempt seen.
+ */
+export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFact): ExecutionRow {
+  const current = row === undefined ? undefined : rankOfRow(row);
+  const base: ExecutionRow = row ?? {
+    executionId: fact.executionId,
+    taskId: fact.taskId,
+    nominalTime: fact.nominalTime,
+    firedAt: null,
+    finishedAt: null,
+    status: fact.status,
+    terminal: fact.terminal,
+    statusAttempt: fact.attempt,
+    statusPhase: fact.phase,
+    statusAt: fact.at,
+    statusEventId: fact.eventId,
+    attempts: fact.attempt,
+    httpStatus: null,
+    error: null,
+    durationMs: null,
+    lateMs: null,
+    firedAttempt: null,
+    schedulerId: fact.schedulerId,
+    fencingToken: fact.fencingToken,
+    reason: fact.reason,
+  };
+  let next: ExecutionRow = { ...base, attempts: Math.max(base.attempts, fact.attempt) };
+  if (outranks(fact, current)) {
+    next = {
+      ...next,
+      status: fact.status,
+      terminal: fact.terminal,
+      statusAttempt: fact.attempt,
+      statusPhase: fact.phase,
+      statusAt: fact.at,
+      statusEventId: fact.eventId,
+      finishedAt: fact.finishedAt ?? null,
+      durationMs: fact.durationMs ?? null,
+      httpStatus: fact.httpStatus ?? null,
+      error: fact.error ?? null,
+      schedulerId: fact.schedulerId,
+      fencingToken: fact.fencingToken,
+      reason: fact.reason,
+    };
+  }
+  if (fact.firedAt !== undefined && isEarlierDispatch(fact, next)) {
+    next = { ...next, firedAt: fact.firedAt, lateMs: fact.lateMs ?? null, firedAttempt: fact.attempt };
+  }
+  return next;
+}
+
+function isEarlierDispatch(fact: ExecutionFact, row: ExecutionRow): boolean {
+  if (row.firedAttempt === null || row.firedAt === null) return true;
+  if (fact.attempt !== row.firedAttempt) return fact.attempt < row.firedAttempt;
+  return (fact.firedAt ?? Number.POSITIVE_INFINITY) < row.firedAt;
+}
+
+function rankOfRow(row: ExecutionRow): StatusRank {
+  return {
+    terminal: row.terminal,
+    attempt: row.statusAttempt,
+    phase: row.statusPhase,
+    at: row.statusAt,
+    eventId: row.statusEventId,
+  };
+}
+
+/**
+ * Within one attempt, what the worker answered outranks the attempt being declared lost
+ * (a "lost" call can still come back), which outranks the dispatch.
+ */
+const attemptPhase: Record<number, number> = { [Phase.Dispatched]: 1, [Phase.Lost]: 2, [Phase.Outcome]: 3 };
+
+/** Folds one fact into its attempt's row; undefined when the fact is not about a dispatched attempt. */
+export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): AttemptRow | undefined {
+  const phase = attemptPhase[fact.phase];
+  if (fact.attempt < 1 || phase === undefined) return undefined;
+  const base: AttemptRow = row ?? {
+    executionId: fact.executionId,
+    attempt: fact.attempt,
+    status: fact.attemptStatus ?? fact.status,
+    statusPhase: phase,
+    statusAt: fact.at,
+    statusEventId: fact.eventId,
+    startedAt: null,
+    finishedAt: null,
+    httpStatus: null,
+    error: null,
+    durationMs: null,
+  };
+  let next: AttemptRow =
+    fact.firedAt !== undefined && (base.startedAt === null || fact.firedAt < base.startedAt)
+      ? { ...base, startedAt: fact.firedAt }
+      : base;
+  const current =
+    row === undefined
+      ? undefined
+      : {
+          terminal: false,
+          attempt: fact.attempt,
+          phase: row.statusPhase,
+          at: row.statusAt,
+          eventId: row.statusEventId,
+        };
+  const candidate = { terminal: false, attempt: fact.attempt, phase, at: fact.at, eventId: fact.eventId };
+  if (current === undefined || compareRanks(candidate, current) > 0) {
+    next = {
+      ...next,
+      status: fact.attemptStatus ?? fact.status,
+      statusPhase: phase,
+      statusAt: fact.at,
+      statusEventId: fact.eventId,
+      finishedAt: fact.finishedAt ?? null,
+      httpStatus: fact.httpStatus ?? null,
+      error: fact.error ?? null,
+      durationMs: fact.durationMs ?? null,
+    };
+  }
+  return next;
+}

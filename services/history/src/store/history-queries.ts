@@ -1,0 +1,248 @@
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { type HistoryDb } from './open-database.js';
+import { percentile } from './percentile.js';
+import {
+  type ExecutionStatus,
+  executionAttempts,
+  executions,
+  schedulerEvents,
+  taskAudit,
+  taskDailyStats,
+} from './schema.js';
+
+export type ExecutionRecord = typeof executions.$inferSelect;
+export type AttemptRecord = typeof executionAttempts.$inferSelect;
+export type AuditRecord = typeof taskAudit.$inferSelect;
+export type SchedulerEventRecord = typeof schedulerEvents.$inferSelect;
+export type DailyStatsRecord = typeof taskDailyStats.$inferSelect;
+
+/** A keyset position: the (instant, id) of the last row of the previous page. */
+export interface KeysetPosition {
+  readonly at: number;
+  readonly id: string;
+}
+
+export interface ExecutionFilter {
+  readonly taskId?: string;
+  readonly status?: ExecutionStatus;
+  readonly schedulerId?: string;
+  /** Inclusive lower bound on the nominal instant. */
+  readonly from?: number;
+  /** Exclusive upper bound on the nominal instant. */
+  readonly to?: number;
+  readonly after?: KeysetPosition;
+  readonly limit: number;
+}
+
+export interface AuditFilter {
+  readonly taskId?: string;
+  readonly actor?: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly after?: KeysetPosition;
+  readonly limit: number;
+}
+
+export interface SchedulerFilter {
+  readonly schedulerId?: string;
+  readonly from?: number;
+  readonly to?: number;
+  readonly after?: KeysetPosition;
+  readonly limit: number;
+}
+
+export interface TaskReport {
+  readonly taskId: string;
+  readonly executions: number;
+  readonly runs: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly lost: number;
+  readonly skipped: number;
+  readonly missed: number;
+  readonly inProgress: number;
+  readonly successRate: number | null;
+  readonly durationMs: {
+    readonly p50: number | null;
+    readonly p95: number | null;
+    readonly p99: number | null;
+    readonly max: number | null;
+  };
+  readonly latenessMs: {
+    readonly p50: number | null;
+    readonly p99: number | null;
+    readonly max: number | null;
+  };
+}
+
+const FINISHED_RUN: ExecutionStatus[] = ['succeeded', 'failed', 'timed-out'];
+
+/**
+ * The read side. Lists are keyset-paginated on (instant desc, id desc) and every filter
+ * combination the API offers has an index leading with its equality column
+ * (see schema.ts); one extra row is fetched to know whether a next page exists.
+ */
+export class HistoryQueries {
+  readonly #db: HistoryDb;
+
+  constructor(db: HistoryDb) {
+    this.#db = db;
+  }
+
+  listExecutions(filter: ExecutionFilter): { rows: ExecutionRecord[]; more: boolean } {
+    const conditions: (SQL | undefined)[] = [
+      filter.taskId === undefined ? undefined : eq(executions.taskId, filter.taskId),
+      filter.status === undefined ? undefined : eq(executions.status, filter.status),
+      filter.schedulerId === undefined ? undefined : eq(executions.schedulerId, filter.schedulerId),
+      filter.from === undefined ? undefined : gte(executions.nominalTime, filter.from),
+      filter.to === undefined ? undefined : lt(executions.nominalTime, filter.to),
+      // A row-value comparison lets SQLite seek into the index instead of scanning an OR.
+      filter.after === undefined
+        ? undefined
+        : sql`(${executions.nominalTime}, ${executions.executionId}) < (${filter.after.at}, ${filter.after.id})`,
+    ];
+    const rows = this.#db
+      .select()
+      .from(executions)
+      .where(and(...conditions))
+      .orderBy(desc(executions.nominalTime), desc(executions.executionId))
+      .limit(filter.limit + 1)
+      .all();
+    return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
+  }
+
+  /** The SQL of a task's history page, for the EXPLAIN QUERY PLAN test. */
+  explainTaskPage(taskId: string): string[] {
+    const query = this.#db
+      .select()
+      .from(executions)
+      .where(eq(executions.taskId, taskId))
+      .orderBy(desc(executions.nominalTime), desc(executions.executionId))
+      .limit(51)
+      .toSQL();
+    const rows = this.#db.$client.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as {
+      detail: string;
+    }[];
+    return rows.map((row) => row.detail);
+  }
+
+  execution(executionId: string): { execution: ExecutionRecord; attempts: AttemptRecord[] } | undefined {
+    const execution = this.#db.select().from(executions).where(eq(executions.executionId, executionId)).get();
+    if (execution === undefined) return undefined;
+    const attempts = this.#db
+      .select()
+      .from(executionAttempts)
+      .where(eq(executionAttempts.executionId, executionId))
+      .orderBy(asc(executionAttempts.attempt))
+      .all();
+    return { execution, attempts };
+  }
+
+  taskReport(taskId: string, from: number | undefined, to: number | undefined): TaskReport {
+    const range = and(
+      eq(executions.taskId, taskId),
+      from === undefined ? undefined : gte(executions.nominalTime, from),
+      to === undefined ? undefined : lt(executions.nominalTime, to),
+    );
+    const counts = new Map(
+      this.#db
+        .select({ status: executions.status, n: sql<number>`count(*)` })
+        .from(executions)
+        .where(range)
+        .groupBy(executions.status)
+        .all()
+        .map((row) => [row.status, row.n]),
+    );
+    const durations = this.#db
+      .select({ v: executions.durationMs })
+      .from(executions)
+      .where(and(range, inArray(executions.status, FINISHED_RUN), isNotNull(executions.durationMs)))
+      .orderBy(asc(executions.durationMs))
+      .all()
+      .flatMap((row) => (row.v === null ? [] : [row.v]));
+    const lateness = this.#db
+      .select({ v: executions.lateMs })
+      .from(executions)
+      .where(and(range, isNotNull(executions.lateMs)))
+      .orderBy(asc(executions.lateMs))
+      .all()
+      .flatMap((row) => (row.v === null ? [] : [row.v]));
+    const n = (status: ExecutionStatus): number => counts.get(status) ?? 0;
+    const runs = n('succeeded') + n('failed') + n('timed-out') + n('lost');
+    return {
+      taskId,
+      executions: [...counts.values()].reduce((sum, v) => sum + v, 0),
+      runs,
+      succeeded: n('succeeded'),
+      failed: n('failed'),
+      timedOut: n('timed-out'),
+      lost: n('lost'),
+      skipped: n('skipped'),
+      missed: n('misfired'),
+      inProgress: n('scheduled') + n('running') + n('retrying'),
+      successRate: runs === 0 ? null : n('succeeded') / runs,
+      durationMs: {
+        p50: pct(durations, 50),
+        p95: pct(durations, 95),
+        p99: pct(durations, 99),
+        max: durations.at(-1) ?? null,
+      },
+      latenessMs: { p50: pct(lateness, 50), p99: pct(lateness, 99), max: lateness.at(-1) ?? null },
+    };
+  }
+
+  dailyStats(day: string): DailyStatsRecord[] {
+    return this.#db
+      .select()
+      .from(taskDailyStats)
+      .where(eq(taskDailyStats.day, day))
+      .orderBy(asc(taskDailyStats.taskId))
+      .all();
+  }
+
+  listAudit(filter: AuditFilter): { rows: AuditRecord[]; more: boolean } {
+    const rows = this.#db
+      .select()
+      .from(taskAudit)
+      .where(
+        and(
+          filter.taskId === undefined ? undefined : eq(taskAudit.taskId, filter.taskId),
+          filter.actor === undefined ? undefined : eq(taskAudit.actorId, filter.actor),
+          filter.from === undefined ? undefined : gte(taskAudit.at, filter.from),
+          filter.to === undefined ? undefined : lt(taskAudit.at, filter.to),
+          filter.after === undefined
+            ? undefined
+            : sql`(${taskAudit.at}, ${taskAudit.eventId}) < (${filter.after.at}, ${filter.after.id})`,
+        ),
+      )
+      .orderBy(desc(taskAudit.at), desc(taskAudit.eventId))
+      .limit(filter.limit + 1)
+      .all();
+    return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
+  }
+
+  listSchedulerEvents(filter: SchedulerFilter): { rows: SchedulerEventRecord[]; more: boolean } {
+    const rows = this.#db
+      .select()
+      .from(schedulerEvents)
+      .where(
+        and(
+          filter.schedulerId === undefined ? undefined : eq(schedulerEvents.schedulerId, filter.schedulerId),
+          filter.from === undefined ? undefined : gte(schedulerEvents.at, filter.from),
+          filter.to === undefined ? undefined : lt(schedulerEvents.at, filter.to),
+          filter.after === undefined
+            ? undefined
+            : sql`(${schedulerEvents.at}, ${schedulerEvents.eventId}) < (${filter.after.at}, ${filter.after.id})`,
+        ),
+      )
+      .orderBy(desc(schedulerEvents.at), desc(schedulerEvents.eventId))
+      .limit(filter.limit + 1)
+      .all();
+    return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
+  }
+}
+
+function pct(sorted: readonly number[], p: number): number | null {
+  return percentile(sorted, p) ?? null;
+}

@@ -1,0 +1,177 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The history database: a projection of the Kafka topics. Every instant is stored as
+ * epoch milliseconds (integers sort and index well); the HTTP layer formats RFC 3339.
+ * Changing this file means `npx drizzle-kit generate` in services/history and
+ * committing the new migration under drizzle/.
+ */
+
+export const EXECUTION_STATUSES = [
+  'scheduled',
+  'running',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'skipped',
+  'misfired',
+  'lost',
+  'retrying',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const executions = sqliteTable(
+  'executions',
+  {
+    executionId: text('execution_id').primaryKey(),
+    taskId: text('task_id').notNull(),
+    nominalTime: integer('nominal_time').notNull(),
+    firedAt: integer('fired_at'),
+    finishedAt: integer('finished_at'),
+    status: text('status').$type<ExecutionStatus>().notNull(),
+    /** Whether `status` is final: a terminal fact outranks any non-terminal one, whatever order they arrive in. */
+    terminal: integer('terminal', { mode: 'boolean' }).notNull(),
+    /** Attempt and phase of the fact that set `status`: the precedence key for later facts. */
+    statusAttempt: integer('status_attempt').notNull(),
+    statusPhase: integer('status_phase').notNull(),
+    /** Event time and id of that fact: the last tie-breakers, so any arrival order converges. */
+    statusAt: integer('status_at').notNull(),
+    statusEventId: text('status_event_id').notNull(),
+    attempts: integer('attempts').notNull(),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+    durationMs: integer('duration_ms'),
+    lateMs: integer('late_ms'),
+    /** Attempt whose `fired` set firedAt/lateMs: the first dispatch is the one lateness is about. */
+    firedAttempt: integer('fired_attempt'),
+    schedulerId: text('scheduler_id').notNull(),
+    fencingToken: integer('fencing_token').notNull(),
+    reason: text('reason').notNull(),
+  },
+  (table) => [
+    // A task's history page: WHERE task_id = ? ORDER BY nominal_time DESC, execution_id DESC.
+    index('executions_task_nominal').on(
+      table.taskId,
+      sql`${table.nominalTime} desc`,
+      sql`${table.executionId} desc`,
+    ),
+    index('executions_nominal').on(sql`${table.nominalTime} desc`, sql`${table.executionId} desc`),
+    // Also serves retention: WHERE status IN (...) AND nominal_time < cutoff.
+    index('executions_status_nominal').on(table.status, sql`${table.nominalTime} desc`),
+    index('executions_scheduler_nominal').on(table.schedulerId, sql`${table.nominalTime} desc`),
+  ],
+);
+
+export const executionAttempts = sqliteTable(
+  'execution_attempts',
+  {
+    executionId: text('execution_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    status: text('status').$type<ExecutionStatus>().notNull(),
+    statusPhase: integer('status_phase').notNull(),
+    statusAt: integer('status_at').notNull(),
+    statusEventId: text('status_event_id').notNull(),
+    startedAt: integer('started_at'),
+    finishedAt: integer('finished_at'),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+    durationMs: integer('duration_ms'),
+  },
+  (table) => [primaryKey({ columns: [table.executionId, table.attempt] })],
+);
+
+export const taskAudit = sqliteTable(
+  'task_audit',
+  {
+    eventId: text('event_id').primaryKey(),
+    taskId: text('task_id').notNull(),
+    type: text('type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    revision: integer('revision'),
+    before: text('before', { mode: 'json' }),
+    after: text('after', { mode: 'json' }),
+    /** note (paused) or trigger request and execution ids (triggered). */
+    detail: text('detail', { mode: 'json' }),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('task_audit_task_at').on(table.taskId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('task_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('task_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+  ],
+);
+
+export const schedulerEvents = sqliteTable(
+  'scheduler_events',
+  {
+    eventId: text('event_id').primaryKey(),
+    schedulerId: text('scheduler_id').notNull(),
+    type: text('type').notNull(),
+    detail: text('detail', { mode: 'json' }).notNull(),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('scheduler_events_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('scheduler_events_scheduler_at').on(table.schedulerId, sql`${table.at} desc`),
+  ],
+);
+
+/**
+ * Per task, per UTC day of the nominal instant. Maintained by deltas (a row's old
+ * contribution out, its new one in), so it survives retention deleting the executions.
+ */
+export const taskDailyStats = sqliteTable(
+  'task_daily_stats',
+  {
+    taskId: text('task_id').notNull(),
+    day: text('day').notNull(),
+    runs: integer('runs').notNull().default(0),
+    succeeded: integer('succeeded').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    timedOut: integer('timed_out').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    misfired: integer('misfired').notNull().default(0),
+    lost: integer('lost').notNull().default(0),
+    durationCount: integer('duration_count').notNull().default(0),
+    durationSumMs: integer('duration_sum_ms').notNull().default(0),
+    /** Only ever raised: a max cannot be taken back by a delta (documented imprecision). */
+    durationMaxMs: integer('duration_max_ms').notNull().default(0),
+  },
+  (table) => [
+    primaryKey({ columns: [table.taskId, table.day] }),
+    index('task_daily_stats_day').on(table.day),
+  ],
+);
+
+export const processedEvents = sqliteTable('processed_events', {
+  eventId: text('event_id').primaryKey(),
+  projectedAt: integer('projected_at').notNull(),
+});
+
+export const consumerOffsets = sqliteTable(
+  'consumer_offsets',
+  {
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    /** The offset of the next record to project (Kafka's committed-offset convention). */
+    nextOffset: integer('next_offset').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.topic, table.partition] })],
+);
+
+export const deadLetters = sqliteTable(
+  'dead_letters',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    offset: integer('offset').notNull(),
+    key: text('key'),
+    value: text('value'),
+    issues: text('issues', { mode: 'json' }).notNull(),
+    at: integer('at').notNull(),
+  },
+  (table) => [uniqueIndex('dead_letters_record').on(table.topic, table.partition, table.offset)],
+);

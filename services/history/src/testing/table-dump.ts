@@ -1,0 +1,26 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The projected tables as sorted plain rows, without columns that record when a row was
+ * written (projected_at, dead letter ids and times): two databases built from the same
+ * events must dump equal, whatever the batching, order or crashes in between.
+ */
+const DUMPS: Record<string, string> = {
+  executions: 'select * from executions order by execution_id',
+  execution_attempts: 'select * from execution_attempts order by execution_id, attempt',
+  task_audit: 'select * from task_audit order by event_id',
+  scheduler_events: 'select * from scheduler_events order by event_id',
+  task_daily_stats: 'select * from task_daily_stats order by task_id, day',
+  processed_events: 'select event_id from processed_events order by event_id',
+  dead_letters:
+    'select topic, partition, offset, key, value, issues from dead_letters order by topic, partition, offset',
+};
+
+export function dumpTables(
+  sqlite: Database.Database,
+  tables: readonly string[] = Object.keys(DUMPS),
+): Record<string, unknown[]> {
+  return Object.fromEntries(
+    tables.map((table) => [table, sqlite.prepare(DUMPS[table] ?? `select * from ${table}`).all()]),
+  );
+}
