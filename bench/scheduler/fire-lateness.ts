@@ -20,12 +20,15 @@ const { values } = parseArgs({
     'every-ms': { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '30' },
     schedulers: { type: 'string', default: '1' },
+    // aligned: every task fires at the same instant (the worst burst); spread: phases evenly offset.
+    phase: { type: 'string', default: 'aligned' },
   },
 });
 const tasks = Number(values.tasks);
 const everyMs = Number(values['every-ms']);
 const seconds = Number(values.seconds);
 const schedulerCount = Number(values.schedulers);
+const spread = values.phase === 'spread';
 const WARM_UP_MS = 5_000;
 
 const iso = await isolateOn('bench-lateness', process.env.NONO_ZK_CONNECT ?? '127.0.0.1:2181', process.env.NONO_KAFKA_BROKERS ?? '127.0.0.1:9092');
@@ -33,17 +36,17 @@ await createIsolatedTopics(iso, 6);
 const zk = await connectZk(iso);
 const worker = await startTestWorker({ record: false });
 const schedulers: SchedulerProcess[] = [];
-for (let i = 0; i < schedulerCount; i++) schedulers.push(await startScheduler(iso, `bench${i}`, { NONO_LOG_LEVEL: 'warn' }));
+for (let i = 0; i < schedulerCount; i++) schedulers.push(await startScheduler(iso, `bench${i}`, { NONO_LOG_LEVEL: 'warn' }, process.env.BENCH_NODE_ARGS?.split(' ') ?? []));
 
 const createdAt = Date.now();
 const ids = Array.from({ length: tasks }, (_, i) => `b${String(i).padStart(5, '0')}`);
 for (let i = 0; i < ids.length; i += 200) {
-  await Promise.all(ids.slice(i, i + 200).map((id) => putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs }, target: { url: `${worker.url}/ok/${id}` } }, createdAt))));
+  await Promise.all(ids.slice(i, i + 200).map((id) => putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs, ...(spread ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() } : {}) }, target: { url: `${worker.url}/ok/${id}` } }, createdAt))));
 }
 const setupDoneAt = Date.now();
 const windowStart = setupDoneAt + WARM_UP_MS;
 const windowEnd = windowStart + seconds * 1000;
-process.stderr.write(`bench: ${tasks} tasks every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`);
+process.stderr.write(`bench: ${tasks} tasks (${spread ? 'spread' : 'aligned'}) every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`);
 await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
@@ -70,6 +73,7 @@ const result = {
   tasks,
   everyMs,
   schedulers: schedulerCount,
+  phase: spread ? 'spread' : 'aligned',
   seconds,
   expectedFires,
   observedFires: fired.length,

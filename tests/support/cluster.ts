@@ -27,6 +27,7 @@ export async function startScheduler(
   iso: Isolation,
   id: string,
   env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
 ): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
@@ -41,7 +42,7 @@ export async function startScheduler(
     NONO_ZK_SESSION_TIMEOUT_MS: '4000',
     NONO_LOG_LEVEL: 'info',
     ...env,
-  });
+  }, nodeArgs);
   const opsUrl = `http://127.0.0.1:${port}`;
   await eventually(
     async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),

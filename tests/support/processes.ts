@@ -18,11 +18,11 @@ export interface RunningProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProcess(name: string, script: string, env: Record<string, string>): RunningProcess {
+export function startProcess(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): RunningProcess {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [resolve(REPO_ROOT, script)], {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, script)], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -219,13 +219,11 @@ export function createEvent<T extends EventType>(
     datacontenttype: 'application/json' as const,
     data,
   };
+  // Check only (no clone, no defaults): this runs for every event a scheduler emits.
   const validator = validators.get(type);
-  const checked = validator?.parse(event);
-  if (checked === undefined || !checked.ok) {
-    const detail =
-      checked === undefined || checked.ok
-        ? type
-        : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+  if (validator === undefined || !validator.is(event)) {
+    const checked = validator?.parse(event);
+    const detail = checked === undefined || checked.ok ? type : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     throw new TypeError(`event contract breach in ${type}: ${detail}`);
   }
   return event as unknown as NonoEvent;

@@ -47,6 +47,8 @@ export interface EngineOptions {
   readonly metrics: SchedulerMetrics;
   /** A due instant older than this when the engine gets to it is a misfire. */
   readonly misfireThresholdMs: number;
+  /** How long a finished execution may stay listed in the fire state, waiting to ride on the next claim. */
+  readonly finishFlushDelayMs: number;
   /** Extra time past an execution's deadline before another scheduler calls it lost. */
   readonly lostGraceMs: number;
   /** Live scheduler ids, to tell a dead owner's executions from a slow one's. */
@@ -74,6 +76,9 @@ interface TaskRuntime {
   takenOver: boolean;
   readonly running: Map<string, AbortController>;
   buffered: PlannedFire[];
+  /** Finished here, still listed in the fire state: removed by the next claim or a delayed write. */
+  readonly finished: Set<string>;
+  finishFlush: TimerHandle | undefined;
   chain: Promise<void>;
   released: boolean;
   lostCheck: TimerHandle | undefined;
@@ -122,6 +127,9 @@ export class Engine {
     for (const [taskId, runtime] of this.#tasks) {
       if (taskIds.has(taskId)) continue;
       runtime.released = true;
+      // Hand over a clean fire state: finished executions must not look lost to the next owner.
+      if (runtime.finishFlush !== undefined) this.#o.clock.clearTimer(runtime.finishFlush);
+      if (runtime.finished.size > 0) this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
       this.#queue.cancel(taskId);
       if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
       this.#tasks.delete(taskId);
@@ -136,6 +144,8 @@ export class Engine {
         takenOver: true,
         running: new Map(),
         buffered: [],
+        finished: new Set(),
+        finishFlush: undefined,
         chain: Promise.resolve(),
         released: false,
         lostCheck: undefined,
@@ -193,6 +203,13 @@ export class Engine {
         for (const controller of runtime.running.values()) controller.abort();
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
+    // Leave the fire states clean, so the next owners see no false "lost" executions.
+    for (const runtime of this.#tasks.values()) {
+      if (runtime.finishFlush !== undefined) this.#o.clock.clearTimer(runtime.finishFlush);
+      this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
+    }
+    const chains = Promise.allSettled([...this.#tasks.values()].map((runtime) => runtime.chain));
+    await Promise.race([chains, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   }
 
   #enqueue(runtime: TaskRuntime, step: () => Promise<void>): void {
@@ -254,12 +271,20 @@ export class Engine {
     const reasonOf = (onTime: boolean): FireReason =>
       onTime ? 'scheduled' : runtime.takenOver ? 'failover' : 'misfire-catch-up';
     const decided = this.#applyOverlap(runtime, task, plan.fire);
+    const ids = new Map<number, string>();
+    const idOf = (nominal: number): string => {
+      let id = ids.get(nominal);
+      if (id === undefined) ids.set(nominal, (id = scheduledExecutionId(task.id, nominal)));
+      return id;
+    };
     const startedAt = now;
     const budget = executionBudgetMs(task);
     const inflight: Record<string, InflightExecution> = { ...fire.state.inflight };
+    const cleared = [...runtime.finished];
+    for (const executionId of cleared) delete inflight[executionId];
     // The fencing token is only known after the write; entries get it on the next write or are matched by id.
     for (const f of [...decided.start, ...decided.buffer]) {
-      inflight[scheduledExecutionId(task.id, f.nominal)] = {
+      inflight[idOf(f.nominal)] = {
         nominal: f.nominal,
         schedulerId: this.#o.schedulerId,
         startedAt,
@@ -285,11 +310,12 @@ export class Engine {
     }
     runtime.fire = { state: next, version: claim.version };
     runtime.takenOver = false;
+    for (const executionId of cleared) runtime.finished.delete(executionId);
 
     const token = claim.fencingToken;
     const ref = (nominal: number, reason: FireReason) => ({
       taskId: task.id,
-      executionId: scheduledExecutionId(task.id, nominal),
+      executionId: idOf(nominal),
       nominalTime: formatInstant(nominal),
       attempt: 0,
       schedulerId: this.#o.schedulerId,
@@ -325,7 +351,7 @@ export class Engine {
 
     for (const f of decided.buffer) {
       runtime.buffered.push({
-        executionId: scheduledExecutionId(task.id, f.nominal),
+        executionId: idOf(f.nominal),
         nominal: f.nominal,
         reason: reasonOf(f.onTime),
         fencingToken: token,
@@ -334,7 +360,7 @@ export class Engine {
     }
     for (const f of decided.start) {
       this.#startExecution(runtime, task, {
-        executionId: scheduledExecutionId(task.id, f.nominal),
+        executionId: idOf(f.nominal),
         nominal: f.nominal,
         reason: reasonOf(f.onTime),
         fencingToken: token,
@@ -525,28 +551,43 @@ export class Engine {
     }
   }
 
-  /** Removes a finished execution from the fire state, then starts a buffered one if any. */
-  async #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
+  /**
+   * An execution ended: start a buffered one if any, and take the execution off the fire
+   * state. That removal rides on the task's next claim when one comes soon (one ZooKeeper
+   * write per fire instead of two); otherwise a delayed write does it. The cost: if this
+   * scheduler dies inside that delay, the next owner reports the execution as lost although
+   * its outcome was published (and re-runs it only if the task asks, under the same
+   * Idempotency-Key).
+   */
+  #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
+    const next = runtime.buffered.shift();
+    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active) this.#startExecution(runtime, runtime.task, next);
+    if (runtime.released) return this.#removeInflight(runtime, [executionId]);
+    runtime.finished.add(executionId);
+    runtime.finishFlush ??= this.#o.clock.setTimer(() => {
+      runtime.finishFlush = undefined;
+      this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
+    }, this.#o.finishFlushDelayMs);
+    return Promise.resolve();
+  }
+
+  async #removeInflight(runtime: TaskRuntime, executionIds: readonly string[]): Promise<void> {
+    if (executionIds.length === 0) return;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current =
-        runtime.fire !== undefined && !runtime.released
-          ? runtime.fire
-          : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
-      if (current.state.inflight[executionId] === undefined) break;
-      const { [executionId]: _done, ...inflight } = current.state.inflight;
+      const current = runtime.fire !== undefined && !runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      const inflight = { ...current.state.inflight };
+      const present = executionIds.filter((id) => inflight[id] !== undefined);
+      if (present.length === 0) break;
+      for (const id of present) delete inflight[id];
       const next: FireState = { ...current.state, inflight };
       const claim = await this.#o.fence.claim(runtime.taskId, current.version, next);
       if (claim.ok) {
         if (!runtime.released) runtime.fire = { state: next, version: claim.version };
         break;
       }
-      runtime.fire = runtime.released
-        ? runtime.fire
-        : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      if (!runtime.released) runtime.fire = await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
     }
-    const next = runtime.buffered.shift();
-    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active)
-      this.#startExecution(runtime, runtime.task, next);
+    for (const id of executionIds) runtime.finished.delete(id);
   }
 
   /** Executions a dead scheduler left in flight: past their deadline they are lost (and re-run if the task asks). */
@@ -560,7 +601,7 @@ export class Engine {
     for (const [executionId, entry] of Object.entries(fire.state.inflight)) {
       const orphaned =
         entry.schedulerId === this.#o.schedulerId
-          ? !runtime.running.has(executionId)
+          ? !runtime.running.has(executionId) && !runtime.finished.has(executionId)
           : !live.has(entry.schedulerId);
       if (!orphaned) continue;
       if (now >= entry.deadlineAt + this.#o.lostGraceMs) lost.push([executionId, entry]);

@@ -41,6 +41,9 @@ export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
   #file: FileHandle | undefined;
   #cursor = 0;
+  #cursorSavedAt = 0;
+  #cursorTimer: NodeJS.Timeout | undefined;
+  #cursorWrite: Promise<void> = Promise.resolve();
   #unflushed: NonoEvent[] = [];
   #pending: SpooledEvent[] = [];
   #flushTimer: NodeJS.Timeout | undefined;
@@ -136,7 +139,7 @@ export class EventSpool implements EventSink {
         await this.#options.publisher.publish(batch.map((item) => item.event));
         this.#pending.splice(0, batch.length);
         this.#cursor += batch.reduce((sum, item) => sum + item.bytes, 0);
-        await writeCursor(this.#options.dir, this.#cursor);
+        await this.#saveCursor(false);
         this.#options.onDelivered?.(batch.length);
         if (!this.#kafkaHealthy)
           this.#options.log.info({ depth: this.depth }, 'Kafka reachable again: delivering spooled events');
@@ -155,6 +158,29 @@ export class EventSpool implements EventSink {
       }
     }
     this.#delivering = false;
+  }
+
+  /**
+   * Saved at most every 200 ms under load: a cursor that lags only means a few events are
+   * resent after a crash, with the same ids, and consumers drop them.
+   */
+  async #saveCursor(force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && now - this.#cursorSavedAt < 200) {
+      // Trailing save, so an idle spool still records where it got to.
+      this.#cursorTimer ??= setTimeout(() => {
+        this.#cursorTimer = undefined;
+        void this.#saveCursor(true);
+      }, 200);
+      return;
+    }
+    this.#cursorSavedAt = now;
+    const cursor = this.#cursor;
+    // Serialised: two writers sharing the temporary file would race on the rename.
+    this.#cursorWrite = this.#cursorWrite
+      .then(() => writeCursor(this.#options.dir, cursor))
+      .catch((error: unknown) => this.#options.log.warn({ err: error }, 'could not save the spool cursor'));
+    await this.#cursorWrite;
   }
 
   async #maybeCompact(): Promise<void> {
@@ -177,6 +203,8 @@ export class EventSpool implements EventSink {
     }
     this.#closed = true;
     this.#wake?.();
+    clearTimeout(this.#cursorTimer);
+    await this.#saveCursor(true);
     await this.#file?.close();
     this.#file = undefined;
     return this.#pending.length;

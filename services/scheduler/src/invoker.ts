@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type FireReason, type SchedulerTask, isSuccessfulResponse } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
@@ -132,10 +131,13 @@ function invocationBody(call: InvocationRequest): string {
   });
 }
 
-/** The trace id is the execution id's 128 bits, so every attempt of one execution is one trace. */
+/**
+ * The trace id is the execution id's 128 bits, so every attempt of one execution is one
+ * trace; the span id is the attempt, so each attempt is its own span.
+ */
 export function traceparentFor(executionId: string, attempt: number): string {
   const traceId = executionId.replaceAll('-', '').padEnd(32, '0').slice(0, 32);
-  const spanId = createHash('sha1').update(`${executionId}|${attempt}`).digest('hex').slice(0, 16);
+  const spanId = attempt.toString(16).padStart(16, '0');
   return `00-${traceId}-${spanId}-01`;
 }
 

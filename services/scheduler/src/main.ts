@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     metrics,
     misfireThresholdMs: config.misfireThresholdMs,
     lostGraceMs: config.lostGraceMs,
+    finishFlushDelayMs: config.finishFlushDelayMs,
     liveMembers: () => new Set(coordinator.members),
     deleteTrigger: async (name) => {
       await coordinator.zk.delete(`${layout.triggers}/${name}`).catch(() => undefined);
