@@ -14,6 +14,7 @@ export default defineConfig({
         ssr: { resolve: { conditions: resolve.conditions, externalConditions: resolve.conditions } },
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['libs/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
           environment: 'node',
         },
@@ -23,6 +24,8 @@ export default defineConfig({
         ssr: { resolve: { conditions: resolve.conditions, externalConditions: resolve.conditions } },
         test: {
           name: 'integration',
+          // After the unit tests, with fewer workers: they share two cores with real servers.
+          sequence: { groupOrder: 1 },
           include: ['libs/*/src/**/*.itest.ts', 'services/*/src/**/*.itest.ts', 'tests/**/*.itest.ts'],
           environment: 'node',
           globalSetup: ['tests/support/global-setup.ts'],
