@@ -10,7 +10,14 @@
  */
 import { parseArgs } from 'node:util';
 import { type NonoEvent } from '@nono/domain';
-import { buildTask, collectEvents, connectZk, putTask, startScheduler, type SchedulerProcess } from '../../tests/support/cluster.js';
+import {
+  buildTask,
+  collectEvents,
+  connectZk,
+  putTask,
+  startScheduler,
+  type SchedulerProcess,
+} from '../../tests/support/cluster.js';
 import { createIsolatedTopics, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
 
@@ -31,22 +38,58 @@ const schedulerCount = Number(values.schedulers);
 const spread = values.phase === 'spread';
 const WARM_UP_MS = 5_000;
 
-const iso = await isolateOn('bench-lateness', process.env.NONO_ZK_CONNECT ?? '127.0.0.1:2181', process.env.NONO_KAFKA_BROKERS ?? '127.0.0.1:9092');
+const iso = await isolateOn(
+  'bench-lateness',
+  process.env.NONO_ZK_CONNECT ?? '127.0.0.1:2181',
+  process.env.NONO_KAFKA_BROKERS ?? '127.0.0.1:9092',
+);
 await createIsolatedTopics(iso, 6);
 const zk = await connectZk(iso);
 const worker = await startTestWorker({ record: false });
 const schedulers: SchedulerProcess[] = [];
-for (let i = 0; i < schedulerCount; i++) schedulers.push(await startScheduler(iso, `bench${i}`, { NONO_LOG_LEVEL: 'warn' }, process.env.BENCH_NODE_ARGS?.split(' ') ?? []));
+for (let i = 0; i < schedulerCount; i++)
+  schedulers.push(
+    await startScheduler(
+      iso,
+      `bench${i}`,
+      { NONO_LOG_LEVEL: 'warn' },
+      process.env.BENCH_NODE_ARGS?.split(' ') ?? [],
+    ),
+  );
 
 const createdAt = Date.now();
 const ids = Array.from({ length: tasks }, (_, i) => `b${String(i).padStart(5, '0')}`);
 for (let i = 0; i < ids.length; i += 200) {
-  await Promise.all(ids.slice(i, i + 200).map((id) => putTask(zk, buildTask(id, { schedule: { kind: 'interval', everyMs, ...(spread ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() } : {}) }, target: { url: `${worker.url}/ok/${id}` } }, createdAt))));
+  await Promise.all(
+    ids
+      .slice(i, i + 200)
+      .map((id) =>
+        putTask(
+          zk,
+          buildTask(
+            id,
+            {
+              schedule: {
+                kind: 'interval',
+                everyMs,
+                ...(spread
+                  ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() }
+                  : {}),
+              },
+              target: { url: `${worker.url}/ok/${id}` },
+            },
+            createdAt,
+          ),
+        ),
+      ),
+  );
 }
 const setupDoneAt = Date.now();
 const windowStart = setupDoneAt + WARM_UP_MS;
 const windowEnd = windowStart + seconds * 1000;
-process.stderr.write(`bench: ${tasks} tasks (${spread ? 'spread' : 'aligned'}) every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`);
+process.stderr.write(
+  `bench: ${tasks} tasks (${spread ? 'spread' : 'aligned'}) every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`,
+);
 await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
@@ -58,16 +101,24 @@ const windowed = (): NonoEvent[] =>
     const nominal = Date.parse(e.data.nominalTime);
     return nominal >= windowStart && nominal < windowEnd && e.data.attempt === 1;
   });
-while (windowed().length < expectedFires * 0.999 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+while (windowed().length < expectedFires * 0.999 && Date.now() < deadline)
+  await new Promise((resolve) => setTimeout(resolve, 500));
 const fired = windowed();
 await log.stop();
 
-const lateness = fired.map((e) => (e.type === 'nono.execution.fired.v1' ? e.data.lateMs : 0)).sort((a, b) => a - b);
-const pct = (p: number): number => lateness[Math.min(lateness.length - 1, Math.floor((p / 100) * lateness.length))] ?? NaN;
+const lateness = fired
+  .map((e) => (e.type === 'nono.execution.fired.v1' ? e.data.lateMs : 0))
+  .sort((a, b) => a - b);
+const pct = (p: number): number =>
+  lateness[Math.min(lateness.length - 1, Math.floor((p / 100) * lateness.length))] ?? NaN;
 const perScheduler = new Map<string, number>();
-for (const e of fired) if (e.type === 'nono.execution.fired.v1') perScheduler.set(e.data.schedulerId, (perScheduler.get(e.data.schedulerId) ?? 0) + 1);
+for (const e of fired)
+  if (e.type === 'nono.execution.fired.v1')
+    perScheduler.set(e.data.schedulerId, (perScheduler.get(e.data.schedulerId) ?? 0) + 1);
 const scrapes = await Promise.all(schedulers.map(async (s) => (await fetch(`${s.opsUrl}/metrics`)).text()));
-const conflicts = scrapes.map((text) => Number(/^nono_fence_conflicts_total\S* (\d+)/m.exec(text)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+const conflicts = scrapes
+  .map((text) => Number(/^nono_fence_conflicts_total\S* (\d+)/m.exec(text)?.[1] ?? 0))
+  .reduce((a, b) => a + b, 0);
 
 const result = {
   tasks,

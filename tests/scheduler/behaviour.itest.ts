@@ -199,6 +199,37 @@ describe('scheduler behaviour', () => {
     expect(eventsOf('manual', 'nono.execution.fired.v1')[0]!.data).toMatchObject({ reason: 'manual' });
   });
 
+  it('overlap: "skip" never runs two at once and records the skips; "allow" runs them side by side', async () => {
+    const slow = (id: string, overlap: string) =>
+      buildTask(id, {
+        schedule: { kind: 'interval', everyMs: 1000 },
+        target: { url: `${worker.url}/slow/${id}?ms=2500`, timeoutMs: 5_000 },
+        overlap,
+      });
+    await putTask(zk, slow('overlap-skip', 'skip'));
+    await putTask(zk, slow('overlap-allow', 'allow'));
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    await zk.delete(layout.task('overlap-skip'));
+    await zk.delete(layout.task('overlap-allow'));
+
+    const skipCalls = await callsOf('overlap-skip');
+    expect(skipCalls.length).toBeGreaterThanOrEqual(2);
+    for (const [i, call] of skipCalls.slice(1).entries())
+      expect(call.receivedAt - skipCalls[i]!.receivedAt).toBeGreaterThanOrEqual(2_400);
+    await eventually(
+      () => (eventsOf('overlap-skip', 'nono.execution.skipped.v1').length >= 2 ? true : undefined),
+      5_000,
+      'skipped events',
+    );
+    expect(eventsOf('overlap-skip', 'nono.execution.skipped.v1')[0]!.data).toMatchObject({
+      skipReason: 'overlap',
+    });
+
+    const allowCalls = await callsOf('overlap-allow');
+    expect(allowCalls.length).toBeGreaterThanOrEqual(5);
+    expect(gaps(allowCalls)).toEqual(Array(allowCalls.length - 1).fill(1000));
+  });
+
   it('bad task data in ZooKeeper is reported and skipped without stopping other tasks', async () => {
     await zk.create(layout.task('garbage'), 'this is not json');
     await zk.create(

@@ -31,18 +31,23 @@ export async function startScheduler(
 ): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
-  const proc = startProcess(`scheduler-${id}`, 'services/scheduler/dist/main.js', {
-    NONO_ZK_CONNECT: iso.zkConnect,
-    NONO_ZK_ROOT: '/nono',
-    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
-    NONO_TOPIC_PREFIX: iso.topicPrefix,
-    NONO_SCHEDULER_ID: id,
-    NONO_SCHEDULER_PORT: String(port),
-    NONO_SCHEDULER_SPOOL_DIR: spoolDir,
-    NONO_ZK_SESSION_TIMEOUT_MS: '4000',
-    NONO_LOG_LEVEL: 'info',
-    ...env,
-  }, nodeArgs);
+  const proc = startProcess(
+    `scheduler-${id}`,
+    'services/scheduler/dist/main.js',
+    {
+      NONO_ZK_CONNECT: iso.zkConnect,
+      NONO_ZK_ROOT: '/nono',
+      NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+      NONO_TOPIC_PREFIX: iso.topicPrefix,
+      NONO_SCHEDULER_ID: id,
+      NONO_SCHEDULER_PORT: String(port),
+      NONO_SCHEDULER_SPOOL_DIR: spoolDir,
+      NONO_ZK_SESSION_TIMEOUT_MS: '4000',
+      NONO_LOG_LEVEL: 'info',
+      ...env,
+    },
+    nodeArgs,
+  );
   const opsUrl = `http://127.0.0.1:${port}`;
   await eventually(
     async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),

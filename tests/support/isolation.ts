@@ -25,11 +25,22 @@ export async function isolateOn(label: string, zkServers: string, kafkaBrokers: 
     root.close();
   }
   const topicPrefix = `t.${name}.`;
-  return { name, zkConnect: `${zkServers}/nono-tests/${name}`, zkServers, kafkaBrokers: kafkaBrokers.split(','), topicPrefix, topics: topicNames(topicPrefix) };
+  return {
+    name,
+    zkConnect: `${zkServers}/nono-tests/${name}`,
+    zkServers,
+    kafkaBrokers: kafkaBrokers.split(','),
+    topicPrefix,
+    topics: topicNames(topicPrefix),
+  };
 }
 
 export async function createIsolatedTopics(isolation: Isolation, partitions = 3): Promise<void> {
-  await ensureTopics(createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }), isolation.topics, partitions);
+  await ensureTopics(
+    createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }),
+    isolation.topics,
+    partitions,
+  );
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */

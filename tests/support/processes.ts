@@ -18,7 +18,12 @@ export interface RunningProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProcess(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): RunningProcess {
+export function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): RunningProcess {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);

@@ -17,17 +17,18 @@ const server = createServer((req, res) => {
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
     const [, mode, taskId] = url.pathname.split('/');
-    if (process.env.RECORD !== '0') calls.push({
-      mode,
-      taskId,
-      executionId: req.headers['idempotency-key'],
-      token: Number(req.headers['nono-fencing-token']),
-      attempt: Number(req.headers['nono-attempt']),
-      nominal: req.headers['nono-nominal-time'],
-      traceparent: req.headers.traceparent,
-      body,
-      receivedAt: Date.now(),
-    });
+    if (process.env.RECORD !== '0')
+      calls.push({
+        mode,
+        taskId,
+        executionId: req.headers['idempotency-key'],
+        token: Number(req.headers['nono-fencing-token']),
+        attempt: Number(req.headers['nono-attempt']),
+        nominal: req.headers['nono-nominal-time'],
+        traceparent: req.headers.traceparent,
+        body,
+        receivedAt: Date.now(),
+      });
     const answer = (status) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: status < 300 ? 'ok' : 'failed' }));

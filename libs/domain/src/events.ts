@@ -223,7 +223,10 @@ export function createEvent<T extends EventType>(
   const validator = validators.get(type);
   if (validator === undefined || !validator.is(event)) {
     const checked = validator?.parse(event);
-    const detail = checked === undefined || checked.ok ? type : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    const detail =
+      checked === undefined || checked.ok
+        ? type
+        : checked.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     throw new TypeError(`event contract breach in ${type}: ${detail}`);
   }
   return event as unknown as NonoEvent;

@@ -129,7 +129,8 @@ export class Engine {
       runtime.released = true;
       // Hand over a clean fire state: finished executions must not look lost to the next owner.
       if (runtime.finishFlush !== undefined) this.#o.clock.clearTimer(runtime.finishFlush);
-      if (runtime.finished.size > 0) this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
+      if (runtime.finished.size > 0)
+        this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
       this.#queue.cancel(taskId);
       if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
       this.#tasks.delete(taskId);
@@ -561,7 +562,8 @@ export class Engine {
    */
   #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
     const next = runtime.buffered.shift();
-    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active) this.#startExecution(runtime, runtime.task, next);
+    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active)
+      this.#startExecution(runtime, runtime.task, next);
     if (runtime.released) return this.#removeInflight(runtime, [executionId]);
     runtime.finished.add(executionId);
     runtime.finishFlush ??= this.#o.clock.setTimer(() => {
@@ -574,7 +576,10 @@ export class Engine {
   async #removeInflight(runtime: TaskRuntime, executionIds: readonly string[]): Promise<void> {
     if (executionIds.length === 0) return;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = runtime.fire !== undefined && !runtime.released ? runtime.fire : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
+      const current =
+        runtime.fire !== undefined && !runtime.released
+          ? runtime.fire
+          : await this.#o.fence.read(runtime.taskId, this.#o.clock.now());
       const inflight = { ...current.state.inflight };
       const present = executionIds.filter((id) => inflight[id] !== undefined);
       if (present.length === 0) break;

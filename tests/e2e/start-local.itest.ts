@@ -1,0 +1,258 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { eventually } from '../support/isolation.js';
+import { REPO_ROOT, freePort } from '../support/processes.js';
+
+/**
+ * `npm start` as a newcomer runs it: scripts/start-local.mjs as a real process tree on free
+ * ports, driven with the real CLI, stopped with SIGINT. Everything runs from the built dist
+ * (`npx turbo run build` first). Isolated from other tests by its own state directory,
+ * ZooKeeper root, topic prefix and history consumer group; the shared ZooKeeper and Kafka are
+ * already running, so the script must find them and leave them running.
+ */
+const START_SCRIPT = join(REPO_ROOT, 'scripts/start-local.mjs');
+const CLI = join(REPO_ROOT, 'services/cli/dist/main.js');
+
+interface LocalState {
+  readonly pid: number;
+  readonly urls: { readonly api: string; readonly worker: string; readonly history: string };
+  readonly children: ReadonlyArray<{ readonly name: string; readonly pid: number; readonly port: number }>;
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), 'nono-e2e-'));
+const started: ChildProcess[] = [];
+let childPids: number[] = [];
+
+afterAll(() => {
+  // Only if the test failed half-way: never leave a process tree behind.
+  for (const child of started)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const pid of childPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe('npm start (scripts/start-local.mjs)', () => {
+  it('runs a whole nono, fires a task defined with the CLI, and stops with nothing left behind', async () => {
+    const zkConnect = inject('zkConnect');
+    const kafkaBrokers = inject('kafkaBrokers');
+    const tag = randomBytes(4).toString('hex');
+    const ports = {
+      api: await freePort(),
+      history: await freePort(),
+      worker: await freePort(),
+      schedulerBase: await twoFreePorts(),
+    };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      NONO_LOCAL_DIR: stateDir,
+      NONO_API_PORT: String(ports.api),
+      NONO_HISTORY_PORT: String(ports.history),
+      NONO_WORKER_PORT: String(ports.worker),
+      NONO_SCHEDULER_PORT_BASE: String(ports.schedulerBase),
+      NONO_ZK_ROOT: `/nono-tests/e2e-${tag}/nono`,
+      NONO_TOPIC_PREFIX: `t.e2e-${tag}.`,
+      NONO_HISTORY_GROUP_ID: `e2e-${tag}`,
+      NONO_LOCAL_DEMO_TASKS: '0',
+      NONO_LOCAL_LOG: 'quiet',
+    };
+    // On the default ports the script takes the path `npm start` takes (infra/ finds the
+    // running servers); elsewhere it is pointed at the servers of this run.
+    const defaultInfra =
+      zkConnect === '127.0.0.1:2181' &&
+      kafkaBrokers === '127.0.0.1:9092' &&
+      process.env['NONO_INFRA_DIR'] === undefined;
+    if (defaultInfra) {
+      delete env['NONO_ZK_CONNECT'];
+      delete env['NONO_KAFKA_BROKERS'];
+    } else {
+      env['NONO_ZK_CONNECT'] = zkConnect;
+      env['NONO_KAFKA_BROKERS'] = kafkaBrokers;
+    }
+
+    const script = runScript(env);
+    await script.waitFor(/nono is running\./, 60_000);
+    expect(script.output()).toMatch(
+      defaultInfra
+        ? /were already running \(left running on exit\)/
+        : /from the environment \(not managed here\)/,
+    );
+    const state = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
+    childPids = state.children.map((child) => child.pid);
+    expect(state.children.map((child) => child.name).sort()).toEqual([
+      'api',
+      'history',
+      'scheduler-local-a',
+      'scheduler-local-b',
+      'worker',
+    ]);
+    const token = readFileSync(join(stateDir, 'local-token'), 'utf8').trim();
+    expect(script.output()).toContain(`export NONO_TOKEN=${token}`);
+
+    const cli = (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      runCli(args, { ...process.env, NONO_API_URL: state.urls.api, NONO_TOKEN: token });
+
+    const taskFile = join(stateDir, 'every-second.json');
+    writeFileSync(
+      taskFile,
+      JSON.stringify({
+        id: 'e2e-every-second',
+        name: 'e2e: every second',
+        schedule: { kind: 'interval', everyMs: 1_000 },
+        target: { url: `${state.urls.worker}/jobs/ok`, timeoutMs: 2_000 },
+      }),
+    );
+    const created = await cli('tasks', 'create', '-f', taskFile);
+    expect(created, created.stderr).toMatchObject({ code: 0, stdout: 'created task e2e-every-second\n' });
+    expect((await cli('tasks', 'get', 'no-such-task')).code).toBe(2);
+
+    // The worker sees it fire, with nono's headers, more than once.
+    const worker = await eventually(
+      async () => {
+        const body = (await (await fetch(`${state.urls.worker}/state`)).json()) as {
+          counts: { ok?: { succeeded: number } };
+          lastRuns: Record<string, { fencingToken: number; value: { executionId?: string } }>;
+        };
+        return (body.counts.ok?.succeeded ?? 0) >= 2 ? body : undefined;
+      },
+      30_000,
+      'the example worker to be called twice',
+    );
+    expect(worker.lastRuns['e2e-every-second']?.fencingToken).toBeGreaterThan(0);
+
+    // History has the executions (Kafka → history → API → CLI).
+    const executions = await eventually(
+      async () => {
+        const run = await cli('--json', 'executions', '--task', 'e2e-every-second', '--status', 'succeeded');
+        if (run.code !== 0) throw new Error(run.stderr);
+        const items = JSON.parse(run.stdout) as Array<{ taskId: string; schedulerId: string }>;
+        return items.length > 0 ? items : undefined;
+      },
+      30_000,
+      'a succeeded execution in history',
+    );
+    expect(['local-a', 'local-b']).toContain(executions[0]?.schedulerId);
+
+    // A second start refuses instead of fighting for the ports.
+    const second = runScript(env);
+    expect(await second.exit).toBe(1);
+    expect(second.output()).toContain('nono is already running');
+
+    script.child.kill('SIGINT');
+    expect(await withTimeout(script.exit, 60_000, 'start-local to stop after SIGINT')).toBe(0);
+    expect(script.output()).toMatch(
+      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, api[\s\S]*stopped worker/,
+    );
+    for (const pid of childPids) expect(alive(pid), `pid ${pid} is still running`).toBe(false);
+    for (const port of [ports.api, ports.history, ports.worker, ports.schedulerBase, ports.schedulerBase + 1])
+      expect(await portFree(port), `port ${port} is still taken`).toBe(true);
+    expect(existsSync(join(stateDir, 'local.json'))).toBe(false);
+    // The shared infra is untouched.
+    for (const address of [zkConnect.split('/')[0] ?? '', kafkaBrokers.split(',')[0] ?? ''])
+      expect(await answers(address)).toBe(true);
+  }, 120_000);
+});
+
+function runScript(env: Record<string, string | undefined>): {
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+} {
+  const child = spawn(process.execPath, [START_SCRIPT], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    exit,
+    output: () => output,
+    waitFor: async (pattern, timeoutMs) => {
+      let exited = false;
+      void exit.then(() => (exited = true));
+      await eventually(
+        () => {
+          if (exited) throw new Error(`start-local exited:\n${output}`);
+          return pattern.test(output) ? true : undefined;
+        },
+        timeoutMs,
+        `${String(pattern)} in the output of start-local (so far:\n${output.slice(-3000)})`,
+      );
+    },
+  };
+}
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, cwd: REPO_ROOT, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65_535 && (await portFree(port + 1))) return port;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function answers(address: string): Promise<boolean> {
+  const [host = '127.0.0.1', port = '0'] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
