@@ -61,27 +61,25 @@ const createdAt = Date.now();
 const ids = Array.from({ length: tasks }, (_, i) => `b${String(i).padStart(5, '0')}`);
 for (let i = 0; i < ids.length; i += 200) {
   await Promise.all(
-    ids
-      .slice(i, i + 200)
-      .map((id) =>
-        putTask(
-          zk,
-          buildTask(
-            id,
-            {
-              schedule: {
-                kind: 'interval',
-                everyMs,
-                ...(spread
-                  ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() }
-                  : {}),
-              },
-              target: { url: `${worker.url}/ok/${id}` },
+    ids.slice(i, i + 200).map((id) =>
+      putTask(
+        zk,
+        buildTask(
+          id,
+          {
+            schedule: {
+              kind: 'interval',
+              everyMs,
+              ...(spread
+                ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() }
+                : {}),
             },
-            createdAt,
-          ),
+            target: { url: `${worker.url}/ok/${id}` },
+          },
+          createdAt,
         ),
       ),
+    ),
   );
 }
 const setupDoneAt = Date.now();

@@ -3,38 +3,34 @@ import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type SchedulerProcess,
+  type TestCluster,
   buildTask,
   collectEvents,
-  connectZk,
   layout,
   putTask,
-  startScheduler,
+  startTestCluster,
   updateTask,
 } from '../support/cluster.js';
-import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { startTestWorker, type WorkerCall } from '../support/processes.js';
+import { eventually, isolate } from '../support/fixtures.js';
+import { type TestWorker, type WorkerCall } from '../support/processes.js';
 
 /** Hot change, worker failures, manual triggers and bad data, on one real scheduler. */
 describe('scheduler behaviour', () => {
-  let iso: Isolation;
+  let cluster: TestCluster;
   let zk: ZkClient;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
+  let worker: TestWorker;
   let scheduler: SchedulerProcess;
   let log: Awaited<ReturnType<typeof collectEvents>>;
 
   beforeAll(async () => {
-    iso = await isolate('behaviour');
-    await createIsolatedTopics(iso, 3);
-    zk = await connectZk(iso);
-    worker = await startTestWorker();
-    scheduler = await startScheduler(iso, 'b1');
-    log = await collectEvents(iso, iso.topics.executions);
+    cluster = await startTestCluster(await isolate('behaviour'), { schedulers: ['b1'] });
+    ({ zk, worker } = cluster);
+    scheduler = cluster.schedulers[0]!;
+    log = await collectEvents(cluster.iso, cluster.iso.topics.executions);
   });
   afterAll(async () => {
     await log?.stop();
-    await scheduler?.kill('SIGTERM');
-    await worker?.process.kill();
-    zk?.close();
+    await cluster?.stop();
   });
 
   const callsOf = async (taskId: string): Promise<WorkerCall[]> =>

@@ -2,16 +2,15 @@ import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type SchedulerProcess,
   buildTask,
   collectEvents,
-  connectZk,
   putTask,
   readAssignmentOwners,
-  startScheduler,
+  type TestCluster,
+  startTestCluster,
 } from '../support/cluster.js';
-import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { startTestWorker, type WorkerCall } from '../support/processes.js';
+import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import { type WorkerCall, type TestWorker } from '../support/processes.js';
 
 /**
  * The product's central promise, on real processes: three schedulers share 300 tasks
@@ -22,24 +21,19 @@ const TASKS = 300;
 const RUN_MS = 30_000;
 
 describe('three schedulers, 300 tasks every second', () => {
+  let cluster: TestCluster;
   let iso: Isolation;
   let zk: ZkClient;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  const schedulers: SchedulerProcess[] = [];
+  let worker: TestWorker;
 
   beforeAll(async () => {
-    iso = await isolate('exactly-once');
-    await createIsolatedTopics(iso, 6);
-    zk = await connectZk(iso);
-    worker = await startTestWorker();
-    for (const id of ['s1', 's2', 's3']) schedulers.push(await startScheduler(iso, id));
+    cluster = await startTestCluster(await isolate('exactly-once'), {
+      schedulers: ['s1', 's2', 's3'],
+      partitions: 6,
+    });
+    ({ iso, zk, worker } = cluster);
   });
-
-  afterAll(async () => {
-    await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
-    await worker?.process.kill();
-    zk?.close();
-  });
+  afterAll(() => cluster?.stop());
 
   it('calls every instant exactly once and records it exactly once', async () => {
     const createdAt = Date.now();

@@ -5,13 +5,13 @@ import {
   type SchedulerProcess,
   buildTask,
   collectEvents,
-  connectZk,
   putTask,
   readAssignmentOwners,
-  startScheduler,
+  type TestCluster,
+  startTestCluster,
 } from '../support/cluster.js';
-import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { startTestWorker } from '../support/processes.js';
+import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import { type TestWorker } from '../support/processes.js';
 
 /**
  * Failure as a feature, on real processes: a scheduler killed with SIGKILL while firing,
@@ -21,20 +21,19 @@ const SESSION_TIMEOUT_MS = 4_000;
 const TASKS = 30;
 
 describe('scheduler failover', () => {
+  let cluster: TestCluster;
   let iso: Isolation;
   let zk: ZkClient;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  const schedulers: SchedulerProcess[] = [];
+  let worker: TestWorker;
+  let schedulers: SchedulerProcess[];
 
   beforeAll(async () => {
-    iso = await isolate('failover');
-    await createIsolatedTopics(iso, 3);
-    zk = await connectZk(iso);
-    worker = await startTestWorker();
-    for (const id of ['f1', 'f2', 'f3'])
-      schedulers.push(
-        await startScheduler(iso, id, { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) }),
-      );
+    cluster = await startTestCluster(await isolate('failover'), {
+      schedulers: ['f1', 'f2', 'f3'],
+      partitions: 3,
+      env: { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) },
+    });
+    ({ iso, zk, worker, schedulers } = cluster);
     const now = Date.now();
     for (let i = 0; i < TASKS; i++) {
       const id = `f${String(i).padStart(2, '0')}`;
@@ -53,15 +52,7 @@ describe('scheduler failover', () => {
       'every task firing',
     );
   });
-
-  afterAll(async () => {
-    for (const s of schedulers) {
-      s.child.kill('SIGCONT');
-      await s.kill('SIGTERM');
-    }
-    await worker?.process.kill();
-    zk?.close();
-  });
+  afterAll(() => cluster?.stop());
 
   const assertNoDoubleCalls = async (): Promise<void> => {
     const seen = new Map<string, number>();

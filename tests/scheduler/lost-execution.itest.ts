@@ -4,13 +4,13 @@ import {
   type SchedulerProcess,
   buildTask,
   collectEvents,
-  connectZk,
   putTask,
   readAssignmentOwners,
-  startScheduler,
+  type TestCluster,
+  startTestCluster,
 } from '../support/cluster.js';
-import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { startTestWorker } from '../support/processes.js';
+import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import { type TestWorker } from '../support/processes.js';
 
 /**
  * A scheduler dies while its worker call is in flight. The new owner marks that execution
@@ -18,24 +18,21 @@ import { startTestWorker } from '../support/processes.js';
  * same execution id (the worker's Idempotency-Key), next attempt, reason "failover".
  */
 describe('an execution whose scheduler died mid-call', () => {
+  let cluster: TestCluster;
   let iso: Isolation;
   let zk: ZkClient;
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  const schedulers: SchedulerProcess[] = [];
+  let worker: TestWorker;
+  let schedulers: SchedulerProcess[];
 
   beforeAll(async () => {
-    iso = await isolate('lost-execution');
-    await createIsolatedTopics(iso, 3);
-    zk = await connectZk(iso);
-    worker = await startTestWorker();
-    for (const id of ['l1', 'l2'])
-      schedulers.push(await startScheduler(iso, id, { NONO_LOST_GRACE_MS: '500' }));
+    cluster = await startTestCluster(await isolate('lost-execution'), {
+      schedulers: ['l1', 'l2'],
+      partitions: 3,
+      env: { NONO_LOST_GRACE_MS: '500' },
+    });
+    ({ iso, zk, worker, schedulers } = cluster);
   });
-  afterAll(async () => {
-    await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
-    await worker?.process.kill();
-    zk?.close();
-  });
+  afterAll(() => cluster?.stop());
 
   it('is marked lost after the timeout and re-run under the same Idempotency-Key', async () => {
     const at = new Date(Date.now() + 3_000).toISOString();

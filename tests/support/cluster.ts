@@ -11,8 +11,14 @@ import {
   taskSpecOf,
 } from '@nono/domain';
 import { createKafka, decodeEvent } from '@nono/events';
-import { type Isolation, eventually } from './isolation.js';
-import { type RunningProcess, freePort, startProcess } from './processes.js';
+import { type Isolation, createIsolatedTopics, eventually } from './isolation.js';
+import {
+  type RunningProcess,
+  type TestWorker,
+  freePort,
+  startProcess,
+  startTestWorker,
+} from './processes.js';
 
 /** Scheduler processes, task znodes and the event log of one isolated test cluster. */
 export const layout = new ZnodeLayout('/nono');
@@ -111,4 +117,36 @@ export async function collectEvents(
     },
   });
   return { events, stop: () => consumer.disconnect() };
+}
+
+/** The processes and clients one scheduler test file works with; `stop` ends them all. */
+export interface TestCluster {
+  readonly iso: Isolation;
+  readonly zk: ZkClient;
+  readonly worker: TestWorker;
+  readonly schedulers: SchedulerProcess[];
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(
+  iso: Isolation,
+  options: { schedulers: readonly string[]; partitions?: number; env?: Record<string, string> },
+): Promise<TestCluster> {
+  await createIsolatedTopics(iso, options.partitions ?? 3);
+  const zk = await connectZk(iso);
+  const worker = await startTestWorker();
+  const schedulers: SchedulerProcess[] = [];
+  for (const id of options.schedulers) schedulers.push(await startScheduler(iso, id, options.env ?? {}));
+  return {
+    iso,
+    zk,
+    worker,
+    schedulers,
+    async stop() {
+      for (const scheduler of schedulers) scheduler.child.kill('SIGCONT'); // a frozen process ignores SIGTERM
+      await Promise.all(schedulers.map((scheduler) => scheduler.kill('SIGTERM')));
+      await worker.process.kill();
+      zk.close();
+    },
+  };
 }

@@ -105,11 +105,13 @@ export interface WorkerCall {
   readonly receivedAt: number;
 }
 
-export async function startTestWorker(options: { record?: boolean } = {}): Promise<{
-  url: string;
-  process: RunningProcess;
+export interface TestWorker {
+  readonly url: string;
+  readonly process: RunningProcess;
   calls(): Promise<WorkerCall[]>;
-}> {
+}
+
+export async function startTestWorker(options: { record?: boolean } = {}): Promise<TestWorker> {
   const worker = startProcess('worker', 'tests/support/test-worker.mjs', {
     PORT: '0',
     RECORD: options.record === false ? '0' : '1',

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { buildWorker } from './app.js';
+
+/**
+ * Starts the example worker. Configuration (environment):
+ *   WORKER_HOST (127.0.0.1), WORKER_PORT (7500; 0 = any free port),
+ *   WORKER_TIME_BUDGET_MS (25000: under nono's default task timeout of 30 s),
+ *   WORKER_REMEMBER_KEYS (10000), WORKER_REMEMBER_KEYS_MS (3600000), WORKER_LOG_LEVEL (info).
+ */
+function intFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is not valid: expected an integer of at least ${min}`);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const host = process.env['WORKER_HOST']?.trim() || '127.0.0.1';
+  const port = intFromEnv('WORKER_PORT', 7500, 0);
+  const app = buildWorker({
+    timeBudgetMs: intFromEnv('WORKER_TIME_BUDGET_MS', 25_000, 1),
+    rememberKeys: intFromEnv('WORKER_REMEMBER_KEYS', 10_000, 1),
+    rememberKeysMs: intFromEnv('WORKER_REMEMBER_KEYS_MS', 3_600_000, 1),
+    logger: {
+      level: process.env['WORKER_LOG_LEVEL']?.trim() || 'info',
+      base: { service: 'example-worker', pid: process.pid },
+    },
+  });
+  const url = await app.listen({ host, port });
+  app.log.info({ url }, 'example worker listening');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    app.log.info({ signal }, 'stopping: finishing the calls in progress');
+    // Running jobs finish (or hit their budget) before the server closes.
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`example-worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

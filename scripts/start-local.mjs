@@ -1,0 +1,748 @@
+#!/usr/bin/env node
+// `npm start`: a whole nono on this machine, for trying it out and for end-to-end tests.
+//
+//   ZooKeeper + Kafka (infra/, started only if not already running), the history service, the
+//   API with its web UI, two schedulers and the example worker, each a child process. Logs
+//   go to .nono/logs/<name>.log in full and to the console in short, one prefixed line each.
+//   Three demo tasks are defined when the cluster has none. Ctrl-C stops everything this
+//   script started, in order: schedulers (they finish their calls and hand off), then the API
+//   and history, then the worker, then the infra if this script brought it up.
+//
+// Plain Node ESM with built-ins only (it runs the built dist of each service).
+// Configuration (environment), all optional:
+//   NONO_API_PORT (7200), NONO_HISTORY_PORT (7300), NONO_SCHEDULER_PORT_BASE (7400: the
+//   schedulers' ops ports are base, base+1, ...), NONO_WORKER_PORT (7500),
+//   NONO_LOCAL_SCHEDULERS (2), NONO_LOCAL_DIR (.nono: token, logs, spools, history database,
+//   the lock file), NONO_LOCAL_DEMO_TASKS (1; 0 = none), NONO_LOCAL_LOG (pretty | quiet: only
+//   warnings and errors on the console | files: nothing but the summary on the console),
+//   NONO_ZK_CONNECT + NONO_KAFKA_BROKERS (both set: use that ZooKeeper and Kafka and manage no
+//   infra), and every variable of the services themselves (NONO_ZK_ROOT, NONO_TOPIC_PREFIX, ...),
+//   which are passed through.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SCRIPT_MARK = 'start-local.mjs';
+const READY_TIMEOUT_MS = 90_000;
+
+/** A failure the user can act on: one sentence, printed without a stack trace. */
+class StartError extends Error {}
+
+// ---------------------------------------------------------------------------
+// configuration
+
+function readPort(env, name, fallback) {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65_535)
+    throw new StartError(`${name}=${JSON.stringify(raw)} is not valid: expected a TCP port (1-65535).`);
+  return port;
+}
+
+function readConfig(env) {
+  const stateDir = path.resolve(REPO, env.NONO_LOCAL_DIR?.trim() || '.nono');
+  const schedulerCount = Number(env.NONO_LOCAL_SCHEDULERS?.trim() || '2');
+  if (!Number.isInteger(schedulerCount) || schedulerCount < 1 || schedulerCount > 9)
+    throw new StartError(
+      `NONO_LOCAL_SCHEDULERS=${JSON.stringify(env.NONO_LOCAL_SCHEDULERS)} is not valid: expected 1 to 9.`,
+    );
+  const logMode = env.NONO_LOCAL_LOG?.trim() || 'pretty';
+  if (!['pretty', 'quiet', 'files'].includes(logMode))
+    throw new StartError(
+      `NONO_LOCAL_LOG=${JSON.stringify(logMode)} is not valid: expected pretty, quiet or files.`,
+    );
+  const schedulerBase = readPort(env, 'NONO_SCHEDULER_PORT_BASE', 7400);
+  const schedulers = Array.from({ length: schedulerCount }, (_, i) => ({
+    id: `local-${String.fromCharCode(97 + i)}`,
+    port: schedulerBase + i,
+  }));
+  const config = {
+    stateDir,
+    logsDir: path.join(stateDir, 'logs'),
+    lockFile: path.join(stateDir, 'local.json'),
+    tokenFile: path.join(stateDir, 'local-token'),
+    apiPort: readPort(env, 'NONO_API_PORT', 7200),
+    historyPort: readPort(env, 'NONO_HISTORY_PORT', 7300),
+    workerPort: readPort(env, 'NONO_WORKER_PORT', 7500),
+    schedulers,
+    demoTasks: !/^(0|false|no|off)$/i.test(env.NONO_LOCAL_DEMO_TASKS?.trim() || '1'),
+    logMode,
+    externalInfra:
+      env.NONO_ZK_CONNECT?.trim() && env.NONO_KAFKA_BROKERS?.trim()
+        ? { zkConnect: env.NONO_ZK_CONNECT.trim(), kafkaBrokers: env.NONO_KAFKA_BROKERS.trim() }
+        : undefined,
+  };
+  const ports = [
+    ['NONO_API_PORT', config.apiPort],
+    ['NONO_HISTORY_PORT', config.historyPort],
+    ['NONO_WORKER_PORT', config.workerPort],
+    ...schedulers.map((s) => ['NONO_SCHEDULER_PORT_BASE', s.port]),
+  ];
+  const seen = new Map();
+  for (const [name, port] of ports) {
+    if (seen.has(port) && seen.get(port) !== name)
+      throw new StartError(
+        `${name} and ${seen.get(port)} both use port ${port}: choose ports that do not overlap.`,
+      );
+    seen.set(port, name);
+  }
+  config.ports = ports;
+  return config;
+}
+
+// ---------------------------------------------------------------------------
+// console output
+
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code, text) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
+const COLORS = [36, 35, 33, 32, 34, 96, 95, 93, 92];
+const LEVELS = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+// Per-request lines of the services: in the log files, too chatty for the console.
+const HIDDEN_MESSAGES = new Set(['incoming request', 'request completed']);
+const HIDDEN_FIELDS = new Set([
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'service',
+  'schedulerId',
+  'msg',
+  'reqId',
+  'v',
+]);
+
+function say(line) {
+  process.stdout.write(`${paint(1, 'nono')}  ${line}\n`);
+}
+
+/** One pino JSON line as `12:00:01 info  message key=value …`; other text as it is. */
+function prettyLine(line) {
+  let entry;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return { text: line, level: 30 };
+  }
+  if (typeof entry !== 'object' || entry === null) return { text: line, level: 30 };
+  const level = typeof entry.level === 'number' ? entry.level : 30;
+  if (level < 40 && HIDDEN_MESSAGES.has(entry.msg)) return { text: '', level };
+  const time =
+    typeof entry.time === 'string' ? entry.time.slice(11, 19) : new Date().toISOString().slice(11, 19);
+  const fields = Object.entries(entry)
+    .filter(([key]) => !HIDDEN_FIELDS.has(key))
+    .slice(0, 8)
+    .map(([key, value]) => {
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      return `${key}=${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
+    });
+  const name = (LEVELS[level] ?? String(level)).padEnd(5);
+  const shownLevel = level >= 50 ? paint(31, name) : level >= 40 ? paint(33, name) : paint(2, name);
+  return {
+    text: `${paint(2, time)} ${shownLevel} ${entry.msg ?? ''} ${paint(2, fields.join(' '))}`.trimEnd(),
+    level,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// small helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** The command line of a process, to tell our own children from a recycled pid. */
+function commandOf(pid) {
+  const result = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : '';
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function writeJsonAtomic(file, value) {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(temp, file);
+}
+
+/** A path as the user best reads it: relative when under the current directory. */
+function show(file) {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
+function lastLines(file, count) {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-count).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the lock: one local cluster per state directory
+
+/**
+ * Creates the lock file exclusively. If it exists and its process lives, another `npm start`
+ * runs: refuse. If its process is gone (killed with -9, machine slept through a crash), stop
+ * the children it recorded that still run, so this start does not fight them for ports.
+ */
+function acquireLock(config) {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = fs.openSync(config.lockFile, 'wx');
+      fs.writeSync(
+        fd,
+        `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), children: [] })}\n`,
+      );
+      fs.closeSync(fd);
+      return;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let previous;
+    try {
+      previous = JSON.parse(fs.readFileSync(config.lockFile, 'utf8'));
+    } catch {
+      previous = {};
+    }
+    if (
+      typeof previous.pid === 'number' &&
+      pidAlive(previous.pid) &&
+      commandOf(previous.pid).includes(SCRIPT_MARK)
+    ) {
+      const ui = previous.urls?.ui ? ` UI: ${previous.urls.ui}.` : '';
+      throw new StartError(
+        `nono is already running from ${show(config.stateDir)} (pid ${previous.pid}, since ${previous.startedAt}).${ui} ` +
+          `Stop it with Ctrl-C in its terminal or \`kill ${previous.pid}\`, or use another NONO_LOCAL_DIR and other ports.`,
+      );
+    }
+    for (const child of previous.children ?? []) {
+      if (
+        typeof child.pid === 'number' &&
+        pidAlive(child.pid) &&
+        commandOf(child.pid).includes(child.script)
+      ) {
+        say(`a previous run did not stop cleanly: stopping its ${child.name} (pid ${child.pid})`);
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+    }
+    fs.rmSync(config.lockFile, { force: true });
+  }
+  throw new StartError(`could not take the lock ${config.lockFile}: another start is racing this one.`);
+}
+
+// ---------------------------------------------------------------------------
+// children
+
+/**
+ * Starts `node <script>` in its own process group (detached), so a Ctrl-C in the terminal
+ * reaches only this script, which then stops the children in the right order.
+ */
+function startChild(run, { name, script, env, port }) {
+  if (run.stopping) throw new StartError('interrupted');
+  const logFile = path.join(run.config.logsDir, `${name}.log`);
+  const log = fs.createWriteStream(logFile, { flags: 'w' });
+  const child = spawn(process.execPath, [path.join(REPO, script)], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const color = COLORS[run.children.length % COLORS.length];
+  const prefix = paint(color, name.padEnd(run.nameWidth));
+  const record = {
+    name,
+    script,
+    port,
+    logFile,
+    child,
+    pid: child.pid,
+    expectedExit: false,
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  const onLine = (line) => {
+    if (line === '') return;
+    if (run.config.logMode === 'files') return;
+    const { text, level } = prettyLine(line);
+    if (text === '' || (run.config.logMode === 'quiet' && level < 40)) return;
+    process.stdout.write(`${prefix} | ${text}\n`);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream.on('data', (chunk) => {
+      log.write(chunk);
+      partial += chunk.toString('utf8');
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(onLine);
+    });
+    stream.on('end', () => onLine(partial));
+  }
+  child.once('error', (error) => say(`${name}: could not start (${error.message})`));
+  void record.exited.then(({ code, signal }) => {
+    log.end();
+    if (record.expectedExit || run.stopping) return;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const hint = name.startsWith('scheduler')
+      ? ' The other schedulers take over its tasks (watch `nono schedulers`).'
+      : ` Its log: ${show(logFile)}.`;
+    say(paint(33, `${name} (pid ${record.pid}) exited with ${how}.${hint} Ctrl-C stops the rest.`));
+  });
+  run.children.push(record);
+  saveState(run);
+  return record;
+}
+
+/** Polls /readyz until it answers 200, the child exits, or the time is up. */
+async function waitReady(record, timeoutMs = READY_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let exited;
+  void record.exited.then((result) => (exited = result));
+  let lastProblem = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new StartError(
+        `${record.name} exited during start (${exited.signal ?? `code ${exited.code}`}); the end of its log ${show(record.logFile)}:\n${lastLines(record.logFile, 15)}`,
+      );
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${record.port}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      if (response.status === 200) return;
+      lastProblem = `/readyz answered ${response.status}: ${(await response.text()).slice(0, 200)}`;
+    } catch (error) {
+      lastProblem = error.cause?.code ?? error.message;
+    }
+    await sleep(250);
+  }
+  throw new StartError(
+    `${record.name} was not ready within ${timeoutMs / 1000} s (${lastProblem}); see ${show(record.logFile)}.`,
+  );
+}
+
+/** SIGTERM, then SIGKILL to the process group after `graceMs`. Resolves true when it stopped on its own. */
+async function stopChild(record, graceMs) {
+  record.expectedExit = true;
+  if (record.child.exitCode !== null || record.child.signalCode !== null) return true;
+  try {
+    process.kill(record.pid, 'SIGTERM');
+  } catch {
+    return true;
+  }
+  const timedOut = Symbol('timeout');
+  const result = await Promise.race([record.exited, sleep(graceMs).then(() => timedOut)]);
+  if (result !== timedOut) return true;
+  say(paint(33, `${record.name} did not stop within ${graceMs / 1000} s: killing it`));
+  try {
+    process.kill(-record.pid, 'SIGKILL');
+  } catch {
+    /* gone meanwhile */
+  }
+  await record.exited;
+  return false;
+}
+
+function saveState(run) {
+  writeJsonAtomic(run.config.lockFile, {
+    pid: process.pid,
+    startedAt: run.startedAt,
+    urls: run.urls,
+    infra: run.infra
+      ? { zkConnect: run.infra.zkConnect, kafkaBrokers: run.infra.kafkaBrokers, started: run.infra.started }
+      : null,
+    children: run.children.map(({ name, script, pid, port, logFile }) => ({
+      name,
+      script,
+      pid,
+      port,
+      logFile,
+    })),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// token and demo tasks
+
+/** The local admin token: made once, kept in .nono/local-token (mode 600), reused after. */
+function localToken(config) {
+  try {
+    const existing = fs.readFileSync(config.tokenFile, 'utf8').trim();
+    if (existing !== '') return { token: existing, created: false };
+  } catch (error) {
+    if (error.code !== 'ENOENT') throw error;
+  }
+  const token = `nono_local_${randomBytes(24).toString('base64url')}`;
+  fs.writeFileSync(config.tokenFile, `${token}\n`, { mode: 0o600 });
+  return { token, created: true };
+}
+
+function demoTasks(workerUrl) {
+  const labels = { demo: 'true' };
+  return [
+    {
+      id: 'demo-every-5s',
+      name: 'Every 5 seconds',
+      description: 'Calls the example worker /jobs/ok every 5 seconds.',
+      schedule: { kind: 'interval', everyMs: 5_000 },
+      target: { method: 'POST', url: `${workerUrl}/jobs/ok`, timeoutMs: 5_000 },
+      labels,
+    },
+    {
+      id: 'demo-flaky',
+      name: 'Flaky, with retries',
+      description: 'Fails about one call in three; nono retries it (same Idempotency-Key) up to 3 attempts.',
+      schedule: { kind: 'interval', everyMs: 15_000 },
+      target: { method: 'POST', url: `${workerUrl}/jobs/flaky`, timeoutMs: 5_000 },
+      retry: { maxAttempts: 3, initialBackoffMs: 1_000, maxBackoffMs: 4_000 },
+      labels,
+    },
+    {
+      id: 'demo-slow',
+      name: 'Slow job',
+      description: 'Takes about 4 s; the worker gives up after its 8 s budget, nono after 10 s.',
+      schedule: { kind: 'interval', everyMs: 20_000 },
+      target: {
+        method: 'POST',
+        url: `${workerUrl}/jobs/slow?ms=4000`,
+        timeoutMs: 10_000,
+        headers: { 'X-Time-Budget-Ms': '8000' },
+      },
+      overlap: 'skip',
+      labels,
+    },
+  ];
+}
+
+async function api(run, method, route, body) {
+  const response = await fetch(`${run.urls.api}/api/v1${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${run.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+async function defineDemoTasks(run) {
+  const existing = await api(run, 'GET', '/tasks?limit=1');
+  if (existing.status !== 200)
+    throw new StartError(
+      `the API answered ${existing.status} to GET /tasks: ${JSON.stringify(existing.body)}`,
+    );
+  if (existing.body.items.length > 0) return [];
+  const created = [];
+  for (const task of demoTasks(run.urls.worker)) {
+    const response = await api(run, 'POST', '/tasks', task);
+    // 409: it exists after all (the API's task list lags ZooKeeper by a watch): fine.
+    if (response.status === 201) created.push(task.id);
+    else if (response.status !== 409)
+      say(
+        paint(
+          33,
+          `could not define demo task ${task.id}: ${response.status} ${JSON.stringify(response.body)}`,
+        ),
+      );
+  }
+  return created;
+}
+
+// ---------------------------------------------------------------------------
+// start and stop
+
+async function start(run) {
+  const { config } = run;
+  fs.mkdirSync(config.logsDir, { recursive: true });
+  acquireLock(config);
+  run.lockHeld = true;
+
+  for (const [name, port] of config.ports) {
+    if (!(await portFree(port)))
+      throw new StartError(
+        `port ${port} (${name}) is in use by another program: free it, or choose another, e.g. ${name}=${port + 10} npm start`,
+      );
+  }
+
+  const missing = [
+    'services/api/dist/main.js',
+    'services/scheduler/dist/main.js',
+    'examples/worker/dist/main.js',
+  ].filter((file) => !fs.existsSync(path.join(REPO, file)));
+  if (missing.length > 0)
+    throw new StartError(
+      `not built yet (${missing.join(', ')} missing): run \`npm run build\` first (\`npm start\` does it).`,
+    );
+  const historyBuilt = fs.existsSync(path.join(REPO, 'services/history/dist/main.js'));
+
+  if (config.externalInfra) {
+    run.infra = { ...config.externalInfra, startedByUs: false, started: [] };
+    say(
+      `using ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} from the environment (not managed here)`,
+    );
+  } else {
+    say('checking the local ZooKeeper and Kafka (infra/, started if needed) ...');
+    const infra = await import(path.join(REPO, 'infra/lib/infra.mjs'));
+    run.infraModule = infra;
+    // Kept as a promise so that a Ctrl-C during this step still stops what it starts.
+    run.infraPending = infra.ensureUp({ log: (line) => say(`${paint(2, 'infra')} ${line}`) });
+    try {
+      run.infra = await run.infraPending;
+    } catch (error) {
+      if (error instanceof infra.InfraError) throw new StartError(error.message);
+      throw error;
+    }
+    say(
+      run.infra.startedByUs
+        ? `started ${run.infra.started.join(' and ')} (they stop again with this script)`
+        : `ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} were already running (left running on exit)`,
+    );
+  }
+  saveState(run);
+
+  const { token, created } = localToken(config);
+  run.token = token;
+  const tokenHash = createHash('sha256').update(token, 'utf8').digest('hex');
+  const base = {
+    ...process.env,
+    NONO_ZK_CONNECT: run.infra.zkConnect,
+    NONO_KAFKA_BROKERS: run.infra.kafkaBrokers,
+    NONO_HISTORY_URL: `http://127.0.0.1:${config.historyPort}`,
+  };
+  run.urls = {
+    ui: `http://127.0.0.1:${config.apiPort}/`,
+    api: `http://127.0.0.1:${config.apiPort}`,
+    history: `http://127.0.0.1:${config.historyPort}`,
+    worker: `http://127.0.0.1:${config.workerPort}`,
+  };
+  run.nameWidth = Math.max(
+    ...['history', 'api', 'worker', ...config.schedulers.map((s) => `scheduler-${s.id}`)].map(
+      (n) => n.length,
+    ),
+  );
+
+  const starting = [];
+  if (historyBuilt) {
+    starting.push({
+      optional: true,
+      record: startChild(run, {
+        name: 'history',
+        script: 'services/history/dist/main.js',
+        port: config.historyPort,
+        env: {
+          ...base,
+          NONO_HISTORY_PORT: String(config.historyPort),
+          NONO_HISTORY_DB: path.join(config.stateDir, 'history.sqlite'),
+        },
+      }),
+    });
+  } else {
+    say(
+      paint(
+        33,
+        'services/history is not built: running without history (executions, reports and audit will answer 502)',
+      ),
+    );
+  }
+  starting.push({
+    record: startChild(run, {
+      name: 'api',
+      script: 'services/api/dist/main.js',
+      port: config.apiPort,
+      // The local admin comes first; tokens configured by the user stay valid.
+      env: {
+        ...base,
+        NONO_API_PORT: String(config.apiPort),
+        NONO_API_TOKENS: [`admin:${tokenHash}`, process.env.NONO_API_TOKENS].filter(Boolean).join(','),
+      },
+    }),
+  });
+  starting.push({
+    record: startChild(run, {
+      name: 'worker',
+      script: 'examples/worker/dist/main.js',
+      port: config.workerPort,
+      env: { ...base, WORKER_PORT: String(config.workerPort) },
+    }),
+  });
+  for (const scheduler of config.schedulers) {
+    starting.push({
+      record: startChild(run, {
+        name: `scheduler-${scheduler.id}`,
+        script: 'services/scheduler/dist/main.js',
+        port: scheduler.port,
+        env: {
+          ...base,
+          NONO_SCHEDULER_ID: scheduler.id,
+          NONO_SCHEDULER_PORT: String(scheduler.port),
+          NONO_SCHEDULER_SPOOL_DIR: path.join(config.stateDir, 'spool', scheduler.id),
+        },
+      }),
+    });
+  }
+  say(`starting ${starting.map((s) => s.record.name).join(', ')} (logs in ${show(config.logsDir)}) ...`);
+  const results = await Promise.allSettled(starting.map(({ record }) => waitReady(record)));
+  for (const [index, result] of results.entries()) {
+    const { record, optional } = starting[index];
+    if (result.status === 'fulfilled') continue;
+    if (optional)
+      say(paint(33, `${record.name} is not ready, carrying on without it: ${result.reason.message}`));
+    else throw result.reason;
+  }
+  if (run.stopping) return;
+  saveState(run);
+
+  const demo = config.demoTasks ? await defineDemoTasks(run) : [];
+  printSummary(run, { tokenCreated: created, demo });
+}
+
+function printSummary(run, { tokenCreated, demo }) {
+  const { config } = run;
+  const rel = show;
+  const cli = `node ${path.join(REPO, 'services/cli/dist/main.js')}`;
+  const lines = [
+    '',
+    paint(32, 'nono is running.'),
+    `  web UI      ${run.urls.ui}   (it asks for the token below)`,
+    `  API docs    ${run.urls.api}/docs`,
+    `  history     ${run.urls.history}`,
+    ...run.children
+      .filter((c) => c.name.startsWith('scheduler-'))
+      .map(
+        (c) =>
+          `  ${c.name.slice('scheduler-'.length).padEnd(10)}  pid ${c.pid}, ops ${`http://127.0.0.1:${c.port}`}/readyz`,
+      ),
+    `  worker      ${run.urls.worker}/state`,
+    `  logs        ${rel(config.logsDir)}/`,
+    '',
+    demo.length > 0 ? `Defined the demo tasks ${demo.join(', ')}.` : 'Tasks already defined were kept.',
+    `${tokenCreated ? 'Created' : 'Using'} the local admin token in ${rel(config.tokenFile)}. For the CLI:`,
+    `  export NONO_API_URL=${run.urls.api}`,
+    `  export NONO_TOKEN=${run.token}`,
+    `  alias nono='${cli}'`,
+    '  nono tasks ls',
+    '',
+    'Ctrl-C stops everything this started.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The stop order matters: schedulers first (they finish or hand off their calls and deliver
+ * their spooled events while Kafka and the worker are still up), then the API and history,
+ * then the worker, then the infra, and only if this script started it.
+ */
+async function stop(run, why) {
+  run.stopping = true;
+  say(`stopping (${why}) ...`);
+  let clean = true;
+  const phase = async (names, graceMs) => {
+    const records = run.children.filter((c) => names(c.name));
+    const results = await Promise.all(records.map((record) => stopChild(record, graceMs)));
+    if (results.length > 0) say(`stopped ${records.map((r) => r.name).join(', ')}`);
+    clean &&= results.every(Boolean);
+  };
+  await phase((name) => name.startsWith('scheduler-'), 30_000);
+  await phase((name) => name === 'api' || name === 'history', 35_000);
+  await phase((name) => name === 'worker', 10_000);
+  if (run.infraPending) run.infra ??= await run.infraPending.catch(() => undefined);
+  if (run.infra?.startedByUs && run.infraModule) {
+    try {
+      await run.infraModule.down({
+        log: (line) => say(`${paint(2, 'infra')} ${line}`),
+        servers: run.infra.started,
+      });
+    } catch (error) {
+      clean = false;
+      say(paint(31, `could not stop the infra: ${error.message} (try \`npm run infra:down\`)`));
+    }
+  }
+  if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+  return clean;
+}
+
+async function main() {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    const header = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n\n')[0] ?? '';
+    process.stdout.write(`${header.replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, '')}\n`);
+    return 0;
+  }
+  const run = {
+    config: undefined,
+    children: [],
+    urls: {},
+    startedAt: new Date().toISOString(),
+    stopping: false,
+    nameWidth: 10,
+  };
+  let stopPromise;
+  let firstSignalAt = 0;
+  const requestStop = (why) => (stopPromise ??= stop(run, why));
+  const onSignal = (signal) => {
+    if (stopPromise === undefined) {
+      firstSignalAt = Date.now();
+      void requestStop(signal).then((clean) => process.exit(clean ? 0 : 1));
+      return;
+    }
+    // One Ctrl-C under `npm start` can arrive twice (from the terminal and forwarded by npm).
+    if (Date.now() - firstSignalAt < 2_000) return;
+    say(paint(31, `${signal} again: killing what is left`));
+    for (const record of run.children) {
+      try {
+        process.kill(-record.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+    process.exit(1);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    run.config = readConfig(process.env);
+    await start(run);
+  } catch (error) {
+    // Interrupted by a signal: its handler is stopping what started and will exit.
+    if (stopPromise !== undefined) return undefined;
+    const message = error instanceof StartError ? error.message : (error?.stack ?? String(error));
+    process.stderr.write(`nono: ${message}\n`);
+    if (run.children.length > 0 || run.infra?.startedByUs) await requestStop('start failed');
+    else if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+    return 1;
+  }
+  // Running: the signal handlers end the process.
+  return undefined;
+}
+
+const code = await main();
+if (code !== undefined) process.exit(code);

@@ -1,0 +1,554 @@
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode } from './cli-error.js';
+import { CliHarness, FakeApi, problem } from './testing/fake-api.js';
+
+const TASK = {
+  id: 'nightly',
+  createdAt: '2026-11-01T00:00:00.000Z',
+  updatedAt: '2026-11-02T00:00:00.000Z',
+  revision: 3,
+  name: 'Nightly report',
+  description: '',
+  schedule: { kind: 'cron', expression: '0 3 * * *', timeZone: 'Europe/Paris', jitterMs: 0 },
+  target: {
+    method: 'POST',
+    url: 'http://127.0.0.1:9000/jobs/ok',
+    headers: {},
+    timeoutMs: 30000,
+    success: {},
+  },
+  paused: false,
+  labels: {},
+};
+const SPEC = {
+  id: 'nightly',
+  name: 'Nightly report',
+  schedule: { kind: 'cron', expression: '0 3 * * *' },
+  target: { url: 'http://127.0.0.1:9000/jobs/ok' },
+};
+
+let api: FakeApi;
+let cli: CliHarness;
+
+beforeAll(async () => {
+  api = await new FakeApi().start();
+});
+afterAll(async () => api.stop());
+beforeEach(() => {
+  api.reset();
+  cli = new CliHarness({ NONO_API_URL: api.url, NONO_TOKEN: 'secret' });
+});
+
+describe('nono tasks ls', () => {
+  it('follows every page and prints a table', async () => {
+    api.on('GET /tasks', (request) =>
+      request.query.get('after') === null
+        ? {
+            status: 200,
+            body: { items: [{ etag: '"3"', owner: 'sched-a', task: TASK }], nextCursor: 'nightly' },
+          }
+        : {
+            status: 200,
+            body: {
+              items: [
+                {
+                  etag: '"0"',
+                  owner: null,
+                  task: { ...TASK, id: 'zz', paused: true, schedule: { kind: 'interval', everyMs: 5000 } },
+                },
+              ],
+              nextCursor: null,
+            },
+          },
+    );
+    const run = await cli.run('tasks', 'ls', '--label', 'team:ops');
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(run.stdout).toMatch(/^ID\s+STATE\s+SCHEDULE\s+TARGET\s+OWNER$/m);
+    expect(run.stdout).toMatch(
+      /^nightly\s+active\s+cron 0 3 \* \* \* Europe\/Paris\s+POST http:\/\/127\.0\.0\.1:9000\/jobs\/ok\s+sched-a$/m,
+    );
+    expect(run.stdout).toMatch(/^zz\s+paused\s+every 5s\s+.*-$/m);
+    expect(api.requests.map((r) => r.query.get('after'))).toEqual([null, 'nightly']);
+    expect(api.requests[0]?.query.getAll('label')).toEqual(['team:ops']);
+    expect(api.requests[0]?.headers.authorization).toBe('Bearer secret');
+  });
+
+  it('prints the items as JSON with --json (before or after the command)', async () => {
+    api.on('GET /tasks', {
+      status: 200,
+      body: { items: [{ etag: '"3"', owner: null, task: TASK }], nextCursor: null },
+    });
+    for (const argv of [
+      ['--json', 'tasks', 'ls'],
+      ['tasks', 'ls', '--json'],
+    ]) {
+      const run = await cli.run(...argv);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual([{ etag: '"3"', owner: null, task: TASK }]);
+    }
+  });
+
+  it('refuses --paused with --active', async () => {
+    const run = await cli.run('tasks', 'ls', '--paused', '--active');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('--paused and --active exclude each other');
+  });
+});
+
+describe('nono tasks get', () => {
+  it('prints the task', async () => {
+    api.on('GET /tasks/nightly', { status: 200, body: TASK, headers: { etag: '"3"' } });
+    const run = await cli.run('tasks', 'get', 'nightly');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual(TASK);
+    const json = await cli.run('--json', 'tasks', 'get', 'nightly');
+    expect(JSON.parse(json.stdout)).toEqual({ etag: '"3"', task: TASK });
+  });
+
+  it('exits 2 with the reason for an unknown task', async () => {
+    api.on('GET /tasks/nope', problem(404, 'NONO_TASK_NOT_FOUND', 'no task "nope"'));
+    const run = await cli.run('tasks', 'get', 'nope');
+    expect(run.code).toBe(ExitCode.NotFound);
+    expect(run.stderr).toContain('no task "nope" (404 NONO_TASK_NOT_FOUND)');
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('nono tasks create', () => {
+  it('posts each task of the file without the managed fields', async () => {
+    cli.files.set('tasks.json', JSON.stringify([TASK, { ...SPEC, id: 'other' }]));
+    api.on('POST /tasks', (request) => ({ status: 201, body: request.body, headers: { etag: '"0"' } }));
+    const run = await cli.run('tasks', 'create', '-f', 'tasks.json');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('created task nightly\ncreated task other\n');
+    const first = api.requests[0]?.body as Record<string, unknown>;
+    expect(first).not.toHaveProperty('revision');
+    expect(first).not.toHaveProperty('createdAt');
+    expect(first).toMatchObject({ id: 'nightly', name: 'Nightly report' });
+  });
+
+  it.each([
+    ['missing.json', undefined, /cannot read missing\.json: no such file/],
+    ['bad.json', '{\n  "id": "x",\n  oops\n}', /bad\.json is not valid JSON: .*line 3/],
+    ['noid.json', JSON.stringify({ name: 'x' }), /noid\.json has no "id"/],
+    ['list.json', JSON.stringify([SPEC, 42]), /list\.json \[1\] must be a JSON object/],
+    ['empty.json', '[]', /empty array/],
+  ])('exits 1 naming the problem of %s', async (file, content, message) => {
+    if (content !== undefined) cli.files.set(file, content);
+    const run = await cli.run('tasks', 'create', '-f', file);
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toMatch(message);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('lists every field the API refused', async () => {
+    cli.files.set('t.json', JSON.stringify(SPEC));
+    api.on(
+      'POST /tasks',
+      problem(422, 'NONO_INVALID_TASK', 'the task is not valid', [
+        { field: 'schedule.expression', message: 'is not a valid cron expression' },
+        { field: 'target.url', message: 'must be an absolute http:// or https:// URL' },
+      ]),
+    );
+    const run = await cli.run('tasks', 'create', '-f', 't.json');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('NONO_INVALID_TASK');
+    expect(run.stderr).toContain('  schedule.expression: is not a valid cron expression\n');
+    expect(run.stderr).toContain('  target.url: must be an absolute http:// or https:// URL\n');
+  });
+
+  it('exits 3 when the id is taken, and points at apply', async () => {
+    cli.files.set('t.json', JSON.stringify(SPEC));
+    api.on('POST /tasks', problem(409, 'NONO_TASK_EXISTS', 'task "nightly" exists'));
+    const run = await cli.run('tasks', 'create', '-f', 't.json');
+    expect(run.code).toBe(ExitCode.Conflict);
+    expect(run.stderr).toContain('nono tasks apply');
+  });
+});
+
+describe('nono tasks apply', () => {
+  it('creates what is new and replaces what exists, at the version it read', async () => {
+    cli.files.set('t.json', JSON.stringify([SPEC, { ...SPEC, id: 'fresh' }]));
+    api.on('GET /tasks/nightly', { status: 200, body: TASK, headers: { etag: '"3"' } });
+    api.on('PUT /tasks/nightly', { status: 200, body: { ...TASK, revision: 4 }, headers: { etag: '"4"' } });
+    api.on('POST /tasks', (request) => ({ status: 201, body: request.body, headers: { etag: '"0"' } }));
+    const run = await cli.run('tasks', 'apply', '-f', 't.json');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('replaced task nightly (revision 4)\ncreated task fresh\n');
+    const put = api.requests.find((r) => r.method === 'PUT');
+    expect(put?.headers['if-match']).toBe('"3"');
+    expect(put?.body).toEqual(SPEC);
+  });
+
+  it('exits 3 when the task changed between the read and the write', async () => {
+    cli.files.set('t.json', JSON.stringify(SPEC));
+    api.on('GET /tasks/nightly', { status: 200, body: TASK, headers: { etag: '"3"' } });
+    api.on('PUT /tasks/nightly', problem(412, 'NONO_PRECONDITION_FAILED', 'If-Match "3" does not match "4"'));
+    const run = await cli.run('tasks', 'apply', '-f', 't.json');
+    expect(run.code).toBe(ExitCode.Conflict);
+    expect(run.stderr).toContain('changed since it was read');
+  });
+});
+
+describe('nono tasks edit', () => {
+  beforeEach(() => {
+    api.on('GET /tasks/nightly', { status: 200, body: TASK, headers: { etag: '"3"' } });
+  });
+
+  it('saves the edited task with If-Match', async () => {
+    api.on('PUT /tasks/nightly', (request) => ({
+      status: 200,
+      body: { ...(request.body as object), revision: 4 },
+      headers: { etag: '"4"' },
+    }));
+    cli.editor = (text) => text.replace('Nightly report', 'Nightly report v2');
+    const run = await cli.run('tasks', 'edit', 'nightly');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('replaced task nightly (revision 4)\n');
+    const put = api.requests.find((r) => r.method === 'PUT');
+    expect(put?.headers['if-match']).toBe('"3"');
+    expect(put?.body).toMatchObject({ id: 'nightly', name: 'Nightly report v2' });
+    expect(put?.body).not.toHaveProperty('revision');
+  });
+
+  it('sends nothing when the file is unchanged', async () => {
+    const run = await cli.run('tasks', 'edit', 'nightly');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('no change');
+    expect(api.requests.map((r) => r.method)).toEqual(['GET']);
+  });
+
+  it('keeps the edit when it cannot be saved', async () => {
+    cli.editor = (text) => text.replace('{', '{ broken');
+    const run = await cli.run('tasks', 'edit', 'nightly');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toMatch(/is not valid JSON/);
+    expect(run.stderr).toMatch(/your edit is kept in \/tmp\/1-nono-nightly\.json/);
+  });
+
+  it('refuses a changed id', async () => {
+    cli.editor = (text) => text.replace('"id": "nightly"', '"id": "renamed"');
+    const run = await cli.run('tasks', 'edit', 'nightly');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('"id" must stay "nightly"');
+  });
+
+  it('exits 3 when someone else saved first', async () => {
+    api.on('PUT /tasks/nightly', problem(412, 'NONO_PRECONDITION_FAILED', 'the task changed'));
+    cli.editor = (text) => text.replace('Nightly report', 'v2');
+    const run = await cli.run('tasks', 'edit', 'nightly');
+    expect(run.code).toBe(ExitCode.Conflict);
+    expect(run.stderr).toContain('your edit is kept in');
+  });
+});
+
+describe('task actions', () => {
+  it('pauses with a note, resumes, triggers and deletes', async () => {
+    api.on('POST /tasks/nightly/pause', { status: 200, body: { ...TASK, paused: true } });
+    api.on('POST /tasks/nightly/resume', { status: 200, body: TASK });
+    api.on('POST /tasks/nightly/trigger', {
+      status: 202,
+      body: { taskId: 'nightly', requestId: 'r1', executionId: 'e-1', duplicate: false },
+    });
+    api.on('DELETE /tasks/nightly', { status: 204 });
+    expect((await cli.run('tasks', 'pause', 'nightly', '--note', 'maintenance')).stdout).toBe(
+      'paused task nightly\n',
+    );
+    expect((await cli.run('tasks', 'resume', 'nightly')).stdout).toBe('resumed task nightly\n');
+    const trigger = await cli.run('tasks', 'trigger', 'nightly', '--request-id', 'r1');
+    expect(trigger.stdout).toContain('triggered task nightly: execution e-1 (request r1)');
+    const rm = await cli.run('tasks', 'rm', 'nightly', '--if-match', '"3"');
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toBe('deleted task nightly\n');
+    expect(api.requests.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/tasks/nightly/pause', { note: 'maintenance' }],
+      ['POST', '/tasks/nightly/resume', {}],
+      ['POST', '/tasks/nightly/trigger', { requestId: 'r1' }],
+      ['DELETE', '/tasks/nightly', undefined],
+    ]);
+    expect(api.requests[3]?.headers['if-match']).toBe('"3"');
+  });
+
+  it.each([
+    ['pause', 'nightly'],
+    ['resume', 'nightly'],
+    ['trigger', 'nightly'],
+    ['rm', 'nightly'],
+  ])('%s of an unknown task exits 2', async (command, id) => {
+    const run = await cli.run('tasks', command, id);
+    expect(run.code).toBe(ExitCode.NotFound);
+  });
+
+  it('exits 4 when the role is too weak', async () => {
+    api.on('POST /tasks/nightly/pause', problem(403, 'NONO_FORBIDDEN', 'this needs the operator role'));
+    const run = await cli.run('tasks', 'pause', 'nightly');
+    expect(run.code).toBe(ExitCode.Auth);
+    expect(run.stderr).toContain('role is too weak');
+  });
+});
+
+describe('nono tasks preview', () => {
+  it('asks for the next instants in the zone', async () => {
+    api.on('POST /preview', {
+      status: 200,
+      body: {
+        timeZone: 'Europe/Paris',
+        after: '2026-11-22T12:00:00.000Z',
+        fireTimes: [{ utc: '2026-11-23T02:00:00.000Z', local: '2026-11-23T03:00:00.000+01:00' }],
+      },
+    });
+    const run = await cli.run('tasks', 'preview', '0 3 * * *', '--tz', 'Europe/Paris', '--count', '1');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /UTC\s+LOCAL \(Europe\/Paris\)\n2026-11-23T02:00:00.000Z\s+2026-11-23T03:00:00.000\+01:00/,
+    );
+    expect(api.requests[0]?.body).toEqual({
+      schedule: { kind: 'cron', expression: '0 3 * * *', timeZone: 'Europe/Paris' },
+      count: 1,
+    });
+  });
+
+  it('exits 1 for a bad count or a bad cron', async () => {
+    const count = await cli.run('tasks', 'preview', '* * * * *', '--count', '0');
+    expect(count.code).toBe(ExitCode.Usage);
+    expect(count.stderr).toContain('expected an integer from 1 to 100');
+    api.on(
+      'POST /preview',
+      problem(422, 'NONO_INVALID_SCHEDULE', 'bad schedule', [
+        { field: 'schedule.expression', message: 'has 7 fields' },
+      ]),
+    );
+    const cron = await cli.run('tasks', 'preview', '* * * * * * *');
+    expect(cron.code).toBe(ExitCode.Usage);
+    expect(cron.stderr).toContain('schedule.expression: has 7 fields');
+  });
+});
+
+describe('cluster and history views', () => {
+  it('nono schedulers lists members and departed owners', async () => {
+    api.on('GET /schedulers', {
+      status: 200,
+      body: {
+        generation: 4,
+        updatedAt: null,
+        schedulers: [
+          { id: 'sched-a', host: 'h', pid: 7, startedAt: 'x', opsUrl: 'http://h:7400', tasks: ['a', 'b'] },
+        ],
+        departed: ['sched-b'],
+      },
+    });
+    const run = await cli.run('schedulers');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^sched-a\s+h\s+7\s+2\s+x\s+http:\/\/h:7400$/m);
+    expect(run.stdout).toContain('departed (the leader is reassigning their tasks): sched-b');
+  });
+
+  it('nono executions passes the filters and turns --since into an instant', async () => {
+    api.on('GET /executions', {
+      status: 200,
+      body: {
+        items: [
+          {
+            nominalTime: '2026-11-22T11:59:00.000Z',
+            taskId: 'nightly',
+            status: 'failed',
+            attempts: 2,
+            lateMs: 12,
+            durationMs: 1500,
+            httpStatus: 500,
+            schedulerId: 'sched-a',
+            reason: 'scheduled',
+          },
+        ],
+        nextCursor: null,
+      },
+    });
+    const run = await cli.run(
+      'executions',
+      '--task',
+      'nightly',
+      '--status',
+      'failed',
+      '--since',
+      '15m',
+      '-n',
+      '5',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/nightly\s+failed\s+2\s+12ms\s+1\.5s\s+500\s+sched-a\s+scheduled/);
+    const query = api.requests[0]?.query;
+    expect(Object.fromEntries(query ?? [])).toEqual({
+      taskId: 'nightly',
+      status: 'failed',
+      from: '2026-11-22T11:45:00.000Z',
+      limit: '5',
+    });
+  });
+
+  it.each([
+    [['executions', '--status', 'done'], /--status "done" is not valid/],
+    [['executions', '--since', 'yesterday'], /--since "yesterday" is not valid/],
+    [['executions', '--limit', '501'], /from 1 to 500/],
+  ])('nono %j exits 1', async (argv, message) => {
+    const run = await cli.run(...argv);
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toMatch(message);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('nono report reads one daily report per day, or one task report', async () => {
+    api.on('GET /reports/daily', (request) => ({
+      status: 200,
+      body: {
+        items: [
+          {
+            day: request.query.get('day'),
+            taskId: 'nightly',
+            runs: 4,
+            succeeded: 3,
+            failed: 1,
+            successRate: 0.75,
+            meanDurationMs: 20,
+            maxDurationMs: 40,
+          },
+        ],
+        nextCursor: null,
+      },
+    }));
+    const daily = await cli.run('report', '--days', '2');
+    expect(daily.code).toBe(0);
+    expect(api.requests.map((r) => r.query.get('day'))).toEqual(['2026-11-22', '2026-11-21']);
+    expect(daily.stdout).toMatch(/2026-11-21\s+nightly\s+4\s+3\s+1\s+-\s+-\s+-\s+-\s+75\.0%\s+20ms\s+40ms/);
+
+    api.on('GET /reports/tasks/nightly', {
+      status: 200,
+      body: { taskId: 'nightly', runs: 4, successRate: 0.75 },
+    });
+    const task = await cli.run('report', '--task', 'nightly', '--days', '7');
+    expect(task.stdout).toMatch(/^runs\s+4$/m);
+    expect(api.requests.at(-1)?.query.get('from')).toBe('2026-11-15T12:00:00.000Z');
+  });
+
+  it('nono audit shows who did what', async () => {
+    api.on('GET /audit', {
+      status: 200,
+      body: {
+        items: [
+          {
+            at: '2026-11-22T10:00:00.000Z',
+            taskId: 'nightly',
+            type: 'nono.task.paused.v1',
+            actorId: 'admin:abc',
+            revision: 4,
+          },
+        ],
+        nextCursor: null,
+      },
+    });
+    const run = await cli.run('audit', '--task', 'nightly');
+    expect(run.stdout).toMatch(/nightly\s+paused\s+admin:abc\s+4/);
+    expect(api.requests[0]?.query.get('taskId')).toBe('nightly');
+  });
+
+  it('nono history rebuild says it is not available and how to do it', async () => {
+    const run = await cli.run('history', 'rebuild');
+    expect(run.code).toBe(ExitCode.Unsupported);
+    expect(run.stderr).toContain('node services/history/dist/main.js rebuild');
+  });
+
+  it('exits 5 when the history service is down', async () => {
+    api.on('GET /executions', problem(502, 'NONO_HISTORY_UNAVAILABLE', 'the history service is unreachable'));
+    const run = await cli.run('executions');
+    expect(run.code).toBe(ExitCode.Unavailable);
+    expect(run.stderr).toContain('NONO_HISTORY_UNAVAILABLE');
+  });
+});
+
+describe('connection and authentication', () => {
+  it('exits 5 when the API is unreachable', async () => {
+    const port = await closedPort();
+    cli.env = { NONO_API_URL: `http://127.0.0.1:${port}`, NONO_TOKEN: 'secret' };
+    const run = await cli.run('tasks', 'ls');
+    expect(run.code).toBe(ExitCode.Unavailable);
+    expect(run.stderr).toContain(`cannot reach the nono API at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(run.stderr).toContain('npm start');
+  });
+
+  it('exits 5 on a 500', async () => {
+    api.on('GET /schedulers', problem(500, 'NONO_INTERNAL', 'Internal error'));
+    expect((await cli.run('schedulers')).code).toBe(ExitCode.Unavailable);
+  });
+
+  it('exits 4 on a 401 and says where the token came from', async () => {
+    api.on('GET /tasks', problem(401, 'NONO_UNAUTHENTICATED', 'unknown token'));
+    const run = await cli.run('tasks', 'ls');
+    expect(run.code).toBe(ExitCode.Auth);
+    expect(run.stderr).toContain('the API did not accept the token from NONO_TOKEN');
+    expect(run.stderr).toContain('.nono/local-token');
+  });
+
+  it('says so when no token is configured', async () => {
+    api.on('GET /tasks', problem(401, 'NONO_UNAUTHENTICATED', 'no token'));
+    cli.env = { NONO_API_URL: api.url };
+    const run = await cli.run('tasks', 'ls');
+    expect(run.code).toBe(ExitCode.Auth);
+    expect(run.stderr).toContain('no API token given');
+    expect(api.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('takes the token from --token, then NONO_TOKEN, then the config file', async () => {
+    api.on('GET /schedulers', {
+      status: 200,
+      body: { generation: null, updatedAt: null, schedulers: [], departed: [] },
+    });
+    cli.env = { XDG_CONFIG_HOME: '/cfg' };
+    cli.files.set('/cfg/nono/config.json', JSON.stringify({ apiUrl: api.url, token: 'from-file' }));
+    await cli.run('schedulers');
+    cli.env = { XDG_CONFIG_HOME: '/cfg', NONO_TOKEN: 'from-env' };
+    await cli.run('schedulers');
+    await cli.run('--token', 'from-flag', 'schedulers');
+    expect(api.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer from-file',
+      'Bearer from-env',
+      'Bearer from-flag',
+    ]);
+  });
+
+  it('exits 1 for a config file that is not JSON', async () => {
+    cli.env = {};
+    cli.files.set('/home/test/.config/nono/config.json', '{ token: nope');
+    const run = await cli.run('schedulers');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('/home/test/.config/nono/config.json is not valid JSON');
+  });
+});
+
+describe('usage', () => {
+  it('exits 0 for --help and --version, 1 for an unknown command or a missing argument', async () => {
+    const help = await cli.run('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Exit codes:');
+    expect((await cli.run('--version')).stdout).toBe('0.1.0\n');
+    const unknown = await cli.run('taks', 'ls');
+    expect(unknown.code).toBe(ExitCode.Usage);
+    expect(unknown.stderr).toContain("unknown command 'taks'");
+    const missing = await cli.run('tasks', 'get');
+    expect(missing.code).toBe(ExitCode.Usage);
+    expect(missing.stderr).toContain("missing required argument 'id'");
+    expect((await cli.run('tasks', 'create')).stderr).toContain(
+      "required option '-f, --file <path>' not specified",
+    );
+  });
+});
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,281 @@
+import { type Command } from 'commander';
+import { CliError, ExitCode } from '../cli-error.js';
+import { type CommandContext } from '../context.js';
+import { cellText, renderTable } from '../table.js';
+import { type TaskDocument, parseTaskDocuments, withoutManagedFields } from '../task-file.js';
+import { countOption } from './options.js';
+
+type Task = Record<string, unknown> & { id: string };
+interface TaskListItem {
+  readonly etag: string;
+  readonly owner: string | null;
+  readonly task: Task;
+}
+
+const path = (id: string): string => `/tasks/${encodeURIComponent(id)}`;
+
+export function registerTaskCommands(program: Command, context: () => CommandContext): void {
+  const tasks = program.command('tasks').description('define, change and operate scheduled tasks');
+
+  tasks
+    .command('ls')
+    .alias('list')
+    .description('list tasks (every page)')
+    .option('-l, --label <key:value>', 'only tasks with this label (repeatable)', collect, [])
+    .option('--paused', 'only paused tasks')
+    .option('--active', 'only tasks that are not paused')
+    .option('--owner <schedulerId>', 'only tasks this scheduler owns')
+    .action(async (options: { label: string[]; paused?: boolean; active?: boolean; owner?: string }) => {
+      const ctx = context();
+      if (options.paused === true && options.active === true)
+        throw new CliError(ExitCode.Usage, '--paused and --active exclude each other');
+      const client = await ctx.client();
+      const items: TaskListItem[] = [];
+      let after: string | undefined;
+      do {
+        const query = new URLSearchParams();
+        for (const label of options.label) query.append('label', label);
+        if (options.paused === true) query.set('paused', 'true');
+        if (options.active === true) query.set('paused', 'false');
+        if (options.owner !== undefined) query.set('owner', options.owner);
+        query.set('limit', '500');
+        if (after !== undefined) query.set('after', after);
+        const page = await client.get<{ items: TaskListItem[]; nextCursor: string | null }>(
+          `/tasks?${query.toString()}`,
+        );
+        items.push(...page.body.items);
+        after = page.body.nextCursor ?? undefined;
+      } while (after !== undefined);
+      ctx.print(items, () =>
+        items.length === 0
+          ? 'no tasks yet: define one with `nono tasks create -f task.json`\n'
+          : renderTable(
+              ['ID', 'STATE', 'SCHEDULE', 'TARGET', 'OWNER'],
+              items.map(({ task, owner }) => [
+                task.id,
+                task['paused'] === true ? 'paused' : 'active',
+                describeSchedule(task['schedule']),
+                describeTarget(task['target']),
+                owner,
+              ]),
+            ),
+      );
+    });
+
+  tasks
+    .command('get')
+    .description('print a task definition (JSON; save it, edit it, `apply` it)')
+    .argument('<id>', 'task id')
+    .action(async (id: string) => {
+      const ctx = context();
+      const response = await (await ctx.client()).get<Task>(path(id));
+      ctx.print(
+        { etag: response.etag, task: response.body },
+        () => `${JSON.stringify(response.body, null, 2)}\n`,
+      );
+    });
+
+  tasks
+    .command('create')
+    .description('define new tasks from a JSON file (one task or an array)')
+    .requiredOption('-f, --file <path>', 'the task file, - for stdin')
+    .action(async (options: { file: string }) => {
+      const ctx = context();
+      const documents = await readDocuments(ctx, options.file);
+      const client = await ctx.client();
+      const results = [];
+      for (const document of documents) {
+        const created = await client.request<Task>('POST', '/tasks', { body: document });
+        results.push({ id: created.body.id, action: 'created', etag: created.etag });
+        if (!ctx.json) ctx.io.out(`created task ${created.body.id}\n`);
+      }
+      if (ctx.json) ctx.print(results, () => '');
+    });
+
+  tasks
+    .command('apply')
+    .description(
+      'create each task of the file, or replace it when its id exists (If-Match on the version read)',
+    )
+    .requiredOption('-f, --file <path>', 'the task file, - for stdin')
+    .action(async (options: { file: string }) => {
+      const ctx = context();
+      const documents = await readDocuments(ctx, options.file);
+      const client = await ctx.client();
+      const results = [];
+      for (const document of documents) {
+        const existing = await client.find<Task>(path(document.id));
+        if (existing === undefined) {
+          const created = await client.request<Task>('POST', '/tasks', { body: document });
+          results.push({ id: document.id, action: 'created', etag: created.etag });
+          if (!ctx.json) ctx.io.out(`created task ${document.id}\n`);
+        } else {
+          const replaced = await client.request<Task>('PUT', path(document.id), {
+            body: document,
+            ifMatch: existing.etag,
+          });
+          results.push({ id: document.id, action: 'replaced', etag: replaced.etag });
+          if (!ctx.json)
+            ctx.io.out(`replaced task ${document.id} (revision ${String(replaced.body['revision'])})\n`);
+        }
+      }
+      if (ctx.json) ctx.print(results, () => '');
+    });
+
+  tasks
+    .command('edit')
+    .description(
+      'open the task in $VISUAL or $EDITOR, then save it with If-Match (a concurrent change is refused)',
+    )
+    .argument('<id>', 'task id')
+    .action(async (id: string) => {
+      const ctx = context();
+      const client = await ctx.client();
+      const current = await client.get<Task>(path(id));
+      const before = `${JSON.stringify(withoutManagedFields(current.body), null, 2)}\n`;
+      const file = ctx.io.tempPath(`nono-${id}.json`);
+      await ctx.io.writeFile(file, before);
+      await ctx.io.openEditor(file);
+      const after = (await ctx.io.readFile(file)) ?? '';
+      if (after === before) {
+        ctx.print({ id, action: 'unchanged' }, () => `no change: task ${id} left as it was\n`);
+        return;
+      }
+      const kept = `your edit is kept in ${file}: fix it and run \`nono tasks apply -f ${file}\``;
+      try {
+        const [document] = parseTaskDocuments(after, file);
+        if (document === undefined || document.id !== id)
+          throw new CliError(
+            ExitCode.Usage,
+            `${file}: "id" must stay "${id}" (create a new task with \`nono tasks create\`)`,
+          );
+        const saved = await client.request<Task>('PUT', path(id), { body: document, ifMatch: current.etag });
+        ctx.print(
+          { id, action: 'replaced', etag: saved.etag },
+          () => `replaced task ${id} (revision ${String(saved.body['revision'])})\n`,
+        );
+      } catch (error) {
+        if (error instanceof CliError)
+          throw new CliError(error.exitCode, error.message, [...error.details, kept]);
+        throw error;
+      }
+    });
+
+  tasks
+    .command('pause')
+    .description('stop firing a task until it is resumed')
+    .argument('<id>', 'task id')
+    .option('--note <text>', 'why (shown in the UI and the audit trail)')
+    .action(async (id: string, options: { note?: string }) => {
+      const ctx = context();
+      const body = options.note === undefined ? {} : { note: options.note };
+      const saved = await (await ctx.client()).request<Task>('POST', `${path(id)}/pause`, { body });
+      ctx.print(saved.body, () => `paused task ${id}\n`);
+    });
+
+  tasks
+    .command('resume')
+    .description('fire a paused task again (missed instants follow its misfire policy)')
+    .argument('<id>', 'task id')
+    .action(async (id: string) => {
+      const ctx = context();
+      const saved = await (await ctx.client()).request<Task>('POST', `${path(id)}/resume`, { body: {} });
+      ctx.print(saved.body, () => `resumed task ${id}\n`);
+    });
+
+  tasks
+    .command('trigger')
+    .description('fire a task once, now (its owner fires it within a second or so)')
+    .argument('<id>', 'task id')
+    .option('--request-id <id>', 'your id for this request: repeating it does not fire twice')
+    .action(async (id: string, options: { requestId?: string }) => {
+      const ctx = context();
+      const body = options.requestId === undefined ? {} : { requestId: options.requestId };
+      const response = await (
+        await ctx.client()
+      ).request<{ executionId: string; requestId: string; duplicate: boolean }>(
+        'POST',
+        `${path(id)}/trigger`,
+        { body },
+      );
+      const { executionId, requestId, duplicate } = response.body;
+      ctx.print(
+        response.body,
+        () =>
+          `${duplicate ? 'already requested' : 'triggered'} task ${id}: execution ${executionId} (request ${requestId})\n` +
+          `follow it with: nono executions --task ${id}\n`,
+      );
+    });
+
+  tasks
+    .command('rm')
+    .alias('delete')
+    .description('delete a task (and its fire state)')
+    .argument('<id>', 'task id')
+    .option('--if-match <etag>', 'delete only if the task is still at this version')
+    .action(async (id: string, options: { ifMatch?: string }) => {
+      const ctx = context();
+      await (await ctx.client()).request('DELETE', path(id), { ifMatch: options.ifMatch });
+      ctx.print({ id, action: 'deleted' }, () => `deleted task ${id}\n`);
+    });
+
+  tasks
+    .command('preview')
+    .description('the next fire times of a cron expression (5 fields, or 6 with seconds)')
+    .argument('<cron>', "cron expression, quoted: '*/5 * * * *'")
+    .option('--tz <zone>', 'IANA time zone the expression is read in', 'UTC')
+    .option('--count <n>', 'how many instants (1-100)', countOption, 10)
+    .action(async (expression: string, options: { tz: string; count: number }) => {
+      const ctx = context();
+      const response = await (
+        await ctx.client()
+      ).request<{ timeZone: string; fireTimes: Array<{ utc: string; local: string }> }>('POST', '/preview', {
+        body: { schedule: { kind: 'cron', expression, timeZone: options.tz }, count: options.count },
+      });
+      const { timeZone, fireTimes } = response.body;
+      ctx.print(response.body, () =>
+        renderTable(
+          ['UTC', `LOCAL (${timeZone})`],
+          fireTimes.map((fire) => [fire.utc, fire.local]),
+        ),
+      );
+    });
+}
+
+async function readDocuments(ctx: CommandContext, file: string): Promise<TaskDocument[]> {
+  const source = file === '-' ? 'stdin' : file;
+  const text = await ctx.io.readFile(file);
+  if (text === undefined) throw new CliError(ExitCode.Usage, `cannot read ${source}: no such file`);
+  return parseTaskDocuments(text, source);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function describeSchedule(schedule: unknown): string {
+  const s = (schedule ?? {}) as Record<string, unknown>;
+  switch (s['kind']) {
+    case 'cron':
+      return `cron ${cellText(s['expression'])}${s['timeZone'] === 'UTC' || s['timeZone'] === undefined ? '' : ` ${cellText(s['timeZone'])}`}`;
+    case 'interval':
+      return `every ${formatEvery(Number(s['everyMs']))}`;
+    case 'once':
+      return `once at ${cellText(s['at'])}`;
+    default:
+      return '?';
+  }
+}
+
+function formatEvery(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function describeTarget(target: unknown): string {
+  const t = (target ?? {}) as Record<string, unknown>;
+  return `${cellText(t['method'] ?? 'POST')} ${cellText(t['url'] ?? '?')}`;
+}

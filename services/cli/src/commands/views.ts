@@ -1,0 +1,224 @@
+import { type Command } from 'commander';
+import { CliError, ExitCode } from '../cli-error.js';
+import { type CommandContext } from '../context.js';
+import { formatMs, renderRecord, renderTable } from '../table.js';
+import { lastUtcDays, parseSince } from '../time-input.js';
+import { positiveInt } from './options.js';
+
+interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+type Row = Record<string, unknown>;
+
+const STATUSES = [
+  'scheduled',
+  'running',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'skipped',
+  'misfired',
+  'lost',
+  'retrying',
+];
+
+/** Read-only views: the cluster, and history (executions, reports, audit) through the API. */
+export function registerViewCommands(program: Command, context: () => CommandContext): void {
+  program
+    .command('schedulers')
+    .description('live schedulers and the tasks each owns')
+    .action(async () => {
+      const ctx = context();
+      const { body } = await (
+        await ctx.client()
+      ).get<{
+        generation: number | null;
+        schedulers: Array<Row & { tasks: string[] }>;
+        departed: string[];
+      }>('/schedulers');
+      ctx.print(body, () => {
+        if (body.schedulers.length === 0)
+          return 'no scheduler is running: tasks will not fire until one joins\n';
+        const table = renderTable(
+          ['ID', 'HOST', 'PID', 'TASKS', 'STARTED', 'OPS'],
+          body.schedulers.map((s) => [
+            s['id'],
+            s['host'],
+            s['pid'],
+            s.tasks.length,
+            s['startedAt'],
+            s['opsUrl'],
+          ]),
+        );
+        const departed =
+          body.departed.length === 0
+            ? ''
+            : `departed (the leader is reassigning their tasks): ${body.departed.join(', ')}\n`;
+        return table + departed;
+      });
+    });
+
+  program
+    .command('executions')
+    .description('recent executions, newest nominal instant first (from the history service)')
+    .option('-t, --task <id>', 'only this task')
+    .option('-s, --status <status>', `only this status: ${STATUSES.join(', ')}`)
+    .option('--since <when>', 'only nominal instants since: 30s, 15m, 2h, 7d or an RFC 3339 instant')
+    .option('--scheduler <id>', 'only executions fired by this scheduler')
+    .option('-n, --limit <n>', 'how many (1-500)', positiveInt(500), 20)
+    .action(
+      async (options: {
+        task?: string;
+        status?: string;
+        since?: string;
+        scheduler?: string;
+        limit: number;
+      }) => {
+        const ctx = context();
+        if (options.status !== undefined && !STATUSES.includes(options.status)) {
+          throw new CliError(
+            ExitCode.Usage,
+            `--status "${options.status}" is not valid: expected one of ${STATUSES.join(', ')}`,
+          );
+        }
+        const from = options.since === undefined ? undefined : parseSince(options.since, ctx.io.now());
+        const { body } = await (
+          await ctx.client()
+        ).get<Page<Row>>('/executions', {
+          query: {
+            taskId: options.task,
+            status: options.status,
+            schedulerId: options.scheduler,
+            from,
+            limit: options.limit,
+          },
+        });
+        ctx.print(body.items, () =>
+          body.items.length === 0
+            ? 'no executions recorded (yet): history shows a fire a moment after it happens\n'
+            : renderTable(
+                ['NOMINAL', 'TASK', 'STATUS', 'ATTEMPTS', 'LATE', 'DURATION', 'HTTP', 'SCHEDULER', 'REASON'],
+                body.items.map((e) => [
+                  e['nominalTime'],
+                  e['taskId'],
+                  e['status'],
+                  e['attempts'],
+                  formatMs(e['lateMs']),
+                  formatMs(e['durationMs']),
+                  e['httpStatus'],
+                  e['schedulerId'],
+                  e['reason'],
+                ]),
+              ),
+        );
+      },
+    );
+
+  program
+    .command('report')
+    .description("a task's success rate and timings, or per-task daily totals")
+    .option('-t, --task <id>', "one task's report over the last --days")
+    .option('-d, --days <n>', 'how many days back, today included (1-31)', positiveInt(31), 1)
+    .action(async (options: { task?: string; days: number }) => {
+      const ctx = context();
+      const client = await ctx.client();
+      const now = ctx.io.now();
+      if (options.task !== undefined) {
+        const from = new Date(now - options.days * 86_400_000).toISOString();
+        const { body } = await client.get<Row>(`/reports/tasks/${encodeURIComponent(options.task)}`, {
+          query: { from },
+        });
+        ctx.print(body, () => renderRecord(body));
+        return;
+      }
+      const rows: Row[] = [];
+      for (const day of lastUtcDays(options.days, now)) {
+        const { body } = await client.get<Page<Row>>('/reports/daily', { query: { day } });
+        rows.push(...body.items);
+      }
+      ctx.print(rows, () =>
+        rows.length === 0
+          ? `no executions in the last ${options.days} day(s)\n`
+          : renderTable(
+              [
+                'DAY',
+                'TASK',
+                'RUNS',
+                'OK',
+                'FAILED',
+                'TIMED-OUT',
+                'LOST',
+                'SKIPPED',
+                'MISSED',
+                'SUCCESS',
+                'MEAN',
+                'MAX',
+              ],
+              rows.map((r) => [
+                r['day'],
+                r['taskId'],
+                r['runs'],
+                r['succeeded'],
+                r['failed'],
+                r['timedOut'],
+                r['lost'],
+                r['skipped'],
+                r['missed'],
+                typeof r['successRate'] === 'number' ? `${(r['successRate'] * 100).toFixed(1)}%` : '-',
+                formatMs(r['meanDurationMs']),
+                formatMs(r['maxDurationMs']),
+              ]),
+            ),
+      );
+    });
+
+  program
+    .command('audit')
+    .description('who changed, paused, resumed, deleted or triggered what, newest first')
+    .option('-t, --task <id>', 'only this task')
+    .option('--actor <id>', 'only this actor (role:hash-prefix)')
+    .option('--since <when>', 'only since: 30s, 15m, 2h, 7d or an RFC 3339 instant')
+    .option('-n, --limit <n>', 'how many (1-500)', positiveInt(500), 20)
+    .action(async (options: { task?: string; actor?: string; since?: string; limit: number }) => {
+      const ctx = context();
+      const from = options.since === undefined ? undefined : parseSince(options.since, ctx.io.now());
+      const { body } = await (
+        await ctx.client()
+      ).get<Page<Row>>('/audit', {
+        query: { taskId: options.task, actor: options.actor, from, limit: options.limit },
+      });
+      ctx.print(body.items, () =>
+        body.items.length === 0
+          ? 'no audit entries (yet)\n'
+          : renderTable(
+              ['AT', 'TASK', 'WHAT', 'ACTOR', 'REVISION'],
+              body.items.map((a) => [
+                a['at'],
+                a['taskId'],
+                shortType(a['type']),
+                a['actorId'],
+                a['revision'],
+              ]),
+            ),
+      );
+    });
+
+  const history = program.command('history').description('the history service');
+  history
+    .command('rebuild')
+    .description('rebuild the history database from the Kafka topics')
+    .action(async () => {
+      // The history service offers rebuild only as an offline command (POST /admin/rebuild is
+      // not implemented, and the API forwards GETs only): say so and say how, rather than guess.
+      throw new CliError(ExitCode.Unsupported, 'history rebuild is not available through the API', [
+        'stop the history service, then run on its host: node services/history/dist/main.js rebuild',
+        'see services/history/README.md ("Commands")',
+      ]);
+    });
+}
+
+/** `nono.task.paused.v1` → `paused`. */
+function shortType(type: unknown): string {
+  return typeof type === 'string' ? type.replace(/^nono\.task\./, '').replace(/\.v\d+$/, '') : '-';
+}
