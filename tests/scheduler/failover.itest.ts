@@ -31,7 +31,8 @@ describe('scheduler failover', () => {
     cluster = await startTestCluster(await isolate('failover'), {
       schedulers: ['f1', 'f2', 'f3'],
       partitions: 3,
-      env: { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) },
+      // A short misfire threshold, so the instants missed during the takeover are misfires.
+      env: { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), NONO_MISFIRE_THRESHOLD_MS: '1000' },
     });
     ({ iso, zk, worker, schedulers } = cluster);
     const now = Date.now();
@@ -106,6 +107,13 @@ describe('scheduler failover', () => {
         perExecution.set(key, (perExecution.get(key) ?? 0) + 1);
       }
       expect([...perExecution].filter(([, n]) => n > 1)).toEqual([]);
+      // The catch-up fire of an instant that fell due before the takeover says why it ran.
+      const reasons = new Set(
+        fired
+          .filter((e) => victimTasks.includes(e.subject))
+          .map((e) => (e.data as { reason: string }).reason),
+      );
+      expect(reasons.has('failover')).toBe(true);
     } finally {
       await log.stop();
     }

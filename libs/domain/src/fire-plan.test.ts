@@ -34,17 +34,24 @@ describe('planDueFires', () => {
   });
 
   it('fire-once (default): one catch-up fire stands for all missed instants', () => {
-    const plan = planDueFires(everySecond(), T0, T0 + 10_500 - 2000, opts); // due 1..8 s, newest 8 s is 500 ms old
-    expect(plan.fire).toEqual([{ nominal: T0 + 8000, onTime: true }]);
-    expect(plan.misfired.map((m) => m.action)).toEqual(Array(7).fill('skip'));
-    const late = planDueFires(everySecond(), T0, T0 + 12_000, { ...opts, misfireThresholdMs: 0 });
-    expect(late.fire).toEqual([{ nominal: T0 + 12_000, onTime: true }]);
+    const plan = planDueFires(everySecond(), T0, T0 + 8_500, opts); // due 1..8 s; 7 s and 8 s are within 1.5 s
+    expect(plan.fire).toEqual([
+      { nominal: T0 + 7000, onTime: true },
+      { nominal: T0 + 8000, onTime: true },
+    ]);
+    expect(plan.misfired.map((m) => m.action)).toEqual(Array(6).fill('skip'));
     const allMissed = planDueFires(everySecond(), T0, T0 + 12_900, { ...opts, misfireThresholdMs: 100 });
     expect(allMissed.fire).toEqual([{ nominal: T0 + 12_000, onTime: false }]);
     expect(allMissed.misfired.filter((m) => m.action === 'fire').map((m) => m.nominal)).toEqual([
       T0 + 12_000,
     ]);
     expect(allMissed.advanceTo).toBe(T0 + 12_000);
+  });
+
+  it('fires every late-but-not-missed instant after a short stall (regression: a 4 s stall used to skip 3 instants)', () => {
+    const plan = planDueFires(everySecond(), T0, T0 + 4_200, { ...opts, misfireThresholdMs: 5_000 });
+    expect(plan.fire.map((f) => f.nominal - T0)).toEqual([1000, 2000, 3000, 4000]);
+    expect(plan.misfired).toEqual([]);
   });
 
   it('fire-all: every missed instant in order, bounded by maxCatchUp (the newest ones)', () => {

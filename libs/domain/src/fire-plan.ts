@@ -6,9 +6,10 @@ import { type SchedulerTask, nextTaskFireTime } from './task.js';
  * has advanced (`lastNominal`) and the time now. Pure, so failover and long pauses are
  * tested with a manual clock instead of killed processes.
  *
- * An instant is *on time* if it is due and at most `misfireThresholdMs` old; older due
- * instants were *missed* (nobody owned the task, or every scheduler was down) and follow
- * the task's misfire policy, within its catch-up window and maximum count.
+ * A due instant at most `misfireThresholdMs` old is *on time* and fires, however many
+ * there are (a scheduler that stalled for two seconds fires both instants, late); older
+ * due instants were *missed* (nobody owned the task, or every scheduler was down) and
+ * follow the task's misfire policy, within its catch-up window and maximum count.
  */
 export interface FirePlan {
   /** Instants to fire, oldest first. */
@@ -50,9 +51,9 @@ export function planDueFires(
   }
   if (lastDue === undefined) return { fire: [], misfired: [], expiredCount: 0, advanceTo: undefined };
 
-  const newest = due.at(-1);
-  const onTime = newest !== undefined && now - newest <= options.misfireThresholdMs ? newest : undefined;
-  const missed = onTime === undefined ? due : due.slice(0, -1);
+  // Late is not missed: every due instant within the threshold still fires on its own.
+  const onTime = due.filter((nominal) => now - nominal <= options.misfireThresholdMs);
+  const missed = due.filter((nominal) => now - nominal > options.misfireThresholdMs);
 
   let catchUp: EpochMs[];
   switch (task.misfire.policy) {
@@ -60,8 +61,8 @@ export function planDueFires(
       catchUp = [];
       break;
     case 'fire-once':
-      // One fire stands for all missed instants; when an on-time fire happens anyway, it is that one.
-      catchUp = onTime === undefined && missed.length > 0 ? [missed.at(-1) as EpochMs] : [];
+      // One fire stands for all missed instants; when on-time fires happen anyway, they are it.
+      catchUp = onTime.length === 0 && missed.length > 0 ? [missed.at(-1) as EpochMs] : [];
       break;
     case 'fire-all':
       catchUp = missed.slice(-task.misfire.maxCatchUp);
@@ -70,7 +71,7 @@ export function planDueFires(
   const catchUpSet = new Set(catchUp);
   const fire = [
     ...catchUp.map((nominal) => ({ nominal, onTime: false })),
-    ...(onTime === undefined ? [] : [{ nominal: onTime, onTime: true }]),
+    ...onTime.map((nominal) => ({ nominal, onTime: true })),
   ];
   const allowed = fire.slice(Math.max(0, fire.length - Math.max(0, options.runsLeft)));
   return {

@@ -72,8 +72,8 @@ interface TaskRuntime {
   fire: VersionedFireState | undefined;
   /** Instants at or before this are never planned (e.g. those that passed while paused). */
   baseline: number;
-  /** Taken over from another scheduler: catch-up fires say "failover". */
-  takenOver: boolean;
+  /** Taken over from another scheduler at this instant: its late fires say "failover". */
+  takenOverAt: number | undefined;
   readonly running: Map<string, AbortController>;
   buffered: PlannedFire[];
   /** Finished here, still listed in the fire state: removed by the next claim or a delayed write. */
@@ -142,7 +142,7 @@ export class Engine {
         task: undefined,
         fire: undefined,
         baseline: -Infinity,
-        takenOver: true,
+        takenOverAt: undefined,
         running: new Map(),
         buffered: [],
         finished: new Set(),
@@ -234,6 +234,9 @@ export class Engine {
       runtime.taskId,
       parseInstant(task.createdAt) ?? this.#o.clock.now(),
     );
+    const previousOwner = runtime.fire.state.firedBy;
+    runtime.takenOverAt =
+      previousOwner !== undefined && previousOwner !== this.#o.schedulerId ? this.#o.clock.now() : undefined;
     await this.#settleLost(runtime);
     this.#scheduleNext(runtime);
   }
@@ -269,8 +272,13 @@ export class Engine {
       return;
     }
 
-    const reasonOf = (onTime: boolean): FireReason =>
-      onTime ? 'scheduled' : runtime.takenOver ? 'failover' : 'misfire-catch-up';
+    // Instants that fell due before this scheduler took the task over are failover fires.
+    const reasonOf = (onTime: boolean, nominal: number): FireReason =>
+      runtime.takenOverAt !== undefined && nominal < runtime.takenOverAt
+        ? 'failover'
+        : onTime
+          ? 'scheduled'
+          : 'misfire-catch-up';
     const decided = this.#applyOverlap(runtime, task, plan.fire);
     const ids = new Map<number, string>();
     const idOf = (nominal: number): string => {
@@ -290,7 +298,7 @@ export class Engine {
         schedulerId: this.#o.schedulerId,
         startedAt,
         deadlineAt: startedAt + budget * (1 + decided.buffer.length),
-        reason: reasonOf(f.onTime),
+        reason: reasonOf(f.onTime, f.nominal),
         fencingToken: 0,
       };
     }
@@ -298,6 +306,7 @@ export class Engine {
       ...fire.state,
       lastNominal: plan.advanceTo,
       runCount: fire.state.runCount + decided.start.length + decided.buffer.length,
+      firedBy: this.#o.schedulerId,
       inflight,
     };
     const claim = await this.#o.fence.claim(task.id, fire.version, next);
@@ -310,7 +319,6 @@ export class Engine {
       return;
     }
     runtime.fire = { state: next, version: claim.version };
-    runtime.takenOver = false;
     for (const executionId of cleared) runtime.finished.delete(executionId);
 
     const token = claim.fencingToken;
@@ -336,7 +344,7 @@ export class Engine {
     for (const skipped of decided.skip) {
       events.push(
         this.#event('nono.execution.skipped.v1', {
-          ...ref(skipped.nominal, reasonOf(skipped.onTime)),
+          ...ref(skipped.nominal, reasonOf(skipped.onTime, skipped.nominal)),
           skipReason: 'overlap',
           detail: `overlap policy ${task.overlap}`,
         }),
@@ -354,7 +362,7 @@ export class Engine {
       runtime.buffered.push({
         executionId: idOf(f.nominal),
         nominal: f.nominal,
-        reason: reasonOf(f.onTime),
+        reason: reasonOf(f.onTime, f.nominal),
         fencingToken: token,
         firstAttempt: 1,
       });
@@ -363,7 +371,7 @@ export class Engine {
       this.#startExecution(runtime, task, {
         executionId: idOf(f.nominal),
         nominal: f.nominal,
-        reason: reasonOf(f.onTime),
+        reason: reasonOf(f.onTime, f.nominal),
         fencingToken: token,
         firstAttempt: 1,
       });

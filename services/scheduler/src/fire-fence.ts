@@ -20,6 +20,8 @@ export interface FireState {
   /** Every instant at or before this one has been handled (fired, skipped or expired). */
   readonly lastNominal: number;
   readonly runCount: number;
+  /** The scheduler that made the last claim: tells a new owner it is taking over. */
+  readonly firedBy?: string;
   readonly inflight: Readonly<Record<string, InflightExecution>>;
 }
 
@@ -90,6 +92,7 @@ function parseFireState(data: Buffer, initialLastNominal: number): FireState {
     return {
       lastNominal: typeof raw.lastNominal === 'number' ? raw.lastNominal : initialLastNominal,
       runCount: typeof raw.runCount === 'number' ? raw.runCount : 0,
+      ...(typeof raw.firedBy === 'string' ? { firedBy: raw.firedBy } : {}),
       inflight: typeof raw.inflight === 'object' && raw.inflight !== null ? raw.inflight : {},
     };
   } catch {

@@ -85,6 +85,8 @@ export class HttpInvoker implements Invoker {
           'nono-attempt': String(call.attempt),
           'nono-fencing-token': String(call.fencingToken),
           'nono-nominal-time': new Date(call.nominal).toISOString(),
+          // When nono stops waiting: a worker can budget its work instead of being cut off.
+          'nono-deadline': new Date(started + call.task.target.timeoutMs).toISOString(),
           traceparent: traceparentFor(call.executionId, call.attempt),
           'user-agent': 'nono-scheduler',
         },
