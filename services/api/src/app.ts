@@ -9,15 +9,17 @@ import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
-import { registerProblemHandlers } from './problem-handlers.js';
+import { frameworkErrors, registerProblemHandlers } from './problem-handlers.js';
 import { typeboxValidatorCompiler } from './request-validation.js';
 import { registerHistoryRoutes } from './routes/history-routes.js';
 import { registerPreviewRoutes } from './routes/preview-routes.js';
 import { type RouteDeps } from './routes/route-deps.js';
 import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
+import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
 import { ProblemSchema } from './schemas.js';
+import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { TargetPolicy } from './tasks/target-policy.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
 import { type TaskStore } from './tasks/task-store.js';
@@ -35,6 +37,8 @@ export interface AppDeps {
   readonly log: Logger;
   readonly metrics: ReturnType<typeof createMetricsRegistry>;
   readonly readiness: () => Readiness;
+  /** Whether Kafka answers, for `GET /api/v1/status`; without one Kafka is reported as not probed. */
+  readonly kafkaProbe?: KafkaProbe;
   readonly eventSource: string;
   readonly bodyLimitBytes?: number;
   readonly rateLimitPerMinute?: number;
@@ -67,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     // Request ids for log correlation; not security relevant.
     requestIdHeader: false,
+    frameworkErrors,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   registerProblemHandlers(app);
@@ -111,6 +116,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     targetPolicy: new TargetPolicy(deps.allowedTargetHosts),
     eventSource: deps.eventSource,
   };
+  const backendStatus = new BackendStatus({
+    readiness: deps.readiness,
+    history: deps.history,
+    clock: deps.clock,
+    ...(deps.kafkaProbe === undefined ? {} : { kafka: deps.kafkaProbe }),
+  });
   await app.register(
     async (api) => {
       await api.register(rateLimit, {
@@ -137,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerPreviewRoutes(api, routeDeps);
       registerSchedulerRoutes(api, routeDeps);
       registerHistoryRoutes(api, routeDeps);
+      registerStatusRoutes(api, backendStatus);
     },
     { prefix: API_PREFIX },
   );

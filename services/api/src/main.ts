@@ -12,6 +12,7 @@ import { hashToken } from './auth/token-registry.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
+import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
 
 /**
@@ -67,6 +68,7 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   outbox.onCommitted(() => void relay.drain());
 
+  const kafkaProbe = kafkaClusterProbe(kafka);
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
@@ -77,6 +79,7 @@ async function main(argv: readonly string[]): Promise<void> {
     log,
     metrics: createMetricsRegistry('api'),
     readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),
+    kafkaProbe: kafkaProbe.probe,
     eventSource: `nono://api/${hostname()}-${process.pid}`,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
@@ -92,6 +95,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await relay.drain();
       await relay.stop();
       await publisher.disconnect();
+      await kafkaProbe.close();
       zk.close();
     },
     { log, deadlineMs: config.shutdownDeadlineMs },

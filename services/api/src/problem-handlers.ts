@@ -1,4 +1,4 @@
-import { type FastifyInstance } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { ApiError, ApiErrorCode, problemOf, toApiError } from './errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -27,3 +27,28 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       ),
   );
 }
+
+/**
+ * Errors Fastify raises before routing (a malformed percent-escape in the path,
+ * `FST_ERR_BAD_URL`; a failed async constraint) bypass the error handler; without this they
+ * leave in Fastify's own shape instead of problem+json. Found by the OpenAPI fuzz test.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
+  error,
+  request,
+  reply,
+) => {
+  request.log.info({ code: error.code }, 'request refused before routing');
+  // The reply's type is generic over route schemas that do not exist before routing.
+  void (reply as FastifyReply)
+    .code(400)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .send(
+      JSON.stringify(
+        problemOf(
+          new ApiError(ApiErrorCode.BadRequest, 'the request URL is malformed'),
+          request.url.split('?')[0],
+        ),
+      ),
+    );
+};

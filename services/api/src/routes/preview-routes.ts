@@ -55,6 +55,14 @@ export function previewFireTimes(
   };
 }
 
+/**
+ * The task's next nominal instant after `now` within its bounds, or null (paused tasks
+ * included: the instant they would fire at is still what a person wants to see).
+ */
+export function nextFireAt(task: SchedulerTask, now: number): string | null {
+  return previewFireTimes(task.schedule, now, 1, task).fireTimes[0]?.utc ?? null;
+}
+
 export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const tags = ['preview'];
 

@@ -9,6 +9,7 @@ import { applyMergePatch } from '../tasks/merge-patch.js';
 import { parseSpecBody } from '../tasks/task-input.js';
 import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
+import { nextFireAt } from './preview-routes.js';
 import { type RouteDeps, auditContextOf } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
@@ -52,11 +53,13 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
       const query = parseTaskQuery(request.query);
       const [tasks, assignment] = await Promise.all([store.list(), deps.cluster.assignment()]);
       const owners = ownerIndex(assignment);
+      const now = deps.clock.now();
       const page = selectTasks(tasks, query, (taskId) => owners.get(taskId));
       return {
         items: page.items.map(({ task, version }) => ({
           etag: etagOf(version),
           owner: owners.get(task.id) ?? null,
+          nextFireAt: nextFireAt(task, now),
           task,
         })),
         nextCursor: page.nextCursor ?? null,

@@ -1,0 +1,55 @@
+// The only place that talks to the API. Errors arrive as problem+json (RFC 9457); they
+// become ApiProblem with the per-field issues kept, so forms can put each under its field.
+const API = '/api/v1';
+
+export class ApiProblem extends Error {
+  constructor(status, problem) {
+    const fields = (problem?.errors ?? []).map((e) => `${e.field || '(body)'}: ${e.message}`).join('; ');
+    super(
+      `${problem?.title ?? `HTTP ${status}`}${problem?.detail ? `: ${problem.detail}` : ''}${fields ? ` (${fields})` : ''}`,
+    );
+    this.status = status;
+    this.code = problem?.code ?? `HTTP_${status}`;
+    this.errors = problem?.errors ?? [];
+  }
+}
+
+/** The API itself did not answer (network error): distinct from an error it answered with. */
+export class ApiUnreachable extends Error {}
+
+export function token() {
+  return sessionStorage.getItem('nono-token') ?? '';
+}
+
+export function setToken(value) {
+  sessionStorage.setItem('nono-token', value);
+}
+
+export async function call(method, path, { body, headers = {} } = {}) {
+  let response;
+  try {
+    response = await fetch(`${API}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token()}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiUnreachable('the nono API does not answer');
+  }
+  const text = response.status === 204 ? '' : await response.text();
+  let payload = null;
+  try {
+    payload = text === '' ? null : JSON.parse(text);
+  } catch {
+    payload = null;
+  }
+  if (!response.ok) throw new ApiProblem(response.status, payload);
+  return { body: payload, etag: response.headers.get('etag') };
+}
+
+export const get = async (path) => (await call('GET', path)).body;
+export const enc = encodeURIComponent;

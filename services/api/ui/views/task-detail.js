@@ -1,0 +1,259 @@
+import { call, enc, get } from '../api.js';
+import { durationChart, legend, successRateChart } from '../chart.js';
+import {
+  describeDetail,
+  describeSchedule,
+  eventName,
+  formatInstant,
+  formatMs,
+  formatRelative,
+  h,
+  show,
+  statusBadge,
+  table,
+} from '../dom.js';
+import { taskActions } from './tasks.js';
+
+/** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
+const WINDOWS = {
+  '1h': { buckets: 12, sizeMs: 5 * 60_000, label: 'last hour' },
+  '24h': { buckets: 24, sizeMs: 3_600_000, label: 'last 24 hours' },
+  '7d': { buckets: 14, sizeMs: 12 * 3_600_000, label: 'last 7 days' },
+};
+/** Reports are aggregates over many rows: refreshed less often than the rest of the page. */
+const REPORT_REFRESH_MS = 30_000;
+
+/** One task: definition, next fires, recent executions, success/duration charts, audit trail. */
+export function taskDetailView(taskId) {
+  const id = enc(taskId);
+  const head = h('div', { class: 'task-head' });
+  const executions = h('div');
+  const charts = h('div', { class: 'charts' });
+  const audit = h('div');
+  const fires = h('div', { class: 'fires' });
+  let windowKey = '1h';
+  let reportsAt = 0;
+  const windowPicker = h(
+    'select',
+    {
+      id: 'chart-window',
+      onchange: () => ((windowKey = windowPicker.value), (reportsAt = 0), void view.refresh()),
+    },
+    Object.entries(WINDOWS).map(([key, w]) => h('option', { value: key }, w.label)),
+  );
+
+  const view = {
+    autoRefresh: true,
+    element: h(
+      'section',
+      { class: 'detail' },
+      h('p', {}, h('a', { href: '#/tasks' }, '← all tasks')),
+      head,
+      h(
+        'div',
+        { class: 'columns' },
+        h('div', {}, h('h3', {}, 'Recent executions'), executions),
+        h('aside', {}, h('h3', {}, 'Next fires'), fires),
+      ),
+      h('div', { class: 'title-row' }, h('h3', {}, 'Success rate and duration'), windowPicker),
+      charts,
+      h('h3', {}, 'Audit trail'),
+      audit,
+    ),
+    async refresh() {
+      const [task, preview] = await Promise.all([
+        call('GET', `/tasks/${id}`),
+        get(`/tasks/${id}/preview?count=5`),
+      ]);
+      renderHead(task.body);
+      show(
+        fires,
+        task.body.paused
+          ? h('p', { class: 'paused' }, 'Paused: these are the instants it would fire at.')
+          : null,
+        h(
+          'ol',
+          {},
+          preview.fireTimes.map((f) =>
+            h('li', { title: f.utc }, `${formatInstant(f.utc)} (${formatRelative(f.utc)})`),
+          ),
+        ),
+      );
+      await Promise.all([
+        renderSection(executions, renderExecutions),
+        renderSection(audit, renderAudit),
+        Date.now() - reportsAt > REPORT_REFRESH_MS
+          ? renderSection(charts, renderCharts).then(() => (reportsAt = Date.now()))
+          : undefined,
+      ]);
+    },
+  };
+
+  function renderHead(task) {
+    show(
+      head,
+      h(
+        'div',
+        { class: 'title-row' },
+        h('h2', {}, task.name, ' ', h('small', { class: 'mono' }, task.id)),
+        h(
+          'div',
+          { class: 'actions' },
+          taskActions(
+            task,
+            () => view.refresh(),
+            () => (location.hash = '#/tasks'),
+          ),
+        ),
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        fact(
+          'state',
+          task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'running',
+          task.paused ? 'paused' : '',
+        ),
+        fact('schedule', describeSchedule(task.schedule)),
+        fact('target', `${task.target.method} ${task.target.url}`),
+        fact('timeout', formatMs(task.target.timeoutMs)),
+        fact('retry', task.retry.maxAttempts > 1 ? `up to ${task.retry.maxAttempts} attempts` : 'no retry'),
+        fact('overlap / misfire', `${task.overlap} / ${task.misfire.policy}`),
+        fact(
+          'labels',
+          Object.entries(task.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '—',
+        ),
+        fact('revision', `${task.revision}, updated ${formatInstant(task.updatedAt)}`),
+      ),
+      task.description ? h('p', { class: 'muted' }, task.description) : null,
+    );
+  }
+
+  async function renderExecutions() {
+    const page = await get(`/tasks/${id}/executions?limit=20`);
+    return table(
+      ['nominal', 'status', 'lateness', 'duration', 'attempts', 'HTTP', 'scheduler', 'error'],
+      page.items.map((e) => executionRow(e)),
+      { empty: 'No executions recorded yet.' },
+    );
+  }
+
+  async function renderAudit() {
+    const page = await get(`/audit?taskId=${id}&limit=30`);
+    return table(
+      ['at', 'what', 'who', 'revision', 'detail'],
+      page.items.map((a) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, formatInstant(a.at)),
+          h('td', {}, eventName(a.type).replace(/^task /, '')),
+          h('td', { class: 'mono' }, a.actorId ?? '—'),
+          h('td', {}, a.revision ?? '—'),
+          h('td', { class: 'small' }, describeDetail(a.detail)),
+        ),
+      ),
+      { empty: 'No audit events yet (they arrive through Kafka and history).' },
+    );
+  }
+
+  async function renderCharts() {
+    const w = WINDOWS[windowKey];
+    // Buckets aligned to their size, so a refresh moves whole buckets instead of shifting all.
+    const end = Math.ceil(Date.now() / w.sizeMs) * w.sizeMs;
+    const starts = Array.from({ length: w.buckets }, (_, i) => end - (w.buckets - i) * w.sizeMs);
+    const reports = await Promise.all(
+      starts.map((from) => get(`/reports/tasks/${id}?from=${iso(from)}&to=${iso(from + w.sizeMs)}`)),
+    );
+    const total = await get(`/reports/tasks/${id}?from=${iso(starts[0])}&to=${iso(end)}`);
+    const buckets = reports.map((r, i) => ({
+      label: bucketLabel(starts[i], w.sizeMs),
+      runs: r.runs,
+      successRate: r.successRate,
+      p50: r.durationMs.p50,
+      p95: r.durationMs.p95,
+    }));
+    return h(
+      'div',
+      {},
+      h(
+        'p',
+        { class: 'summary' },
+        `${w.label}: ${total.runs} runs, ${total.successRate === null ? '—' : `${Math.round(total.successRate * 1000) / 10} %`} succeeded, ${total.failed} failed, ${total.timedOut} timed out, ${total.lost} lost, ${total.skipped} skipped, ${total.missed} missed; duration p50 ${formatMs(total.durationMs.p50)}, p95 ${formatMs(total.durationMs.p95)}; lateness p50 ${formatMs(total.latenessMs.p50)}, p99 ${formatMs(total.latenessMs.p99)}`,
+      ),
+      h(
+        'div',
+        { class: 'chart-pair' },
+        h('figure', {}, h('figcaption', {}, 'Success rate'), successRateChart(buckets)),
+        h(
+          'figure',
+          {},
+          h('figcaption', {}, 'Duration'),
+          durationChart(buckets),
+          legend([
+            ['line-p50', 'p50'],
+            ['line-p95', 'p95'],
+          ]),
+        ),
+      ),
+    );
+  }
+
+  return view;
+}
+
+/** A section that fails alone: history down must not blank the task's definition. */
+async function renderSection(container, render) {
+  try {
+    container.replaceChildren(await render());
+  } catch (error) {
+    container.replaceChildren(h('p', { class: 'error' }, `Unavailable: ${error.message}`));
+  }
+}
+
+function fact(term, value, className = '') {
+  return [h('dt', {}, term), h('dd', { class: className }, value)];
+}
+
+const iso = (ms) => new Date(ms).toISOString();
+
+function bucketLabel(start, sizeMs) {
+  const date = new Date(start);
+  if (sizeMs >= 12 * 3_600_000)
+    return date.toLocaleDateString(undefined, {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      hour12: false,
+    });
+  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+}
+
+export function executionRow(e, { withTask = false } = {}) {
+  const late = e.lateMs === null ? '—' : formatMs(e.lateMs);
+  return h(
+    'tr',
+    {
+      class: ['failed', 'timed-out', 'lost', 'misfired'].includes(e.status) ? 'failure' : '',
+      'data-execution': e.executionId,
+      'data-status': e.status,
+    },
+    withTask ? h('td', {}, h('a', { href: `#/tasks/${enc(e.taskId)}` }, e.taskId)) : null,
+    // reason: why it ran (scheduled, manual, catch-up, rerun…); shown when not the ordinary case.
+    h(
+      'td',
+      { title: e.executionId },
+      formatInstant(e.nominalTime),
+      e.reason && e.reason !== 'scheduled' ? h('span', { class: 'muted' }, ` ${e.reason}`) : null,
+    ),
+    h('td', {}, statusBadge(e.status)),
+    h('td', { class: e.lateMs > 5_000 ? 'warn' : '' }, late),
+    h('td', {}, formatMs(e.durationMs)),
+    h('td', {}, e.attempts ?? '—'),
+    h('td', {}, e.httpStatus ?? '—'),
+    h('td', { class: 'mono' }, e.schedulerId ?? '—'),
+    h('td', { class: 'error-text' }, e.error ?? ''),
+  );
+}
