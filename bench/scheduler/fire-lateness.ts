@@ -29,6 +29,8 @@ const { values } = parseArgs({
     schedulers: { type: 'string', default: '1' },
     // aligned: every task fires at the same instant (the worst burst); spread: phases evenly offset.
     phase: { type: 'string', default: 'aligned' },
+    // Steady state only: thousands of tasks take a while to be acquired (watch, read, fence).
+    'warmup-s': { type: 'string' },
   },
 });
 const tasks = Number(values.tasks);
@@ -36,7 +38,8 @@ const everyMs = Number(values['every-ms']);
 const seconds = Number(values.seconds);
 const schedulerCount = Number(values.schedulers);
 const spread = values.phase === 'spread';
-const WARM_UP_MS = 5_000;
+const WARM_UP_MS =
+  values['warmup-s'] === undefined ? Math.max(5_000, 2 * everyMs) : Number(values['warmup-s']) * 1000;
 
 const iso = await isolateOn(
   'bench-lateness',
