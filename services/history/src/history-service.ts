@@ -4,33 +4,32 @@ import { type Logger, createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { type HistoryConfig } from './config.js';
 import { buildHttpApp } from './http/http-app.js';
-import { BatchProjector } from './projector/batch-projector.js';
 import { KafkaProjector } from './projector/kafka-projector.js';
 import { LagTracker } from './projector/lag-tracker.js';
-import { ProjectionStore } from './projector/projection-store.js';
 import { ProjectorMetrics } from './projector/projector-metrics.js';
-import { HistoryQueries } from './store/history-queries.js';
-import { openDatabase } from './store/open-database.js';
+import { LiveRebuilder } from './rebuild/live-rebuilder.js';
+import { LiveDatabase } from './store/live-database.js';
 import { RetentionSweeper } from './store/retention-sweeper.js';
 
 export interface RunningHistory {
   readonly url: string;
   readonly app: FastifyInstance;
+  /** The current database (a rebuild replaces it). */
+  readonly database: LiveDatabase;
   /** Stops the API, lets the batch in progress commit, then closes the database. */
   stop(): Promise<void>;
 }
 
-/** Wires the real adapters: SQLite, the Kafka projector, the HTTP API and retention. */
+/** Wires the real adapters: SQLite, the Kafka projector, the HTTP API, live rebuilds and retention. */
 export async function startHistory(
   config: HistoryConfig,
   deps: { clock: Clock; log: Logger },
 ): Promise<RunningHistory> {
   const { clock, log } = deps;
-  const database = openDatabase(config.dbFile);
-  const store = new ProjectionStore(database.db);
+  const database = new LiveDatabase(config.dbFile, clock);
   const registry = createMetricsRegistry('history');
   const metrics = new ProjectorMetrics(registry);
-  const lag = new LagTracker(store, metrics);
+  const lag = new LagTracker(database, metrics);
   const topics = topicNames(config.common.topicPrefix);
   const kafka = createKafka({
     brokers: config.common.kafkaBrokers,
@@ -38,19 +37,21 @@ export async function startHistory(
     log: (level, message, extra) => log[level](extra, message),
   });
   await ensureTopics(kafka, topics);
+  const topicList = [topics.tasks, topics.executions, topics.cluster];
   const projector = new KafkaProjector({
     kafka,
     groupId: config.groupId,
-    topics: [topics.tasks, topics.executions, topics.cluster],
-    projector: new BatchProjector(store, clock),
-    store,
+    topics: topicList,
+    database,
     lag,
     metrics,
     clock,
     log,
   });
+  const rebuilder = new LiveRebuilder({ kafka, topics: topicList, database, projector, clock, log });
   const app = buildHttpApp({
-    queries: new HistoryQueries(database.db),
+    queries: () => database.current.queries,
+    rebuilder,
     registry,
     readiness: () => {
       const snapshot = lag.snapshot();
@@ -61,7 +62,7 @@ export async function startHistory(
       level: config.common.logLevel === 'trace' || config.common.logLevel === 'debug' ? 'info' : 'warn',
     },
   });
-  const sweeper = new RetentionSweeper(database.db, clock, log, {
+  const sweeper = new RetentionSweeper(() => database.current.open.db, clock, log, {
     retainSuccessDays: config.retainSuccessDays,
     retainFailureDays: config.retainFailureDays,
     intervalMs: config.retentionIntervalMs,
@@ -73,8 +74,10 @@ export async function startHistory(
   return {
     url,
     app,
+    database,
     async stop() {
       sweeper.stop();
+      await rebuilder.stop();
       await app.close();
       await projector.stop();
       database.close();

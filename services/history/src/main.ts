@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { SystemClock, formatIssues } from '@nono/domain';
 import { EnvReader, createLogger, exitOnSignals } from '@nono/runtime';
-import { rebuildDatabase } from './cli/rebuild.js';
+import { rebuildDatabase, requestServiceRebuild } from './cli/rebuild.js';
 import { parseReplayArgs, replayEvents } from './cli/replay.js';
 import { loadHistoryConfig } from './config.js';
 import { startHistory } from './history-service.js';
@@ -9,7 +9,8 @@ import { startHistory } from './history-service.js';
 /**
  * The composition root and the only place that reads process.env.
  *   nono-history            run the projector and the query API (default)
- *   nono-history rebuild    build a fresh database from the topics, then swap it in (service stopped)
+ *   nono-history rebuild    build a fresh database from the topics, then swap it in: done by the
+ *                           running service when one answers at NONO_HISTORY_HOST:PORT, else offline
  *   nono-history replay --from <RFC 3339> --to <RFC 3339>   print the events of a window as JSON lines
  */
 const config = loadHistoryConfig(new EnvReader(process.env));
@@ -25,8 +26,20 @@ try {
     // Logs to stderr: stdout is for the result line.
     const log = createLogger('history-rebuild', 'warn');
     const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const live =
+      config.port === 0
+        ? ({ kind: 'not-running' } as const)
+        : await requestServiceRebuild(`http://${host.includes(':') ? `[${host}]` : host}:${config.port}`, {
+            progress,
+          });
+    if (live.kind === 'finished') {
+      const { id, phase, records, error } = live.status;
+      process.stdout.write(`${JSON.stringify({ rebuild: id, phase, records, error, by: 'service' })}\n`);
+      process.exit(phase === 'done' ? 0 : 1);
+    }
     const result = await rebuildDatabase(config, { clock, log, progress });
-    process.stdout.write(`${JSON.stringify({ rebuilt: result.file, records: result.records })}\n`);
+    process.stdout.write(`${JSON.stringify({ rebuilt: result.file, records: result.records, by: 'cli' })}\n`);
     process.exit(0);
   } else if (command === 'replay') {
     const window = parseReplayArgs(args);

@@ -1,54 +1,76 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { type Clock } from '@nono/domain';
 import { createKafka, topicNames } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 import { type HistoryConfig } from '../config.js';
-import { BatchProjector } from '../projector/batch-projector.js';
-import { ProjectionStore } from '../projector/projection-store.js';
-import { openDatabase } from '../store/open-database.js';
-import { drainTopics } from './topic-drain.js';
+import { buildFreshDatabase } from '../rebuild/build-fresh-database.js';
+import { type RebuildStatus } from '../rebuild/live-rebuilder.js';
+import { type RebuildProgress, formatProgress } from '../rebuild/rebuild-progress.js';
 
 /**
- * `history rebuild`: projects the topics from their beginning into a NEW database file,
- * then renames it over the configured one. The rename is atomic, so a reader sees the old
- * database or the new one, never a half-built one. The service must be stopped while the
- * file is swapped (it would keep writing to the old file); on its next start it resumes
- * from the offsets the rebuild stored, so records published meanwhile are not lost.
+ * `history rebuild` with the service STOPPED: projects the topics from their beginning
+ * into a new file, then renames it over the configured one (atomic: a reader sees the
+ * old database or the new one). On its next start the service resumes from the offsets
+ * the rebuild stored, so records published meanwhile are not lost.
  */
 export async function rebuildDatabase(
   config: HistoryConfig,
   deps: { clock: Clock; log: Logger; progress: (line: string) => void },
 ): Promise<{ records: number; file: string }> {
-  const target = config.dbFile;
-  const building = `${target}.rebuild-${deps.clock.now()}`;
-  const database = openDatabase(building);
+  const topics = topicNames(config.common.topicPrefix);
+  const kafka = createKafka({
+    brokers: config.common.kafkaBrokers,
+    clientId: `nono-history-rebuild-${process.pid}`,
+  });
+  const built = await buildFreshDatabase({
+    kafka,
+    topics: [topics.tasks, topics.executions, topics.cluster],
+    target: config.dbFile,
+    clock: deps.clock,
+    log: deps.log,
+    catchUpLag: 1_000,
+    onProgress: (progress) => deps.progress(formatProgress(progress)),
+  });
+  // A stale WAL beside the new file would be replayed into it: the old one's go first.
+  for (const suffix of ['-wal', '-shm']) rmSync(`${config.dbFile}${suffix}`, { force: true });
+  renameSync(built.file, config.dbFile);
+  return { records: built.records, file: config.dbFile };
+}
+
+export type ServiceRebuild =
+  { readonly kind: 'not-running' } | { readonly kind: 'finished'; readonly status: RebuildStatus };
+
+/**
+ * `history rebuild` with the service RUNNING: asks it (`POST /admin/rebuild`) to rebuild
+ * and swap live, then follows `GET /admin/rebuild` until it is done or failed. A rebuild
+ * already running is followed rather than refused. `not-running` when nothing answers at
+ * `baseUrl`: the caller then rebuilds offline.
+ */
+export async function requestServiceRebuild(
+  baseUrl: string,
+  deps: { progress: (line: string) => void; pollMs?: number },
+): Promise<ServiceRebuild> {
+  let started: Response;
   try {
-    const projector = new BatchProjector(new ProjectionStore(database.db), deps.clock);
-    const topics = topicNames(config.common.topicPrefix);
-    const kafka = createKafka({
-      brokers: config.common.kafkaBrokers,
-      clientId: `nono-history-rebuild-${process.pid}`,
-    });
-    const { records } = await drainTopics({
-      kafka,
-      topics: [topics.tasks, topics.executions, topics.cluster],
-      startAt: () => undefined,
-      onBatch: (batch) => void projector.project(batch),
-      onProgress: ({ records: done, remaining, elapsedMs }) =>
-        deps.progress(
-          `rebuild: ${done} records, ${Math.round(done / Math.max(elapsedMs / 1000, 0.001))} records/s, ${remaining} remaining`,
-        ),
-      log: deps.log,
-    });
-    database.close();
-    // A stale WAL beside the new file would be replayed into it: the old one's go first.
-    for (const suffix of ['-wal', '-shm']) rmSync(`${target}${suffix}`, { force: true });
-    renameSync(building, target);
-    return { records, file: target };
+    started = await fetch(`${baseUrl}/admin/rebuild`, { method: 'POST' });
   } catch (error) {
-    database.close();
-    for (const suffix of ['', '-wal', '-shm'])
-      if (existsSync(`${building}${suffix}`)) rmSync(`${building}${suffix}`);
+    if (isConnectionRefused(error)) return { kind: 'not-running' };
     throw error;
   }
+  if (started.status !== 202 && started.status !== 409)
+    throw new Error(`POST ${baseUrl}/admin/rebuild answered ${started.status}: ${await started.text()}`);
+  await started.body?.cancel();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 1_000));
+    const response = await fetch(`${baseUrl}/admin/rebuild`);
+    if (!response.ok) throw new Error(`GET ${baseUrl}/admin/rebuild answered ${response.status}`);
+    const status = (await response.json()) as RebuildStatus;
+    deps.progress(formatProgress(status satisfies RebuildProgress));
+    if (status.phase === 'done' || status.phase === 'failed') return { kind: 'finished', status };
+  }
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return cause?.code === 'ECONNREFUSED';
 }

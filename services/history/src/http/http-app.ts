@@ -1,15 +1,20 @@
 import { type Readiness, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry } from 'prom-client';
+import { type LiveRebuilder } from '../rebuild/live-rebuilder.js';
 import { type HistoryQueries } from '../store/history-queries.js';
 import { collectOpenApi } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
+import { registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerExecutionRoutes } from './routes/execution-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 
 export interface HttpAppOptions {
-  readonly queries: HistoryQueries;
+  /** A fixed instance, or a getter read per request (the service's database can be swapped by a rebuild). */
+  readonly queries: HistoryQueries | (() => HistoryQueries);
+  /** Enables /admin/rebuild. */
+  readonly rebuilder?: LiveRebuilder;
   readonly registry: Registry;
   readonly readiness: () => Readiness;
   readonly logger?: FastifyServerOptions['logger'];
@@ -25,9 +30,12 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   });
   registerProblemHandlers(app);
   const openApi = collectOpenApi(app, { title: 'nono history', version: options.version ?? '0.1.0' });
-  registerExecutionRoutes(app, options.queries);
-  registerReportRoutes(app, options.queries);
-  registerAuditRoutes(app, options.queries);
+  const fixed = options.queries;
+  const queries = typeof fixed === 'function' ? fixed : () => fixed;
+  registerExecutionRoutes(app, queries);
+  registerReportRoutes(app, queries);
+  registerAuditRoutes(app, queries);
+  if (options.rebuilder !== undefined) registerAdminRoutes(app, options.rebuilder);
   registerOpsRoutes(app, { registry: options.registry, readiness: options.readiness });
   app.get('/openapi.json', { logLevel: 'warn' }, (_request, reply) => reply.send(openApi()));
   return app;

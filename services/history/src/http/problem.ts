@@ -9,6 +9,11 @@ export const ProblemType = {
   InvalidQuery: { code: 'NONO_HISTORY_INVALID_QUERY', status: 400, title: 'Invalid query parameters' },
   NotFound: { code: 'NONO_HISTORY_NOT_FOUND', status: 404, title: 'Not found' },
   BadRequest: { code: 'NONO_HISTORY_BAD_REQUEST', status: 400, title: 'Bad request' },
+  RebuildInProgress: {
+    code: 'NONO_HISTORY_REBUILD_IN_PROGRESS',
+    status: 409,
+    title: 'A rebuild is already running',
+  },
   Internal: { code: 'NONO_HISTORY_INTERNAL', status: 500, title: 'Internal error' },
 } as const;
 export interface ProblemType {

@@ -1,10 +1,12 @@
 import { ManualClock, type NonoEvent } from '@nono/domain';
+import Database from 'better-sqlite3';
 import { encodeEvent } from '@nono/events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OpenDatabase } from '../store/open-database.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { generateStream } from '../testing/event-stream.js';
-import { BatchProjector } from './batch-projector.js';
+import { BatchProjector, type EventProjection } from './batch-projector.js';
+import { projectEvent } from './event-projection.js';
 import { ProjectionStore } from './projection-store.js';
 import { type SourceRecord } from './source-record.js';
 
@@ -87,5 +89,84 @@ describe('BatchProjector', () => {
     };
     expect(row).toMatchObject({ topic: 't', partition: 2, offset: 7 });
     expect(row.issues).toMatch(message);
+  });
+
+  describe('a record that validates but throws while projected', () => {
+    const events = generateStream({ executions: 40, tasks: 4 });
+    const poisoned = events.find((event) => event.type === 'nono.execution.succeeded.v1');
+    if (poisoned === undefined) throw new Error('the stream has no succeeded event');
+    const poisonedOffset = events.indexOf(poisoned);
+    const reference = (): unknown[] => {
+      const other = openMemoryDatabase();
+      try {
+        new BatchProjector(new ProjectionStore(other.db), new ManualClock(0)).project({
+          topic: 't',
+          partition: 0,
+          records: records(events.filter((event) => event !== poisoned)),
+        });
+        return other.sqlite.prepare('select * from executions order by execution_id').all();
+      } finally {
+        other.close();
+      }
+    };
+
+    // Regression: one such record used to fail the whole batch, which kafkajs then redelivered forever.
+    it.each<[string, EventProjection]>([
+      [
+        'before writing anything',
+        (target, event) => {
+          if (event.id === poisoned.id) throw new TypeError('boom');
+          projectEvent(target, event);
+        },
+      ],
+      [
+        'after writing part of its rows',
+        (target, event) => {
+          projectEvent(target, event);
+          if (event.id === poisoned.id) throw new RangeError('boom after writes');
+        },
+      ],
+    ])(
+      'is dead-lettered with the error when it throws %s; its writes are rolled back and the rest is projected',
+      (_when, projection) => {
+        const isolated = new BatchProjector(store, new ManualClock(0), projection);
+        const outcome = isolated.project({ topic: 't', partition: 1, records: records(events) });
+        expect(outcome).toMatchObject({
+          projected: events.length - 1,
+          deadLettered: 1,
+          nextOffset: events.length,
+          deadLetters: [{ offset: poisonedOffset, issues: [{ field: 'projection' }] }],
+        });
+        expect(store.nextOffset('t', 1)).toBe(events.length);
+        const row = open.sqlite.prepare('select offset, value, issues from dead_letters').get() as {
+          offset: number;
+          value: string;
+          issues: string;
+        };
+        expect(row.offset).toBe(poisonedOffset);
+        expect(row.issues).toMatch(/projection failed: (TypeError|RangeError): boom/);
+        expect(JSON.parse(row.value)).toMatchObject({ id: poisoned.id });
+        // Neither its processed-event mark nor its merged row survived: a fixed projector can replay it.
+        expect(
+          open.sqlite.prepare('select 1 from processed_events where event_id = ?').get(poisoned.id),
+        ).toBeUndefined();
+        expect(open.sqlite.prepare('select * from executions order by execution_id').all()).toEqual(
+          reference(),
+        );
+      },
+    );
+
+    it('fails the whole batch, storing nothing, when SQLite itself fails (the record is not at fault)', () => {
+      const failing = new BatchProjector(store, new ManualClock(0), (target, event) => {
+        if (event.id === poisoned.id) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
+        projectEvent(target, event);
+      });
+      expect(() => failing.project({ topic: 't', partition: 1, records: records(events) })).toThrow(
+        Database.SqliteError,
+      );
+      expect(store.nextOffset('t', 1)).toBeUndefined();
+      expect(count(open, 'executions')).toBe(0);
+      expect(count(open, 'dead_letters')).toBe(0);
+    });
   });
 });

@@ -1,8 +1,9 @@
-import { decodeEvent } from '@nono/events';
-import { type Clock, type FieldIssue } from '@nono/domain';
+import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
+import { decodeRecord } from './event-decoder.js';
 import { projectEvent } from './event-projection.js';
+import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
 import { type ProjectionStore } from './projection-store.js';
-import { type SourceBatch } from './source-record.js';
+import { type SourceBatch, type SourceRecord } from './source-record.js';
 
 export interface BatchOutcome {
   readonly projected: number;
@@ -15,60 +16,96 @@ export interface BatchOutcome {
   readonly deadLetters: readonly { readonly offset: number; readonly issues: readonly FieldIssue[] }[];
 }
 
+/** Writes one validated, not-yet-seen event into the tables (injectable so tests can make it throw). */
+export type EventProjection = (store: ProjectionStore, event: NonoEvent) => void;
+
 /**
  * Projects one partition's batch in ONE SQLite transaction together with the partition's
  * next offset: after a crash the database holds either the batch and its offset or
  * neither, so resuming from the stored offset is exactly-once. Records below the stored
  * offset are dropped (they are already here); event ids catch the same fact published
  * twice at different offsets.
+ *
+ * A record that validates but throws while being projected (a bug, a constraint the
+ * contract does not capture) must not fail its batch: kafkajs would redeliver it forever
+ * and the partition would stall. The batch is then redone with each record in its own
+ * savepoint: the failing record's partial writes are rolled back and it is dead-lettered
+ * with the error, the others are projected. Savepoints cost two statements per record, so the
+ * first attempt runs without them. Infrastructure failures (disk full, I/O, busy) still
+ * fail the batch: the record is not at fault and a retry may succeed.
  */
 export class BatchProjector {
   readonly #store: ProjectionStore;
   readonly #clock: Clock;
+  readonly #project: EventProjection;
 
-  constructor(store: ProjectionStore, clock: Clock) {
+  constructor(store: ProjectionStore, clock: Clock, project: EventProjection = projectEvent) {
     this.#store = store;
     this.#clock = clock;
+    this.#project = project;
   }
 
   project(batch: SourceBatch): BatchOutcome {
+    try {
+      return this.#projectBatch(batch, false);
+    } catch (error) {
+      if (!(error instanceof RecordProjectionError)) throw error;
+      return this.#projectBatch(batch, true);
+    }
+  }
+
+  #projectBatch(batch: SourceBatch, isolated: boolean): BatchOutcome {
     const now = this.#clock.now();
-    return this.#store.transaction(() => {
-      const stored = this.#store.nextOffset(batch.topic, batch.partition) ?? 0;
+    const store = this.#store;
+    return store.transaction(() => {
+      const stored = store.nextOffset(batch.topic, batch.partition) ?? 0;
       let projected = 0;
       let duplicates = 0;
       let skipped = 0;
       let last = -1;
       const deadLetters: { offset: number; issues: readonly FieldIssue[] }[] = [];
+      const deadLetter = (record: SourceRecord, issues: readonly FieldIssue[]): void => {
+        store.deadLetter({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: record.offset,
+          key: record.key,
+          value: record.value === null ? null : record.value.toString('utf8'),
+          issues,
+          at: now,
+        });
+        deadLetters.push({ offset: record.offset, issues });
+      };
       for (const record of batch.records) {
         if (record.offset < stored) {
           skipped += 1;
           continue;
         }
         last = Math.max(last, record.offset);
-        const decoded = decodeEvent(record.value);
+        const decoded = decodeRecord(record.value);
         if (!decoded.ok) {
-          this.#store.deadLetter({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: record.offset,
-            key: record.key,
-            value: record.value === null ? null : record.value.toString('utf8'),
-            issues: decoded.issues,
-            at: now,
-          });
-          deadLetters.push({ offset: record.offset, issues: decoded.issues });
+          deadLetter(record, decoded.issues);
           continue;
         }
-        if (!this.#store.markProcessed(decoded.value.id, now)) {
-          duplicates += 1;
-          continue;
+        const event = decoded.value;
+        const apply = (): boolean => {
+          if (!store.markProcessed(event.id, now)) return false;
+          this.#project(store, event);
+          return true;
+        };
+        try {
+          if (isolated ? store.savepoint(apply) : apply()) projected += 1;
+          else duplicates += 1;
+        } catch (error) {
+          if (isInfrastructureFailure(error)) throw error;
+          if (!isolated) throw new RecordProjectionError(record.offset, error);
+          deadLetter(record, [
+            { field: 'projection', message: `projection failed: ${describeFailure(error)}` },
+          ]);
         }
-        projectEvent(this.#store, decoded.value);
-        projected += 1;
       }
       const nextOffset = last >= 0 ? last + 1 : undefined;
-      if (nextOffset !== undefined) this.#store.saveOffset(batch.topic, batch.partition, nextOffset);
+      if (nextOffset !== undefined) store.saveOffset(batch.topic, batch.partition, nextOffset);
       return { projected, duplicates, deadLettered: deadLetters.length, skipped, nextOffset, deadLetters };
     });
   }

@@ -1,17 +1,17 @@
 import { type Clock, type TimerHandle } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
-import { type BatchProjector } from './batch-projector.js';
+import { type LiveDatabase } from '../store/live-database.js';
+import { CHUNK_RECORDS, projectInChunks } from './chunked-batch.js';
 import { type LagTracker } from './lag-tracker.js';
 import { type ProjectorMetrics } from './projector-metrics.js';
-import { type ProjectionStore } from './projection-store.js';
 
 export interface KafkaProjectorOptions {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topics: readonly string[];
-  readonly projector: BatchProjector;
-  readonly store: ProjectionStore;
+  /** Read at every batch: a rebuild can replace the database under the running consumer (see swapDatabase). */
+  readonly database: LiveDatabase;
   readonly lag: LagTracker;
   readonly metrics: ProjectorMetrics;
   readonly clock: Clock;
@@ -31,6 +31,10 @@ export class KafkaProjector {
   readonly #options: KafkaProjectorOptions;
   readonly #consumer: Consumer;
   readonly #admin: Admin;
+  /** Partitions of the current generation, from GROUP_JOIN: the ones to re-seek after a swap. */
+  #assigned: Record<string, number[]> = {};
+  /** Serialises batches and database swaps: a swap never lands between a batch's read and its commit. */
+  #exclusive: Promise<unknown> = Promise.resolve();
   #lagTimer: TimerHandle | undefined;
   #stopped = false;
 
@@ -50,17 +54,13 @@ export class KafkaProjector {
   }
 
   async start(): Promise<void> {
-    const { store, topics, log } = this.#options;
+    const { database, topics, log } = this.#options;
     await this.#admin.connect();
     await this.#refreshLag();
     await this.#consumer.connect();
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-        for (const partition of partitions) {
-          const offset = store.nextOffset(topic, partition) ?? 0;
-          this.#consumer.seek({ topic, partition, offset: String(offset) });
-        }
-      }
+      this.#assigned = payload.memberAssignment;
+      this.#seekToStoredOffsets(database);
       log.info(
         { assignment: payload.memberAssignment },
         'partitions assigned: resuming from the offsets stored in the database',
@@ -73,38 +73,69 @@ export class KafkaProjector {
     await this.#consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#onBatch(payload),
+      eachBatch: (payload) => this.#serialised(() => this.#onBatch(payload)),
     });
     this.#scheduleLagPoll();
+  }
+
+  #serialised<T>(work: () => T | Promise<T>): Promise<T> {
+    const next = this.#exclusive.then(work);
+    this.#exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+  #seekToStoredOffsets(database: LiveDatabase): void {
+    const { store } = database.current;
+    for (const [topic, partitions] of Object.entries(this.#assigned)) {
+      for (const partition of partitions) {
+        const offset = store.nextOffset(topic, partition) ?? 0;
+        this.#consumer.seek({ topic, partition, offset: String(offset) });
+      }
+    }
+  }
+
+  /**
+   * Replaces the live database by the rebuilt file `built` between two batches, then moves
+   * the consumer to the offsets stored in the new database. A batch fetched before the
+   * seek is stale (kafkajs' isStale) and skipped, so no record is projected into the new
+   * database out of order or past a gap; the records between its offsets and the old
+   * database's are simply read again.
+   */
+  swapDatabase(built: string): Promise<void> {
+    return this.#serialised(() => {
+      this.#options.database.swapIn(built);
+      this.#seekToStoredOffsets(this.#options.database);
+    });
   }
 
   async #onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
-    const { projector, metrics, lag, log } = this.#options;
-    const endTimer = metrics.batchSeconds.startTimer();
-    const outcome = projector.project({
-      topic: batch.topic,
-      partition: batch.partition,
-      records: batch.messages.map((message) => ({
-        offset: Number(message.offset),
-        key: message.key?.toString('utf8') ?? null,
-        value: message.value,
-      })),
-    });
-    endTimer();
-    metrics.projected.inc({ topic: batch.topic }, outcome.projected);
-    if (outcome.duplicates > 0) metrics.duplicates.inc({ topic: batch.topic }, outcome.duplicates);
-    if (outcome.deadLettered > 0) metrics.deadLetters.inc({ topic: batch.topic }, outcome.deadLettered);
-    for (const dead of outcome.deadLetters) {
-      log.warn(
-        { topic: batch.topic, partition: batch.partition, offset: dead.offset, issues: dead.issues },
-        'record dead-lettered',
-      );
-    }
+    const { database, metrics, lag, log } = this.#options;
+    // The database is read per chunk: a swap waits for this batch (see #serialised), so it is the same one throughout.
+    const complete = await projectInChunks(
+      database.current.projector,
+      batch,
+      () => payload.isRunning() && !payload.isStale(),
+      (outcome, lastOffset) => {
+        metrics.projected.inc({ topic: batch.topic }, outcome.projected);
+        if (outcome.duplicates > 0) metrics.duplicates.inc({ topic: batch.topic }, outcome.duplicates);
+        if (outcome.deadLettered > 0) metrics.deadLetters.inc({ topic: batch.topic }, outcome.deadLettered);
+        for (const dead of outcome.deadLetters) {
+          log.warn(
+            { topic: batch.topic, partition: batch.partition, offset: dead.offset, issues: dead.issues },
+            'record dead-lettered',
+          );
+        }
+        // Only tells kafkajs where to fetch next: the durable position is the one just committed to SQLite.
+        payload.resolveOffset(lastOffset);
+      },
+      CHUNK_RECORDS,
+      metrics.batchSeconds,
+    );
+    // The batch can end past its last record (control records): fetch on from its end.
+    if (complete) payload.resolveOffset(batch.lastOffset());
     lag.observe(batch.topic, batch.partition, Number(batch.highWatermark));
-    // Only tells kafkajs where to fetch next: the durable position is the one just committed to SQLite.
-    payload.resolveOffset(batch.lastOffset());
     await payload.heartbeat();
   }
 

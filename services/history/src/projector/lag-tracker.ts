@@ -1,6 +1,6 @@
 import { type Admin } from 'kafkajs';
 import { type ProjectorMetrics } from './projector-metrics.js';
-import { type ProjectionStore } from './projection-store.js';
+import { type LiveDatabase } from '../store/live-database.js';
 
 export interface LagSnapshot {
   /** False until the broker's end offsets were read once: an unknown lag is not "caught up". */
@@ -19,13 +19,13 @@ export interface LagSnapshot {
  * timer from the broker and after every batch from its high watermark.
  */
 export class LagTracker {
-  readonly #store: ProjectionStore;
+  readonly #database: LiveDatabase;
   readonly #metrics: ProjectorMetrics;
   readonly #ends = new Map<string, { topic: string; partition: number; end: number; start: number }>();
   #known = false;
 
-  constructor(store: ProjectionStore, metrics: ProjectorMetrics) {
-    this.#store = store;
+  constructor(database: LiveDatabase, metrics: ProjectorMetrics) {
+    this.#database = database;
     this.#metrics = metrics;
   }
 
@@ -59,7 +59,9 @@ export class LagTracker {
 
   snapshot(): LagSnapshot {
     const stored = new Map(
-      this.#store.storedOffsets().map((row) => [`${row.topic}/${row.partition}`, row.nextOffset]),
+      this.#database.current.store
+        .storedOffsets()
+        .map((row) => [`${row.topic}/${row.partition}`, row.nextOffset]),
     );
     const partitions = [...this.#ends.entries()].map(([key, { topic, partition, end, start }]) => ({
       topic,

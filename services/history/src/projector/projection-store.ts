@@ -144,6 +144,14 @@ export class ProjectionStore {
     return this.db.transaction(() => work());
   }
 
+  /**
+   * Runs `work` in a savepoint inside the current transaction (better-sqlite3 nests
+   * transactions as savepoints): if it throws, only its own writes are rolled back.
+   */
+  savepoint<T>(work: () => T): T {
+    return this.db.$client.transaction(work)();
+  }
+
   nextOffset(topic: string, partition: number): number | undefined {
     return this.#selectOffset.get({ topic, partition })?.nextOffset;
   }

@@ -28,7 +28,7 @@ describe('RetentionSweeper', () => {
     const others = count("select count(*) as n from executions where status <> 'succeeded'");
 
     clock.advanceTo(start + 10 * DAY_MS);
-    const sweeper = new RetentionSweeper(open.db, clock, createLogger('test', 'silent'), {
+    const sweeper = new RetentionSweeper(() => open.db, clock, createLogger('test', 'silent'), {
       retainSuccessDays: 7,
       retainFailureDays: 30,
       intervalMs: 60_000,

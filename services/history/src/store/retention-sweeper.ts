@@ -17,14 +17,15 @@ export interface RetentionOptions {
  * Running executions are never deleted, whatever their age.
  */
 export class RetentionSweeper {
-  readonly #db: HistoryDb;
+  /** A getter: the database can be swapped by a rebuild between two sweeps. */
+  readonly #db: () => HistoryDb;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #options: RetentionOptions;
   #timer: TimerHandle | undefined;
   #stopped = false;
 
-  constructor(db: HistoryDb, clock: Clock, log: Logger, options: RetentionOptions) {
+  constructor(db: () => HistoryDb, clock: Clock, log: Logger, options: RetentionOptions) {
     this.#db = db;
     this.#clock = clock;
     this.#log = log;
@@ -79,7 +80,7 @@ export class RetentionSweeper {
       statuses.map((status) => sql`${status}`),
       sql`, `,
     );
-    return this.#db.transaction((tx) => {
+    return this.#db().transaction((tx) => {
       const ids = tx.all<{ id: string }>(
         sql`select execution_id as id from executions where terminal = 1 and nominal_time < ${cutoff} and status in (${list}) limit ${limit}`,
       );

@@ -11,7 +11,7 @@ import {
 import { AuditQuery, SchedulerHistoryQuery } from '../query-schemas.js';
 import { defined, parseRange, wantsCsv } from '../query-values.js';
 
-export function registerAuditRoutes(app: FastifyInstance, queries: HistoryQueries): void {
+export function registerAuditRoutes(app: FastifyInstance, queries: () => HistoryQueries): void {
   app.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
@@ -23,7 +23,7 @@ export function registerAuditRoutes(app: FastifyInstance, queries: HistoryQuerie
     },
     async (request, reply) => {
       const { taskId, actor, cursor, limit } = request.query;
-      const { rows, more } = queries.listAudit({
+      const { rows, more } = queries().listAudit({
         ...defined({ taskId, actor, after: decodeCursor(cursor) }),
         ...parseRange(request.query),
         limit: limit ?? 50,
@@ -51,7 +51,7 @@ export function registerAuditRoutes(app: FastifyInstance, queries: HistoryQuerie
     },
     async (request, reply) => {
       const { schedulerId, cursor, limit } = request.query;
-      const { rows, more } = queries.listSchedulerEvents({
+      const { rows, more } = queries().listSchedulerEvents({
         ...defined({ schedulerId, after: decodeCursor(cursor) }),
         ...parseRange(request.query),
         limit: limit ?? 50,

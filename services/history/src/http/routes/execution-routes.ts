@@ -7,13 +7,13 @@ import { ProblemError, ProblemType } from '../problem.js';
 import { ExecutionParams, ExecutionsQuery, TaskExecutionsQuery, TaskParams } from '../query-schemas.js';
 import { defined, parseRange, wantsCsv } from '../query-values.js';
 
-export function registerExecutionRoutes(app: FastifyInstance, queries: HistoryQueries): void {
+export function registerExecutionRoutes(app: FastifyInstance, queries: () => HistoryQueries): void {
   const page = (
     filter: Omit<ExecutionFilter, 'after' | 'limit'>,
     query: { cursor?: string; limit?: number },
   ) => {
     const after = decodeCursor(query.cursor);
-    const { rows, more } = queries.listExecutions({
+    const { rows, more } = queries().listExecutions({
       ...filter,
       ...defined({ after }),
       limit: query.limit ?? 50,
@@ -82,7 +82,7 @@ export function registerExecutionRoutes(app: FastifyInstance, queries: HistoryQu
     '/executions/:id',
     { schema: { summary: 'One execution with its attempts', tags: ['executions'], params: ExecutionParams } },
     (request, reply) => {
-      const found = queries.execution(request.params.id);
+      const found = queries().execution(request.params.id);
       if (found === undefined)
         throw new ProblemError(ProblemType.NotFound, `no execution ${request.params.id}`);
       return reply.send({

@@ -5,7 +5,7 @@ import { DAILY_COLUMNS, presentDaily } from '../presenters.js';
 import { DailyReportQuery, TaskParams, TaskReportQuery } from '../query-schemas.js';
 import { parseDay, parseRange, wantsCsv } from '../query-values.js';
 
-export function registerReportRoutes(app: FastifyInstance, queries: HistoryQueries): void {
+export function registerReportRoutes(app: FastifyInstance, queries: () => HistoryQueries): void {
   app.get<{ Params: TaskParams; Querystring: TaskReportQuery }>(
     '/reports/tasks/:id',
     {
@@ -20,7 +20,7 @@ export function registerReportRoutes(app: FastifyInstance, queries: HistoryQueri
     (request, reply) => {
       const { from, to } = parseRange(request.query);
       return reply.send({
-        ...queries.taskReport(request.params.id, from, to),
+        ...queries().taskReport(request.params.id, from, to),
         from: request.query.from ?? null,
         to: request.query.to ?? null,
       });
@@ -38,7 +38,7 @@ export function registerReportRoutes(app: FastifyInstance, queries: HistoryQueri
     },
     async (request, reply) => {
       const day = parseDay(request.query.day);
-      const items = queries.dailyStats(day).map(presentDaily);
+      const items = queries().dailyStats(day).map(presentDaily);
       return sendPage(reply, {
         csv: wantsCsv(request, request.query.format),
         columns: DAILY_COLUMNS,
