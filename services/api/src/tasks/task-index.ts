@@ -23,6 +23,8 @@ export class TaskIndex {
   /** Ids with a data watch registered: each needs exactly one read, then watches keep it current. */
   readonly #watched = new Set<string>();
   #synced: Promise<void> | undefined;
+  #syncing = false;
+  #syncAgain = false;
 
   constructor(options: { zk: ZkClient; layout: ZnodeLayout; log: Logger }) {
     this.#zk = options.zk;
@@ -70,10 +72,32 @@ export class TaskIndex {
 
   #onChildren(event: WatchEvent): void {
     if (event.type === 'session') return;
-    this.#syncChildren().catch((error: unknown) => {
-      this.#log.warn({ err: error }, 'task index: could not re-read the task list; the next list retries');
-      this.#synced = undefined;
-    });
+    this.#requestSync();
+  }
+
+  /**
+   * One children sync at a time, plus at most one queued behind it. Every create fires the
+   * children watch, and each sync lists every task: without coalescing, creating N tasks
+   * in a burst cost N full listings (quadratic; 10,000 creates never finished).
+   */
+  #requestSync(): void {
+    if (this.#syncing) {
+      this.#syncAgain = true;
+      return;
+    }
+    this.#syncing = true;
+    this.#syncChildren()
+      .catch((error: unknown) => {
+        this.#log.warn({ err: error }, 'task index: could not re-read the task list; the next list retries');
+        this.#synced = undefined;
+      })
+      .finally(() => {
+        this.#syncing = false;
+        if (this.#syncAgain) {
+          this.#syncAgain = false;
+          this.#requestSync();
+        }
+      });
   }
 
   async #load(taskId: string): Promise<void> {
