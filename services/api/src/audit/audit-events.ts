@@ -19,7 +19,7 @@ export interface AuditContext {
   readonly now: number;
 }
 
-type TaskChangeType = 'nono.task.updated.v1' | 'nono.task.paused.v1' | 'nono.task.resumed.v1';
+export type TaskChangeType = 'nono.task.updated.v1' | 'nono.task.paused.v1' | 'nono.task.resumed.v1';
 
 function changeId(type: string, task: SchedulerTask): string {
   return uuidV5(`audit|${type}|${task.id}|${task.createdAt}|${task.revision}`);

@@ -1,11 +1,11 @@
-import { type Clock } from '@nono/domain';
+import { type Clock, type TaskSpec, reviseTask } from '@nono/domain';
 import { type FastifyRequest } from 'fastify';
-import { type AuditContext } from '../audit/audit-events.js';
+import { type AuditContext, type TaskChangeType, changedEvent } from '../audit/audit-events.js';
 import { principalOf } from '../auth/authenticate.js';
 import { type ClusterView } from '../cluster/cluster-view.js';
 import { type HistoryClient } from '../history/history-client.js';
 import { type TargetPolicy } from '../tasks/target-policy.js';
-import { type TaskStore } from '../tasks/task-store.js';
+import { type TaskStore, type VersionedTask } from '../tasks/task-store.js';
 
 /** What the route plugins need; assembled once by buildApp. */
 export interface RouteDeps {
@@ -20,4 +20,21 @@ export interface RouteDeps {
 
 export function auditContextOf(request: FastifyRequest, deps: RouteDeps): AuditContext {
   return { actor: principalOf(request).actor, source: deps.eventSource, now: deps.clock.now() };
+}
+
+/**
+ * Every change to an existing task: the next revision with `spec`, written at the version
+ * read, with its audit event (the outbox makes the two one change).
+ */
+export function replaceWithAudit(
+  request: FastifyRequest,
+  deps: RouteDeps,
+  current: VersionedTask,
+  spec: TaskSpec,
+  type: TaskChangeType,
+  note?: string,
+): Promise<VersionedTask> {
+  const context = auditContextOf(request, deps);
+  const next = reviseTask(current.task, spec, context.now);
+  return deps.store.replace(current, next, changedEvent(type, current.task, next, context, note));
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type TaskSpec, formatInstant, manualExecutionId, reviseTask, taskSpecOf } from '@nono/domain';
+import { type TaskSpec, formatInstant, manualExecutionId, taskSpecOf } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
-import { changedEvent, triggeredEvent } from '../audit/audit-events.js';
+import { triggeredEvent } from '../audit/audit-events.js';
 import { parseBody } from '../request-validation.js';
 import { EmptyBody, PauseBody, TaskIdParams, TriggerBody } from '../schemas.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
-import { type RouteDeps, auditContextOf } from './route-deps.js';
+import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
 
@@ -23,19 +23,13 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
     },
     async (request, reply) => {
       const { note } = parseBody(PauseBody, request.body);
-      const now = deps.clock.now();
       const saved = await writeTask(request, store, request.params.id, async (current) => {
         // Already paused: a repeat changes nothing unless it brings a different note.
         if (current.task.paused && (note === undefined || note === current.task.pausedNote)) return current;
         const spec: TaskSpec = { ...taskSpecOf(current.task), paused: true };
         if (note === undefined) delete spec.pausedNote;
         else spec.pausedNote = note;
-        const next = reviseTask(current.task, spec, now);
-        return store.replace(
-          current,
-          next,
-          changedEvent('nono.task.paused.v1', current.task, next, auditContextOf(request, deps), note),
-        );
+        return replaceWithAudit(request, deps, current, spec, 'nono.task.paused.v1', note);
       });
       return sendTask(reply, saved);
     },
@@ -49,16 +43,10 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
     },
     async (request, reply) => {
       parseBody(EmptyBody, request.body);
-      const now = deps.clock.now();
       const saved = await writeTask(request, store, request.params.id, async (current) => {
         if (!current.task.paused) return current;
         const { pausedNote: _note, ...rest } = taskSpecOf(current.task);
-        const next = reviseTask(current.task, { ...rest, paused: false }, now);
-        return store.replace(
-          current,
-          next,
-          changedEvent('nono.task.resumed.v1', current.task, next, auditContextOf(request, deps)),
-        );
+        return replaceWithAudit(request, deps, current, { ...rest, paused: false }, 'nono.task.resumed.v1');
       });
       return sendTask(reply, saved);
     },

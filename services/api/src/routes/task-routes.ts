@@ -1,7 +1,7 @@
-import { reviseTask, createTask, taskSpecOf } from '@nono/domain';
+import { createTask, taskSpecOf } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
-import { changedEvent, definedEvent, deletedEvent } from '../audit/audit-events.js';
+import { definedEvent, deletedEvent } from '../audit/audit-events.js';
 import { ownerIndex } from '../cluster/cluster-view.js';
 import { CreateTaskBody, ListTasksQuery, PatchTaskBody, ReplaceTaskBody, TaskIdParams } from '../schemas.js';
 import { etagOf } from '../tasks/etag.js';
@@ -10,7 +10,7 @@ import { parseSpecBody } from '../tasks/task-input.js';
 import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
 import { nextFireAt } from './preview-routes.js';
-import { type RouteDeps, auditContextOf } from './route-deps.js';
+import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
 
@@ -96,12 +96,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         id: { required: false, expected: taskId },
       });
       const saved = await writeTask(request, store, taskId, (current) => {
-        const next = reviseTask(current.task, spec, now);
-        return store.replace(
-          current,
-          next,
-          changedEvent('nono.task.updated.v1', current.task, next, auditContextOf(request, deps)),
-        );
+        return replaceWithAudit(request, deps, current, spec, 'nono.task.updated.v1');
       });
       return sendTask(reply, saved);
     },
@@ -128,12 +123,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
           policy: deps.targetPolicy,
           id: { required: false, expected: taskId },
         });
-        const next = reviseTask(current.task, spec, now);
-        return store.replace(
-          current,
-          next,
-          changedEvent('nono.task.updated.v1', current.task, next, auditContextOf(request, deps)),
-        );
+        return replaceWithAudit(request, deps, current, spec, 'nono.task.updated.v1');
       });
       return sendTask(reply, saved);
     },
