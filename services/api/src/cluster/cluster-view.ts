@@ -25,11 +25,19 @@ export interface ClusterView {
   assignment(): Promise<Assignment | undefined>;
 }
 
-export function ownerIndex(assignment: Assignment | undefined): Map<string, string> {
+const ownerIndexes = new WeakMap<Assignment, ReadonlyMap<string, string>>();
+const NO_OWNERS: ReadonlyMap<string, string> = new Map();
+
+/** Task id → owning scheduler; built once per assignment (the view caches assignments). */
+export function ownerIndex(assignment: Assignment | undefined): ReadonlyMap<string, string> {
+  if (assignment === undefined) return NO_OWNERS;
+  const known = ownerIndexes.get(assignment);
+  if (known !== undefined) return known;
   const index = new Map<string, string>();
-  for (const [schedulerId, taskIds] of Object.entries(assignment?.owners ?? {})) {
+  for (const [schedulerId, taskIds] of Object.entries(assignment.owners)) {
     for (const taskId of taskIds) index.set(taskId, schedulerId);
   }
+  ownerIndexes.set(assignment, index);
   return index;
 }
 
@@ -40,6 +48,12 @@ export function ownerIndex(assignment: Assignment | undefined): Map<string, stri
 export class ZkClusterView implements ClusterView {
   readonly #zk: ZkClient;
   readonly #layout: ZnodeLayout;
+  /**
+   * The parsed /assignment, kept until its data watch fires. It names every task, so
+   * with 10,000 tasks reading and parsing it (and indexing its owners) per `GET /tasks`
+   * cost more than the page itself.
+   */
+  #assignment: Promise<Assignment | undefined> | undefined;
 
   constructor(zk: ZkClient, layout: ZnodeLayout) {
     this.#zk = zk;
@@ -58,8 +72,27 @@ export class ZkClusterView implements ClusterView {
     return members.filter((member): member is SchedulerMember => member !== undefined);
   }
 
-  async assignment(): Promise<Assignment | undefined> {
-    const json = await this.#readJson(this.#layout.assignment);
+  assignment(): Promise<Assignment | undefined> {
+    if (this.#assignment !== undefined) return this.#assignment;
+    const reading = this.#readAssignment();
+    this.#assignment = reading;
+    // Not cached: a failed read, or no assignment yet (a get on a missing node leaves no watch).
+    reading.then(
+      (assignment) => {
+        if (assignment === undefined && this.#assignment === reading) this.#assignment = undefined;
+      },
+      () => {
+        if (this.#assignment === reading) this.#assignment = undefined;
+      },
+    );
+    return reading;
+  }
+
+  async #readAssignment(): Promise<Assignment | undefined> {
+    // Any event (changed, deleted, or a session event: disconnected, expired) ends the cache.
+    const json = await this.#readJson(this.#layout.assignment, () => {
+      this.#assignment = undefined;
+    });
     if (!isRecord(json)) return undefined;
     const owners: Record<string, string[]> = {};
     if (isRecord(json.owners)) {
@@ -93,9 +126,9 @@ export class ZkClusterView implements ClusterView {
     };
   }
 
-  async #readJson(path: string): Promise<unknown> {
+  async #readJson(path: string, watch?: () => void): Promise<unknown> {
     try {
-      const { data } = await this.#zk.get(path);
+      const { data } = await this.#zk.get(path, watch);
       try {
         return JSON.parse(data.toString('utf8')) as unknown;
       } catch {

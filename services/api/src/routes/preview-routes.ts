@@ -31,6 +31,19 @@ export function formatLocal(instant: number, zone: TimeZone): string {
   return `${new Date(instant + offsetMs).toISOString().slice(0, -1)}${sign}${hh}:${mm}`;
 }
 
+/** The next `count` nominal instants of a schedule after `after`, within the task's bounds. */
+export function boundedFireTimes(
+  schedule: Schedule,
+  after: number,
+  count: number,
+  bounds: Pick<SchedulerTask, 'startAt' | 'endAt'> = {},
+): number[] {
+  const startAt = bounds.startAt === undefined ? undefined : parseInstant(bounds.startAt);
+  const endAt = bounds.endAt === undefined ? undefined : parseInstant(bounds.endAt);
+  const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
+  return nextFireTimes(schedule, from, count).filter((instant) => endAt === undefined || instant <= endAt);
+}
+
 /** The next nominal instants of a schedule, within the task's bounds when there is a task. */
 export function previewFireTimes(
   schedule: Schedule,
@@ -38,13 +51,8 @@ export function previewFireTimes(
   count: number,
   bounds: Pick<SchedulerTask, 'startAt' | 'endAt'> = {},
 ): FirePreview {
-  const startAt = bounds.startAt === undefined ? undefined : parseInstant(bounds.startAt);
-  const endAt = bounds.endAt === undefined ? undefined : parseInstant(bounds.endAt);
-  const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
   const zone = new TimeZone(schedule.kind === 'cron' ? schedule.timeZone : 'UTC');
-  const instants = nextFireTimes(schedule, from, count).filter(
-    (instant) => endAt === undefined || instant <= endAt,
-  );
+  const instants = boundedFireTimes(schedule, after, count, bounds);
   return {
     timeZone: zone.name,
     after: formatInstant(after),
@@ -56,11 +64,11 @@ export function previewFireTimes(
 }
 
 /**
- * The task's next nominal instant after `now` within its bounds, or null (paused tasks
- * included: the instant they would fire at is still what a person wants to see).
+ * The task's next nominal instant after `now` within its bounds, or undefined (paused
+ * tasks included: the instant they would fire at is still what a person wants to see).
  */
-export function nextFireAt(task: SchedulerTask, now: number): string | null {
-  return previewFireTimes(task.schedule, now, 1, task).fireTimes[0]?.utc ?? null;
+export function nextFireInstant(task: SchedulerTask, now: number): number | undefined {
+  return boundedFireTimes(task.schedule, now, 1, task)[0];
 }
 
 export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): void {

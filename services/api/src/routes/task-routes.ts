@@ -9,7 +9,8 @@ import { applyMergePatch } from '../tasks/merge-patch.js';
 import { parseSpecBody } from '../tasks/task-input.js';
 import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
-import { nextFireAt } from './preview-routes.js';
+import { NextFireCache } from '../tasks/next-fire-cache.js';
+import { nextFireInstant } from './preview-routes.js';
 import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
@@ -18,6 +19,7 @@ type IdParams = { Params: Static<typeof TaskIdParams> };
 export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { store } = deps;
   const tags = ['tasks'];
+  const nextFires = new NextFireCache(nextFireInstant);
 
   app.post(
     '/tasks',
@@ -59,7 +61,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         items: page.items.map(({ task, version }) => ({
           etag: etagOf(version),
           owner: owners.get(task.id) ?? null,
-          nextFireAt: nextFireAt(task, now),
+          nextFireAt: nextFires.nextFireAt(task, now),
           task,
         })),
         nextCursor: page.nextCursor ?? null,

@@ -1,6 +1,7 @@
 import { type Stat, type WatchEvent, type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
 import { formatIssues, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
+import { lowerBound } from './task-query.js';
 import { type VersionedTask } from './task-store.js';
 
 interface Indexed extends VersionedTask {
@@ -20,6 +21,8 @@ export class TaskIndex {
   readonly #layout: ZnodeLayout;
   readonly #log: Logger;
   readonly #tasks = new Map<string, Indexed>();
+  /** The same entries in ascending id order, kept sorted on every change (binary search, no re-sort per list). */
+  readonly #sorted: Indexed[] = [];
   /** Ids with a data watch registered: each needs exactly one read, then watches keep it current. */
   readonly #watched = new Set<string>();
   #synced: Promise<void> | undefined;
@@ -32,14 +35,18 @@ export class TaskIndex {
     this.#log = options.log;
   }
 
-  /** All tasks; the first call loads them and starts watching. */
-  async list(): Promise<VersionedTask[]> {
+  /**
+   * All tasks in ascending id order; the first call loads them and starts watching. The
+   * array is the index itself, not a copy (a copy of 10,000 entries per list was most of a
+   * list's garbage): read it synchronously, before the next await.
+   */
+  async list(): Promise<readonly VersionedTask[]> {
     this.#synced ??= this.#syncChildren().catch((error: unknown) => {
       this.#synced = undefined; // try again on the next call
       throw error;
     });
     await this.#synced;
-    return [...this.#tasks.values()];
+    return this.#sorted;
   }
 
   /** Records a write this process made (read-your-writes for its own clients). */
@@ -48,12 +55,24 @@ export class TaskIndex {
   }
 
   recordDelete(taskId: string): void {
-    this.#tasks.delete(taskId);
+    this.#drop(taskId);
   }
 
   #apply(taskId: string, entry: Indexed): void {
     const known = this.#tasks.get(taskId);
-    if (known === undefined || entry.mzxid >= known.mzxid) this.#tasks.set(taskId, entry);
+    if (known === undefined || entry.mzxid >= known.mzxid) this.#put(taskId, entry);
+  }
+
+  #put(taskId: string, entry: Indexed): void {
+    const at = lowerBound(this.#sorted, taskId);
+    if (this.#tasks.has(taskId)) this.#sorted[at] = entry;
+    else this.#sorted.splice(at, 0, entry);
+    this.#tasks.set(taskId, entry);
+  }
+
+  #drop(taskId: string): void {
+    if (!this.#tasks.delete(taskId)) return;
+    this.#sorted.splice(lowerBound(this.#sorted, taskId), 1);
   }
 
   async #syncChildren(): Promise<void> {
@@ -65,7 +84,7 @@ export class TaskIndex {
       throw error;
     }
     const live = new Set(ids);
-    for (const id of this.#tasks.keys()) if (!live.has(id)) this.#tasks.delete(id);
+    for (const id of [...this.#tasks.keys()]) if (!live.has(id)) this.#drop(id);
     // Only unwatched ids need a read: watched ones are kept current by their data watch.
     await Promise.all(ids.filter((id) => !this.#watched.has(id)).map((id) => this.#load(id)));
   }
@@ -112,14 +131,14 @@ export class TaskIndex {
           { taskId, issues: formatIssues(parsed.issues) },
           'task index: malformed stored task left out',
         );
-        this.#tasks.delete(taskId);
+        this.#drop(taskId);
         return;
       }
       this.#apply(taskId, { task: parsed.value, version: stat.version, mzxid: stat.mzxid });
     } catch (error) {
       // No node, no watch: a get that fails registers none.
       this.#watched.delete(taskId);
-      if (isZkError(error) && error.isNoNode) this.#tasks.delete(taskId);
+      if (isZkError(error) && error.isNoNode) this.#drop(taskId);
       else throw error;
     }
   }
@@ -128,13 +147,13 @@ export class TaskIndex {
     // A data watch fires once: whatever happened, this id is no longer watched.
     this.#watched.delete(taskId);
     if (event.type === 'deleted') {
-      this.#tasks.delete(taskId);
+      this.#drop(taskId);
       return;
     }
     if (event.type !== 'changed') return;
     this.#load(taskId).catch((error: unknown) => {
       // Forget it rather than serve a stale copy; the next children sync reloads it.
-      this.#tasks.delete(taskId);
+      this.#drop(taskId);
       this.#synced = undefined;
       this.#log.warn({ err: error, taskId }, 'task index: could not re-read a changed task');
     });

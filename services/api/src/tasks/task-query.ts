@@ -42,22 +42,45 @@ export interface TaskPage {
   readonly nextCursor: string | undefined;
 }
 
-/** Filters, sorts by id and cuts one page. `ownerOf` comes from /assignment. */
+/**
+ * Cuts one page from `sorted` (ascending ids, as the task index keeps them): starts after
+ * the cursor by binary search and stops at the first match past the page, so a page costs
+ * what it skips and returns, not a filter and sort of every task. `ownerOf` comes from
+ * /assignment.
+ */
 export function selectTasks(
-  tasks: readonly VersionedTask[],
+  sorted: readonly VersionedTask[],
   query: TaskQuery,
   ownerOf: (taskId: string) => string | undefined,
 ): TaskPage {
-  const matching = tasks
-    .filter(({ task }) => query.labels.every(([key, value]) => task.labels[key] === value))
-    .filter(({ task }) => query.paused === undefined || task.paused === query.paused)
-    .filter(({ task }) => query.owner === undefined || ownerOf(task.id) === query.owner)
-    .filter(({ task }) => query.after === undefined || task.id > query.after)
-    .sort((a, b) => (a.task.id < b.task.id ? -1 : a.task.id > b.task.id ? 1 : 0));
-  const items = matching.slice(0, query.limit);
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: matching.length > query.limit && last !== undefined ? last.task.id : undefined,
-  };
+  const matches = ({ task }: VersionedTask): boolean =>
+    query.labels.every(([key, value]) => task.labels[key] === value) &&
+    (query.paused === undefined || task.paused === query.paused) &&
+    (query.owner === undefined || ownerOf(task.id) === query.owner);
+  const items: VersionedTask[] = [];
+  let start = query.after === undefined ? 0 : lowerBound(sorted, query.after);
+  if (query.after !== undefined && sorted[start]?.task.id === query.after) start++;
+  for (let i = start; i < sorted.length; i++) {
+    const entry = sorted[i];
+    if (entry === undefined || !matches(entry)) continue;
+    if (items.length === query.limit) {
+      // One more match exists: the page is full and the client may ask for the next.
+      return { items, nextCursor: items.at(-1)?.task.id };
+    }
+    items.push(entry);
+  }
+  return { items, nextCursor: undefined };
+}
+
+/** Index of the first entry whose id is not below `taskId` (ids compare as strings, as in paging). */
+export function lowerBound(sorted: readonly VersionedTask[], taskId: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const id = sorted[mid]?.task.id ?? '';
+    if (id < taskId) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -25,7 +25,8 @@ export interface TriggerRequest {
  */
 export interface TaskStore {
   get(taskId: string): Promise<VersionedTask | undefined>;
-  list(): Promise<VersionedTask[]>;
+  /** Every task, in ascending id order (the order of cursor paging). */
+  list(): Promise<readonly VersionedTask[]>;
   create(task: SchedulerTask, event: NonoEvent): Promise<VersionedTask>;
   replace(current: VersionedTask, next: SchedulerTask, event: NonoEvent): Promise<VersionedTask>;
   remove(current: VersionedTask, event: NonoEvent): Promise<void>;

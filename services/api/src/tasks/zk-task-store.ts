@@ -40,7 +40,7 @@ export class ZkTaskStore implements TaskStore {
   }
 
   /** From the watch-maintained index: a read view, never the basis of a write. */
-  async list(): Promise<VersionedTask[]> {
+  async list(): Promise<readonly VersionedTask[]> {
     try {
       return await this.#index.list();
     } catch (error) {
