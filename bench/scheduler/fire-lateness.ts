@@ -31,6 +31,8 @@ const { values } = parseArgs({
     phase: { type: 'string', default: 'aligned' },
     // Steady state only: thousands of tasks take a while to be acquired (watch, read, fence).
     'warmup-s': { type: 'string' },
+    // Prints lateness p50/p99/max for each second of the window (to tell a steady backlog from stalls).
+    timeline: { type: 'boolean', default: false },
   },
 });
 const tasks = Number(values.tasks);
@@ -121,6 +123,24 @@ const conflicts = scrapes
   .map((text) => Number(/^nono_fence_conflicts_total\S* (\d+)/m.exec(text)?.[1] ?? 0))
   .reduce((a, b) => a + b, 0);
 
+if (values.timeline) {
+  const bySecond = new Map<number, number[]>();
+  for (const e of fired) {
+    if (e.type !== 'nono.execution.fired.v1') continue;
+    const second = Math.floor((Date.parse(e.data.nominalTime) - windowStart) / 1000);
+    bySecond.set(second, [...(bySecond.get(second) ?? []), e.data.lateMs]);
+  }
+  for (const [second, lates] of [...bySecond].sort((a, b) => a[0] - b[0])) {
+    lates.sort((a, b) => a - b);
+    const at = (p: number): number => lates[Math.min(lates.length - 1, Math.floor(p * lates.length))] ?? NaN;
+    process.stderr.write(
+      `t+${String(second).padStart(3)}s fires ${String(lates.length).padStart(5)} p50 ${at(0.5)} p99 ${at(0.99)} max ${lates.at(-1)}\n`,
+    );
+  }
+}
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1]);
+
 const result = {
   tasks,
   everyMs,
@@ -133,6 +153,12 @@ const result = {
   firesPerSecondPerScheduler: [...perScheduler.values()].map((n) => Math.round(n / seconds)),
   latenessMs: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: lateness.at(-1) ?? NaN },
   fenceConflicts: conflicts,
+  // Whole-run process figures from each scheduler's /metrics (prom-client's default metrics).
+  eventLoopDelayMs: scrapes.map((text) => ({
+    p99: Math.round(metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000),
+    max: Math.round(metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000),
+  })),
+  cpuSeconds: scrapes.map((text) => Math.round(metric(text, 'process_cpu_seconds_total'))),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 

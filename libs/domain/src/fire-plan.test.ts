@@ -29,6 +29,19 @@ describe('planDueFires', () => {
     });
   });
 
+  it('plans instants up to `until` ahead of now, as on time (claiming before the instant)', () => {
+    const plan = planDueFires(everySecond(), T0 + 4000, T0 + 4700, { ...opts, until: T0 + 6000 });
+    expect(plan.fire).toEqual([
+      { nominal: T0 + 5000, onTime: true },
+      { nominal: T0 + 6000, onTime: true },
+    ]);
+    expect(plan.advanceTo).toBe(T0 + 6000);
+    // Missed instants are still judged against now, not against the horizon.
+    const late = planDueFires(everySecond(), T0, T0 + 4700, { ...opts, until: T0 + 5000 });
+    expect(late.misfired.map((m) => m.nominal)).toEqual([T0 + 1000, T0 + 2000, T0 + 3000]);
+    expect(late.fire.map((f) => f.nominal)).toEqual([T0 + 4000, T0 + 5000]);
+  });
+
   it('returns nothing when nothing is due', () => {
     expect(planDueFires(everySecond(), T0 + 5000, T0 + 5999, opts).fire).toEqual([]);
   });

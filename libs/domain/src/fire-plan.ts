@@ -26,6 +26,12 @@ export interface FirePlanOptions {
   readonly misfireThresholdMs: number;
   /** How many more runs `maxRuns` allows (Infinity when unbounded). */
   readonly runsLeft: number;
+  /**
+   * Plan the instants due up to here (default: `now`). A scheduler claims instants a little
+   * before they fall due, so the fence write is not on the path of the fire; such future
+   * instants are on time.
+   */
+  readonly until?: EpochMs;
   /** Safety cap on how many due instants are examined in one plan. */
   readonly maxExamined?: number;
 }
@@ -37,13 +43,14 @@ export function planDueFires(
   options: FirePlanOptions,
 ): FirePlan {
   const maxExamined = options.maxExamined ?? 100_000;
+  const until = Math.max(now, options.until ?? now);
   const windowStart = now - task.misfire.catchUpWindowMs;
   const due: EpochMs[] = [];
   let expiredCount = 0;
   let lastDue: EpochMs | undefined;
   for (let cursor = lastNominal, examined = 0; examined < maxExamined; examined++) {
     const next = nextTaskFireTime(task, cursor);
-    if (next === undefined || next > now) break;
+    if (next === undefined || next > until) break;
     lastDue = next;
     if (next < windowStart) expiredCount++;
     else due.push(next);

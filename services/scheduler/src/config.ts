@@ -7,6 +7,7 @@ export interface SchedulerConfig extends CommonConfig {
   readonly port: number;
   readonly spoolDir: string;
   readonly misfireThresholdMs: number;
+  readonly claimLeadMs: number;
   readonly lostGraceMs: number;
   readonly finishFlushDelayMs: number;
   readonly maxInFlight: number;
@@ -30,6 +31,7 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     port,
     spoolDir: env.string('NONO_SCHEDULER_SPOOL_DIR', `.nono/spool/${schedulerId}`),
     misfireThresholdMs: env.int('NONO_MISFIRE_THRESHOLD_MS', 5_000, { min: 0, max: 3_600_000 }),
+    claimLeadMs: env.int('NONO_CLAIM_LEAD_MS', 300, { min: 0, max: 10_000 }),
     lostGraceMs: env.int('NONO_LOST_GRACE_MS', 2_000, { min: 0, max: 3_600_000 }),
     finishFlushDelayMs: env.int('NONO_FINISH_FLUSH_DELAY_MS', 1_500, { min: 0, max: 60_000 }),
     maxInFlight: env.int('NONO_MAX_IN_FLIGHT', 1_000, { min: 1, max: 100_000 }),

@@ -32,10 +32,13 @@ import { type SchedulerMetrics } from './metrics.js';
 
 /**
  * The firing engine of one scheduler. It is told which tasks it owns and what they look
- * like (by the Coordinator), keeps one timer queue for all of them, and for each due task:
- * plans the due instants (misfire policy), claims them through the fence, then calls the
- * worker and records every step as an event. Work for one task is serialised (one
- * promise chain per task) because the fence is a per-task compare-and-set.
+ * like (by the Coordinator), and for each task: plans the instants about to fall due
+ * (misfire policy), claims them through the fence `claimLeadMs` ahead, then at each
+ * instant applies the overlap policy, calls the worker and records every step as an
+ * event. Claiming ahead keeps the ZooKeeper round trip off the path of the fire (lateness
+ * is the timer's, not the fence's) and lets a frequent task claim several instants in one
+ * write. Two timer queues serve all tasks: claims and starts. ZooKeeper work for one task
+ * is serialised (one promise chain per task) because the fence is a per-task compare-and-set.
  */
 export interface EngineOptions {
   readonly schedulerId: string;
@@ -47,6 +50,8 @@ export interface EngineOptions {
   readonly metrics: SchedulerMetrics;
   /** A due instant older than this when the engine gets to it is a misfire. */
   readonly misfireThresholdMs: number;
+  /** Instants are claimed this long before they fall due. */
+  readonly claimLeadMs: number;
   /** How long a finished execution may stay listed in the fire state, waiting to ride on the next claim. */
   readonly finishFlushDelayMs: number;
   /** Extra time past an execution's deadline before another scheduler calls it lost. */
@@ -66,6 +71,13 @@ interface PlannedFire {
   readonly firstAttempt: number;
 }
 
+/** An instant this scheduler has won through the fence, waiting for its moment. */
+interface ClaimedFire extends PlannedFire {
+  /** The nominal instant plus the task's jitter. */
+  readonly fireAt: number;
+  readonly onTime: boolean;
+}
+
 interface TaskRuntime {
   readonly taskId: string;
   task: SchedulerTask | undefined;
@@ -76,6 +88,8 @@ interface TaskRuntime {
   takenOverAt: number | undefined;
   readonly running: Map<string, AbortController>;
   buffered: PlannedFire[];
+  /** Claimed, not yet started, by `fireAt`. They start even after a release: the fence gave them to us. */
+  pending: ClaimedFire[];
   /** Finished here, still listed in the fire state: removed by the next claim or a delayed write. */
   readonly finished: Set<string>;
   finishFlush: TimerHandle | undefined;
@@ -88,7 +102,14 @@ const MANUAL_DONE_KEPT = 50;
 
 export class Engine {
   readonly #o: EngineOptions;
-  readonly #queue: FireQueue;
+  /** When each owned task next claims (by task id: a release cancels it). */
+  readonly #claims: FireQueue;
+  /** When each runtime's first claimed instant starts (by runtime: a released one still starts what it claimed). */
+  readonly #starts: FireQueue<TaskRuntime>;
+  /** Runtimes whose start fell due while the session was not live: reconsidered when it is. */
+  readonly #held = new Set<TaskRuntime>();
+  /** Runtimes with claimed instants not yet started, owned or already released. */
+  readonly #withPending = new Set<TaskRuntime>();
   readonly #tasks = new Map<string, TaskRuntime>();
   #active = false;
   #draining = false;
@@ -96,7 +117,8 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#queue = new FireQueue(options.clock, (taskId) => this.#onDue(taskId));
+    this.#claims = new FireQueue(options.clock, (taskId) => this.#onClaimDue(taskId));
+    this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => this.#startDue(runtime));
   }
 
   get ownedCount(): number {
@@ -115,11 +137,13 @@ export class Engine {
     const resumed = active && !this.#active;
     this.#active = active;
     if (!active) {
-      this.#queue.clear();
+      this.#claims.clear();
       return;
     }
-    if (resumed)
-      for (const runtime of this.#tasks.values()) this.#enqueue(runtime, () => this.#resync(runtime));
+    if (!resumed) return;
+    for (const runtime of this.#held) this.#startDue(runtime);
+    this.#held.clear();
+    for (const runtime of this.#tasks.values()) this.#enqueue(runtime, () => this.#resync(runtime));
   }
 
   /** The tasks this scheduler owns now; the others are released (their running calls finish). */
@@ -131,7 +155,7 @@ export class Engine {
       if (runtime.finishFlush !== undefined) this.#o.clock.clearTimer(runtime.finishFlush);
       if (runtime.finished.size > 0)
         this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
-      this.#queue.cancel(taskId);
+      this.#claims.cancel(taskId);
       if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
       this.#tasks.delete(taskId);
     }
@@ -145,6 +169,7 @@ export class Engine {
         takenOverAt: undefined,
         running: new Map(),
         buffered: [],
+        pending: [],
         finished: new Set(),
         finishFlush: undefined,
         chain: Promise.resolve(),
@@ -162,7 +187,8 @@ export class Engine {
     const previous = runtime.task;
     runtime.task = task;
     if (task === undefined || task.paused) {
-      this.#queue.cancel(taskId);
+      // Instants already claimed are skipped when they fall due (see #startDue).
+      this.#claims.cancel(taskId);
       return;
     }
     // Instants that passed while the task was paused or had another schedule are not misfires.
@@ -188,11 +214,23 @@ export class Engine {
     }
   }
 
-  /** Graceful stop: no new instants; wait for running calls up to the deadline, then abort them. */
+  /**
+   * Graceful stop: no new claims; the instants already claimed (at most `claimLeadMs` away)
+   * still start, because the fence gave them to this scheduler and nobody else will fire
+   * them; then wait for running calls up to the deadline, and abort the rest.
+   */
   async drain(deadlineMs: number): Promise<void> {
     this.#draining = true;
+    this.#claims.clear();
+    const lastClaimed = Math.max(
+      -Infinity,
+      ...[...this.#withPending].flatMap((runtime) => runtime.pending.map((fire) => fire.fireAt)),
+    );
+    const untilClaimedStart = Math.min(deadlineMs, lastClaimed - this.#o.clock.now() + 10);
+    if (this.#active && untilClaimedStart > 0)
+      await new Promise((resolve) => setTimeout(resolve, untilClaimedStart));
     this.#active = false;
-    this.#queue.clear();
+    this.#starts.clear();
     const all = Promise.allSettled([...this.#executions]);
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -220,9 +258,9 @@ export class Engine {
     });
   }
 
-  #onDue(taskId: string): void {
+  #onClaimDue(taskId: string): void {
     const runtime = this.#tasks.get(taskId);
-    if (runtime !== undefined) this.#enqueue(runtime, () => this.#fireDue(runtime));
+    if (runtime !== undefined) this.#enqueue(runtime, () => this.#claimDue(runtime));
   }
 
   /** First contact with a newly owned task: read its fence, settle what a dead owner left, arm the timer. */
@@ -252,20 +290,24 @@ export class Engine {
     if (task === undefined || fire === undefined || task.paused || runtime.released || !this.#active) return;
     const next = nextTaskFireTime(task, Math.max(runtime.baseline, fire.state.lastNominal));
     if (next === undefined) {
-      this.#queue.cancel(runtime.taskId);
+      this.#claims.cancel(runtime.taskId);
       return;
     }
-    this.#queue.schedule(runtime.taskId, next + jitterOffsetMs(task.id, next, task.schedule.jitterMs));
+    const fireAt = next + jitterOffsetMs(task.id, next, task.schedule.jitterMs);
+    this.#claims.schedule(runtime.taskId, fireAt - this.#o.claimLeadMs);
   }
 
-  async #fireDue(runtime: TaskRuntime): Promise<void> {
+  /** Claims, in one fence write, every instant of the task due within the claim lead. */
+  async #claimDue(runtime: TaskRuntime): Promise<void> {
     const { task, fire } = runtime;
-    if (task === undefined || fire === undefined || task.paused || runtime.released || !this.#active) return;
+    if (task === undefined || fire === undefined || task.paused || runtime.released) return;
+    if (!this.#active || this.#draining) return;
     const now = this.#o.clock.now();
     const runsLeft = task.maxRuns === undefined ? Infinity : task.maxRuns - fire.state.runCount;
     const plan = planDueFires(task, Math.max(runtime.baseline, fire.state.lastNominal), now, {
       misfireThresholdMs: this.#o.misfireThresholdMs + task.schedule.jitterMs,
       runsLeft,
+      until: now + this.#o.claimLeadMs,
     });
     if (plan.advanceTo === undefined) {
       this.#scheduleNext(runtime);
@@ -279,33 +321,36 @@ export class Engine {
         : onTime
           ? 'scheduled'
           : 'misfire-catch-up';
-    const decided = this.#applyOverlap(runtime, task, plan.fire);
-    const ids = new Map<number, string>();
-    const idOf = (nominal: number): string => {
-      let id = ids.get(nominal);
-      if (id === undefined) ids.set(nominal, (id = scheduledExecutionId(task.id, nominal)));
-      return id;
-    };
-    const startedAt = now;
-    const budget = executionBudgetMs(task);
+    const claimed = plan.fire.map((f): ClaimedFire => ({
+      executionId: scheduledExecutionId(task.id, f.nominal),
+      nominal: f.nominal,
+      reason: reasonOf(f.onTime, f.nominal),
+      fencingToken: 0,
+      firstAttempt: 1,
+      fireAt: Math.max(now, f.nominal + jitterOffsetMs(task.id, f.nominal, task.schedule.jitterMs)),
+      onTime: f.onTime,
+    }));
+    // Whatever the overlap policy decides at the instant, each claimed fire is done by then.
+    const queued = runtime.running.size + runtime.buffered.length + runtime.pending.length + claimed.length;
+    const budget = executionBudgetMs(task) * queued;
     const inflight: Record<string, InflightExecution> = { ...fire.state.inflight };
     const cleared = [...runtime.finished];
     for (const executionId of cleared) delete inflight[executionId];
     // The fencing token is only known after the write; entries get it on the next write or are matched by id.
-    for (const f of [...decided.start, ...decided.buffer]) {
-      inflight[idOf(f.nominal)] = {
-        nominal: f.nominal,
+    for (const c of claimed) {
+      inflight[c.executionId] = {
+        nominal: c.nominal,
         schedulerId: this.#o.schedulerId,
-        startedAt,
-        deadlineAt: startedAt + budget * (1 + decided.buffer.length),
-        reason: reasonOf(f.onTime, f.nominal),
+        startedAt: c.fireAt,
+        deadlineAt: c.fireAt + budget,
+        reason: c.reason,
         fencingToken: 0,
       };
     }
     const next: FireState = {
       ...fire.state,
       lastNominal: plan.advanceTo,
-      runCount: fire.state.runCount + decided.start.length + decided.buffer.length,
+      runCount: fire.state.runCount + claimed.length,
       firedBy: this.#o.schedulerId,
       inflight,
     };
@@ -322,73 +367,127 @@ export class Engine {
     for (const executionId of cleared) runtime.finished.delete(executionId);
 
     const token = claim.fencingToken;
-    const ref = (nominal: number, reason: FireReason) => ({
-      taskId: task.id,
-      executionId: idOf(nominal),
-      nominalTime: formatInstant(nominal),
-      attempt: 0,
-      schedulerId: this.#o.schedulerId,
-      fencingToken: token,
-      reason,
-    });
     const events: NonoEvent[] = [];
     for (const missed of plan.misfired) {
       events.push(
         this.#event('nono.execution.misfired.v1', {
-          ...ref(missed.nominal, 'misfire-catch-up'),
+          ...this.#ref(task, scheduledExecutionId(task.id, missed.nominal), missed.nominal, token),
+          reason: 'misfire-catch-up',
           detectedAt: formatInstant(now),
           action: missed.action,
         }),
       );
     }
-    for (const skipped of decided.skip) {
-      events.push(
-        this.#event('nono.execution.skipped.v1', {
-          ...ref(skipped.nominal, reasonOf(skipped.onTime, skipped.nominal)),
-          skipReason: 'overlap',
-          detail: `overlap policy ${task.overlap}`,
-        }),
-      );
-    }
+    this.#o.events.append(events);
     if (plan.expiredCount > 0) {
       this.#o.log.warn(
         { taskId: task.id, expired: plan.expiredCount },
         'instants older than the catch-up window were not fired',
       );
     }
-    this.#o.events.append(events);
-
-    for (const f of decided.buffer) {
-      runtime.buffered.push({
-        executionId: idOf(f.nominal),
-        nominal: f.nominal,
-        reason: reasonOf(f.onTime, f.nominal),
-        fencingToken: token,
-        firstAttempt: 1,
-      });
-    }
-    for (const f of decided.start) {
-      this.#startExecution(runtime, task, {
-        executionId: idOf(f.nominal),
-        nominal: f.nominal,
-        reason: reasonOf(f.onTime, f.nominal),
-        fencingToken: token,
-        firstAttempt: 1,
-      });
+    if (claimed.length > 0) {
+      runtime.pending.push(...claimed.map((c) => ({ ...c, fencingToken: token })));
+      runtime.pending.sort((a, b) => a.fireAt - b.fireAt);
+      this.#withPending.add(runtime);
+      this.#starts.schedule(runtime, (runtime.pending[0] as ClaimedFire).fireAt);
     }
     this.#scheduleNext(runtime);
   }
 
-  /** Splits planned fires by the overlap policy: start now, wait for the running one, or skip. */
-  #applyOverlap(
-    runtime: TaskRuntime,
-    task: SchedulerTask,
-    fires: ReadonlyArray<{ nominal: number; onTime: boolean }>,
-  ) {
-    type Fire = { nominal: number; onTime: boolean };
-    const start: Fire[] = [];
-    const buffer: Fire[] = [];
-    const skip: Fire[] = [];
+  /**
+   * The claimed instants whose moment has come: applies the overlap policy and starts them.
+   * Synchronous, outside the task's chain, so a fence write in progress never delays a fire.
+   */
+  #startDue(runtime: TaskRuntime): void {
+    if (!this.#active) {
+      this.#held.add(runtime);
+      return;
+    }
+    const now = this.#o.clock.now();
+    const due: ClaimedFire[] = [];
+    while (runtime.pending.length > 0 && (runtime.pending[0] as ClaimedFire).fireAt <= now)
+      due.push(runtime.pending.shift() as ClaimedFire);
+    const following = runtime.pending[0];
+    if (following === undefined) this.#withPending.delete(runtime);
+    else this.#starts.schedule(runtime, following.fireAt);
+    if (due.length === 0) return;
+
+    // A claim this old means the process stalled (e.g. frozen): once an execution is past its
+    // deadline plus the grace, a new owner may declare it lost and re-run it, so never start it.
+    const staleAfterMs = Math.min(this.#o.misfireThresholdMs, this.#o.lostGraceMs);
+    const stale = due.filter((f) => now - f.fireAt > staleAfterMs);
+    const fresh = due.filter((f) => now - f.fireAt <= staleAfterMs);
+    const task = runtime.task;
+    const events: NonoEvent[] = [];
+    const retired: string[] = [];
+    for (const f of stale) {
+      this.#o.log.warn(
+        { taskId: runtime.taskId, executionId: f.executionId, lateMs: now - f.fireAt },
+        'a claimed instant came up too late to start (the process stalled): not fired',
+      );
+      if (task !== undefined)
+        events.push(
+          this.#event('nono.execution.misfired.v1', {
+            ...this.#ref(task, f.executionId, f.nominal, f.fencingToken),
+            reason: f.reason,
+            detectedAt: formatInstant(now),
+            action: 'skip',
+          }),
+        );
+      retired.push(f.executionId);
+    }
+    if (task === undefined || task.paused) {
+      // Paused or deleted after the claim: a claimed instant never fires.
+      for (const f of fresh) {
+        if (task !== undefined)
+          events.push(
+            this.#event('nono.execution.skipped.v1', {
+              ...this.#ref(task, f.executionId, f.nominal, f.fencingToken),
+              reason: f.reason,
+              skipReason: 'paused',
+              detail: 'paused after the instant was claimed',
+            }),
+          );
+        retired.push(f.executionId);
+      }
+    } else {
+      const decided = this.#applyOverlap(runtime, task, fresh);
+      for (const skipped of decided.skip) {
+        events.push(
+          this.#event('nono.execution.skipped.v1', {
+            ...this.#ref(task, skipped.executionId, skipped.nominal, skipped.fencingToken),
+            reason: skipped.reason,
+            skipReason: 'overlap',
+            detail: `overlap policy ${task.overlap}`,
+          }),
+        );
+        retired.push(skipped.executionId);
+      }
+      runtime.buffered.push(...decided.buffer);
+      this.#o.events.append(events);
+      events.length = 0;
+      for (const f of decided.start) this.#startExecution(runtime, task, f);
+    }
+    this.#o.events.append(events);
+    this.#retire(runtime, retired);
+  }
+
+  #ref(task: SchedulerTask, executionId: string, nominal: number, fencingToken: number) {
+    return {
+      taskId: task.id,
+      executionId,
+      nominalTime: formatInstant(nominal),
+      attempt: 0,
+      schedulerId: this.#o.schedulerId,
+      fencingToken,
+    };
+  }
+
+  /** Splits fires that are due by the overlap policy: start now, wait for the running one, or skip. */
+  #applyOverlap(runtime: TaskRuntime, task: SchedulerTask, fires: readonly PlannedFire[]) {
+    const start: PlannedFire[] = [];
+    const buffer: PlannedFire[] = [];
+    const skip: PlannedFire[] = [];
     const busy = runtime.running.size > 0 || runtime.buffered.length > 0;
     switch (task.overlap) {
       case 'allow':
@@ -398,14 +497,14 @@ export class Engine {
         for (const controller of runtime.running.values()) controller.abort();
         // Catch-up fires of one plan still run one after another: they are one backlog.
         if (fires.length > 0) {
-          start.push(fires.at(-1) as Fire);
+          start.push(fires.at(-1) as PlannedFire);
           skip.push(...fires.slice(0, -1));
         }
         break;
       case 'skip':
         if (busy) skip.push(...fires);
         else if (fires.length > 0) {
-          start.push(fires[0] as Fire);
+          start.push(fires[0] as PlannedFire);
           buffer.push(...fires.slice(1));
         }
         break;
@@ -415,10 +514,7 @@ export class Engine {
         if (!busy) start.push(newest);
         else {
           // Only the newest waits; an older one already waiting is replaced.
-          skip.push(
-            ...fires.slice(0, -1),
-            ...runtime.buffered.map((b) => ({ nominal: b.nominal, onTime: false })),
-          );
+          skip.push(...fires.slice(0, -1), ...runtime.buffered);
           runtime.buffered = [];
           buffer.push(newest);
         }
@@ -427,7 +523,7 @@ export class Engine {
       }
       case 'buffer-all':
         if (!busy && fires.length > 0) {
-          start.push(fires[0] as Fire);
+          start.push(fires[0] as PlannedFire);
           buffer.push(...fires.slice(1));
         } else buffer.push(...fires);
         break;
@@ -569,16 +665,27 @@ export class Engine {
    * Idempotency-Key).
    */
   #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
+    // A buffered fire was claimed by this scheduler: it runs even if the task was released since.
     const next = runtime.buffered.shift();
-    if (next !== undefined && runtime.task !== undefined && !runtime.released && this.#active)
+    if (next !== undefined && runtime.task !== undefined && this.#active)
       this.#startExecution(runtime, runtime.task, next);
     if (runtime.released) return this.#removeInflight(runtime, [executionId]);
-    runtime.finished.add(executionId);
+    this.#retire(runtime, [executionId]);
+    return Promise.resolve();
+  }
+
+  /** Executions that are over (finished, skipped, never started) leave the fire state, batched. */
+  #retire(runtime: TaskRuntime, executionIds: readonly string[]): void {
+    if (executionIds.length === 0) return;
+    if (runtime.released) {
+      this.#enqueue(runtime, () => this.#removeInflight(runtime, executionIds));
+      return;
+    }
+    for (const id of executionIds) runtime.finished.add(id);
     runtime.finishFlush ??= this.#o.clock.setTimer(() => {
       runtime.finishFlush = undefined;
       this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
     }, this.#o.finishFlushDelayMs);
-    return Promise.resolve();
   }
 
   async #removeInflight(runtime: TaskRuntime, executionIds: readonly string[]): Promise<void> {
@@ -614,7 +721,10 @@ export class Engine {
     for (const [executionId, entry] of Object.entries(fire.state.inflight)) {
       const orphaned =
         entry.schedulerId === this.#o.schedulerId
-          ? !runtime.running.has(executionId) && !runtime.finished.has(executionId)
+          ? !runtime.running.has(executionId) &&
+            !runtime.finished.has(executionId) &&
+            !runtime.pending.some((fire) => fire.executionId === executionId) &&
+            !runtime.buffered.some((fire) => fire.executionId === executionId)
           : !live.has(entry.schedulerId);
       if (!orphaned) continue;
       if (now >= entry.deadlineAt + this.#o.lostGraceMs) lost.push([executionId, entry]);

@@ -1,41 +1,41 @@
 import { type Clock, type TimerHandle } from '@nono/domain';
 
 /**
- * One timer for all tasks: a binary min-heap of (dueAt, taskId) and a single clock timer
+ * One timer for all tasks: a binary min-heap of (dueAt, key) and a single clock timer
  * armed for the earliest entry. 10,000 tasks cost 10,000 heap entries, not 10,000
- * setTimeouts. Rescheduling a task leaves its old entry in the heap; entries carry a
+ * setTimeouts. Rescheduling a key leaves its old entry in the heap; entries carry a
  * sequence number and stale ones are dropped when they surface (lazy deletion).
  */
-interface Entry {
+interface Entry<K> {
   readonly dueAt: number;
-  readonly taskId: string;
+  readonly key: K;
   readonly seq: number;
 }
 
-export class FireQueue {
+export class FireQueue<K = string> {
   readonly #clock: Clock;
-  readonly #onDue: (taskId: string, dueAt: number) => void;
-  readonly #heap: Entry[] = [];
-  readonly #current = new Map<string, number>();
+  readonly #onDue: (key: K, dueAt: number) => void;
+  readonly #heap: Array<Entry<K>> = [];
+  readonly #current = new Map<K, number>();
   #seq = 0;
   #timer: TimerHandle | undefined;
   #timerDueAt = Infinity;
 
-  constructor(clock: Clock, onDue: (taskId: string, dueAt: number) => void) {
+  constructor(clock: Clock, onDue: (key: K, dueAt: number) => void) {
     this.#clock = clock;
     this.#onDue = onDue;
   }
 
-  /** Schedules (or reschedules) a task; only its latest schedule counts. */
-  schedule(taskId: string, dueAt: number): void {
+  /** Schedules (or reschedules) a key; only its latest schedule counts. */
+  schedule(key: K, dueAt: number): void {
     const seq = ++this.#seq;
-    this.#current.set(taskId, seq);
-    this.#push({ dueAt, taskId, seq });
+    this.#current.set(key, seq);
+    this.#push({ dueAt, key, seq });
     if (dueAt < this.#timerDueAt) this.#arm();
   }
 
-  cancel(taskId: string): void {
-    this.#current.delete(taskId);
+  cancel(key: K): void {
+    this.#current.delete(key);
   }
 
   clear(): void {
@@ -46,11 +46,6 @@ export class FireQueue {
 
   get size(): number {
     return this.#current.size;
-  }
-
-  dueAtOf(taskId: string): number | undefined {
-    const seq = this.#current.get(taskId);
-    return seq === undefined ? undefined : this.#heap.find((e) => e.seq === seq)?.dueAt;
   }
 
   #arm(): void {
@@ -75,28 +70,28 @@ export class FireQueue {
       const head = this.#peekLive();
       if (head === undefined || head.dueAt > now) break;
       this.#pop();
-      this.#current.delete(head.taskId);
-      this.#onDue(head.taskId, head.dueAt);
+      this.#current.delete(head.key);
+      this.#onDue(head.key, head.dueAt);
     }
     if (this.#timer === undefined) this.#arm();
   }
 
-  #peekLive(): Entry | undefined {
+  #peekLive(): Entry<K> | undefined {
     for (;;) {
       const head = this.#heap[0];
-      if (head === undefined || this.#current.get(head.taskId) === head.seq) return head;
+      if (head === undefined || this.#current.get(head.key) === head.seq) return head;
       this.#pop();
     }
   }
 
-  #push(entry: Entry): void {
+  #push(entry: Entry<K>): void {
     const heap = this.#heap;
     heap.push(entry);
     let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i] as Entry, heap[parent] as Entry)) break;
-      [heap[i], heap[parent]] = [heap[parent] as Entry, heap[i] as Entry];
+      if (!before(heap[i] as Entry<K>, heap[parent] as Entry<K>)) break;
+      [heap[i], heap[parent]] = [heap[parent] as Entry<K>, heap[i] as Entry<K>];
       i = parent;
     }
   }
@@ -111,15 +106,16 @@ export class FireQueue {
       const left = 2 * i + 1;
       const right = left + 1;
       let smallest = i;
-      if (left < heap.length && before(heap[left] as Entry, heap[smallest] as Entry)) smallest = left;
-      if (right < heap.length && before(heap[right] as Entry, heap[smallest] as Entry)) smallest = right;
+      if (left < heap.length && before(heap[left] as Entry<K>, heap[smallest] as Entry<K>)) smallest = left;
+      if (right < heap.length && before(heap[right] as Entry<K>, heap[smallest] as Entry<K>))
+        smallest = right;
       if (smallest === i) return;
-      [heap[i], heap[smallest]] = [heap[smallest] as Entry, heap[i] as Entry];
+      [heap[i], heap[smallest]] = [heap[smallest] as Entry<K>, heap[i] as Entry<K>];
       i = smallest;
     }
   }
 }
 
-function before(a: Entry, b: Entry): boolean {
+function before<K>(a: Entry<K>, b: Entry<K>): boolean {
   return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
 }

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     misfireThresholdMs: config.misfireThresholdMs,
     lostGraceMs: config.lostGraceMs,
     finishFlushDelayMs: config.finishFlushDelayMs,
+    claimLeadMs: config.claimLeadMs,
     liveMembers: () => new Set(coordinator.members),
     deleteTrigger: async (name) => {
       await coordinator.zk.delete(`${layout.triggers}/${name}`).catch(() => undefined);
