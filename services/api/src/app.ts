@@ -18,7 +18,7 @@ import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
-import { ProblemSchema } from './schemas.js';
+import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { TargetPolicy } from './tasks/target-policy.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -103,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.addSchema(ProblemSchema);
+  app.addSchema(TaskSchema);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerOpsRoutes(app, { registry: deps.metrics, readiness: deps.readiness });

@@ -1,3 +1,4 @@
+import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 import { type HTTPMethods } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,8 @@ import { type Harness, type TOKENS, auth, sampleTask, startHarness } from './tes
  * generated requests (values that fit its schemas, values that almost fit, and junk), with
  * every kind of token and content type, against the real ZooKeeper and Kafka of the run and
  * a history fake. The property: no input makes the API answer 5xx, whose only meaning is
- * "a bug" (the fake history and the infra are up, so 502/503 are bugs here too).
+ * "a bug" (the fake history and the infra are up, so 502/503 are bugs here too), and every
+ * success has the body the document promises for it.
  */
 type JsonSchema = {
   type?: string | string[];
@@ -31,8 +33,30 @@ type Parameter = { name: string; in: 'path' | 'query' | 'header'; required?: boo
 type Operation = {
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 };
-type OpenApi = { paths: Record<string, Record<string, Operation>> };
+type OpenApi = { paths: Record<string, Record<string, Operation>>; components?: unknown };
+
+/**
+ * A validator per documented success status of an operation, compiled from the document
+ * itself (Ajv understands OpenAPI's `nullable`; `$ref`s point into the document).
+ */
+function successValidators(spec: OpenApi, operation: Operation): Map<number, ValidateFunction | 'empty'> {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addSchema({ components: spec.components }, 'openapi.json');
+  const validators = new Map<number, ValidateFunction | 'empty'>();
+  for (const [status, response] of Object.entries(operation.responses ?? {})) {
+    if (!/^2\d\d$/.test(status)) continue;
+    const schema = Object.values(response.content ?? {})[0]?.schema;
+    validators.set(
+      Number(status),
+      schema === undefined
+        ? 'empty'
+        : ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"$ref":"#/', '"$ref":"openapi.json#/'))),
+    );
+  }
+  return validators;
+}
 
 const TOTAL_REQUESTS = 3_000;
 /** Ids that exist, so generated requests also reach the code behind the 404. */
@@ -349,6 +373,9 @@ describe('OpenAPI-driven fuzzing', () => {
     let sent = 0;
     const statuses = new Map<number, number>();
     for (const { path, method, operation } of operations) {
+      // The document is complete: every operation says what its successes look like.
+      const validators = successValidators(spec, operation);
+      expect(validators.size, `${method} ${path} documents no success response`).toBeGreaterThan(0);
       await fc.assert(
         fc.asyncProperty(requestFor(path, method, operation), async (request) => {
           const response = await h.app.inject(request);
@@ -363,6 +390,17 @@ describe('OpenAPI-driven fuzzing', () => {
           // Every error is problem+json with a code, whatever the input.
           if (response.statusCode >= 400)
             expect(response.json<{ code?: string }>().code).toMatch(/^NONO_[A-Z_]+$/);
+          // Every success is one the document names, with the body it describes.
+          if (response.statusCode < 300) {
+            const validate = validators.get(response.statusCode);
+            if (validate === undefined)
+              throw new Error(`${request.method} ${request.url} → ${response.statusCode}: not documented`);
+            if (validate === 'empty') expect(response.body).toBe('');
+            else if (!validate(response.json()))
+              throw new Error(
+                `${request.method} ${request.url} → ${response.statusCode}: body does not match the document: ${JSON.stringify(validate.errors).slice(0, 500)}`,
+              );
+          }
         }),
         {
           numRuns: runsPerOperation,

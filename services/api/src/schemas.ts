@@ -1,5 +1,11 @@
 import { type TSchema, Type } from '@sinclair/typebox';
-import { ScheduleSchema, TASK_ID_PATTERN, TaskSpecSchema } from '@nono/domain';
+import {
+  type SchedulerTask,
+  ScheduleSchema,
+  SchedulerTaskSchema,
+  TASK_ID_PATTERN,
+  TaskSpecSchema,
+} from '@nono/domain';
 
 /**
  * Route schemas, in TypeBox: the same objects drive request validation (see
@@ -97,3 +103,112 @@ export const ProblemSchema = Type.Object(
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 );
+
+/*
+ * Success responses. Fastify serialises each with fast-json-stringify compiled from
+ * these schemas (only the properties named here leave the process), and the OpenAPI
+ * document shows them. The fuzz test checks every 2xx body against the document.
+ */
+
+/** The stored task; shared as `Task` so the document names it once. */
+export const TaskSchema: TSchema = { ...SchedulerTaskSchema, $id: 'Task', description: 'A task as stored' };
+const TaskRef = Type.Unsafe<SchedulerTask>({ $ref: 'Task#' });
+const NullableString = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
+
+/** Every answer that is one task (GET, create, replace, patch, pause, resume). */
+export const TaskResponse = TaskRef;
+
+export const TaskListResponse = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          etag: Type.String({ description: 'the ETag a write of this task must match (If-Match)' }),
+          owner: NullableString('the scheduler that owns the task in /assignment; null if none yet'),
+          nextFireAt: NullableString(
+            'the next nominal instant within startAt/endAt, paused or not; null if it will not fire again',
+          ),
+          task: TaskRef,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    nextCursor: NullableString('pass as `after` for the next page; null on the last page'),
+  },
+  { additionalProperties: false, description: 'One page of tasks, in id order' },
+);
+
+export const TriggerResponse = Type.Object(
+  {
+    taskId: Type.String(),
+    requestId: Type.String(),
+    executionId: Type.String({ description: 'manualExecutionId(taskId, requestId): the Idempotency-Key' }),
+    duplicate: Type.Boolean({ description: 'true when a request with this requestId already existed' }),
+  },
+  { additionalProperties: false },
+);
+
+export const FirePreviewResponse = Type.Object(
+  {
+    timeZone: Type.String(),
+    after: Type.String({ description: 'RFC 3339: the instants listed are strictly after it' }),
+    fireTimes: Type.Array(
+      Type.Object(
+        {
+          utc: Type.String({ description: 'RFC 3339, UTC' }),
+          local: Type.String({ description: 'the same instant with the zone offset' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const TaskPreviewResponse = Type.Composite(
+  [Type.Object({ taskId: Type.String() }), FirePreviewResponse],
+  { additionalProperties: false },
+);
+
+export const SchedulersResponse = Type.Object(
+  {
+    generation: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'of /assignment; null before a leader wrote one',
+    }),
+    updatedAt: NullableString('when the leader last wrote /assignment'),
+    schedulers: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          host: Type.Optional(Type.String()),
+          pid: Type.Optional(Type.Integer()),
+          version: Type.Optional(Type.String()),
+          startedAt: Type.Optional(Type.String()),
+          opsUrl: Type.Optional(Type.String()),
+          tasks: Type.Array(Type.String(), { description: 'ids of the tasks it owns' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    departed: Type.Array(Type.String(), {
+      description: 'owners named in /assignment that are no longer live',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const BackendState = Type.Object(
+  { reachable: Type.Boolean(), detail: Type.String() },
+  { additionalProperties: false },
+);
+export const StatusResponse = Type.Object(
+  { checkedAt: Type.String(), zookeeper: BackendState, kafka: BackendState, history: BackendState },
+  { additionalProperties: false },
+);
+
+/** History's JSON, passed through as bytes (never re-serialised); its README documents the shapes. */
+export const ForwardedResponse = Type.Unknown({
+  description: "the history service's answer, as is (services/history/README.md)",
+});
+
+export const NoContent = Type.Null({ description: 'no content' });

@@ -1,5 +1,6 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, ApiErrorCode } from '../errors.js';
+import { ForwardedResponse } from '../schemas.js';
 import { type RouteDeps } from './route-deps.js';
 
 /**
@@ -24,7 +25,11 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): vo
       route,
       {
         config: { minRole: 'viewer' },
-        schema: { tags: ['history'], summary: `Forwarded to history: GET ${route}` },
+        schema: {
+          tags: ['history'],
+          summary: `Forwarded to history: GET ${route}`,
+          response: { 200: ForwardedResponse },
+        },
       },
       (request, reply) => forward(request, reply, deps, app.prefix),
     );

@@ -11,7 +11,13 @@ import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { parseBody } from '../request-validation.js';
-import { PreviewBody, PreviewQuery, TaskIdParams } from '../schemas.js';
+import {
+  FirePreviewResponse,
+  PreviewBody,
+  PreviewQuery,
+  TaskIdParams,
+  TaskPreviewResponse,
+} from '../schemas.js';
 import { loadTask } from '../tasks/task-write.js';
 import { type RouteDeps } from './route-deps.js';
 
@@ -78,7 +84,13 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
     '/tasks/:id/preview',
     {
       config: { minRole: 'viewer' },
-      schema: { tags, summary: "A task's next fire times", params: TaskIdParams, querystring: PreviewQuery },
+      schema: {
+        tags,
+        summary: "A task's next fire times",
+        params: TaskIdParams,
+        querystring: PreviewQuery,
+        response: { 200: TaskPreviewResponse },
+      },
     },
     async (request) => {
       const { task } = await loadTask(deps.store, request.params.id);
@@ -93,7 +105,12 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
     '/preview',
     {
       config: { minRole: 'viewer' },
-      schema: { tags, summary: 'Next fire times of an unsaved schedule', body: PreviewBody },
+      schema: {
+        tags,
+        summary: 'Next fire times of an unsaved schedule',
+        body: PreviewBody,
+        response: { 200: FirePreviewResponse },
+      },
     },
     (request, reply) => {
       const raw = (request.body ?? {}) as { schedule?: unknown };

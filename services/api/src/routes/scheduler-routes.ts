@@ -1,4 +1,5 @@
 import { type FastifyInstance } from 'fastify';
+import { SchedulersResponse } from '../schemas.js';
 import { type RouteDeps } from './route-deps.js';
 
 /** Live schedulers and the tasks each owns according to the leader's assignment. */
@@ -7,7 +8,11 @@ export function registerSchedulerRoutes(app: FastifyInstance, deps: RouteDeps): 
     '/schedulers',
     {
       config: { minRole: 'viewer' },
-      schema: { tags: ['cluster'], summary: 'Live schedulers and the tasks each owns' },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Live schedulers and the tasks each owns',
+        response: { 200: SchedulersResponse },
+      },
     },
     async () => {
       const [members, assignment] = await Promise.all([deps.cluster.members(), deps.cluster.assignment()]);

@@ -1,4 +1,5 @@
 import { type FastifyInstance } from 'fastify';
+import { StatusResponse } from '../schemas.js';
 import { type BackendStatus } from '../status/backend-status.js';
 
 /**
@@ -11,7 +12,11 @@ export function registerStatusRoutes(app: FastifyInstance, status: BackendStatus
     '/status',
     {
       config: { minRole: 'viewer' },
-      schema: { tags: ['cluster'], summary: 'Whether ZooKeeper, Kafka and the history service answer' },
+      schema: {
+        tags: ['cluster'],
+        summary: 'Whether ZooKeeper, Kafka and the history service answer',
+        response: { 200: StatusResponse },
+      },
     },
     () => status.report(),
   );

@@ -4,7 +4,14 @@ import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
 import { triggeredEvent } from '../audit/audit-events.js';
 import { parseBody } from '../request-validation.js';
-import { EmptyBody, PauseBody, TaskIdParams, TriggerBody } from '../schemas.js';
+import {
+  EmptyBody,
+  PauseBody,
+  TaskIdParams,
+  TaskResponse,
+  TriggerBody,
+  TriggerResponse,
+} from '../schemas.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
 import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
@@ -19,7 +26,13 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
     '/tasks/:id/pause',
     {
       config: { minRole: 'operator' },
-      schema: { tags, summary: 'Pause a task (idempotent)', params: TaskIdParams, body: PauseBody },
+      schema: {
+        tags,
+        summary: 'Pause a task (idempotent)',
+        params: TaskIdParams,
+        body: PauseBody,
+        response: { 200: TaskResponse },
+      },
     },
     async (request, reply) => {
       const { note } = parseBody(PauseBody, request.body);
@@ -39,7 +52,13 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
     '/tasks/:id/resume',
     {
       config: { minRole: 'operator' },
-      schema: { tags, summary: 'Resume a paused task (idempotent)', params: TaskIdParams, body: EmptyBody },
+      schema: {
+        tags,
+        summary: 'Resume a paused task (idempotent)',
+        params: TaskIdParams,
+        body: EmptyBody,
+        response: { 200: TaskResponse },
+      },
     },
     async (request, reply) => {
       parseBody(EmptyBody, request.body);
@@ -61,6 +80,7 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
         summary: 'Fire a task now, once (202: the owning scheduler fires it)',
         params: TaskIdParams,
         body: TriggerBody,
+        response: { 202: TriggerResponse },
       },
     },
     async (request, reply) => {

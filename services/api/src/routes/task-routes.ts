@@ -3,7 +3,16 @@ import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
 import { definedEvent, deletedEvent } from '../audit/audit-events.js';
 import { ownerIndex } from '../cluster/cluster-view.js';
-import { CreateTaskBody, ListTasksQuery, PatchTaskBody, ReplaceTaskBody, TaskIdParams } from '../schemas.js';
+import {
+  CreateTaskBody,
+  ListTasksQuery,
+  NoContent,
+  PatchTaskBody,
+  ReplaceTaskBody,
+  TaskIdParams,
+  TaskListResponse,
+  TaskResponse,
+} from '../schemas.js';
 import { etagOf } from '../tasks/etag.js';
 import { applyMergePatch } from '../tasks/merge-patch.js';
 import { parseSpecBody } from '../tasks/task-input.js';
@@ -23,7 +32,10 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
 
   app.post(
     '/tasks',
-    { config: { minRole: 'admin' }, schema: { tags, summary: 'Define a task', body: CreateTaskBody } },
+    {
+      config: { minRole: 'admin' },
+      schema: { tags, summary: 'Define a task', body: CreateTaskBody, response: { 201: TaskResponse } },
+    },
     async (request, reply) => {
       const now = deps.clock.now();
       const { id, spec } = parseSpecBody(request.body, {
@@ -49,6 +61,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         tags,
         summary: 'List tasks (filter by label, paused, owner; page by id)',
         querystring: ListTasksQuery,
+        response: { 200: TaskListResponse },
       },
     },
     async (request) => {
@@ -73,7 +86,12 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
     '/tasks/:id',
     {
       config: { minRole: 'viewer' },
-      schema: { tags, summary: 'Read a task (ETag = znode version)', params: TaskIdParams },
+      schema: {
+        tags,
+        summary: 'Read a task (ETag = znode version)',
+        params: TaskIdParams,
+        response: { 200: TaskResponse },
+      },
     },
     async (request, reply) => sendTask(reply, await loadTask(store, request.params.id)),
   );
@@ -87,6 +105,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         summary: 'Replace a task (honours If-Match)',
         params: TaskIdParams,
         body: ReplaceTaskBody,
+        response: { 200: TaskResponse },
       },
     },
     async (request, reply) => {
@@ -113,6 +132,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         summary: 'Merge-patch a task spec (RFC 7396), re-validated whole',
         params: TaskIdParams,
         body: PatchTaskBody,
+        response: { 200: TaskResponse },
       },
     },
     async (request, reply) => {
@@ -135,7 +155,12 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
     '/tasks/:id',
     {
       config: { minRole: 'admin' },
-      schema: { tags, summary: 'Delete a task (honours If-Match)', params: TaskIdParams },
+      schema: {
+        tags,
+        summary: 'Delete a task (honours If-Match)',
+        params: TaskIdParams,
+        response: { 204: NoContent },
+      },
     },
     async (request, reply) => {
       await writeTask(request, store, request.params.id, (current) =>
