@@ -25,13 +25,18 @@ export function shouldRetry(retry: SchedulerTask['retry'], failedAttempt: number
 }
 
 /** The task's success contract: accepted statuses (default any 2xx) and an optional body pattern. */
+/** The status half of the success contract (a caller can skip reading the body when it fails). */
+export function isAcceptedStatus(success: SchedulerTask['target']['success'], status: number): boolean {
+  return success.statusCodes === undefined
+    ? status >= 200 && status < 300
+    : success.statusCodes.includes(status);
+}
+
 export function isSuccessfulResponse(
   success: SchedulerTask['target']['success'],
   status: number,
   body: string,
 ): boolean {
-  const statusOk =
-    success.statusCodes === undefined ? status >= 200 && status < 300 : success.statusCodes.includes(status);
-  if (!statusOk) return false;
+  if (!isAcceptedStatus(success, status)) return false;
   return success.bodyPattern === undefined || new RegExp(success.bodyPattern).test(body);
 }

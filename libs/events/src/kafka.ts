@@ -75,10 +75,16 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, partitions 
   }
 }
 
-export function encodeEvent(event: NonoEvent): Message {
+/** An event with its JSON already serialised (by a spool that wrote it to disk): sent as is. */
+export interface EncodedEvent {
+  readonly event: NonoEvent;
+  readonly json: Buffer;
+}
+
+export function encodeEvent(event: NonoEvent, json: Buffer | string = JSON.stringify(event)): Message {
   return {
     key: event.subject,
-    value: JSON.stringify(event),
+    value: json,
     headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, ce_type: event.type, ce_id: event.id },
   };
 }
@@ -125,14 +131,29 @@ export class EventPublisher {
   }
 
   async publish(events: readonly NonoEvent[]): Promise<void> {
+    await this.#send(
+      events.map((event) => encodeEvent(event)),
+      events,
+    );
+  }
+
+  /** Like `publish`, without serialising again what the caller already holds as JSON. */
+  async publishEncoded(items: readonly EncodedEvent[]): Promise<void> {
+    await this.#send(
+      items.map((item) => encodeEvent(item.event, item.json)),
+      items.map((item) => item.event),
+    );
+  }
+
+  async #send(messages: readonly Message[], events: readonly NonoEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
     const byTopic = new Map<string, Message[]>();
-    for (const event of events) {
+    for (const [index, event] of events.entries()) {
       const topic = topicOf(event, this.#topics);
-      const messages = byTopic.get(topic) ?? [];
-      messages.push(encodeEvent(event));
-      byTopic.set(topic, messages);
+      let topicMessages = byTopic.get(topic);
+      if (topicMessages === undefined) byTopic.set(topic, (topicMessages = []));
+      topicMessages.push(messages[index] as Message);
     }
     await this.#producer.sendBatch({
       acks: -1,

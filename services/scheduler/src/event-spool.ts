@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type NonoEvent } from '@nono/domain';
+import { type EncodedEvent } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 
 /**
@@ -15,13 +16,12 @@ export interface EventSink {
 }
 
 export interface EventPublisherPort {
-  publish(events: readonly NonoEvent[]): Promise<void>;
+  /** Each event comes with the JSON the spool wrote, so it is serialised once. */
+  publish(events: readonly EncodedEvent[]): Promise<void>;
 }
 
-interface SpooledEvent {
-  readonly event: NonoEvent;
-  readonly bytes: number;
-}
+/** `json` is the spooled line without its newline: its length + 1 is what delivery advances the cursor by. */
+type SpooledEvent = EncodedEvent;
 
 export interface EventSpoolOptions {
   readonly dir: string;
@@ -36,6 +36,7 @@ export interface EventSpoolOptions {
 const LOG_FILE = 'events.jsonl';
 const CURSOR_FILE = 'cursor';
 const COMPACT_AT_BYTES = 16 * 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
@@ -69,7 +70,7 @@ export class EventSpool implements EventSink {
       const bytes = Buffer.byteLength(line) + 1;
       if (line.trim() === '') break;
       try {
-        this.#pending.push({ event: JSON.parse(line) as NonoEvent, bytes });
+        this.#pending.push({ event: JSON.parse(line) as NonoEvent, json: Buffer.from(line) });
         offset += bytes;
       } catch {
         // A torn last line from a crash mid-write: everything before it is intact.
@@ -107,17 +108,16 @@ export class EventSpool implements EventSink {
       if (file === undefined || this.#unflushed.length === 0) return;
       const batch = this.#unflushed;
       this.#unflushed = [];
-      const lines = batch.map((event) => `${JSON.stringify(event)}\n`);
+      const spooled = batch.map((event) => ({ event, json: Buffer.from(JSON.stringify(event)) }));
+      const chunks: Buffer[] = [];
+      for (const item of spooled) chunks.push(item.json, NEWLINE);
       try {
-        await file.write(lines.join(''));
+        await file.write(Buffer.concat(chunks));
         await file.datasync();
       } catch (error) {
         this.#options.log.error({ err: error }, 'event spool write failed; keeping events in memory');
       }
-      for (const [index, event] of batch.entries()) {
-        const bytes = Buffer.byteLength(lines[index] as string);
-        this.#pending.push({ event, bytes });
-      }
+      this.#pending.push(...spooled);
       this.#wake?.();
     });
     return this.#flushing;
@@ -136,9 +136,9 @@ export class EventSpool implements EventSink {
       }
       const batch = this.#pending.slice(0, this.#options.maxBatch ?? 500);
       try {
-        await this.#options.publisher.publish(batch.map((item) => item.event));
+        await this.#options.publisher.publish(batch);
         this.#pending.splice(0, batch.length);
-        this.#cursor += batch.reduce((sum, item) => sum + item.bytes, 0);
+        this.#cursor += batch.reduce((sum, item) => sum + item.json.length + 1, 0);
         await this.#saveCursor(false);
         this.#options.onDelivered?.(batch.length);
         if (!this.#kafkaHealthy)

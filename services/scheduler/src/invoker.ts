@@ -1,4 +1,4 @@
-import { type FireReason, type SchedulerTask, isSuccessfulResponse } from '@nono/domain';
+import { type FireReason, type SchedulerTask, isAcceptedStatus, isSuccessfulResponse } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
 
@@ -36,6 +36,10 @@ export interface Invoker {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+const MAX_CACHED_URLS = 50_000;
+
+/** Why an attempt's own timer aborted the call (told apart from the caller's cancel). */
+const TIMED_OUT = Symbol('timed out');
 
 export class HttpInvoker implements Invoker {
   readonly #agent: Agent;
@@ -43,6 +47,8 @@ export class HttpInvoker implements Invoker {
   readonly #perHost = new Map<string, Semaphore>();
   readonly #perHostLimit: number;
   readonly #now: () => number;
+  /** Parsed target URLs: every fire of a task calls the same one. */
+  readonly #urls = new Map<string, URL>();
 
   constructor(options: { maxInFlight: number; maxInFlightPerHost: number; now: () => number }) {
     this.#agent = new Agent({
@@ -60,7 +66,7 @@ export class HttpInvoker implements Invoker {
   }
 
   async invoke(call: InvocationRequest): Promise<InvocationOutcome> {
-    const url = new URL(call.task.target.url);
+    const url = this.#url(call.task.target.url);
     const host = url.host;
     let hostSemaphore = this.#perHost.get(host);
     if (hostSemaphore === undefined) {
@@ -70,8 +76,12 @@ export class HttpInvoker implements Invoker {
     const releaseGlobal = await this.#global.acquire();
     const releaseHost = await hostSemaphore.acquire();
     const started = this.#now();
-    const timeout = AbortSignal.timeout(call.task.target.timeoutMs);
-    const signal = call.signal === undefined ? timeout : AbortSignal.any([timeout, call.signal]);
+    // One controller and one plain timer per attempt: cheaper than AbortSignal.timeout + any.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(TIMED_OUT), call.task.target.timeoutMs);
+    const cancel = (): void => controller.abort(call.signal?.reason);
+    call.signal?.addEventListener('abort', cancel, { once: true });
+    if (call.signal?.aborted === true) cancel();
     try {
       const response = await request(url, {
         dispatcher: this.#agent,
@@ -91,11 +101,16 @@ export class HttpInvoker implements Invoker {
           'user-agent': 'nono-scheduler',
         },
         body: call.task.target.method === 'GET' ? null : (call.task.target.body ?? invocationBody(call)),
-        signal,
+        signal: controller.signal,
       });
-      const body = await readBounded(response.body, MAX_BODY_BYTES);
+      // The body only matters to a body pattern or a failure message; otherwise it is drained unread.
+      const success = call.task.target.success;
+      const needsBody = success.bodyPattern !== undefined || !isAcceptedStatus(success, response.statusCode);
+      const body = needsBody
+        ? await readBounded(response.body, MAX_BODY_BYTES)
+        : (await response.body.dump({ limit: MAX_BODY_BYTES }), '');
       const durationMs = Math.max(0, this.#now() - started);
-      if (isSuccessfulResponse(call.task.target.success, response.statusCode, body)) {
+      if (isSuccessfulResponse(success, response.statusCode, body)) {
         return { kind: 'succeeded', httpStatus: response.statusCode, durationMs };
       }
       return {
@@ -106,10 +121,12 @@ export class HttpInvoker implements Invoker {
       };
     } catch (error) {
       const durationMs = Math.max(0, this.#now() - started);
-      if (timeout.aborted) return { kind: 'timed-out', durationMs };
+      if (controller.signal.reason === TIMED_OUT) return { kind: 'timed-out', durationMs };
       if (call.signal?.aborted === true) return { kind: 'cancelled', durationMs };
       return { kind: 'failed', error: describeError(error), durationMs };
     } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', cancel);
       releaseHost();
       releaseGlobal();
     }
@@ -117,6 +134,15 @@ export class HttpInvoker implements Invoker {
 
   async close(): Promise<void> {
     await this.#agent.close();
+  }
+
+  #url(target: string): URL {
+    let url = this.#urls.get(target);
+    if (url === undefined) {
+      if (this.#urls.size >= MAX_CACHED_URLS) this.#urls.clear();
+      this.#urls.set(target, (url = new URL(target)));
+    }
+    return url;
   }
 }
 

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     publisher: {
       publish: async (events) => {
         await ensureTopicsOnce();
-        await publisher.publish(events);
+        await publisher.publishEncoded(events);
       },
     },
     log,
