@@ -21,7 +21,7 @@ import {
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from './event-spool.js';
 import {
-  type FireFence,
+  type FencePort,
   type FireState,
   type InflightExecution,
   type VersionedFireState,
@@ -43,7 +43,7 @@ import { type SchedulerMetrics } from './metrics.js';
 export interface EngineOptions {
   readonly schedulerId: string;
   readonly clock: Clock;
-  readonly fence: FireFence;
+  readonly fence: FencePort;
   readonly invoker: Invoker;
   readonly events: EventSink;
   readonly log: Logger;
@@ -365,6 +365,11 @@ export class Engine {
     }
     runtime.fire = { state: next, version: claim.version };
     for (const executionId of cleared) runtime.finished.delete(executionId);
+    // They rode on this claim: a flush armed for them would only write the ones that finish next.
+    if (runtime.finished.size === 0 && runtime.finishFlush !== undefined) {
+      this.#o.clock.clearTimer(runtime.finishFlush);
+      runtime.finishFlush = undefined;
+    }
 
     const token = claim.fencingToken;
     const events: NonoEvent[] = [];

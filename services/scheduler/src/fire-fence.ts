@@ -33,6 +33,9 @@ export interface VersionedFireState {
 export type ClaimResult =
   { readonly ok: true; readonly version: number; readonly fencingToken: number } | { readonly ok: false };
 
+/** What the engine needs of the fence: the ZooKeeper one below, or an in-memory one in unit tests. */
+export type FencePort = Pick<FireFence, 'read' | 'claim'>;
+
 export class FireFence {
   readonly #zk: () => ZkClient;
   readonly #layout: ZnodeLayout;

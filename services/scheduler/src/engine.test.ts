@@ -1,0 +1,182 @@
+import {
+  ManualClock,
+  type NonoEvent,
+  type SchedulerTask,
+  createTask,
+  parseTaskSpec,
+  scheduledExecutionId,
+} from '@nono/domain';
+import { createLogger } from '@nono/runtime';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Engine } from './engine.js';
+import { type ClaimResult, type FencePort, type FireState, type VersionedFireState } from './fire-fence.js';
+import { type InvocationOutcome, type InvocationRequest, type Invoker } from './invoker.js';
+import { createSchedulerMetrics } from './metrics.js';
+
+/*
+ * The engine's timing decisions with a manual clock and an in-memory fence. What the fence
+ * proves against a real ZooKeeper (exactly once across processes, failover, SIGSTOP) is in
+ * tests/scheduler; these pin down when a claim happens and what a claimed instant does.
+ */
+const T0 = Date.parse('2026-06-01T00:00:00Z');
+const LEAD = 300;
+
+class MemoryFence implements FencePort {
+  readonly #states = new Map<string, VersionedFireState>();
+  readonly claims: FireState[] = [];
+  #zxid = 100;
+
+  read(taskId: string, initialLastNominal: number): Promise<VersionedFireState> {
+    let current = this.#states.get(taskId);
+    if (current === undefined) {
+      current = { state: { lastNominal: initialLastNominal, runCount: 0, inflight: {} }, version: 0 };
+      this.#states.set(taskId, current);
+    }
+    return Promise.resolve(current);
+  }
+
+  claim(taskId: string, expectedVersion: number, next: FireState): Promise<ClaimResult> {
+    const current = this.#states.get(taskId);
+    if (current?.version !== expectedVersion) return Promise.resolve({ ok: false });
+    this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
+    this.claims.push(next);
+    return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
+  }
+}
+
+/** A worker that answers 200 after `callMs` of the manual clock. */
+class RecordingInvoker implements Invoker {
+  readonly calls: Array<{ nominal: number; at: number }> = [];
+  callMs = 0;
+  constructor(private readonly clock: ManualClock) {}
+  invoke(request: InvocationRequest): Promise<InvocationOutcome> {
+    this.calls.push({ nominal: request.nominal, at: this.clock.now() });
+    const outcome: InvocationOutcome = { kind: 'succeeded', httpStatus: 200, durationMs: this.callMs };
+    if (this.callMs === 0) return Promise.resolve(outcome);
+    return new Promise((resolve) => this.clock.setTimer(() => resolve(outcome), this.callMs));
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function everyMs(everyMs: number, overrides: Record<string, unknown> = {}): SchedulerTask {
+  const spec = parseTaskSpec(
+    {
+      name: 't',
+      schedule: { kind: 'interval', everyMs },
+      target: { url: 'http://127.0.0.1/' },
+      ...overrides,
+    },
+    T0,
+  );
+  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
+  return createTask('t', spec.value, T0);
+}
+
+/** Lets the engine's promise chains (fence reads and claims) run to completion. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+async function startEngine(task: SchedulerTask, startAt = T0 + 100) {
+  const clock = new ManualClock(startAt);
+  const fence = new MemoryFence();
+  const invoker = new RecordingInvoker(clock);
+  const events: NonoEvent[] = [];
+  const engine = new Engine({
+    schedulerId: 's1',
+    clock,
+    fence,
+    invoker,
+    events: { append: (batch) => events.push(...batch) },
+    log: createLogger('scheduler-test', 'silent'),
+    metrics: createSchedulerMetrics(new Registry()),
+    misfireThresholdMs: 5_000,
+    claimLeadMs: LEAD,
+    finishFlushDelayMs: 1_500,
+    lostGraceMs: 2_000,
+    liveMembers: () => new Set(['s1']),
+    deleteTrigger: () => Promise.resolve(),
+    readTrigger: () => Promise.resolve(undefined),
+  });
+  engine.setActive(true);
+  engine.setOwned(new Set([task.id]));
+  engine.updateTask(task.id, task);
+  await settle();
+  // In 10 ms steps, so what a settled claim arms runs at its own instant, as with a real clock.
+  const advanceTo = async (at: number): Promise<void> => {
+    do {
+      clock.advanceTo(Math.min(at, clock.now() + 10));
+      await settle();
+    } while (clock.now() < at);
+  };
+  return { clock, fence, invoker, events, engine, advanceTo };
+}
+
+const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
+
+describe('Engine: claims ahead, fires on the instant', () => {
+  it('claims an instant the lead time before it, and calls the worker at the instant itself', async () => {
+    const { fence, invoker, events, advanceTo } = await startEngine(everyMs(1_000));
+    await advanceTo(T0 + 1_000 - LEAD - 1);
+    expect(fence.claims).toHaveLength(0);
+
+    await advanceTo(T0 + 1_000 - LEAD);
+    expect(fence.claims.map((c) => c.lastNominal)).toEqual([T0 + 1_000]);
+    expect(fence.claims[0]?.inflight[scheduledExecutionId('t', T0 + 1_000)]).toMatchObject({
+      schedulerId: 's1',
+      startedAt: T0 + 1_000,
+    });
+    expect(invoker.calls).toHaveLength(0);
+
+    await advanceTo(T0 + 1_000);
+    expect(invoker.calls).toEqual([{ nominal: T0 + 1_000, at: T0 + 1_000 }]);
+    const fired = events.find((e) => e.type === 'nono.execution.fired.v1');
+    expect(fired?.type === 'nono.execution.fired.v1' && fired.data.lateMs).toBe(0);
+  });
+
+  it('a task paused after its instant was claimed does not fire it, and records the skip', async () => {
+    const task = everyMs(1_000);
+    const { engine, fence, invoker, events, advanceTo } = await startEngine(task);
+    await advanceTo(T0 + 1_000 - LEAD);
+    expect(fence.claims).toHaveLength(1);
+    engine.updateTask(task.id, { ...task, paused: true });
+    await advanceTo(T0 + 5_000);
+    expect(invoker.calls).toHaveLength(0);
+    expect(fence.claims).toHaveLength(2); // the skipped execution leaves the fire state, nothing is claimed
+    expect(fence.claims[1]?.inflight).toEqual({});
+    const skipped = events.find((e) => e.type === 'nono.execution.skipped.v1');
+    expect(skipped?.type === 'nono.execution.skipped.v1' && skipped.data.skipReason).toBe('paused');
+  });
+
+  it('never starts a claimed instant after a stall longer than the lost grace: a new owner may run it', async () => {
+    const { clock, invoker, events, advanceTo } = await startEngine(everyMs(10_000));
+    await advanceTo(T0 + 10_000 - LEAD);
+    clock.set(T0 + 10_000 + 2_500); // the process was frozen across the instant
+    await advanceTo(T0 + 10_000 + 2_500);
+    expect(invoker.calls).toHaveLength(0);
+    const missed = events.find((e) => e.type === 'nono.execution.misfired.v1');
+    expect(missed?.type === 'nono.execution.misfired.v1' && missed.data.action).toBe('skip');
+  });
+
+  it('a released task still fires what it claimed (nobody else can), and claims nothing more', async () => {
+    const task = everyMs(1_000);
+    const { engine, fence, invoker, advanceTo } = await startEngine(task);
+    await advanceTo(T0 + 1_000 - LEAD);
+    engine.setOwned(new Set());
+    await advanceTo(T0 + 4_000);
+    expect(invoker.calls).toEqual([{ nominal: T0 + 1_000, at: T0 + 1_000 }]);
+    // One claim, then the finished execution is taken off the fire state for the next owner.
+    expect(fence.claims.map((c) => Object.keys(c.inflight).length)).toEqual([1, 0]);
+  });
+
+  it('overlap is decided at the instant, not at the claim: a call that ends in between does not cause a skip', async () => {
+    const { invoker, events, advanceTo } = await startEngine(everyMs(1_000, { overlap: 'skip' }));
+    invoker.callMs = 800; // still running when the next instant is claimed, done before it falls due
+    await advanceTo(T0 + 3_000);
+    expect(invoker.calls.map((c) => c.nominal)).toEqual([T0 + 1_000, T0 + 2_000, T0 + 3_000]);
+    expect(typesOf(events)).not.toContain('nono.execution.skipped.v1');
+  });
+});
