@@ -7,10 +7,12 @@ import {
   reviseTask,
   taskSpecOf,
 } from '@nono/domain';
+import { EventPublisher, createKafka } from '@nono/events';
 import { createLogger } from '@nono/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changedEvent, definedEvent } from './audit/audit-events.js';
-import { OutboxRelay } from './audit/outbox-relay.js';
+import { MAX_BATCH_BYTES, MAX_ENTRIES_PER_PASS, OutboxRelay } from './audit/outbox-relay.js';
+import { eventually } from '../../../tests/support/fixtures.js';
 import { type Harness, auditEvent, auth, sampleTask, startHarness } from './testing/harness.js';
 
 /**
@@ -180,4 +182,67 @@ describe('audit outbox (real ZooKeeper and Kafka, manual clock)', () => {
     expect(await outboxEntries()).toEqual([]);
     await flaky.stop();
   });
+
+  // Regression: one pass used to read the whole outbox and send it to Kafka as one batch,
+  // which the broker refuses above 1 MiB, on every retry: a relay that fell a few thousand
+  // entries behind never caught up (10,000 creates left 6,000-10,000 entries behind for good).
+  it('drains a backlog larger than a pass and than a Kafka batch, in order per task', async () => {
+    await h.relay.stop();
+    const kafka = createKafka({ brokers: h.iso.kafkaBrokers, clientId: `backlog-${h.iso.name}` });
+    const publisher = new EventPublisher(kafka, h.iso.topics);
+    const relay = new OutboxRelay({
+      zk: h.zk,
+      layout: h.layout,
+      publisher,
+      clock,
+      log: createLogger('backlog-relay', 'silent'),
+      orphanAfterMs: ORPHAN_AFTER_MS,
+    });
+    try {
+      const TASKS = 8;
+      const REVISIONS = Math.ceil((MAX_ENTRIES_PER_PASS * 2.5) / TASKS);
+      const chains = Array.from({ length: TASKS }, (_, t) => {
+        let current = newTask(`backlog-${t}`);
+        return Array.from({ length: REVISIONS }, (_unused, r) => {
+          const description = `revision ${r + 2} `.padEnd(2_000, '.');
+          const next = reviseTask(current, { ...taskSpecOf(current), description }, clock.now());
+          const event = changedEvent('nono.task.updated.v1', current, next, context);
+          current = next;
+          return event;
+        });
+      });
+      // Interleaved across tasks, each task's revisions in order, staged and committed.
+      const events = Array.from({ length: REVISIONS }, (_, r) =>
+        chains.map((chain) => chain[r] as NonoEvent),
+      ).flat();
+      const staged = [];
+      for (const event of events) staged.push(await h.outbox.stage(event));
+      for (let i = 0; i < staged.length; i += 100)
+        await Promise.all(staged.slice(i, i + 100).map((entry) => h.outbox.commit(entry)));
+      const backlogBytes = events.reduce((sum, event) => sum + JSON.stringify(event).length, 0);
+      expect(events.length).toBeGreaterThan(2 * MAX_ENTRIES_PER_PASS);
+      expect(backlogBytes).toBeGreaterThan(4 * MAX_BATCH_BYTES);
+
+      await relay.drain();
+      expect(await outboxEntries()).toEqual([]);
+      const ids = new Set(events.map((event) => event.id));
+      const seen = await eventually(
+        () => {
+          const got = h.audit.filter((event) => ids.has(event.id));
+          return got.length >= ids.size ? got : undefined;
+        },
+        30_000,
+        'every backlog event on the topic',
+      );
+      for (let t = 0; t < TASKS; t++) {
+        const revisions = seen
+          .filter((event) => event.subject === `backlog-${t}`)
+          .map((event) => (event.data as { revision: number }).revision);
+        expect(revisions).toEqual(Array.from({ length: REVISIONS }, (_, r) => r + 2));
+      }
+    } finally {
+      await relay.stop();
+      await publisher.disconnect();
+    }
+  }, 120_000);
 });

@@ -2,7 +2,7 @@ import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
 import { type Clock, type NonoEvent, type TimerHandle, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type OutboxEntry, OUTBOX_PREFIX, decodeOutboxEntry, outboxRoot } from './outbox-entry.js';
-import { type Evidence, judgeEntry } from './outbox-verdict.js';
+import { type Evidence, judgeEntry, needsEvidence } from './outbox-verdict.js';
 
 /** Where audit events go: EventPublisher in production, a list in tests. */
 export interface AuditPublisher {
@@ -12,6 +12,29 @@ export interface AuditPublisher {
 interface LoadedEntry {
   readonly path: string;
   readonly entry: OutboxEntry;
+  /** Size of the znode's data: a stand-in for the event's size on Kafka. */
+  readonly bytes: number;
+}
+
+/**
+ * One pass reads at most this many entries (the oldest). Reading and decoding the whole
+ * outbox per pass made a backlog quadratic: 10,000 entries cost seconds per pass, and a
+ * pass runs per commit.
+ */
+export const MAX_ENTRIES_PER_PASS = 500;
+/**
+ * Events go to Kafka in batches of at most this many bytes, well under the broker's default
+ * `message.max.bytes` (1 MiB per partition batch). One batch of a whole backlog used to be
+ * refused by Kafka on every retry: a relay that fell a few thousand entries behind (Kafka
+ * slow or away for a while) never caught up again.
+ */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+interface PassResult {
+  /** When undecided entries are due, if any. */
+  readonly wakeAt: number | undefined;
+  /** Entries remain beyond this pass's window and this pass made progress: run another now. */
+  readonly more: boolean;
 }
 
 /**
@@ -67,7 +90,7 @@ export class OutboxRelay {
     this.#running = (async () => {
       do {
         this.#again = false;
-        await this.#passSafely();
+        if (await this.#passSafely()) this.#again = true;
       } while (this.#again && !this.#stopped);
     })().finally(() => {
       this.#running = undefined;
@@ -82,13 +105,16 @@ export class OutboxRelay {
     await this.#running;
   }
 
-  async #passSafely(): Promise<void> {
+  /** Runs one pass; true when another should follow at once. */
+  async #passSafely(): Promise<boolean> {
     try {
-      const wakeAt = await this.#pass();
+      const { wakeAt, more } = await this.#pass();
       if (wakeAt !== undefined) this.#wakeAt(wakeAt);
+      return more;
     } catch (error) {
       this.#log.warn({ err: error }, 'outbox relay pass failed: retrying');
       this.#wakeAt(this.#clock.now() + this.#retryMs);
+      return false;
     }
   }
 
@@ -101,12 +127,17 @@ export class OutboxRelay {
     }, instant - this.#clock.now());
   }
 
-  /** One pass over the outbox; returns when the next one is due if entries are still undecided. */
-  async #pass(): Promise<number | undefined> {
+  /**
+   * One pass over the oldest entries (at most MAX_ENTRIES_PER_PASS). Per task, an undecided
+   * entry holds back the later ones, so events leave in outbox order per task.
+   */
+  async #pass(): Promise<PassResult> {
     const names = await this.#listEntries();
-    const loaded = (await Promise.all(names.map((name) => this.#load(`${this.#root}/${name}`)))).filter(
-      (item): item is LoadedEntry => item !== undefined,
-    );
+    const window = names.slice(0, MAX_ENTRIES_PER_PASS);
+    const loaded = await this.#loadAll(window);
+    // Entries past the window, read only if an orphan needs them as evidence (rare: a crash).
+    let beyond: Promise<LoadedEntry[]> | undefined;
+    const entriesBeyond = () => (beyond ??= this.#loadAll(names.slice(window.length)));
     const held = new Set<string>();
     const decided: Array<{ item: LoadedEntry; publish: boolean }> = [];
     let wakeAt: number | undefined;
@@ -114,9 +145,11 @@ export class OutboxRelay {
     for (const [index, item] of loaded.entries()) {
       const taskId = item.entry.event.subject;
       if (held.has(taskId)) continue;
-      const evidence = item.entry.committed
-        ? undefined
-        : await this.#gatherEvidence(item, loaded.slice(index + 1));
+      // Only an orphan is judged on evidence; reading it for every young entry cost a read
+      // and a scan of the rest per entry.
+      const evidence = needsEvidence(item.entry, now, this.#orphanAfterMs)
+        ? await this.#gatherEvidence(item, [...loaded.slice(index + 1), ...(await entriesBeyond())])
+        : undefined;
       const verdict = judgeEntry(item.entry, now, this.#orphanAfterMs, () => {
         if (evidence === undefined) throw new Error('evidence needed for an uncommitted entry');
         return evidence;
@@ -135,12 +168,21 @@ export class OutboxRelay {
       }
       decided.push({ item, publish: verdict === 'publish' });
     }
-    const events = decided.filter((d) => d.publish).map((d) => d.item.entry.event);
+    const toPublish = decided.filter((d) => d.publish).map((d) => d.item);
     // Publish first, delete after: a crash in between republishes the same ids, never loses one.
-    await this.#publisher.publish(events);
-    for (const { item } of decided) await this.#deleteQuietly(item.path);
-    if (events.length > 0) this.#log.debug({ count: events.length }, 'audit events published');
-    return wakeAt;
+    // Batches go in outbox order, one after the other, so per-task order holds across them.
+    for (const batch of byteBoundedBatches(toPublish, MAX_BATCH_BYTES)) {
+      await this.#publisher.publish(batch.map((item) => item.entry.event));
+      await Promise.all(batch.map((item) => this.#deleteQuietly(item.path)));
+    }
+    await Promise.all(decided.filter((d) => !d.publish).map((d) => this.#deleteQuietly(d.item.path)));
+    if (toPublish.length > 0) this.#log.debug({ count: toPublish.length }, 'audit events published');
+    return { wakeAt, more: names.length > window.length && decided.length > 0 };
+  }
+
+  async #loadAll(names: readonly string[]): Promise<LoadedEntry[]> {
+    const loaded = await Promise.all(names.map((name) => this.#load(`${this.#root}/${name}`)));
+    return loaded.filter((item): item is LoadedEntry => item !== undefined);
   }
 
   async #listEntries(): Promise<string[]> {
@@ -170,7 +212,7 @@ export class OutboxRelay {
         await this.#deleteQuietly(path);
         return undefined;
       }
-      return { path, entry };
+      return { path, entry, bytes: data.length };
     } catch (error) {
       if (isZkError(error) && error.isNoNode) return undefined;
       throw error;
@@ -209,4 +251,25 @@ export class OutboxRelay {
       if (!(isZkError(error) && error.isNoNode)) throw error;
     }
   }
+}
+
+/** Consecutive runs of entries of at most `maxBytes` each (an entry larger alone is a batch alone). */
+export function byteBoundedBatches<T extends { readonly bytes: number }>(
+  items: readonly T[],
+  maxBytes: number,
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    if (current.length > 0 && size + item.bytes > maxBytes) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += item.bytes;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

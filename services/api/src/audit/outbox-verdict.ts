@@ -14,6 +14,11 @@ export interface Evidence {
   readonly later: readonly NonoEvent[];
 }
 
+/** Whether `judgeEntry` will ask for evidence: only for an orphan (uncommitted and old). */
+export function needsEvidence(entry: OutboxEntry, now: number, orphanAfterMs: number): boolean {
+  return !entry.committed && now - entry.stagedAt >= orphanAfterMs;
+}
+
 /**
  * Decides the fate of one outbox entry. Pure, so every crash window is a table test.
  *
@@ -33,7 +38,7 @@ export function judgeEntry(
   evidence: () => Evidence,
 ): Verdict {
   if (entry.committed) return 'publish';
-  if (now - entry.stagedAt < orphanAfterMs) return 'wait';
+  if (!needsEvidence(entry, now, orphanAfterMs)) return 'wait';
   const facts = evidence();
   const event = entry.event;
   switch (event.type) {
