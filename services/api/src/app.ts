@@ -42,6 +42,8 @@ export interface AppDeps {
   readonly eventSource: string;
   readonly bodyLimitBytes?: number;
   readonly rateLimitPerMinute?: number;
+  /** Proxies whose X-Forwarded-For names the client (NONO_API_TRUST_PROXY); none by default. */
+  readonly trustProxy?: readonly string[];
   readonly version?: string;
   /** Directory of the web UI's static files; `false` to serve none. */
   readonly uiDir?: string | false;
@@ -71,6 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes ?? 256 * 1024,
     // Request ids for log correlation; not security relevant.
     requestIdHeader: false,
+    // Off unless proxies are named: otherwise any client could choose its own address.
+    trustProxy: deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     frameworkErrors,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);

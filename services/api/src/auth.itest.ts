@@ -116,8 +116,43 @@ describe('who may do what', () => {
       });
       expect(response.headers['content-type']).toContain('application/problem+json');
       expect(response.json()).toMatchObject({ code: 'NONO_RATE_LIMITED' });
+      // No trusted proxy: X-Forwarded-For is the client's own claim and changes nothing.
+      const spoofed = await limited.app.inject({
+        method: 'GET',
+        url: '/api/v1/tasks',
+        headers: { ...auth('viewer'), 'x-forwarded-for': '203.0.113.9' },
+      });
+      expect(spoofed.statusCode).toBe(429);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('behind a trusted proxy, rate-limits each forwarded client on its own', async () => {
+    const proxied = await startHarness('api-rate-proxy', {
+      rateLimitPerMinute: 2,
+      trustProxy: ['127.0.0.1'],
+    });
+    try {
+      const get = async (client: string, remoteAddress = '127.0.0.1') =>
+        (
+          await proxied.app.inject({
+            method: 'GET',
+            url: '/api/v1/tasks',
+            remoteAddress,
+            headers: { ...auth('viewer'), 'x-forwarded-for': client },
+          })
+        ).statusCode;
+      const first = [await get('203.0.113.1'), await get('203.0.113.1'), await get('203.0.113.1')];
+      expect(first).toEqual([200, 200, 429]);
+      expect(await get('203.0.113.2')).toBe(200);
+      // A peer that is not the trusted proxy is its own client, whatever it forwards.
+      expect([await get('203.0.113.3', '198.51.100.7'), await get('203.0.113.4', '198.51.100.7')]).toEqual([
+        200, 200,
+      ]);
+      expect(await get('203.0.113.5', '198.51.100.7')).toBe(429);
+    } finally {
+      await proxied.close();
     }
   });
 });

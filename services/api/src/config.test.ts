@@ -11,12 +11,23 @@ describe('configuration', () => {
       historyUrl: 'http://127.0.0.1:7300',
       allowedTargetHosts: ['127.0.0.1', 'localhost'],
       tokens: [],
+      trustProxy: [],
     });
+  });
+  it('names the proxies it trusts', () => {
+    const config = loadApiConfig(
+      new EnvReader({ NONO_API_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8,loopback' }),
+    );
+    expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback']);
   });
   it.each([
     ['NONO_API_PORT', 'eighty'],
     ['NONO_API_TOKENS', 'admin:short'],
     ['NONO_HISTORY_URL', 'ftp://x'],
+    ['NONO_API_TRUST_PROXY', 'true'],
+    ['NONO_API_TRUST_PROXY', '*'],
+    ['NONO_API_TRUST_PROXY', '10.0.0.0/33'],
+    ['NONO_API_TRUST_PROXY', 'proxy.internal'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadApiConfig(new EnvReader({ [name]: value }))).toThrow(name);
   });

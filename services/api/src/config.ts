@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
 import { ErrorCode, NonoError } from '@nono/domain';
 import { type TokenEntry, parseTokenList } from './auth/token-registry.js';
@@ -11,6 +12,11 @@ export interface ApiConfig extends CommonConfig {
   readonly allowedTargetHosts: readonly string[];
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
+  /**
+   * Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed, so the
+   * rate limit and logs see the real client. Empty: the peer address is the client.
+   */
+  readonly trustProxy: readonly string[];
   readonly historyTimeoutMs: number;
   /** How long an outbox entry may stay unconfirmed before the relay decides its fate itself. */
   readonly outboxOrphanAfterMs: number;
@@ -36,8 +42,33 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
       .map((host) => host.toLowerCase()),
     bodyLimitBytes: env.int('NONO_API_BODY_LIMIT_BYTES', 256 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
     rateLimitPerMinute: env.int('NONO_API_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
+    trustProxy: parseTrustedProxies(env.list('NONO_API_TRUST_PROXY', [])),
     historyTimeoutMs: env.int('NONO_HISTORY_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
     outboxOrphanAfterMs: env.int('NONO_API_OUTBOX_ORPHAN_AFTER_MS', 30_000, { min: 1_000, max: 3_600_000 }),
     shutdownDeadlineMs: env.int('NONO_API_SHUTDOWN_DEADLINE_MS', 10_000, { min: 1_000, max: 120_000 }),
   });
+}
+
+/** proxy-addr's names for address ranges, accepted as well as addresses and CIDRs. */
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * NONO_API_TRUST_PROXY: proxies are named, never "trust everyone": a client that may set
+ * X-Forwarded-For itself could pick a fresh address per request and never be rate-limited.
+ */
+function parseTrustedProxies(entries: readonly string[]): readonly string[] {
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (!RANGE_NAMES.has(entry) && (family === 0 || !validPrefix || extra !== undefined)) {
+      throw new NonoError(
+        ErrorCode.InvalidConfig,
+        `NONO_API_TRUST_PROXY=${JSON.stringify(entries.join(','))} is not valid: "${entry}" is not an ` +
+          'IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal',
+      );
+    }
+  }
+  return entries;
 }

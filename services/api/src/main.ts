@@ -83,6 +83,7 @@ async function main(argv: readonly string[]): Promise<void> {
     eventSource: `nono://api/${hostname()}-${process.pid}`,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    trustProxy: config.trustProxy,
   });
   await app.listen({ host: config.host, port: config.port });
   // Entries left by a previous process (crashed mid-write, or Kafka was down) go out now.

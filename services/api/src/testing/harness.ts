@@ -58,7 +58,12 @@ export interface FakeHistory {
 
 export async function startHarness(
   label: string,
-  options: { clock?: Clock; orphanAfterMs?: number; rateLimitPerMinute?: number } = {},
+  options: {
+    clock?: Clock;
+    orphanAfterMs?: number;
+    rateLimitPerMinute?: number;
+    trustProxy?: readonly string[];
+  } = {},
 ): Promise<Harness> {
   const iso = await isolate(label);
   await createIsolatedTopics(iso, 1);
@@ -98,6 +103,7 @@ export async function startHarness(
     readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),
     eventSource: 'nono://api/test',
     rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   await app.ready();
 
