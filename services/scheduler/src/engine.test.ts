@@ -151,14 +151,34 @@ describe('Engine: claims ahead, fires on the instant', () => {
     expect(skipped?.type === 'nono.execution.skipped.v1' && skipped.data.skipReason).toBe('paused');
   });
 
-  it('never starts a claimed instant after a stall longer than the lost grace: a new owner may run it', async () => {
-    const { clock, invoker, events, advanceTo } = await startEngine(everyMs(10_000));
+  it('never starts a claimed instant past the deadline it wrote: a new owner may have run it as lost', async () => {
+    const task = everyMs(10_000, { target: { url: 'http://127.0.0.1/', timeoutMs: 1_000 } });
+    const { clock, invoker, events, advanceTo } = await startEngine(task);
     await advanceTo(T0 + 10_000 - LEAD);
-    clock.set(T0 + 10_000 + 2_500); // the process was frozen across the instant
-    await advanceTo(T0 + 10_000 + 2_500);
-    expect(invoker.calls).toHaveLength(0);
+    clock.set(T0 + 10_000 + 1_000); // frozen across the instant and its whole 1 s budget
+    await advanceTo(T0 + 10_000 + 1_000);
+    expect(invoker.calls.map((c) => c.nominal)).not.toContain(T0 + 10_000);
     const missed = events.find((e) => e.type === 'nono.execution.misfired.v1');
     expect(missed?.type === 'nono.execution.misfired.v1' && missed.data.action).toBe('skip');
+  });
+
+  it('a claimed instant reached late (an overloaded process) follows the misfire policy', async () => {
+    for (const [policy, fires] of [
+      ['fire-once', true],
+      ['skip', false],
+    ] as const) {
+      const { clock, invoker, events, advanceTo } = await startEngine(
+        everyMs(60_000, { misfire: { policy } }),
+      );
+      await advanceTo(T0 + 60_000 - LEAD);
+      clock.set(T0 + 60_000 + 6_000); // past the 5 s misfire threshold, well within the 30 s budget
+      await advanceTo(T0 + 60_000 + 6_000);
+      expect(invoker.calls.map((c) => c.nominal)).toEqual(fires ? [T0 + 60_000] : []);
+      const missed = events.find((e) => e.type === 'nono.execution.misfired.v1');
+      expect(missed?.type === 'nono.execution.misfired.v1' && missed.data.action).toBe(
+        fires ? 'fire' : 'skip',
+      );
+    }
   });
 
   it('a released task still fires what it claimed (nobody else can), and claims nothing more', async () => {

@@ -75,6 +75,8 @@ interface PlannedFire {
 interface ClaimedFire extends PlannedFire {
   /** The nominal instant plus the task's jitter. */
   readonly fireAt: number;
+  /** As written to the fire state: after it, another scheduler may call the execution lost. */
+  readonly deadlineAt: number;
   readonly onTime: boolean;
 }
 
@@ -321,18 +323,21 @@ export class Engine {
         : onTime
           ? 'scheduled'
           : 'misfire-catch-up';
+    const fireAtOf = (nominal: number): number =>
+      Math.max(now, nominal + jitterOffsetMs(task.id, nominal, task.schedule.jitterMs));
+    // Whatever the overlap policy decides at the instant, each claimed fire is done by then.
+    const queued = runtime.running.size + runtime.buffered.length + runtime.pending.length + plan.fire.length;
+    const budget = executionBudgetMs(task) * queued;
     const claimed = plan.fire.map((f): ClaimedFire => ({
       executionId: scheduledExecutionId(task.id, f.nominal),
       nominal: f.nominal,
       reason: reasonOf(f.onTime, f.nominal),
       fencingToken: 0,
       firstAttempt: 1,
-      fireAt: Math.max(now, f.nominal + jitterOffsetMs(task.id, f.nominal, task.schedule.jitterMs)),
+      fireAt: fireAtOf(f.nominal),
+      deadlineAt: fireAtOf(f.nominal) + budget,
       onTime: f.onTime,
     }));
-    // Whatever the overlap policy decides at the instant, each claimed fire is done by then.
-    const queued = runtime.running.size + runtime.buffered.length + runtime.pending.length + claimed.length;
-    const budget = executionBudgetMs(task) * queued;
     const inflight: Record<string, InflightExecution> = { ...fire.state.inflight };
     const cleared = [...runtime.finished];
     for (const executionId of cleared) delete inflight[executionId];
@@ -342,7 +347,7 @@ export class Engine {
         nominal: c.nominal,
         schedulerId: this.#o.schedulerId,
         startedAt: c.fireAt,
-        deadlineAt: c.fireAt + budget,
+        deadlineAt: c.deadlineAt,
         reason: c.reason,
         fencingToken: 0,
       };
@@ -417,33 +422,38 @@ export class Engine {
     else this.#starts.schedule(runtime, following.fireAt);
     if (due.length === 0) return;
 
-    // A claim this old means the process stalled (e.g. frozen): once an execution is past its
-    // deadline plus the grace, a new owner may declare it lost and re-run it, so never start it.
-    const staleAfterMs = Math.min(this.#o.misfireThresholdMs, this.#o.lostGraceMs);
-    const stale = due.filter((f) => now - f.fireAt > staleAfterMs);
-    const fresh = due.filter((f) => now - f.fireAt <= staleAfterMs);
     const task = runtime.task;
     const events: NonoEvent[] = [];
     const retired: string[] = [];
-    for (const f of stale) {
-      this.#o.log.warn(
-        { taskId: runtime.taskId, executionId: f.executionId, lateMs: now - f.fireAt },
-        'a claimed instant came up too late to start (the process stalled): not fired',
-      );
+    const missed = (f: ClaimedFire, action: 'fire' | 'skip'): void => {
       if (task !== undefined)
         events.push(
           this.#event('nono.execution.misfired.v1', {
             ...this.#ref(task, f.executionId, f.nominal, f.fencingToken),
             reason: f.reason,
             detectedAt: formatInstant(now),
-            action: 'skip',
+            action,
           }),
         );
-      retired.push(f.executionId);
+      if (action === 'skip') retired.push(f.executionId);
+    };
+    // Past the deadline written with the claim, a new owner may already have declared the
+    // execution lost and re-run it (the process was frozen, or starved): never start it then.
+    const live: ClaimedFire[] = [];
+    for (const f of due) {
+      if (now < f.deadlineAt) {
+        live.push(f);
+        continue;
+      }
+      this.#o.log.warn(
+        { taskId: runtime.taskId, executionId: f.executionId, lateMs: now - f.fireAt },
+        'a claimed instant came up after its deadline (the process stalled): not fired',
+      );
+      missed(f, 'skip');
     }
     if (task === undefined || task.paused) {
       // Paused or deleted after the claim: a claimed instant never fires.
-      for (const f of fresh) {
+      for (const f of live) {
         if (task !== undefined)
           events.push(
             this.#event('nono.execution.skipped.v1', {
@@ -456,7 +466,19 @@ export class Engine {
         retired.push(f.executionId);
       }
     } else {
-      const decided = this.#applyOverlap(runtime, task, fresh);
+      // Reached later than the misfire threshold (an overloaded process): the task's misfire
+      // policy decides, as it does for instants claimed late.
+      const threshold = this.#o.misfireThresholdMs;
+      const onTime = live.filter((f) => now - f.fireAt <= threshold);
+      const late = live.filter((f) => now - f.fireAt > threshold);
+      const catchUp =
+        task.misfire.policy === 'fire-all'
+          ? late
+          : task.misfire.policy === 'fire-once' && onTime.length === 0
+            ? late.slice(-1)
+            : [];
+      for (const f of late) missed(f, catchUp.includes(f) ? 'fire' : 'skip');
+      const decided = this.#applyOverlap(runtime, task, [...catchUp, ...onTime]);
       for (const skipped of decided.skip) {
         events.push(
           this.#event('nono.execution.skipped.v1', {

@@ -29,6 +29,8 @@ export interface EventSpoolOptions {
   readonly log: Logger;
   readonly flushIntervalMs?: number;
   readonly maxBatch?: number;
+  /** Once everything is delivered and the log is this big, it is truncated. */
+  readonly compactAtBytes?: number;
   readonly onDelivered?: (count: number) => void;
   readonly onDeliveryError?: (error: unknown) => void;
 }
@@ -129,7 +131,9 @@ export class EventSpool implements EventSink {
     let backoffMs = 100;
     while (!this.#closed) {
       if (this.#pending.length === 0) {
-        await this.#maybeCompact();
+        await this.#maybeCompact().catch((error: unknown) =>
+          this.#options.log.warn({ err: error }, 'could not compact the event spool; will retry'),
+        );
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
         continue;
@@ -184,12 +188,13 @@ export class EventSpool implements EventSink {
   }
 
   async #maybeCompact(): Promise<void> {
-    if (this.#cursor < COMPACT_AT_BYTES) return;
+    if (this.#cursor < (this.#options.compactAtBytes ?? COMPACT_AT_BYTES)) return;
     await this.flush();
     if (this.#pending.length > 0 || this.#unflushed.length > 0) return;
     await this.#file?.truncate(0);
     this.#cursor = 0;
-    await writeCursor(this.#options.dir, 0);
+    // Through the serialised cursor writes: a direct write raced a trailing save on the temporary file.
+    await this.#saveCursor(true);
   }
 
   /** Flushes, then delivers what it can before `deadlineMs`; the rest stays spooled for the next start. */

@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type NonoEvent, createEvent } from '@nono/domain';
+import { type EncodedEvent } from '@nono/events';
+import { createLogger } from '@nono/runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventSpool } from './event-spool.js';
+
+/* The spool on a real temporary directory; Kafka is a recording publisher (the outage itself is in tests/scheduler). */
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function joined(n: number): NonoEvent {
+  return createEvent(
+    'nono.scheduler.joined.v1',
+    { schedulerId: `s${n}`, host: 'h', pid: n, version: '1', startedAt: '2026-06-01T00:00:00.000Z' },
+    {
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      source: 'nono://test',
+      subject: 's',
+      time: 0,
+    },
+  );
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(check()).toBe(true);
+}
+
+describe('EventSpool', () => {
+  it('delivers in order, serialising each event once, and compacts the delivered log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    const delivered: EncodedEvent[] = [];
+    const spool = new EventSpool({
+      dir,
+      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
+      log: createLogger('spool-test', 'silent'),
+      maxBatch: 7,
+      compactAtBytes: 2_000,
+    });
+    await spool.open();
+    for (let n = 0; n < 60; n++) spool.append([joined(n)]);
+    await until(() => delivered.length === 60);
+    expect(delivered.map((item) => item.event.id)).toEqual(
+      Array.from({ length: 60 }, (_, n) => joined(n).id),
+    );
+    expect(JSON.parse(delivered[0]?.json.toString() ?? '')).toEqual(delivered[0]?.event);
+    // Everything delivered and past the threshold: the log is truncated and the cursor reset.
+    await until(() => statSync(join(dir, 'events.jsonl')).size === 0);
+    await until(() => readFileSync(join(dir, 'cursor'), 'utf8') === '0');
+
+    spool.append([joined(60)]);
+    await until(() => delivered.length === 61);
+    expect(await spool.close(1_000)).toBe(0);
+
+    // A restart finds nothing undelivered.
+    const again = new EventSpool({
+      dir,
+      publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
+      log: createLogger('spool-test', 'silent'),
+    });
+    expect(await again.open()).toBe(0);
+    await again.close(0);
+  });
+});
