@@ -8,6 +8,7 @@
  * event (fired instant minus nominal instant), read back from Kafka. Fires per second
  * counts those events per scheduler over the measured window (the first 5 s are warm-up).
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type NonoEvent } from '@nono/domain';
 import {
@@ -93,7 +94,20 @@ const windowEnd = windowStart + seconds * 1000;
 process.stderr.write(
   `bench: ${tasks} tasks (${spread ? 'spread' : 'aligned'}) every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`,
 );
-await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 2_000));
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1]);
+// CPU seconds of each scheduler over the window: divided by its fires, the cost of one fire.
+const cpuSeconds = async (): Promise<number[]> =>
+  Promise.all(
+    schedulers.map(async (s) =>
+      metric(await (await fetch(`${s.opsUrl}/metrics`)).text(), 'process_cpu_seconds_total'),
+    ),
+  );
+await new Promise((resolve) => setTimeout(resolve, windowStart - Date.now()));
+const cpuAtStart = await cpuSeconds();
+await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now()));
+const cpuAtEnd = await cpuSeconds();
+await new Promise((resolve) => setTimeout(resolve, 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
 const expectedFires = Math.floor(((windowEnd - windowStart) / everyMs) * tasks);
@@ -138,8 +152,6 @@ if (values.timeline) {
     );
   }
 }
-const metric = (text: string, name: string): number =>
-  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1]);
 
 const result = {
   tasks,
@@ -158,7 +170,11 @@ const result = {
     p99: Math.round(metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000),
     max: Math.round(metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000),
   })),
-  cpuSeconds: scrapes.map((text) => Math.round(metric(text, 'process_cpu_seconds_total'))),
+  cpuMsPerFire: [...perScheduler.entries()].map(([id, n]) => {
+    const index = schedulers.findIndex((s) => s.id === id);
+    return Number(((((cpuAtEnd[index] ?? NaN) - (cpuAtStart[index] ?? NaN)) * 1000) / n).toFixed(3));
+  }),
+  loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 

@@ -100,7 +100,8 @@ export class EventSpool implements EventSink {
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
       void this.flush();
-    }, this.#options.flushIntervalMs ?? 5);
+      // 20 ms: one write + fdatasync and one Kafka batch per 20 ms of fires (5 ms cost ~25% more CPU per fire).
+    }, this.#options.flushIntervalMs ?? 20);
   }
 
   /** Writes and fsyncs what was appended; serialised so lines never interleave. */
