@@ -34,6 +34,8 @@ const { values } = parseArgs({
     'warmup-s': { type: 'string' },
     // Prints lateness p50/p99/max for each second of the window (to tell a steady backlog from stalls).
     timeline: { type: 'boolean', default: false },
+    // Extra scheduler settings, e.g. --scheduler-env NONO_FINISH_FLUSH_DELAY_MS=10000
+    'scheduler-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const tasks = Number(values.tasks);
@@ -58,7 +60,10 @@ for (let i = 0; i < schedulerCount; i++)
     await startScheduler(
       iso,
       `bench${i}`,
-      { NONO_LOG_LEVEL: 'warn' },
+      {
+        NONO_LOG_LEVEL: 'warn',
+        ...Object.fromEntries(values['scheduler-env'].map((pair) => pair.split('=', 2) as [string, string])),
+      },
       process.env.BENCH_NODE_ARGS?.split(' ') ?? [],
     ),
   );
