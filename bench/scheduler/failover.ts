@@ -19,6 +19,9 @@ import {
 import { createIsolatedTopics, eventually, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
 
+// Ctrl-C exits through 'exit', where tests/support/processes.ts kills the workers and schedulers.
+process.on('SIGINT', () => process.exit(130));
+
 const { values } = parseArgs({
   options: {
     'session-ms': { type: 'string', default: '4000' },

@@ -22,6 +22,9 @@ import {
 import { createIsolatedTopics, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
 
+// Ctrl-C exits through 'exit', where tests/support/processes.ts kills the workers and schedulers.
+process.on('SIGINT', () => process.exit(130));
+
 const { values } = parseArgs({
   options: {
     tasks: { type: 'string', default: '1000' },

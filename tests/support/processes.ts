@@ -18,6 +18,12 @@ export interface RunningProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Every child still running: killed when this process exits, however it exits (a failed bench left workers behind). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startProcess(
   name: string,
   script: string,
@@ -46,7 +52,13 @@ export function startProcess(
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      resolveExit(code);
+    }),
+  );
   return {
     name,
     child,
