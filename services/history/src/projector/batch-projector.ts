@@ -1,6 +1,7 @@
 import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
 import { decodeRecord } from './event-decoder.js';
 import { projectEvent } from './event-projection.js';
+import { ProjectionBatch } from './projection-batch.js';
 import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
 import { type ProjectionStore } from './projection-store.js';
 import { type SourceBatch, type SourceRecord } from './source-record.js';
@@ -16,8 +17,8 @@ export interface BatchOutcome {
   readonly deadLetters: readonly { readonly offset: number; readonly issues: readonly FieldIssue[] }[];
 }
 
-/** Writes one validated, not-yet-seen event into the tables (injectable so tests can make it throw). */
-export type EventProjection = (store: ProjectionStore, event: NonoEvent) => void;
+/** Projects one validated, not-yet-seen event into the batch (injectable so tests can make it throw). */
+export type EventProjection = (batch: ProjectionBatch, event: NonoEvent) => void;
 
 /**
  * Projects one partition's batch in ONE SQLite transaction together with the partition's
@@ -26,13 +27,17 @@ export type EventProjection = (store: ProjectionStore, event: NonoEvent) => void
  * offset are dropped (they are already here); event ids catch the same fact published
  * twice at different offsets.
  *
+ * The facts of one execution are merged in memory and written once per batch
+ * (ProjectionBatch); the result does not depend on where batches start and end.
+ *
  * A record that validates but throws while being projected (a bug, a constraint the
  * contract does not capture) must not fail its batch: kafkajs would redeliver it forever
  * and the partition would stall. The batch is then redone with each record in its own
- * savepoint: the failing record's partial writes are rolled back and it is dead-lettered
- * with the error, the others are projected. Savepoints cost two statements per record, so the
- * first attempt runs without them. Infrastructure failures (disk full, I/O, busy) still
- * fail the batch: the record is not at fault and a retry may succeed.
+ * savepoint, projected and written alone (a batch of one record, which gives the same rows
+ * as the merged batch): the failing record's partial writes are rolled back and it is
+ * dead-lettered with the error, the others are projected. That costs a read and a write
+ * per fact again, so the first attempt merges. Infrastructure failures (disk full, I/O,
+ * busy) still fail the batch: the record is not at fault and a retry may succeed.
  */
 export class BatchProjector {
   readonly #store: ProjectionStore;
@@ -59,6 +64,7 @@ export class BatchProjector {
     const store = this.#store;
     return store.transaction(() => {
       const stored = store.nextOffset(batch.topic, batch.partition) ?? 0;
+      const merged = isolated ? undefined : new ProjectionBatch(store);
       let projected = 0;
       let duplicates = 0;
       let skipped = 0;
@@ -89,8 +95,14 @@ export class BatchProjector {
         }
         const event = decoded.value;
         const apply = (): boolean => {
-          if (!store.markProcessed(event.id, now)) return false;
-          this.#project(store, event);
+          if (!store.markProcessed(event.id)) return false;
+          if (merged !== undefined) {
+            this.#project(merged, event);
+            return true;
+          }
+          const alone = new ProjectionBatch(store);
+          this.#project(alone, event);
+          alone.flush();
           return true;
         };
         try {
@@ -103,6 +115,13 @@ export class BatchProjector {
             { field: 'projection', message: `projection failed: ${describeFailure(error)}` },
           ]);
         }
+      }
+      try {
+        merged?.flush();
+      } catch (error) {
+        // A merged row failed to write: which record is at fault is found by the isolated redo.
+        if (isInfrastructureFailure(error)) throw error;
+        throw new RecordProjectionError(undefined, error);
       }
       const nextOffset = last >= 0 ? last + 1 : undefined;
       if (nextOffset !== undefined) store.saveOffset(batch.topic, batch.partition, nextOffset);

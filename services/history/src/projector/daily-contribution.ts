@@ -1,4 +1,5 @@
 import { DAY_MS } from '@nono/domain';
+import { type ExecutionFact } from './execution-fact.js';
 import { type ExecutionRow } from './execution-merge.js';
 
 /**
@@ -6,6 +7,13 @@ import { type ExecutionRow } from './execution-merge.js';
  * instant). Only finished executions count; a status change moves the contribution from
  * one bucket to another by a delta, which keeps the aggregates right after retention has
  * deleted the executions themselves.
+ *
+ * Counts and sums are functions of the execution's row, so they depend only on the set of
+ * facts. A maximum cannot be taken back by a delta, so `durationMaxMs` is defined on the
+ * facts instead: the longest duration reported by any terminal outcome (succeeded, or
+ * failed or timed out without retry) of an execution of that day, even one outranked by
+ * another terminal fact. Defined on the row it would depend on the order and batching of
+ * the facts (which intermediate rows existed); defined on the facts it does not.
  */
 export interface DailyContribution {
   readonly runs: number;
@@ -56,14 +64,25 @@ export function contributionOf(row: ExecutionRow | undefined): DailyContribution
     lost: row.status === 'lost' ? 1 : 0,
     durationCount: timed ? 1 : 0,
     durationSumMs: duration,
-    durationMaxMs: duration,
+    // Defined on the facts, not on the row (see above): contributionDelta fills it in.
+    durationMaxMs: 0,
   };
 }
 
-/** new − old, except the max, which can only be raised. Undefined when nothing changed. */
+/** The duration a fact brings to its day's `durationMaxMs` (see DailyContribution), or undefined. */
+export function terminalDurationOf(fact: ExecutionFact): number | undefined {
+  return fact.terminal ? fact.durationMs : undefined;
+}
+
+/**
+ * new − old for the counts and sums; `durationMaxMs` is the longest terminal duration among
+ * the facts that took the row from old to new (a max, only ever raised). Undefined when
+ * nothing changes.
+ */
 export function contributionDelta(
   before: DailyContribution,
   after: DailyContribution,
+  longestTerminalMs: number | undefined,
 ): DailyContribution | undefined {
   const delta: DailyContribution = {
     runs: after.runs - before.runs,
@@ -75,10 +94,26 @@ export function contributionDelta(
     lost: after.lost - before.lost,
     durationCount: after.durationCount - before.durationCount,
     durationSumMs: after.durationSumMs - before.durationSumMs,
-    durationMaxMs: after.durationMaxMs,
+    durationMaxMs: longestTerminalMs ?? 0,
   };
   const changed =
-    Object.entries(delta).some(([key, value]) => key !== 'durationMaxMs' && value !== 0) ||
-    after.durationMaxMs > before.durationMaxMs;
+    longestTerminalMs !== undefined ||
+    Object.entries(delta).some(([key, value]) => key !== 'durationMaxMs' && value !== 0);
   return changed ? delta : undefined;
+}
+
+/** Two deltas of the same task and day as one. */
+export function addContributions(a: DailyContribution, b: DailyContribution): DailyContribution {
+  return {
+    runs: a.runs + b.runs,
+    succeeded: a.succeeded + b.succeeded,
+    failed: a.failed + b.failed,
+    timedOut: a.timedOut + b.timedOut,
+    skipped: a.skipped + b.skipped,
+    misfired: a.misfired + b.misfired,
+    lost: a.lost + b.lost,
+    durationCount: a.durationCount + b.durationCount,
+    durationSumMs: a.durationSumMs + b.durationSumMs,
+    durationMaxMs: Math.max(a.durationMaxMs, b.durationMaxMs),
+  };
 }

@@ -1,13 +1,14 @@
 import { type NonoEvent, parseInstant } from '@nono/domain';
-import { contributionDelta, contributionOf, utcDayOf } from './daily-contribution.js';
 import { executionFactOf, isExecutionEvent } from './execution-fact.js';
-import { mergeAttempt, mergeExecution } from './execution-merge.js';
-import { type ProjectionStore } from './projection-store.js';
+import { type ProjectionBatch } from './projection-batch.js';
 
-/** Projects one validated, not-yet-seen event into the tables. Runs inside the batch transaction. */
-export function projectEvent(store: ProjectionStore, event: NonoEvent): void {
+/**
+ * Projects one validated, not-yet-seen event into the batch (merged with the other facts
+ * of its execution, written by `ProjectionBatch.flush`). Runs inside the batch transaction.
+ */
+export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
   if (isExecutionEvent(event)) {
-    projectExecutionFact(store, event);
+    store.applyExecutionFact(executionFactOf(event));
     return;
   }
   const at = parseInstant(event.time) ?? 0;
@@ -54,15 +55,4 @@ export function projectEvent(store: ProjectionStore, event: NonoEvent): void {
       return;
     }
   }
-}
-
-function projectExecutionFact(store: ProjectionStore, event: Parameters<typeof executionFactOf>[0]): void {
-  const fact = executionFactOf(event);
-  const before = store.execution(fact.executionId);
-  const after = mergeExecution(before, fact);
-  store.saveExecution(after);
-  const delta = contributionDelta(contributionOf(before), contributionOf(after));
-  if (delta !== undefined) store.addDailyStats(after.taskId, utcDayOf(after.nominalTime), delta);
-  const attempt = mergeAttempt(store.attempt(fact.executionId, fact.attempt), fact);
-  if (attempt !== undefined) store.saveAttempt(attempt);
 }

@@ -1,4 +1,4 @@
-import { type NonoEvent, type NonoEventOf, parseInstant } from '@nono/domain';
+import { type NonoEvent, parseInstant } from '@nono/domain';
 import { type ExecutionStatus } from '../store/schema.js';
 
 /**
@@ -23,13 +23,13 @@ export interface ExecutionFact {
   /** Order within one attempt: planned retry < dispatched < outcome < declared lost. */
   readonly phase: number;
   /** The attempt's own status when it differs from the execution's (a failed attempt of a retrying execution). */
-  readonly attemptStatus?: ExecutionStatus;
-  readonly firedAt?: number;
-  readonly lateMs?: number;
-  readonly finishedAt?: number;
-  readonly durationMs?: number;
-  readonly httpStatus?: number;
-  readonly error?: string;
+  readonly attemptStatus: ExecutionStatus | undefined;
+  readonly firedAt: number | undefined;
+  readonly lateMs: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly httpStatus: number | undefined;
+  readonly error: string | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -45,9 +45,26 @@ function ms(instant: string): number {
   return parseInstant(instant) ?? 0;
 }
 
+/** The facts' variable part; the rest comes from the envelope and the common data fields. */
+interface Statement {
+  readonly status: ExecutionStatus;
+  readonly terminal: boolean;
+  readonly phase: number;
+  readonly attemptStatus?: ExecutionStatus | undefined;
+  readonly firedAt?: number | undefined;
+  readonly lateMs?: number | undefined;
+  readonly finishedAt?: number | undefined;
+  readonly durationMs?: number | undefined;
+  readonly httpStatus?: number | undefined;
+  readonly error?: string | undefined;
+}
+
 export function executionFactOf(event: ExecutionEvent): ExecutionFact {
   const data = event.data;
-  const base = {
+  const said = statementOf(event);
+  // One object literal with every field, whatever the type: spreading partial objects into
+  // a fact cost microseconds per fact in V8 (dictionary-mode maps) on the projector's hot path.
+  return {
     eventId: event.id,
     at: ms(event.time),
     taskId: data.taskId,
@@ -57,11 +74,23 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     schedulerId: data.schedulerId,
     fencingToken: data.fencingToken,
     reason: data.reason,
+    status: said.status,
+    terminal: said.terminal,
+    phase: said.phase,
+    attemptStatus: said.attemptStatus,
+    firedAt: said.firedAt,
+    lateMs: said.lateMs,
+    finishedAt: said.finishedAt,
+    durationMs: said.durationMs,
+    httpStatus: said.httpStatus,
+    error: said.error,
   };
+}
+
+function statementOf(event: ExecutionEvent): Statement {
   switch (event.type) {
     case 'nono.execution.fired.v1':
       return {
-        ...base,
         status: 'running',
         terminal: false,
         phase: Phase.Dispatched,
@@ -69,45 +98,45 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
         lateMs: event.data.lateMs,
       };
     case 'nono.execution.succeeded.v1':
-      return { ...base, status: 'succeeded', terminal: true, phase: Phase.Outcome, ...outcome(event) };
+      return {
+        status: 'succeeded',
+        terminal: true,
+        phase: Phase.Outcome,
+        finishedAt: ms(event.data.finishedAt),
+        durationMs: event.data.durationMs,
+        httpStatus: httpStatusOf(event.data),
+      };
     case 'nono.execution.failed.v1': {
       const retry = event.data.willRetry;
       return {
-        ...base,
         status: retry ? 'retrying' : 'failed',
         terminal: !retry,
         phase: Phase.Outcome,
         attemptStatus: 'failed',
-        ...outcome(event),
+        finishedAt: ms(event.data.finishedAt),
+        durationMs: event.data.durationMs,
+        httpStatus: httpStatusOf(event.data),
         error: event.data.error,
       };
     }
     case 'nono.execution.timed-out.v1': {
       const retry = event.data.willRetry;
-      const error = `timed out after ${event.data.timeoutMs} ms`;
       return {
-        ...base,
         status: retry ? 'retrying' : 'timed-out',
         terminal: !retry,
         phase: Phase.Outcome,
         attemptStatus: 'timed-out',
-        ...outcome(event),
-        error,
+        finishedAt: ms(event.data.finishedAt),
+        durationMs: event.data.durationMs,
+        error: `timed out after ${event.data.timeoutMs} ms`,
       };
     }
     case 'nono.execution.retrying.v1':
       // Whether `attempt` names the failed or the next attempt, Planned ranks it below that attempt's dispatch.
-      return {
-        ...base,
-        status: 'retrying',
-        terminal: false,
-        phase: Phase.Planned,
-        error: event.data.previousError,
-      };
+      return { status: 'retrying', terminal: false, phase: Phase.Planned, error: event.data.previousError };
     case 'nono.execution.skipped.v1': {
       const detail = event.data.detail;
       return {
-        ...base,
         status: 'skipped',
         terminal: true,
         phase: Phase.Outcome,
@@ -117,17 +146,10 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     case 'nono.execution.misfired.v1':
       // A misfire that will still fire is a step on the way, not the end.
       return event.data.action === 'skip'
-        ? {
-            ...base,
-            status: 'misfired',
-            terminal: true,
-            phase: Phase.Outcome,
-            finishedAt: ms(event.data.detectedAt),
-          }
-        : { ...base, status: 'misfired', terminal: false, phase: Phase.Planned };
+        ? { status: 'misfired', terminal: true, phase: Phase.Outcome, finishedAt: ms(event.data.detectedAt) }
+        : { status: 'misfired', terminal: false, phase: Phase.Planned };
     case 'nono.execution.lost.v1':
       return {
-        ...base,
         status: 'lost',
         terminal: !event.data.rerun,
         phase: Phase.Lost,
@@ -137,16 +159,6 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
   }
 }
 
-function outcome(
-  event: NonoEventOf<
-    'nono.execution.succeeded.v1' | 'nono.execution.failed.v1' | 'nono.execution.timed-out.v1'
-  >,
-): {
-  finishedAt: number;
-  durationMs: number;
-  httpStatus?: number;
-} {
-  const httpStatus = 'httpStatus' in event.data ? event.data.httpStatus : undefined;
-  const base = { finishedAt: ms(event.data.finishedAt), durationMs: event.data.durationMs };
-  return httpStatus === undefined ? base : { ...base, httpStatus };
+function httpStatusOf(data: object): number | undefined {
+  return 'httpStatus' in data && typeof data.httpStatus === 'number' ? data.httpStatus : undefined;
 }

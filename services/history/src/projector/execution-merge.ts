@@ -13,50 +13,52 @@ export type AttemptRow = typeof executionAttempts.$inferSelect;
  * - attempts is the highest attempt seen.
  */
 export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFact): ExecutionRow {
-  const current = row === undefined ? undefined : rankOfRow(row);
-  const base: ExecutionRow = row ?? {
-    executionId: fact.executionId,
-    taskId: fact.taskId,
-    nominalTime: fact.nominalTime,
-    firedAt: null,
-    finishedAt: null,
-    status: fact.status,
-    terminal: fact.terminal,
-    statusAttempt: fact.attempt,
-    statusPhase: fact.phase,
-    statusAt: fact.at,
-    statusEventId: fact.eventId,
-    attempts: fact.attempt,
-    httpStatus: null,
-    error: null,
-    durationMs: null,
-    lateMs: null,
-    firedAttempt: null,
-    schedulerId: fact.schedulerId,
-    fencingToken: fact.fencingToken,
-    reason: fact.reason,
-  };
-  let next: ExecutionRow = { ...base, attempts: Math.max(base.attempts, fact.attempt) };
-  if (outranks(fact, current)) {
-    next = {
-      ...next,
-      status: fact.status,
-      terminal: fact.terminal,
-      statusAttempt: fact.attempt,
-      statusPhase: fact.phase,
-      statusAt: fact.at,
-      statusEventId: fact.eventId,
-      finishedAt: fact.finishedAt ?? null,
-      durationMs: fact.durationMs ?? null,
-      httpStatus: fact.httpStatus ?? null,
-      error: fact.error ?? null,
-      schedulerId: fact.schedulerId,
-      fencingToken: fact.fencingToken,
-      reason: fact.reason,
-    };
+  // One copy per fact, then assignments: this runs for every fact of every batch.
+  const next: ExecutionRow =
+    row === undefined
+      ? {
+          executionId: fact.executionId,
+          taskId: fact.taskId,
+          nominalTime: fact.nominalTime,
+          firedAt: null,
+          finishedAt: null,
+          status: fact.status,
+          terminal: fact.terminal,
+          statusAttempt: fact.attempt,
+          statusPhase: fact.phase,
+          statusAt: fact.at,
+          statusEventId: fact.eventId,
+          attempts: fact.attempt,
+          httpStatus: null,
+          error: null,
+          durationMs: null,
+          lateMs: null,
+          firedAttempt: null,
+          schedulerId: fact.schedulerId,
+          fencingToken: fact.fencingToken,
+          reason: fact.reason,
+        }
+      : { ...row };
+  if (fact.attempt > next.attempts) next.attempts = fact.attempt;
+  if (row === undefined || outranks(fact, rankOfRow(row))) {
+    next.status = fact.status;
+    next.terminal = fact.terminal;
+    next.statusAttempt = fact.attempt;
+    next.statusPhase = fact.phase;
+    next.statusAt = fact.at;
+    next.statusEventId = fact.eventId;
+    next.finishedAt = fact.finishedAt ?? null;
+    next.durationMs = fact.durationMs ?? null;
+    next.httpStatus = fact.httpStatus ?? null;
+    next.error = fact.error ?? null;
+    next.schedulerId = fact.schedulerId;
+    next.fencingToken = fact.fencingToken;
+    next.reason = fact.reason;
   }
   if (fact.firedAt !== undefined && isEarlierDispatch(fact, next)) {
-    next = { ...next, firedAt: fact.firedAt, lateMs: fact.lateMs ?? null, firedAttempt: fact.attempt };
+    next.firedAt = fact.firedAt;
+    next.lateMs = fact.lateMs ?? null;
+    next.firedAttempt = fact.attempt;
   }
   return next;
 }
@@ -82,6 +84,11 @@ function rankOfRow(row: ExecutionRow): StatusRank {
  * (a "lost" call can still come back), which outranks the dispatch.
  */
 const attemptPhase: Record<number, number> = { [Phase.Dispatched]: 1, [Phase.Lost]: 2, [Phase.Outcome]: 3 };
+
+/** Whether a fact is about a dispatched attempt (and so has an attempt row to fold into). */
+export function isAttemptFact(fact: ExecutionFact): boolean {
+  return fact.attempt >= 1 && attemptPhase[fact.phase] !== undefined;
+}
 
 /** Folds one fact into its attempt's row; undefined when the fact is not about a dispatched attempt. */
 export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): AttemptRow | undefined {

@@ -14,10 +14,16 @@ export function isInfrastructureFailure(error: unknown): boolean {
 
 /** Thrown out of the fast path to roll the batch back and redo it record by record. */
 export class RecordProjectionError extends Error {
-  readonly offset: number;
+  /** Undefined when writing the merged rows failed (the isolated redo finds the record). */
+  readonly offset: number | undefined;
 
-  constructor(offset: number, cause: unknown) {
-    super(`projecting the record at offset ${offset} failed`, { cause });
+  constructor(offset: number | undefined, cause: unknown) {
+    super(
+      offset === undefined
+        ? 'writing the merged rows of a batch failed'
+        : `projecting the record at offset ${offset} failed`,
+      { cause },
+    );
     this.name = 'RecordProjectionError';
     this.offset = offset;
   }

@@ -1,147 +1,126 @@
 import { type FieldIssue } from '@nono/domain';
-import { type Placeholder, type SQL, and, eq, getTableColumns, sql } from 'drizzle-orm';
-import { type SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type Database from 'better-sqlite3';
+import { AbsenceFilter } from '../store/absence-filter.js';
+import { eventKey } from '../store/event-key.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
   consumerOffsets,
-  deadLetters,
   executionAttempts,
   executions,
-  processedEvents,
   schedulerEvents,
   taskAudit,
   taskDailyStats,
 } from '../store/schema.js';
+import { TableCodec } from '../store/table-codec.js';
 import { type DailyContribution } from './daily-contribution.js';
 import { type AttemptRow, type ExecutionRow } from './execution-merge.js';
 
 export type AuditRow = typeof taskAudit.$inferInsert;
 export type SchedulerEventRow = typeof schedulerEvents.$inferInsert;
 
-/** `SET col = excluded.col` for every column but the conflict target: an upsert that writes the whole row. */
-function excludedSet(table: SQLiteTable, keep: readonly string[]): Record<string, SQL> {
-  return Object.fromEntries(
-    Object.entries(getTableColumns(table))
-      .filter(([key]) => !keep.includes(key))
-      .map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
-  );
-}
+const executionCodec = new TableCodec(executions);
+const attemptCodec = new TableCodec(executionAttempts);
+const dailyCodec = new TableCodec(taskDailyStats);
+const auditCodec = new TableCodec(taskAudit);
+const schedulerEventCodec = new TableCodec(schedulerEvents);
 
-/** Placeholders named after the row's keys, for a prepared insert of a whole row. */
-function placeholders<T extends SQLiteTable>(table: T): { [K in keyof T['$inferInsert']]-?: Placeholder } {
-  return Object.fromEntries(
-    Object.keys(getTableColumns(table)).map((key) => [key, sql.placeholder(key)]),
-  ) as {
-    [K in keyof T['$inferInsert']]-?: Placeholder;
-  };
-}
+/** What a fact can change in an existing execution: everything but its identity (id, task, nominal instant). */
+const EXECUTION_MUTABLE = executionCodec.keys.filter(
+  (key) => key !== 'executionId' && key !== 'taskId' && key !== 'nominalTime',
+);
+const ATTEMPT_MUTABLE = attemptCodec.keys.filter((key) => key !== 'executionId' && key !== 'attempt');
+const DAILY_SUMS = dailyCodec.keys.filter(
+  (key) => key !== 'taskId' && key !== 'day' && key !== 'durationMaxMs',
+);
+
+/** JSON columns as drizzle's `mode: 'json'` stores them (the queries read them through drizzle). */
+const json = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
 
 /**
- * The projector's writes, as statements prepared once (building a drizzle query costs
- * more than running it, and this is the hot path). Every method must run inside
- * the batch transaction (see BatchProjector): rows and offsets commit together or not at all.
+ * The projector's writes, as raw better-sqlite3 statements prepared once (drizzle's
+ * placeholder filling cost as much as the statements themselves; drizzle keeps the schema,
+ * the migrations and the queries). Every method must run inside the batch transaction (see
+ * BatchProjector): rows and offsets commit together or not at all.
  */
 export class ProjectionStore {
   readonly db: HistoryDb;
-  readonly #selectOffset;
-  readonly #upsertOffset;
-  readonly #insertProcessed;
-  readonly #selectExecution;
-  readonly #upsertExecution;
-  readonly #selectAttempt;
-  readonly #upsertAttempt;
-  readonly #addDailyStats;
-  readonly #insertAudit;
-  readonly #insertSchedulerEvent;
+  readonly #sqlite: Database.Database;
+  /** Set for a fresh file only this store writes (a rebuild): executions and attempts it never inserted are not read. */
+  readonly #inserted: { executions: AbsenceFilter; attempts: AbsenceFilter } | undefined;
+  readonly #selectOffset: Database.Statement<[string, number], number>;
+  readonly #selectOffsets: Database.Statement<[], { topic: string; partition: number; nextOffset: number }>;
+  readonly #upsertOffset: Database.Statement<[string, number, number]>;
+  readonly #insertProcessed: Database.Statement<[Buffer | string]>;
+  readonly #insertDeadLetter: Database.Statement<unknown[]>;
+  readonly #selectExecution: Database.Statement<[string], unknown>;
+  readonly #insertExecution: Database.Statement<unknown[]>;
+  readonly #updateExecution: Database.Statement<unknown[]>;
+  readonly #selectAttempt: Database.Statement<[string, number], unknown>;
+  readonly #insertAttempt: Database.Statement<unknown[]>;
+  readonly #updateAttempt: Database.Statement<unknown[]>;
+  readonly #addDailyStats: Database.Statement<unknown[]>;
+  readonly #insertAudit: Database.Statement<unknown[]>;
+  readonly #insertSchedulerEvent: Database.Statement<unknown[]>;
 
-  constructor(db: HistoryDb) {
+  /**
+   * `freshFile`: the database was created empty for this store, which alone writes it until
+   * it is closed (BulkLoad). Reads of rows it never inserted are then skipped.
+   */
+  constructor(db: HistoryDb, options: { freshFile?: boolean } = {}) {
     this.db = db;
-    this.#selectOffset = db
-      .select({ nextOffset: consumerOffsets.nextOffset })
-      .from(consumerOffsets)
-      .where(
-        and(
-          eq(consumerOffsets.topic, sql.placeholder('topic')),
-          eq(consumerOffsets.partition, sql.placeholder('partition')),
-        ),
+    const sqlite = db.$client;
+    this.#sqlite = sqlite;
+    this.#inserted =
+      options.freshFile === true
+        ? { executions: new AbsenceFilter(), attempts: new AbsenceFilter() }
+        : undefined;
+    this.#selectOffset = sqlite
+      .prepare<[string, number], number>(
+        'select next_offset from consumer_offsets where topic = ? and partition = ?',
       )
-      .prepare();
-    this.#upsertOffset = db
-      .insert(consumerOffsets)
-      .values(placeholders(consumerOffsets))
-      .onConflictDoUpdate({
-        target: [consumerOffsets.topic, consumerOffsets.partition],
-        set: excludedSet(consumerOffsets, ['topic', 'partition']),
-      })
-      .prepare();
-    this.#insertProcessed = db
-      .insert(processedEvents)
-      .values(placeholders(processedEvents))
-      .onConflictDoNothing()
-      .prepare();
-    this.#selectExecution = db
-      .select()
-      .from(executions)
-      .where(eq(executions.executionId, sql.placeholder('id')))
-      .prepare();
-    this.#upsertExecution = db
-      .insert(executions)
-      .values(placeholders(executions))
-      .onConflictDoUpdate({ target: executions.executionId, set: excludedSet(executions, ['executionId']) })
-      .prepare();
-    this.#selectAttempt = db
-      .select()
-      .from(executionAttempts)
-      .where(
-        and(
-          eq(executionAttempts.executionId, sql.placeholder('id')),
-          eq(executionAttempts.attempt, sql.placeholder('attempt')),
-        ),
-      )
-      .prepare();
-    this.#upsertAttempt = db
-      .insert(executionAttempts)
-      .values(placeholders(executionAttempts))
-      .onConflictDoUpdate({
-        target: [executionAttempts.executionId, executionAttempts.attempt],
-        set: excludedSet(executionAttempts, ['executionId', 'attempt']),
-      })
-      .prepare();
+      .pluck();
+    this.#selectOffsets = sqlite.prepare(
+      `select ${new TableCodec(consumerOffsets).selectList()} from consumer_offsets order by topic, partition`,
+    );
+    this.#upsertOffset = sqlite.prepare(
+      'insert into consumer_offsets (topic, partition, next_offset) values (?, ?, ?) ' +
+        'on conflict (topic, partition) do update set next_offset = excluded.next_offset',
+    );
+    this.#insertProcessed = sqlite.prepare(
+      'insert into processed_events (event_id) values (?) on conflict do nothing',
+    );
+    this.#insertDeadLetter = sqlite.prepare(
+      'insert into dead_letters (topic, partition, offset, key, value, issues, at) values (?, ?, ?, ?, ?, ?, ?) ' +
+        'on conflict do nothing',
+    );
+    this.#selectExecution = sqlite.prepare(
+      `select ${executionCodec.selectList()} from executions where ${executionCodec.whereSql(['executionId'])}`,
+    );
+    this.#insertExecution = sqlite.prepare(executionCodec.insertSql());
+    // Only mutable columns are assigned, so the indexes led by task and nominal instant are never rewritten.
+    this.#updateExecution = sqlite.prepare(executionCodec.updateSql(EXECUTION_MUTABLE, ['executionId']));
+    this.#selectAttempt = sqlite.prepare(
+      `select ${attemptCodec.selectList()} from execution_attempts where ${attemptCodec.whereSql(['executionId', 'attempt'])}`,
+    );
+    this.#insertAttempt = sqlite.prepare(attemptCodec.insertSql());
+    this.#updateAttempt = sqlite.prepare(attemptCodec.updateSql(ATTEMPT_MUTABLE, ['executionId', 'attempt']));
     // The inserted values are deltas: a new day starts at them, an existing one adds them.
-    const sum = (key: keyof typeof taskDailyStats.$inferSelect): SQL => {
-      const column = getTableColumns(taskDailyStats)[key];
-      return sql.raw(`"task_daily_stats"."${column.name}" + excluded."${column.name}"`);
-    };
-    this.#addDailyStats = db
-      .insert(taskDailyStats)
-      .values(placeholders(taskDailyStats))
-      .onConflictDoUpdate({
-        target: [taskDailyStats.taskId, taskDailyStats.day],
-        set: {
-          runs: sum('runs'),
-          succeeded: sum('succeeded'),
-          failed: sum('failed'),
-          timedOut: sum('timedOut'),
-          skipped: sum('skipped'),
-          misfired: sum('misfired'),
-          lost: sum('lost'),
-          durationCount: sum('durationCount'),
-          durationSumMs: sum('durationSumMs'),
-          durationMaxMs: sql.raw('max("task_daily_stats"."duration_max_ms", excluded."duration_max_ms")'),
-        },
-      })
-      .prepare();
-    this.#insertAudit = db.insert(taskAudit).values(placeholders(taskAudit)).onConflictDoNothing().prepare();
-    this.#insertSchedulerEvent = db
-      .insert(schedulerEvents)
-      .values(placeholders(schedulerEvents))
-      .onConflictDoNothing()
-      .prepare();
+    this.#addDailyStats = sqlite.prepare(
+      dailyCodec.insertSql(
+        `on conflict (task_id, day) do update set ${DAILY_SUMS.map((key) => {
+          const column = dailyCodec.column(key);
+          return `${column} = task_daily_stats.${column} + excluded.${column}`;
+        }).join(', ')}, duration_max_ms = max(task_daily_stats.duration_max_ms, excluded.duration_max_ms)`,
+      ),
+    );
+    this.#insertAudit = sqlite.prepare(auditCodec.insertSql('on conflict do nothing'));
+    this.#insertSchedulerEvent = sqlite.prepare(schedulerEventCodec.insertSql('on conflict do nothing'));
   }
 
   /** Runs `work` in one SQLite transaction (better-sqlite3 transactions are synchronous). */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(() => work());
+    return this.#sqlite.transaction(work)();
   }
 
   /**
@@ -149,24 +128,24 @@ export class ProjectionStore {
    * transactions as savepoints): if it throws, only its own writes are rolled back.
    */
   savepoint<T>(work: () => T): T {
-    return this.db.$client.transaction(work)();
+    return this.#sqlite.transaction(work)();
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
-    return this.#selectOffset.get({ topic, partition })?.nextOffset;
+    return this.#selectOffset.get(topic, partition);
   }
 
   storedOffsets(): { topic: string; partition: number; nextOffset: number }[] {
-    return this.db.select().from(consumerOffsets).all();
+    return this.#selectOffsets.all();
   }
 
   saveOffset(topic: string, partition: number, nextOffset: number): void {
-    this.#upsertOffset.run({ topic, partition, nextOffset });
+    this.#upsertOffset.run(topic, partition, nextOffset);
   }
 
   /** Records the event id; false when it was already projected (a republished duplicate). */
-  markProcessed(eventId: string, projectedAt: number): boolean {
-    return this.#insertProcessed.run({ eventId, projectedAt }).changes === 1;
+  markProcessed(eventId: string): boolean {
+    return this.#insertProcessed.run(eventKey(eventId)).changes === 1;
   }
 
   deadLetter(entry: {
@@ -178,40 +157,72 @@ export class ProjectionStore {
     issues: readonly FieldIssue[];
     at: number;
   }): void {
-    this.db.insert(deadLetters).values(entry).onConflictDoNothing().run();
+    this.#insertDeadLetter.run(
+      entry.topic,
+      entry.partition,
+      entry.offset,
+      entry.key,
+      entry.value,
+      JSON.stringify(entry.issues),
+      entry.at,
+    );
   }
 
   execution(executionId: string): ExecutionRow | undefined {
-    return this.#selectExecution.get({ id: executionId });
+    if (this.#inserted?.executions.certainlyAbsent(executionId) === true) return undefined;
+    const row = this.#selectExecution.get(executionId);
+    return row === undefined ? undefined : executionCodec.decode(row);
   }
 
-  saveExecution(row: ExecutionRow): void {
-    this.#upsertExecution.run(row);
+  /** A new execution (the caller read that it was absent in this same transaction). */
+  insertExecution(row: ExecutionRow): void {
+    this.#inserted?.executions.add(row.executionId);
+    this.#insertExecution.run(executionCodec.values(row));
+  }
+
+  updateExecution(row: ExecutionRow): void {
+    this.#updateExecution.run([
+      ...executionCodec.values(row, EXECUTION_MUTABLE),
+      ...executionCodec.values(row, ['executionId']),
+    ]);
   }
 
   attempt(executionId: string, attempt: number): AttemptRow | undefined {
-    return this.#selectAttempt.get({ id: executionId, attempt });
+    if (this.#inserted?.attempts.certainlyAbsent(executionId, attempt) === true) return undefined;
+    const row = this.#selectAttempt.get(executionId, attempt);
+    return row === undefined ? undefined : attemptCodec.decode(row);
   }
 
-  saveAttempt(row: AttemptRow): void {
-    this.#upsertAttempt.run(row);
+  insertAttempt(row: AttemptRow): void {
+    this.#inserted?.attempts.add(row.executionId, row.attempt);
+    this.#insertAttempt.run(attemptCodec.values(row));
+  }
+
+  updateAttempt(row: AttemptRow): void {
+    this.#updateAttempt.run([
+      ...attemptCodec.values(row, ATTEMPT_MUTABLE),
+      ...attemptCodec.values(row, ['executionId', 'attempt']),
+    ]);
   }
 
   addDailyStats(taskId: string, day: string, delta: DailyContribution): void {
-    this.#addDailyStats.run({ taskId, day, ...delta, durationMaxMs: Math.max(0, delta.durationMaxMs) });
+    this.#addDailyStats.run(
+      dailyCodec.values({ taskId, day, ...delta, durationMaxMs: Math.max(0, delta.durationMaxMs) }),
+    );
   }
 
   saveAudit(row: AuditRow): void {
-    this.#insertAudit.run({
-      ...row,
-      revision: row.revision ?? null,
-      before: row.before ?? null,
-      after: row.after ?? null,
-      detail: row.detail ?? null,
-    });
+    this.#insertAudit.run(
+      auditCodec.values({
+        ...row,
+        before: json(row.before),
+        after: json(row.after),
+        detail: json(row.detail),
+      }),
+    );
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {
-    this.#insertSchedulerEvent.run(row);
+    this.#insertSchedulerEvent.run(schedulerEventCodec.values({ ...row, detail: json(row.detail) }));
   }
 }

@@ -3,6 +3,7 @@ import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
 import { BatchProjector } from '../projector/batch-projector.js';
 import { ProjectionStore } from '../projector/projection-store.js';
+import { BulkLoad, fsyncFile } from '../store/bulk-load.js';
 import { removeDatabaseFiles } from '../store/live-database.js';
 import { openDatabase } from '../store/open-database.js';
 import { projectFromBeginning } from './project-from-beginning.js';
@@ -21,18 +22,20 @@ export interface BuildOptions {
 }
 
 /**
- * Projects the topics from the beginning into `<target>.rebuild-<ms>` and closes it (which
- * checkpoints the WAL into the file), ready to be renamed over the target. On failure the
- * partial file is deleted. `synchronous=OFF` while building: a crash mid-rebuild loses only
- * this throwaway file, and the final close makes it durable.
+ * Projects the topics from the beginning into `<target>.rebuild-<ms>` and closes it, ready
+ * to be renamed over the target. On failure the partial file is deleted. Built as a bulk
+ * load (no journal on disk, no syncs, large transactions, secondary indexes created at the
+ * end: see BulkLoad): a crash mid-rebuild loses only this throwaway file, and the file is
+ * synced to disk once it is complete.
  */
 export async function buildFreshDatabase(options: BuildOptions): Promise<{ file: string; records: number }> {
   const file = `${options.target}.rebuild-${options.clock.now()}`;
+  // The store below relies on the file starting empty (ProjectionStore's freshFile).
+  removeDatabaseFiles(file);
   const database = openDatabase(file);
   try {
-    database.sqlite.pragma('synchronous = OFF');
-    database.sqlite.pragma('cache_size = -131072');
-    const store = new ProjectionStore(database.db);
+    const bulk = new BulkLoad(database.sqlite);
+    const store = new ProjectionStore(database.db, { freshFile: true });
     const { records } = await projectFromBeginning({
       kafka: options.kafka,
       topics: options.topics,
@@ -42,11 +45,12 @@ export async function buildFreshDatabase(options: BuildOptions): Promise<{ file:
       log: options.log,
       catchUpLag: options.catchUpLag,
       onProgress: options.onProgress,
+      onChunk: (records) => bulk.projected(records),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
-    database.sqlite.pragma('synchronous = FULL');
-    database.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    bulk.finish();
     database.close();
+    fsyncFile(file);
     return { file, records };
   } catch (error) {
     database.close();

@@ -21,6 +21,8 @@ export interface ProjectFromBeginningOptions {
    */
   readonly catchUpLag: number;
   readonly onProgress: (progress: RebuildProgress) => void;
+  /** After each chunk's transaction, with the number of records it held (see BulkLoad). */
+  readonly onChunk?: (records: number) => void;
   readonly progressIntervalMs?: number;
   /** Records per SQLite transaction (see CHUNK_RECORDS). */
   readonly chunkRecords?: number;
@@ -131,8 +133,10 @@ export async function projectFromBeginning(
             batch,
             () => !done && payload.isRunning() && !payload.isStale(),
             (outcome, lastOffset) => {
-              records += outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
+              const chunk = outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
+              records += chunk;
               positions.set(key, Number(lastOffset) + 1);
+              options.onChunk?.(chunk);
             },
             options.chunkRecords,
           );

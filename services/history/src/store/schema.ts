@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /**
  * The history database: a projection of the Kafka topics. Every instant is stored as
@@ -145,9 +145,14 @@ export const taskDailyStats = sqliteTable(
   ],
 );
 
+/**
+ * The ids of the events already projected: the idempotency key of the projection. A
+ * canonical (lowercase) UUID is stored as its 16 bytes, any other id as its text (see
+ * `eventKey`), in a WITHOUT ROWID table (one B-tree instead of a table plus an index).
+ * drizzle cannot declare WITHOUT ROWID: migration 0001 creates the table by hand.
+ */
 export const processedEvents = sqliteTable('processed_events', {
-  eventId: text('event_id').primaryKey(),
-  projectedAt: integer('projected_at').notNull(),
+  eventId: blob('event_id', { mode: 'buffer' }).primaryKey(),
 });
 
 export const consumerOffsets = sqliteTable(
