@@ -29,6 +29,9 @@ import { fileURLToPath } from 'node:url';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCRIPT_MARK = 'start-local.mjs';
 const READY_TIMEOUT_MS = 90_000;
+const RESTART_DELAY_MS = 2_000;
+const RESTART_WINDOW_MS = 60_000;
+const MAX_RESTARTS = 5;
 
 /** A failure the user can act on: one sentence, printed without a stack trace. */
 class StartError extends Error {}
@@ -261,10 +264,10 @@ function acquireLock(config) {
  * Starts `node <script>` in its own process group (detached), so a Ctrl-C in the terminal
  * reaches only this script, which then stops the children in the right order.
  */
-function startChild(run, { name, script, env, port }) {
+function startChild(run, { name, script, env, port }, { restart = false } = {}) {
   if (run.stopping) throw new StartError('interrupted');
   const logFile = path.join(run.config.logsDir, `${name}.log`);
-  const log = fs.createWriteStream(logFile, { flags: 'w' });
+  const log = fs.createWriteStream(logFile, { flags: restart ? 'a' : 'w' });
   const child = spawn(process.execPath, [path.join(REPO, script)], {
     cwd: REPO,
     env,
@@ -306,10 +309,45 @@ function startChild(run, { name, script, env, port }) {
     log.end();
     if (record.expectedExit || run.stopping) return;
     const how = signal ? `signal ${signal}` : `code ${code}`;
-    const hint = name.startsWith('scheduler')
-      ? ' The other schedulers take over its tasks (watch `nono schedulers`).'
-      : ` Its log: ${show(logFile)}.`;
-    say(paint(33, `${name} (pid ${record.pid}) exited with ${how}.${hint} Ctrl-C stops the rest.`));
+    // Like a supervisor (systemd Restart=on-failure): e.g. the API ends itself with code 75 when
+    // its ZooKeeper session expires, as after a laptop's sleep, and counts on being started
+    // again. A scheduler is not restarted: the others take its tasks over (the failover tour
+    // kills one on purpose), and a new one under the same id would wait for the old session.
+    const failed = signal ? signal !== 'SIGTERM' && signal !== 'SIGINT' : code !== 0;
+    if (name.startsWith('scheduler') || !failed) {
+      const hint = name.startsWith('scheduler')
+        ? ' The other schedulers take over its tasks (watch `nono schedulers`).'
+        : ` Its log: ${show(logFile)}.`;
+      say(paint(33, `${name} (pid ${record.pid}) exited with ${how}.${hint} Ctrl-C stops the rest.`));
+      return;
+    }
+    const now = Date.now();
+    const recent = (run.restarts.get(name) ?? []).filter((at) => now - at < RESTART_WINDOW_MS);
+    if (recent.length >= MAX_RESTARTS) {
+      say(
+        paint(
+          33,
+          `${name} (pid ${record.pid}) exited with ${how}, ${MAX_RESTARTS} times within a minute: not restarting it. Its log: ${show(logFile)}. Ctrl-C stops the rest.`,
+        ),
+      );
+      return;
+    }
+    run.restarts.set(name, [...recent, now]);
+    say(
+      paint(
+        33,
+        `${name} (pid ${record.pid}) exited with ${how}; restarting it in ${RESTART_DELAY_MS / 1000} s. Its log: ${show(logFile)}.`,
+      ),
+    );
+    setTimeout(() => {
+      if (run.stopping) return;
+      try {
+        const again = startChild(run, { name, script, env, port }, { restart: true });
+        say(`${name} restarted (pid ${again.pid}).`);
+      } catch (error) {
+        say(`${name}: could not restart (${error.message})`);
+      }
+    }, RESTART_DELAY_MS);
   });
   run.children.push(record);
   saveState(run);
@@ -374,13 +412,15 @@ function saveState(run) {
     infra: run.infra
       ? { zkConnect: run.infra.zkConnect, kafkaBrokers: run.infra.kafkaBrokers, started: run.infra.started }
       : null,
-    children: run.children.map(({ name, script, pid, port, logFile }) => ({
-      name,
-      script,
-      pid,
-      port,
-      logFile,
-    })),
+    children: run.children
+      .filter(({ child }) => child.exitCode === null && child.signalCode === null)
+      .map(({ name, script, pid, port, logFile }) => ({
+        name,
+        script,
+        pid,
+        port,
+        logFile,
+      })),
   });
 }
 
@@ -697,6 +737,7 @@ async function main() {
   const run = {
     config: undefined,
     children: [],
+    restarts: new Map(),
     urls: {},
     startedAt: new Date().toISOString(),
     stopping: false,

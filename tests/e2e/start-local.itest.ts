@@ -137,6 +137,25 @@ describe('npm start (scripts/start-local.mjs)', () => {
     );
     expect(['local-a', 'local-b']).toContain(executions[0]?.schedulerId);
 
+    // A child that dies is started again, as a supervisor would (the API ends itself when its
+    // ZooKeeper session expires, e.g. after a laptop's sleep).
+    const api = state.children.find((child) => child.name === 'api');
+    if (api === undefined) throw new Error('no api child');
+    process.kill(api.pid, 'SIGKILL');
+    await script.waitFor(/api restarted \(pid \d+\)/, 30_000);
+    const restarted = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
+    const newApi = restarted.children.find((child) => child.name === 'api');
+    expect(newApi?.pid).toBeDefined();
+    expect(newApi?.pid).not.toBe(api.pid);
+    childPids.push(newApi?.pid ?? 0);
+    await eventually(
+      async () =>
+        (await fetch(`${state.urls.api}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
+      60_000,
+      'the restarted API to be ready',
+    );
+    expect((await cli('tasks', 'get', 'e2e-every-second')).code).toBe(0);
+
     // A second start refuses instead of fighting for the ports.
     const second = runScript(env);
     expect(await second.exit).toBe(1);

@@ -24,7 +24,8 @@ export function exitOnSignals(
     stop(signal).then(
       () => {
         options.log.info('stopped');
-        process.exit(0);
+        // A process that stops itself for a reason (e.g. a lost ZooKeeper session) sets exitCode first.
+        process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
       },
       (error: unknown) => {
         options.log.error({ err: error }, 'error while stopping');

@@ -43,8 +43,12 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   zk.on('state', (state) => {
     log.info({ state }, 'zookeeper session state');
-    // A new session would need new watches everywhere; a clean restart is simpler and safe (all state is in ZooKeeper).
-    if (state === 'expired') process.kill(process.pid, 'SIGTERM');
+    // A new session would need new watches everywhere; a clean restart is simpler and safe (all
+    // state is in ZooKeeper). Exit code 75 (EX_TEMPFAIL) tells a supervisor this was no request to stop.
+    if (state === 'expired') {
+      process.exitCode = 75;
+      process.kill(process.pid, 'SIGTERM');
+    }
   });
   for (const path of [...layout.parents, outboxRoot(layout.root)]) await zk.ensurePath(path);
 
