@@ -55,7 +55,7 @@ export function collectOpenApi(
           tags: route.schema['tags'],
           parameters,
           responses: {
-            '200': { description: 'OK' },
+            '200': okResponse(route.schema['response']),
             '400': {
               description: 'Invalid parameters',
               content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -92,6 +92,14 @@ export function collectOpenApi(
       },
     };
   };
+}
+
+/** The documented 200 answer: its JSON schema when the route declares one (and is serialised by it). */
+function okResponse(response: unknown): Record<string, unknown> {
+  const schema = (response as Record<string, unknown> | undefined)?.['200'];
+  return schema === undefined
+    ? { description: 'OK' }
+    : { description: 'OK', content: { 'application/json': { schema } } };
 }
 
 function parametersOf(schema: unknown, where: 'path' | 'query'): Record<string, unknown>[] {

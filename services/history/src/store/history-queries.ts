@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
 import { type HistoryDb } from './open-database.js';
 import { percentile } from './percentile.js';
 import {
@@ -7,7 +8,7 @@ import {
   executions,
   schedulerEvents,
   taskAudit,
-  taskDailyStats,
+  type taskDailyStats,
 } from './schema.js';
 
 export type ExecutionRecord = typeof executions.$inferSelect;
@@ -76,6 +77,22 @@ export interface TaskReport {
   };
 }
 
+/** A task_daily_stats row in column order (schema.ts), as the raw statement returns it. */
+type DailyStatsColumns = [
+  taskId: string,
+  day: string,
+  runs: number,
+  succeeded: number,
+  failed: number,
+  timedOut: number,
+  skipped: number,
+  misfired: number,
+  lost: number,
+  durationCount: number,
+  durationSumMs: number,
+  durationMaxMs: number,
+];
+
 const FINISHED_RUN: ExecutionStatus[] = ['succeeded', 'failed', 'timed-out'];
 
 /**
@@ -85,9 +102,19 @@ const FINISHED_RUN: ExecutionStatus[] = ['succeeded', 'failed', 'timed-out'];
  */
 export class HistoryQueries {
   readonly #db: HistoryDb;
+  readonly #dailyStats: Database.Statement<[string], DailyStatsColumns>;
 
   constructor(db: HistoryDb) {
     this.#db = db;
+    // A day is ~1,000 rows: drizzle's per-row mapping, and even better-sqlite3 building an
+    // object per row, were most of the report's time; arrays are read half as fast again.
+    this.#dailyStats = db.$client
+      .prepare<[string], DailyStatsColumns>(
+        `select task_id, day, runs, succeeded, failed, timed_out, skipped, misfired, lost,
+           duration_count, duration_sum_ms, duration_max_ms
+         from task_daily_stats where day = ? order by task_id`,
+      )
+      .raw();
   }
 
   listExecutions(filter: ExecutionFilter): { rows: ExecutionRecord[]; more: boolean } {
@@ -188,12 +215,20 @@ export class HistoryQueries {
   }
 
   dailyStats(day: string): DailyStatsRecord[] {
-    return this.#db
-      .select()
-      .from(taskDailyStats)
-      .where(eq(taskDailyStats.day, day))
-      .orderBy(asc(taskDailyStats.taskId))
-      .all();
+    return this.#dailyStats.all(day).map((row) => ({
+      taskId: row[0],
+      day: row[1],
+      runs: row[2],
+      succeeded: row[3],
+      failed: row[4],
+      timedOut: row[5],
+      skipped: row[6],
+      misfired: row[7],
+      lost: row[8],
+      durationCount: row[9],
+      durationSumMs: row[10],
+      durationMaxMs: row[11],
+    }));
   }
 
   listAudit(filter: AuditFilter): { rows: AuditRecord[]; more: boolean } {

@@ -2,7 +2,7 @@ import { type FastifyInstance } from 'fastify';
 import { type HistoryQueries } from '../../store/history-queries.js';
 import { sendPage } from '../page-reply.js';
 import { DAILY_COLUMNS, presentDaily } from '../presenters.js';
-import { DailyReportQuery, TaskParams, TaskReportQuery } from '../query-schemas.js';
+import { DailyReportPage, DailyReportQuery, TaskParams, TaskReportQuery } from '../query-schemas.js';
 import { parseDay, parseRange, wantsCsv } from '../query-values.js';
 
 export function registerReportRoutes(app: FastifyInstance, queries: () => HistoryQueries): void {
@@ -34,6 +34,8 @@ export function registerReportRoutes(app: FastifyInstance, queries: () => Histor
         summary: 'Per-task totals for one UTC day (kept after retention deletes the executions)',
         tags: ['reports'],
         querystring: DailyReportQuery,
+        // JSON only: the CSV form is sent as a string with its own content type.
+        response: { 200: DailyReportPage },
       },
     },
     async (request, reply) => {
