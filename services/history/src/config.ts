@@ -1,4 +1,5 @@
 import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
+import { parseTokenHashes } from './http/admin-auth.js';
 
 /** The history service's configuration, parsed once from the environment by main.ts. */
 export interface HistoryConfig {
@@ -13,6 +14,10 @@ export interface HistoryConfig {
   readonly retainSuccessDays: number;
   readonly retainFailureDays: number;
   readonly retentionIntervalMs: number;
+  /** SHA-256 of the bearer tokens the /admin routes accept (NONO_HISTORY_ADMIN_TOKENS); empty refuses them all. */
+  readonly adminTokenHashes: readonly Buffer[];
+  /** The token `history rebuild` sends to a running service (NONO_HISTORY_ADMIN_TOKEN), if any. */
+  readonly adminToken: string | undefined;
 }
 
 export function loadHistoryConfig(env: EnvReader): Readonly<HistoryConfig> {
@@ -26,5 +31,10 @@ export function loadHistoryConfig(env: EnvReader): Readonly<HistoryConfig> {
     retainSuccessDays: env.int('NONO_HISTORY_RETAIN_SUCCESS_DAYS', 0, { min: 0, max: 36_500 }),
     retainFailureDays: env.int('NONO_HISTORY_RETAIN_FAILURE_DAYS', 0, { min: 0, max: 36_500 }),
     retentionIntervalMs: env.int('NONO_HISTORY_RETENTION_INTERVAL_MS', 60_000, { min: 1_000 }),
+    adminTokenHashes: parseTokenHashes(
+      env.list('NONO_HISTORY_ADMIN_TOKENS', []),
+      'NONO_HISTORY_ADMIN_TOKENS',
+    ),
+    adminToken: env.string('NONO_HISTORY_ADMIN_TOKEN', '') || undefined,
   });
 }

@@ -52,6 +52,7 @@ export async function startHistory(
   const app = buildHttpApp({
     queries: () => database.current.queries,
     rebuilder,
+    adminTokenHashes: config.adminTokenHashes,
     registry,
     readiness: () => {
       const snapshot = lag.snapshot();

@@ -5,6 +5,7 @@ import { rebuildDatabase, requestServiceRebuild } from './cli/rebuild.js';
 import { parseReplayArgs, replayEvents } from './cli/replay.js';
 import { loadHistoryConfig } from './config.js';
 import { startHistory } from './history-service.js';
+import { hashToken } from './http/admin-auth.js';
 
 /**
  * The composition root and the only place that reads process.env.
@@ -12,14 +13,26 @@ import { startHistory } from './history-service.js';
  *   nono-history rebuild    build a fresh database from the topics, then swap it in: done by the
  *                           running service when one answers at NONO_HISTORY_HOST:PORT, else offline
  *   nono-history replay --from <RFC 3339> --to <RFC 3339>   print the events of a window as JSON lines
+ *   nono-history hash-token <token>   print the SHA-256 to put in NONO_HISTORY_ADMIN_TOKENS
  */
-const config = loadHistoryConfig(new EnvReader(process.env));
 const [command = 'serve', ...args] = process.argv.slice(2);
+if (command === 'hash-token') {
+  const [token] = args;
+  if (token === undefined || token === '') {
+    process.stderr.write('usage: nono-history hash-token <token>\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${hashToken(token)}\n`);
+  process.exit(0);
+}
+const config = loadHistoryConfig(new EnvReader(process.env));
 const clock = new SystemClock();
 
 try {
   if (command === 'serve') {
     const log = createLogger('history', config.common.logLevel);
+    if (config.adminTokenHashes.length === 0)
+      log.warn('NONO_HISTORY_ADMIN_TOKENS is empty: every /admin request will be refused with 401');
     const history = await startHistory(config, { clock, log });
     exitOnSignals(() => history.stop(), { log, deadlineMs: 30_000 });
   } else if (command === 'rebuild') {
@@ -32,6 +45,7 @@ try {
         ? ({ kind: 'not-running' } as const)
         : await requestServiceRebuild(`http://${host.includes(':') ? `[${host}]` : host}:${config.port}`, {
             progress,
+            token: config.adminToken,
           });
     if (live.kind === 'finished') {
       const { id, phase, records, error } = live.status;
@@ -55,7 +69,7 @@ try {
     process.stderr.write(`replay: ${result.printed} events\n`);
     process.exit(0);
   } else {
-    process.stderr.write(`unknown command "${command}": expected serve, rebuild or replay\n`);
+    process.stderr.write(`unknown command "${command}": expected serve, rebuild, replay or hash-token\n`);
     process.exit(2);
   }
 } catch (error) {

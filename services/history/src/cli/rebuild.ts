@@ -48,21 +48,27 @@ export type ServiceRebuild =
  */
 export async function requestServiceRebuild(
   baseUrl: string,
-  deps: { progress: (line: string) => void; pollMs?: number },
+  deps: { progress: (line: string) => void; pollMs?: number; token?: string | undefined },
 ): Promise<ServiceRebuild> {
+  const headers: Record<string, string> =
+    deps.token === undefined ? {} : { authorization: `Bearer ${deps.token}` };
   let started: Response;
   try {
-    started = await fetch(`${baseUrl}/admin/rebuild`, { method: 'POST' });
+    started = await fetch(`${baseUrl}/admin/rebuild`, { method: 'POST', headers });
   } catch (error) {
     if (isConnectionRefused(error)) return { kind: 'not-running' };
     throw error;
   }
+  if (started.status === 401)
+    throw new Error(
+      `POST ${baseUrl}/admin/rebuild answered 401: set NONO_HISTORY_ADMIN_TOKEN to a token whose SHA-256 the service has in NONO_HISTORY_ADMIN_TOKENS`,
+    );
   if (started.status !== 202 && started.status !== 409)
     throw new Error(`POST ${baseUrl}/admin/rebuild answered ${started.status}: ${await started.text()}`);
   await started.body?.cancel();
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 1_000));
-    const response = await fetch(`${baseUrl}/admin/rebuild`);
+    const response = await fetch(`${baseUrl}/admin/rebuild`, { headers });
     if (!response.ok) throw new Error(`GET ${baseUrl}/admin/rebuild answered ${response.status}`);
     const status = (await response.json()) as RebuildStatus;
     deps.progress(formatProgress(status satisfies RebuildProgress));

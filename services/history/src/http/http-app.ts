@@ -1,11 +1,10 @@
 import { type Readiness, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry } from 'prom-client';
-import { type LiveRebuilder } from '../rebuild/live-rebuilder.js';
 import { type HistoryQueries } from '../store/history-queries.js';
 import { collectOpenApi } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
-import { registerAdminRoutes } from './routes/admin-routes.js';
+import { type RebuildControl, registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerExecutionRoutes } from './routes/execution-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
@@ -14,7 +13,9 @@ export interface HttpAppOptions {
   /** A fixed instance, or a getter read per request (the service's database can be swapped by a rebuild). */
   readonly queries: HistoryQueries | (() => HistoryQueries);
   /** Enables /admin/rebuild. */
-  readonly rebuilder?: LiveRebuilder;
+  readonly rebuilder?: RebuildControl;
+  /** SHA-256 of the bearer tokens /admin accepts; none refuses every /admin call. */
+  readonly adminTokenHashes?: readonly Buffer[];
   readonly registry: Registry;
   readonly readiness: () => Readiness;
   readonly logger?: FastifyServerOptions['logger'];
@@ -35,7 +36,8 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   registerExecutionRoutes(app, queries);
   registerReportRoutes(app, queries);
   registerAuditRoutes(app, queries);
-  if (options.rebuilder !== undefined) registerAdminRoutes(app, options.rebuilder);
+  if (options.rebuilder !== undefined)
+    registerAdminRoutes(app, options.rebuilder, options.adminTokenHashes ?? []);
   registerOpsRoutes(app, { registry: options.registry, readiness: options.readiness });
   app.get('/openapi.json', { logLevel: 'warn' }, (_request, reply) => reply.send(openApi()));
   return app;

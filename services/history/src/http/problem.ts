@@ -8,6 +8,11 @@ import { type FastifyError, type FastifyInstance, type FastifyReply } from 'fast
 export const ProblemType = {
   InvalidQuery: { code: 'NONO_HISTORY_INVALID_QUERY', status: 400, title: 'Invalid query parameters' },
   NotFound: { code: 'NONO_HISTORY_NOT_FOUND', status: 404, title: 'Not found' },
+  Unauthorized: {
+    code: 'NONO_HISTORY_UNAUTHORIZED',
+    status: 401,
+    title: 'A valid admin bearer token is required',
+  },
   BadRequest: { code: 'NONO_HISTORY_BAD_REQUEST', status: 400, title: 'Bad request' },
   RebuildInProgress: {
     code: 'NONO_HISTORY_REBUILD_IN_PROGRESS',

@@ -17,6 +17,7 @@ import {
 import type {} from '../../../../tests/support/global-setup.js';
 import { requestServiceRebuild } from '../cli/rebuild.js';
 import { loadHistoryConfig } from '../config.js';
+import { hashToken } from '../http/admin-auth.js';
 import { type RunningHistory, startHistory } from '../history-service.js';
 import { BatchProjector } from '../projector/batch-projector.js';
 import { ProjectionStore } from '../projector/projection-store.js';
@@ -115,6 +116,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const ADMIN_TOKEN = 'live-rebuild-admin-token';
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 describe('POST /admin/rebuild', () => {
   it('rebuilds and swaps the database while every query keeps succeeding and events keep arriving', async () => {
     const before = generateStream({ executions: 2_000, tasks: 12, seed: 21 });
@@ -138,6 +142,7 @@ describe('POST /admin/rebuild', () => {
           NONO_HISTORY_PORT: '0',
           NONO_HISTORY_GROUP_ID: `${isolation.name}-live`,
           NONO_HISTORY_READY_LAG: '0',
+          NONO_HISTORY_ADMIN_TOKENS: hashToken(ADMIN_TOKEN),
         }),
       ),
       { clock: new SystemClock(), log },
@@ -150,15 +155,16 @@ describe('POST /admin/rebuild', () => {
         'lag 0',
       );
     await caughtUp();
-    expect((await fetch(`${url}/admin/rebuild`)).status).toBe(404);
+    expect((await fetch(`${url}/admin/rebuild`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${url}/admin/rebuild`, { headers: admin })).status).toBe(404);
     const generationBefore = history.database.current;
 
     const load = hammer(url, 4);
-    const started = await fetch(`${url}/admin/rebuild`, { method: 'POST' });
+    const started = await fetch(`${url}/admin/rebuild`, { method: 'POST', headers: admin });
     expect(started.status).toBe(202);
     expect(started.headers.get('location')).toBe('/admin/rebuild');
     const { id } = (await started.json()) as RebuildStatus;
-    const again = await fetch(`${url}/admin/rebuild`, { method: 'POST' });
+    const again = await fetch(`${url}/admin/rebuild`, { method: 'POST', headers: admin });
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ code: 'NONO_HISTORY_REBUILD_IN_PROGRESS' });
 
@@ -169,7 +175,9 @@ describe('POST /admin/rebuild', () => {
     const phases = new Set<string>();
     const finished = await eventually(
       async () => {
-        const status = (await (await fetch(`${url}/admin/rebuild`)).json()) as RebuildStatus;
+        const status = (await (
+          await fetch(`${url}/admin/rebuild`, { headers: admin })
+        ).json()) as RebuildStatus;
         phases.add(status.phase);
         return status.phase === 'done' || status.phase === 'failed' ? status : undefined;
       },
@@ -188,9 +196,17 @@ describe('POST /admin/rebuild', () => {
     expect(history.database.current).not.toBe(generationBefore);
     expect(readdirSync(dir).filter((name) => name.includes('.rebuild-'))).toEqual([]);
 
-    // `history rebuild` with the service running delegates to it and follows its progress.
+    // `history rebuild` with the service running delegates to it and follows its progress,
+    // with its token (NONO_HISTORY_ADMIN_TOKEN); without one it says what to set.
+    await expect(requestServiceRebuild(url, { progress: () => undefined })).rejects.toThrow(
+      /401.*NONO_HISTORY_ADMIN_TOKEN/,
+    );
     const lines: string[] = [];
-    const viaCli = await requestServiceRebuild(url, { progress: (line) => lines.push(line), pollMs: 200 });
+    const viaCli = await requestServiceRebuild(url, {
+      progress: (line) => lines.push(line),
+      pollMs: 200,
+      token: ADMIN_TOKEN,
+    });
     expect(viaCli).toMatchObject({ kind: 'finished', status: { phase: 'done' } });
     expect(lines.at(-1)).toMatch(/^rebuild: done, \d+ records, \d+ events\/s, 0 remaining lag/);
     await caughtUp();

@@ -1,15 +1,38 @@
-import { type FastifyInstance } from 'fastify';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type LiveRebuilder, RebuildInProgressError } from '../../rebuild/live-rebuilder.js';
+import { isAdminAuthorized } from '../admin-auth.js';
 import { ProblemError, ProblemType } from '../problem.js';
 
+/** What the admin routes need of the LiveRebuilder (a port, so route tests need no Kafka). */
+export type RebuildControl = Pick<LiveRebuilder, 'start' | 'status'>;
+
 /**
- * Operator routes. Unauthenticated like the rest of the API: the service listens on
- * 127.0.0.1 by default; put it behind an authenticating proxy before exposing it.
+ * Operator routes, behind a bearer token whose SHA-256 is in NONO_HISTORY_ADMIN_TOKENS
+ * (`adminTokenHashes`). With none configured every call is refused: a rebuild replaces the
+ * whole database, so it is never open by default. The read-only query routes stay open.
  */
-export function registerAdminRoutes(app: FastifyInstance, rebuilder: LiveRebuilder): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  rebuilder: RebuildControl,
+  adminTokenHashes: readonly Buffer[],
+): void {
+  // onRequest, before the body and the query are looked at: an unauthenticated caller learns nothing.
+  const onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    if (!isAdminAuthorized(request.headers.authorization, adminTokenHashes)) {
+      void reply.header('www-authenticate', 'Bearer realm="nono-history admin"');
+      throw new ProblemError(
+        ProblemType.Unauthorized,
+        adminTokenHashes.length === 0
+          ? 'admin routes are disabled: no NONO_HISTORY_ADMIN_TOKENS configured'
+          : 'missing or unknown bearer token',
+      );
+    }
+    done();
+  };
   app.post(
     '/admin/rebuild',
     {
+      onRequest,
       schema: {
         summary:
           'Rebuilds the database from the beginning of the topics into a new file while queries keep being served, then swaps it in',
@@ -31,6 +54,7 @@ export function registerAdminRoutes(app: FastifyInstance, rebuilder: LiveRebuild
     '/admin/rebuild',
     {
       logLevel: 'warn',
+      onRequest,
       schema: {
         summary: 'The running or last rebuild: phase, records, events/s, remaining lag',
         tags: ['admin'],
