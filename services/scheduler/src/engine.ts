@@ -120,7 +120,14 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#claims = new FireQueue(options.clock, (taskId) => this.#onClaimDue(taskId));
-    this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => this.#startDue(runtime));
+    this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => {
+      // Synchronous, inside the queue's timer loop: a throw must not stop the other tasks' fires.
+      try {
+        this.#startDue(runtime);
+      } catch (error) {
+        options.log.error({ err: error, taskId: runtime.taskId }, 'could not start claimed instants');
+      }
+    });
   }
 
   get ownedCount(): number {
