@@ -4,7 +4,7 @@ declare module 'fastify' {
   /** Documentation members of a route schema, read by the OpenAPI collector (as @fastify/swagger does). */
   interface FastifySchema {
     summary?: string;
-    tags?: string[];
+    tags?: readonly string[];
   }
 }
 
