@@ -599,6 +599,10 @@ async function start(run) {
           ...base,
           NONO_HISTORY_PORT: String(config.historyPort),
           NONO_HISTORY_DB: path.join(config.stateDir, 'history.sqlite'),
+          // The local admin token also opens history's /admin (live rebuild).
+          NONO_HISTORY_ADMIN_TOKENS: [tokenHash, process.env.NONO_HISTORY_ADMIN_TOKENS]
+            .filter(Boolean)
+            .join(','),
         },
       }),
     });

@@ -156,6 +156,12 @@ describe('npm start (scripts/start-local.mjs)', () => {
     );
     expect((await cli('tasks', 'get', 'e2e-every-second')).code).toBe(0);
 
+    // The local token also opens history's /admin (no rebuild has run yet: 404, not 401).
+    const adminStatus = async (headers: Record<string, string>): Promise<number> =>
+      (await fetch(`${state.urls.history}/admin/rebuild`, { headers })).status;
+    expect(await adminStatus({})).toBe(401);
+    expect(await adminStatus({ authorization: `Bearer ${token}` })).toBe(404);
+
     // A second start refuses instead of fighting for the ports.
     const second = runScript(env);
     expect(await second.exit).toBe(1);
