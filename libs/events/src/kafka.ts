@@ -77,11 +77,18 @@ export async function ensureTopics(kafka: Kafka, topics: TopicNames, partitions 
 
 /** An event with its JSON already serialised (by a spool that wrote it to disk): sent as is. */
 export interface EncodedEvent {
-  readonly event: NonoEvent;
+  readonly event: EventHeader;
   readonly json: Buffer;
 }
 
-export function encodeEvent(event: NonoEvent, json: Buffer | string = JSON.stringify(event)): Message {
+/** What a record needs besides the JSON: its topic (by type), key (subject) and id header. */
+export type EventHeader = Pick<NonoEvent, 'type' | 'id' | 'subject'>;
+
+export function encodeEvent(event: NonoEvent): Message {
+  return encodedMessage(event, JSON.stringify(event));
+}
+
+export function encodedMessage(event: EventHeader, json: Buffer | string): Message {
   return {
     key: event.subject,
     value: json,
@@ -140,12 +147,12 @@ export class EventPublisher {
   /** Like `publish`, without serialising again what the caller already holds as JSON. */
   async publishEncoded(items: readonly EncodedEvent[]): Promise<void> {
     await this.#send(
-      items.map((item) => encodeEvent(item.event, item.json)),
+      items.map((item) => encodedMessage(item.event, item.json)),
       items.map((item) => item.event),
     );
   }
 
-  async #send(messages: readonly Message[], events: readonly NonoEvent[]): Promise<void> {
+  async #send(messages: readonly Message[], events: readonly EventHeader[]): Promise<void> {
     if (events.length === 0) return;
     await this.connect();
     const byTopic = new Map<string, Message[]>();

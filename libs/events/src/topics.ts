@@ -14,7 +14,7 @@ export function topicNames(prefix: string): TopicNames {
   return { tasks: `${prefix}tasks`, executions: `${prefix}executions`, cluster: `${prefix}cluster` };
 }
 
-export function topicOf(event: NonoEvent, topics: TopicNames): string {
+export function topicOf(event: Pick<NonoEvent, 'type'>, topics: TopicNames): string {
   return topics[categoryOf(event.type) satisfies EventCategory];
 }
 

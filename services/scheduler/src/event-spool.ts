@@ -21,7 +21,9 @@ export interface EventPublisherPort {
 }
 
 /** `json` is the spooled line without its newline: its length + 1 is what delivery advances the cursor by. */
-type SpooledEvent = EncodedEvent;
+interface SpooledEvent extends EncodedEvent {
+  readonly event: NonoEvent;
+}
 
 export interface EventSpoolOptions {
   readonly dir: string;

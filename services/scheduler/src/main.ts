@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
-import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
 import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
 import { loadSchedulerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
@@ -12,6 +11,7 @@ import { EventSpool } from './event-spool.js';
 import { FireFence } from './fire-fence.js';
 import { HttpInvoker } from './invoker.js';
 import { createSchedulerMetrics } from './metrics.js';
+import { ThreadedPublisher } from './threaded-publisher.js';
 
 const VERSION = '0.1.0';
 
@@ -24,30 +24,23 @@ async function main(): Promise<void> {
   const layout = new ZnodeLayout(config.zkRoot);
   const source = `nono://scheduler/${config.schedulerId}`;
 
-  const kafka = createKafka({
-    brokers: config.kafkaBrokers,
-    clientId: `nono-scheduler-${config.schedulerId}`,
-    log: (level, message, extra) => log[level](extra, message),
-  });
-  const topics = topicNames(config.topicPrefix);
-  const publisher = new EventPublisher(kafka, topics);
+  // The Kafka producer runs on its own thread (it creates the topics on first use).
+  const publisher = new ThreadedPublisher(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `nono-scheduler-${config.schedulerId}`,
+      topicPrefix: config.topicPrefix,
+      logLevel: config.logLevel,
+      schedulerId: config.schedulerId,
+    },
+    log,
+  );
   const spool = new EventSpool({
     dir: config.spoolDir,
-    publisher: {
-      publish: async (events) => {
-        await ensureTopicsOnce();
-        await publisher.publishEncoded(events);
-      },
-    },
+    publisher,
     log,
     onDelivered: (count) => metrics.eventsDelivered.inc(count),
   });
-  let topicsReady = false;
-  const ensureTopicsOnce = async (): Promise<void> => {
-    if (topicsReady) return;
-    await ensureTopics(kafka, topics);
-    topicsReady = true;
-  };
   const recovered = await spool.open();
   if (recovered > 0) log.info({ recovered }, 'delivering events spooled by a previous run');
 
@@ -177,7 +170,7 @@ async function main(): Promise<void> {
       const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
       if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
       coordinator.stop();
-      await Promise.allSettled([publisher.disconnect(), invoker.close(), ops.app.close()]);
+      await Promise.allSettled([publisher.close(), invoker.close(), ops.app.close()]);
     },
     { log, deadlineMs: config.shutdownDeadlineMs + 15_000 },
   );
