@@ -105,13 +105,16 @@ describe('BatchProjector', () => {
     ): unknown => {
       const target = openMemoryDatabase();
       try {
-        const batches = new BatchProjector(new ProjectionStore(target.db, { freshFile }), new ManualClock(0));
+        const store = new ProjectionStore(target.db, { freshFile });
+        const batches = new BatchProjector(store, new ManualClock(0));
         const all = records(ordered);
         for (let from = 0, i = 0; from < all.length; i += 1) {
           const size = batchSize(i);
           batches.project({ topic: 't', partition: 0, records: all.slice(from, from + size) });
           from += size;
         }
+        // A rebuild's store writes the processed event ids it kept in memory at the end.
+        if (freshFile) store.writeDeferred();
         return dumpTables(target.sqlite);
       } finally {
         target.close();
@@ -132,7 +135,7 @@ describe('BatchProjector', () => {
         // Some facts published twice (a spool replayed after a crash), in other batches.
         const repeated = [...shuffled, ...shuffled.filter(() => rand() < 0.1)];
         expect(projectInBatches(repeated, () => 1 + Math.floor(rand() * 300))).toEqual(oneByOne);
-        // A rebuild's store skips reading the rows it never inserted: same tables.
+        // A rebuild's store skips reading the rows it never inserted and defers the event ids: same tables.
         expect(projectInBatches(repeated, () => 1 + Math.floor(rand() * 300), true)).toEqual(oneByOne);
       }
       const stats = oneByOne as { task_daily_stats: { duration_max_ms: number }[] };
@@ -229,6 +232,51 @@ describe('BatchProjector', () => {
         );
       },
     );
+
+    it("takes back a rebuild's in-memory event ids with the rows they were projected with", () => {
+      const fresh = openMemoryDatabase();
+      try {
+        const freshStore = new ProjectionStore(fresh.db, { freshFile: true });
+        const failing = new BatchProjector(freshStore, new ManualClock(0), (target, event) => {
+          if (event.id === poisoned.id)
+            throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
+          projectEvent(target, event);
+        });
+        expect(() => failing.project({ topic: 't', partition: 1, records: records(events) })).toThrow(
+          Database.SqliteError,
+        );
+        // The failed transaction's ids were taken back: the retry is not taken for duplicates.
+        const isolated = new BatchProjector(freshStore, new ManualClock(0), (target, event) => {
+          projectEvent(target, event);
+          if (event.id === poisoned.id) throw new RangeError('boom after writes');
+        });
+        expect(isolated.project({ topic: 't', partition: 1, records: records(events) })).toMatchObject({
+          projected: events.length - 1,
+          duplicates: 0,
+          deadLettered: 1,
+        });
+        // The dead-lettered record's id was taken back with its savepoint: a fixed projector can replay it.
+        const fixed = new BatchProjector(freshStore, new ManualClock(0));
+        const replayed = records(events).filter((record) => record.offset === poisonedOffset);
+        expect(
+          fixed.project({
+            topic: 't',
+            partition: 1,
+            records: replayed.map((r) => ({ ...r, offset: events.length })),
+          }),
+        ).toMatchObject({ projected: 1, duplicates: 0 });
+        expect(count(fresh, 'processed_events')).toBe(0);
+        freshStore.writeDeferred();
+        expect(count(fresh, 'processed_events')).toBe(events.length);
+        expect(
+          fresh.sqlite
+            .prepare('select 1 from processed_events where event_id = ?')
+            .get(eventKey(poisoned.id)),
+        ).toBeDefined();
+      } finally {
+        fresh.close();
+      }
+    });
 
     it('fails the whole batch, storing nothing, when SQLite itself fails (the record is not at fault)', () => {
       const failing = new BatchProjector(store, new ManualClock(0), (target, event) => {

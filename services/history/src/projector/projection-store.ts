@@ -1,6 +1,7 @@
 import { type FieldIssue } from '@nono/domain';
 import type Database from 'better-sqlite3';
 import { AbsenceFilter } from '../store/absence-filter.js';
+import { DeferredEventIds } from '../store/deferred-event-ids.js';
 import { eventKey } from '../store/event-key.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
@@ -48,6 +49,10 @@ export class ProjectionStore {
   readonly #sqlite: Database.Database;
   /** Set for a fresh file only this store writes (a rebuild): executions and attempts it never inserted are not read. */
   readonly #inserted: { executions: AbsenceFilter; attempts: AbsenceFilter } | undefined;
+  /** Set for a fresh file: processed event ids kept in memory, written in key order by `writeDeferred`. */
+  readonly #deferredIds: DeferredEventIds | undefined;
+  /** Nesting of `transaction` / `savepoint` calls (the deferred ids' journal is settled at 0). */
+  #depth = 0;
   readonly #selectOffset: Database.Statement<[string, number], number>;
   readonly #selectOffsets: Database.Statement<[], { topic: string; partition: number; nextOffset: number }>;
   readonly #upsertOffset: Database.Statement<[string, number, number]>;
@@ -65,7 +70,9 @@ export class ProjectionStore {
 
   /**
    * `freshFile`: the database was created empty for this store, which alone writes it until
-   * it is closed (BulkLoad). Reads of rows it never inserted are then skipped.
+   * it is closed (BulkLoad). Reads of rows it never inserted are then skipped, and the
+   * processed event ids are kept in memory until `writeDeferred`, which must run before
+   * the file is used by anything else.
    */
   constructor(db: HistoryDb, options: { freshFile?: boolean } = {}) {
     this.db = db;
@@ -75,6 +82,7 @@ export class ProjectionStore {
       options.freshFile === true
         ? { executions: new AbsenceFilter(), attempts: new AbsenceFilter() }
         : undefined;
+    this.#deferredIds = options.freshFile === true ? new DeferredEventIds() : undefined;
     this.#selectOffset = sqlite
       .prepare<[string, number], number>(
         'select next_offset from consumer_offsets where topic = ? and partition = ?',
@@ -120,7 +128,7 @@ export class ProjectionStore {
 
   /** Runs `work` in one SQLite transaction (better-sqlite3 transactions are synchronous). */
   transaction<T>(work: () => T): T {
-    return this.#sqlite.transaction(work)();
+    return this.#undoable(this.#sqlite.transaction(work));
   }
 
   /**
@@ -128,7 +136,37 @@ export class ProjectionStore {
    * transactions as savepoints): if it throws, only its own writes are rolled back.
    */
   savepoint<T>(work: () => T): T {
-    return this.#sqlite.transaction(work)();
+    return this.#undoable(this.#sqlite.transaction(work));
+  }
+
+  /** Runs a better-sqlite3 transaction function; if it throws (rolled back), so are the deferred ids it added. */
+  #undoable<T>(run: () => T): T {
+    const deferred = this.#deferredIds;
+    if (deferred === undefined) return run();
+    const mark = deferred.mark();
+    this.#depth += 1;
+    try {
+      return run();
+    } catch (error) {
+      deferred.undoTo(mark);
+      throw error;
+    } finally {
+      this.#depth -= 1;
+      if (this.#depth === 0) deferred.settle();
+    }
+  }
+
+  /**
+   * Fresh file only: inserts the processed event ids kept in memory, in key order (a fill
+   * of an empty B-tree instead of a random-key insert per event). Run once the projection
+   * is done, before the file is closed and used.
+   */
+  writeDeferred(): void {
+    const ids = this.#deferredIds?.drain();
+    if (ids === undefined || ids.length === 0) return;
+    this.#sqlite.transaction(() => {
+      for (const id of ids) this.#insertProcessed.run(eventKey(id));
+    })();
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
@@ -145,6 +183,7 @@ export class ProjectionStore {
 
   /** Records the event id; false when it was already projected (a republished duplicate). */
   markProcessed(eventId: string): boolean {
+    if (this.#deferredIds !== undefined) return this.#deferredIds.add(eventId);
     return this.#insertProcessed.run(eventKey(eventId)).changes === 1;
   }
 

@@ -48,6 +48,7 @@ export async function buildFreshDatabase(options: BuildOptions): Promise<{ file:
       onChunk: (records) => bulk.projected(records),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    store.writeDeferred();
     bulk.finish();
     database.close();
     fsyncFile(file);
