@@ -34,6 +34,9 @@ const DAILY_SUMS = dailyCodec.keys.filter(
   (key) => key !== 'taskId' && key !== 'day' && key !== 'durationMaxMs',
 );
 
+/** Canonical UUIDs per statement when writing a rebuild's deferred event ids. */
+const DEFERRED_SLICE = 50_000;
+
 /** JSON columns as drizzle's `mode: 'json'` stores them (the queries read them through drizzle). */
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
@@ -57,6 +60,7 @@ export class ProjectionStore {
   readonly #selectOffsets: Database.Statement<[], { topic: string; partition: number; nextOffset: number }>;
   readonly #upsertOffset: Database.Statement<[string, number, number]>;
   readonly #insertProcessed: Database.Statement<[Buffer | string]>;
+  readonly #insertProcessedUuids: Database.Statement<[string]>;
   readonly #insertDeadLetter: Database.Statement<unknown[]>;
   readonly #selectExecution: Database.Statement<[string], unknown>;
   readonly #insertExecution: Database.Statement<unknown[]>;
@@ -97,6 +101,10 @@ export class ProjectionStore {
     );
     this.#insertProcessed = sqlite.prepare(
       'insert into processed_events (event_id) values (?) on conflict do nothing',
+    );
+    this.#insertProcessedUuids = sqlite.prepare(
+      "insert into processed_events (event_id) select unhex(value, '-') from json_each(?) where true " +
+        'on conflict do nothing',
     );
     this.#insertDeadLetter = sqlite.prepare(
       'insert into dead_letters (topic, partition, offset, key, value, issues, at) values (?, ?, ?, ?, ?, ?, ?) ' +
@@ -162,10 +170,14 @@ export class ProjectionStore {
    * is done, before the file is closed and used.
    */
   writeDeferred(): void {
-    const ids = this.#deferredIds?.drain();
-    if (ids === undefined || ids.length === 0) return;
+    const deferred = this.#deferredIds?.drain();
+    if (deferred === undefined) return;
+    const { uuids, others } = deferred;
     this.#sqlite.transaction(() => {
-      for (const id of ids) this.#insertProcessed.run(eventKey(id));
+      // unhex(id, '-') is eventKey's 16 bytes; in slices of JSON arrays, not a statement call per id.
+      for (let from = 0; from < uuids.length; from += DEFERRED_SLICE)
+        this.#insertProcessedUuids.run(JSON.stringify(uuids.slice(from, from + DEFERRED_SLICE)));
+      for (const id of others) this.#insertProcessed.run(eventKey(id));
     })();
   }
 
