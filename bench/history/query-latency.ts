@@ -18,20 +18,10 @@ import { Pool } from 'undici';
 import { buildHttpApp } from '../../services/history/src/http/http-app.js';
 import { HistoryQueries } from '../../services/history/src/store/history-queries.js';
 import { openDatabase } from '../../services/history/src/store/open-database.js';
+import { seededRandom as random } from '../../services/history/src/testing/event-stream.js';
 
 const DAY_MS = 86_400_000;
 const START = Date.parse('2026-11-01T00:00:00Z');
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const taskId = (t: number): string => `task-${String(t).padStart(5, '0')}`;
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventKey } from '../store/event-key.js';
 import { type OpenDatabase } from '../store/open-database.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
-import { executionMeta, generateStream } from '../testing/event-stream.js';
+import { executionMeta, generateStream, seededRandom as random } from '../testing/event-stream.js';
 import { dumpTables } from '../testing/table-dump.js';
 import { BatchProjector, type EventProjection } from './batch-projector.js';
 import { projectEvent } from './event-projection.js';
@@ -69,17 +69,6 @@ describe('BatchProjector', () => {
   });
 
   describe('merging the facts of an execution within a batch', () => {
-    /** mulberry32, so every run shuffles and cuts the same way. */
-    const random = (seed: number): (() => number) => {
-      let state = seed >>> 0;
-      return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    };
     const stream = generateStream({ executions: 400, tasks: 6, seed: 9 });
     // An answer that arrives after its call was declared lost for good: terminal too, but
     // outranked by the loss. It still counts in the day's duration_max_ms (a max defined on

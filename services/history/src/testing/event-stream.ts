@@ -39,8 +39,8 @@ export function taskFor(taskId: string, now: number): SchedulerTask {
   return createTask(taskId, spec.value, now);
 }
 
-/** mulberry32: a tiny seeded PRNG, so generated streams are reproducible. */
-function random(seed: number): () => number {
+/** mulberry32: a tiny seeded PRNG, so generated streams (and shuffles, and benches) are reproducible. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -62,7 +62,7 @@ export function executionMeta(
 }
 
 export function generateStream(options: StreamOptions): NonoEvent[] {
-  const rand = random(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
   const taskCount = options.tasks ?? 20;
   const start = options.start ?? Date.parse('2026-11-20T00:00:00Z');
   const events: NonoEvent[] = [];
