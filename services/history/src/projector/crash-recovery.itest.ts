@@ -18,7 +18,7 @@ import type {} from '../../../../tests/support/global-setup.js';
 import { generateStream } from '../testing/event-stream.js';
 import { type HistoryProcess, spawnHistory } from '../testing/history-process.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
-import { dumpTables } from '../testing/table-dump.js';
+import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
 import { BatchProjector } from './batch-projector.js';
 import { ProjectionStore } from './projection-store.js';
 
@@ -27,14 +27,6 @@ import { ProjectionStore } from './projection-store.js';
  * (mid-transaction, most likely), restarted on the same database; the final tables must
  * equal an uninterrupted projection of the same events, row for row.
  */
-const TABLES = [
-  'executions',
-  'execution_attempts',
-  'task_audit',
-  'scheduler_events',
-  'task_daily_stats',
-  'processed_events',
-];
 
 let isolation: Isolation;
 let dir: string;
@@ -43,7 +35,7 @@ let eventCount = 0;
 const children = new Set<ChildProcess>();
 
 function digests(sqlite: Database.Database): Record<string, { rows: number; digest: string }> {
-  const dump = dumpTables(sqlite, TABLES);
+  const dump = dumpTables(sqlite, PROJECTED_TABLES);
   return Object.fromEntries(
     Object.entries(dump).map(([table, rows]) => [
       table,

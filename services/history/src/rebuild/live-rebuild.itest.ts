@@ -23,7 +23,7 @@ import { BatchProjector } from '../projector/batch-projector.js';
 import { ProjectionStore } from '../projector/projection-store.js';
 import { generateStream } from '../testing/event-stream.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
-import { dumpTables } from '../testing/table-dump.js';
+import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
 import { type RebuildStatus } from './live-rebuilder.js';
 
 /**
@@ -32,14 +32,6 @@ import { type RebuildStatus } from './live-rebuilder.js';
  * all succeed; afterwards the database at the configured path must equal a projection of
  * every published event, table by table.
  */
-const TABLES = [
-  'executions',
-  'execution_attempts',
-  'task_audit',
-  'scheduler_events',
-  'task_daily_stats',
-  'processed_events',
-];
 const QUERIES = [
   '/tasks/task-003/executions?limit=50',
   '/executions?status=failed&limit=20',
@@ -66,7 +58,7 @@ function referenceDump(events: readonly NonoEvent[]): Record<string, unknown[]> 
         value: Buffer.from(String(encodeEvent(event).value)),
       })),
     });
-    return dumpTables(reference.sqlite, TABLES);
+    return dumpTables(reference.sqlite, PROJECTED_TABLES);
   } finally {
     reference.close();
   }
@@ -215,7 +207,7 @@ describe('POST /admin/rebuild', () => {
     history = undefined;
     const sqlite = new Database(file, { readonly: true });
     try {
-      expect(dumpTables(sqlite, TABLES)).toEqual(referenceDump([...before, ...during]));
+      expect(dumpTables(sqlite, PROJECTED_TABLES)).toEqual(referenceDump([...before, ...during]));
     } finally {
       sqlite.close();
     }

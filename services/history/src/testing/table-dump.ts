@@ -16,6 +16,16 @@ const DUMPS: Record<string, string> = {
     'select topic, partition, offset, key, value, issues from dead_letters order by topic, partition, offset',
 };
 
+/** Every table a projection writes (dead letters aside): what "equal databases" compares. */
+export const PROJECTED_TABLES: readonly string[] = [
+  'executions',
+  'execution_attempts',
+  'task_audit',
+  'scheduler_events',
+  'task_daily_stats',
+  'processed_events',
+];
+
 export function dumpTables(
   sqlite: Database.Database,
   tables: readonly string[] = Object.keys(DUMPS),
