@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/isolation.js';
-import { REPO_ROOT, freePort } from '../support/processes.js';
+import { REPO_ROOT, alive, freePort } from '../support/processes.js';
 
 /**
  * The web UI in a real browser against a whole nono (scripts/start-local.mjs on free ports,
@@ -233,13 +233,4 @@ async function portFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

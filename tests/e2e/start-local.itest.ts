@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/isolation.js';
-import { REPO_ROOT, freePort } from '../support/processes.js';
+import { REPO_ROOT, alive, freePort } from '../support/processes.js';
 
 /**
  * `npm start` as a newcomer runs it: scripts/start-local.mjs as a real process tree on free
@@ -259,15 +259,6 @@ function answers(address: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -136,3 +136,13 @@ export async function startTestWorker(options: { record?: boolean } = {}): Promi
     calls: async () => (await (await fetch(`${url}/calls`)).json()) as WorkerCall[],
   };
 }
+
+/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,20 +3,16 @@ export const $ = (selector, root = document) => root.querySelector(selector);
 
 /** h('a', { href: '#/x', class: 'y', onclick }, 'text', child): an element. */
 export function h(tag, attrs = {}, ...children) {
-  const element = document.createElement(tag);
-  applyAttrs(element, attrs);
-  element.append(
-    ...children
-      .flat()
-      .filter((c) => c !== null && c !== undefined && c !== false)
-      .map(toNode),
-  );
-  return element;
+  return fill(document.createElement(tag), attrs, children);
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** s('rect', { x: 1 }, ...): the same for SVG elements. */
 export function s(tag, attrs = {}, ...children) {
-  const element = document.createElementNS(SVG_NS, tag);
+  return fill(document.createElementNS(SVG_NS, tag), attrs, children);
+}
+
+function fill(element, attrs, children) {
   applyAttrs(element, attrs);
   element.append(
     ...children

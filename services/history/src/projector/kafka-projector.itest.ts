@@ -21,7 +21,7 @@ import { writeFileSync } from 'node:fs';
 import { type RunningHistory, startHistory } from '../history-service.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { generateStream } from '../testing/event-stream.js';
-import { dumpTables } from '../testing/table-dump.js';
+import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
 import { BatchProjector } from './batch-projector.js';
 import { ProjectionStore } from './projection-store.js';
 
@@ -116,14 +116,7 @@ beforeAll(async () => {
       value: Buffer.from(String(encodeEvent(event).value)),
     })),
   });
-  expected = dumpTables(reference.sqlite, [
-    'executions',
-    'execution_attempts',
-    'task_audit',
-    'scheduler_events',
-    'task_daily_stats',
-    'processed_events',
-  ]);
+  expected = dumpTables(reference.sqlite, PROJECTED_TABLES);
   reference.close();
 
   const kafka = createKafka({ brokers: isolation.kafkaBrokers, clientId: `${isolation.name}-producer` });
