@@ -22,6 +22,7 @@ const started = performance.now();
 try {
   const built = await buildFreshDatabase({
     kafka: createKafka({ brokers, clientId: 'bench-history-rebuild' }),
+    brokers,
     topics: [topics.tasks, topics.executions, topics.cluster],
     target: join(dir, 'history.sqlite'),
     clock: new SystemClock(),

@@ -48,7 +48,15 @@ export async function startHistory(
     clock,
     log,
   });
-  const rebuilder = new LiveRebuilder({ kafka, topics: topicList, database, projector, clock, log });
+  const rebuilder = new LiveRebuilder({
+    kafka,
+    brokers: config.common.kafkaBrokers,
+    topics: topicList,
+    database,
+    projector,
+    clock,
+    log,
+  });
   const app = buildHttpApp({
     queries: () => database.current.queries,
     rebuilder,

@@ -24,6 +24,7 @@ export async function rebuildDatabase(
   });
   const built = await buildFreshDatabase({
     kafka,
+    brokers: config.common.kafkaBrokers,
     topics: [topics.tasks, topics.executions, topics.cluster],
     target: config.dbFile,
     clock: deps.clock,

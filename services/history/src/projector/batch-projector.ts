@@ -1,5 +1,5 @@
 import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
-import { decodeRecord } from './event-decoder.js';
+import { decodeValue } from './event-decoder.js';
 import { projectEvent } from './event-projection.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
@@ -88,21 +88,20 @@ export class BatchProjector {
           continue;
         }
         last = Math.max(last, record.offset);
-        const decoded = decodeRecord(record.value);
-        if (!decoded.ok) {
+        // Decoded here, or ahead of time by the rebuild's fetch thread (same function, decodeValue).
+        const decoded = record.decoded ?? decodeValue(record.value, true);
+        if (decoded.kind === 'invalid') {
           deadLetter(record, decoded.issues);
           continue;
         }
-        const event = decoded.value;
+        const eventId = decoded.kind === 'fact' ? decoded.fact.eventId : decoded.event.id;
         const apply = (): boolean => {
-          if (!store.markProcessed(event.id)) return false;
-          if (merged !== undefined) {
-            this.#project(merged, event);
-            return true;
-          }
-          const alone = new ProjectionBatch(store);
-          this.#project(alone, event);
-          alone.flush();
+          if (!store.markProcessed(eventId)) return false;
+          const target = merged ?? new ProjectionBatch(store);
+          if (decoded.kind === 'fact') target.applyExecutionFact(decoded.fact);
+          else this.#project(target, decoded.event);
+          // Isolated: a batch of this one record, written now so its savepoint holds all of its writes.
+          if (merged === undefined) target.flush();
           return true;
         };
         try {

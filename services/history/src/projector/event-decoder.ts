@@ -9,6 +9,8 @@ import {
 } from '@nono/domain';
 import { decodeEvent } from '@nono/events';
 import { type TSchema } from '@sinclair/typebox';
+import { executionFactOf, isExecutionEvent } from './execution-fact.js';
+import { type DecodedValue } from './source-record.js';
 
 /**
  * Compiled checks for the event types whose schema has no defaults: for those, a value that
@@ -36,6 +38,20 @@ export function decodeRecord(value: Buffer | null): Result<NonoEvent> {
   const check = typeof type === 'string' ? fastChecks.get(type) : undefined;
   if (check?.is(json) === true) return ok(json as NonoEvent);
   return decodeEvent(value);
+}
+
+/**
+ * What the projector does with a record's value: an execution event becomes its fact
+ * (unless `keepEvents`: the projector's injectable EventProjection takes events), another
+ * valid event stays an event, an invalid one is its issues.
+ */
+export function decodeValue(value: Buffer | null, keepEvents = false): DecodedValue {
+  const decoded = decodeRecord(value);
+  if (!decoded.ok) return { kind: 'invalid', issues: decoded.issues };
+  const event = decoded.value;
+  return !keepEvents && isExecutionEvent(event)
+    ? { kind: 'fact', fact: executionFactOf(event) }
+    : { kind: 'event', event };
 }
 
 /** The event types decoded by the fast path (for tests). */

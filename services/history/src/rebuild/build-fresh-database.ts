@@ -11,6 +11,8 @@ import { type RebuildProgress } from './rebuild-progress.js';
 
 export interface BuildOptions {
   readonly kafka: Kafka;
+  /** The same brokers as `kafka`'s: the fetch thread opens its own client (see ThreadedFetch). */
+  readonly brokers: readonly string[];
   readonly topics: readonly string[];
   /** The configured database path: the new file is built beside it. */
   readonly target: string;
@@ -38,6 +40,7 @@ export async function buildFreshDatabase(options: BuildOptions): Promise<{ file:
     const store = new ProjectionStore(database.db, { freshFile: true });
     const { records } = await projectFromBeginning({
       kafka: options.kafka,
+      brokers: options.brokers,
       topics: options.topics,
       store,
       projector: new BatchProjector(store, options.clock),

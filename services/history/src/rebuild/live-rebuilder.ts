@@ -26,6 +26,7 @@ export class RebuildInProgressError extends Error {
 
 export interface LiveRebuilderOptions {
   readonly kafka: Kafka;
+  readonly brokers: readonly string[];
   readonly topics: readonly string[];
   readonly database: LiveDatabase;
   readonly projector: KafkaProjector;
@@ -87,9 +88,10 @@ export class LiveRebuilder {
   }
 
   async #run(id: string, signal: AbortSignal): Promise<void> {
-    const { kafka, topics, database, projector, clock, log } = this.#options;
+    const { kafka, brokers, topics, database, projector, clock, log } = this.#options;
     const built = await buildFreshDatabase({
       kafka,
+      brokers,
       topics,
       target: database.file,
       clock,

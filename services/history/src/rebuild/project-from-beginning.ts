@@ -1,13 +1,17 @@
 import { type Clock } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
-import { type BatchProjector } from '../projector/batch-projector.js';
-import { projectInChunks } from '../projector/chunked-batch.js';
+import { type BatchOutcome, type BatchProjector } from '../projector/batch-projector.js';
+import { CHUNK_RECORDS } from '../projector/chunked-batch.js';
 import { type ProjectionStore } from '../projector/projection-store.js';
+import { decodeChunk } from './decoded-chunk.js';
 import { type RebuildProgress, ratePerSecond } from './rebuild-progress.js';
+import { ThreadedFetch } from './threaded-fetch.js';
 
 export interface ProjectFromBeginningOptions {
+  /** Reads the end offsets; the fetch thread opens its own client to `brokers`. */
   readonly kafka: Kafka;
+  readonly brokers: readonly string[];
   readonly topics: readonly string[];
   /** The NEW database: empty, or holding offsets of a previous partial pass. */
   readonly store: ProjectionStore;
@@ -29,13 +33,10 @@ export interface ProjectFromBeginningOptions {
   readonly signal?: AbortSignal;
 }
 
-/** kafkajs fetch sizes for a bulk read: few, large fetches (the defaults are tuned for latency). */
-export const BULK_FETCH = {
-  maxBytesPerPartition: 8 * 1024 * 1024,
-  maxBytes: 32 * 1024 * 1024,
-  minBytes: 1024 * 1024,
-  maxWaitTimeInMs: 100,
-} as const;
+export { BULK_FETCH } from './bulk-fetch.js';
+
+/** Decoded chunks the fetch thread may hand over ahead of projection (memory: ~2 MiB each). */
+const FETCH_WINDOW_CHUNKS = 8;
 
 /**
  * Projects the topics from their first offset into a new database, first up to the end
@@ -43,8 +44,10 @@ export const BULK_FETCH = {
  * meanwhile (`catching-up`) until the lag is at most `catchUpLag`. Every record the
  * consumer delivers is projected (none is filtered by offset), so the offsets stored in
  * the new database are always a gap-free prefix of each partition and the live projector
- * can continue from them. The consumer's own group is throwaway: positions come from the
- * new database, exactly as in the live projector.
+ * can continue from them. The consumer runs on a worker thread (ThreadedFetch) in a
+ * throwaway group; it starts from the positions read from the new database here, and after
+ * a rejoin seeks to the next record it has not handed over yet (chunks are projected in
+ * the order they were handed over, so that is still gap-free).
  */
 export async function projectFromBeginning(
   options: ProjectFromBeginningOptions,
@@ -53,6 +56,7 @@ export async function projectFromBeginning(
   const startEnds = new Map<string, number>();
   const ends = new Map<string, number>();
   const positions = new Map<string, number>();
+  const starts: [topic: string, partition: number, offset: number][] = [];
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -61,7 +65,9 @@ export async function projectFromBeginning(
         const key = `${topic}/${entry.partition}`;
         startEnds.set(key, Number(entry.high));
         ends.set(key, Number(entry.high));
-        positions.set(key, store.nextOffset(topic, entry.partition) ?? Number(entry.low));
+        const start = store.nextOffset(topic, entry.partition) ?? Number(entry.low);
+        positions.set(key, start);
+        starts.push([topic, entry.partition, start]);
       }
     }
   } finally {
@@ -90,11 +96,6 @@ export async function projectFromBeginning(
     return { records };
   }
 
-  const consumer = kafka.consumer({
-    groupId: `nono-history-rebuild-${process.pid}-${started}`,
-    allowAutoTopicCreation: false,
-    ...BULK_FETCH,
-  });
   let finish: (error?: Error) => void = () => undefined;
   const finished = new Promise<void>((resolve, reject) => {
     finish = (error) => (error === undefined ? resolve() : reject(error));
@@ -107,47 +108,35 @@ export async function projectFromBeginning(
   if (options.signal?.aborted === true) onAbort();
   const timer = setInterval(() => options.onProgress(progress()), options.progressIntervalMs ?? 1_000);
   let done = false;
-  try {
-    await consumer.connect();
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
-        for (const partition of partitions) {
-          const offset = store.nextOffset(topic, partition) ?? positions.get(`${topic}/${partition}`) ?? 0;
-          consumer.seek({ topic, partition, offset: String(offset) });
-        }
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) finish(payload.error);
-    });
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        if (done || !payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
-        const key = `${batch.topic}/${batch.partition}`;
+  // Decoded chunks arrive one message (one event-loop turn) each: the service's queries run between them.
+  const fetch = new ThreadedFetch(
+    {
+      brokers: options.brokers,
+      clientId: `nono-history-rebuild-${process.pid}`,
+      groupId: `nono-history-rebuild-${process.pid}-${started}`,
+      topics,
+      positions: starts,
+      chunkRecords: options.chunkRecords ?? CHUNK_RECORDS,
+      window: FETCH_WINDOW_CHUNKS,
+    },
+    {
+      onChunk: ({ topic, partition, chunk, lastOffset, highWatermark }) => {
+        if (done) return;
+        const key = `${topic}/${partition}`;
+        let outcome: BatchOutcome;
         try {
-          await projectInChunks(
-            projector,
-            batch,
-            () => !done && payload.isRunning() && !payload.isStale(),
-            (outcome, lastOffset) => {
-              const chunk = outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
-              records += chunk;
-              positions.set(key, Number(lastOffset) + 1);
-              options.onChunk?.(chunk);
-            },
-            options.chunkRecords,
-          );
+          outcome = projector.project({ topic, partition, records: decodeChunk(chunk) });
         } catch (error) {
           // An infrastructure failure (disk full, I/O): the rebuild fails, the live database stays.
           done = true;
           finish(error instanceof Error ? error : new Error('projection failed', { cause: error }));
           return;
         }
-        ends.set(key, Math.max(ends.get(key) ?? 0, Number(batch.highWatermark)));
-        payload.resolveOffset(batch.lastOffset());
+        const projected = outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
+        records += projected;
+        positions.set(key, lastOffset + 1);
+        options.onChunk?.(projected);
+        ends.set(key, Math.max(ends.get(key) ?? 0, highWatermark));
         if (phase === 'building' && reachedStartEnds()) {
           phase = 'catching-up';
           log.info({ records }, 'rebuild reached the end offsets of its start; catching up');
@@ -157,15 +146,22 @@ export async function projectFromBeginning(
           finish();
           return;
         }
-        await payload.heartbeat();
+        fetch.credit();
       },
-    });
+      onFailure: (error) => {
+        done = true;
+        finish(error);
+      },
+      onLog: (level, message) => log[level](message),
+    },
+  );
+  try {
     await finished;
   } finally {
     clearInterval(timer);
     options.signal?.removeEventListener('abort', onAbort);
     done = true;
-    await consumer.disconnect();
+    await fetch.stop();
   }
   options.onProgress(progress());
   return { records };
