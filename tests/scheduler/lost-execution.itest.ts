@@ -4,6 +4,7 @@ import {
   type SchedulerProcess,
   buildTask,
   collectEvents,
+  layout,
   putTask,
   readAssignmentOwners,
   type TestCluster,
@@ -16,6 +17,9 @@ import { type TestWorker } from '../support/processes.js';
  * A scheduler dies while its worker call is in flight. The new owner marks that execution
  * lost once the task's timeout has passed, and re-runs it because the task asks for it:
  * same execution id (the worker's Idempotency-Key), next attempt, reason "failover".
+ * An execution that had finished before the kill, still listed in its fire state (its
+ * removal waits for the next claim), is not reported lost: the dead scheduler's
+ * open-executions record says it ended. The leader deletes that record after the retention.
  */
 describe('an execution whose scheduler died mid-call', () => {
   let cluster: TestCluster;
@@ -26,13 +30,77 @@ describe('an execution whose scheduler died mid-call', () => {
 
   beforeAll(async () => {
     cluster = await startTestCluster(await isolate('lost-execution'), {
-      schedulers: ['l1', 'l2'],
+      schedulers: ['l1', 'l2', 'l3'],
       partitions: 3,
-      env: { NONO_LOST_GRACE_MS: '500' },
+      env: { NONO_LOST_GRACE_MS: '500', NONO_OPEN_EXECUTIONS_RETENTION_MS: '3000' },
     });
     ({ iso, zk, worker, schedulers } = cluster);
   });
   afterAll(() => cluster?.stop());
+
+  it('one that finished before the kill is not reported lost; the record is swept later', async () => {
+    const at = Date.now() + 3_000;
+    await putTask(
+      zk,
+      buildTask('finisher', {
+        schedule: { kind: 'once', at: new Date(at).toISOString() },
+        target: { url: `${worker.url}/ok/finisher`, timeoutMs: 1_000 },
+        retry: { maxAttempts: 1 },
+      }),
+    );
+    const log = await collectEvents(iso, iso.topics.executions);
+    try {
+      const succeeded = await eventually(
+        () => log.events.find((e) => e.type === 'nono.execution.succeeded.v1' && e.subject === 'finisher'),
+        15_000,
+        'the execution to succeed',
+      );
+      const executionId = (succeeded.data as { executionId: string }).executionId;
+      const owners = await readAssignmentOwners(zk);
+      const owner = schedulers.find((s) => owners[s.id]?.includes('finisher'))!;
+      // Past one record flush (200 ms): the record now says the execution ended.
+      const record = await eventually(
+        async () => {
+          const raw = JSON.parse((await zk.get(layout.openExecutionsOf(owner.id))).data.toString('utf8')) as {
+            seq: number;
+            open: string[];
+          };
+          return raw.open.includes(executionId) ? undefined : raw;
+        },
+        5_000,
+        "the owner's record without the execution",
+      );
+      const entry = (
+        JSON.parse((await zk.get(layout.fireState('finisher'))).data.toString('utf8')) as {
+          inflight: Record<string, { seq: number }>;
+        }
+      ).inflight[executionId];
+      expect(entry).toBeDefined(); // still listed: no second write per fire
+      expect(entry!.seq).toBeLessThanOrEqual(record.seq);
+      await owner.kill('SIGKILL');
+
+      // Another scheduler adopts the task; the execution's deadline (fire + 1 s) and grace pass.
+      await eventually(
+        async () => {
+          const now = await readAssignmentOwners(zk);
+          return schedulers.some((s) => s !== owner && now[s.id]?.includes('finisher')) || undefined;
+        },
+        15_000,
+        'the task to be adopted',
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at + 1_000 + 500 + 3_000 - Date.now())));
+      expect(
+        log.events.filter((e) => e.type === 'nono.execution.lost.v1' && e.subject === 'finisher'),
+      ).toEqual([]);
+      await eventually(
+        async () => ((await zk.exists(layout.openExecutionsOf(owner.id))) === undefined ? true : undefined),
+        15_000,
+        "the dead scheduler's record to be swept",
+      );
+    } finally {
+      await log.stop();
+    }
+  });
 
   it('is marked lost after the timeout and re-run under the same Idempotency-Key', async () => {
     const at = new Date(Date.now() + 3_000).toISOString();

@@ -50,6 +50,18 @@ export class ZnodeLayout {
   }
 
   /**
+   * Per scheduler (persistent, one per scheduler id): which of its executions are still
+   * open, written in batches. Tells a new owner which fire-state entries a dead scheduler
+   * left finished and which lost (services/scheduler/src/open-executions.ts).
+   */
+  get openExecutions(): string {
+    return `${this.root}/open-executions`;
+  }
+  openExecutionsOf(schedulerId: string): string {
+    return `${this.openExecutions}/${schedulerId}`;
+  }
+
+  /**
    * Manual trigger requests, flat: `${triggers}/${taskId}@${requestId}` (task ids never
    * contain "@"). Flat so every scheduler needs one children watch, not one per task.
    */
@@ -66,6 +78,6 @@ export class ZnodeLayout {
 
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
-    return [this.tasks, this.schedulers, this.election, this.fireStates, this.triggers];
+    return [this.tasks, this.schedulers, this.election, this.fireStates, this.openExecutions, this.triggers];
   }
 }

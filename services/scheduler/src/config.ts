@@ -10,6 +10,8 @@ export interface SchedulerConfig extends CommonConfig {
   readonly claimLeadMs: number;
   readonly lostGraceMs: number;
   readonly finishFlushDelayMs: number;
+  readonly openExecutionsFlushMs: number;
+  readonly openExecutionsRetentionMs: number;
   readonly maxInFlight: number;
   readonly maxInFlightPerHost: number;
   readonly shutdownDeadlineMs: number;
@@ -33,7 +35,12 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     misfireThresholdMs: env.int('NONO_MISFIRE_THRESHOLD_MS', 5_000, { min: 0, max: 3_600_000 }),
     claimLeadMs: env.int('NONO_CLAIM_LEAD_MS', 300, { min: 0, max: 10_000 }),
     lostGraceMs: env.int('NONO_LOST_GRACE_MS', 2_000, { min: 0, max: 3_600_000 }),
-    finishFlushDelayMs: env.int('NONO_FINISH_FLUSH_DELAY_MS', 1_500, { min: 0, max: 60_000 }),
+    finishFlushDelayMs: env.int('NONO_FINISH_FLUSH_DELAY_MS', 60_000, { min: 0, max: 3_600_000 }),
+    openExecutionsFlushMs: env.int('NONO_OPEN_EXECUTIONS_FLUSH_MS', 200, { min: 10, max: 60_000 }),
+    openExecutionsRetentionMs: env.int('NONO_OPEN_EXECUTIONS_RETENTION_MS', 600_000, {
+      min: 1_000,
+      max: 7 * 86_400_000,
+    }),
     maxInFlight: env.int('NONO_MAX_IN_FLIGHT', 1_000, { min: 1, max: 100_000 }),
     maxInFlightPerHost: env.int('NONO_MAX_IN_FLIGHT_PER_HOST', 256, { min: 1, max: 100_000 }),
     shutdownDeadlineMs: env.int('NONO_SHUTDOWN_DEADLINE_MS', 10_000, { min: 0, max: 600_000 }),

@@ -43,7 +43,15 @@ export interface CoordinatorOptions {
   readonly log: Logger;
   /** Batches bursts of changes (300 tasks created at once) into one rebalance. */
   readonly rebalanceDebounceMs?: number;
+  /**
+   * How long the leader keeps the open-executions record of a scheduler that is gone. The next
+   * owners read it when they adopt its tasks (within seconds); without it they would report
+   * every execution it left listed as lost.
+   */
+  readonly openExecutionsRetentionMs?: number;
 }
+
+const OPEN_EXECUTIONS_RETENTION_MS = 10 * 60_000;
 
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly #options: CoordinatorOptions;
@@ -57,6 +65,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #rebalancing = false;
   #rebalanceAgain = false;
   #electionNode: string | undefined;
+  #recordSweep: NodeJS.Timeout | undefined;
+  /** When the leader first saw each scheduler's record without its member node. */
+  readonly #absentSince = new Map<string, number>();
 
   constructor(options: CoordinatorOptions) {
     super();
@@ -97,6 +108,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#rebalanceTimer);
+    clearInterval(this.#recordSweep);
     this.#zk?.close();
     this.#zk = undefined;
   }
@@ -218,6 +230,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           leader ? 'became the leader: I write the assignment' : 'no longer the leader',
         );
         this.emit('leadership', leader);
+        this.#sweepRecordsWhileLeader(leader);
       }
       this.#scheduleRebalance();
     });
@@ -275,6 +288,56 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       }
       this.emit('task', taskId, parseDefinition(taskId, data));
     });
+  }
+
+  #sweepRecordsWhileLeader(leader: boolean): void {
+    clearInterval(this.#recordSweep);
+    this.#recordSweep = undefined;
+    this.#absentSince.clear();
+    if (!leader) return;
+    const retentionMs = this.#options.openExecutionsRetentionMs ?? OPEN_EXECUTIONS_RETENTION_MS;
+    this.#recordSweep = setInterval(
+      () =>
+        void this.#sweepRecords(retentionMs).catch((error: unknown) =>
+          this.#options.log.warn({ err: error }, 'open-executions records: sweep failed; will retry'),
+        ),
+      Math.min(60_000, Math.max(500, retentionMs / 3)),
+    );
+    this.#recordSweep.unref();
+  }
+
+  /**
+   * Deletes the open-executions records of schedulers gone for longer than the retention. The
+   * absence is measured by this leader (from when it first saw it), so records outlive an
+   * outage of the whole cluster until the restarted schedulers had time to adopt the tasks.
+   */
+  async #sweepRecords(retentionMs: number): Promise<void> {
+    const zk = this.#zk;
+    if (zk === undefined || !this.#isLeader) return;
+    const { layout, log } = this.#options;
+    const [records, members] = await Promise.all([
+      zk.children(layout.openExecutions),
+      zk.children(layout.schedulers),
+    ]);
+    const now = Date.now();
+    const live = new Set(members);
+    for (const id of [...this.#absentSince.keys()]) if (!records.includes(id)) this.#absentSince.delete(id);
+    for (const id of records) {
+      if (live.has(id)) {
+        this.#absentSince.delete(id);
+        continue;
+      }
+      const since = this.#absentSince.get(id) ?? now;
+      this.#absentSince.set(id, since);
+      if (now - since < retentionMs) continue;
+      this.#absentSince.delete(id);
+      // A scheduler that came back with this id in the meantime keeps its record.
+      if ((await zk.exists(layout.scheduler(id))) !== undefined) continue;
+      await zk.delete(layout.openExecutionsOf(id)).catch((error: unknown) => {
+        if (!(isZkError(error) && error.isNoNode)) throw error;
+      });
+      log.info({ schedulerId: id }, 'deleted the open-executions record of a departed scheduler');
+    }
   }
 
   #scheduleRebalance(): void {

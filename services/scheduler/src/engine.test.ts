@@ -13,6 +13,7 @@ import { Engine } from './engine.js';
 import { type ClaimResult, type FencePort, type FireState, type VersionedFireState } from './fire-fence.js';
 import { type InvocationOutcome, type InvocationRequest, type Invoker } from './invoker.js';
 import { createSchedulerMetrics } from './metrics.js';
+import { OpenExecutions, type OpenExecutionsRecord, type OpenExecutionsStore } from './open-executions.js';
 
 /*
  * The engine's timing decisions with a manual clock and an in-memory fence. What the fence
@@ -42,6 +43,17 @@ class MemoryFence implements FencePort {
     this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
     this.claims.push(next);
     return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
+  }
+}
+
+class MemoryRecords implements OpenExecutionsStore {
+  readonly records = new Map<string, OpenExecutionsRecord>();
+  write(schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
+    this.records.set(schedulerId, { ...record, open: new Set(record.open) });
+    return Promise.resolve();
+  }
+  read(schedulerId: string): Promise<OpenExecutionsRecord | undefined> {
+    return Promise.resolve(this.records.get(schedulerId));
   }
 }
 
@@ -80,24 +92,46 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-async function startEngine(task: SchedulerTask, startAt = T0 + 100) {
-  const clock = new ManualClock(startAt);
-  const fence = new MemoryFence();
+interface EngineSetup {
+  readonly startAt?: number;
+  readonly schedulerId?: string;
+  /** Shared by engines that play schedulers of one cluster. */
+  readonly clock?: ManualClock;
+  readonly fence?: MemoryFence;
+  readonly records?: MemoryRecords;
+  readonly live?: () => ReadonlySet<string>;
+}
+
+async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
+  const schedulerId = setup.schedulerId ?? 's1';
+  const clock = setup.clock ?? new ManualClock(setup.startAt ?? T0 + 100);
+  const fence = setup.fence ?? new MemoryFence();
+  const records = setup.records ?? new MemoryRecords();
   const invoker = new RecordingInvoker(clock);
   const events: NonoEvent[] = [];
+  const log = createLogger('scheduler-test', 'silent');
+  const openExecutions = new OpenExecutions({
+    schedulerId,
+    store: records,
+    clock,
+    log,
+    flushIntervalMs: 200,
+    eventsDurable: () => Promise.resolve(),
+  });
   const engine = new Engine({
-    schedulerId: 's1',
+    schedulerId,
     clock,
     fence,
     invoker,
     events: { append: (batch) => events.push(...batch) },
-    log: createLogger('scheduler-test', 'silent'),
+    openExecutions,
+    log,
     metrics: createSchedulerMetrics(new Registry()),
     misfireThresholdMs: 5_000,
     claimLeadMs: LEAD,
     finishFlushDelayMs: 1_500,
     lostGraceMs: 2_000,
-    liveMembers: () => new Set(['s1']),
+    liveMembers: setup.live ?? (() => new Set([schedulerId])),
     deleteTrigger: () => Promise.resolve(),
     readTrigger: () => Promise.resolve(undefined),
   });
@@ -112,7 +146,7 @@ async function startEngine(task: SchedulerTask, startAt = T0 + 100) {
       await settle();
     } while (clock.now() < at);
   };
-  return { clock, fence, invoker, events, engine, advanceTo };
+  return { clock, fence, records, invoker, events, engine, openExecutions, advanceTo };
 }
 
 const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
@@ -198,5 +232,78 @@ describe('Engine: claims ahead, fires on the instant', () => {
     await advanceTo(T0 + 3_000);
     expect(invoker.calls.map((c) => c.nominal)).toEqual([T0 + 1_000, T0 + 2_000, T0 + 3_000]);
     expect(typesOf(events)).not.toContain('nono.execution.skipped.v1');
+  });
+});
+
+describe('Engine: what a dead scheduler left in the fire state', () => {
+  const task = everyMs(10_000, { target: { url: 'http://127.0.0.1/', timeoutMs: 1_000 } });
+  const instant = T0 + 10_000;
+  const executionId = scheduledExecutionId('t', instant);
+
+  /** Scheduler s1 runs up to `diesAt` on its own clock, then stops (its timers never run again). */
+  async function s1RunsUntil(diesAt: number, callMs = 0) {
+    const s1 = await startEngine(task);
+    s1.invoker.callMs = callMs;
+    await s1.advanceTo(diesAt);
+    return s1;
+  }
+
+  async function s2TakesOver(s1: Awaited<ReturnType<typeof s1RunsUntil>>, schedulerId = 's2') {
+    return startEngine(task, {
+      schedulerId,
+      startAt: s1.clock.now(),
+      fence: s1.fence,
+      records: s1.records,
+      live: () => new Set([schedulerId]),
+    });
+  }
+
+  it('an execution its record says ended is taken off, not reported lost', async () => {
+    const s1 = await s1RunsUntil(instant + 600);
+    expect(s1.invoker.calls.map((c) => c.nominal)).toEqual([instant]);
+    // Finished, still listed (no second write), and the record says so.
+    expect(Object.keys((await s1.fence.read('t', 0)).state.inflight)).toEqual([executionId]);
+    expect(s1.records.records.get('s1')?.open.size).toBe(0);
+
+    const s2 = await s2TakesOver(s1);
+    await s2.advanceTo(instant + 10_000);
+    expect(typesOf(s2.events)).not.toContain('nono.execution.lost.v1');
+    expect(s2.invoker.calls.map((c) => c.nominal)).toEqual([instant + 10_000]);
+    // It rode on s2's claim of the next instant.
+    expect(Object.keys(s2.fence.claims.at(-1)?.inflight ?? {})).toEqual([
+      scheduledExecutionId('t', instant + 10_000),
+    ]);
+  });
+
+  it('an execution still open in the record is reported lost after its deadline', async () => {
+    const s1 = await s1RunsUntil(instant + 600, 5_000);
+    expect(s1.records.records.get('s1')?.open).toEqual(new Set([executionId]));
+    const { deadlineAt } = (await s1.fence.read('t', 0)).state.inflight[executionId]!;
+
+    const s2 = await s2TakesOver(s1);
+    await s2.advanceTo(deadlineAt + 2_000 - 10);
+    expect(typesOf(s2.events)).not.toContain('nono.execution.lost.v1');
+    await s2.advanceTo(deadlineAt + 2_000 + 20);
+    const lost = s2.events.find((e) => e.type === 'nono.execution.lost.v1');
+    expect(lost?.type === 'nono.execution.lost.v1' && lost.data).toMatchObject({
+      executionId,
+      lostSchedulerId: 's1',
+    });
+  });
+
+  it('a claim made after the last record (or with no record at all) counts as possibly running', async () => {
+    const s1 = await s1RunsUntil(instant - LEAD + 50); // claimed, the record not yet written
+    expect(s1.records.records.has('s1')).toBe(false);
+    const s2 = await s2TakesOver(s1);
+    await s2.advanceTo(instant + 5_000);
+    expect(s2.events.filter((e) => e.type === 'nono.execution.lost.v1')).toHaveLength(1);
+  });
+
+  it('a restart under the same scheduler id judges what the previous process left by its record', async () => {
+    const s1 = await s1RunsUntil(instant + 600);
+    const again = await s2TakesOver(s1, 's1');
+    expect(again.openExecutions.incarnation).not.toBe(s1.openExecutions.incarnation);
+    await again.advanceTo(instant + 5_000);
+    expect(typesOf(again.events)).not.toContain('nono.execution.lost.v1');
   });
 });

@@ -29,6 +29,7 @@ import {
 import { FireQueue } from './fire-queue.js';
 import { type InvocationOutcome, type Invoker } from './invoker.js';
 import { type SchedulerMetrics } from './metrics.js';
+import { type OpenExecutions, endedPerRecord } from './open-executions.js';
 
 /**
  * The firing engine of one scheduler. It is told which tasks it owns and what they look
@@ -46,13 +47,18 @@ export interface EngineOptions {
   readonly fence: FencePort;
   readonly invoker: Invoker;
   readonly events: EventSink;
+  /** Which of our executions are still open, for whoever takes our tasks over after a crash. */
+  readonly openExecutions: OpenExecutions;
   readonly log: Logger;
   readonly metrics: SchedulerMetrics;
   /** A due instant older than this when the engine gets to it is a misfire. */
   readonly misfireThresholdMs: number;
   /** Instants are claimed this long before they fall due. */
   readonly claimLeadMs: number;
-  /** How long a finished execution may stay listed in the fire state, waiting to ride on the next claim. */
+  /**
+   * How long a finished execution may stay listed in its fire state, waiting to ride on the
+   * task's next claim (the open-executions record already says it ended).
+   */
   readonly finishFlushDelayMs: number;
   /** Extra time past an execution's deadline before another scheduler calls it lost. */
   readonly lostGraceMs: number;
@@ -92,7 +98,7 @@ interface TaskRuntime {
   buffered: PlannedFire[];
   /** Claimed, not yet started, by `fireAt`. They start even after a release: the fence gave them to us. */
   pending: ClaimedFire[];
-  /** Finished here, still listed in the fire state: removed by the next claim or a delayed write. */
+  /** Ended (here, or per a dead scheduler's record), still listed in the fire state: removed by the next claim or a delayed write. */
   readonly finished: Set<string>;
   finishFlush: TimerHandle | undefined;
   chain: Promise<void>;
@@ -251,11 +257,10 @@ export class Engine {
         for (const controller of runtime.running.values()) controller.abort();
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
-    // Leave the fire states clean, so the next owners see no false "lost" executions.
-    for (const runtime of this.#tasks.values()) {
+    // Finished executions stay listed in their fire states: the open-executions record, written
+    // last (see main), tells the next owners they ended, without a write per task here.
+    for (const runtime of this.#tasks.values())
       if (runtime.finishFlush !== undefined) this.#o.clock.clearTimer(runtime.finishFlush);
-      this.#enqueue(runtime, () => this.#removeInflight(runtime, [...runtime.finished]));
-    }
     const chains = Promise.allSettled([...this.#tasks.values()].map((runtime) => runtime.chain));
     await Promise.race([chains, new Promise((resolve) => setTimeout(resolve, 2_000))]);
   }
@@ -284,6 +289,12 @@ export class Engine {
     const previousOwner = runtime.fire.state.firedBy;
     runtime.takenOverAt =
       previousOwner !== undefined && previousOwner !== this.#o.schedulerId ? this.#o.clock.now() : undefined;
+    // A claim whose write failed without an answer may or may not be in the state: what is not there is not open.
+    const { inflight } = runtime.fire.state;
+    this.#o.openExecutions.prune(
+      runtime.taskId,
+      (id) => inflight[id] !== undefined || this.#tracks(runtime, id),
+    );
     await this.#settleLost(runtime);
     this.#scheduleNext(runtime);
   }
@@ -357,6 +368,7 @@ export class Engine {
         deadlineAt: c.deadlineAt,
         reason: c.reason,
         fencingToken: 0,
+        ...this.#o.openExecutions.open(task.id, c.executionId),
       };
     }
     const next: FireState = {
@@ -369,6 +381,10 @@ export class Engine {
     const claim = await this.#o.fence.claim(task.id, fire.version, next);
     if (!claim.ok) {
       // Someone else advanced this task's fire state: they fired; we stand down and re-read.
+      this.#o.openExecutions.close(
+        task.id,
+        claimed.map((c) => c.executionId),
+      );
       this.#o.metrics.fenceConflicts.inc();
       this.#o.log.info({ taskId: task.id }, 'fence conflict: another scheduler fired; resynchronising');
       runtime.fire = await this.#o.fence.read(task.id, now);
@@ -574,6 +590,8 @@ export class Engine {
       )
       .finally(() => {
         runtime.running.delete(fire.executionId);
+        // Its outcome events are appended: the next record may say it ended.
+        this.#o.openExecutions.close(runtime.taskId, [fire.executionId]);
         this.#executions.delete(execution);
         this.#enqueue(runtime, () => this.#finishExecution(runtime, fire.executionId));
       });
@@ -692,11 +710,9 @@ export class Engine {
 
   /**
    * An execution ended: start a buffered one if any, and take the execution off the fire
-   * state. That removal rides on the task's next claim when one comes soon (one ZooKeeper
-   * write per fire instead of two); otherwise a delayed write does it. The cost: if this
-   * scheduler dies inside that delay, the next owner reports the execution as lost although
-   * its outcome was published (and re-runs it only if the task asks, under the same
-   * Idempotency-Key).
+   * state. That removal rides on the task's next claim (one ZooKeeper write per fire instead
+   * of two), or a delayed write if none comes within `finishFlushDelayMs`. Meanwhile the
+   * open-executions record, written in batches for all tasks, tells a new owner it ended.
    */
   #finishExecution(runtime: TaskRuntime, executionId: string): Promise<void> {
     // A buffered fire was claimed by this scheduler: it runs even if the task was released since.
@@ -711,6 +727,7 @@ export class Engine {
   /** Executions that are over (finished, skipped, never started) leave the fire state, batched. */
   #retire(runtime: TaskRuntime, executionIds: readonly string[]): void {
     if (executionIds.length === 0) return;
+    this.#o.openExecutions.close(runtime.taskId, executionIds);
     if (runtime.released) {
       this.#enqueue(runtime, () => this.#removeInflight(runtime, executionIds));
       return;
@@ -744,23 +761,45 @@ export class Engine {
     for (const id of executionIds) runtime.finished.delete(id);
   }
 
-  /** Executions a dead scheduler left in flight: past their deadline they are lost (and re-run if the task asks). */
+  /** Whether this process is still doing something with the execution (running, claimed, waiting or ended). */
+  #tracks(runtime: TaskRuntime, executionId: string): boolean {
+    return (
+      runtime.running.has(executionId) ||
+      runtime.finished.has(executionId) ||
+      runtime.pending.some((fire) => fire.executionId === executionId) ||
+      runtime.buffered.some((fire) => fire.executionId === executionId)
+    );
+  }
+
+  /**
+   * Executions a dead scheduler (or a previous process with our id) left in the fire state:
+   * those its open-executions record proves ended are just taken off; the others are lost
+   * past their deadline (and re-run if the task asks).
+   */
   async #settleLost(runtime: TaskRuntime): Promise<void> {
     const { task, fire } = runtime;
     if (task === undefined || fire === undefined) return;
     const now = this.#o.clock.now();
     const live = this.#o.liveMembers();
+    const { schedulerId: me, openExecutions } = this.#o;
     const lost: Array<[string, InflightExecution]> = [];
+    const ended: string[] = [];
     let nextCheck = Infinity;
     for (const [executionId, entry] of Object.entries(fire.state.inflight)) {
-      const orphaned =
-        entry.schedulerId === this.#o.schedulerId
-          ? !runtime.running.has(executionId) &&
-            !runtime.finished.has(executionId) &&
-            !runtime.pending.some((fire) => fire.executionId === executionId) &&
-            !runtime.buffered.some((fire) => fire.executionId === executionId)
-          : !live.has(entry.schedulerId);
-      if (!orphaned) continue;
+      if (runtime.finished.has(executionId)) continue;
+      const mine =
+        entry.schedulerId === me &&
+        (entry.incarnation ?? openExecutions.incarnation) === openExecutions.incarnation;
+      if (mine) {
+        if (this.#tracks(runtime, executionId)) continue;
+      } else {
+        // A live scheduler takes its own executions off when they end.
+        if (entry.schedulerId !== me && live.has(entry.schedulerId)) continue;
+        if (endedPerRecord(executionId, entry, await openExecutions.recordOf(entry.schedulerId))) {
+          ended.push(executionId);
+          continue;
+        }
+      }
       if (now >= entry.deadlineAt + this.#o.lostGraceMs) lost.push([executionId, entry]);
       else nextCheck = Math.min(nextCheck, entry.deadlineAt + this.#o.lostGraceMs);
     }
@@ -771,9 +810,14 @@ export class Engine {
         nextCheck - now,
       );
     }
-    if (lost.length === 0) return;
+    if (lost.length === 0) {
+      // Nothing to report: the ended ones leave with the next write.
+      this.#retire(runtime, ended);
+      return;
+    }
     const inflight = { ...fire.state.inflight };
     for (const [executionId] of lost) delete inflight[executionId];
+    for (const executionId of ended) delete inflight[executionId];
     const next: FireState = { ...fire.state, inflight };
     const claim = await this.#o.fence.claim(task.id, fire.version, next);
     if (!claim.ok) {
@@ -781,6 +825,10 @@ export class Engine {
       return;
     }
     runtime.fire = { state: next, version: claim.version };
+    openExecutions.close(
+      task.id,
+      lost.map(([executionId]) => executionId),
+    );
     for (const [executionId, entry] of lost) {
       this.#o.metrics.lost.inc();
       this.#o.events.append([
@@ -834,11 +882,13 @@ export class Engine {
           deadlineAt: now + executionBudgetMs(task),
           reason: 'manual' as const,
           fencingToken: 0,
+          ...this.#o.openExecutions.open(task.id, executionId),
         },
       },
     };
     const claim = await this.#o.fence.claim(task.id, fire.version, next);
     if (!claim.ok) {
+      this.#o.openExecutions.close(task.id, [executionId]);
       runtime.fire = await this.#o.fence.read(task.id, now);
       this.#enqueue(runtime, () => this.#fireManual(runtime, triggerName, requestId));
       return;

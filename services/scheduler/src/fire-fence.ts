@@ -14,6 +14,9 @@ export interface InflightExecution {
   readonly deadlineAt: number;
   readonly reason: FireReason;
   readonly fencingToken: number;
+  /** The claiming process and its claim number: its open-executions record says whether this one ended. */
+  readonly incarnation?: string;
+  readonly seq?: number;
 }
 
 export interface FireState {

@@ -11,6 +11,7 @@ import { EventSpool } from './event-spool.js';
 import { FireFence } from './fire-fence.js';
 import { HttpInvoker } from './invoker.js';
 import { createSchedulerMetrics } from './metrics.js';
+import { OpenExecutions, ZkOpenExecutionsStore } from './open-executions.js';
 import { ThreadedPublisher } from './threaded-publisher.js';
 
 const VERSION = '0.1.0';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   const coordinator = new Coordinator({
     connect: config.zkConnect,
     sessionTimeoutMs: config.zkSessionTimeoutMs,
+    openExecutionsRetentionMs: config.openExecutionsRetentionMs,
     layout,
     member,
     log,
@@ -80,12 +82,21 @@ async function main(): Promise<void> {
     maxInFlightPerHost: config.maxInFlightPerHost,
     now: () => clock.now(),
   });
+  const openExecutions = new OpenExecutions({
+    schedulerId: config.schedulerId,
+    store: new ZkOpenExecutionsStore(() => coordinator.zk, layout),
+    clock,
+    log,
+    flushIntervalMs: config.openExecutionsFlushMs,
+    eventsDurable: () => spool.flush(),
+  });
   const engine = new Engine({
     schedulerId: config.schedulerId,
     clock,
     fence,
     invoker,
     events: spool,
+    openExecutions,
     log,
     metrics,
     misfireThresholdMs: config.misfireThresholdMs,
@@ -162,6 +173,8 @@ async function main(): Promise<void> {
   exitOnSignals(
     async () => {
       await engine.drain(config.shutdownDeadlineMs);
+      // Last, so it says which executions ended: the next owners take those off without reporting them lost.
+      await openExecutions.stop();
       clusterEvent('nono.scheduler.left.v1', {
         schedulerId: member.id,
         reason: 'shutdown',
