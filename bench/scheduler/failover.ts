@@ -16,7 +16,7 @@ import {
   startScheduler,
   type SchedulerProcess,
 } from '../../tests/support/cluster.js';
-import { createIsolatedTopics, eventually, isolateOn } from '../../tests/support/isolation.js';
+import { createIsolatedTopics, dropIsolation, eventually, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
 
 // Ctrl-C exits through 'exit', where tests/support/processes.ts kills the workers and schedulers.
@@ -102,6 +102,7 @@ for (let round = 1; round <= rounds; round++) {
   await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
   await worker.process.kill();
   zk.close();
+  await dropIsolation(iso);
 }
 process.stdout.write(`${JSON.stringify({ sessionTimeoutMs: sessionMs, tasks, results })}\n`);
 process.exit(0);

@@ -19,7 +19,7 @@ import {
   startScheduler,
   type SchedulerProcess,
 } from '../../tests/support/cluster.js';
-import { createIsolatedTopics, isolateOn } from '../../tests/support/isolation.js';
+import { createIsolatedTopics, dropIsolation, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
 
 // Ctrl-C exits through 'exit', where tests/support/processes.ts kills the workers and schedulers.
@@ -129,6 +129,16 @@ const windowed = (): NonoEvent[] =>
 while (windowed().length < expectedFires * 0.999 && Date.now() < deadline)
   await new Promise((resolve) => setTimeout(resolve, 500));
 const fired = windowed();
+// Instants of the window that were not fired, by why: the overlap or misfire policy decided.
+const notFired: Record<string, number> = {};
+for (const e of log.events) {
+  if (e.type !== 'nono.execution.skipped.v1' && e.type !== 'nono.execution.misfired.v1') continue;
+  const nominal = Date.parse(e.data.nominalTime);
+  if (nominal < windowStart || nominal >= windowEnd) continue;
+  const why =
+    e.type === 'nono.execution.skipped.v1' ? `skipped:${e.data.skipReason}` : `misfired:${e.data.action}`;
+  notFired[why] = (notFired[why] ?? 0) + 1;
+}
 await log.stop();
 
 const lateness = fired
@@ -169,6 +179,7 @@ const result = {
   seconds,
   expectedFires,
   observedFires: fired.length,
+  notFired,
   firesPerSecondTotal: Math.round(fired.length / seconds),
   firesPerSecondPerScheduler: [...perScheduler.values()].map((n) => Math.round(n / seconds)),
   latenessMs: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: lateness.at(-1) ?? NaN },
@@ -189,4 +200,5 @@ process.stdout.write(`${JSON.stringify(result)}\n`);
 await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
 await worker.process.kill();
 zk.close();
+await dropIsolation(iso);
 process.exit(0);

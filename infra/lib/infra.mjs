@@ -858,7 +858,7 @@ function jvmArgs(cfg, srv) {
   if (srv.name === 'zookeeper') {
     return [
       '-Xms64m',
-      '-Xmx256m',
+      '-Xmx512m',
       '-XX:+UseSerialGC',
       ...common,
       `-Dlogback.configurationFile=${path.join(srv.confDir, 'logback.xml')}`,
@@ -968,7 +968,10 @@ function serverPorts(srv) {
 // Log lines after which a server will never answer although its JVM may stay alive
 // (ZooKeeper's main thread can die while its worker threads keep the process up).
 const FATAL = {
-  zookeeper: /^.*\b(?:ERROR \[main\]|Unable to start|Unexpected exception, exiting abnormally).*$/m,
+  // "Last transaction was partial" is logged at ERROR while ZooKeeper recovers from a crash
+  // (it truncates the torn record and carries on): not a failure to start.
+  zookeeper:
+    /^.*\b(?:ERROR \[main\](?! o\.a\.z\.server\.persistence\.Util - Last transaction was partial)|Unable to start|Unexpected exception, exiting abnormally).*$/m,
   kafka: /^.*\b(?:Exiting Kafka|Fatal error during|FATAL ).*$/m,
 };
 
