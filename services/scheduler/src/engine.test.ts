@@ -49,7 +49,7 @@ class MemoryFence implements FencePort {
 class MemoryRecords implements OpenExecutionsStore {
   readonly records = new Map<string, OpenExecutionsRecord>();
   write(schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
-    this.records.set(schedulerId, { ...record, open: new Set(record.open) });
+    this.records.set(schedulerId, { ...record, open: record.open.map(([from, to]) => [from, to] as const) });
     return Promise.resolve();
   }
   read(schedulerId: string): Promise<OpenExecutionsRecord | undefined> {
@@ -263,7 +263,7 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     expect(s1.invoker.calls.map((c) => c.nominal)).toEqual([instant]);
     // Finished, still listed (no second write), and the record says so.
     expect(Object.keys((await s1.fence.read('t', 0)).state.inflight)).toEqual([executionId]);
-    expect(s1.records.records.get('s1')?.open.size).toBe(0);
+    expect(s1.records.records.get('s1')?.open).toEqual([]);
 
     const s2 = await s2TakesOver(s1);
     await s2.advanceTo(instant + 10_000);
@@ -277,8 +277,8 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
 
   it('an execution still open in the record is reported lost after its deadline', async () => {
     const s1 = await s1RunsUntil(instant + 600, 5_000);
-    expect(s1.records.records.get('s1')?.open).toEqual(new Set([executionId]));
-    const { deadlineAt } = (await s1.fence.read('t', 0)).state.inflight[executionId]!;
+    const { deadlineAt, seq } = (await s1.fence.read('t', 0)).state.inflight[executionId]!;
+    expect(s1.records.records.get('s1')?.open).toEqual([[seq, seq]]);
 
     const s2 = await s2TakesOver(s1);
     await s2.advanceTo(deadlineAt + 2_000 - 10);

@@ -795,7 +795,7 @@ export class Engine {
       } else {
         // A live scheduler takes its own executions off when they end.
         if (entry.schedulerId !== me && live.has(entry.schedulerId)) continue;
-        if (endedPerRecord(executionId, entry, await openExecutions.recordOf(entry.schedulerId))) {
+        if (endedPerRecord(entry, await openExecutions.recordOf(entry.schedulerId))) {
           ended.push(executionId);
           continue;
         }

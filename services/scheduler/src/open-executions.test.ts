@@ -6,6 +6,7 @@ import {
   type OpenExecutionsRecord,
   type OpenExecutionsStore,
   endedPerRecord,
+  toRanges,
 } from './open-executions.js';
 
 class Store implements OpenExecutionsStore {
@@ -14,7 +15,7 @@ class Store implements OpenExecutionsStore {
   failNext = 0;
   write(_schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
     if (this.failNext-- > 0) return Promise.reject(new Error('connection loss'));
-    this.writes.push({ ...record, open: new Set(record.open) });
+    this.writes.push(record);
     return Promise.resolve();
   }
   read(schedulerId: string): Promise<OpenExecutionsRecord | undefined> {
@@ -54,7 +55,7 @@ describe('OpenExecutions', () => {
     await advance(199);
     expect(store.writes).toHaveLength(0);
     await advance(1);
-    expect(store.writes).toEqual([{ incarnation: 'inc-2', seq: 2, open: new Set(['e2']) }]);
+    expect(store.writes).toEqual([{ incarnation: 'inc-2', seq: 2, open: [[2, 2]] }]);
     await advance(1_000);
     expect(store.writes).toHaveLength(1); // nothing changed, nothing written
   });
@@ -78,10 +79,10 @@ describe('OpenExecutions', () => {
     await advance(200);
     expect(store.writes).toHaveLength(0);
     await advance(200);
-    expect(store.writes.at(-1)?.open).toEqual(new Set(['e1']));
+    expect(store.writes.at(-1)?.open).toEqual([[1, 1]]);
     open.close('a', ['e1']);
     await open.stop();
-    expect(store.writes.at(-1)?.open).toEqual(new Set());
+    expect(store.writes.at(-1)?.open).toEqual([]);
   });
 
   it('prune drops what the fire state no longer vouches for', async () => {
@@ -90,12 +91,12 @@ describe('OpenExecutions', () => {
     open.open('a', 'e2');
     open.prune('a', (id) => id === 'e2');
     await advance(200);
-    expect(store.writes.at(-1)?.open).toEqual(new Set(['e2']));
+    expect(store.writes.at(-1)?.open).toEqual([[2, 2]]);
   });
 
   it("keeps the previous process's record (same scheduler id) to judge its entries", async () => {
     const { store, open, advance } = setup();
-    const previous = { incarnation: 'inc-1', seq: 7, open: new Set(['x']) };
+    const previous = { incarnation: 'inc-1', seq: 7, open: [[3, 3]] as Array<[number, number]> };
     store.previous.set('s1', previous);
     open.open('a', 'e1');
     await advance(200);
@@ -105,13 +106,19 @@ describe('OpenExecutions', () => {
 });
 
 describe('endedPerRecord', () => {
-  const record = { incarnation: 'i', seq: 10, open: new Set(['running']) };
+  const record = { incarnation: 'i', seq: 10, open: toRanges([3, 4, 5, 8]) };
   it('is true only for a claim the record covers and does not list', () => {
-    expect(endedPerRecord('done', { incarnation: 'i', seq: 10 }, record)).toBe(true);
-    expect(endedPerRecord('running', { incarnation: 'i', seq: 3 }, record)).toBe(false);
-    expect(endedPerRecord('done', { incarnation: 'i', seq: 11 }, record)).toBe(false); // claimed after
-    expect(endedPerRecord('done', { incarnation: 'other', seq: 3 }, record)).toBe(false);
-    expect(endedPerRecord('done', {}, record)).toBe(false); // written before records existed
-    expect(endedPerRecord('done', { incarnation: 'i', seq: 3 }, undefined)).toBe(false);
+    expect(record.open).toEqual([
+      [3, 5],
+      [8, 8],
+    ]);
+    expect(endedPerRecord({ incarnation: 'i', seq: 10 }, record)).toBe(true);
+    expect(endedPerRecord({ incarnation: 'i', seq: 6 }, record)).toBe(true);
+    for (const open of [3, 4, 5, 8])
+      expect(endedPerRecord({ incarnation: 'i', seq: open }, record)).toBe(false);
+    expect(endedPerRecord({ incarnation: 'i', seq: 11 }, record)).toBe(false); // claimed after
+    expect(endedPerRecord({ incarnation: 'other', seq: 6 }, record)).toBe(false);
+    expect(endedPerRecord({}, record)).toBe(false); // written before records existed
+    expect(endedPerRecord({ incarnation: 'i', seq: 6 }, undefined)).toBe(false);
   });
 });

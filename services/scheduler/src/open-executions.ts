@@ -11,8 +11,9 @@ import { type Logger } from '@nono/runtime';
  * off its fire state right away costs a ZooKeeper write per fire on top of the claim. Instead,
  * the entry stays (it rides on the task's next claim) and this record says it ended: each
  * claim is numbered (`seq`, per process `incarnation`) when it is built, and the record lists
- * the executions still open among all claims numbered up to its own `seq`. So for an entry
- * left by a process that is gone:
+ * which of the claims numbered up to its own `seq` are still open, as ranges of numbers (open
+ * claims are mostly the latest ones, so a few hundred bytes even with thousands open). So for
+ * an entry left by a process that is gone:
  *
  * - numbered at or below the record's `seq` and not listed: it ended (its events were durable
  *   before the record was written), nothing to report;
@@ -26,7 +27,8 @@ export interface OpenExecutionsRecord {
   readonly incarnation: string;
   /** Every claim numbered up to here is accounted for: open if listed, ended if not. */
   readonly seq: number;
-  readonly open: ReadonlySet<string>;
+  /** The open claims' numbers as sorted, disjoint, inclusive ranges `[from, to]`. */
+  readonly open: ReadonlyArray<readonly [number, number]>;
 }
 
 /** Stamped on an execution's fire-state entry when its claim is built. */
@@ -40,19 +42,40 @@ export interface OpenExecutionsStore {
   read(schedulerId: string): Promise<OpenExecutionsRecord | undefined>;
 }
 
-/** True only if `record` proves the execution ended before the record was written. */
-export function endedPerRecord(
-  executionId: string,
-  entry: Partial<ClaimMark>,
-  record: OpenExecutionsRecord | undefined,
-): boolean {
+/** True only if `record` proves the claim's execution ended before the record was written. */
+export function endedPerRecord(entry: Partial<ClaimMark>, record: OpenExecutionsRecord | undefined): boolean {
+  const seq = entry.seq;
   return (
     record !== undefined &&
     entry.incarnation === record.incarnation &&
-    entry.seq !== undefined &&
-    entry.seq <= record.seq &&
-    !record.open.has(executionId)
+    seq !== undefined &&
+    seq <= record.seq &&
+    !inRanges(record.open, seq)
   );
+}
+
+/** Sorted numbers as inclusive ranges: [1, 2, 3, 7] -> [[1, 3], [7, 7]]. */
+export function toRanges(sorted: readonly number[]): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const n of sorted) {
+    const last = ranges.at(-1);
+    if (last !== undefined && n === last[1] + 1) last[1] = n;
+    else ranges.push([n, n]);
+  }
+  return ranges;
+}
+
+function inRanges(ranges: ReadonlyArray<readonly [number, number]>, n: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const [from, to] = ranges[mid] as readonly [number, number];
+    if (n < from) high = mid - 1;
+    else if (n > to) low = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 export interface OpenExecutionsOptions {
@@ -69,13 +92,14 @@ export interface OpenExecutionsOptions {
   readonly incarnation?: string;
 }
 
-/** ZooKeeper limits a znode to 1 MiB; a record that big is not written (the older one errs towards "lost"). */
+/** ZooKeeper limits a znode to 1 MiB; a record that big (~50,000 scattered open claims) is not written (the older one errs towards "lost"). */
 const MAX_RECORD_BYTES = 1_000_000;
 
 export class OpenExecutions {
   readonly incarnation: string;
   readonly #o: OpenExecutionsOptions;
-  readonly #openByTask = new Map<string, Set<string>>();
+  /** Open executions by task, each with its claim number. */
+  readonly #openByTask = new Map<string, Map<string, number>>();
   #seq = 0;
   #dirty = true;
   #writing: Promise<void> | undefined;
@@ -95,11 +119,12 @@ export class OpenExecutions {
   /** Numbers a claim about to be written and lists its execution as open. */
   open(taskId: string, executionId: string): ClaimMark {
     let open = this.#openByTask.get(taskId);
-    if (open === undefined) this.#openByTask.set(taskId, (open = new Set()));
-    open.add(executionId);
+    if (open === undefined) this.#openByTask.set(taskId, (open = new Map<string, number>()));
+    const seq = ++this.#seq;
+    open.set(executionId, seq);
     this.#dirty = true;
     this.#arm();
-    return { incarnation: this.incarnation, seq: ++this.#seq };
+    return { incarnation: this.incarnation, seq };
   }
 
   /** Ended, never started, or its claim was refused. */
@@ -117,7 +142,7 @@ export class OpenExecutions {
     if (open === undefined) return;
     this.close(
       taskId,
-      [...open].filter((id) => !keep(id)),
+      [...open.keys()].filter((id) => !keep(id)),
     );
   }
 
@@ -166,9 +191,14 @@ export class OpenExecutions {
       // The previous process's record must be read before ours replaces it.
       await this.#loadPreviousOwn();
       this.#dirty = false;
-      const open = new Set<string>();
-      for (const ids of this.#openByTask.values()) for (const id of ids) open.add(id);
-      const record: OpenExecutionsRecord = { incarnation: this.incarnation, seq: this.#seq, open };
+      const seqs: number[] = [];
+      for (const open of this.#openByTask.values()) for (const seq of open.values()) seqs.push(seq);
+      seqs.sort((a, b) => a - b);
+      const record: OpenExecutionsRecord = {
+        incarnation: this.incarnation,
+        seq: this.#seq,
+        open: toRanges(seqs),
+      };
       await this.#o.eventsDurable();
       await this.#o.store.write(this.#o.schedulerId, record);
       this.#failing = false;
@@ -213,12 +243,10 @@ export class ZkOpenExecutionsStore implements OpenExecutionsStore {
   }
 
   async write(schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
-    const data = Buffer.from(
-      JSON.stringify({ incarnation: record.incarnation, seq: record.seq, open: [...record.open] }),
-    );
+    const data = Buffer.from(JSON.stringify(record));
     if (data.length > MAX_RECORD_BYTES)
       throw new RecordTooBig(
-        `${record.open.size} open executions do not fit in one znode: the record is not updated, so a crash reports more executions lost than necessary`,
+        `${record.open.length} ranges of open claims do not fit in one znode: the record is not updated, so a crash reports more executions lost than necessary`,
       );
     const path = this.#layout.openExecutionsOf(schedulerId);
     try {
@@ -247,11 +275,16 @@ function parseRecord(data: Buffer): OpenExecutionsRecord | undefined {
     const raw = JSON.parse(data.toString('utf8')) as { incarnation?: unknown; seq?: unknown; open?: unknown };
     if (typeof raw.incarnation !== 'string' || typeof raw.seq !== 'number' || !Array.isArray(raw.open))
       return undefined;
-    return {
-      incarnation: raw.incarnation,
-      seq: raw.seq,
-      open: new Set(raw.open.filter((id): id is string => typeof id === 'string')),
-    };
+    const open: Array<[number, number]> = [];
+    for (const range of raw.open as unknown[]) {
+      // Anything but sorted, disjoint number pairs cannot be searched: it proves nothing.
+      if (!Array.isArray(range) || typeof range[0] !== 'number' || typeof range[1] !== 'number')
+        return undefined;
+      const [from, to] = range as [number, number];
+      if (from > to || (open.length > 0 && from <= (open.at(-1) as [number, number])[1])) return undefined;
+      open.push([from, to]);
+    }
+    return { incarnation: raw.incarnation, seq: raw.seq, open };
   } catch {
     return undefined;
   }
