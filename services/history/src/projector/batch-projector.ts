@@ -1,6 +1,7 @@
 import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
 import { decodeValue } from './event-decoder.js';
 import { projectEvent } from './event-projection.js';
+import { isExecutionEvent, nominalTimeOf } from './execution-fact.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
 import { type ProjectionStore } from './projection-store.js';
@@ -94,9 +95,15 @@ export class BatchProjector {
           deadLetter(record, decoded.issues);
           continue;
         }
-        const eventId = decoded.kind === 'fact' ? decoded.fact.eventId : decoded.event.id;
         const apply = (): boolean => {
-          if (!store.markProcessed(eventId)) return false;
+          // An execution fact is marked under its nominal instant too, whether decoded as a fact or an event.
+          const fresh =
+            decoded.kind === 'fact'
+              ? store.markFactProcessed(decoded.fact.eventId, decoded.fact.nominalTime)
+              : isExecutionEvent(decoded.event)
+                ? store.markFactProcessed(decoded.event.id, nominalTimeOf(decoded.event))
+                : store.markProcessed(decoded.event.id);
+          if (!fresh) return false;
           const target = merged ?? new ProjectionBatch(store);
           if (decoded.kind === 'fact') target.applyExecutionFact(decoded.fact);
           else this.#project(target, decoded.event);

@@ -59,6 +59,11 @@ interface Statement {
   readonly error?: string | undefined;
 }
 
+/** The nominal instant of the execution an event is about (part of the execution's identity). */
+export function nominalTimeOf(event: ExecutionEvent): number {
+  return ms(event.data.nominalTime);
+}
+
 export function executionFactOf(event: ExecutionEvent): ExecutionFact {
   const data = event.data;
   const said = statementOf(event);
@@ -69,7 +74,7 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     at: ms(event.time),
     taskId: data.taskId,
     executionId: data.executionId,
-    nominalTime: ms(data.nominalTime),
+    nominalTime: nominalTimeOf(event),
     attempt: data.attempt,
     schedulerId: data.schedulerId,
     fencingToken: data.fencingToken,

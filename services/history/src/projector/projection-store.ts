@@ -2,7 +2,7 @@ import { type FieldIssue } from '@nono/domain';
 import type Database from 'better-sqlite3';
 import { AbsenceFilter } from '../store/absence-filter.js';
 import { DeferredEventIds } from '../store/deferred-event-ids.js';
-import { eventKey } from '../store/event-key.js';
+import { eventKey, factKey } from '../store/event-key.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
   consumerOffsets,
@@ -60,6 +60,9 @@ export class ProjectionStore {
   readonly #selectOffsets: Database.Statement<[], { topic: string; partition: number; nextOffset: number }>;
   readonly #upsertOffset: Database.Statement<[string, number, number]>;
   readonly #insertProcessed: Database.Statement<[Buffer | string]>;
+  readonly #selectProcessed: Database.Statement<[Buffer | string], number>;
+  /** Facts of executions nominally at or before this instant may carry a bare-id key from before migration 0002. */
+  readonly #bareFactKeysUntil: number | undefined;
   readonly #insertProcessedUuids: Database.Statement<[string]>;
   readonly #insertDeadLetter: Database.Statement<unknown[]>;
   readonly #selectExecution: Database.Statement<[string], unknown>;
@@ -102,6 +105,14 @@ export class ProjectionStore {
     this.#insertProcessed = sqlite.prepare(
       'insert into processed_events (event_id) values (?) on conflict do nothing',
     );
+    this.#selectProcessed = sqlite
+      .prepare<[Buffer | string], number>('select 1 from processed_events where event_id = ?')
+      .pluck();
+    this.#bareFactKeysUntil =
+      sqlite
+        .prepare<[], number>("select value from projection_meta where key = 'bare_fact_keys_until'")
+        .pluck()
+        .get() ?? undefined;
     this.#insertProcessedUuids = sqlite.prepare(
       "insert into processed_events (event_id) select unhex(value, '-') from json_each(?) where true " +
         'on conflict do nothing',
@@ -197,6 +208,23 @@ export class ProjectionStore {
   markProcessed(eventId: string): boolean {
     if (this.#deferredIds !== undefined) return this.#deferredIds.add(eventId);
     return this.#insertProcessed.run(eventKey(eventId)).changes === 1;
+  }
+
+  /**
+   * `markProcessed` for an execution fact, keyed by its execution's nominal instant and its
+   * id (factKey: inserts near the B-tree's right edge instead of at random). Also in a
+   * fresh file: those inserts are cheap, so only other events' ids are deferred.
+   */
+  markFactProcessed(eventId: string, nominalTime: number): boolean {
+    const bareUntil = this.#bareFactKeysUntil;
+    // A fact projected before migration 0002 was recorded under its bare id: a read, not a write.
+    if (
+      bareUntil !== undefined &&
+      nominalTime <= bareUntil &&
+      this.#selectProcessed.get(eventKey(eventId)) === 1
+    )
+      return false;
+    return this.#insertProcessed.run(factKey(eventId, nominalTime)).changes === 1;
   }
 
   deadLetter(entry: {

@@ -5,6 +5,13 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, type NonoEvent } from '@nono/domain';
+import { encodeEvent } from '@nono/events';
+import { BatchProjector } from '../projector/batch-projector.js';
+import { ProjectionStore } from '../projector/projection-store.js';
+import { type SourceRecord } from '../projector/source-record.js';
+import { generateStream } from '../testing/event-stream.js';
+import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
 import { eventKey } from './event-key.js';
 import { MIGRATIONS_FOLDER, openDatabase } from './open-database.js';
 
@@ -46,6 +53,90 @@ describe('migration 0001 (processed event ids as 16-byte keys)', () => {
       expect(keys.filter((key) => Buffer.isBuffer(key) && key.length === 16)).toHaveLength(1);
     } finally {
       migrated.close();
+    }
+  });
+});
+
+describe('migration 0002 (execution facts keyed by nominal instant and id)', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const recordsOf = (events: readonly NonoEvent[], firstOffset: number): SourceRecord[] =>
+    events.map((event, i) => ({
+      offset: firstOffset + i,
+      key: event.subject,
+      value: Buffer.from(String(encodeEvent(event).value)),
+    }));
+  const isFact = (event: NonoEvent): boolean => event.type.startsWith('nono.execution.');
+
+  it('still recognises the facts a 0001 database recorded under their bare ids, and keys new ones by instant', () => {
+    dir = mkdtempSync(join(tmpdir(), 'nono-history-migrations-'));
+    const file = join(dir, 'history.sqlite');
+    const events = generateStream({ executions: 300, tasks: 4, seed: 3 });
+    const clock = new ManualClock(Date.parse('2026-11-22T00:00:00Z'));
+
+    // A database as 0001 left it: the same rows, every id recorded bare, no 0002.
+    const first = openDatabase(file);
+    new BatchProjector(new ProjectionStore(first.db), clock).project({
+      topic: 't',
+      partition: 0,
+      records: recordsOf(events, 0),
+    });
+    first.sqlite.exec(`
+      update processed_events set event_id = substr(event_id, 7) where length(event_id) = 22;
+      drop table projection_meta;
+      delete from __drizzle_migrations where created_at = (select max(created_at) from __drizzle_migrations);
+    `);
+    const before = dumpTables(first.sqlite, PROJECTED_TABLES);
+    first.close();
+
+    const migrated = openDatabase(file);
+    try {
+      const newest = migrated.sqlite.prepare('select max(nominal_time) as n from executions').get() as {
+        n: number;
+      };
+      expect(
+        migrated.sqlite.prepare("select value from projection_meta where key = 'bare_fact_keys_until'").get(),
+      ).toEqual({ value: newest.n });
+      const projector = new BatchProjector(new ProjectionStore(migrated.db), clock);
+      // Every fact published again at new offsets: all recognised, nothing changes.
+      const again = projector.project({
+        topic: 't',
+        partition: 0,
+        records: recordsOf(events, events.length),
+      });
+      expect(again).toMatchObject({ projected: 0, duplicates: events.length });
+      expect(dumpTables(migrated.sqlite, PROJECTED_TABLES)).toEqual(before);
+
+      // Later executions: projected, their facts keyed by instant (22 bytes), and recognised in turn.
+      const later = generateStream({ executions: 50, tasks: 4, seed: 4, start: newest.n + 60_000 }).filter(
+        isFact,
+      );
+      const offset = 2 * events.length;
+      expect(
+        projector.project({ topic: 't', partition: 0, records: recordsOf(later, offset) }),
+      ).toMatchObject({
+        projected: later.length,
+      });
+      expect(
+        projector.project({ topic: 't', partition: 0, records: recordsOf(later, offset + later.length) }),
+      ).toMatchObject({ projected: 0, duplicates: later.length });
+      const prefixed = migrated.sqlite
+        .prepare('select count(*) as n from processed_events where length(event_id) = 22')
+        .get() as { n: number };
+      expect(prefixed.n).toBe(later.length);
+    } finally {
+      migrated.close();
+    }
+  });
+
+  it('records no cutoff in a database that had projected nothing', () => {
+    dir = mkdtempSync(join(tmpdir(), 'nono-history-migrations-'));
+    const fresh = openDatabase(join(dir, 'history.sqlite'));
+    try {
+      expect(fresh.sqlite.prepare('select count(*) as n from projection_meta').get()).toEqual({ n: 0 });
+    } finally {
+      fresh.close();
     }
   });
 });

@@ -155,6 +155,17 @@ export const processedEvents = sqliteTable('processed_events', {
   eventId: blob('event_id', { mode: 'buffer' }).primaryKey(),
 });
 
+/**
+ * Settings of the projection itself. `bare_fact_keys_until`: written by migration 0002 when
+ * it found processed events. Execution facts are keyed by nominal instant and id since then
+ * (`factKey`), so a fact of an execution nominally at or before this instant is also looked
+ * up under its bare id, which is how it was recorded before.
+ */
+export const projectionMeta = sqliteTable('projection_meta', {
+  key: text('key').primaryKey(),
+  value: integer('value').notNull(),
+});
+
 export const consumerOffsets = sqliteTable(
   'consumer_offsets',
   {
