@@ -264,11 +264,11 @@ function acquireLock(config) {
  * Starts `node <script>` in its own process group (detached), so a Ctrl-C in the terminal
  * reaches only this script, which then stops the children in the right order.
  */
-function startChild(run, { name, script, env, port }, { restart = false } = {}) {
+function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart = false } = {}) {
   if (run.stopping) throw new StartError('interrupted');
   const logFile = path.join(run.config.logsDir, `${name}.log`);
   const log = fs.createWriteStream(logFile, { flags: restart ? 'a' : 'w' });
-  const child = spawn(process.execPath, [path.join(REPO, script)], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, script)], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -342,7 +342,7 @@ function startChild(run, { name, script, env, port }, { restart = false } = {}) 
     setTimeout(() => {
       if (run.stopping) return;
       try {
-        const again = startChild(run, { name, script, env, port }, { restart: true });
+        const again = startChild(run, { name, script, env, port, nodeArgs }, { restart: true });
         say(`${name} restarted (pid ${again.pid}).`);
       } catch (error) {
         say(`${name}: could not restart (${error.message})`);
@@ -594,6 +594,8 @@ async function start(run) {
       record: startChild(run, {
         name: 'history',
         script: 'services/history/dist/main.js',
+        // A larger young generation: ~5 % more events projected per second (services/history/README.md).
+        nodeArgs: ['--max-semi-space-size=64'],
         port: config.historyPort,
         env: {
           ...base,

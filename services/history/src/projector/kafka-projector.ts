@@ -43,7 +43,11 @@ export class KafkaProjector {
     this.#consumer = options.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // A backlog is read in few large fetches (kafkajs fetches again only once a fetch is
+      // projected, so each round trip idles the projector); minBytes stays 1, so a fetch
+      // still returns as soon as anything is there.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       // A restarted projector must wait for its killed predecessor to leave the group before
       // it gets partitions: a short session keeps that wait to seconds (Kafka's floor is 6 s).
       sessionTimeout: 10_000,
