@@ -454,7 +454,10 @@ describe('cluster and history views', () => {
   it('nono history rebuild says it is not available and how to do it', async () => {
     const run = await cli.run('history', 'rebuild');
     expect(run.code).toBe(ExitCode.Unsupported);
-    expect(run.stderr).toContain('node services/history/dist/main.js rebuild');
+    expect(run.stderr).toContain(
+      'NONO_HISTORY_ADMIN_TOKEN=<token> node services/history/dist/main.js rebuild',
+    );
+    expect(run.stderr).toContain('rebuilds live');
   });
 
   it('exits 5 when the history service is down', async () => {

@@ -209,11 +209,12 @@ export function registerViewCommands(program: Command, context: () => CommandCon
     .command('rebuild')
     .description('rebuild the history database from the Kafka topics')
     .action(async () => {
-      // The history service offers rebuild only as an offline command (POST /admin/rebuild is
-      // not implemented, and the API forwards GETs only): say so and say how, rather than guess.
+      // The API forwards history's GETs only, and a rebuild needs history's admin token, which
+      // the API does not hold: say so and say how, rather than guess.
       throw new CliError(ExitCode.Unsupported, 'history rebuild is not available through the API', [
-        'stop the history service, then run on its host: node services/history/dist/main.js rebuild',
-        'see services/history/README.md ("Commands")',
+        "on the history service's host run: NONO_HISTORY_ADMIN_TOKEN=<token> node services/history/dist/main.js rebuild",
+        'a running service rebuilds live and swaps the new database in while it keeps answering; a stopped one is rebuilt offline',
+        'with npm start the token is the one in .nono/local-token; see services/history/README.md ("Commands")',
       ]);
     });
 }
