@@ -5,6 +5,7 @@ import {
   createTask,
   parseTaskSpec,
   scheduledExecutionId,
+  uuidV5,
 } from '@nono/domain';
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
@@ -289,6 +290,41 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
       executionId,
       lostSchedulerId: 's1',
     });
+  });
+
+  it('upgrading from UUIDv5 execution ids: a call left under its old id is lost and re-run under it, never fired under a new one', async () => {
+    const rerunning = everyMs(10_000, {
+      target: { url: 'http://127.0.0.1/', timeoutMs: 1_000 },
+      rerunLost: true,
+    });
+    const s1 = await startEngine(rerunning);
+    s1.invoker.callMs = 5_000; // still running when s1 dies
+    await s1.advanceTo(instant + 600);
+    // What a scheduler from before the change left: the same entry, under the UUIDv5 id it derived.
+    const legacyId = uuidV5(`scheduled|t|${instant}`);
+    const left = await s1.fence.read('t', 0);
+    const entry = left.state.inflight[executionId]!;
+    await s1.fence.claim('t', left.version, { ...left.state, inflight: { [legacyId]: entry } });
+
+    const s2 = await startEngine(rerunning, {
+      schedulerId: 's2',
+      startAt: s1.clock.now(),
+      fence: s1.fence,
+      records: s1.records,
+      live: () => new Set(['s2']),
+    });
+    await s2.advanceTo(instant + 20_000);
+    const idsOf = (type: string): string[] =>
+      s2.events.filter((e) => e.type === type).map((e) => (e.data as { executionId: string }).executionId);
+    expect(idsOf('nono.execution.lost.v1')).toEqual([legacyId]);
+    // The re-run of the instant, and only it, under the old id; later instants under new ones.
+    expect(s2.invoker.calls.map((c) => c.nominal)).toEqual([instant, instant + 10_000, instant + 20_000]);
+    expect(idsOf('nono.execution.fired.v1')).toEqual([
+      legacyId,
+      scheduledExecutionId('t', instant + 10_000),
+      scheduledExecutionId('t', instant + 20_000),
+    ]);
+    expect(idsOf('nono.execution.fired.v1')).not.toContain(executionId);
   });
 
   it('a claim made after the last record (or with no record at all) counts as possibly running', async () => {
