@@ -1,8 +1,9 @@
 /**
  * The `processed_events` ids of a fresh file being bulk loaded (a rebuild), kept in memory
- * and written once, in key order, after `drain`. Every projected event id is a random-key
- * insert into that B-tree (~4-5 µs on a 2-core dev machine, the largest single cost of a
- * rebuild); the same ids appended in key order cost a fraction of that. Only valid for a
+ * and written once, in key order, after `drain`: the ids of events other than execution
+ * facts (those are keyed by instant, `factKey`, and written as they come). A bare id is a
+ * random-key insert into that B-tree (~4-5 µs on a 2-core dev machine when every event
+ * took one); the same ids appended in key order cost a fraction of that. Only valid for a
  * table that starts empty and is written by nothing else until `drain` (as AbsenceFilter):
  * an id is then a duplicate exactly when it is in this set.
  *
