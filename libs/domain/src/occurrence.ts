@@ -38,13 +38,21 @@ export function uuidV5(name: string, namespace: string = NONO_NAMESPACE): string
 const MAX_PREFIX_MS = 2 ** 48 - 1;
 
 /**
+ * Writes `ms` as 6 big-endian bytes at the start of `target` (clamped to 0…2^48-1): the
+ * prefix that orders a key by instant, in time-ordered ids and in history's fact keys.
+ */
+export function writeInstantPrefix(target: Buffer, ms: EpochMs): void {
+  target.writeUIntBE(Math.min(Math.max(0, Math.trunc(ms)), MAX_PREFIX_MS), 0, 6);
+}
+
+/**
  * UUIDv8: `ms` in the first 48 bits (big-endian), then the version, 12 bits of the name's
  * SHA-1, the variant and 62 more bits of it: 74 bits of hash tell apart the names of one
  * millisecond.
  */
 export function timeOrderedUuid(ms: EpochMs, name: string, namespace: string = NONO_NAMESPACE): string {
   const digest = nameDigest(name, namespace);
-  digest.writeUIntBE(Math.min(Math.max(0, Math.trunc(ms)), MAX_PREFIX_MS), 0, 6);
+  writeInstantPrefix(digest, ms);
   digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x80;
   digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
   return formatUuid(digest);

@@ -1,7 +1,6 @@
-const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { writeInstantPrefix } from '@nono/domain';
 
-/** Instants up to here fit the 6-byte prefix (year 10889). */
-const MAX_PREFIX_MS = 2 ** 48 - 1;
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The `processed_events` key of an event id: a canonical (lowercase) UUID, which every id
@@ -31,7 +30,7 @@ export function eventKey(eventId: string): Buffer | string {
 export function factKey(eventId: string, nominalTime: number): Buffer | string {
   if (!CANONICAL_UUID.test(eventId)) return eventId;
   const key = Buffer.allocUnsafe(22);
-  key.writeUIntBE(Math.min(Math.max(0, Math.trunc(nominalTime)), MAX_PREFIX_MS), 0, 6);
+  writeInstantPrefix(key, nominalTime);
   key.write(eventId.replaceAll('-', ''), 6, 'hex');
   return key;
 }
