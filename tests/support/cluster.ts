@@ -63,8 +63,9 @@ export async function startScheduler(
   return Object.assign(proc, { id, opsUrl, spoolDir });
 }
 
-export async function connectZk(iso: Isolation): Promise<ZkClient> {
-  const zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 10_000 });
+/** `auth`: NONO_ZK_AUTH's user:password, when the cluster under test runs with it. */
+export async function connectZk(iso: Isolation, auth?: string): Promise<ZkClient> {
+  const zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 10_000, auth });
   for (const parent of layout.parents) await zk.ensurePath(parent);
   return zk;
 }
@@ -130,10 +131,16 @@ export interface TestCluster {
 
 export async function startTestCluster(
   iso: Isolation,
-  options: { schedulers: readonly string[]; partitions?: number; env?: Record<string, string> },
+  options: {
+    schedulers: readonly string[];
+    partitions?: number;
+    env?: Record<string, string>;
+    /** The test's own ZooKeeper client authenticates with this (pass NONO_ZK_AUTH in env too). */
+    zkAuth?: string;
+  },
 ): Promise<TestCluster> {
   await createIsolatedTopics(iso, options.partitions ?? 3);
-  const zk = await connectZk(iso);
+  const zk = await connectZk(iso, options.zkAuth);
   const worker = await startTestWorker();
   const schedulers: SchedulerProcess[] = [];
   for (const id of options.schedulers) schedulers.push(await startScheduler(iso, id, options.env ?? {}));

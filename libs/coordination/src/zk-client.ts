@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 
@@ -67,6 +68,23 @@ interface NativeOperations {
     cb: (rc: number, error: string, stat: NativeStat) => void,
   ): void;
   a_delete_(path: string, version: number, cb: (rc: number, error: string) => void): void;
+  a_get_acl(
+    path: string,
+    cb: (rc: number, error: string, acl: readonly NativeAcl[] | null, stat: NativeStat) => void,
+  ): void;
+  /** Takes `perm` (the wrapper renames `perms`; we call below it). */
+  a_set_acl(
+    path: string,
+    version: number,
+    acl: readonly { perm: number; scheme: string; auth: string }[],
+    cb: (rc: number, error: string) => void,
+  ): void;
+  add_auth(scheme: string, auth: string, cb: (rc: number, error: string) => void): void;
+}
+interface NativeAcl {
+  readonly perms: number;
+  readonly scheme: string;
+  readonly auth: string;
 }
 interface NativeZooKeeper extends EventEmitter, NativeOperations {
   init(config: object): NativeZooKeeper;
@@ -153,6 +171,12 @@ export interface ZkClientOptions {
   readonly sessionTimeoutMs: number;
   /** How long `connect` waits for the first session before giving up. */
   readonly connectTimeoutMs?: number;
+  /**
+   * `user:password` of a ZooKeeper digest identity. The session authenticates with it, and
+   * every node this client creates is then given an ACL that grants everything to that
+   * identity and nothing to anyone else (see `create`).
+   */
+  readonly auth?: string | undefined;
 }
 
 const MODE_FLAGS: Record<CreateMode, number> = {
@@ -170,12 +194,18 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
    * more CPU than the requests themselves at a few thousand fires a second.
    */
   readonly #native: NativeOperations;
+  /** The ACL of every node this client creates; undefined without credentials (open nodes). */
+  readonly #acl: readonly { perm: number; scheme: string; auth: string }[] | undefined;
   #state: SessionState = 'connecting';
 
-  private constructor(native: NativeZooKeeper) {
+  private constructor(native: NativeZooKeeper, auth: string | undefined) {
     super();
     this.#client = native;
     this.#native = native.native;
+    this.#acl =
+      auth === undefined
+        ? undefined
+        : [{ perm: C.ZOO_PERM_ALL ?? 31, scheme: 'digest', auth: digestId(auth) }];
     native.on('connect', () => this.#setState('connected'));
     native.on('connecting', () => {
       if (this.#state === 'connected') this.#setState('suspended');
@@ -194,7 +224,7 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
       host_order_deterministic: false,
       data_as_buffer: true,
     });
-    const client = new ZkClient(native);
+    const client = new ZkClient(native, options.auth);
     const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -204,9 +234,27 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
         );
       }, connectTimeoutMs);
       client.once('state', (state) => {
-        clearTimeout(timer);
-        if (state === 'connected') resolve(client);
-        else reject(new Error(`ZooKeeper session ${state} before it connected (${options.connect})`));
+        if (state !== 'connected') {
+          clearTimeout(timer);
+          reject(new Error(`ZooKeeper session ${state} before it connected (${options.connect})`));
+          return;
+        }
+        const { auth } = options;
+        if (auth === undefined) {
+          clearTimeout(timer);
+          resolve(client);
+          return;
+        }
+        // The C client re-sends the credentials itself after a reconnect.
+        native.native.add_auth('digest', auth, (rc) => {
+          clearTimeout(timer);
+          if (rc === 0) resolve(client);
+          else {
+            client.close();
+            // Never the credentials themselves in a message.
+            reject(new Error(`ZooKeeper refused the NONO_ZK_AUTH credentials (${CODE_NAMES.get(rc) ?? rc})`));
+          }
+        });
       });
       native.init({});
     });
@@ -226,13 +274,103 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
     this.emit('state', state);
   }
 
+  /**
+   * Creates a node. With credentials, the node is then closed to everyone but their
+   * identity: the binding cannot pass an ACL to create, so a set-ACL request follows it.
+   * For a plain path it is sent right behind the create, without waiting, and ZooKeeper
+   * applies one session's requests in order; a sequential node's name is known only after
+   * the create, so there the ACL costs a round trip. Another client can reach a new node
+   * only in that gap, and never its parent's other children, which the parent's ACL guards.
+   */
   create(path: string, data: Buffer | string | null, mode: CreateMode = 'persistent'): Promise<string> {
-    return new Promise((resolve, reject) => {
-      this.#native.a_create(path, data, MODE_FLAGS[mode], (rc, error, created) => {
-        if (rc === 0) resolve(created);
+    const created = new Promise<string>((resolve, reject) => {
+      this.#native.a_create(path, data, MODE_FLAGS[mode], (rc, error, name) => {
+        if (rc === 0) resolve(name);
         else reject(new ZkError('create', path, rc, error));
       });
     });
+    if (this.#acl === undefined) return created;
+    if (mode === 'persistent-sequential' || mode === 'ephemeral-sequential')
+      return created.then(async (name) => {
+        await this.setAcl(name);
+        return name;
+      });
+    const locked = this.setAcl(path);
+    return created.then(
+      async (name) => {
+        await locked;
+        return name;
+      },
+      async (error: unknown) => {
+        // The create failed (the node exists, the parent does not): the ACL request's outcome says nothing more.
+        await locked.catch(() => undefined);
+        throw error;
+      },
+    );
+  }
+
+  /** Gives `path` this client's ACL (its credentials' identity only); a no-op without credentials. */
+  setAcl(path: string): Promise<void> {
+    const acl = this.#acl;
+    if (acl === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#native.a_set_acl(path, -1, acl, (rc, error) => {
+        if (rc === 0) resolve();
+        else reject(new ZkError('setAcl', path, rc, error));
+      });
+    });
+  }
+
+  /** Whether `path` already carries exactly this client's ACL. */
+  async hasOwnAcl(path: string): Promise<boolean> {
+    const acl = this.#acl;
+    if (acl === undefined) return false;
+    const current = await new Promise<readonly NativeAcl[]>((resolve, reject) => {
+      this.#native.a_get_acl(path, (rc, error, entries) => {
+        if (rc === 0) resolve(entries ?? []);
+        else reject(new ZkError('getAcl', path, rc, error));
+      });
+    });
+    return (
+      current.length === acl.length &&
+      current.every((entry, index) => {
+        const own = acl[index];
+        return (
+          own !== undefined &&
+          entry.scheme === own.scheme &&
+          entry.auth === own.auth &&
+          entry.perms === own.perm
+        );
+      })
+    );
+  }
+
+  /**
+   * Closes a whole subtree to everyone but this client's identity, once: the nodes written
+   * before credentials were configured are open. Children before parents, so a subtree
+   * whose root is closed was closed completely, and a later start skips the walk.
+   */
+  async closeTree(root: string): Promise<{ closed: number }> {
+    if (this.#acl === undefined || (await this.hasOwnAcl(root))) return { closed: 0 };
+    let closed = 0;
+    const walk = async (path: string): Promise<void> => {
+      let children: string[];
+      try {
+        children = await this.children(path);
+      } catch (error) {
+        if (isZkError(error) && error.isNoNode) return;
+        throw error;
+      }
+      for (const child of children) await walk(`${path === '/' ? '' : path}/${child}`);
+      try {
+        await this.setAcl(path);
+        closed++;
+      } catch (error) {
+        if (!(isZkError(error) && error.isNoNode)) throw error;
+      }
+    };
+    await walk(root);
+    return { closed };
   }
 
   /** Creates every missing node on the way to `path` (persistent, empty). */
@@ -354,4 +492,10 @@ function toWatcher(watch: (event: WatchEvent) => void): WatchCallback {
               : 'session';
     watch({ type: kind, path });
   };
+}
+
+/** ZooKeeper's digest identity for `user:password`: `user:base64(sha1(user:password))`. */
+function digestId(auth: string): string {
+  const user = auth.slice(0, auth.indexOf(':'));
+  return `${user}:${createHash('sha1').update(auth, 'utf8').digest('base64')}`;
 }

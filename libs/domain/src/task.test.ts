@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { TargetPolicy } from './target-policy.js';
 import {
+  TASK_ID_MAX_LENGTH,
+  checkRunnableTask,
   createTask,
+  isValidTaskId,
   nextTaskFireTime,
   parseStoredTask,
   parseTaskSpec,
@@ -159,5 +163,69 @@ describe('task lifecycle', () => {
       Date.parse('2026-06-02T00:02:00Z'),
     );
     expect(nextTaskFireTime(task, Date.parse('2026-06-02T00:02:00Z'))).toBeUndefined();
+  });
+});
+
+describe('target headers and stored definitions', () => {
+  const base = {
+    name: 'n',
+    schedule: { kind: 'interval', everyMs: 60_000 },
+    target: { url: 'http://127.0.0.1:9999/hook' },
+  };
+  const withHeaders = (headers: Record<string, string>) => ({ ...base, target: { ...base.target, headers } });
+
+  it.each([
+    ['Idempotency-Key', 'x'],
+    ['NONO-FENCING-TOKEN', '1'],
+    ['nono-custom', '1'],
+    ['traceparent', '00-x'],
+    ['Host', 'evil'],
+    ['Content-Length', '1'],
+    ['Transfer-Encoding', 'chunked'],
+    ['Connection', 'close'],
+    ['Webhook-Signature', 'v1,x'],
+    ['X-Ok', 'a\r\nb'],
+    ['X-Ok', 'a\u0000b'],
+    ['X-Ok', 'ünïcode'],
+  ])('refuses header %s: %j naming it', (name, value) => {
+    const parsed = parseTaskSpec(withHeaders({ [name]: value }), 0);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.issues.map((issue) => issue.field)).toContain(`target.headers.${name}`);
+  });
+
+  it('accepts ordinary headers with tabs and printable ASCII', () => {
+    expect(parseTaskSpec(withHeaders({ Authorization: 'Bearer a~b\tc', 'X-Team': 'data' }), 0).ok).toBe(true);
+  });
+
+  it('a scheduler refuses a stored task with a reserved header or a target the policy refuses', () => {
+    const spec = parseTaskSpec(base, 0);
+    if (!spec.ok) throw new Error('base spec is valid');
+    const task = createTask('t', spec.value, 0);
+    const policy = new TargetPolicy(
+      ['127.0.0.1'],
+      [{ name: 'ZooKeeper', host: '127.0.0.1', port: 2181 }],
+      'A',
+    );
+    expect(checkRunnableTask(task, policy)).toEqual([]);
+    const planted = { ...task, target: { ...task.target, headers: { 'Idempotency-Key': 'x' } } };
+    expect(checkRunnableTask(planted, policy).map((issue) => issue.field)).toEqual([
+      'target.headers.Idempotency-Key',
+    ]);
+    const internal = { ...task, target: { ...task.target, url: 'http://localhost:2181/' } };
+    expect(checkRunnableTask(internal, policy).map((issue) => issue.field)).toEqual(['target.url']);
+  });
+
+  it('a one-shot that already ran is still runnable as stored (the clock rules apply only on write)', () => {
+    const spec = parseTaskSpec({ ...base, schedule: { kind: 'once', at: '2030-01-01T00:00:00Z' } }, 0);
+    if (!spec.ok) throw new Error('valid');
+    const policy = new TargetPolicy(['127.0.0.1'], [], 'A');
+    expect(checkRunnableTask(createTask('t', spec.value, 0), policy)).toEqual([]);
+  });
+
+  it.each([
+    [TASK_ID_MAX_LENGTH, true],
+    [TASK_ID_MAX_LENGTH + 1, false],
+  ])('a task id of %i characters is valid: %s', (length, valid) => {
+    expect(isValidTaskId(`a${'b'.repeat(length - 2)}c`)).toBe(valid);
   });
 });

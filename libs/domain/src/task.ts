@@ -2,9 +2,46 @@ import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
 import { ScheduleSchema, nextFireTime, parseSchedule } from './schedule.js';
+import { type TargetPolicy } from './target-policy.js';
 import { compileValidator } from './validation.js';
 
-export const TASK_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
+/**
+ * The one limit on task ids. The API's routes, history's routes and ZooKeeper's znode names
+ * all take ids of this length (the ids' alphabet needs no percent-encoding, so the path
+ * parameter is as long as the id); tests pin it at the limit and one past it.
+ */
+export const TASK_ID_MAX_LENGTH = 128;
+export const TASK_ID_PATTERN = `^[a-z0-9](?:[a-z0-9._-]{0,${TASK_ID_MAX_LENGTH - 2}}[a-z0-9])?$`;
+export const TASK_ID_RULE = `must be 1-${TASK_ID_MAX_LENGTH} lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`;
+
+/**
+ * Headers a task may not set, compared without case: nono sets them itself (the idempotency
+ * key, the fencing token and every other `Nono-*` header, the trace context, the Standard
+ * Webhooks signature), or they frame the HTTP message (a task that could set them could
+ * smuggle a second request or make every call fail).
+ */
+export const RESERVED_HEADERS: readonly string[] = [
+  'idempotency-key',
+  'traceparent',
+  'tracestate',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+];
+export const RESERVED_HEADER_PREFIX = 'nono-';
+
+/** Printable ASCII and tab: no CR, LF or NUL to split a header, nothing an HTTP client refuses. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 const HttpMethod = Type.Union(
   [
@@ -164,12 +201,22 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
   if (!shaped.ok) issues.push(...shaped.issues.filter((issue) => !issue.field.startsWith('schedule')));
   if (issues.length > 0 || !shaped.ok || !schedule.ok) return fail(issues);
   const spec: TaskSpec = { ...shaped.value, schedule: schedule.value };
-  const meaning = checkSpecMeaning(spec, now);
+  const meaning = [...checkDefinitionRules(spec), ...checkTimeliness(spec, now)];
   return meaning.length === 0 ? ok(spec) : fail(meaning);
 }
 
-function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
-  const issues: FieldIssue[] = [];
+/**
+ * What a stored definition must satisfy before a scheduler runs it: the rules the API applied
+ * when it was written (except those about the clock: a one-shot is in the past once it ran)
+ * and the deployment's target policy. Whoever can write ZooKeeper directly meets these too.
+ */
+export function checkRunnableTask(task: SchedulerTask, policy: TargetPolicy): FieldIssue[] {
+  return [...checkDefinitionRules(task), ...policy.check(task.target.url)];
+}
+
+/** The rules of a definition that hold whenever it is read, not only when it is written. */
+function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
+  const issues: FieldIssue[] = checkTargetHeaders(spec.target.headers);
   const url = parseHttpUrl(spec.target.url);
   if (url === undefined)
     issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
@@ -191,6 +238,35 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   if (startAt !== undefined && endAt !== undefined && endAt <= startAt) {
     issues.push({ field: 'endAt', message: 'must be after startAt' });
   }
+  if (spec.pausedNote !== undefined && !spec.paused) {
+    issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
+  }
+  return issues;
+}
+
+function checkTargetHeaders(headers: Readonly<Record<string, string>>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (RESERVED_HEADERS.includes(lower) || lower.startsWith(RESERVED_HEADER_PREFIX))
+      issues.push({
+        field: `target.headers.${name}`,
+        message: `is reserved: nono sets it itself or it frames the HTTP message (reserved: ${RESERVED_HEADERS.join(', ')}, ${RESERVED_HEADER_PREFIX}*)`,
+      });
+    else if (!HEADER_VALUE.test(value))
+      issues.push({
+        field: `target.headers.${name}`,
+        message:
+          'the value must be printable ASCII or tab (no CR, LF, NUL, other control or non-ASCII characters)',
+      });
+  }
+  return issues;
+}
+
+/** Rules that depend on the current instant: only checked when a definition is written. */
+function checkTimeliness(spec: TaskSpec, now: EpochMs): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const endAt = spec.endAt === undefined ? undefined : parseInstant(spec.endAt);
   if (spec.schedule.kind === 'once') {
     const at = parseInstant(spec.schedule.at);
     if (at !== undefined && at <= now) {
@@ -204,9 +280,6 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
       field: 'endAt',
       message: `is in the past (${formatInstant(endAt)}); the task could never fire`,
     });
-  }
-  if (spec.pausedNote !== undefined && !spec.paused) {
-    issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
   }
   return issues;
 }
@@ -238,13 +311,7 @@ export function isValidTaskId(id: string): boolean {
 /** A new task at revision 1. */
 export function createTask(id: string, spec: TaskSpec, now: EpochMs): SchedulerTask {
   if (!isValidTaskId(id)) {
-    throw new ValidationError(ErrorCode.InvalidTask, [
-      {
-        field: 'id',
-        message:
-          'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-      },
-    ]);
+    throw new ValidationError(ErrorCode.InvalidTask, [{ field: 'id', message: TASK_ID_RULE }]);
   }
   const at = formatInstant(now);
   return { id, createdAt: at, updatedAt: at, revision: 1, ...spec };

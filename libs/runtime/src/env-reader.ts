@@ -73,6 +73,12 @@ function invalid(name: string, raw: string, accepted: string): NonoError {
 /** Settings every service shares. */
 export interface CommonConfig {
   readonly zkConnect: string;
+  /**
+   * `user:password` of the ZooKeeper digest identity (NONO_ZK_AUTH): when set, the service
+   * authenticates with it and every node it creates under the nono root is readable and
+   * writable by that identity only. Undefined: no authentication, open nodes.
+   */
+  readonly zkAuth: string | undefined;
   readonly zkRoot: string;
   readonly zkSessionTimeoutMs: number;
   readonly kafkaBrokers: readonly string[];
@@ -83,10 +89,22 @@ export interface CommonConfig {
 export function loadCommonConfig(env: EnvReader): CommonConfig {
   return {
     zkConnect: env.string('NONO_ZK_CONNECT', '127.0.0.1:2181'),
+    zkAuth: parseZkAuth(env.optionalString('NONO_ZK_AUTH')),
     zkRoot: env.string('NONO_ZK_ROOT', '/nono'),
     zkSessionTimeoutMs: env.int('NONO_ZK_SESSION_TIMEOUT_MS', 10_000, { min: 2_000, max: 60_000 }),
     kafkaBrokers: env.list('NONO_KAFKA_BROKERS', ['127.0.0.1:9092']),
     topicPrefix: env.string('NONO_TOPIC_PREFIX', 'nono.'),
     logLevel: env.oneOf('NONO_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   };
+}
+
+function parseZkAuth(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // Never echo the value: it is a password.
+  if (!/^[^:\s]+:\S{8,}$/.test(raw))
+    throw new NonoError(
+      ErrorCode.InvalidConfig,
+      'NONO_ZK_AUTH is not valid: expected user:password (no spaces, a password of at least 8 characters)',
+    );
+  return raw;
 }

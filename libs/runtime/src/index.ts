@@ -2,3 +2,4 @@ export * from './env-reader.js';
 export * from './logger.js';
 export * from './ops-server.js';
 export * from './shutdown.js';
+export * from './target-policy-config.js';

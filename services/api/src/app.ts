@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { type Clock } from '@nono/domain';
+import { type Clock, TASK_ID_MAX_LENGTH, type TargetPolicy } from '@nono/domain';
 import { type Logger, type Readiness, type createMetricsRegistry, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAuthentication } from './auth/authenticate.js';
@@ -20,7 +20,6 @@ import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
-import { TargetPolicy } from './tasks/target-policy.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
 import { type TaskStore } from './tasks/task-store.js';
 
@@ -33,7 +32,7 @@ export interface AppDeps {
   readonly history: HistoryClient;
   readonly clock: Clock;
   readonly tokens: readonly TokenEntry[];
-  readonly allowedTargetHosts: readonly string[];
+  readonly targetPolicy: TargetPolicy;
   readonly log: Logger;
   readonly metrics: ReturnType<typeof createMetricsRegistry>;
   readonly readiness: () => Readiness;
@@ -76,6 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Off unless proxies are named: otherwise any client could choose its own address.
     trustProxy: deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     frameworkErrors,
+    // Room for every id a route accepts (task ids, execution ids up to 200), even
+    // percent-encoded, so a too-long id gets the schema's 400 naming the field instead of "URL is malformed".
+    maxParamLength: Math.max(TASK_ID_MAX_LENGTH, 200) * 3,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   registerProblemHandlers(app);
@@ -118,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     cluster: deps.cluster,
     history: deps.history,
     clock: deps.clock,
-    targetPolicy: new TargetPolicy(deps.allowedTargetHosts),
+    targetPolicy: deps.targetPolicy,
     eventSource: deps.eventSource,
   };
   const backendStatus = new BackendStatus({

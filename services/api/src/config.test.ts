@@ -9,7 +9,6 @@ describe('configuration', () => {
       port: 7200,
       host: '127.0.0.1',
       historyUrl: 'http://127.0.0.1:7300',
-      allowedTargetHosts: ['127.0.0.1', 'localhost'],
       tokens: [],
       trustProxy: [],
     });
@@ -28,6 +27,10 @@ describe('configuration', () => {
     ['NONO_API_TRUST_PROXY', '*'],
     ['NONO_API_TRUST_PROXY', '10.0.0.0/33'],
     ['NONO_API_TRUST_PROXY', 'proxy.internal'],
+    ['NONO_ALLOWED_TARGET_HOSTS', 'ftp://worker.internal'],
+    ['NONO_ALLOWED_TARGET_HOSTS', '127.0.0.1:2181'],
+    ['NONO_ALLOWED_TARGET_HOSTS', 'localhost:7300'],
+    ['NONO_ZK_AUTH', 'no-colon'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadApiConfig(new EnvReader({ [name]: value }))).toThrow(name);
   });

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
-import { ErrorCode, NonoError } from '@nono/domain';
+import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
+import { ErrorCode, NonoError, type TargetPolicy } from '@nono/domain';
 import { type TokenEntry, parseTokenList } from './auth/token-registry.js';
 
 /** Everything the API needs to start, parsed once from the environment and frozen. */
@@ -9,7 +9,10 @@ export interface ApiConfig extends CommonConfig {
   readonly host: string;
   readonly historyUrl: string;
   readonly tokens: readonly TokenEntry[];
-  readonly allowedTargetHosts: readonly string[];
+  /** NONO_ALLOWED_TARGET_HOSTS and the cluster's own endpoints (see TargetPolicy). */
+  readonly targetPolicy: TargetPolicy;
+  /** The bearer token the API presents to history's query routes (NONO_HISTORY_READ_TOKEN). */
+  readonly historyReadToken: string | undefined;
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   /**
@@ -37,9 +40,8 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
     host: env.string('NONO_API_HOST', '127.0.0.1'),
     historyUrl: historyUrl.replace(/\/+$/, ''),
     tokens: parseTokenList(env.list('NONO_API_TOKENS', []), 'NONO_API_TOKENS'),
-    allowedTargetHosts: env
-      .list('NONO_ALLOWED_TARGET_HOSTS', ['127.0.0.1', 'localhost'])
-      .map((host) => host.toLowerCase()),
+    targetPolicy: loadTargetPolicy(env),
+    historyReadToken: env.optionalString('NONO_HISTORY_READ_TOKEN'),
     bodyLimitBytes: env.int('NONO_API_BODY_LIMIT_BYTES', 256 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
     rateLimitPerMinute: env.int('NONO_API_RATE_LIMIT_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
     trustProxy: parseTrustedProxies(env.list('NONO_API_TRUST_PROXY', [])),

@@ -40,6 +40,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const zk = await ZkClient.connect({
     connect: config.zkConnect,
     sessionTimeoutMs: config.zkSessionTimeoutMs,
+    auth: config.zkAuth,
   });
   zk.on('state', (state) => {
     log.info({ state }, 'zookeeper session state');
@@ -51,6 +52,12 @@ async function main(argv: readonly string[]): Promise<void> {
     }
   });
   for (const path of [...layout.parents, outboxRoot(layout.root)]) await zk.ensurePath(path);
+  if (config.zkAuth !== undefined) {
+    // Nodes written before NONO_ZK_AUTH was set are open: close them, once (see ZkClient.closeTree).
+    const { closed } = await zk.closeTree(layout.root);
+    if (closed > 0)
+      log.info({ closed, root: layout.root }, 'closed the existing nodes to other ZooKeeper identities');
+  }
 
   const topics = topicNames(config.topicPrefix);
   const kafka = createKafka({
@@ -76,10 +83,14 @@ async function main(argv: readonly string[]): Promise<void> {
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
-    history: new UndiciHistoryClient({ baseUrl: config.historyUrl, timeoutMs: config.historyTimeoutMs }),
+    history: new UndiciHistoryClient({
+      baseUrl: config.historyUrl,
+      timeoutMs: config.historyTimeoutMs,
+      token: config.historyReadToken,
+    }),
     clock,
     tokens: config.tokens,
-    allowedTargetHosts: config.allowedTargetHosts,
+    targetPolicy: config.targetPolicy,
     log,
     metrics: createMetricsRegistry('api'),
     readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),

@@ -16,6 +16,8 @@ export interface HistoryConfig {
   readonly retentionIntervalMs: number;
   /** SHA-256 of the bearer tokens the /admin routes accept (NONO_HISTORY_ADMIN_TOKENS); empty refuses them all. */
   readonly adminTokenHashes: readonly Buffer[];
+  /** SHA-256 of the bearer tokens the query routes accept (NONO_HISTORY_READ_TOKENS). */
+  readonly readTokenHashes: readonly Buffer[];
   /** The token `history rebuild` sends to a running service (NONO_HISTORY_ADMIN_TOKEN), if any. */
   readonly adminToken: string | undefined;
 }
@@ -35,6 +37,7 @@ export function loadHistoryConfig(env: EnvReader): Readonly<HistoryConfig> {
       env.list('NONO_HISTORY_ADMIN_TOKENS', []),
       'NONO_HISTORY_ADMIN_TOKENS',
     ),
+    readTokenHashes: parseTokenHashes(env.list('NONO_HISTORY_READ_TOKENS', []), 'NONO_HISTORY_READ_TOKENS'),
     adminToken: env.string('NONO_HISTORY_ADMIN_TOKEN', '') || undefined,
   });
 }

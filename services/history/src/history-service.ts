@@ -61,6 +61,7 @@ export async function startHistory(
     queries: () => database.current.queries,
     rebuilder,
     adminTokenHashes: config.adminTokenHashes,
+    readTokenHashes: config.readTokenHashes,
     registry,
     readiness: () => {
       const snapshot = lag.snapshot();

@@ -33,6 +33,10 @@ try {
     const log = createLogger('history', config.common.logLevel);
     if (config.adminTokenHashes.length === 0)
       log.warn('NONO_HISTORY_ADMIN_TOKENS is empty: every /admin request will be refused with 401');
+    if (config.readTokenHashes.length === 0)
+      log.warn(
+        'NONO_HISTORY_READ_TOKENS is empty: only admin tokens may query (the API needs NONO_HISTORY_READ_TOKEN)',
+      );
     const history = await startHistory(config, { clock, log });
     exitOnSignals(() => history.stop(), { log, deadlineMs: 30_000 });
   } else if (command === 'rebuild') {

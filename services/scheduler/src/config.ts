@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { type CommonConfig, type EnvReader, loadCommonConfig } from '@nono/runtime';
+import { type TargetPolicy } from '@nono/domain';
+import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
 
 export interface SchedulerConfig extends CommonConfig {
   readonly schedulerId: string;
@@ -15,6 +16,8 @@ export interface SchedulerConfig extends CommonConfig {
   readonly maxInFlight: number;
   readonly maxInFlightPerHost: number;
   readonly shutdownDeadlineMs: number;
+  /** The same NONO_ALLOWED_TARGET_HOSTS rules as the API, applied to every definition read. */
+  readonly targetPolicy: TargetPolicy;
 }
 
 /** Parsed once at start; `pid` only seeds the default id when the ops port is ephemeral. */
@@ -44,5 +47,6 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     maxInFlight: env.int('NONO_MAX_IN_FLIGHT', 1_000, { min: 1, max: 100_000 }),
     maxInFlightPerHost: env.int('NONO_MAX_IN_FLIGHT_PER_HOST', 256, { min: 1, max: 100_000 }),
     shutdownDeadlineMs: env.int('NONO_SHUTDOWN_DEADLINE_MS', 10_000, { min: 0, max: 600_000 }),
+    targetPolicy: loadTargetPolicy(env),
   });
 }

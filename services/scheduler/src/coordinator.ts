@@ -1,6 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { type SessionState, ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
-import { type Assignment, type SchedulerTask, parseStoredTask, rebalance, sameOwnership } from '@nono/domain';
+import {
+  type Assignment,
+  type SchedulerTask,
+  type TargetPolicy,
+  checkRunnableTask,
+  parseStoredTask,
+  rebalance,
+  sameOwnership,
+} from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
 /**
@@ -38,6 +46,10 @@ interface CoordinatorEvents {
 export interface CoordinatorOptions {
   readonly connect: string;
   readonly sessionTimeoutMs: number;
+  /** `user:password` for ZooKeeper (NONO_ZK_AUTH); what this scheduler creates is closed to others. */
+  readonly zkAuth?: string | undefined;
+  /** The API's target rules: a definition that breaks them (written past the API) is skipped. */
+  readonly targetPolicy: TargetPolicy;
   readonly layout: ZnodeLayout;
   readonly member: MemberInfo;
   readonly log: Logger;
@@ -121,6 +133,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         zk = await ZkClient.connect({
           connect: this.#options.connect,
           sessionTimeoutMs: this.#options.sessionTimeoutMs,
+          auth: this.#options.zkAuth,
         });
         const client = zk;
         client.on('state', (state) => this.#onSessionState(client, state));
@@ -286,7 +299,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         if (isZkError(error) && error.isNoNode) return; // deleted in between: the exists watch reports it
         throw error;
       }
-      this.emit('task', taskId, parseDefinition(taskId, data));
+      this.emit('task', taskId, parseDefinition(taskId, data, this.#options.targetPolicy));
     });
   }
 
@@ -414,7 +427,7 @@ export async function readAssignment(
   }
 }
 
-function parseDefinition(taskId: string, data: Buffer): TaskDefinition {
+function parseDefinition(taskId: string, data: Buffer, policy: TargetPolicy): TaskDefinition {
   let json: unknown;
   try {
     json = JSON.parse(data.toString('utf8'));
@@ -426,5 +439,8 @@ function parseDefinition(taskId: string, data: Buffer): TaskDefinition {
     return { kind: 'invalid', problem: parsed.issues.map((i) => `${i.field}: ${i.message}`).join('; ') };
   if (parsed.value.id !== taskId)
     return { kind: 'invalid', problem: `id "${parsed.value.id}" does not match its znode "${taskId}"` };
+  const broken = checkRunnableTask(parsed.value, policy);
+  if (broken.length > 0)
+    return { kind: 'invalid', problem: broken.map((i) => `${i.field}: ${i.message}`).join('; ') };
   return { kind: 'valid', task: parsed.value };
 }

@@ -71,6 +71,8 @@ async function main(): Promise<void> {
   const coordinator = new Coordinator({
     connect: config.zkConnect,
     sessionTimeoutMs: config.zkSessionTimeoutMs,
+    zkAuth: config.zkAuth,
+    targetPolicy: config.targetPolicy,
     openExecutionsRetentionMs: config.openExecutionsRetentionMs,
     layout,
     member,

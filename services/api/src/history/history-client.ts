@@ -9,7 +9,8 @@ export interface ForwardedResponse {
 
 /** The history service, reached over HTTP. Only GETs: the API never changes history. */
 export interface HistoryClient {
-  get(pathAndQuery: string): Promise<ForwardedResponse>;
+  /** `actor` names the API caller a query is made for; history logs it (Nono-Actor). */
+  get(pathAndQuery: string, options?: { actor?: string }): Promise<ForwardedResponse>;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -17,17 +18,23 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 export class UndiciHistoryClient implements HistoryClient {
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
+  readonly #token: string | undefined;
 
-  constructor(options: { baseUrl: string; timeoutMs: number }) {
+  /** `token`: the API's own bearer token for history's query routes (NONO_HISTORY_READ_TOKEN). */
+  constructor(options: { baseUrl: string; timeoutMs: number; token?: string | undefined }) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#timeoutMs = options.timeoutMs;
+    this.#token = options.token;
   }
 
-  async get(pathAndQuery: string): Promise<ForwardedResponse> {
+  async get(pathAndQuery: string, options: { actor?: string } = {}): Promise<ForwardedResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    if (options.actor !== undefined) headers['nono-actor'] = options.actor;
     try {
       const response = await request(`${this.#baseUrl}${pathAndQuery}`, {
         method: 'GET',
-        headers: { accept: 'application/json' },
+        headers,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });

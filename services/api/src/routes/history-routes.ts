@@ -1,37 +1,68 @@
+import { type TSchema, Type } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { principalOf } from '../auth/authenticate.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { ForwardedResponse } from '../schemas.js';
+import { ForwardedResponse, TaskIdParams } from '../schemas.js';
 import { type RouteDeps } from './route-deps.js';
 
-/**
- * Read-only views of history, forwarded 1:1 to the history service with the same query
- * string. The API adds authentication and a uniform error shape; history owns the data.
- */
-const FORWARDED = [
-  '/executions',
-  '/executions/:id',
-  '/tasks/:id/executions',
-  '/reports/*',
-  '/audit',
-  '/schedulers/history',
-] as const;
+const ExecutionIdParams = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$',
+      description: 'execution id',
+    }),
+  },
+  { additionalProperties: false },
+);
 
-// Path segments go to another service: only plain characters, so no "..", no encoded slashes.
-const SAFE_SEGMENT = /^[A-Za-z0-9._:-]{1,200}$/;
+/**
+ * Read-only views of history. Each route names the one history path it reads, and that
+ * path is built here from parameters the route already validated, each percent-encoded:
+ * nothing the client wrote in the path is passed on, so `%2e%2e` and friends cannot walk to
+ * another history route (`/metrics`, `/admin`). The query string is re-encoded from its
+ * parsed pairs; history validates it. The API adds authentication and a uniform error
+ * shape; history owns the data and checks the API's own token.
+ */
+const FORWARDED: readonly {
+  readonly route: string;
+  readonly params?: TSchema;
+  readonly upstream: (params: Record<string, string>) => string;
+}[] = [
+  { route: '/executions', upstream: () => '/executions' },
+  {
+    route: '/executions/:id',
+    params: ExecutionIdParams,
+    upstream: ({ id = '' }) => `/executions/${encodeURIComponent(id)}`,
+  },
+  {
+    route: '/tasks/:id/executions',
+    params: TaskIdParams,
+    upstream: ({ id = '' }) => `/tasks/${encodeURIComponent(id)}/executions`,
+  },
+  {
+    route: '/reports/tasks/:id',
+    params: TaskIdParams,
+    upstream: ({ id = '' }) => `/reports/tasks/${encodeURIComponent(id)}`,
+  },
+  { route: '/reports/daily', upstream: () => '/reports/daily' },
+  { route: '/audit', upstream: () => '/audit' },
+  { route: '/schedulers/history', upstream: () => '/schedulers/history' },
+];
 
 export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  for (const route of FORWARDED) {
-    app.get(
+  for (const { route, params, upstream } of FORWARDED) {
+    app.get<{ Params: Record<string, string> }>(
       route,
       {
         config: { minRole: 'viewer' },
         schema: {
           tags: ['history'],
           summary: `Forwarded to history: GET ${route}`,
+          ...(params === undefined ? {} : { params }),
           response: { 200: ForwardedResponse },
         },
       },
-      (request, reply) => forward(request, reply, deps, app.prefix),
+      (request, reply) => forward(request, reply, deps, upstream(request.params)),
     );
   }
 }
@@ -40,30 +71,21 @@ async function forward(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: RouteDeps,
-  prefix: string,
+  path: string,
 ): Promise<FastifyReply> {
-  const [path = '', query] = request.url.split('?', 2);
-  const relative = path.startsWith(prefix) ? path.slice(prefix.length) : path;
-  const segments = relative.split('/').filter((segment) => segment !== '');
-  if (
-    segments.length === 0 ||
-    !segments.every((segment) => SAFE_SEGMENT.test(decodeURIComponentSafe(segment)) && !/^\.+$/.test(segment))
-  ) {
-    throw new ApiError(ApiErrorCode.NotFound, 'no such history resource');
+  const rawQuery = request.url.split('?', 2)[1];
+  const query = rawQuery === undefined ? '' : new URLSearchParams(rawQuery).toString();
+  const upstream = await deps.history.get(`${path}${query === '' ? '' : `?${query}`}`, {
+    actor: principalOf(request).actor.id,
+  });
+  if (upstream.status === 401 || upstream.status === 403) {
+    request.log.error({ status: upstream.status }, 'history refused the API: check NONO_HISTORY_READ_TOKEN');
+    throw new ApiError(ApiErrorCode.HistoryUnavailable, 'the history service refused the API');
   }
-  const upstream = await deps.history.get(`/${segments.join('/')}${query === undefined ? '' : `?${query}`}`);
   if (upstream.status >= 500)
     throw new ApiError(ApiErrorCode.HistoryUnavailable, `the history service failed (${upstream.status})`);
   return reply
     .code(upstream.status)
     .header('content-type', upstream.contentType ?? 'application/json')
     .send(upstream.body);
-}
-
-function decodeURIComponentSafe(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return '';
-  }
 }

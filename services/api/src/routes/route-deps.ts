@@ -1,10 +1,9 @@
-import { type Clock, type TaskSpec, reviseTask } from '@nono/domain';
+import { type Clock, type TargetPolicy, type TaskSpec, reviseTask } from '@nono/domain';
 import { type FastifyRequest } from 'fastify';
 import { type AuditContext, type TaskChangeType, changedEvent } from '../audit/audit-events.js';
 import { principalOf } from '../auth/authenticate.js';
 import { type ClusterView } from '../cluster/cluster-view.js';
 import { type HistoryClient } from '../history/history-client.js';
-import { type TargetPolicy } from '../tasks/target-policy.js';
 import { type TaskStore, type VersionedTask } from '../tasks/task-store.js';
 
 /** What the route plugins need; assembled once by buildApp. */

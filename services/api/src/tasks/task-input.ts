@@ -1,12 +1,14 @@
-import { type FieldIssue, type TaskSpec, isValidTaskId, parseTaskSpec } from '@nono/domain';
+import {
+  type FieldIssue,
+  TASK_ID_RULE,
+  type TargetPolicy,
+  type TaskSpec,
+  isValidTaskId,
+  parseTaskSpec,
+} from '@nono/domain';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { type TargetPolicy } from './target-policy.js';
 
-const ID_ISSUE: FieldIssue = {
-  field: 'id',
-  message:
-    'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-};
+const ID_ISSUE: FieldIssue = { field: 'id', message: TASK_ID_RULE };
 
 export function requireTaskId(id: string): string {
   if (!isValidTaskId(id)) throw new ApiError(ApiErrorCode.InvalidInput, undefined, [ID_ISSUE]);

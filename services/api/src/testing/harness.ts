@@ -3,7 +3,7 @@ import { type AddressInfo } from 'node:net';
 import { ZkClient, ZnodeLayout } from '@nono/coordination';
 import { type Clock, type NonoEvent, SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
-import { createLogger, createMetricsRegistry } from '@nono/runtime';
+import { EnvReader, createLogger, createMetricsRegistry, loadTargetPolicy } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 // Brings in the ProvidedContext declaration that types inject('zkConnect').
 import type {} from '../../../../tests/support/global-setup.js';
@@ -63,14 +63,26 @@ export async function startHarness(
     orphanAfterMs?: number;
     rateLimitPerMinute?: number;
     trustProxy?: readonly string[];
+    /** Forward history routes to this service instead of the fake (which still runs, unused). */
+    historyUrl?: string;
+    /** The API's token for history's query routes. */
+    historyReadToken?: string;
+    /** NONO_ZK_AUTH for the API's ZooKeeper client. */
+    zkAuth?: string;
+    /** An isolation made beforehand (to start other processes on it first). */
+    iso?: Isolation;
   } = {},
 ): Promise<Harness> {
-  const iso = await isolate(label);
+  const iso = options.iso ?? (await isolate(label));
   await createIsolatedTopics(iso, 1);
   const clock = options.clock ?? new SystemClock();
   const log = createLogger('api-test', 'silent');
   const layout = new ZnodeLayout('/nono');
-  const zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 10_000 });
+  const zk = await ZkClient.connect({
+    connect: iso.zkConnect,
+    sessionTimeoutMs: 10_000,
+    auth: options.zkAuth,
+  });
   for (const path of [...layout.parents, outboxRoot(layout.root)]) await zk.ensurePath(path);
 
   const kafka = createKafka({ brokers: iso.kafkaBrokers, clientId: `api-${iso.name}` });
@@ -87,17 +99,31 @@ export async function startHarness(
   });
   outbox.onCommitted(() => void relay.drain());
   const history = await startFakeHistory();
+  const historyUrl = options.historyUrl ?? history.url;
 
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
-    history: new UndiciHistoryClient({ baseUrl: history.url, timeoutMs: 2_000 }),
+    history: new UndiciHistoryClient({
+      baseUrl: historyUrl,
+      timeoutMs: 2_000,
+      token: options.historyReadToken,
+    }),
     clock,
     tokens: (['viewer', 'operator', 'admin'] as const).map((role) => ({
       role,
       sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
     })),
-    allowedTargetHosts: ['127.0.0.1', 'localhost', '*.example.com'],
+    // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
+    // history are the cluster's own endpoints, as is the API's default port.
+    targetPolicy: loadTargetPolicy(
+      new EnvReader({
+        NONO_ALLOWED_TARGET_HOSTS: '127.0.0.1,localhost,*.example.com',
+        NONO_ZK_CONNECT: iso.zkConnect,
+        NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+        NONO_HISTORY_URL: historyUrl,
+      }),
+    ),
     log,
     metrics: createMetricsRegistry('api-test'),
     readiness: () => ({ ready: zk.state === 'connected', detail: { zookeeper: zk.state } }),

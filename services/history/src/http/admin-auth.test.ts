@@ -84,7 +84,7 @@ describe('/admin routes', () => {
     expect(rebuilds.started).toBe(0);
   });
 
-  it('accepts any configured token, and leaves the query routes open', async () => {
+  it('accepts any configured token, on the query routes too', async () => {
     const rebuilds = await start(parseTokenHashes([hashToken('other'), hashToken(TOKEN)], 'T'));
     const headers = { authorization: `Bearer ${TOKEN}` };
     expect((await app.inject({ method: 'GET', url: '/admin/rebuild', headers })).statusCode).toBe(404);
@@ -93,7 +93,8 @@ describe('/admin routes', () => {
     expect(rebuilds.started).toBe(1);
     const other = { authorization: 'bearer other' };
     expect((await app.inject({ method: 'GET', url: '/admin/rebuild', headers: other })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/reports/daily?day=2026-11-20' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/reports/daily?day=2026-11-20', headers })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/reports/daily?day=2026-11-20' })).statusCode).toBe(401);
   });
 
   it('rejects a configured value that is not a SHA-256, naming the variable', () => {

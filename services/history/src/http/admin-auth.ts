@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, NonoError } from '@nono/domain';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { ProblemError, ProblemType } from './problem.js';
 
 /** The SHA-256 of a token, as configured in NONO_HISTORY_ADMIN_TOKENS (`nono-history hash-token <token>`). */
 export function hashToken(token: string): string {
@@ -31,4 +33,25 @@ export function isAdminAuthorized(header: string | undefined, hashes: readonly B
   let found = false;
   for (const hash of hashes) if (timingSafeEqual(hash, digest)) found = true;
   return found;
+}
+
+/**
+ * An onRequest hook that lets through only a bearer token whose SHA-256 is in `hashes`. It
+ * runs before the body and the query are looked at: an unauthenticated caller learns nothing.
+ */
+export function requireBearer(
+  hashes: readonly Buffer[],
+  realm: string,
+  disabled: string,
+): (request: FastifyRequest, reply: FastifyReply, done: () => void) => void {
+  return (request, reply, done) => {
+    if (!isAdminAuthorized(request.headers.authorization, hashes)) {
+      void reply.header('www-authenticate', `Bearer realm="${realm}"`);
+      throw new ProblemError(
+        ProblemType.Unauthorized,
+        hashes.length === 0 ? disabled : 'missing or unknown bearer token',
+      );
+    }
+    done();
+  };
 }

@@ -9,7 +9,14 @@ import { HistoryQueries } from '../store/history-queries.js';
 import { type OpenDatabase } from '../store/open-database.js';
 import { generateStream } from '../testing/event-stream.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
+import { hashToken } from './admin-auth.js';
 import { buildHttpApp } from './http-app.js';
+
+const READ_TOKEN = 'history-read-secret';
+
+/** A query as the API makes it: with its read token. */
+const get = (options: { url: string; headers?: Record<string, string> }) =>
+  app.inject({ ...options, headers: { authorization: `Bearer ${READ_TOKEN}`, ...options.headers } });
 
 let open: OpenDatabase;
 let app: FastifyInstance;
@@ -30,6 +37,7 @@ beforeAll(async () => {
   queries = new HistoryQueries(open.db);
   app = buildHttpApp({
     queries,
+    readTokenHashes: [Buffer.from(hashToken(READ_TOKEN), 'hex')],
     registry: createMetricsRegistry('history-test'),
     readiness: () => ({ ready: true, detail: {} }),
   });
@@ -48,7 +56,7 @@ describe('GET /executions', () => {
     let cursor: string | null = null;
     do {
       const url: string = `/executions?taskId=task-001&limit=30${cursor === null ? '' : `&cursor=${cursor}`}`;
-      const response = await app.inject({ url });
+      const response = await get({ url });
       expect(response.statusCode).toBe(200);
       const body = response.json<{
         items: { executionId: string; nominalTime: string }[];
@@ -64,7 +72,7 @@ describe('GET /executions', () => {
   });
 
   it('filters by status and range', async () => {
-    const response = await app.inject({
+    const response = await get({
       url: '/executions?status=failed&from=2026-11-20T00:00:00Z&to=2026-11-20T01:00:00Z&limit=500',
     });
     const items = response.json<{ items: { status: string; nominalTime: string }[] }>().items;
@@ -76,14 +84,14 @@ describe('GET /executions', () => {
   });
 
   it('answers CSV for format=csv and for Accept: text/csv', async () => {
-    const byQuery = await app.inject({ url: '/tasks/task-002/executions?format=csv&limit=5' });
+    const byQuery = await get({ url: '/tasks/task-002/executions?format=csv&limit=5' });
     expect(byQuery.headers['content-type']).toMatch(/^text\/csv/);
     expect(byQuery.body.split('\r\n')[0]).toBe(
       'executionId,taskId,nominalTime,status,attempts,firedAt,finishedAt,durationMs,lateMs,httpStatus,error,schedulerId,fencingToken,reason',
     );
     expect(byQuery.body.trim().split('\r\n')).toHaveLength(6);
     expect(byQuery.headers['nono-next-cursor']).toBeDefined();
-    const byAccept = await app.inject({ url: '/audit', headers: { accept: 'text/csv' } });
+    const byAccept = await get({ url: '/audit', headers: { accept: 'text/csv' } });
     expect(byAccept.headers['content-type']).toMatch(/^text\/csv/);
   });
 
@@ -96,12 +104,12 @@ describe('GET /executions', () => {
 
 describe('single execution, reports, audit, cluster', () => {
   it('returns an execution with its attempts, and a 404 problem for an unknown id', async () => {
-    const list = await app.inject({ url: '/executions?limit=500&status=succeeded' });
+    const list = await get({ url: '/executions?limit=500&status=succeeded' });
     const retried = list
       .json<{ items: { executionId: string; attempts: number }[] }>()
       .items.find((item) => item.attempts === 2);
     expect(retried).toBeDefined();
-    const one = await app.inject({ url: `/executions/${retried?.executionId ?? ''}` });
+    const one = await get({ url: `/executions/${retried?.executionId ?? ''}` });
     expect(one.json()).toMatchObject({
       status: 'succeeded',
       attempts: 2,
@@ -110,13 +118,13 @@ describe('single execution, reports, audit, cluster', () => {
         { attempt: 2, status: 'succeeded' },
       ],
     });
-    const missing = await app.inject({ url: '/executions/nope' });
+    const missing = await get({ url: '/executions/nope' });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('reports a task: runs, success rate, percentiles, missed and skipped', async () => {
-    const response = await app.inject({
+    const response = await get({
       url: '/reports/tasks/task-003?from=2026-11-19T00:00:00Z&to=2026-11-21T00:00:00Z',
     });
     const report = response.json<
@@ -136,7 +144,7 @@ describe('single execution, reports, audit, cluster', () => {
   });
 
   it('reports a day per task, consistent with the executions', async () => {
-    const response = await app.inject({ url: '/reports/daily?day=2026-11-20' });
+    const response = await get({ url: '/reports/daily?day=2026-11-20' });
     const items = response.json<{
       items: { taskId: string; runs: number; skipped: number; missed: number }[];
     }>().items;
@@ -152,18 +160,18 @@ describe('single execution, reports, audit, cluster', () => {
   });
 
   it('lists the audit trail and the scheduler history', async () => {
-    const audit = await app.inject({ url: '/audit?actor=alice' });
+    const audit = await get({ url: '/audit?actor=alice' });
     expect(audit.json<{ items: { actorId: string }[] }>().items.map((item) => item.actorId)).toEqual([
       'alice',
       'alice',
       'alice',
     ]);
-    const cluster = await app.inject({ url: '/schedulers/history?schedulerId=sched-a' });
+    const cluster = await get({ url: '/schedulers/history?schedulerId=sched-a' });
     expect(cluster.json<{ items: unknown[] }>().items).toHaveLength(1);
   });
 
   it('publishes an OpenAPI document built from the route schemas', async () => {
-    const doc = (await app.inject({ url: '/openapi.json' })).json<{
+    const doc = (await get({ url: '/openapi.json' })).json<{
       paths: Record<string, Record<string, { parameters: { name: string }[] }>>;
     }>();
     expect(Object.keys(doc.paths)).toEqual(
@@ -215,7 +223,7 @@ describe('bad parameters are 400 problem+json, never 500', () => {
   ];
 
   it.each(bad)('%s', async (url) => {
-    const response = await app.inject({ url });
+    const response = await get({ url });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     const problem = response.json<{
@@ -269,10 +277,33 @@ describe('bad parameters are 400 problem+json, never 500', () => {
         () => alphabet[Math.floor(next() * alphabet.length)] ?? 'a',
       ).join('');
       const url = `${paths[i % paths.length] ?? '/executions'}?${params[Math.floor(next() * params.length)] ?? 'limit'}=${encodeURIComponent(value)}`;
-      const response = await app.inject({ url });
+      const response = await get({ url });
       expect(response.statusCode, url).toBeLessThan(500);
       if (response.statusCode !== 200)
         expect(response.headers['content-type'], url).toMatch(/^application\/problem\+json/);
     }
+  });
+});
+
+describe('authentication', () => {
+  it.each([
+    '/executions',
+    '/executions/x',
+    '/tasks/task-001/executions',
+    '/reports/tasks/task-001',
+    '/reports/daily?day=2026-11-20',
+    '/audit',
+    '/schedulers/history',
+  ])('%s answers 401 problem+json without a token or with an unknown one', async (url) => {
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+      const response = await app.inject({ url, headers });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.headers['www-authenticate']).toContain('Bearer');
+    }
+  });
+
+  it.each(['/healthz', '/readyz', '/metrics', '/openapi.json'])('%s stays open', async (url) => {
+    expect((await app.inject({ url })).statusCode).toBe(200);
   });
 });

@@ -2,6 +2,7 @@ import { type Readiness, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry } from 'prom-client';
 import { type HistoryQueries } from '../store/history-queries.js';
+import { requireBearer } from './admin-auth.js';
 import { collectOpenApi } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
 import { type RebuildControl, registerAdminRoutes } from './routes/admin-routes.js';
@@ -16,13 +17,25 @@ export interface HttpAppOptions {
   readonly rebuilder?: RebuildControl;
   /** SHA-256 of the bearer tokens /admin accepts; none refuses every /admin call. */
   readonly adminTokenHashes?: readonly Buffer[];
+  /**
+   * SHA-256 of the bearer tokens the query routes accept (the API's NONO_HISTORY_READ_TOKEN);
+   * admin tokens are accepted there too. None and no admin token: every query is refused.
+   */
+  readonly readTokenHashes?: readonly Buffer[];
   readonly registry: Registry;
   readonly readiness: () => Readiness;
   readonly logger?: FastifyServerOptions['logger'];
   readonly version?: string;
 }
 
-/** The query API. Plugins in a fixed order: error handling, the OpenAPI collector, then routes. */
+/** Probes and the document: unauthenticated, for monitoring (expose them to that network only). */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/**
+ * The query API. Plugins in a fixed order: error handling, authentication, the OpenAPI
+ * collector, then routes. Every route needs a bearer token except OPEN_ROUTES (and /admin,
+ * which checks its own, stronger one): a route added later is closed unless listed.
+ */
 export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -30,6 +43,23 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: true } },
   });
   registerProblemHandlers(app);
+  const readers = requireBearer(
+    [...(options.readTokenHashes ?? []), ...(options.adminTokenHashes ?? [])],
+    'nono-history',
+    'queries are disabled: no NONO_HISTORY_READ_TOKENS configured',
+  );
+  app.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    // No route: the not-found handler answers 404 and reveals nothing.
+    if (route === undefined || OPEN_ROUTES.has(route) || route.startsWith('/admin/')) {
+      done();
+      return;
+    }
+    // Who the API asks for: its caller, as the API names it (believed only with a valid token).
+    const actor = request.headers['nono-actor'];
+    if (typeof actor === 'string') request.log = request.log.child({ actor: actor.slice(0, 100) });
+    readers(request, reply, done);
+  });
   const openApi = collectOpenApi(app, { title: 'nono history', version: options.version ?? '0.1.0' });
   const fixed = options.queries;
   const queries = typeof fixed === 'function' ? fixed : () => fixed;

@@ -11,7 +11,7 @@ export const ProblemType = {
   Unauthorized: {
     code: 'NONO_HISTORY_UNAUTHORIZED',
     status: 401,
-    title: 'A valid admin bearer token is required',
+    title: 'A valid bearer token is required',
   },
   BadRequest: { code: 'NONO_HISTORY_BAD_REQUEST', status: 400, title: 'Bad request' },
   RebuildInProgress: {

@@ -1,6 +1,6 @@
-import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyInstance } from 'fastify';
 import { type LiveRebuilder, RebuildInProgressError } from '../../rebuild/live-rebuilder.js';
-import { isAdminAuthorized } from '../admin-auth.js';
+import { requireBearer } from '../admin-auth.js';
 import { ProblemError, ProblemType } from '../problem.js';
 
 /** What the admin routes need of the LiveRebuilder (a port, so route tests need no Kafka). */
@@ -9,26 +9,19 @@ export type RebuildControl = Pick<LiveRebuilder, 'start' | 'status'>;
 /**
  * Operator routes, behind a bearer token whose SHA-256 is in NONO_HISTORY_ADMIN_TOKENS
  * (`adminTokenHashes`). With none configured every call is refused: a rebuild replaces the
- * whole database, so it is never open by default. The read-only query routes stay open.
+ * whole database, so it is never open by default. A read token (NONO_HISTORY_READ_TOKENS) is
+ * not enough.
  */
 export function registerAdminRoutes(
   app: FastifyInstance,
   rebuilder: RebuildControl,
   adminTokenHashes: readonly Buffer[],
 ): void {
-  // onRequest, before the body and the query are looked at: an unauthenticated caller learns nothing.
-  const onRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    if (!isAdminAuthorized(request.headers.authorization, adminTokenHashes)) {
-      void reply.header('www-authenticate', 'Bearer realm="nono-history admin"');
-      throw new ProblemError(
-        ProblemType.Unauthorized,
-        adminTokenHashes.length === 0
-          ? 'admin routes are disabled: no NONO_HISTORY_ADMIN_TOKENS configured'
-          : 'missing or unknown bearer token',
-      );
-    }
-    done();
-  };
+  const onRequest = requireBearer(
+    adminTokenHashes,
+    'nono-history admin',
+    'admin routes are disabled: no NONO_HISTORY_ADMIN_TOKENS configured',
+  );
   app.post(
     '/admin/rebuild',
     {
