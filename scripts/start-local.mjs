@@ -569,11 +569,20 @@ async function start(run) {
   const { token, created } = localToken(config);
   run.token = token;
   const tokenHash = createHash('sha256').update(token, 'utf8').digest('hex');
+  // The API's own token for history's query routes: fresh each run, known only to the two.
+  const historyReadToken = randomBytes(32).toString('base64url');
   const base = {
     ...process.env,
     NONO_ZK_CONNECT: run.infra.zkConnect,
     NONO_KAFKA_BROKERS: run.infra.kafkaBrokers,
     NONO_HISTORY_URL: `http://127.0.0.1:${config.historyPort}`,
+    // Every scheduler's ops port too, so no task can target one (each knows only its own).
+    NONO_CLUSTER_ENDPOINTS: [
+      ...config.schedulers.map((scheduler) => `127.0.0.1:${scheduler.port}`),
+      process.env.NONO_CLUSTER_ENDPOINTS,
+    ]
+      .filter(Boolean)
+      .join(','),
   };
   run.urls = {
     ui: `http://127.0.0.1:${config.apiPort}/`,
@@ -605,6 +614,12 @@ async function start(run) {
           NONO_HISTORY_ADMIN_TOKENS: [tokenHash, process.env.NONO_HISTORY_ADMIN_TOKENS]
             .filter(Boolean)
             .join(','),
+          NONO_HISTORY_READ_TOKENS: [
+            createHash('sha256').update(historyReadToken, 'utf8').digest('hex'),
+            process.env.NONO_HISTORY_READ_TOKENS,
+          ]
+            .filter(Boolean)
+            .join(','),
         },
       }),
     });
@@ -626,6 +641,7 @@ async function start(run) {
         ...base,
         NONO_API_PORT: String(config.apiPort),
         NONO_API_TOKENS: [`admin:${tokenHash}`, process.env.NONO_API_TOKENS].filter(Boolean).join(','),
+        NONO_HISTORY_READ_TOKEN: historyReadToken,
       },
     }),
   });

@@ -19,8 +19,8 @@ const ExecutionIdParams = Type.Object(
  * Read-only views of history. Each route names the one history path it reads, and that
  * path is built here from parameters the route already validated, each percent-encoded:
  * nothing the client wrote in the path is passed on, so `%2e%2e` and friends cannot walk to
- * another history route (`/metrics`, `/admin`). The query string is re-encoded from its
- * parsed pairs; history validates it. The API adds authentication and a uniform error
+ * another history route (`/metrics`, `/admin`). The query string goes on as written when it
+ * holds only URL query characters; history validates its parameters. The API adds authentication and a uniform error
  * shape; history owns the data and checks the API's own token.
  */
 const FORWARDED: readonly {
@@ -67,14 +67,18 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): vo
   }
 }
 
+/** RFC 3986 query characters (percent-escapes included): nothing that could end the query or the request. */
+const QUERY_CHARACTERS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+
 async function forward(
   request: FastifyRequest,
   reply: FastifyReply,
   deps: RouteDeps,
   path: string,
 ): Promise<FastifyReply> {
-  const rawQuery = request.url.split('?', 2)[1];
-  const query = rawQuery === undefined ? '' : new URLSearchParams(rawQuery).toString();
+  const query = request.url.split('?', 2)[1] ?? '';
+  if (!QUERY_CHARACTERS.test(query))
+    throw new ApiError(ApiErrorCode.BadRequest, 'the query string has characters a URL query may not carry');
   const upstream = await deps.history.get(`${path}${query === '' ? '' : `?${query}`}`, {
     actor: principalOf(request).actor.id,
   });
