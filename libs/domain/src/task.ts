@@ -201,14 +201,14 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
   if (!shaped.ok) issues.push(...shaped.issues.filter((issue) => !issue.field.startsWith('schedule')));
   if (issues.length > 0 || !shaped.ok || !schedule.ok) return fail(issues);
   const spec: TaskSpec = { ...shaped.value, schedule: schedule.value };
-  const meaning = [...checkDefinitionRules(spec), ...checkTimeliness(spec, now)];
+  const meaning = [...checkDefinitionRules(spec), ...checkWriteOnlyRules(spec, now)];
   return meaning.length === 0 ? ok(spec) : fail(meaning);
 }
 
 /**
  * What a stored definition must satisfy before a scheduler runs it: the rules the API applied
- * when it was written (except those about the clock: a one-shot is in the past once it ran)
- * and the deployment's target policy. Whoever can write ZooKeeper directly meets these too.
+ * when it was written, but for the write-only ones (see checkWriteOnlyRules), and the
+ * deployment's target policy. Whoever can write ZooKeeper directly meets these too.
  */
 export function checkRunnableTask(task: SchedulerTask, policy: TargetPolicy): FieldIssue[] {
   return [...checkDefinitionRules(task), ...policy.check(task.target.url)];
@@ -238,9 +238,6 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
   if (startAt !== undefined && endAt !== undefined && endAt <= startAt) {
     issues.push({ field: 'endAt', message: 'must be after startAt' });
   }
-  if (spec.pausedNote !== undefined && !spec.paused) {
-    issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
-  }
   return issues;
 }
 
@@ -263,9 +260,15 @@ function checkTargetHeaders(headers: Readonly<Record<string, string>>): FieldIss
   return issues;
 }
 
-/** Rules that depend on the current instant: only checked when a definition is written. */
-function checkTimeliness(spec: TaskSpec, now: EpochMs): FieldIssue[] {
+/**
+ * Rules only a write must meet: those about the clock (a one-shot is in the past once it
+ * ran) and bookkeeping that does not change what a call does (a note left on a resumed task).
+ */
+function checkWriteOnlyRules(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   const issues: FieldIssue[] = [];
+  if (spec.pausedNote !== undefined && !spec.paused) {
+    issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
+  }
   const endAt = spec.endAt === undefined ? undefined : parseInstant(spec.endAt);
   if (spec.schedule.kind === 'once') {
     const at = parseInstant(spec.schedule.at);
