@@ -161,6 +161,8 @@ describe('npm start (scripts/start-local.mjs)', () => {
       (await fetch(`${state.urls.history}/admin/rebuild`, { headers })).status;
     expect(await adminStatus({})).toBe(401);
     expect(await adminStatus({ authorization: `Bearer ${token}` })).toBe(404);
+    // History's queries need a token (the API has its own, which is how the CLI read them above).
+    expect((await fetch(`${state.urls.history}/executions`)).status).toBe(401);
 
     // A second start refuses instead of fighting for the ports.
     const second = runScript(env);
