@@ -12,3 +12,4 @@ export * from './fire-plan.js';
 export * from './hash.js';
 export * from './retry.js';
 export * from './target-policy.js';
+export * from './history-query.js';

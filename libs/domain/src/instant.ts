@@ -9,8 +9,18 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 
 export function parseInstant(text: string): EpochMs | undefined {
   if (!RFC3339.test(text)) return undefined;
+  // Date.parse rolls February 30 over into March: a day the month does not have is refused here.
+  const [year = 0, month = 0, day = 0] = text.slice(0, 10).split('-').map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** setUTCFullYear, not Date.UTC: the latter reads years 0-99 as 1900-1999. */
+function daysInMonth(year: number, month: number): number {
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year, month, 0);
+  return lastDay.getUTCDate();
 }
 
 export function formatInstant(ms: EpochMs): string {

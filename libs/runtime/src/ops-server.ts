@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { documented } from './route-docs.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -21,15 +22,64 @@ export function registerOpsRoutes(
   app: FastifyInstance,
   options: { registry: Registry; readiness: () => Readiness },
 ): void {
-  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const readiness = options.readiness();
-    return reply
-      .code(readiness.ready ? 200 : 503)
-      .send({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness.detail });
-  });
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) =>
-    reply.header('content-type', options.registry.contentType).send(await options.registry.metrics()),
+  // Documented as open (`security: []`): probes and scrapers carry no token. The response
+  // schemas keep every property (additionalProperties), so they only document.
+  const open = { tags: ['ops'], security: [] };
+  const statusBody = {
+    type: 'object',
+    properties: { status: { type: 'string' } },
+    additionalProperties: true,
+  };
+  app.get(
+    '/healthz',
+    {
+      logLevel: 'warn',
+      schema: documented({
+        ...open,
+        summary: 'The process is alive',
+        response: { 200: statusBody },
+      }),
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      logLevel: 'warn',
+      schema: documented({
+        ...open,
+        summary: 'Whether the service can do its job (503 with the reason when not)',
+        response: {
+          200: { ...statusBody, description: 'ready' },
+          503: { ...statusBody, description: 'not ready; the other fields say why' },
+        },
+      }),
+    },
+    async (_request, reply) => {
+      const readiness = options.readiness();
+      return reply
+        .code(readiness.ready ? 200 : 503)
+        .send({ status: readiness.ready ? 'ready' : 'not-ready', ...readiness.detail });
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      logLevel: 'warn',
+      schema: documented({
+        ...open,
+        summary: 'Prometheus metrics',
+        produces: ['text/plain'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      }),
+    },
+    async (_request, reply) =>
+      reply.header('content-type', options.registry.contentType).send(await options.registry.metrics()),
   );
 }
 

@@ -2,14 +2,25 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { type Clock, TASK_ID_MAX_LENGTH, type TargetPolicy } from '@nono/domain';
-import { type Logger, type Readiness, type createMetricsRegistry, registerOpsRoutes } from '@nono/runtime';
+import {
+  type Logger,
+  type Readiness,
+  type createMetricsRegistry,
+  methodNotAllowedRoutes,
+  registerOpsRoutes,
+} from '@nono/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
-import { frameworkErrors, registerProblemHandlers } from './problem-handlers.js';
+import {
+  PROBLEM_CONTENT_TYPE,
+  frameworkErrors,
+  registerProblemHandlers,
+  sendProblem,
+} from './problem-handlers.js';
 import { typeboxValidatorCompiler } from './request-validation.js';
 import { registerHistoryRoutes } from './routes/history-routes.js';
 import { registerPreviewRoutes } from './routes/preview-routes.js';
@@ -77,10 +88,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors,
     // Room for every id a route accepts (task ids, execution ids up to 200), even
     // percent-encoded, so a too-long id gets the schema's 400 naming the field instead of "URL is malformed".
-    maxParamLength: Math.max(TASK_ID_MAX_LENGTH, 200) * 3,
+    routerOptions: { maxParamLength: Math.max(TASK_ID_MAX_LENGTH, 200) * 3 },
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   registerProblemHandlers(app);
+  const sealMethods = methodNotAllowedRoutes(app, (request, reply, allowed) =>
+    sendProblem(
+      reply,
+      new ApiError(
+        ApiErrorCode.MethodNotAllowed,
+        `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+      ),
+      request.url,
+    ),
+  );
   // `curl -X POST -H 'content-type: application/json'` with no body is a common way to
   // pause or trigger; an empty JSON body is read as absent instead of refused.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -143,7 +164,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Document the problem+json shape of every error response in OpenAPI (errors are
       // sent pre-serialised by the error handler, so this does not change what is sent).
       api.addHook('onRoute', (route) => {
-        const problem = { $ref: 'Problem#' };
+        const problem = {
+          description: 'RFC 9457 problem details',
+          content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: 'Problem#' } } },
+        };
         route.schema = {
           ...route.schema,
           response: { '4xx': problem, '5xx': problem, ...(route.schema?.response as object | undefined) },
@@ -159,5 +183,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: API_PREFIX },
   );
+  sealMethods();
   return app;
 }

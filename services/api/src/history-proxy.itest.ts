@@ -22,7 +22,7 @@ describe('history proxy', () => {
       '/api/v1/reports/tasks/nightly?from=2026-01-01T00:00:00Z',
       '/reports/tasks/nightly?from=2026-01-01T00:00:00Z',
     ],
-    ['/api/v1/reports/daily', '/reports/daily'],
+    ['/api/v1/reports/daily?day=2026-01-01', '/reports/daily?day=2026-01-01'],
     ['/api/v1/audit?taskId=nightly', '/audit?taskId=nightly'],
     ['/api/v1/schedulers/history', '/schedulers/history'],
   ])('forwards %s', async (url, upstream) => {

@@ -52,3 +52,10 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
       ),
     );
 };
+
+export function sendProblem(reply: FastifyReply, error: ApiError, url: string): FastifyReply {
+  return reply
+    .code(error.statusCode)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problemOf(error, url.split('?')[0])));
+}

@@ -20,33 +20,55 @@ export const TaskIdParams = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A request body as a client may write it: every field with a default may be left out (the
+ * domain fills it in), every other stays required, at every depth. The stored schema
+ * requires them all, since a stored task has its defaults applied.
+ */
+function omittableDefaults(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(omittableDefaults);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [key, omittableDefaults(value)]),
+  );
+  const properties = copy['properties'] as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(copy['required']) && properties !== undefined)
+    copy['required'] = (copy['required'] as string[]).filter(
+      (name) => properties[name]?.default === undefined,
+    );
+  return copy;
+}
+
 export const CreateTaskBody = byHandler(
-  Type.Composite(
-    [Type.Object({ id: Type.String({ pattern: TASK_ID_PATTERN }) }), Type.Partial(TaskSpecSchema)],
-    {
-      description: 'A task spec plus its id; omitted fields take their defaults',
-    },
+  Type.Unsafe(
+    omittableDefaults(
+      Type.Composite([Type.Object({ id: Type.String({ pattern: TASK_ID_PATTERN }) }), TaskSpecSchema], {
+        description: 'A task spec plus its id; omitted fields take their defaults',
+      }),
+    ) as TSchema,
   ),
 );
 export const ReplaceTaskBody = byHandler(
-  Type.Composite(
-    [
-      Type.Object({ id: Type.Optional(Type.String({ pattern: TASK_ID_PATTERN })) }),
-      Type.Partial(TaskSpecSchema),
-    ],
-    {
-      description: 'The whole spec (a full replace: omitted fields take their defaults)',
-    },
+  Type.Unsafe(
+    omittableDefaults(
+      Type.Composite(
+        [Type.Object({ id: Type.Optional(Type.String({ pattern: TASK_ID_PATTERN })) }), TaskSpecSchema],
+        { description: 'The whole spec (a full replace: omitted fields take their defaults)' },
+      ),
+    ) as TSchema,
   ),
 );
 export const PatchTaskBody = byHandler(
   Type.Object({}, { additionalProperties: true, description: 'RFC 7396 JSON merge patch of the spec' }),
 );
 
+/** `key:value`: a key as labels have them (the value may be anything, colons included). */
+const LabelFilter = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,62}:' });
+
 export const ListTasksQuery = Type.Object(
   {
     label: Type.Optional(
-      Type.Union([Type.String(), Type.Array(Type.String())], {
+      Type.Union([LabelFilter, Type.Array(LabelFilter)], {
         description: 'key:value; repeat to require several',
       }),
     ),
@@ -207,8 +229,13 @@ export const StatusResponse = Type.Object(
 );
 
 /** History's JSON, passed through as bytes (never re-serialised); its README documents the shapes. */
-export const ForwardedResponse = Type.Unknown({
-  description: "the history service's answer, as is (services/history/README.md)",
-});
+export const ForwardedResponse = {
+  description:
+    "the history service's answer, as is (services/history/README.md); lists also as CSV (format=csv)",
+  content: {
+    'application/json': { schema: {} },
+    'text/csv': { schema: { type: 'string' } },
+  },
+};
 
 export const NoContent = Type.Null({ description: 'no content' });

@@ -113,6 +113,27 @@ describe('history behind the proxy (real history service)', () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it('history takes a task id at the limit (128) and refuses one past it, naming the id', async () => {
+    const id = (length: number): string => `t${'x'.repeat(length - 2)}z`;
+    for (const path of ['/tasks/ID/executions', '/reports/tasks/ID']) {
+      const atLimit = await h.app.inject({
+        method: 'GET',
+        url: `/api/v1${path.replace('ID', id(128))}`,
+        headers: auth('viewer'),
+      });
+      expect({ path, status: atLimit.statusCode }).toEqual({ path, status: 200 });
+      const direct = await fetch(`${history.url}${path.replace('ID', id(128))}`, {
+        headers: { authorization: `Bearer ${HISTORY_READ_TOKEN}` },
+      });
+      expect({ path, status: direct.status }).toEqual({ path, status: 200 });
+      const past = await fetch(`${history.url}${path.replace('ID', id(129))}`, {
+        headers: { authorization: `Bearer ${HISTORY_READ_TOKEN}` },
+      });
+      expect({ path, status: past.status }).toEqual({ path, status: 400 });
+      expect(JSON.stringify(await past.json())).toContain('"field":"id"');
+    }
+  });
+
   it('history answers its query routes only to a token, and leaves its probes open', async () => {
     for (const path of ['/executions', '/audit', '/reports/daily?day=2026-01-01', '/schedulers/history']) {
       const anonymous = await fetch(`${history.url}${path}`);

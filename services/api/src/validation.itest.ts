@@ -174,4 +174,42 @@ describe('input validation (real ZooKeeper)', () => {
     });
     expect(response.statusCode).toBe(201);
   });
+
+  it.each(['/api/v1/tasks?limit=true', '/api/v1/tasks?limit=1e2', '/api/v1/executions?limit=true'])(
+    '%s is a 400 naming limit (a boolean is not a number)',
+    async (url) => {
+      const response = await h.app.inject({ method: 'GET', url, headers: auth('viewer') });
+      expect(response.statusCode).toBe(400);
+      expect(
+        response.json<{ errors: Array<{ field: string }> }>().errors.map((issue) => issue.field),
+      ).toContain('limit');
+    },
+  );
+
+  it.each([
+    ['DELETE', '/api/v1/tasks', 'GET, HEAD, POST'],
+    ['POST', '/api/v1/tasks/v-wild', 'DELETE, GET, HEAD, PATCH, PUT'],
+    ['PUT', '/api/v1/executions', 'GET, HEAD'],
+    ['TRACE', '/healthz', 'GET, HEAD'],
+  ])('%s %s is a 405 problem naming the allowed methods (%s)', async (method, url, allow) => {
+    const response = await h.app.inject({ method: method as 'POST', url, headers: auth('admin') });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers['allow']).toBe(allow);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ code: 'NONO_METHOD_NOT_ALLOWED' });
+  });
+
+  it('documents errors as problem+json and the ops routes as open', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<
+        string,
+        Record<string, { security?: unknown[]; responses: Record<string, { content?: object }> }>
+      >;
+    }>();
+    for (const path of ['/healthz', '/readyz', '/metrics'])
+      expect(doc.paths[path]?.['get']?.security).toEqual([]);
+    const create = doc.paths['/api/v1/tasks']?.['post'];
+    expect(Object.keys(create?.responses['4XX']?.content ?? {})).toEqual(['application/problem+json']);
+    expect(create?.security).toBeUndefined();
+  });
 });

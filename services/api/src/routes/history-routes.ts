@@ -1,19 +1,19 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import {
+  AuditQuery,
+  EmptyQuery,
+  DailyReportQuery,
+  ExecutionParams,
+  ExecutionsQuery,
+  SchedulerHistoryQuery,
+  TaskExecutionsQuery,
+  TaskReportQuery,
+} from '@nono/domain';
+import { type TSchema } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { principalOf } from '../auth/authenticate.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { ForwardedResponse, TaskIdParams } from '../schemas.js';
 import { type RouteDeps } from './route-deps.js';
-
-const ExecutionIdParams = Type.Object(
-  {
-    id: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$',
-      description: 'execution id',
-    }),
-  },
-  { additionalProperties: false },
-);
 
 /**
  * Read-only views of history. Each route names the one history path it reads, and that
@@ -26,31 +26,40 @@ const ExecutionIdParams = Type.Object(
 const FORWARDED: readonly {
   readonly route: string;
   readonly params?: TSchema;
+  /** History's own query schema (libs/domain): the API checks with it too and documents it. */
+  readonly querystring: TSchema;
   readonly upstream: (params: Record<string, string>) => string;
 }[] = [
-  { route: '/executions', upstream: () => '/executions' },
+  { route: '/executions', querystring: ExecutionsQuery, upstream: () => '/executions' },
   {
     route: '/executions/:id',
-    params: ExecutionIdParams,
+    params: ExecutionParams,
+    querystring: EmptyQuery,
     upstream: ({ id = '' }) => `/executions/${encodeURIComponent(id)}`,
   },
   {
     route: '/tasks/:id/executions',
     params: TaskIdParams,
+    querystring: TaskExecutionsQuery,
     upstream: ({ id = '' }) => `/tasks/${encodeURIComponent(id)}/executions`,
   },
   {
     route: '/reports/tasks/:id',
     params: TaskIdParams,
+    querystring: TaskReportQuery,
     upstream: ({ id = '' }) => `/reports/tasks/${encodeURIComponent(id)}`,
   },
-  { route: '/reports/daily', upstream: () => '/reports/daily' },
-  { route: '/audit', upstream: () => '/audit' },
-  { route: '/schedulers/history', upstream: () => '/schedulers/history' },
+  { route: '/reports/daily', querystring: DailyReportQuery, upstream: () => '/reports/daily' },
+  { route: '/audit', querystring: AuditQuery, upstream: () => '/audit' },
+  {
+    route: '/schedulers/history',
+    querystring: SchedulerHistoryQuery,
+    upstream: () => '/schedulers/history',
+  },
 ];
 
 export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  for (const { route, params, upstream } of FORWARDED) {
+  for (const { route, params, querystring, upstream } of FORWARDED) {
     app.get<{ Params: Record<string, string> }>(
       route,
       {
@@ -59,6 +68,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): vo
           tags: ['history'],
           summary: `Forwarded to history: GET ${route}`,
           ...(params === undefined ? {} : { params }),
+          querystring,
           response: { 200: ForwardedResponse },
         },
       },

@@ -1,5 +1,5 @@
 import { type KeysetPosition } from '../store/history-queries.js';
-import { invalidQuery } from './problem.js';
+import { impossibleQuery } from './problem.js';
 
 /**
  * Opaque page cursors: base64url JSON of the last row's (instant, id). Opaque so the
@@ -16,7 +16,7 @@ export function decodeCursor(cursor: string | undefined): KeysetPosition | undef
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalidQuery([{ field: 'cursor', message: 'not a cursor returned by this API' }]);
+    throw impossibleQuery([{ field: 'cursor', message: 'not a cursor returned by this API' }]);
   }
   if (
     !Array.isArray(parsed) ||
@@ -24,7 +24,7 @@ export function decodeCursor(cursor: string | undefined): KeysetPosition | undef
     !Number.isSafeInteger(parsed[0]) ||
     typeof parsed[1] !== 'string'
   ) {
-    throw invalidQuery([{ field: 'cursor', message: 'not a cursor returned by this API' }]);
+    throw impossibleQuery([{ field: 'cursor', message: 'not a cursor returned by this API' }]);
   }
   return { at: parsed[0] as number, id: parsed[1] };
 }

@@ -191,12 +191,20 @@ describe('single execution, reports, audit, cluster', () => {
   });
 });
 
-describe('bad parameters are 400 problem+json, never 500', () => {
+describe('bad parameters are 400 (malformed) or 422 (impossible) problem+json, never 500', () => {
+  const impossible = [
+    '/executions?from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z',
+    '/executions?cursor=not-a-cursor',
+    `/executions?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`,
+    '/reports/daily?day=2026-02-30',
+    '/executions?from=2026-02-30T00:00:00Z',
+  ];
   const bad = [
+    '/executions?from=2026-11-20T24:00:00Z',
+    '/executions?limit=true',
     '/executions?from=yesterday',
     '/executions?from=2026-13-45T00:00:00Z',
     '/executions?from=2026-11-20T00:00:00',
-    '/executions?from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z',
     '/executions?limit=-1',
     '/executions?limit=0',
     '/executions?limit=501',
@@ -205,8 +213,6 @@ describe('bad parameters are 400 problem+json, never 500', () => {
     '/executions?status=exploded',
     `/executions?taskId=${encodeURIComponent("' OR 1=1 --")}`,
     `/executions?schedulerId=${encodeURIComponent("x'; DROP TABLE executions; --")}`,
-    '/executions?cursor=not-a-cursor',
-    `/executions?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`,
     `/executions?cursor=${encodeURIComponent('%%%')}`,
     '/executions?unknown=1',
     '/executions?format=xml',
@@ -215,33 +221,51 @@ describe('bad parameters are 400 problem+json, never 500', () => {
     `/executions/${encodeURIComponent('<script>')}`,
     '/reports/tasks/task-001?from=2026-02-30',
     '/reports/daily',
-    '/reports/daily?day=2026-02-30',
     '/reports/daily?day=20261120',
     `/audit?actor=${encodeURIComponent("' OR 1=1 --")}`,
     '/audit?from=2026-11-20T00:00:00Z&from=2026-11-21T00:00:00Z',
     '/schedulers/history?limit=-5',
   ];
 
-  it.each(bad)('%s', async (url) => {
-    const response = await get({ url });
-    expect(response.statusCode).toBe(400);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const problem = response.json<{
-      type: string;
-      title: string;
-      status: number;
-      detail: string;
-      errors: { field: string; message: string }[];
-    }>();
-    expect(problem).toMatchObject({
-      status: 400,
-      type: expect.any(String),
-      title: expect.any(String),
-      detail: expect.any(String),
+  it.each([...bad.map((url) => [url, 400] as const), ...impossible.map((url) => [url, 422] as const)])(
+    '%s: %i',
+    async (url, status) => {
+      const response = await get({ url });
+      expect(response.statusCode).toBe(status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const problem = response.json<{
+        type: string;
+        title: string;
+        status: number;
+        detail: string;
+        errors: { field: string; message: string }[];
+      }>();
+      expect(problem).toMatchObject({
+        status,
+        type: expect.any(String),
+        title: expect.any(String),
+        detail: expect.any(String),
+      });
+      expect(problem.errors.length).toBeGreaterThan(0);
+      for (const error of problem.errors)
+        expect(error).toEqual({ field: expect.any(String), message: expect.any(String) });
+    },
+  );
+
+  it.each([
+    ['POST', '/executions', 'GET, HEAD'],
+    ['DELETE', '/executions/x', 'GET, HEAD'],
+    ['PUT', '/reports/daily', 'GET, HEAD'],
+    ['TRACE', '/audit', 'GET, HEAD'],
+  ])('%s %s: 405 problem+json with Allow: %s', async (method, url, allow) => {
+    const response = await app.inject({
+      method: method as 'POST',
+      url,
+      headers: { authorization: `Bearer ${READ_TOKEN}` },
     });
-    expect(problem.errors.length).toBeGreaterThan(0);
-    for (const error of problem.errors)
-      expect(error).toEqual({ field: expect.any(String), message: expect.any(String) });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers['allow']).toBe(allow);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('survives random garbage in every parameter', async () => {

@@ -1,10 +1,11 @@
-import { type Readiness, registerOpsRoutes } from '@nono/runtime';
+import { TASK_ID_MAX_LENGTH } from '@nono/domain';
+import { type Readiness, methodNotAllowedRoutes, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry } from 'prom-client';
 import { type HistoryQueries } from '../store/history-queries.js';
 import { requireBearer } from './admin-auth.js';
 import { collectOpenApi } from './openapi.js';
-import { registerProblemHandlers } from './problem.js';
+import { ProblemType, registerProblemHandlers, sendProblem } from './problem.js';
 import { type RebuildControl, registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerExecutionRoutes } from './routes/execution-routes.js';
@@ -41,8 +42,20 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     logger: options.logger ?? false,
     // Closed schemas must reject unknown parameters, not strip them; report every bad field at once.
     ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: true } },
+    // Room for every id a route accepts (task ids, execution ids up to 200), even
+    // percent-encoded, so a too-long id gets the schema's 400 naming it, not "URL is malformed".
+    routerOptions: { maxParamLength: Math.max(TASK_ID_MAX_LENGTH, 200) * 3 },
   });
   registerProblemHandlers(app);
+  const sealMethods = methodNotAllowedRoutes(app, (request, reply, allowed) =>
+    sendProblem(
+      reply,
+      ProblemType.MethodNotAllowed,
+      `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+      [],
+      request.url,
+    ),
+  );
   const readers = requireBearer(
     [...(options.readTokenHashes ?? []), ...(options.adminTokenHashes ?? [])],
     'nono-history',
@@ -70,5 +83,6 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     registerAdminRoutes(app, options.rebuilder, options.adminTokenHashes ?? []);
   registerOpsRoutes(app, { registry: options.registry, readiness: options.readiness });
   app.get('/openapi.json', { logLevel: 'warn' }, (_request, reply) => reply.send(openApi()));
+  sealMethods();
   return app;
 }

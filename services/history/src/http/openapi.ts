@@ -5,6 +5,14 @@ declare module 'fastify' {
   interface FastifySchema {
     summary?: string;
     tags?: readonly string[];
+    /** `[]` for a route that needs no token; absent: the bearer token is required (401 otherwise). */
+    security?: readonly Record<string, readonly string[]>[];
+    /** Left out of the document (the 405 routes). */
+    hide?: boolean;
+    /** Answers besides 200, 400 and 401, with what they mean: `{ 404: 'no such execution' }`. */
+    problems?: Readonly<Record<number, string>>;
+    /** The success status when it is not 200 (202 for a started rebuild). */
+    success?: number;
   }
 }
 
@@ -30,7 +38,7 @@ export function collectOpenApi(
 ): () => Record<string, unknown> {
   const routes: DocumentedRoute[] = [];
   app.addHook('onRoute', (route: RouteOptions) => {
-    if (route.schema === undefined) return;
+    if (route.schema === undefined || route.schema.hide === true) return;
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD')
         routes.push({
@@ -48,18 +56,40 @@ export function collectOpenApi(
         ...parametersOf(route.schema['params'], 'path'),
         ...parametersOf(route.schema['querystring'], 'query'),
       ];
+      const open = Array.isArray(route.schema['security']) && route.schema['security'].length === 0;
+      const problems: Record<number, string> = {
+        ...(parameters.length > 0 ? { 400: 'Invalid parameters' } : {}),
+        ...(route.schema['querystring'] === undefined
+          ? {}
+          : {
+              422: 'Well-formed but impossible: a date that does not exist, a range that ends before it starts, a cursor this service did not issue',
+            }),
+        ...(open ? {} : { 401: 'A bearer token is required (see securitySchemes)' }),
+        ...(route.schema['problems'] as Record<number, string> | undefined),
+      };
+      const success = (route.schema['success'] as number | undefined) ?? 200;
+      const csv =
+        (route.schema['querystring'] as ParameterSchema | undefined)?.properties?.['format'] !== undefined;
       paths[path] = {
         ...paths[path],
         [route.method]: {
           summary: route.schema['summary'],
           tags: route.schema['tags'],
+          ...(open ? { security: [] } : {}),
           parameters,
           responses: {
-            '200': okResponse(route.schema['response']),
-            '400': {
-              description: 'Invalid parameters',
-              content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-            },
+            ...successResponses(route.schema['response'], success, csv),
+            ...Object.fromEntries(
+              Object.entries(problems).map(([status, description]) => [
+                status,
+                {
+                  description,
+                  content: {
+                    'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+                  },
+                },
+              ]),
+            ),
           },
         },
       };
@@ -68,7 +98,16 @@ export function collectOpenApi(
       openapi: '3.1.0',
       info,
       paths,
+      security: [{ bearer: [] }],
       components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A token from NONO_HISTORY_READ_TOKENS (queries) or NONO_HISTORY_ADMIN_TOKENS (also /admin)',
+          },
+        },
         schemas: {
           Problem: {
             type: 'object',
@@ -94,12 +133,29 @@ export function collectOpenApi(
   };
 }
 
-/** The documented 200 answer: its JSON schema when the route declares one (and is serialised by it). */
-function okResponse(response: unknown): Record<string, unknown> {
-  const schema = (response as Record<string, unknown> | undefined)?.['200'];
-  return schema === undefined
-    ? { description: 'OK' }
-    : { description: 'OK', content: { 'application/json': { schema } } };
+/**
+ * The documented answers other than problems: each response schema the route declares (it is
+ * also what serialises them), or a bare `success` when it declares none.
+ */
+function successResponses(response: unknown, success: number, csv: boolean): Record<string, unknown> {
+  const declared = Object.entries((response as Record<string, Record<string, unknown>> | undefined) ?? {});
+  // Lists answer CSV for format=csv (or Accept: text/csv), sent as text by sendPage.
+  const csvContent = csv ? { 'text/csv': { schema: { type: 'string' } } } : {};
+  if (declared.length === 0)
+    return {
+      [success]: { description: 'OK', content: { 'application/json': { schema: {} }, ...csvContent } },
+    };
+  return Object.fromEntries(
+    declared.map(([status, schema]) => {
+      const { description = 'OK', content, ...rest } = schema;
+      return [
+        status,
+        content === undefined
+          ? { description, content: { 'application/json': { schema: rest }, ...csvContent } }
+          : { description, content },
+      ];
+    }),
+  );
 }
 
 function parametersOf(schema: unknown, where: 'path' | 'query'): Record<string, unknown>[] {

@@ -7,7 +7,14 @@ import { type FastifyError, type FastifyInstance, type FastifyReply } from 'fast
  */
 export const ProblemType = {
   InvalidQuery: { code: 'NONO_HISTORY_INVALID_QUERY', status: 400, title: 'Invalid query parameters' },
+  /** Well-formed by the schema but impossible: no pattern can say February has no 30th. */
+  ImpossibleQuery: {
+    code: 'NONO_HISTORY_IMPOSSIBLE_QUERY',
+    status: 422,
+    title: 'The query parameters are well-formed but cannot be answered',
+  },
   NotFound: { code: 'NONO_HISTORY_NOT_FOUND', status: 404, title: 'Not found' },
+  MethodNotAllowed: { code: 'NONO_HISTORY_METHOD_NOT_ALLOWED', status: 405, title: 'Method not allowed' },
   Unauthorized: {
     code: 'NONO_HISTORY_UNAUTHORIZED',
     status: 401,
@@ -41,15 +48,16 @@ export class ProblemError extends Error {
   }
 }
 
-export function invalidQuery(errors: readonly FieldIssue[]): ProblemError {
+/** A query the schema accepts but that names something impossible (422). */
+export function impossibleQuery(errors: readonly FieldIssue[]): ProblemError {
   return new ProblemError(
-    ProblemType.InvalidQuery,
+    ProblemType.ImpossibleQuery,
     errors.map((e) => `${e.field}: ${e.message}`).join('; '),
     errors,
   );
 }
 
-function sendProblem(
+export function sendProblem(
   reply: FastifyReply,
   problem: ProblemType,
   detail: string,

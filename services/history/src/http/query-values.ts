@@ -1,6 +1,6 @@
 import { type FieldIssue, parseInstant } from '@nono/domain';
 import { type FastifyRequest } from 'fastify';
-import { invalidQuery } from './problem.js';
+import { impossibleQuery } from './problem.js';
 
 /**
  * Checks the schema cannot express: a well-formed but impossible date (2026-13-45),
@@ -16,14 +16,14 @@ export function parseRange(query: { from?: string; to?: string }): { from?: numb
     issues.push({ field: 'to', message: 'not a valid RFC 3339 instant' });
   if (from !== undefined && to !== undefined && to < from)
     issues.push({ field: 'to', message: 'must not be before from' });
-  if (issues.length > 0) throw invalidQuery(issues);
+  if (issues.length > 0) throw impossibleQuery(issues);
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
 
 export function parseDay(day: string): string {
   const ms = Date.parse(`${day}T00:00:00Z`);
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day)
-    throw invalidQuery([{ field: 'day', message: 'not a valid calendar day (YYYY-MM-DD)' }]);
+    throw impossibleQuery([{ field: 'day', message: 'not a valid calendar day (YYYY-MM-DD)' }]);
   return day;
 }
 

@@ -1,3 +1,4 @@
+import { type ExecutionStatus } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -8,18 +9,8 @@ import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from
  * committing the new migration under drizzle/.
  */
 
-export const EXECUTION_STATUSES = [
-  'scheduled',
-  'running',
-  'succeeded',
-  'failed',
-  'timed-out',
-  'skipped',
-  'misfired',
-  'lost',
-  'retrying',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+// The statuses are part of history's query contract, shared with the API (libs/domain).
+export { EXECUTION_STATUSES, type ExecutionStatus } from '@nono/domain';
 
 export const executions = sqliteTable(
   'executions',

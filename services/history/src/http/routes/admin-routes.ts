@@ -30,6 +30,11 @@ export function registerAdminRoutes(
         summary:
           'Rebuilds the database from the beginning of the topics into a new file while queries keep being served, then swaps it in',
         tags: ['admin'],
+        success: 202,
+        problems: {
+          401: 'An admin bearer token (NONO_HISTORY_ADMIN_TOKENS) is required',
+          409: 'A rebuild is already running',
+        },
       },
     },
     (_request, reply) => {
@@ -51,6 +56,10 @@ export function registerAdminRoutes(
       schema: {
         summary: 'The running or last rebuild: phase, records, events/s, remaining lag',
         tags: ['admin'],
+        problems: {
+          401: 'An admin bearer token (NONO_HISTORY_ADMIN_TOKENS) is required',
+          404: 'No rebuild since the service started',
+        },
       },
     },
     (_request, reply) => {

@@ -80,7 +80,14 @@ export function registerExecutionRoutes(app: FastifyInstance, queries: () => His
 
   app.get<{ Params: ExecutionParams }>(
     '/executions/:id',
-    { schema: { summary: 'One execution with its attempts', tags: ['executions'], params: ExecutionParams } },
+    {
+      schema: {
+        summary: 'One execution with its attempts',
+        tags: ['executions'],
+        params: ExecutionParams,
+        problems: { 404: 'No execution with this id' },
+      },
+    },
     (request, reply) => {
       const found = queries().execution(request.params.id);
       if (found === undefined)

@@ -1,0 +1,122 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { TASK_ID_PATTERN } from './task.js';
+
+/** What an execution can be, as history records it. */
+export const EXECUTION_STATUSES = [
+  'scheduled',
+  'running',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'skipped',
+  'misfired',
+  'lost',
+  'retrying',
+] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+/**
+ * The query and path parameters of history's query routes: history validates with them,
+ * and the API documents its forwarded routes with the very same objects, so the two
+ * OpenAPI documents cannot disagree. Every object is closed (`additionalProperties:
+ * false`): an unknown parameter is a 400, not silently ignored. Identifiers are restricted
+ * to a safe alphabet, so input that looks like SQL or markup is refused at the door
+ * (queries are parameterised anyway). Field ranges are as tight as a pattern can say
+ * (months 01-12, hours 00-23, no leap second); what no pattern can (February 30, a range
+ * that ends before it starts, a cursor history did not issue) is a 422.
+ */
+const DAY = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
+const RFC3339 = `^${DAY}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$`;
+const SAFE_ID = '^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$';
+
+const Instant = Type.String({
+  pattern: RFC3339,
+  description: 'RFC 3339 instant with an offset, e.g. 2026-11-22T00:00:00Z',
+});
+const TaskId = Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' });
+const SafeId = Type.String({ pattern: SAFE_ID, description: 'identifier: letters, digits and . _ : @ + -' });
+const Limit = Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'page size, 1 to 500' });
+const Cursor = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,600}$',
+  description: 'opaque cursor from the previous page (nextCursor)',
+});
+const Format = Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+  description: 'csv for a CSV download (or send Accept: text/csv)',
+});
+export const StatusSchema = Type.Union(
+  EXECUTION_STATUSES.map((status) => Type.Literal(status)),
+  { description: 'execution status' },
+);
+
+const range = { from: Type.Optional(Instant), to: Type.Optional(Instant) };
+
+export const ExecutionsQuery = Type.Object(
+  {
+    taskId: Type.Optional(TaskId),
+    status: Type.Optional(StatusSchema),
+    schedulerId: Type.Optional(SafeId),
+    ...range,
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type ExecutionsQuery = Static<typeof ExecutionsQuery>;
+
+export const TaskExecutionsQuery = Type.Object(
+  {
+    status: Type.Optional(StatusSchema),
+    ...range,
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type TaskExecutionsQuery = Static<typeof TaskExecutionsQuery>;
+
+export const TaskParams = Type.Object({ id: TaskId }, { additionalProperties: false });
+export type TaskParams = Static<typeof TaskParams>;
+
+export const ExecutionParams = Type.Object({ id: SafeId }, { additionalProperties: false });
+export type ExecutionParams = Static<typeof ExecutionParams>;
+
+export const EmptyQuery = Type.Object({}, { additionalProperties: false });
+
+export const TaskReportQuery = Type.Object({ ...range }, { additionalProperties: false });
+export type TaskReportQuery = Static<typeof TaskReportQuery>;
+
+export const DailyReportQuery = Type.Object(
+  {
+    day: Type.String({ pattern: `^${DAY}$`, description: 'UTC day, YYYY-MM-DD' }),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type DailyReportQuery = Static<typeof DailyReportQuery>;
+
+export const AuditQuery = Type.Object(
+  {
+    taskId: Type.Optional(TaskId),
+    actor: Type.Optional(SafeId),
+    ...range,
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuery>;
+
+export const SchedulerHistoryQuery = Type.Object(
+  {
+    schedulerId: Type.Optional(SafeId),
+    ...range,
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    format: Type.Optional(Format),
+  },
+  { additionalProperties: false },
+);
+export type SchedulerHistoryQuery = Static<typeof SchedulerHistoryQuery>;
