@@ -21,6 +21,7 @@ export default tseslint.config(
       'infra/.cache/**',
       'infra/.run/**',
       '.nono/**',
+      '.venv-schemathesis/**',
       '**/*.mjs',
       'services/api/ui/**',
     ],
