@@ -354,13 +354,8 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
     if (this.#acl === undefined || (await this.hasOwnAcl(root))) return { closed: 0 };
     let closed = 0;
     const walk = async (path: string): Promise<void> => {
-      let children: string[];
-      try {
-        children = await this.children(path);
-      } catch (error) {
-        if (isZkError(error) && error.isNoNode) return;
-        throw error;
-      }
+      const children = await this.#childrenIfAny(path);
+      if (children === undefined) return;
       for (const child of children) await walk(`${path === '/' ? '' : path}/${child}`);
       try {
         await this.setAcl(path);
@@ -441,18 +436,23 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
 
   /** Deletes a node and everything below it; a node already gone is fine. */
   async deleteTree(path: string): Promise<void> {
-    let children: string[];
-    try {
-      children = await this.children(path);
-    } catch (error) {
-      if (isZkError(error) && error.isNoNode) return;
-      throw error;
-    }
+    const children = await this.#childrenIfAny(path);
+    if (children === undefined) return;
     await Promise.all(children.map((child) => this.deleteTree(`${path === '/' ? '' : path}/${child}`)));
     try {
       await this.delete(path);
     } catch (error) {
       if (!(isZkError(error) && error.isNoNode)) throw error;
+    }
+  }
+
+  /** The node's children, or undefined when the node is gone. */
+  async #childrenIfAny(path: string): Promise<string[] | undefined> {
+    try {
+      return await this.children(path);
+    } catch (error) {
+      if (isZkError(error) && error.isNoNode) return undefined;
+      throw error;
     }
   }
 

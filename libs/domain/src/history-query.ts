@@ -49,16 +49,20 @@ export const StatusSchema = Type.Union(
 );
 
 const range = { from: Type.Optional(Instant), to: Type.Optional(Instant) };
+/** A list's time range and paging, as every list route takes them. */
+const page = {
+  ...range,
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  format: Type.Optional(Format),
+};
 
 export const ExecutionsQuery = Type.Object(
   {
     taskId: Type.Optional(TaskId),
     status: Type.Optional(StatusSchema),
     schedulerId: Type.Optional(SafeId),
-    ...range,
-    limit: Type.Optional(Limit),
-    cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    ...page,
   },
   { additionalProperties: false },
 );
@@ -67,10 +71,7 @@ export type ExecutionsQuery = Static<typeof ExecutionsQuery>;
 export const TaskExecutionsQuery = Type.Object(
   {
     status: Type.Optional(StatusSchema),
-    ...range,
-    limit: Type.Optional(Limit),
-    cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    ...page,
   },
   { additionalProperties: false },
 );
@@ -100,10 +101,7 @@ export const AuditQuery = Type.Object(
   {
     taskId: Type.Optional(TaskId),
     actor: Type.Optional(SafeId),
-    ...range,
-    limit: Type.Optional(Limit),
-    cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    ...page,
   },
   { additionalProperties: false },
 );
@@ -112,10 +110,7 @@ export type AuditQuery = Static<typeof AuditQuery>;
 export const SchedulerHistoryQuery = Type.Object(
   {
     schedulerId: Type.Optional(SafeId),
-    ...range,
-    limit: Type.Optional(Limit),
-    cursor: Type.Optional(Cursor),
-    format: Type.Optional(Format),
+    ...page,
   },
   { additionalProperties: false },
 );
