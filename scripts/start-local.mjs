@@ -571,6 +571,8 @@ async function start(run) {
   const tokenHash = createHash('sha256').update(token, 'utf8').digest('hex');
   // The API's own token for history's query routes: fresh each run, known only to the two.
   const historyReadToken = randomBytes(32).toString('base64url');
+  // The schedulers sign every call with it and the example worker verifies (Standard Webhooks).
+  const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
   const base = {
     ...process.env,
     NONO_ZK_CONNECT: run.infra.zkConnect,
@@ -650,7 +652,7 @@ async function start(run) {
       name: 'worker',
       script: 'examples/worker/dist/main.js',
       port: config.workerPort,
-      env: { ...base, WORKER_PORT: String(config.workerPort) },
+      env: { ...base, WORKER_PORT: String(config.workerPort), WORKER_WEBHOOK_SECRETS: webhookSecret },
     }),
   });
   for (const scheduler of config.schedulers) {
@@ -664,6 +666,7 @@ async function start(run) {
           NONO_SCHEDULER_ID: scheduler.id,
           NONO_SCHEDULER_PORT: String(scheduler.port),
           NONO_SCHEDULER_SPOOL_DIR: path.join(config.stateDir, 'spool', scheduler.id),
+          NONO_WEBHOOK_SECRETS: webhookSecret,
         },
       }),
     });

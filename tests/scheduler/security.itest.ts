@@ -10,6 +10,7 @@ import {
   startTestCluster,
 } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
+import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
 
 /**
  * Whoever can write ZooKeeper bypasses the API: the scheduler re-validates every definition
@@ -90,5 +91,81 @@ describe('a scheduler refuses definitions the API would refuse', () => {
     } finally {
       outsider.close();
     }
+  });
+});
+
+describe('signed calls (Standard Webhooks)', () => {
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  const otherSecret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  let cluster: TestCluster;
+  const workers: RunningProcess[] = [];
+
+  const exampleWorker = async (
+    name: string,
+    secrets: string,
+  ): Promise<{ url: string; proc: RunningProcess }> => {
+    const port = await freePort();
+    const proc = startProcess(name, 'examples/worker/dist/main.js', {
+      WORKER_PORT: String(port),
+      WORKER_WEBHOOK_SECRETS: secrets,
+      WORKER_LOG_LEVEL: 'info',
+    });
+    workers.push(proc);
+    await proc.waitForLine(/example worker listening/);
+    return { url: `http://127.0.0.1:${port}`, proc };
+  };
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(await isolate('sched-signed'), {
+      schedulers: ['w1'],
+      // The old and the new secret, as during a rotation.
+      env: { NONO_WEBHOOK_SECRETS: `${otherSecret},${secret}` },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.kill()));
+    await cluster?.stop();
+  });
+
+  it('a worker with one of the two secrets runs the calls; one with another secret, or an unsigned call, is refused', async () => {
+    const verifying = await exampleWorker('worker-verifying', secret);
+    const stranger = await exampleWorker(
+      'worker-stranger',
+      `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
+    );
+    await putTask(
+      cluster.zk,
+      buildTask('signed', {
+        schedule: { kind: 'cron', expression: '* * * * * *' },
+        target: { url: `${verifying.url}/jobs/ok` },
+      }),
+    );
+    await putTask(
+      cluster.zk,
+      buildTask('unknown-secret', {
+        schedule: { kind: 'cron', expression: '* * * * * *' },
+        target: { url: `${stranger.url}/jobs/ok` },
+      }),
+    );
+    await eventually(
+      async () => {
+        const state = (await (await fetch(`${verifying.url}/state`)).json()) as {
+          counts: { ok?: { succeeded: number } };
+        };
+        return (state.counts.ok?.succeeded ?? 0) >= 2 ? true : undefined;
+      },
+      20_000,
+      'the verifying worker to run two signed calls',
+    );
+    await stranger.proc.waitForLine(/refused an unverified call/, 20_000);
+
+    // The same call as nono would send it, but unsigned, or with its body changed: refused.
+    const body = JSON.stringify({ taskId: 'signed' });
+    const unsigned = await fetch(`${verifying.url}/jobs/ok`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'x-1' },
+      body,
+    });
+    expect(unsigned.status).toBe(401);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import { buildWorker } from './app.js';
 import { fnv1a32 } from './jobs.js';
 
@@ -141,5 +142,81 @@ describe('example worker', () => {
   it('answers 404 for an unknown job', async () => {
     const response = await worker().inject({ method: 'POST', url: '/jobs/nope' });
     expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('Standard Webhooks verification', () => {
+  const oldSecret = Buffer.alloc(32, 1);
+  const newSecret = Buffer.alloc(32, 2);
+  const NOW = Date.parse('2026-11-22T12:00:00Z');
+  /** Signs as the specification says, independently of the scheduler's code. */
+  const sign = (secret: Buffer, id: string, timestamp: number, body: string): string =>
+    `v1,${createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+  const call = (
+    app: ReturnType<typeof buildWorker>,
+    {
+      body = '{"executionId":"e-sig"}',
+      timestamp = NOW / 1000,
+      signature,
+    }: {
+      body?: string;
+      timestamp?: number;
+      signature?: string;
+    },
+  ) =>
+    app.inject({
+      method: 'POST',
+      url: '/jobs/ok',
+      headers: {
+        ...nonoHeaders(`e-sig-${timestamp}-${body.length}`),
+        'webhook-id': 'e-sig:1',
+        'webhook-timestamp': String(timestamp),
+        ...(signature === undefined ? {} : { 'webhook-signature': signature }),
+      },
+      payload: body,
+    });
+  const signed = worker.bind(undefined, { webhookSecrets: [newSecret], now: () => NOW });
+
+  it('runs a call signed with its secret', async () => {
+    const body = '{"executionId":"e-sig"}';
+    const response = await call(signed(), { body, signature: sign(newSecret, 'e-sig:1', NOW / 1000, body) });
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('accepts either signature while nono rotates secrets', async () => {
+    const body = '{"rotating":true}';
+    const both = `${sign(oldSecret, 'e-sig:1', NOW / 1000, body)} ${sign(newSecret, 'e-sig:1', NOW / 1000, body)}`;
+    expect((await call(signed(), { body, signature: both })).statusCode).toBe(200);
+  });
+
+  it.each([
+    ['unsigned', {}],
+    [
+      'tampered body',
+      { body: '{"executionId":"e-evil"}', signature: sign(newSecret, 'e-sig:1', NOW / 1000, '{}') },
+    ],
+    ['another secret', { signature: sign(oldSecret, 'e-sig:1', NOW / 1000, '{"executionId":"e-sig"}') }],
+    [
+      'replayed six minutes later',
+      {
+        timestamp: NOW / 1000 - 360,
+        signature: sign(newSecret, 'e-sig:1', NOW / 1000 - 360, '{"executionId":"e-sig"}'),
+      },
+    ],
+    [
+      'dated six minutes ahead',
+      {
+        timestamp: NOW / 1000 + 360,
+        signature: sign(newSecret, 'e-sig:1', NOW / 1000 + 360, '{"executionId":"e-sig"}'),
+      },
+    ],
+  ])('refuses a call %s with 401, before any work', async (_what, input) => {
+    const app = signed();
+    const response = await call(app, input);
+    expect(response.statusCode).toBe(401);
+    const state = (await app.inject({ method: 'GET', url: '/state' })).json<{
+      counts: Record<string, unknown>;
+    }>();
+    expect(state.counts).toEqual({});
   });
 });

@@ -7,6 +7,7 @@ import Fastify, {
 import { FencedRegister } from './fenced-register.js';
 import { type Job, createJobs } from './jobs.js';
 import { RecentKeys } from './recent-keys.js';
+import { verifyWebhook } from './webhook-verifier.js';
 
 export interface WorkerOptions {
   /** The longest a job may run when the call does not ask for less (`X-Time-Budget-Ms`). */
@@ -16,6 +17,11 @@ export interface WorkerOptions {
   readonly rememberKeysMs: number;
   readonly now?: () => number;
   readonly logger?: FastifyServerOptions['logger'];
+  /**
+   * nono's Standard Webhooks secrets (WORKER_WEBHOOK_SECRETS, the scheduler's
+   * NONO_WEBHOOK_SECRETS): when given, a /jobs call without a valid, fresh signature is a 401.
+   */
+  readonly webhookSecrets?: readonly Buffer[];
 }
 
 /** What the worker keeps per task: the last execution that wrote its result. */
@@ -56,8 +62,11 @@ export function buildWorker(options: WorkerOptions): FastifyInstance {
   // nono sends `content-type: application/json` on every call, with an empty body for GET
   // (and a task may send its own body): accept both instead of Fastify's 400 on an empty body.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // The raw text is kept: a signature covers the bytes sent, not a re-serialisation of them.
+  const rawBodies = new WeakMap<FastifyRequest, string>();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    rawBodies.set(request, text);
     if (text.trim() === '') {
       done(null, undefined);
       return;
@@ -83,6 +92,29 @@ export function buildWorker(options: WorkerOptions): FastifyInstance {
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/jobs/:name',
     logLevel: 'warn',
+    // Before anything runs: an unsigned or forged call does no work and learns nothing.
+    preHandler: async (request, reply) => {
+      const secrets = options.webhookSecrets ?? [];
+      if (secrets.length === 0) return;
+      const header = (name: string): string | undefined => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const verdict = verifyWebhook(
+        secrets,
+        {
+          id: header('webhook-id'),
+          timestamp: header('webhook-timestamp'),
+          signature: header('webhook-signature'),
+        },
+        rawBodies.get(request) ?? '',
+        now(),
+      );
+      if (!verdict.ok) {
+        app.log.warn({ reason: verdict.reason }, 'refused an unverified call');
+        return reply.code(401).send({ error: verdict.reason });
+      }
+    },
     handler: async (request, reply) => {
       const name = request.params.name;
       const job = Object.hasOwn(jobs, name) ? jobs[name] : undefined;

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import { buildWorker } from './app.js';
+import { parseSecret } from './webhook-verifier.js';
 
 /**
  * Starts the example worker. Configuration (environment):
  *   WORKER_HOST (127.0.0.1), WORKER_PORT (7500; 0 = any free port),
  *   WORKER_TIME_BUDGET_MS (25000: under nono's default task timeout of 30 s),
- *   WORKER_REMEMBER_KEYS (10000), WORKER_REMEMBER_KEYS_MS (3600000), WORKER_LOG_LEVEL (info).
+ *   WORKER_REMEMBER_KEYS (10000), WORKER_REMEMBER_KEYS_MS (3600000), WORKER_LOG_LEVEL (info),
+ *   WORKER_WEBHOOK_SECRETS (none: calls are not verified; else the scheduler's
+ *   NONO_WEBHOOK_SECRETS, whsec_… comma-separated, and an unsigned call is a 401).
  */
 function intFromEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name]?.trim();
@@ -24,6 +27,10 @@ async function main(): Promise<void> {
     timeBudgetMs: intFromEnv('WORKER_TIME_BUDGET_MS', 25_000, 1),
     rememberKeys: intFromEnv('WORKER_REMEMBER_KEYS', 10_000, 1),
     rememberKeysMs: intFromEnv('WORKER_REMEMBER_KEYS_MS', 3_600_000, 1),
+    webhookSecrets: (process.env['WORKER_WEBHOOK_SECRETS'] ?? '')
+      .split(',')
+      .filter((item) => item.trim() !== '')
+      .map(parseSecret),
     logger: {
       level: process.env['WORKER_LOG_LEVEL']?.trim() || 'info',
       base: { service: 'example-worker', pid: process.pid },

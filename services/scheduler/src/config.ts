@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { type TargetPolicy } from '@nono/domain';
 import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
+import { parseWebhookSecrets } from './webhook-signer.js';
 
 export interface SchedulerConfig extends CommonConfig {
   readonly schedulerId: string;
@@ -18,6 +19,8 @@ export interface SchedulerConfig extends CommonConfig {
   readonly shutdownDeadlineMs: number;
   /** The same NONO_ALLOWED_TARGET_HOSTS rules as the API, applied to every definition read. */
   readonly targetPolicy: TargetPolicy;
+  /** Standard Webhooks secrets every call is signed with (NONO_WEBHOOK_SECRETS); none: unsigned. */
+  readonly webhookSecrets: readonly Buffer[];
 }
 
 /** Parsed once at start; `pid` only seeds the default id when the ops port is ephemeral. */
@@ -48,5 +51,6 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     maxInFlightPerHost: env.int('NONO_MAX_IN_FLIGHT_PER_HOST', 256, { min: 1, max: 100_000 }),
     shutdownDeadlineMs: env.int('NONO_SHUTDOWN_DEADLINE_MS', 10_000, { min: 0, max: 600_000 }),
     targetPolicy: loadTargetPolicy(env),
+    webhookSecrets: parseWebhookSecrets(env.list('NONO_WEBHOOK_SECRETS', []), 'NONO_WEBHOOK_SECRETS'),
   });
 }

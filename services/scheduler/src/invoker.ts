@@ -1,6 +1,7 @@
 import { type FireReason, type SchedulerTask, isAcceptedStatus, isSuccessfulResponse } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
+import { signWebhook, webhookIdFor } from './webhook-signer.js';
 
 /**
  * Calls a worker's HTTP endpoint with undici (pooled keep-alive connections), carrying
@@ -49,8 +50,15 @@ export class HttpInvoker implements Invoker {
   readonly #now: () => number;
   /** Parsed target URLs: every fire of a task calls the same one. */
   readonly #urls = new Map<string, URL>();
+  /** Standard Webhooks secrets (NONO_WEBHOOK_SECRETS); none: calls are not signed. */
+  readonly #signingSecrets: readonly Buffer[];
 
-  constructor(options: { maxInFlight: number; maxInFlightPerHost: number; now: () => number }) {
+  constructor(options: {
+    maxInFlight: number;
+    maxInFlightPerHost: number;
+    now: () => number;
+    signingSecrets?: readonly Buffer[];
+  }) {
     this.#agent = new Agent({
       connections: options.maxInFlightPerHost,
       keepAliveTimeout: 30_000,
@@ -59,6 +67,7 @@ export class HttpInvoker implements Invoker {
     this.#global = new Semaphore(options.maxInFlight);
     this.#perHostLimit = options.maxInFlightPerHost;
     this.#now = options.now;
+    this.#signingSecrets = options.signingSecrets ?? [];
   }
 
   get inFlight(): number {
@@ -82,12 +91,22 @@ export class HttpInvoker implements Invoker {
     const cancel = (): void => controller.abort(call.signal?.reason);
     call.signal?.addEventListener('abort', cancel, { once: true });
     if (call.signal?.aborted === true) cancel();
+    // The exact bytes sent are the bytes signed.
+    const payload = call.task.target.method === 'GET' ? '' : (call.task.target.body ?? invocationBody(call));
     try {
       const response = await request(url, {
         dispatcher: this.#agent,
         method: call.task.target.method,
         headers: {
           ...call.task.target.headers,
+          ...(this.#signingSecrets.length === 0
+            ? {}
+            : signWebhook(
+                this.#signingSecrets,
+                webhookIdFor(call.executionId, call.attempt),
+                Math.floor(started / 1000),
+                payload,
+              )),
           'content-type': 'application/json',
           'idempotency-key': call.executionId,
           'nono-execution-id': call.executionId,
@@ -100,7 +119,7 @@ export class HttpInvoker implements Invoker {
           traceparent: traceparentFor(call.executionId, call.attempt),
           'user-agent': 'nono-scheduler',
         },
-        body: call.task.target.method === 'GET' ? null : (call.task.target.body ?? invocationBody(call)),
+        body: call.task.target.method === 'GET' ? null : payload,
         signal: controller.signal,
       });
       // The body only matters to a body pattern or a failure message; otherwise it is drained unread.

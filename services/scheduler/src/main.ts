@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     maxInFlight: config.maxInFlight,
     maxInFlightPerHost: config.maxInFlightPerHost,
     now: () => clock.now(),
+    signingSecrets: config.webhookSecrets,
   });
   const openExecutions = new OpenExecutions({
     schedulerId: config.schedulerId,
