@@ -10,6 +10,7 @@
  *   npx tsx --conditions source bench/history/query-latency.ts [executions] [tasks]
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,10 @@ import { buildHttpApp } from '../../services/history/src/http/http-app.js';
 import { HistoryQueries } from '../../services/history/src/store/history-queries.js';
 import { openDatabase } from '../../services/history/src/store/open-database.js';
 import { seededRandom as random } from '../../services/history/src/testing/event-stream.js';
+
+/** History's query routes need a token, as the API presents one. */
+const READ_TOKEN = 'bench-read-token';
+const READER = { authorization: `Bearer ${READ_TOKEN}` };
 
 const DAY_MS = 86_400_000;
 const START = Date.parse('2026-11-01T00:00:00Z');
@@ -158,7 +163,7 @@ async function measure(
         const i = next;
         next += 1;
         const sent = performance.now();
-        const response = await pool.request({ method: 'GET', path: path(i) });
+        const response = await pool.request({ method: 'GET', path: path(i), headers: READER });
         const body = await response.body.arrayBuffer();
         latencies.push(performance.now() - sent);
         bytes += body.byteLength;
@@ -227,6 +232,7 @@ if (process.argv[2] === 'serve') {
   const database = openDatabase(file);
   const app = buildHttpApp({
     queries: new HistoryQueries(database.db),
+    readTokenHashes: [createHash('sha256').update(READ_TOKEN).digest()],
     registry: createMetricsRegistry('history-bench'),
     readiness: () => ({ ready: true, detail: {} }),
   });
