@@ -5,8 +5,8 @@ import { type Isolation, eventually, isolate } from '../support/fixtures.js';
 describe('ZooKeeper round trip (real server)', () => {
   let iso: Isolation;
   const clients: ZkClient[] = [];
-  const connect = async (): Promise<ZkClient> => {
-    const client = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 6_000 });
+  const connect = async (auth?: string): Promise<ZkClient> => {
+    const client = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 6_000, auth });
     clients.push(client);
     return client;
   };
@@ -58,5 +58,24 @@ describe('ZooKeeper round trip (real server)', () => {
     await eventually(() => (changes.length > 0 ? true : undefined), 5_000, 'the child watch');
     expect(await observer.children('/members')).toEqual([]);
     expect(await observer.exists('/members/m1')).toBeUndefined();
+  });
+
+  it('closes a tree written before credentials were set, once, children first', async () => {
+    const open = await connect();
+    await open.ensurePath('/legacy/tasks');
+    await open.create('/legacy/tasks/t1', '{}');
+    await open.create('/legacy/other', '{}');
+    const owner = await connect('nono:legacy-tree-secret');
+    expect(await owner.closeTree('/legacy')).toEqual({ closed: 4 });
+    expect(await owner.closeTree('/legacy')).toEqual({ closed: 0 });
+    const refused = async (work: Promise<unknown>): Promise<string> =>
+      work.then(
+        () => 'allowed',
+        (error: unknown) => (isZkError(error) ? error.codeName : String(error)),
+      );
+    expect(await refused(open.set('/legacy/tasks/t1', '{"planted":true}', -1))).toBe('ZNOAUTH');
+    expect(await refused(open.create('/legacy/tasks/t2', '{}'))).toBe('ZNOAUTH');
+    expect(await refused(open.get('/legacy/other'))).toBe('ZNOAUTH');
+    expect((await owner.get('/legacy/tasks/t1')).data.toString()).toBe('{}');
   });
 });
