@@ -266,6 +266,10 @@ describe('task definitions (real ZooKeeper)', () => {
         .statusCode,
     ).toBe(200);
     expect(
+      (await h.app.inject({ method: 'POST', url: `${url}/trigger`, headers: auth('operator'), payload: {} }))
+        .statusCode,
+    ).toBe(202);
+    expect(
       (await h.app.inject({ method: 'GET', url: `${url}/executions`, headers: auth('viewer') })).statusCode,
     ).not.toBe(400);
     expect((await h.app.inject({ method: 'DELETE', url, headers: auth('admin') })).statusCode).toBe(204);
