@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { ZkClient, ZnodeLayout, assignmentDocument } from '@nono/coordination';
 import {
   type NonoEvent,
   type SchedulerTask,
@@ -91,9 +91,13 @@ export async function updateTask(
   return next;
 }
 
-export async function readAssignmentOwners(zk: ZkClient): Promise<Record<string, string[]>> {
+export async function readAssignmentOwners(
+  zk: ZkClient,
+): Promise<Readonly<Record<string, readonly string[]>>> {
   const { data } = await zk.get(layout.assignment);
-  return (JSON.parse(data.toString('utf8')) as { owners: Record<string, string[]> }).owners;
+  const parsed = assignmentDocument.parse(data);
+  if (!parsed.ok) throw new Error(`assignment malformed: ${JSON.stringify(parsed.issues)}`);
+  return parsed.value.owners;
 }
 
 /** Reads a topic from the beginning into memory, for assertions over the event log. */
