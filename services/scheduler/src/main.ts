@@ -5,14 +5,15 @@ import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
 import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
 import { loadSchedulerConfig } from './config.js';
-import { Coordinator } from './coordinator.js';
-import { Engine } from './engine.js';
-import { EventSpool } from './event-spool.js';
-import { FireFence } from './fire-fence.js';
-import { HttpInvoker } from './invoker.js';
+import { Coordinator } from './cluster/coordinator.js';
+import { Engine } from './engine/engine.js';
+import { EventSpool } from './events/event-spool.js';
+import { ThreadedPublisher } from './events/threaded-publisher.js';
+import { FireFence } from './fence/fire-fence.js';
+import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
-import { OpenExecutions, ZkOpenExecutionsStore } from './open-executions.js';
-import { ThreadedPublisher } from './threaded-publisher.js';
+import { HttpInvoker } from './runner/invoker.js';
+import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
 const VERSION = '0.1.0';
 
@@ -103,19 +104,7 @@ async function main(): Promise<void> {
     lostGraceMs: config.lostGraceMs,
     finishFlushDelayMs: config.finishFlushDelayMs,
     claimLeadMs: config.claimLeadMs,
-    liveMembers: () => new Set(coordinator.members),
-    deleteTrigger: async (name) => {
-      await coordinator.zk.delete(`${layout.triggers}/${name}`).catch(() => undefined);
-    },
-    readTrigger: async (name) => {
-      try {
-        return JSON.parse((await coordinator.zk.get(`${layout.triggers}/${name}`)).data.toString('utf8')) as {
-          actor?: string;
-        };
-      } catch {
-        return undefined;
-      }
-    },
+    triggers: new ZkTriggerStore(() => coordinator.zk, layout),
   });
 
   const clusterEvent = <

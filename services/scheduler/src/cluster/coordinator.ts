@@ -1,6 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { type SessionState, ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
-import { type Assignment, type SchedulerTask, parseStoredTask, rebalance, sameOwnership } from '@nono/domain';
+import {
+  type AssignmentDocument,
+  type MemberInfo,
+  type SessionState,
+  ZkClient,
+  type ZnodeLayout,
+  assignmentDocument,
+  isZkError,
+  memberDocument,
+} from '@nono/coordination';
+import { type SchedulerTask, formatIssues, parseStoredTask, rebalance, sameOwnership } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
 /**
@@ -12,14 +21,7 @@ import { type Logger } from '@nono/runtime';
  * alive) means stop firing now; `lost` (expired) means everything this process knew is
  * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
  */
-export interface MemberInfo {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly version: string;
-  readonly startedAt: string;
-  readonly opsUrl?: string;
-}
+export { type MemberInfo } from '@nono/coordination';
 
 export type TaskDefinition =
   | { readonly kind: 'valid'; readonly task: SchedulerTask }
@@ -151,7 +153,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const path = this.#options.layout.scheduler(member.id);
     for (let attempt = 0; ; attempt++) {
       try {
-        await client.create(path, JSON.stringify(member), 'ephemeral');
+        await client.create(path, memberDocument.encode(member), 'ephemeral');
         return;
       } catch (error) {
         if (!(isZkError(error) && error.isNodeExists) || attempt > 50) throw error;
@@ -259,6 +261,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   async #readAssignment(zk: ZkClient): Promise<void> {
     const current = await readAssignment(zk, this.#options.layout);
     if (zk !== this.#zk) return;
+    if (current?.problem !== undefined)
+      this.#options.log.error(
+        { problem: current.problem },
+        'assignment malformed: owning nothing until the leader rewrites it',
+      );
     this.#assignmentKnown = true;
     const mine = new Set(current?.assignment.owners[this.#options.member.id] ?? []);
     const changed = mine.size !== this.#owned.size || [...mine].some((id) => !this.#owned.has(id));
@@ -266,7 +273,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const previous = this.#owned;
     this.#owned = mine;
     this.emit('owned', mine);
-    for (const taskId of mine) if (!previous.has(taskId)) void this.#watchTask(zk, taskId);
+    for (const taskId of mine) if (!previous.has(taskId)) this.#startWatchingTask(zk, taskId);
+  }
+
+  /**
+   * The first read of a newly owned task, retried until it succeeds, the task is no longer ours
+   * or the session is gone. Not awaited, so it must not reject: a read failing because the session
+   * closed (a shutdown right after a take-over: ZCLOSING) once killed the process on SIGTERM.
+   */
+  #startWatchingTask(zk: ZkClient, taskId: string): void {
+    this.#watchTask(zk, taskId).catch((error: unknown) => {
+      if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) return;
+      this.#options.log.warn({ err: error, taskId }, 'task definition read failed; retrying');
+      setTimeout(() => {
+        if (zk === this.#zk && this.#owned.has(taskId)) this.#startWatchingTask(zk, taskId);
+      }, 500);
+    });
   }
 
   /** Watches one owned task's definition until it is no longer ours. */
@@ -368,8 +390,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         current.assignment.members.join() === next.members.join()
       )
         return;
-      const data = JSON.stringify({
+      const data = assignmentDocument.encode({
         ...next,
+        members: [...next.members],
+        owners: Object.fromEntries(
+          Object.entries(next.owners).map(([member, tasks]) => [member, [...tasks]]),
+        ),
         updatedAt: new Date().toISOString(),
         writtenBy: this.#options.member.id,
       });
@@ -397,21 +423,32 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 }
 
+/**
+ * The leader's assignment; undefined before one is written. One that does not parse reads as
+ * empty, with the `problem` named: nobody owns anything until the leader writes it anew.
+ */
 export async function readAssignment(
   zk: ZkClient,
   layout: ZnodeLayout,
-): Promise<{ assignment: Assignment; version: number } | undefined> {
+): Promise<{ assignment: AssignmentDocument; version: number; problem?: string } | undefined> {
+  let data: Buffer;
+  let version: number;
   try {
-    const { data, stat } = await zk.get(layout.assignment);
-    const raw = JSON.parse(data.toString('utf8')) as Partial<Assignment>;
-    return {
-      assignment: { generation: raw.generation ?? 0, members: raw.members ?? [], owners: raw.owners ?? {} },
-      version: stat.version,
-    };
+    const read = await zk.get(layout.assignment);
+    data = read.data;
+    version = read.stat.version;
   } catch (error) {
     if (isZkError(error) && error.isNoNode) return undefined;
     throw error;
   }
+  const parsed = assignmentDocument.parse(data);
+  if (!parsed.ok)
+    return {
+      assignment: { generation: 0, members: [], owners: {} },
+      version,
+      problem: formatIssues(parsed.issues),
+    };
+  return { assignment: parsed.value, version };
 }
 
 function parseDefinition(taskId: string, data: Buffer): TaskDefinition {

@@ -10,11 +10,22 @@ import {
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import {
+  type FenceWrite,
+  type FencePort,
+  type FireState,
+  type StoredFireState,
+  type VersionedFireState,
+} from '../fence/fire-fence.js';
+import {
+  OpenExecutions,
+  type OpenExecutionsRecord,
+  type OpenExecutionsStore,
+} from '../lost/open-executions.js';
+import { createSchedulerMetrics } from '../metrics.js';
+import { type InvocationOutcome, type InvocationRequest, type Invoker } from '../runner/invoker.js';
+import { type TriggerRead, type TriggerStore } from '../triggers/trigger-inbox.js';
 import { Engine } from './engine.js';
-import { type ClaimResult, type FencePort, type FireState, type VersionedFireState } from './fire-fence.js';
-import { type InvocationOutcome, type InvocationRequest, type Invoker } from './invoker.js';
-import { createSchedulerMetrics } from './metrics.js';
-import { OpenExecutions, type OpenExecutionsRecord, type OpenExecutionsStore } from './open-executions.js';
 
 /*
  * The engine's timing decisions with a manual clock and an in-memory fence. What the fence
@@ -26,24 +37,51 @@ const LEAD = 300;
 
 class MemoryFence implements FencePort {
   readonly #states = new Map<string, VersionedFireState>();
+  /** Every state written after the first (the claims and housekeeping writes), in order. */
   readonly claims: FireState[] = [];
   #zxid = 100;
 
-  read(taskId: string, initialLastNominal: number): Promise<VersionedFireState> {
-    let current = this.#states.get(taskId);
-    if (current === undefined) {
-      current = { state: { lastNominal: initialLastNominal, runCount: 0, inflight: {} }, version: 0 };
-      this.#states.set(taskId, current);
-    }
-    return Promise.resolve(current);
+  read(taskId: string): Promise<StoredFireState | undefined> {
+    return Promise.resolve(this.#states.get(taskId));
   }
 
-  claim(taskId: string, expectedVersion: number, next: FireState): Promise<ClaimResult> {
+  create(taskId: string, state: FireState): Promise<boolean> {
+    if (this.#states.has(taskId)) return Promise.resolve(false);
+    this.#states.set(taskId, { state, version: 0 });
+    return Promise.resolve(true);
+  }
+
+  write(taskId: string, expectedVersion: number, next: FireState): Promise<FenceWrite> {
     const current = this.#states.get(taskId);
-    if (current?.version !== expectedVersion) return Promise.resolve({ ok: false });
+    if (current === undefined) return Promise.resolve({ ok: false, reason: 'absent' });
+    if (current.version !== expectedVersion) return Promise.resolve({ ok: false, reason: 'conflict' });
     this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
     this.claims.push(next);
     return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
+  }
+
+  /** The stored state (the test's view; the engine reads through `read`). */
+  state(taskId: string): VersionedFireState {
+    const current = this.#states.get(taskId);
+    if (current === undefined) throw new Error(`no fire state for ${taskId}`);
+    return current;
+  }
+
+  delete(taskId: string): void {
+    this.#states.delete(taskId);
+  }
+}
+
+/** Trigger requests in memory, as the API would write them. */
+class MemoryTriggers implements TriggerStore {
+  readonly requests = new Map<string, { requestId: string; actor: string; requestedAt: string }>();
+  read(name: string): Promise<TriggerRead> {
+    const request = this.requests.get(name);
+    return Promise.resolve(request === undefined ? { kind: 'absent' } : { kind: 'request', request });
+  }
+  delete(name: string): Promise<void> {
+    this.requests.delete(name);
+    return Promise.resolve();
   }
 }
 
@@ -100,7 +138,7 @@ interface EngineSetup {
   readonly clock?: ManualClock;
   readonly fence?: MemoryFence;
   readonly records?: MemoryRecords;
-  readonly live?: () => ReadonlySet<string>;
+  readonly triggers?: MemoryTriggers;
 }
 
 async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
@@ -108,6 +146,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
   const clock = setup.clock ?? new ManualClock(setup.startAt ?? T0 + 100);
   const fence = setup.fence ?? new MemoryFence();
   const records = setup.records ?? new MemoryRecords();
+  const triggers = setup.triggers ?? new MemoryTriggers();
   const invoker = new RecordingInvoker(clock);
   const events: NonoEvent[] = [];
   const log = createLogger('scheduler-test', 'silent');
@@ -132,9 +171,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     claimLeadMs: LEAD,
     finishFlushDelayMs: 1_500,
     lostGraceMs: 2_000,
-    liveMembers: setup.live ?? (() => new Set([schedulerId])),
-    deleteTrigger: () => Promise.resolve(),
-    readTrigger: () => Promise.resolve(undefined),
+    triggers,
   });
   engine.setActive(true);
   engine.setOwned(new Set([task.id]));
@@ -147,7 +184,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
       await settle();
     } while (clock.now() < at);
   };
-  return { clock, fence, records, invoker, events, engine, openExecutions, advanceTo };
+  return { clock, fence, records, triggers, invoker, events, engine, openExecutions, advanceTo };
 }
 
 const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
@@ -255,7 +292,6 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
       startAt: s1.clock.now(),
       fence: s1.fence,
       records: s1.records,
-      live: () => new Set([schedulerId]),
     });
   }
 
@@ -263,7 +299,7 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     const s1 = await s1RunsUntil(instant + 600);
     expect(s1.invoker.calls.map((c) => c.nominal)).toEqual([instant]);
     // Finished, still listed (no second write), and the record says so.
-    expect(Object.keys((await s1.fence.read('t', 0)).state.inflight)).toEqual([executionId]);
+    expect(Object.keys(s1.fence.state('t').state.inflight)).toEqual([executionId]);
     expect(s1.records.records.get('s1')?.open).toEqual([]);
 
     const s2 = await s2TakesOver(s1);
@@ -278,7 +314,7 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
 
   it('an execution still open in the record is reported lost after its deadline', async () => {
     const s1 = await s1RunsUntil(instant + 600, 5_000);
-    const { deadlineAt, seq } = (await s1.fence.read('t', 0)).state.inflight[executionId]!;
+    const { deadlineAt, seq } = s1.fence.state('t').state.inflight[executionId]!;
     expect(s1.records.records.get('s1')?.open).toEqual([[seq, seq]]);
 
     const s2 = await s2TakesOver(s1);
@@ -302,16 +338,15 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     await s1.advanceTo(instant + 600);
     // What a scheduler from before the change left: the same entry, under the UUIDv5 id it derived.
     const legacyId = uuidV5(`scheduled|t|${instant}`);
-    const left = await s1.fence.read('t', 0);
+    const left = s1.fence.state('t');
     const entry = left.state.inflight[executionId]!;
-    await s1.fence.claim('t', left.version, { ...left.state, inflight: { [legacyId]: entry } });
+    await s1.fence.write('t', left.version, { ...left.state, inflight: { [legacyId]: entry } });
 
     const s2 = await startEngine(rerunning, {
       schedulerId: 's2',
       startAt: s1.clock.now(),
       fence: s1.fence,
       records: s1.records,
-      live: () => new Set(['s2']),
     });
     await s2.advanceTo(instant + 20_000);
     const idsOf = (type: string): string[] =>
