@@ -180,7 +180,9 @@ describe('buildLedger', () => {
   });
 
   it('a schedule changed mid-window: each definition rules the instants after it', () => {
-    const slower = revise(created, T0 + 4_500, { schedule: { kind: 'interval', everyMs: 3 * S } });
+    const slower = revise(created, T0 + 4_500, {
+      schedule: { kind: 'interval', everyMs: 3 * S, jitterMs: 0 },
+    });
     const definitions = [defined, { at: T0 + 4_500, task: slower }];
     // Every second up to 4 s, then every third second (6 s, 9 s), one of which never fired.
     const facts = fired(...[0, 1, 2, 3, 4, 6].map((s) => ({ nominal: T0 + s * S })));
@@ -199,7 +201,9 @@ describe('buildLedger', () => {
 
   it('around a change, an instant claimed under the old definition is listed, and one never claimed is not flagged', () => {
     // Changed at 4.8 s: the old definition's 5 s instant falls within the transition (0.5 s).
-    const slower = revise(created, T0 + 4_800, { schedule: { kind: 'interval', everyMs: 3 * S } });
+    const slower = revise(created, T0 + 4_800, {
+      schedule: { kind: 'interval', everyMs: 3 * S, jitterMs: 0 },
+    });
     const definitions = [defined, { at: T0 + 4_800, task: slower }];
     const claimed = ledger(definitions, fired({ nominal: T0 + 5 * S }, { nominal: T0 + 6 * S }), {
       from: T0 + 5 * S,

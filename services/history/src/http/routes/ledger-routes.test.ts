@@ -7,16 +7,14 @@ import {
   scheduledExecutionId,
   uuidV5,
 } from '@nono/domain';
-import { encodeEvent } from '@nono/events';
 import { createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchProjector } from '../../projector/batch-projector.js';
-import { ProjectionStore } from '../../projector/projection-store.js';
 import { HistoryQueries } from '../../store/history-queries.js';
 import { type OpenDatabase } from '../../store/open-database.js';
 import { executionMeta, taskFor } from '../../testing/event-stream.js';
 import { openMemoryDatabase } from '../../testing/memory-store.js';
+import { projectEvents } from '../../testing/project-events.js';
 import { DEFAULT_LEDGER, buildHttpApp } from '../http-app.js';
 
 /**
@@ -82,15 +80,7 @@ beforeAll(async () => {
     ...fire(T0 + 4 * MIN, 's2', 15),
     ...fire(T0 + 90_100, 's2', 12, manual),
   ];
-  new BatchProjector(new ProjectionStore(open.db), new ManualClock(0)).project({
-    topic: 't',
-    partition: 0,
-    records: events.map((event, offset) => ({
-      offset,
-      key: null,
-      value: Buffer.from(String(encodeEvent(event).value)),
-    })),
-  });
+  projectEvents(open.db, events);
   app = buildHttpApp({
     queries: new HistoryQueries(open.db),
     registry: createMetricsRegistry('history-test'),
