@@ -12,3 +12,4 @@ export * from './fire-plan.js';
 export * from './hash.js';
 export * from './retry.js';
 export * from './fire-decisions.js';
+export * from './ledger.js';

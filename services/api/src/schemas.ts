@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import {
   type SchedulerTask,
   ScheduleSchema,
@@ -75,6 +75,17 @@ export const TriggerBody = byHandler(
     { additionalProperties: false },
   ),
 );
+
+/** A ledger's window; history checks the instants and the window's length (and names the field). */
+const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|z|[+-]\\d{2}:\\d{2})$';
+export const LedgerQuery = Type.Object(
+  {
+    from: Type.String({ pattern: RFC3339, description: 'RFC 3339 instant with an offset (inclusive)' }),
+    to: Type.String({ pattern: RFC3339, description: 'RFC 3339 instant with an offset (exclusive)' }),
+  },
+  { additionalProperties: false },
+);
+export type LedgerQuery = Static<typeof LedgerQuery>;
 
 export const PreviewQuery = Type.Object(
   { count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) },

@@ -1,6 +1,7 @@
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type Static } from '@sinclair/typebox';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { ForwardedResponse } from '../schemas.js';
+import { ForwardedResponse, LedgerQuery, TaskIdParams } from '../schemas.js';
 import { type RouteDeps } from './route-deps.js';
 
 /**
@@ -20,6 +21,29 @@ const FORWARDED = [
 const SAFE_SEGMENT = /^[A-Za-z0-9._:-]{1,200}$/;
 
 export function registerHistoryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  // The ledger's upstream path is built from the validated task id and window alone.
+  app.get<{ Params: Static<typeof TaskIdParams>; Querystring: LedgerQuery }>(
+    '/tasks/:id/ledger',
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        tags: ['history'],
+        summary:
+          "Forwarded to history: a task's ledger over [from, to) (every due instant next to what happened to it)",
+        params: TaskIdParams,
+        querystring: LedgerQuery,
+        response: { 200: ForwardedResponse },
+      },
+    },
+    (request, reply) => {
+      const window = new URLSearchParams({ from: request.query.from, to: request.query.to });
+      return relay(
+        reply,
+        deps,
+        `/tasks/${encodeURIComponent(request.params.id)}/ledger?${window.toString()}`,
+      );
+    },
+  );
   for (const route of FORWARDED) {
     app.get(
       route,
@@ -51,7 +75,11 @@ async function forward(
   ) {
     throw new ApiError(ApiErrorCode.NotFound, 'no such history resource');
   }
-  const upstream = await deps.history.get(`/${segments.join('/')}${query === undefined ? '' : `?${query}`}`);
+  return relay(reply, deps, `/${segments.join('/')}${query === undefined ? '' : `?${query}`}`);
+}
+
+async function relay(reply: FastifyReply, deps: RouteDeps, pathAndQuery: string): Promise<FastifyReply> {
+  const upstream = await deps.history.get(pathAndQuery);
   if (upstream.status >= 500)
     throw new ApiError(ApiErrorCode.HistoryUnavailable, `the history service failed (${upstream.status})`);
   return reply

@@ -5,6 +5,7 @@ import {
   type SchedulerTask,
   decideCatchUp,
   decideOverlap,
+  executionBudgetMs,
   jitterOffsetMs,
   manualExecutionId,
   nextTaskFireTime,
@@ -21,7 +22,7 @@ import { FireStateWriter } from '../fence/fire-state-writer.js';
 import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { ExecutionRunner, type RunnableFire, executionBudgetMs } from '../runner/execution-runner.js';
+import { ExecutionRunner, type RunnableFire } from '../runner/execution-runner.js';
 import { type Invoker } from '../runner/invoker.js';
 import { TriggerInbox, type TriggerStore } from '../triggers/trigger-inbox.js';
 import { FireQueue } from './fire-queue.js';

@@ -1,11 +1,11 @@
-import { type Clock, type SchedulerTask, formatInstant } from '@nono/domain';
+import { type Clock, type SchedulerTask, executionBudgetMs, formatInstant } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
 import { type ExecutionEvents } from '../events/execution-events.js';
 import { type FireState, type InflightExecution, type VersionedFireState } from '../fence/fire-fence.js';
 import { type FireStateWriter } from '../fence/fire-state-writer.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { executionBudgetMs, type RunnableFire } from '../runner/execution-runner.js';
+import { type RunnableFire } from '../runner/execution-runner.js';
 import { type OpenExecutions, endedPerRecord } from './open-executions.js';
 
 export interface LostSettlerOptions {

@@ -192,9 +192,3 @@ export class ExecutionRunner {
     }
   }
 }
-
-/** How long an execution may take in the worst case: every attempt timing out, with maximal back-off. */
-export function executionBudgetMs(task: SchedulerTask): number {
-  const attempts = task.retry.maxAttempts;
-  return attempts * task.target.timeoutMs + (attempts - 1) * task.retry.maxBackoffMs;
-}
