@@ -37,12 +37,21 @@ async function main(): Promise<void> {
     },
     log,
   );
+  // Claiming needs a live session and a spool that can make events durable (fail closed).
+  let sessionConnected = false;
+  const applyActive = (): void => engine.setActive(sessionConnected && spool.writable);
   const spool = new EventSpool({
     dir: config.spoolDir,
     publisher,
     log,
     onDelivered: (count) => metrics.eventsDelivered.inc(count),
+    onWritable: (writable) => {
+      metrics.spoolWritable.set(writable ? 1 : 0);
+      if (!writable) metrics.spoolWriteFailures.inc();
+      applyActive();
+    },
   });
+  metrics.spoolWritable.set(1);
   const recovered = await spool.open();
   if (recovered > 0) log.info({ recovered }, 'delivering events spooled by a previous run');
 
@@ -51,12 +60,14 @@ async function main(): Promise<void> {
     port: config.port,
     registry,
     readiness: () => ({
-      ready: coordinator.ready,
+      ready: coordinator.ready && spool.writable,
       detail: {
         zookeeper: coordinator.sessionState,
         leader: coordinator.isLeader,
         ownedTasks: engine.ownedCount,
+        engine: engine.state,
         spoolDepth: spool.depth,
+        spool: spool.writable ? 'writable' : `not writable: ${spool.writeError ?? 'unknown error'}`,
         kafka: spool.kafkaHealthy ? 'up' : 'unreachable',
       },
     }),
@@ -121,7 +132,8 @@ async function main(): Promise<void> {
   let owned = new Set<string>();
   coordinator.on('session', (state) => {
     metrics.zkSession.set(state === 'connected' ? 1 : state === 'suspended' ? 0.5 : 0);
-    engine.setActive(state === 'connected');
+    sessionConnected = state === 'connected';
+    applyActive();
     if (state === 'connected')
       clusterEvent('nono.scheduler.joined.v1', {
         schedulerId: member.id,

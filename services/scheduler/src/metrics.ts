@@ -47,6 +47,16 @@ export function createSchedulerMetrics(registry: Registry) {
       help: 'Events not yet acknowledged by Kafka',
       registers: [registry],
     }),
+    spoolWritable: new Gauge({
+      name: 'nono_event_spool_writable',
+      help: '1 while events can be made durable; 0 while spool writes fail (no claims then)',
+      registers: [registry],
+    }),
+    spoolWriteFailures: new Counter({
+      name: 'nono_event_spool_write_failures_total',
+      help: 'Times spool writes started failing',
+      registers: [registry],
+    }),
     eventsDelivered: new Counter({
       name: 'nono_events_delivered_total',
       help: 'Events acknowledged by Kafka',

@@ -5,7 +5,7 @@ import { type NonoEvent, createEvent } from '@nono/domain';
 import { type EncodedEvent } from '@nono/events';
 import { createLogger } from '@nono/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventSpool } from './event-spool.js';
+import { EventSpool, type SpoolFile, openSpoolFile } from './event-spool.js';
 
 /* The spool on a real temporary directory; Kafka is a recording publisher (the outage itself is in tests/scheduler). */
 const dirs: string[] = [];
@@ -59,6 +59,81 @@ describe('EventSpool', () => {
     expect(await spool.close(1_000)).toBe(0);
 
     // A restart finds nothing undelivered.
+    const again = new EventSpool({
+      dir,
+      publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
+      log: createLogger('spool-test', 'silent'),
+    });
+    expect(await again.open()).toBe(0);
+    await again.close(0);
+  });
+});
+
+/** The real log file, with writes that fail on demand (a full or failing disk). */
+class FailingDisk {
+  failing = false;
+  writes = 0;
+  open = async (path: string): Promise<SpoolFile> => {
+    const file = await openSpoolFile(path);
+    return {
+      write: async (data) => {
+        this.writes++;
+        if (this.failing) {
+          // A partial line reaches the disk before the error, as with ENOSPC mid-write.
+          await file.write(data.subarray(0, Math.floor(data.length / 2)));
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return file.write(data);
+      },
+      datasync: () => file.datasync(),
+      truncate: (length) => file.truncate(length),
+      close: () => file.close(),
+    };
+  };
+}
+
+describe('EventSpool on a failing disk', () => {
+  it('fails closed: a failed write rejects its flush, reports not writable, delivers nothing unwritten, and recovers in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    const disk = new FailingDisk();
+    const delivered: EncodedEvent[] = [];
+    const writability: boolean[] = [];
+    const spool = new EventSpool({
+      dir,
+      openFile: disk.open,
+      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
+      log: createLogger('spool-test', 'silent'),
+      onWritable: (writable) => writability.push(writable),
+    });
+    await spool.open();
+    spool.append([joined(0), joined(1)]);
+    await spool.flush();
+    await until(() => delivered.length === 2);
+
+    disk.failing = true;
+    spool.append([joined(2), joined(3)]);
+    await expect(spool.flush()).rejects.toThrow(/ENOSPC/);
+    expect(spool.writable).toBe(false);
+    expect(spool.writeError).toMatch(/ENOSPC/);
+    expect(writability).toEqual([false]);
+    // Not durable, so not delivered: the cursor counts bytes of the log.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(delivered).toHaveLength(2);
+    expect(spool.depth).toBe(2);
+    // The torn half-line was cut back: the log holds exactly the two durable lines.
+    expect(readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+
+    spool.append([joined(4)]);
+    disk.failing = false;
+    // Retried on its own, with back-off; order kept.
+    await until(() => delivered.length === 5);
+    expect(delivered.map((item) => item.event.id)).toEqual([0, 1, 2, 3, 4].map((n) => joined(n).id));
+    expect(spool.writable).toBe(true);
+    expect(writability).toEqual([false, true]);
+    expect(await spool.close(1_000)).toBe(0);
+
+    // What the log holds is what was delivered: a restart resends nothing.
     const again = new EventSpool({
       dir,
       publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
