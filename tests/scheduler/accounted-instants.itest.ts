@@ -163,4 +163,179 @@ describe('every due instant accounted for', () => {
       schedulerId: survivor.id,
     });
   });
+
+  it('every due instant gets a fact: past the catch-up window, over maxRuns, skipped by the misfire policy', async () => {
+    const now = Date.now();
+    const ok = (id: string) => ({ url: `${worker.url}/ok/${id}` });
+    // Created ten minutes ago and never fired: every minute since is due.
+    await putTask(
+      zk,
+      buildTask(
+        'window',
+        {
+          schedule: { kind: 'interval', everyMs: 60_000 },
+          target: ok('window'),
+          misfire: { policy: 'fire-all', catchUpWindowMs: 150_000 },
+          overlap: 'buffer-all', // the caught-up instants run one after another
+        },
+        now - 600_000,
+      ),
+    );
+    await putTask(
+      zk,
+      buildTask(
+        'limited',
+        {
+          schedule: { kind: 'interval', everyMs: 1_000 },
+          target: ok('limited'),
+          misfire: { policy: 'fire-all' },
+          overlap: 'allow',
+          maxRuns: 3,
+        },
+        now - 20_000,
+      ),
+    );
+    await putTask(
+      zk,
+      buildTask(
+        'skipper',
+        {
+          schedule: { kind: 'interval', everyMs: 60_000 },
+          target: ok('skipper'),
+          misfire: { policy: 'skip' },
+        },
+        now - 600_000,
+      ),
+    );
+    const skipReasons = (taskId: string): string[] =>
+      eventsOf(taskId, 'nono.execution.skipped.v1').map((e) => dataOf<{ skipReason: string }>(e).skipReason);
+    await eventually(
+      () => (skipReasons('window').length >= 7 && skipReasons('skipper').length >= 10 ? true : undefined),
+      15_000,
+      'the skipped facts of the missed instants',
+    );
+    // window: 10 instants due; the 7 older than 150 s expired, the 2-3 within were caught up.
+    const windowSkips = eventsOf('window', 'nono.execution.skipped.v1');
+    expect(new Set(skipReasons('window'))).toEqual(new Set(['catch-up-window']));
+    const windowFired = eventsOf('window', 'nono.execution.fired.v1');
+    expect(windowSkips.length + windowFired.length).toBe(10);
+    // skipper: each missed instant is misfired (action skip) and skipped for the misfire policy.
+    expect(new Set(skipReasons('skipper'))).toEqual(new Set(['misfire-policy']));
+    expect(eventsOf('skipper', 'nono.execution.misfired.v1')).toHaveLength(skipReasons('skipper').length);
+    // limited: three runs, the other due instants of the catch-up skipped for max-runs, then nothing more.
+    await eventually(
+      () => (eventsOf('limited', 'nono.execution.succeeded.v1').length === 3 ? true : undefined),
+      10_000,
+      'the three allowed runs',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(eventsOf('limited', 'nono.execution.fired.v1')).toHaveLength(3);
+    expect(new Set(skipReasons('limited'))).toEqual(new Set(['max-runs']));
+    const limitedFacts = new Set(
+      eventsOf('limited')
+        .filter((e) => e.type === 'nono.execution.fired.v1' || e.type === 'nono.execution.skipped.v1')
+        .map((e) => dataOf<{ nominalTime: string }>(e).nominalTime),
+    );
+    // Every instant from creation to the third run has exactly one of them.
+    expect(limitedFacts.size).toBe(eventsOf('limited', 'nono.execution.skipped.v1').length + 3);
+  });
+
+  it('overlap policies on real calls: buffer-all queues, buffer-one keeps the newest, cancel-running cancels', async () => {
+    const slow = (id: string, overlap: string) =>
+      buildTask(id, {
+        schedule: { kind: 'interval', everyMs: 1000 },
+        target: { url: `${worker.url}/slow/${id}?ms=2500`, timeoutMs: 5_000 },
+        overlap,
+      });
+    for (const [id, overlap] of [
+      ['queue-all', 'buffer-all'],
+      ['queue-one', 'buffer-one'],
+      ['cancels', 'cancel-running'],
+    ] as const)
+      await putTask(zk, slow(id, overlap));
+    await new Promise((resolve) => setTimeout(resolve, 7_500));
+    for (const id of ['queue-all', 'queue-one', 'cancels']) await zk.delete(layout.task(id));
+    const callsOf = async (id: string) => (await worker.calls()).filter((c) => c.taskId === id);
+
+    // buffer-all: one at a time, each instant in order, none skipped.
+    const all = await callsOf('queue-all');
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    for (const [i, call] of all.slice(1).entries()) {
+      expect(call.receivedAt - all[i]!.receivedAt).toBeGreaterThanOrEqual(2_400);
+      expect(Date.parse(call.nominal) - Date.parse(all[i]!.nominal)).toBe(1000);
+    }
+    expect(eventsOf('queue-all', 'nono.execution.skipped.v1')).toEqual([]);
+
+    // buffer-one: one at a time; the waiting one is replaced by newer instants, which are skipped as overlap.
+    const one = await callsOf('queue-one');
+    expect(one.length).toBeGreaterThanOrEqual(2);
+    for (const [i, call] of one.slice(1).entries())
+      expect(call.receivedAt - one[i]!.receivedAt).toBeGreaterThanOrEqual(2_400);
+    await eventually(
+      () => (eventsOf('queue-one', 'nono.execution.skipped.v1').length >= 1 ? true : undefined),
+      5_000,
+      'buffer-one skips',
+    );
+
+    // cancel-running: a call every second, each cancelling the one before (a failed fact, no retry).
+    const cancels = await callsOf('cancels');
+    expect(cancels.length).toBeGreaterThanOrEqual(5);
+    await eventually(
+      () =>
+        eventsOf('cancels', 'nono.execution.failed.v1').some((e) =>
+          /cancelled by overlap policy cancel-running/.test(dataOf<{ error: string }>(e).error),
+        )
+          ? true
+          : undefined,
+      5_000,
+      'a cancelled call',
+    );
+  });
+});
+
+describe('a task deleted after its instant was claimed', () => {
+  let cluster: TestCluster;
+  let log: Awaited<ReturnType<typeof collectEvents>>;
+
+  beforeAll(async () => {
+    // A long claim lead, so the deletion lands between claim and instant whatever the load.
+    cluster = await startTestCluster(await isolate('deleted-after-claim'), {
+      schedulers: ['d1'],
+      env: { NONO_CLAIM_LEAD_MS: '4000' },
+    });
+    log = await collectEvents(cluster.iso, cluster.iso.topics.executions);
+  });
+  afterAll(async () => {
+    await log?.stop();
+    await cluster?.stop();
+  });
+
+  it('is not called, and the instant is recorded as skipped (deleted)', async () => {
+    const at = Date.now() + 6_000;
+    await putTask(
+      cluster.zk,
+      buildTask('doomed', {
+        schedule: { kind: 'once', at: new Date(at).toISOString() },
+        target: { url: `${cluster.worker.url}/ok/doomed` },
+      }),
+    );
+    await eventually(
+      async () => {
+        const state = await cluster.zk.get(layout.fireState('doomed')).catch(() => undefined);
+        return state !== undefined && state.data.toString('utf8').includes('"inflight":{"')
+          ? true
+          : undefined;
+      },
+      6_000,
+      'the instant to be claimed',
+    );
+    await cluster.zk.delete(layout.task('doomed'));
+    const skipped = await eventually(
+      () => log.events.find((e) => e.subject === 'doomed' && e.type === 'nono.execution.skipped.v1'),
+      10_000,
+      'the skipped fact',
+    );
+    expect(skipped.data).toMatchObject({ skipReason: 'deleted', nominalTime: new Date(at).toISOString() });
+    expect((await cluster.worker.calls()).filter((c) => c.taskId === 'doomed')).toEqual([]);
+  });
 });

@@ -399,6 +399,8 @@ export class Engine {
     const events: NonoEvent[] = [];
     const ref = (nominal: number) =>
       this.#facts.ref(task.id, scheduledExecutionId(task.id, nominal), nominal, token);
+    // One skipped fact per instant: one the policy would catch up but the run limit cuts is a max-runs skip.
+    const overRunLimit = new Set(plan.overRunLimit);
     for (const missed of plan.misfired) {
       events.push(
         this.#facts.create('nono.execution.misfired.v1', {
@@ -408,7 +410,7 @@ export class Engine {
           action: missed.action,
         }),
       );
-      if (missed.action === 'skip')
+      if (missed.action === 'skip' && !overRunLimit.has(missed.nominal))
         events.push(
           this.#skipped(
             ref(missed.nominal),
