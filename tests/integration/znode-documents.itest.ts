@@ -97,8 +97,8 @@ describe('ZooKeeper documents round trip (real server)', () => {
     '%s: encode → ZooKeeper → parse gives the same value',
     async (_name, sample) => {
       // A generic encode over a union of documents: each sample pairs a document with its own value.
-      const encode = sample.document.encode as (value: unknown) => Buffer;
-      await zk.create(sample.path, encode(sample.value));
+      const document = sample.document as { encode(value: unknown): Buffer };
+      await zk.create(sample.path, document.encode(sample.value));
       const { data } = await zk.get(sample.path);
       const parsed = sample.document.parse(data);
       expect(parsed).toEqual({ ok: true, value: sample.value });
