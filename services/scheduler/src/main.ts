@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         leader: coordinator.isLeader,
         ownedTasks: engine.ownedCount,
         engine: engine.state,
+        behindMs: engine.behindMs,
         spoolDepth: spool.depth,
         spool: spool.writable ? 'writable' : `not writable: ${spool.writeError ?? 'unknown error'}`,
         kafka: spool.kafkaHealthy ? 'up' : 'unreachable',
@@ -127,7 +128,10 @@ async function main(): Promise<void> {
     spool.append([
       createEvent(type, data, { id: randomUUID(), source, subject: config.schedulerId, time: clock.now() }),
     ]);
-  setInterval(() => metrics.spoolDepth.set(spool.depth), 1_000).unref();
+  setInterval(() => {
+    metrics.spoolDepth.set(spool.depth);
+    metrics.behind.set(engine.behindMs / 1000);
+  }, 1_000).unref();
 
   let owned = new Set<string>();
   coordinator.on('session', (state) => {

@@ -47,6 +47,11 @@ export function createSchedulerMetrics(registry: Registry) {
       help: 'Events not yet acknowledged by Kafka',
       registers: [registry],
     }),
+    behind: new Gauge({
+      name: 'nono_scheduler_behind_seconds',
+      help: 'Largest delay between a claimed instant and its start over the last 10-20 s (overload shows here first)',
+      registers: [registry],
+    }),
     spoolWritable: new Gauge({
       name: 'nono_event_spool_writable',
       help: '1 while events can be made durable; 0 while spool writes fail (no claims then)',

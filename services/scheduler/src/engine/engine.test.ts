@@ -264,6 +264,18 @@ describe('Engine: claims ahead, fires on the instant', () => {
     expect(fence.claims.map((c) => Object.keys(c.inflight).length)).toEqual([1, 0]);
   });
 
+  it('says how far behind it is when a stall delays a start, and forgets it once healthy again', async () => {
+    const { engine, clock, advanceTo } = await startEngine(everyMs(1_000));
+    await advanceTo(T0 + 1_000);
+    expect(engine.behindMs).toBe(0);
+    await advanceTo(T0 + 2_000 - LEAD);
+    clock.set(T0 + 2_000 + 1_500); // a stall across the instant, within the misfire threshold
+    await advanceTo(T0 + 2_000 + 1_500);
+    expect(engine.behindMs).toBe(1_500);
+    await advanceTo(T0 + 30_000);
+    expect(engine.behindMs).toBe(0);
+  });
+
   it('overlap is decided at the instant, not at the claim: a call that ends in between does not cause a skip', async () => {
     const { invoker, events, advanceTo } = await startEngine(everyMs(1_000, { overlap: 'skip' }));
     invoker.callMs = 800; // still running when the next instant is claimed, done before it falls due

@@ -92,6 +92,8 @@ export class Engine {
   readonly #tasks = new Map<string, TaskRuntime>();
   #state: EngineState = 'starting';
   readonly #executions = new Set<Promise<void>>();
+  /** The largest start delay (now − fireAt) seen in the current and the previous 10 s window. */
+  #behind = { windowStart: 0, current: 0, previous: 0 };
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -141,6 +143,24 @@ export class Engine {
     let count = 0;
     for (const runtime of this.#tasks.values()) count += runtime.running.size;
     return count;
+  }
+
+  /**
+   * How far behind its claimed instants this scheduler has been over the last 10–20 s: the
+   * largest delay between an instant's moment and its start. Near 0 when healthy; an
+   * overloaded process shows it here (and in /readyz) before instants pass the misfire
+   * threshold and are recorded as misfired.
+   */
+  get behindMs(): number {
+    this.#rollBehind(this.#o.clock.now());
+    return Math.max(this.#behind.current, this.#behind.previous);
+  }
+
+  #rollBehind(now: number): void {
+    const window = 10_000;
+    if (now - this.#behind.windowStart < window) return;
+    const adjacent = now - this.#behind.windowStart < 2 * window;
+    this.#behind = { windowStart: now, current: 0, previous: adjacent ? this.#behind.current : 0 };
   }
 
   get #active(): boolean {
@@ -466,6 +486,8 @@ export class Engine {
     if (following === undefined) this.#withPending.delete(runtime);
     else this.#starts.schedule(runtime, following.fireAt);
     if (due.length === 0) return;
+    this.#rollBehind(now);
+    this.#behind.current = Math.max(this.#behind.current, now - (due[0] as ClaimedFire).fireAt);
 
     // The definition as last known: a task deleted since its claim still gets its facts.
     const known = runtime.task ?? runtime.lastKnown;
