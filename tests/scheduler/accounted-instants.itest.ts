@@ -164,6 +164,47 @@ describe('every due instant accounted for', () => {
     });
   });
 
+  it('a scheduler frozen past an execution deadline makes no further attempt when it resumes', async () => {
+    const at = Date.now() + 2_000;
+    await putTask(
+      zk,
+      buildTask('ab-frozen', {
+        schedule: { kind: 'once', at: new Date(at).toISOString() },
+        target: { url: `${worker.url}/fail/ab-frozen`, timeoutMs: 1_000 },
+        retry: { maxAttempts: 4, initialBackoffMs: 3_000, maxBackoffMs: 3_000, multiplier: 1 },
+      }),
+    );
+    await eventually(
+      () => (eventsOf('ab-frozen', 'nono.execution.retrying.v1').length >= 1 ? true : undefined),
+      10_000,
+      'the first retry to be pending',
+    );
+    const owners = await readAssignmentOwners(zk);
+    const frozen = schedulers.find((s) => owners[s.id]?.includes('ab-frozen'))!;
+    frozen.child.kill('SIGSTOP');
+    try {
+      // Its session expires, another scheduler adopts the task and reports the execution lost
+      // after its deadline (4 attempts × 1 s + 3 back-offs × 3 s = 13 s after the fire).
+      await eventually(
+        () => eventsOf('ab-frozen', 'nono.execution.lost.v1')[0],
+        30_000,
+        'the lost fact from the new owner',
+      );
+    } finally {
+      frozen.child.kill('SIGCONT');
+    }
+    // Its retry timer is long overdue when it resumes: starting attempt 2 now could overlap a re-run.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect((await worker.calls()).filter((c) => c.taskId === 'ab-frozen').map((c) => c.attempt)).toEqual([1]);
+    expect(frozen.child.exitCode).toBeNull();
+    await eventually(
+      async () =>
+        (await fetch(`${frozen.opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
+      20_000,
+      'the resumed scheduler to be ready again',
+    );
+  });
+
   it('every due instant gets a fact: past the catch-up window, over maxRuns, skipped by the misfire policy', async () => {
     const now = Date.now();
     const ok = (id: string) => ({ url: `${worker.url}/ok/${id}` });
