@@ -12,15 +12,6 @@ import {
 import { type SchedulerTask, formatIssues, parseStoredTask, rebalance, sameOwnership } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
-/**
- * The scheduler's view of the cluster, kept current through ZooKeeper watches:
- * its own membership (an ephemeral node), leader election, the assignment (which the
- * leader writes), the definitions of the tasks it owns, and manual trigger requests.
- *
- * Session semantics are explicit: `suspended` (disconnected; the session may still be
- * alive) means stop firing now; `lost` (expired) means everything this process knew is
- * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
- */
 export { type MemberInfo } from '@nono/coordination';
 
 export type TaskDefinition =
@@ -55,6 +46,15 @@ export interface CoordinatorOptions {
 
 const OPEN_EXECUTIONS_RETENTION_MS = 10 * 60_000;
 
+/**
+ * The scheduler's view of the cluster, kept current through ZooKeeper watches:
+ * its own membership (an ephemeral node), leader election, the assignment (which the
+ * leader writes), the definitions of the tasks it owns, and manual trigger requests.
+ *
+ * Session semantics are explicit: `suspended` (disconnected; the session may still be
+ * alive) means stop firing now; `lost` (expired) means everything this process knew is
+ * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
+ */
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly #options: CoordinatorOptions;
   #zk: ZkClient | undefined;

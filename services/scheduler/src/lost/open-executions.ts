@@ -9,26 +9,6 @@ import {
 import { type Clock, type TimerHandle } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
-/**
- * Which of a scheduler's executions are still open, written to ZooKeeper in batches.
- *
- * Every execution this process claims is listed in its task's fire state until it ends, so a
- * new owner can tell the calls a dead scheduler left unfinished. Taking each finished one
- * off its fire state right away costs a ZooKeeper write per fire on top of the claim. Instead,
- * the entry stays (it rides on the task's next claim) and this record says it ended: each
- * claim is numbered (`seq`, per process `incarnation`) when it is built, and the record lists
- * which of the claims numbered up to its own `seq` are still open, as ranges of numbers (open
- * claims are mostly the latest ones, so a few hundred bytes even with thousands open). So for
- * an entry left by a process that is gone:
- *
- * - numbered at or below the record's `seq` and not listed: it ended (its events were durable
- *   before the record was written), nothing to report;
- * - listed, numbered later, from another incarnation, or no record at all: it may have been
- *   running when the process died, and after its deadline it is reported lost.
- *
- * A stale or missing record therefore only errs towards "lost", never towards "ended": the
- * window in which a crash makes a finished execution look lost is one flush interval.
- */
 export { type OpenExecutionsRecord } from '@nono/coordination';
 
 /** Stamped on an execution's fire-state entry when its claim is built. */
@@ -95,6 +75,26 @@ export interface OpenExecutionsOptions {
 /** ZooKeeper limits a znode to 1 MiB; a record that big (~50,000 scattered open claims) is not written (the older one errs towards "lost"). */
 const MAX_RECORD_BYTES = 1_000_000;
 
+/**
+ * Which of a scheduler's executions are still open, written to ZooKeeper in batches.
+ *
+ * Every execution this process claims is listed in its task's fire state until it ends, so a
+ * new owner can tell the calls a dead scheduler left unfinished. Taking each finished one
+ * off its fire state right away costs a ZooKeeper write per fire on top of the claim. Instead,
+ * the entry stays (it rides on the task's next claim) and this record says it ended: each
+ * claim is numbered (`seq`, per process `incarnation`) when it is built, and the record lists
+ * which of the claims numbered up to its own `seq` are still open, as ranges of numbers (open
+ * claims are mostly the latest ones, so a few hundred bytes even with thousands open). So for
+ * an entry left by a process that is gone:
+ *
+ * - numbered at or below the record's `seq` and not listed: it ended (its events were durable
+ *   before the record was written), nothing to report;
+ * - listed, numbered later, from another incarnation, or no record at all: it may have been
+ *   running when the process died, and after its deadline it is reported lost.
+ *
+ * A stale or missing record therefore only errs towards "lost", never towards "ended": the
+ * window in which a crash makes a finished execution look lost is one flush interval.
+ */
 export class OpenExecutions {
   readonly incarnation: string;
   readonly #o: OpenExecutionsOptions;
