@@ -4,13 +4,7 @@ import { type NonoEvent } from '@nono/domain';
 import { type EncodedEvent } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 
-/**
- * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
- * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
- * Kafka returns everything is delivered, in order. A restart resumes from the delivered
- * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
- * events with the same ids, which consumers drop.
- */
+/** Where the engine appends its facts (the spool, or a list in unit tests). */
 export interface EventSink {
   append(events: readonly NonoEvent[]): void;
 }
@@ -59,6 +53,13 @@ const NEWLINE = Buffer.from('\n');
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
 
+/**
+ * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
+ * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
+ * Kafka returns everything is delivered, in order. A restart resumes from the delivered
+ * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
+ * events with the same ids, which consumers drop.
+ */
 export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
   #file: SpoolFile | undefined;
