@@ -117,6 +117,18 @@ export interface WorkerCall {
   readonly receivedAt: number;
 }
 
+/** Milliseconds between consecutive calls' arrivals. */
+export function arrivalGaps(calls: readonly WorkerCall[]): number[] {
+  return calls.slice(1).map((call, i) => call.receivedAt - (calls[i] as WorkerCall).receivedAt);
+}
+
+/** Milliseconds between consecutive calls' nominal instants. */
+export function nominalGaps(calls: readonly WorkerCall[]): number[] {
+  return calls
+    .slice(1)
+    .map((call, i) => Date.parse(call.nominal) - Date.parse((calls[i] as WorkerCall).nominal));
+}
+
 export interface TestWorker {
   readonly url: string;
   readonly process: RunningProcess;
