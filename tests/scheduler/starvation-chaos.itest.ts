@@ -29,8 +29,15 @@ const TASKS = 150;
 const WINDOW_MS = 40_000;
 const SESSION_TIMEOUT_MS = 4_000;
 const BURNERS = 3;
-/** The task's execution budget (one attempt of 2 s) plus history's pending allowance (15 s). */
-const PENDING_MS = 2_000 + 15_000;
+/**
+ * How long after the window the ledgers may take to settle. History's pending rule (the
+ * budget of 2 s plus 15 s) can be shorter than this scenario's recovery: a scheduler whose
+ * ZooKeeper request fails as the server goes down drops its session (see ZkClient's send),
+ * rejoins once ZooKeeper is back and its old member node has expired, and only then catches
+ * up (fire-all) the instants of the outage, seen up to 40 s late on two starved cores. Those
+ * instants read unaccounted until their facts arrive; the test requires that they all do.
+ */
+const SETTLE_MS = 60_000;
 
 interface LedgerReply {
   readonly summary: Record<string, number>;
@@ -135,8 +142,7 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
     await burners.stop();
     burners = undefined;
 
-    // Read every task's ledger until none has a pending instant left (the last instant's
-    // pending rule has then passed) or the rule's time is up for all of them.
+    // Read every task's ledger until none has a pending or unaccounted instant left.
     const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
     const readLedgers = (): Promise<Array<LedgerReply & { taskId: string }>> =>
       Promise.all(
@@ -148,7 +154,7 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
     let ledgers = await readLedgers();
     const settled = (): boolean =>
       ledgers.every((l) => l.summary.pending === 0 && l.summary.unaccounted === 0);
-    for (const deadline = windowEnd + PENDING_MS + 5_000; !settled() && Date.now() < deadline;) {
+    for (const deadline = windowEnd + SETTLE_MS; !settled() && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       ledgers = await readLedgers();
     }
@@ -165,9 +171,12 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
       ),
     );
     expect(watch.deaths, 'schedulers that died during the chaos').toEqual([]);
+    const flaggedList = flagged.map(
+      (entry) => `${entry.taskId}@${entry.nominalTime.slice(11, 19)}:${entry.flags.join('+')}`,
+    );
     expect(
-      flagged.slice(0, 5),
-      `${flagged.length} instants flagged; totals ${JSON.stringify(totals)}`,
+      flagged.slice(0, 3),
+      `${flagged.length} instants flagged (${flaggedList.slice(0, 40).join(' ')}); totals ${JSON.stringify(totals)}`,
     ).toEqual([]);
     expect(totals.due).toBe(TASKS * (WINDOW_MS / 1000));
     expect(totals.pending).toBe(0);
