@@ -10,6 +10,11 @@
  *   ulimit -c unlimited   # core dumps; they land in each scheduler's working directory
  *   npx tsx bench/scheduler/zk-abort.ts --cycles 3 --burners 4
  *
+ * Deaths here depend on timing (a request must meet a reset connection in one loop turn);
+ * the deterministic reproduction of the known cause is
+ * tests/integration/zookeeper-send-failure.itest.ts, and the chaos test
+ * tests/scheduler/starvation-chaos.itest.ts runs the same scenario with ledger checks.
+ *
  * Exit code 0 when no scheduler died, 1 when one did. It loads the machine hard for about a
  * minute per cycle: on a shared machine run it under `flock -x /tmp/nono-load.lock`.
  */
