@@ -122,6 +122,16 @@ describe('web UI (Chromium)', () => {
     await page.locator('svg.chart rect.bar-good').first().waitFor({ timeout: 20_000 });
     await shot('04-task-detail-firing');
 
+    // The ledger: the instants it fired are listed as succeeded, none fired twice.
+    await expect
+      .poll(() => page.locator('#ledger tr[data-ledger-instant][data-outcome="succeeded"]').count(), {
+        timeout: 30_000,
+        interval: 1_000,
+      })
+      .toBeGreaterThan(0);
+    expect(await page.locator('#ledger [data-count="doubled"]').textContent()).toBe('doubled 0');
+    await page.locator('#ledger').screenshot({ path: join(SHOTS, '04b-task-ledger.png') });
+
     await page.getByRole('button', { name: 'Pause' }).click();
     await expect
       .poll(() => page.locator('.facts dd.paused').textContent(), { timeout: 10_000 })

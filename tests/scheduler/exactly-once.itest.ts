@@ -1,16 +1,19 @@
 import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SchedulerTask } from '@nono/domain';
 import {
   buildTask,
   collectEvents,
+  publishDefinitions,
   putTask,
   readAssignmentOwners,
   type TestCluster,
+  startHistoryProcess,
   startTestCluster,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
-import { type WorkerCall, type TestWorker } from '../support/processes.js';
+import { type RunningProcess, type WorkerCall, type TestWorker } from '../support/processes.js';
 
 /**
  * The product's central promise, on real processes: three schedulers share 300 tasks
@@ -25,6 +28,7 @@ describe('three schedulers, 300 tasks every second', () => {
   let iso: Isolation;
   let zk: ZkClient;
   let worker: TestWorker;
+  let history: RunningProcess & { readonly url: string };
 
   beforeAll(async () => {
     cluster = await startTestCluster(await isolate('exactly-once'), {
@@ -32,15 +36,19 @@ describe('three schedulers, 300 tasks every second', () => {
       partitions: 6,
     });
     ({ iso, zk, worker } = cluster);
+    history = await startHistoryProcess(iso);
   });
-  afterAll(() => cluster?.stop());
+  afterAll(async () => {
+    await history?.kill('SIGTERM');
+    await cluster?.stop();
+  });
 
   it('calls every instant exactly once and records it exactly once', async () => {
     const createdAt = Date.now();
+    const tasks: SchedulerTask[] = [];
     for (let i = 0; i < TASKS; i++) {
       const id = `t${String(i).padStart(3, '0')}`;
-      await putTask(
-        zk,
+      tasks.push(
         buildTask(
           id,
           {
@@ -56,6 +64,9 @@ describe('three schedulers, 300 tasks every second', () => {
         ),
       );
     }
+    for (const task of tasks) await putTask(zk, task);
+    // As the API would: the definitions on the tasks topic, from which the ledger derives what was due.
+    await publishDefinitions(iso, tasks);
     // Balanced: no scheduler owns more than ceil(N/M)+1.
     const owners = await eventually(
       async () => {
@@ -124,6 +135,37 @@ describe('three schedulers, 300 tasks every second', () => {
     } finally {
       await log.stop();
     }
+
+    // The ledger of every task over the window, as users check it: every due instant
+    // accounted for (succeeded), none doubled, stale or undue, nothing left pending.
+    const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
+    const readLedgers = () =>
+      Promise.all(
+        tasks.map(async (task) => {
+          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`);
+          return { taskId: task.id, ...((await response.json()) as { summary: Record<string, unknown> }) };
+        }),
+      );
+    const perTask = RUN_MS / 1000;
+    const expectedSummary = {
+      due: perTask,
+      fired: perTask,
+      succeeded: perTask,
+      unaccounted: 0,
+      doubled: 0,
+      stale: 0,
+      undue: 0,
+      pending: 0,
+    };
+    const isOff = (l: { summary: Record<string, unknown> }): boolean =>
+      !Object.entries(expectedSummary).every(([key, n]) => l.summary[key] === n);
+    // History projects a moment behind Kafka: read until every ledger agrees or 30 s pass.
+    let off = (await readLedgers()).filter(isOff);
+    for (const deadline = Date.now() + 30_000; off.length > 0 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      off = (await readLedgers()).filter(isOff);
+    }
+    expect(off.slice(0, 3), `${off.length} ledgers off`).toEqual([]);
   });
 });
 

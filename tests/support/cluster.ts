@@ -1,16 +1,19 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { ZkClient, ZnodeLayout, assignmentDocument } from '@nono/coordination';
 import {
   type NonoEvent,
   type SchedulerTask,
+  createEvent,
   createTask,
+  parseInstant,
   parseTaskSpec,
   reviseTask,
   taskSpecOf,
+  uuidV5,
 } from '@nono/domain';
-import { createKafka, decodeEvent } from '@nono/events';
+import { createKafka, decodeEvent, encodeEvent } from '@nono/events';
 import { type Isolation, createIsolatedTopics, eventually } from './isolation.js';
 import {
   type RunningProcess,
@@ -34,6 +37,7 @@ export async function startScheduler(
   id: string,
   env: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
+  cwd?: string,
 ): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
@@ -53,6 +57,7 @@ export async function startScheduler(
       ...env,
     },
     nodeArgs,
+    cwd,
   );
   const opsUrl = `http://127.0.0.1:${port}`;
   await eventually(
@@ -92,9 +97,64 @@ export async function updateTask(
   return next;
 }
 
-export async function readAssignmentOwners(zk: ZkClient): Promise<Record<string, string[]>> {
+/**
+ * Publishes the `task.defined` events the API's outbox would for tasks a test wrote straight
+ * into ZooKeeper (same type, id derivation and time: the task's creation), so history knows
+ * their definitions and can compute their ledgers.
+ */
+export async function publishDefinitions(iso: Isolation, tasks: readonly SchedulerTask[]): Promise<void> {
+  const producer = createKafka({ brokers: iso.kafkaBrokers, clientId: `definitions-${iso.name}` }).producer();
+  await producer.connect();
+  try {
+    const messages = tasks.map((task) =>
+      encodeEvent(
+        createEvent(
+          'nono.task.defined.v1',
+          { taskId: task.id, actor: { id: 'test', kind: 'system' }, revision: task.revision, after: task },
+          {
+            id: uuidV5(`audit|nono.task.defined.v1|${task.id}|${task.createdAt}|${task.revision}`),
+            source: 'nono://api/test',
+            subject: task.id,
+            time: parseInstant(task.createdAt) ?? 0,
+          },
+        ),
+      ),
+    );
+    await producer.send({ topic: iso.topics.tasks, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A history service (built dist) projecting this isolation's topics into a fresh database. */
+export async function startHistoryProcess(
+  iso: Isolation,
+): Promise<RunningProcess & { readonly url: string }> {
+  const port = await freePort();
+  const proc = startProcess('history', 'services/history/dist/main.js', {
+    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+    NONO_TOPIC_PREFIX: iso.topicPrefix,
+    NONO_HISTORY_DB: join(mkdtempSync(join(tmpdir(), 'nono-history-')), 'history.sqlite'),
+    NONO_HISTORY_PORT: String(port),
+    NONO_HISTORY_GROUP_ID: `history-${iso.name}`,
+    NONO_LOG_LEVEL: 'info',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+    30_000,
+    `history to be ready (log: ${proc.logFile})`,
+  );
+  return Object.assign(proc, { url });
+}
+
+export async function readAssignmentOwners(
+  zk: ZkClient,
+): Promise<Readonly<Record<string, readonly string[]>>> {
   const { data } = await zk.get(layout.assignment);
-  return (JSON.parse(data.toString('utf8')) as { owners: Record<string, string[]> }).owners;
+  const parsed = assignmentDocument.parse(data);
+  if (!parsed.ok) throw new Error(`assignment malformed: ${JSON.stringify(parsed.issues)}`);
+  return parsed.value.owners;
 }
 
 /** Reads a topic from the beginning into memory, for assertions over the event log. */

@@ -1,2 +1,3 @@
 export * from './zk-client.js';
 export * from './znode-layout.js';
+export * from './documents/index.js';

@@ -76,6 +76,14 @@ export class ZnodeLayout {
     return at <= 0 ? undefined : { taskId: name.slice(0, at), requestId: name.slice(at + 1) };
   }
 
+  /**
+   * The API's audit outbox: persistent-sequential `e-<seq>` children, each an outbox entry
+   * (an audit event written before the change it describes; services/api/src/audit).
+   */
+  get outbox(): string {
+    return `${this.root}/outbox`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
     return [this.tasks, this.schedulers, this.election, this.fireStates, this.openExecutions, this.triggers];

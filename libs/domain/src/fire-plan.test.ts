@@ -24,7 +24,8 @@ describe('planDueFires', () => {
     expect(plan).toEqual({
       fire: [{ nominal: T0 + 5000, onTime: true }],
       misfired: [],
-      expiredCount: 0,
+      expired: [],
+      overRunLimit: [],
       advanceTo: T0 + 5000,
     });
   });
@@ -93,12 +94,12 @@ describe('planDueFires', () => {
     expect(plan.advanceTo).toBe(T0 + 5000);
   });
 
-  it('ignores instants older than the catch-up window, counting them', () => {
+  it('never fires instants older than the catch-up window, listing them to be recorded as skipped', () => {
     const plan = planDueFires(everySecond({ policy: 'fire-all', catchUpWindowMs: 3000 }), T0, T0 + 10_200, {
       ...opts,
       misfireThresholdMs: 100,
     });
-    expect(plan.expiredCount).toBe(7);
+    expect(plan.expired.map((nominal) => nominal - T0)).toEqual([1000, 2000, 3000, 4000, 5000, 6000, 7000]);
     expect(plan.fire.map((f) => f.nominal - T0)).toEqual([8000, 9000, 10_000]);
   });
 
@@ -108,6 +109,7 @@ describe('planDueFires', () => {
       runsLeft: 2,
     });
     expect(plan.fire.map((f) => f.nominal - T0)).toEqual([4000, 5000]);
+    expect(plan.overRunLimit.map((nominal) => nominal - T0)).toEqual([1000, 2000, 3000]);
     expect(
       planDueFires(everySecond(), T0, T0 + 1_000, { misfireThresholdMs: 100, runsLeft: 0 }).fire,
     ).toEqual([]);

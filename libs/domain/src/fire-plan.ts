@@ -1,3 +1,4 @@
+import { decideCatchUp } from './fire-decisions.js';
 import { type EpochMs } from './instant.js';
 import { type SchedulerTask, nextTaskFireTime } from './task.js';
 
@@ -16,8 +17,10 @@ export interface FirePlan {
   readonly fire: ReadonlyArray<{ readonly nominal: EpochMs; readonly onTime: boolean }>;
   /** Missed instants with what the policy decided; each becomes an `execution.misfired` event. */
   readonly misfired: ReadonlyArray<{ readonly nominal: EpochMs; readonly action: 'fire' | 'skip' }>;
-  /** Due instants older than the catch-up window: neither fired nor evented one by one. */
-  readonly expiredCount: number;
+  /** Due instants older than the catch-up window: never fired, each recorded as skipped (`catch-up-window`). */
+  readonly expired: readonly EpochMs[];
+  /** Instants the policy would fire but `maxRuns` does not allow: each recorded as skipped (`max-runs`). */
+  readonly overRunLimit: readonly EpochMs[];
   /** The fire state's new `lastNominal` once the plan is carried out (undefined: nothing was due). */
   readonly advanceTo: EpochMs | undefined;
 }
@@ -46,48 +49,40 @@ export function planDueFires(
   const until = Math.max(now, options.until ?? now);
   const windowStart = now - task.misfire.catchUpWindowMs;
   const due: EpochMs[] = [];
-  let expiredCount = 0;
+  const expired: EpochMs[] = [];
   let lastDue: EpochMs | undefined;
   for (let cursor = lastNominal, examined = 0; examined < maxExamined; examined++) {
     const next = nextTaskFireTime(task, cursor);
     if (next === undefined || next > until) break;
     lastDue = next;
-    if (next < windowStart) expiredCount++;
+    if (next < windowStart) expired.push(next);
     else due.push(next);
     cursor = next;
   }
-  if (lastDue === undefined) return { fire: [], misfired: [], expiredCount: 0, advanceTo: undefined };
+  if (lastDue === undefined)
+    return { fire: [], misfired: [], expired: [], overRunLimit: [], advanceTo: undefined };
 
   // Late is not missed: every due instant within the threshold still fires on its own.
   const onTime = due.filter((nominal) => now - nominal <= options.misfireThresholdMs);
   const missed = due.filter((nominal) => now - nominal > options.misfireThresholdMs);
 
-  let catchUp: EpochMs[];
-  switch (task.misfire.policy) {
-    case 'skip':
-      catchUp = [];
-      break;
-    case 'fire-once':
-      // One fire stands for all missed instants; when on-time fires happen anyway, they are it.
-      catchUp = onTime.length === 0 && missed.length > 0 ? [missed.at(-1) as EpochMs] : [];
-      break;
-    case 'fire-all':
-      catchUp = missed.slice(-task.misfire.maxCatchUp);
-      break;
-  }
+  const catchUp = decideCatchUp(task.misfire.policy, missed, onTime.length, task.misfire.maxCatchUp);
   const catchUpSet = new Set(catchUp);
   const fire = [
     ...catchUp.map((nominal) => ({ nominal, onTime: false })),
     ...onTime.map((nominal) => ({ nominal, onTime: true })),
   ];
-  const allowed = fire.slice(Math.max(0, fire.length - Math.max(0, options.runsLeft)));
+  // A run limit keeps the newest: of a backlog, the latest instants matter most.
+  const cut = fire.length - Math.max(0, Math.min(fire.length, options.runsLeft));
+  const allowed = fire.slice(cut);
   return {
     fire: allowed,
     misfired: missed.map((nominal) => ({
       nominal,
       action: catchUpSet.has(nominal) && allowed.some((f) => f.nominal === nominal) ? 'fire' : 'skip',
     })),
-    expiredCount,
+    expired,
+    overRunLimit: fire.slice(0, cut).map((f) => f.nominal),
     advanceTo: lastDue,
   };
 }

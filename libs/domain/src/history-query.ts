@@ -88,6 +88,10 @@ export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 export const TaskReportQuery = Type.Object({ ...range }, { additionalProperties: false });
 export type TaskReportQuery = Static<typeof TaskReportQuery>;
 
+/** A ledger's window: both bounds required (the window's length is checked by the route). */
+export const LedgerQuery = Type.Object({ from: Instant, to: Instant }, { additionalProperties: false });
+export type LedgerQuery = Static<typeof LedgerQuery>;
+
 export const DailyReportQuery = Type.Object(
   {
     day: Type.String({ pattern: `^${DAY}$`, description: 'UTC day, YYYY-MM-DD' }),

@@ -13,3 +13,5 @@ export * from './hash.js';
 export * from './retry.js';
 export * from './target-policy.js';
 export * from './history-query.js';
+export * from './fire-decisions.js';
+export * from './ledger.js';

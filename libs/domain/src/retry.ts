@@ -40,3 +40,12 @@ export function isSuccessfulResponse(
   if (!isAcceptedStatus(success, status)) return false;
   return success.bodyPattern === undefined || new RegExp(success.bodyPattern).test(body);
 }
+
+/**
+ * How long an execution may take in the worst case: every attempt timing out, with maximal
+ * backoff between them. Until then a fact about a started execution may still be on its way.
+ */
+export function executionBudgetMs(task: Pick<SchedulerTask, 'retry' | 'target'>): number {
+  const attempts = task.retry.maxAttempts;
+  return attempts * task.target.timeoutMs + (attempts - 1) * task.retry.maxBackoffMs;
+}

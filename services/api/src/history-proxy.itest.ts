@@ -25,6 +25,10 @@ describe('history proxy', () => {
     ['/api/v1/reports/daily?day=2026-01-01', '/reports/daily?day=2026-01-01'],
     ['/api/v1/audit?taskId=nightly', '/audit?taskId=nightly'],
     ['/api/v1/schedulers/history', '/schedulers/history'],
+    [
+      '/api/v1/tasks/nightly/ledger?to=2026-01-02T00:00:00Z&from=2026-01-01T00:00:00%2B01:00',
+      '/tasks/nightly/ledger?from=2026-01-01T00%3A00%3A00%2B01%3A00&to=2026-01-02T00%3A00%3A00Z',
+    ],
   ])('forwards %s', async (url, upstream) => {
     h.history.respond = () => ({ status: 200, body: { forwarded: true } });
     const response = await h.app.inject({ method: 'GET', url, headers: auth('viewer') });
@@ -43,6 +47,31 @@ describe('history proxy', () => {
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ code: 'NONO_EXECUTION_NOT_FOUND' });
     expect((await h.app.inject({ method: 'GET', url: '/api/v1/executions' })).statusCode).toBe(401);
+  });
+
+  it.each([
+    [
+      'a window bound that is not an instant',
+      '/api/v1/tasks/nightly/ledger?from=yesterday&to=2026-01-02T00:00:00Z',
+      'from',
+    ],
+    ['a missing bound', '/api/v1/tasks/nightly/ledger?from=2026-01-01T00:00:00Z', 'to'],
+    [
+      'an extra parameter',
+      '/api/v1/tasks/nightly/ledger?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&x=1',
+      'x',
+    ],
+    [
+      'a task id outside the id alphabet',
+      '/api/v1/tasks/NIGHTLY%2F..%2Fadmin/ledger?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z',
+      'id',
+    ],
+  ])('answers 400 naming the field for %s, without asking history', async (_what, url, field) => {
+    const before = h.history.requests.length;
+    const response = await h.app.inject({ method: 'GET', url, headers: auth('viewer') });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.stringify(response.json())).toContain(field);
+    expect(h.history.requests.length).toBe(before);
   });
 
   it('refuses path tricks instead of forwarding them', async () => {

@@ -113,7 +113,7 @@ export function describeSchedule(schedule) {
 }
 
 /** Statuses that mean something went wrong: shown in red everywhere. */
-export const FAILURES = new Set(['failed', 'timed-out', 'lost', 'misfired']);
+export const FAILURES = new Set(['failed', 'timed-out', 'lost', 'misfired', 'unaccounted']);
 
 export function statusBadge(status) {
   const kind = FAILURES.has(status) ? 'bad' : status === 'succeeded' ? 'good' : 'neutral';

@@ -6,6 +6,8 @@ export const ExitCode = {
   Ok: 0,
   /** Bad usage, a file that is not a task, or the API refused the input (400, 413, 415, 422). */
   Usage: 1,
+  /** `nono ledger`: an instant unaccounted for, doubled, acted on by a stale owner, or fired when not due. */
+  LedgerViolation: 1,
   /** No such task, execution or route (404). */
   NotFound: 2,
   /** Someone else changed the task first, or the id is taken (409, 412). */

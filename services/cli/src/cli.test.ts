@@ -397,6 +397,114 @@ describe('cluster and history views', () => {
     expect(api.requests).toHaveLength(0);
   });
 
+  describe('nono ledger', () => {
+    const summary = {
+      due: 3,
+      fired: 3,
+      succeeded: 2,
+      failed: 0,
+      timedOut: 0,
+      skipped: { overlap: 1 },
+      misfired: 0,
+      lost: 0,
+      running: 0,
+      pending: 0,
+      manual: 0,
+      unaccounted: 0,
+      doubled: 0,
+      stale: 0,
+      undue: 0,
+    };
+    const entry = (second: string, outcome: string, flags: string[] = []) => ({
+      nominalTime: `2026-11-22T11:50:${second}.000Z`,
+      kind: 'scheduled',
+      due: 'schedule',
+      revision: 1,
+      outcome,
+      reason: outcome === 'skipped' ? 'overlap' : null,
+      requestedAt: null,
+      executions: [],
+      actions:
+        outcome === 'unaccounted'
+          ? []
+          : [
+              {
+                kind: 'fired',
+                executionId: 'x',
+                attempt: 1,
+                schedulerId: 'sched-a',
+                fencingToken: 42,
+                at: '',
+                detail: null,
+              },
+            ],
+      flags,
+    });
+    const body = (entries: unknown[], over: Record<string, number> = {}) => ({
+      taskId: 'nightly',
+      from: '2026-11-22T11:45:00.000Z',
+      to: '2026-11-22T12:00:00.000Z',
+      summary: { ...summary, ...over },
+      entries,
+    });
+
+    it('prints each instant and the summary, and exits 0 when everything is accounted for', async () => {
+      api.on('GET /tasks/nightly/ledger', {
+        status: 200,
+        body: body([entry('00', 'succeeded'), entry('01', 'skipped'), entry('02', 'succeeded')]),
+      });
+      const run = await cli.run(
+        'ledger',
+        '--task',
+        'nightly',
+        '--from',
+        '15m',
+        '--to',
+        '2026-11-22T12:00:00Z',
+      );
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(
+        /11:50:01\.000Z\s+scheduled\s+schedule\s+skipped\s+overlap\s+1\s+sched-a@42/,
+      );
+      expect(run.stdout).toMatch(/skipped overlap 1/);
+      expect(run.stdout).toMatch(/unaccounted 0, doubled 0, stale 0, undue 0/);
+      expect(Object.fromEntries(api.requests[0]?.query ?? [])).toEqual({
+        from: '2026-11-22T11:45:00.000Z',
+        to: '2026-11-22T12:00:00.000Z',
+      });
+    });
+
+    it.each([
+      ['unaccounted', { unaccounted: 1 }],
+      ['doubled', { doubled: 1 }],
+      ['stale', { stale: 2 }],
+    ])(
+      'exits 1 and says so when an instant is %s, with the ledger still printed (--json too)',
+      async (flag, over) => {
+        api.on('GET /tasks/nightly/ledger', {
+          status: 200,
+          body: body([entry('00', 'succeeded'), entry('01', 'unaccounted', [flag])], over),
+        });
+        const run = await cli.run('--json', 'ledger', '--task', 'nightly', '--from', '15m');
+        expect(run.code).toBe(ExitCode.LedgerViolation);
+        expect(JSON.parse(run.stdout)).toMatchObject({ summary: over });
+        expect(run.stderr).toMatch(new RegExp(`shows \\d ${flag}`));
+      },
+    );
+
+    it.each([
+      [['ledger', '--from', '15m'], /--task/],
+      [['ledger', '--task', 'nightly'], /--from/],
+      [['ledger', '--task', 'nightly', '--from', 'yesterday'], /--from "yesterday" is not valid/],
+      [['ledger', '--task', 'nightly', '--from', '1h', '--to', 'soon'], /--to "soon" is not valid/],
+    ])('nono %j exits 1 without asking the API', async (argv, message) => {
+      const run = await cli.run(...argv);
+      expect(run.code).toBe(ExitCode.Usage);
+      expect(run.stderr).toMatch(message);
+      expect(api.requests).toHaveLength(0);
+    });
+  });
+
   it('nono report reads one daily report per day, or one task report', async () => {
     api.on('GET /reports/daily', (request) => ({
       status: 200,

@@ -4,8 +4,8 @@ const DAY_MS = 86_400_000;
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|z|[+-]\d{2}:\d{2})$/;
 
-/** `--since 15m | 2h | 7d | 2026-11-22T00:00:00Z` → the RFC 3339 instant it names. */
-export function parseSince(text: string, now: number): string {
+/** `--since 15m | 2h | 7d | 2026-11-22T00:00:00Z` → the RFC 3339 instant it names (`15m`: 15 minutes ago). */
+export function parseSince(text: string, now: number, option = '--since'): string {
   const relative = /^(\d+)([smhd])$/.exec(text.trim());
   if (relative !== null) {
     const [, amount = '0', unit = 's'] = relative;
@@ -15,7 +15,7 @@ export function parseSince(text: string, now: number): string {
     return new Date(Date.parse(text)).toISOString();
   throw new CliError(
     ExitCode.Usage,
-    `--since "${text}" is not valid: expected a duration like 30s, 15m, 2h, 7d or an RFC 3339 instant like 2026-11-22T08:00:00Z`,
+    `${option} "${text}" is not valid: expected a duration like 30s, 15m, 2h, 7d or an RFC 3339 instant like 2026-11-22T08:00:00Z`,
   );
 }
 

@@ -18,6 +18,14 @@ export interface HistoryConfig {
   readonly adminTokenHashes: readonly Buffer[];
   /** SHA-256 of the bearer tokens the query routes accept (NONO_HISTORY_READ_TOKENS). */
   readonly readTokenHashes: readonly Buffer[];
+  /**
+   * The ledger: how long after an instant's execution budget a fact may still be on its way
+   * (lost grace, a takeover after a session timeout, spool delivery, projection lag), and
+   * how long after a definition change both definitions' instants are transitional (at
+   * least the schedulers' claim lead plus the delay of a ZooKeeper watch).
+   */
+  readonly ledgerPendingMs: number;
+  readonly ledgerTransitionMs: number;
   /** The token `history rebuild` sends to a running service (NONO_HISTORY_ADMIN_TOKEN), if any. */
   readonly adminToken: string | undefined;
 }
@@ -38,6 +46,8 @@ export function loadHistoryConfig(env: EnvReader): Readonly<HistoryConfig> {
       'NONO_HISTORY_ADMIN_TOKENS',
     ),
     readTokenHashes: parseTokenHashes(env.list('NONO_HISTORY_READ_TOKENS', []), 'NONO_HISTORY_READ_TOKENS'),
+    ledgerPendingMs: env.int('NONO_HISTORY_LEDGER_PENDING_MS', 15_000, { min: 0, max: 86_400_000 }),
+    ledgerTransitionMs: env.int('NONO_HISTORY_LEDGER_TRANSITION_MS', 2_000, { min: 0, max: 3_600_000 }),
     adminToken: env.string('NONO_HISTORY_ADMIN_TOKEN', '') || undefined,
   });
 }

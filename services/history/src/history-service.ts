@@ -3,7 +3,7 @@ import { createKafka, ensureTopics, topicNames } from '@nono/events';
 import { type Logger, createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { type HistoryConfig } from './config.js';
-import { buildHttpApp } from './http/http-app.js';
+import { DEFAULT_LEDGER, buildHttpApp } from './http/http-app.js';
 import { KafkaProjector } from './projector/kafka-projector.js';
 import { LagTracker } from './projector/lag-tracker.js';
 import { ProjectorMetrics } from './projector/projector-metrics.js';
@@ -62,6 +62,15 @@ export async function startHistory(
     rebuilder,
     adminTokenHashes: config.adminTokenHashes,
     readTokenHashes: config.readTokenHashes,
+    ledger: {
+      clock,
+      rules: {
+        ...DEFAULT_LEDGER.rules,
+        pendingMs: config.ledgerPendingMs,
+        transitionMs: config.ledgerTransitionMs,
+      },
+      maxWindowMs: DEFAULT_LEDGER.maxWindowMs,
+    },
     registry,
     readiness: () => {
       const snapshot = lag.snapshot();

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type TargetPolicy } from '@nono/domain';
 import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
-import { parseWebhookSecrets } from './webhook-signer.js';
+import { parseWebhookSecrets } from './runner/webhook-signer.js';
 
 export interface SchedulerConfig extends CommonConfig {
   readonly schedulerId: string;

@@ -1,18 +1,19 @@
 #!/usr/bin/env node
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
 import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
 import { loadSchedulerConfig } from './config.js';
-import { Coordinator } from './coordinator.js';
-import { Engine } from './engine.js';
-import { EventSpool } from './event-spool.js';
-import { FireFence } from './fire-fence.js';
-import { HttpInvoker } from './invoker.js';
+import { Coordinator } from './cluster/coordinator.js';
+import { Engine } from './engine/engine.js';
+import { EventSpool } from './events/event-spool.js';
+import { ThreadedPublisher } from './events/threaded-publisher.js';
+import { FireFence } from './fence/fire-fence.js';
+import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
-import { OpenExecutions, ZkOpenExecutionsStore } from './open-executions.js';
-import { ThreadedPublisher } from './threaded-publisher.js';
+import { HttpInvoker } from './runner/invoker.js';
+import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
 const VERSION = '0.1.0';
 
@@ -36,12 +37,21 @@ async function main(): Promise<void> {
     },
     log,
   );
+  // Claiming needs a live session and a spool that can make events durable (fail closed).
+  let sessionConnected = false;
+  const applyActive = (): void => engine.setActive(sessionConnected && spool.writable);
   const spool = new EventSpool({
     dir: config.spoolDir,
     publisher,
     log,
     onDelivered: (count) => metrics.eventsDelivered.inc(count),
+    onWritable: (writable) => {
+      metrics.spoolWritable.set(writable ? 1 : 0);
+      if (!writable) metrics.spoolWriteFailures.inc();
+      applyActive();
+    },
   });
+  metrics.spoolWritable.set(1);
   const recovered = await spool.open();
   if (recovered > 0) log.info({ recovered }, 'delivering events spooled by a previous run');
 
@@ -50,18 +60,25 @@ async function main(): Promise<void> {
     port: config.port,
     registry,
     readiness: () => ({
-      ready: coordinator.ready,
+      ready: coordinator.ready && spool.writable,
       detail: {
         zookeeper: coordinator.sessionState,
         leader: coordinator.isLeader,
         ownedTasks: engine.ownedCount,
+        engine: engine.state,
+        behindMs: engine.behindMs,
         spoolDepth: spool.depth,
+        spool: spool.writable ? 'writable' : `not writable: ${spool.writeError ?? 'unknown error'}`,
         kafka: spool.kafkaHealthy ? 'up' : 'unreachable',
       },
     }),
   });
+  // This process, as opposed to an earlier one with the same scheduler id: stamped on its
+  // claims, its open-executions record and its member node.
+  const incarnation = randomBytes(6).toString('hex');
   const member = {
     id: config.schedulerId,
+    incarnation,
     host: hostname(),
     pid: process.pid,
     version: VERSION,
@@ -88,6 +105,7 @@ async function main(): Promise<void> {
   const openExecutions = new OpenExecutions({
     schedulerId: config.schedulerId,
     store: new ZkOpenExecutionsStore(() => coordinator.zk, layout),
+    incarnation,
     clock,
     log,
     flushIntervalMs: config.openExecutionsFlushMs,
@@ -106,19 +124,8 @@ async function main(): Promise<void> {
     lostGraceMs: config.lostGraceMs,
     finishFlushDelayMs: config.finishFlushDelayMs,
     claimLeadMs: config.claimLeadMs,
-    liveMembers: () => new Set(coordinator.members),
-    deleteTrigger: async (name) => {
-      await coordinator.zk.delete(`${layout.triggers}/${name}`).catch(() => undefined);
-    },
-    readTrigger: async (name) => {
-      try {
-        return JSON.parse((await coordinator.zk.get(`${layout.triggers}/${name}`)).data.toString('utf8')) as {
-          actor?: string;
-        };
-      } catch {
-        return undefined;
-      }
-    },
+    triggers: new ZkTriggerStore(() => coordinator.zk, layout),
+    liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
   });
 
   const clusterEvent = <
@@ -130,12 +137,16 @@ async function main(): Promise<void> {
     spool.append([
       createEvent(type, data, { id: randomUUID(), source, subject: config.schedulerId, time: clock.now() }),
     ]);
-  setInterval(() => metrics.spoolDepth.set(spool.depth), 1_000).unref();
+  setInterval(() => {
+    metrics.spoolDepth.set(spool.depth);
+    metrics.behind.set(engine.behindMs / 1000);
+  }, 1_000).unref();
 
   let owned = new Set<string>();
   coordinator.on('session', (state) => {
     metrics.zkSession.set(state === 'connected' ? 1 : state === 'suspended' ? 0.5 : 0);
-    engine.setActive(state === 'connected');
+    sessionConnected = state === 'connected';
+    applyActive();
     if (state === 'connected')
       clusterEvent('nono.scheduler.joined.v1', {
         schedulerId: member.id,

@@ -47,6 +47,21 @@ export function createSchedulerMetrics(registry: Registry) {
       help: 'Events not yet acknowledged by Kafka',
       registers: [registry],
     }),
+    behind: new Gauge({
+      name: 'nono_scheduler_behind_seconds',
+      help: 'Largest delay between a claimed instant and its start over the last 10-20 s (overload shows here first)',
+      registers: [registry],
+    }),
+    spoolWritable: new Gauge({
+      name: 'nono_event_spool_writable',
+      help: '1 while events can be made durable; 0 while spool writes fail (no claims then)',
+      registers: [registry],
+    }),
+    spoolWriteFailures: new Counter({
+      name: 'nono_event_spool_write_failures_total',
+      help: 'Times spool writes started failing',
+      registers: [registry],
+    }),
     eventsDelivered: new Counter({
       name: 'nono_events_delivered_total',
       help: 'Events acknowledged by Kafka',

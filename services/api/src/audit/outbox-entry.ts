@@ -1,3 +1,4 @@
+import { outboxEntryDocument } from '@nono/coordination';
 import { type NonoEvent, parseEvent } from '@nono/domain';
 
 /**
@@ -14,32 +15,23 @@ export interface OutboxEntry {
   readonly committed: boolean;
 }
 
+/** The outbox's parent znode (ZnodeLayout.outbox for the default layout). */
 export function outboxRoot(zkRoot: string): string {
   return `${zkRoot}/outbox`;
 }
 
 export const OUTBOX_PREFIX = 'e-';
 
-export function encodeOutboxEntry(entry: OutboxEntry): string {
-  return JSON.stringify(entry);
+export function encodeOutboxEntry(entry: OutboxEntry): Buffer {
+  return outboxEntryDocument.encode(entry);
 }
 
+/** Undefined when the entry or its event does not parse (see outbox-verdict.ts for what becomes of it). */
 export function decodeOutboxEntry(data: Buffer): OutboxEntry | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(data.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const candidate = json as { event?: unknown; stagedAt?: unknown; committed?: unknown } | null;
-  if (
-    candidate === null ||
-    typeof candidate.stagedAt !== 'number' ||
-    typeof candidate.committed !== 'boolean'
-  )
-    return undefined;
-  const event = parseEvent(candidate.event);
+  const parsed = outboxEntryDocument.parse(data);
+  if (!parsed.ok) return undefined;
+  const event = parseEvent(parsed.value.event);
   return event.ok
-    ? { event: event.value, stagedAt: candidate.stagedAt, committed: candidate.committed }
+    ? { event: event.value, stagedAt: parsed.value.stagedAt, committed: parsed.value.committed }
     : undefined;
 }

@@ -65,7 +65,7 @@ export class ZkOutbox {
     for (const listener of this.#listeners) listener();
   }
 
-  async #recreateCommitted(committed: string, entry: StagedEntry): Promise<void> {
+  async #recreateCommitted(committed: Buffer, entry: StagedEntry): Promise<void> {
     try {
       await this.#zk.create(`${this.#root}/${OUTBOX_PREFIX}`, committed, 'persistent-sequential');
       this.#log.warn(

@@ -1,4 +1,12 @@
-import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import {
+  type ZkClient,
+  type ZnodeDocument,
+  type ZnodeLayout,
+  assignmentDocument,
+  isZkError,
+  memberDocument,
+} from '@nono/coordination';
+import { type TSchema, type Static } from '@sinclair/typebox';
 import { mapZkError } from '../zk-errors.js';
 
 /** A live scheduler as it registered itself under /schedulers. */
@@ -42,8 +50,8 @@ export function ownerIndex(assignment: Assignment | undefined): ReadonlyMap<stri
 }
 
 /**
- * Reads what the schedulers write. Their JSON is another service's output, so every
- * field is checked and anything unexpected is left out rather than passed through.
+ * Reads what the schedulers write, through the same documents (schemas) they write with. A
+ * document that does not parse is left out (a member) or read as none (the assignment).
  */
 export class ZkClusterView implements ClusterView {
   readonly #zk: ZkClient;
@@ -90,57 +98,35 @@ export class ZkClusterView implements ClusterView {
 
   async #readAssignment(): Promise<Assignment | undefined> {
     // Any event (changed, deleted, or a session event: disconnected, expired) ends the cache.
-    const json = await this.#readJson(this.#layout.assignment, () => {
+    const assignment = await this.#read(this.#layout.assignment, assignmentDocument, () => {
       this.#assignment = undefined;
     });
-    if (!isRecord(json)) return undefined;
-    const owners: Record<string, string[]> = {};
-    if (isRecord(json.owners)) {
-      for (const [schedulerId, taskIds] of Object.entries(json.owners)) {
-        if (Array.isArray(taskIds))
-          owners[schedulerId] = taskIds.filter((id): id is string => typeof id === 'string');
-      }
-    }
-    return {
-      generation: typeof json.generation === 'number' ? json.generation : 0,
-      members: Array.isArray(json.members)
-        ? json.members.filter((id): id is string => typeof id === 'string')
-        : [],
-      owners,
-      ...(typeof json.updatedAt === 'string' ? { updatedAt: json.updatedAt } : {}),
-    };
+    return assignment ?? undefined;
   }
 
   async #member(id: string): Promise<SchedulerMember | undefined> {
-    const json = await this.#readJson(this.#layout.scheduler(id));
     // An ephemeral node that vanished between listing and reading: the member left.
-    if (json === undefined) return undefined;
-    const info = isRecord(json) ? json : {};
-    return {
-      id,
-      ...(typeof info.host === 'string' ? { host: info.host } : {}),
-      ...(typeof info.pid === 'number' ? { pid: info.pid } : {}),
-      ...(typeof info.version === 'string' ? { version: info.version } : {}),
-      ...(typeof info.startedAt === 'string' ? { startedAt: info.startedAt } : {}),
-      ...(typeof info.opsUrl === 'string' ? { opsUrl: info.opsUrl } : {}),
-    };
+    const info = await this.#read(this.#layout.scheduler(id), memberDocument);
+    if (info === undefined) return undefined;
+    if (info === null) return { id }; // live, but what it says of itself does not parse
+    const { host, pid, version, startedAt, opsUrl } = info;
+    return { id, host, pid, version, startedAt, ...(opsUrl === undefined ? {} : { opsUrl }) };
   }
 
-  async #readJson(path: string, watch?: () => void): Promise<unknown> {
+  async #read<S extends TSchema>(
+    path: string,
+    document: ZnodeDocument<S>,
+    watch?: () => void,
+  ): Promise<Static<S> | null | undefined> {
+    let data: Buffer;
     try {
-      const { data } = await this.#zk.get(path, watch);
-      try {
-        return JSON.parse(data.toString('utf8')) as unknown;
-      } catch {
-        return null;
-      }
+      ({ data } = await this.#zk.get(path, watch));
     } catch (error) {
       if (isZkError(error) && error.isNoNode) return undefined;
       throw mapZkError(error, 'read');
     }
+    // null: present but malformed (undefined: absent).
+    const parsed = document.parse(data);
+    return parsed.ok ? parsed.value : null;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@ import {
   DailyReportQuery,
   ExecutionParams,
   ExecutionsQuery,
+  LedgerQuery,
   SchedulerHistoryQuery,
   TaskExecutionsQuery,
   TaskReportQuery,
@@ -42,6 +43,13 @@ const FORWARDED: readonly {
     params: TaskIdParams,
     querystring: TaskExecutionsQuery,
     upstream: ({ id = '' }) => `/tasks/${encodeURIComponent(id)}/executions`,
+  },
+  {
+    // A task's ledger over [from, to): every due instant next to what happened to it.
+    route: '/tasks/:id/ledger',
+    params: TaskIdParams,
+    querystring: LedgerQuery,
+    upstream: ({ id = '' }) => `/tasks/${encodeURIComponent(id)}/ledger`,
   },
   {
     route: '/reports/tasks/:id',

@@ -71,8 +71,8 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
       const now = deps.clock.now();
       const page = selectTasks(tasks, query, (taskId) => owners.get(taskId));
       return {
-        items: page.items.map(({ task, version }) => ({
-          etag: etagOf(version),
+        items: page.items.map(({ task }) => ({
+          etag: etagOf(task.revision),
           owner: owners.get(task.id) ?? null,
           nextFireAt: nextFires.nextFireAt(task, now),
           task,

@@ -1,3 +1,4 @@
+import { type TriggerRequest } from '@nono/coordination';
 import { type NonoEvent, type SchedulerTask } from '@nono/domain';
 
 /** A task as stored, with the znode version every later write must match (the ETag). */
@@ -6,12 +7,8 @@ export interface VersionedTask {
   readonly version: number;
 }
 
-/** What the API writes under /triggers/<taskId>/<requestId>; the owning scheduler fires it once. */
-export interface TriggerRequest {
-  readonly requestId: string;
-  readonly actor: string;
-  readonly requestedAt: string;
-}
+/** What the API writes under /triggers/<taskId>@<requestId>; the owning scheduler fires it once (one schema, shared with the schedulers). */
+export type { TriggerRequest } from '@nono/coordination';
 
 /**
  * The port the routes use to read and change task definitions. Every change carries the

@@ -1,4 +1,4 @@
-import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import { type ZkClient, type ZnodeLayout, isZkError, triggerRequestDocument } from '@nono/coordination';
 import { type NonoEvent, type SchedulerTask, formatIssues, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type StagedEntry, type ZkOutbox } from '../audit/outbox.js';
@@ -105,7 +105,7 @@ export class ZkTaskStore implements TaskStore {
       await this.#withOutbox(event, taskId, () =>
         this.#zk.create(
           this.#layout.trigger(taskId, request.requestId),
-          JSON.stringify(request),
+          triggerRequestDocument.encode(request),
           'persistent',
         ),
       );

@@ -20,6 +20,9 @@ const WINDOWS = {
   '24h': { buckets: 24, sizeMs: 3_600_000, label: 'last 24 hours' },
   '7d': { buckets: 14, sizeMs: 12 * 3_600_000, label: 'last 7 days' },
 };
+/** Ledger windows (the latest instants first; the summary covers the whole window). */
+const LEDGER_WINDOWS = { '10m': 10 * 60_000, '1h': 3_600_000, '24h': 86_400_000 };
+const LEDGER_ROWS = 30;
 /** Reports are aggregates over many rows: refreshed less often than the rest of the page. */
 const REPORT_REFRESH_MS = 30_000;
 
@@ -31,6 +34,13 @@ export function taskDetailView(taskId) {
   const charts = h('div', { class: 'charts' });
   const audit = h('div');
   const fires = h('div', { class: 'fires' });
+  const ledger = h('div', { id: 'ledger' });
+  let ledgerKey = '10m';
+  const ledgerPicker = h(
+    'select',
+    { id: 'ledger-window', onchange: () => ((ledgerKey = ledgerPicker.value), void view.refresh()) },
+    Object.keys(LEDGER_WINDOWS).map((key) => h('option', { value: key }, `last ${key}`)),
+  );
   let windowKey = '1h';
   let reportsAt = 0;
   const windowPicker = h(
@@ -57,6 +67,13 @@ export function taskDetailView(taskId) {
       ),
       h('div', { class: 'title-row' }, h('h3', {}, 'Success rate and duration'), windowPicker),
       charts,
+      h(
+        'div',
+        { class: 'title-row' },
+        h('h3', {}, 'Ledger: every due instant and what happened to it'),
+        ledgerPicker,
+      ),
+      ledger,
       h('h3', {}, 'Audit trail'),
       audit,
     ),
@@ -82,6 +99,7 @@ export function taskDetailView(taskId) {
       await Promise.all([
         renderSection(executions, renderExecutions),
         renderSection(audit, renderAudit),
+        renderSection(ledger, renderLedger),
         Date.now() - reportsAt > REPORT_REFRESH_MS
           ? renderSection(charts, renderCharts).then(() => (reportsAt = Date.now()))
           : undefined,
@@ -156,6 +174,82 @@ export function taskDetailView(taskId) {
         ),
       ),
       { empty: 'No audit events yet (they arrive through Kafka and history).' },
+    );
+  }
+
+  async function renderLedger() {
+    const to = Date.now();
+    const body = await get(`/tasks/${id}/ledger?from=${iso(to - LEDGER_WINDOWS[ledgerKey])}&to=${iso(to)}`);
+    const s = body.summary;
+    const skipped = Object.values(s.skipped).reduce((sum, n) => sum + n, 0);
+    const flagged = body.entries.filter((e) => e.flags.length > 0);
+    // Flagged instants first (they are the point), then the latest ones.
+    const latest = body.entries
+      .filter((e) => e.flags.length === 0)
+      .slice(-LEDGER_ROWS)
+      .reverse();
+    const count = (name, n, bad = false) =>
+      h('span', { class: bad && n > 0 ? 'badge bad' : 'badge neutral', 'data-count': name }, `${name} ${n}`);
+    return h(
+      'div',
+      {},
+      h(
+        'p',
+        { class: 'summary ledger-summary' },
+        count('due', s.due),
+        count('fired', s.fired),
+        count('succeeded', s.succeeded),
+        count('failed', s.failed + s.timedOut, true),
+        count('skipped', skipped),
+        count('misfired', s.misfired, true),
+        count('lost', s.lost, true),
+        count('pending', s.pending),
+        count('manual', s.manual),
+        count('unaccounted', s.unaccounted, true),
+        count('doubled', s.doubled, true),
+        count('stale', s.stale, true),
+        count('undue', s.undue, true),
+      ),
+      table(
+        ['nominal', 'kind', 'outcome', 'reason', 'attempts', 'by (scheduler@token)', 'flags'],
+        [...flagged.reverse(), ...latest].map((e) =>
+          h(
+            'tr',
+            {
+              class: e.flags.length > 0 ? 'failure' : '',
+              'data-ledger-instant': e.nominalTime,
+              'data-outcome': e.outcome,
+            },
+            h('td', { title: e.nominalTime }, formatInstant(e.nominalTime)),
+            h(
+              'td',
+              {},
+              e.kind === 'manual'
+                ? 'manual'
+                : e.due === 'transition'
+                  ? 'scheduled (around a change)'
+                  : e.kind,
+            ),
+            h('td', {}, statusBadge(e.outcome)),
+            h('td', {}, e.reason ?? ''),
+            h('td', {}, e.actions.filter((a) => a.kind === 'fired').length),
+            h(
+              'td',
+              { class: 'mono' },
+              [...new Set(e.actions.map((a) => `${a.schedulerId}@${a.fencingToken}`))].join(' '),
+            ),
+            h('td', { class: 'error-text' }, e.flags.join(' ')),
+          ),
+        ),
+        { empty: 'Nothing was due and nothing ran in this window.' },
+      ),
+      body.entries.length > flagged.length + latest.length
+        ? h(
+            'p',
+            { class: 'muted' },
+            `Showing the flagged instants and the latest ${LEDGER_ROWS}; \`nono ledger\` lists them all.`,
+          )
+        : null,
     );
   }
 

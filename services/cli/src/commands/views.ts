@@ -204,6 +204,38 @@ export function registerViewCommands(program: Command, context: () => CommandCon
       );
     });
 
+  program
+    .command('ledger')
+    .description(
+      'every instant a task was due in a window, next to what happened to it; exit 1 when one is unaccounted for, doubled, stale or undue',
+    )
+    .requiredOption('-t, --task <id>', 'the task')
+    .requiredOption('--from <when>', 'window start (inclusive): an RFC 3339 instant, or 30s, 15m, 2h, 7d ago')
+    .option(
+      '--to <when>',
+      'window end (exclusive): an RFC 3339 instant, or 30s, 15m, 2h, 7d ago (default: now)',
+    )
+    .option('--flagged', 'list only the flagged instants (the summary still counts all)')
+    .action(async (options: { task: string; from: string; to?: string; flagged?: boolean }) => {
+      const ctx = context();
+      const now = ctx.io.now();
+      const from = parseSince(options.from, now, '--from');
+      const to = options.to === undefined ? new Date(now).toISOString() : parseSince(options.to, now, '--to');
+      const { body } = await (
+        await ctx.client()
+      ).get<LedgerBody>(`/tasks/${encodeURIComponent(options.task)}/ledger`, { query: { from, to } });
+      ctx.print(body, () => renderLedger(body, options.flagged === true));
+      const s = body.summary;
+      const problems = (['unaccounted', 'doubled', 'stale', 'undue'] as const)
+        .filter((flag) => s[flag] > 0)
+        .map((flag) => `${s[flag]} ${flag}`);
+      if (problems.length > 0)
+        throw new CliError(
+          ExitCode.LedgerViolation,
+          `the ledger of ${options.task} from ${body.from} to ${body.to} shows ${problems.join(', ')}`,
+        );
+    });
+
   const history = program.command('history').description('the history service');
   history
     .command('rebuild')
@@ -222,4 +254,78 @@ export function registerViewCommands(program: Command, context: () => CommandCon
 /** `nono.task.paused.v1` → `paused`. */
 function shortType(type: unknown): string {
   return typeof type === 'string' ? type.replace(/^nono\.task\./, '').replace(/\.v\d+$/, '') : '-';
+}
+
+interface LedgerBody {
+  readonly from: string;
+  readonly to: string;
+  readonly summary: Record<
+    | 'due'
+    | 'fired'
+    | 'succeeded'
+    | 'failed'
+    | 'timedOut'
+    | 'misfired'
+    | 'lost'
+    | 'running'
+    | 'pending'
+    | 'manual'
+    | 'unaccounted'
+    | 'doubled'
+    | 'stale'
+    | 'undue',
+    number
+  > & {
+    readonly skipped: Record<string, number>;
+  };
+  readonly entries: ReadonlyArray<{
+    readonly nominalTime: string;
+    readonly kind: string;
+    readonly due: string;
+    readonly outcome: string;
+    readonly reason: string | null;
+    readonly actions: ReadonlyArray<{
+      kind: string;
+      attempt: number;
+      schedulerId: string;
+      fencingToken: number;
+    }>;
+    readonly flags: readonly string[];
+  }>;
+}
+
+function renderLedger(body: LedgerBody, flaggedOnly: boolean): string {
+  const entries = flaggedOnly ? body.entries.filter((e) => e.flags.length > 0) : body.entries;
+  const table =
+    entries.length === 0
+      ? flaggedOnly
+        ? 'no instant flagged\n'
+        : 'nothing was due and nothing ran in this window\n'
+      : renderTable(
+          ['NOMINAL', 'KIND', 'DUE', 'OUTCOME', 'REASON', 'ATTEMPTS', 'BY (SCHEDULER@TOKEN)', 'FLAGS'],
+          entries.map((e) => {
+            const starts = e.actions.filter((a) => a.kind === 'fired');
+            return [
+              e.nominalTime,
+              e.kind,
+              e.due,
+              e.outcome,
+              e.reason,
+              starts.length,
+              [...new Set(e.actions.map((a) => `${a.schedulerId}@${a.fencingToken}`))].join(' '),
+              e.flags.join(' '),
+            ];
+          }),
+        );
+  const s = body.summary;
+  const skipped = Object.entries(s.skipped)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  return (
+    table +
+    `due ${s.due}, fired ${s.fired}, succeeded ${s.succeeded}, failed ${s.failed}, timed out ${s.timedOut}, ` +
+    `skipped ${skipped === '' ? '0' : skipped}, misfired ${s.misfired}, lost ${s.lost}, running ${s.running}, ` +
+    `pending ${s.pending}, manual ${s.manual}\n` +
+    `unaccounted ${s.unaccounted}, doubled ${s.doubled}, stale ${s.stale}, undue ${s.undue}\n`
+  );
 }

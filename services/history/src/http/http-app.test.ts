@@ -1,15 +1,12 @@
-import { ManualClock } from '@nono/domain';
-import { encodeEvent } from '@nono/events';
 import { createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchProjector } from '../projector/batch-projector.js';
-import { ProjectionStore } from '../projector/projection-store.js';
 import { HistoryQueries } from '../store/history-queries.js';
 import { type OpenDatabase } from '../store/open-database.js';
 import { generateStream } from '../testing/event-stream.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { hashToken } from './admin-auth.js';
+import { projectEvents } from '../testing/project-events.js';
 import { buildHttpApp } from './http-app.js';
 
 const READ_TOKEN = 'history-read-secret';
@@ -25,15 +22,7 @@ let queries: HistoryQueries;
 beforeAll(async () => {
   open = openMemoryDatabase();
   const events = generateStream({ executions: 600, tasks: 6 });
-  new BatchProjector(new ProjectionStore(open.db), new ManualClock(0)).project({
-    topic: 't',
-    partition: 0,
-    records: events.map((event, offset) => ({
-      offset,
-      key: null,
-      value: Buffer.from(String(encodeEvent(event).value)),
-    })),
-  });
+  projectEvents(open.db, events);
   queries = new HistoryQueries(open.db);
   app = buildHttpApp({
     queries,

@@ -1,4 +1,4 @@
-import { TASK_ID_MAX_LENGTH } from '@nono/domain';
+import { SystemClock, TASK_ID_MAX_LENGTH } from '@nono/domain';
 import { type Readiness, methodNotAllowedRoutes, registerOpsRoutes } from '@nono/runtime';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Registry } from 'prom-client';
@@ -9,6 +9,7 @@ import { ProblemType, registerProblemHandlers, sendProblem } from './problem.js'
 import { type RebuildControl, registerAdminRoutes } from './routes/admin-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerExecutionRoutes } from './routes/execution-routes.js';
+import { type LedgerOptions, registerLedgerRoutes } from './routes/ledger-routes.js';
 import { registerReportRoutes } from './routes/report-routes.js';
 
 export interface HttpAppOptions {
@@ -26,11 +27,19 @@ export interface HttpAppOptions {
   readonly registry: Registry;
   readonly readiness: () => Readiness;
   readonly logger?: FastifyServerOptions['logger'];
+  /** `GET /tasks/:id/ledger`: its clock and rules (DEFAULT_LEDGER_OPTIONS' rules on the system clock when absent). */
+  readonly ledger?: LedgerOptions;
   readonly version?: string;
 }
 
 /** Probes and the document: unauthenticated, for monitoring (expose them to that network only). */
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/** The ledger's rules when the configuration gives none (see config.ts for what each covers). */
+export const DEFAULT_LEDGER = {
+  rules: { pendingMs: 15_000, transitionMs: 2_000, maxInstants: 20_000 },
+  maxWindowMs: 7 * 24 * 3_600_000,
+} as const;
 
 /**
  * The query API. Plugins in a fixed order: error handling, authentication, the OpenAPI
@@ -79,6 +88,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   registerExecutionRoutes(app, queries);
   registerReportRoutes(app, queries);
   registerAuditRoutes(app, queries);
+  registerLedgerRoutes(app, queries, options.ledger ?? { clock: new SystemClock(), ...DEFAULT_LEDGER });
   if (options.rebuilder !== undefined)
     registerAdminRoutes(app, options.rebuilder, options.adminTokenHashes ?? []);
   registerOpsRoutes(app, { registry: options.registry, readiness: options.readiness });

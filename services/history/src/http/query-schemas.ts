@@ -6,6 +6,7 @@ export {
   EmptyQuery,
   ExecutionParams,
   ExecutionsQuery,
+  LedgerQuery,
   SchedulerHistoryQuery,
   StatusSchema,
   TaskExecutionsQuery,

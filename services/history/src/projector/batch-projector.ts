@@ -1,7 +1,7 @@
 import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
 import { decodeValue } from './event-decoder.js';
 import { projectEvent } from './event-projection.js';
-import { isExecutionEvent, nominalTimeOf } from './execution-fact.js';
+import { executionFactOf, isExecutionEvent, nominalTimeOf } from './execution-fact.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
 import { type ProjectionStore } from './projection-store.js';
@@ -96,6 +96,9 @@ export class BatchProjector {
           continue;
         }
         const apply = (): boolean => {
+          // Before the repeat check: a repeated event id may be another owner's action (see recordOwnerAction).
+          if (decoded.kind === 'fact') store.recordOwnerAction(decoded.fact);
+          else if (isExecutionEvent(decoded.event)) store.recordOwnerAction(executionFactOf(decoded.event));
           // An execution fact is marked under its nominal instant too, whether decoded as a fact or an event.
           const fresh =
             decoded.kind === 'fact'

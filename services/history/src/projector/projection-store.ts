@@ -8,6 +8,7 @@ import {
   consumerOffsets,
   executionAttempts,
   executions,
+  ownerActions,
   schedulerEvents,
   taskAudit,
   taskDailyStats,
@@ -15,6 +16,8 @@ import {
 import { TableCodec } from '../store/table-codec.js';
 import { type DailyContribution } from './daily-contribution.js';
 import { type AttemptRow, type ExecutionRow } from './execution-merge.js';
+import { type ExecutionFact } from './execution-fact.js';
+import { ownerActionOf } from './owner-action.js';
 
 export type AuditRow = typeof taskAudit.$inferInsert;
 export type SchedulerEventRow = typeof schedulerEvents.$inferInsert;
@@ -24,6 +27,7 @@ const attemptCodec = new TableCodec(executionAttempts);
 const dailyCodec = new TableCodec(taskDailyStats);
 const auditCodec = new TableCodec(taskAudit);
 const schedulerEventCodec = new TableCodec(schedulerEvents);
+const actionCodec = new TableCodec(ownerActions);
 
 /** What a fact can change in an existing execution: everything but its identity (id, task, nominal instant). */
 const EXECUTION_MUTABLE = executionCodec.keys.filter(
@@ -74,6 +78,7 @@ export class ProjectionStore {
   readonly #addDailyStats: Database.Statement<unknown[]>;
   readonly #insertAudit: Database.Statement<unknown[]>;
   readonly #insertSchedulerEvent: Database.Statement<unknown[]>;
+  readonly #insertAction: Database.Statement<unknown[]>;
 
   /**
    * `freshFile`: the database was created empty for this store, which alone writes it until
@@ -143,6 +148,10 @@ export class ProjectionStore {
     );
     this.#insertAudit = sqlite.prepare(auditCodec.insertSql('on conflict do nothing'));
     this.#insertSchedulerEvent = sqlite.prepare(schedulerEventCodec.insertSql('on conflict do nothing'));
+    // The earliest event time wins, so the row does not depend on which copy arrived first.
+    this.#insertAction = sqlite.prepare(
+      actionCodec.insertSql('on conflict do update set at = min(owner_actions.at, excluded.at)'),
+    );
   }
 
   /** Runs `work` in one SQLite transaction (better-sqlite3 transactions are synchronous). */
@@ -299,6 +308,17 @@ export class ProjectionStore {
         detail: json(row.detail),
       }),
     );
+  }
+
+  /**
+   * Records the owner action a fact states, if it states one (an outcome does not), also
+   * when the fact's event id was already projected: a second `fired` of the same attempt
+   * from another scheduler or fence has the same event id, and is exactly what the ledger
+   * must see. Copies of one action collapse on the key.
+   */
+  recordOwnerAction(fact: ExecutionFact): void {
+    const action = ownerActionOf(fact);
+    if (action !== undefined) this.#insertAction.run(actionCodec.values(action));
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {

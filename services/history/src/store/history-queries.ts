@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
+import { type LedgerFacts, readLedgerFacts } from './ledger-reads.js';
 import { type HistoryDb } from './open-database.js';
 import { percentile } from './percentile.js';
 import {
@@ -137,6 +138,11 @@ export class HistoryQueries {
       .limit(filter.limit + 1)
       .all();
     return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
+  }
+
+  /** The inputs of a task's ledger over [from, to); `truncated` past `maxRows` executions. */
+  ledgerFacts(taskId: string, from: number, to: number, maxRows: number): LedgerFacts {
+    return readLedgerFacts(this.#db, taskId, from, to, maxRows);
   }
 
   /** The SQL of a task's history page, for the EXPLAIN QUERY PLAN test. */

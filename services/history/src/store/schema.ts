@@ -182,3 +182,47 @@ export const deadLetters = sqliteTable(
   },
   (table) => [uniqueIndex('dead_letters_record').on(table.topic, table.partition, table.offset)],
 );
+
+/**
+ * Every distinct owner action on an execution: an attempt started (`fired`) or a decision
+ * (`skipped`, `misfired`, `lost`), once per (attempt, kind, scheduler, fencing token). The
+ * executions table keeps one ranked status per execution, and `processed_events` drops a
+ * second `fired` of the same attempt as a repeat (its event id is derived from execution,
+ * type and attempt), so without this table two schedulers firing the same instant, or a
+ * stale owner acting, would leave no trace. The ledger reads it (`GET /tasks/:id/ledger`).
+ * Keyed by task and nominal instant first (the ledger's range), in a WITHOUT ROWID table
+ * (migration 0003). Not swept by retention: it is what accounts for an instant whose
+ * execution row retention deleted.
+ */
+export const OWNER_ACTION_KINDS = ['fired', 'skipped', 'misfired', 'lost'] as const;
+export type OwnerActionKind = (typeof OWNER_ACTION_KINDS)[number];
+
+export const ownerActions = sqliteTable(
+  'owner_actions',
+  {
+    taskId: text('task_id').notNull(),
+    nominalTime: integer('nominal_time').notNull(),
+    executionId: text('execution_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    kind: text('kind').$type<OwnerActionKind>().notNull(),
+    schedulerId: text('scheduler_id').notNull(),
+    fencingToken: integer('fencing_token').notNull(),
+    /** Event time of the earliest copy of this action (republished copies carry the same). */
+    at: integer('at').notNull(),
+    /** Skip reason, misfire action (`fire` / `skip`) or the scheduler that lost the execution. */
+    detail: text('detail'),
+  },
+  (table) => [
+    primaryKey({
+      columns: [
+        table.taskId,
+        table.nominalTime,
+        table.executionId,
+        table.attempt,
+        table.kind,
+        table.schedulerId,
+        table.fencingToken,
+      ],
+    }),
+  ],
+);

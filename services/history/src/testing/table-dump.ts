@@ -12,6 +12,8 @@ const DUMPS: Record<string, string> = {
   scheduler_events: 'select * from scheduler_events order by event_id',
   task_daily_stats: 'select * from task_daily_stats order by task_id, day',
   processed_events: 'select event_id from processed_events order by event_id',
+  owner_actions:
+    'select * from owner_actions order by task_id, nominal_time, execution_id, attempt, kind, scheduler_id, fencing_token',
   dead_letters:
     'select topic, partition, offset, key, value, issues from dead_letters order by topic, partition, offset',
 };
@@ -24,6 +26,7 @@ export const PROJECTED_TABLES: readonly string[] = [
   'scheduler_events',
   'task_daily_stats',
   'processed_events',
+  'owner_actions',
 ];
 
 export function dumpTables(

@@ -1,33 +1,26 @@
 import { EventEmitter } from 'node:events';
-import { type SessionState, ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
 import {
-  type Assignment,
+  type AssignmentDocument,
+  type MemberInfo,
+  type SessionState,
+  ZkClient,
+  type ZnodeLayout,
+  assignmentDocument,
+  isZkError,
+  memberDocument,
+} from '@nono/coordination';
+import {
   type SchedulerTask,
   type TargetPolicy,
   checkRunnableTask,
+  formatIssues,
   parseStoredTask,
   rebalance,
   sameOwnership,
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
-/**
- * The scheduler's view of the cluster, kept current through ZooKeeper watches:
- * its own membership (an ephemeral node), leader election, the assignment (which the
- * leader writes), the definitions of the tasks it owns, and manual trigger requests.
- *
- * Session semantics are explicit: `suspended` (disconnected; the session may still be
- * alive) means stop firing now; `lost` (expired) means everything this process knew is
- * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
- */
-export interface MemberInfo {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly version: string;
-  readonly startedAt: string;
-  readonly opsUrl?: string;
-}
+export { type MemberInfo } from '@nono/coordination';
 
 export type TaskDefinition =
   | { readonly kind: 'valid'; readonly task: SchedulerTask }
@@ -65,6 +58,15 @@ export interface CoordinatorOptions {
 
 const OPEN_EXECUTIONS_RETENTION_MS = 10 * 60_000;
 
+/**
+ * The scheduler's view of the cluster, kept current through ZooKeeper watches:
+ * its own membership (an ephemeral node), leader election, the assignment (which the
+ * leader writes), the definitions of the tasks it owns, and manual trigger requests.
+ *
+ * Session semantics are explicit: `suspended` (disconnected; the session may still be
+ * alive) means stop firing now; `lost` (expired) means everything this process knew is
+ * void: it opens a new session, re-registers, re-reads, and only then reports ownership.
+ */
 export class Coordinator extends EventEmitter<CoordinatorEvents> {
   readonly #options: CoordinatorOptions;
   #zk: ZkClient | undefined;
@@ -80,6 +82,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #recordSweep: NodeJS.Timeout | undefined;
   /** When the leader first saw each scheduler's record without its member node. */
   readonly #absentSince = new Map<string, number>();
+  readonly #incarnations = new Map<string, { at: number; incarnation: string | undefined }>();
 
   constructor(options: CoordinatorOptions) {
     super();
@@ -110,6 +113,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   get ownedTaskIds(): ReadonlySet<string> {
     return this.#owned;
+  }
+
+  /**
+   * The process behind a live scheduler id (its member node's incarnation); undefined when the
+   * id is not live. A restarted scheduler keeps its id but is another process. Read on demand
+   * (only for executions past their deadline) and kept for a second.
+   */
+  async liveIncarnation(schedulerId: string): Promise<string | undefined> {
+    const now = Date.now();
+    const known = this.#incarnations.get(schedulerId);
+    if (known !== undefined && now - known.at < 1_000) return known.incarnation;
+    let incarnation: string | undefined;
+    try {
+      const parsed = memberDocument.parse(
+        (await this.zk.get(this.#options.layout.scheduler(schedulerId))).data,
+      );
+      // A member node without one (an older version) is a live process of unknown incarnation.
+      incarnation = parsed.ok ? (parsed.value.incarnation ?? 'unknown') : 'unknown';
+    } catch (error) {
+      if (!(isZkError(error) && error.isNoNode)) throw error;
+    }
+    this.#incarnations.set(schedulerId, { at: now, incarnation });
+    return incarnation;
   }
 
   async start(): Promise<void> {
@@ -164,7 +190,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const path = this.#options.layout.scheduler(member.id);
     for (let attempt = 0; ; attempt++) {
       try {
-        await client.create(path, JSON.stringify(member), 'ephemeral');
+        await client.create(path, memberDocument.encode(member), 'ephemeral');
         return;
       } catch (error) {
         if (!(isZkError(error) && error.isNodeExists) || attempt > 50) throw error;
@@ -272,6 +298,11 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   async #readAssignment(zk: ZkClient): Promise<void> {
     const current = await readAssignment(zk, this.#options.layout);
     if (zk !== this.#zk) return;
+    if (current?.problem !== undefined)
+      this.#options.log.error(
+        { problem: current.problem },
+        'assignment malformed: owning nothing until the leader rewrites it',
+      );
     this.#assignmentKnown = true;
     const mine = new Set(current?.assignment.owners[this.#options.member.id] ?? []);
     const changed = mine.size !== this.#owned.size || [...mine].some((id) => !this.#owned.has(id));
@@ -279,7 +310,22 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     const previous = this.#owned;
     this.#owned = mine;
     this.emit('owned', mine);
-    for (const taskId of mine) if (!previous.has(taskId)) void this.#watchTask(zk, taskId);
+    for (const taskId of mine) if (!previous.has(taskId)) this.#startWatchingTask(zk, taskId);
+  }
+
+  /**
+   * The first read of a newly owned task, retried until it succeeds, the task is no longer ours
+   * or the session is gone. Not awaited, so it must not reject: a read failing because the session
+   * closed (a shutdown right after a take-over: ZCLOSING) once killed the process on SIGTERM.
+   */
+  #startWatchingTask(zk: ZkClient, taskId: string): void {
+    this.#watchTask(zk, taskId).catch((error: unknown) => {
+      if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) return;
+      this.#options.log.warn({ err: error, taskId }, 'task definition read failed; retrying');
+      setTimeout(() => {
+        if (zk === this.#zk && this.#owned.has(taskId)) this.#startWatchingTask(zk, taskId);
+      }, 500);
+    });
   }
 
   /** Watches one owned task's definition until it is no longer ours. */
@@ -381,8 +427,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         current.assignment.members.join() === next.members.join()
       )
         return;
-      const data = JSON.stringify({
+      const data = assignmentDocument.encode({
         ...next,
+        members: [...next.members],
+        owners: Object.fromEntries(
+          Object.entries(next.owners).map(([member, tasks]) => [member, [...tasks]]),
+        ),
         updatedAt: new Date().toISOString(),
         writtenBy: this.#options.member.id,
       });
@@ -410,21 +460,32 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 }
 
+/**
+ * The leader's assignment; undefined before one is written. One that does not parse reads as
+ * empty, with the `problem` named: nobody owns anything until the leader writes it anew.
+ */
 export async function readAssignment(
   zk: ZkClient,
   layout: ZnodeLayout,
-): Promise<{ assignment: Assignment; version: number } | undefined> {
+): Promise<{ assignment: AssignmentDocument; version: number; problem?: string } | undefined> {
+  let data: Buffer;
+  let version: number;
   try {
-    const { data, stat } = await zk.get(layout.assignment);
-    const raw = JSON.parse(data.toString('utf8')) as Partial<Assignment>;
-    return {
-      assignment: { generation: raw.generation ?? 0, members: raw.members ?? [], owners: raw.owners ?? {} },
-      version: stat.version,
-    };
+    const read = await zk.get(layout.assignment);
+    data = read.data;
+    version = read.stat.version;
   } catch (error) {
     if (isZkError(error) && error.isNoNode) return undefined;
     throw error;
   }
+  const parsed = assignmentDocument.parse(data);
+  if (!parsed.ok)
+    return {
+      assignment: { generation: 0, members: [], owners: {} },
+      version,
+      problem: formatIssues(parsed.issues),
+    };
+  return { assignment: parsed.value, version };
 }
 
 function parseDefinition(taskId: string, data: Buffer, policy: TargetPolicy): TaskDefinition {

@@ -10,11 +10,22 @@ import {
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import {
+  type FenceWrite,
+  type FencePort,
+  type FireState,
+  type StoredFireState,
+  type VersionedFireState,
+} from '../fence/fire-fence.js';
+import {
+  OpenExecutions,
+  type OpenExecutionsRecord,
+  type OpenExecutionsStore,
+} from '../lost/open-executions.js';
+import { createSchedulerMetrics } from '../metrics.js';
+import { type InvocationOutcome, type InvocationRequest, type Invoker } from '../runner/invoker.js';
+import { type TriggerRead, type TriggerStore } from '../triggers/trigger-inbox.js';
 import { Engine } from './engine.js';
-import { type ClaimResult, type FencePort, type FireState, type VersionedFireState } from './fire-fence.js';
-import { type InvocationOutcome, type InvocationRequest, type Invoker } from './invoker.js';
-import { createSchedulerMetrics } from './metrics.js';
-import { OpenExecutions, type OpenExecutionsRecord, type OpenExecutionsStore } from './open-executions.js';
 
 /*
  * The engine's timing decisions with a manual clock and an in-memory fence. What the fence
@@ -26,24 +37,51 @@ const LEAD = 300;
 
 class MemoryFence implements FencePort {
   readonly #states = new Map<string, VersionedFireState>();
+  /** Every state written after the first (the claims and housekeeping writes), in order. */
   readonly claims: FireState[] = [];
   #zxid = 100;
 
-  read(taskId: string, initialLastNominal: number): Promise<VersionedFireState> {
-    let current = this.#states.get(taskId);
-    if (current === undefined) {
-      current = { state: { lastNominal: initialLastNominal, runCount: 0, inflight: {} }, version: 0 };
-      this.#states.set(taskId, current);
-    }
-    return Promise.resolve(current);
+  read(taskId: string): Promise<StoredFireState | undefined> {
+    return Promise.resolve(this.#states.get(taskId));
   }
 
-  claim(taskId: string, expectedVersion: number, next: FireState): Promise<ClaimResult> {
+  create(taskId: string, state: FireState): Promise<boolean> {
+    if (this.#states.has(taskId)) return Promise.resolve(false);
+    this.#states.set(taskId, { state, version: 0 });
+    return Promise.resolve(true);
+  }
+
+  write(taskId: string, expectedVersion: number, next: FireState): Promise<FenceWrite> {
     const current = this.#states.get(taskId);
-    if (current?.version !== expectedVersion) return Promise.resolve({ ok: false });
+    if (current === undefined) return Promise.resolve({ ok: false, reason: 'absent' });
+    if (current.version !== expectedVersion) return Promise.resolve({ ok: false, reason: 'conflict' });
     this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
     this.claims.push(next);
     return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
+  }
+
+  /** The stored state (the test's view; the engine reads through `read`). */
+  state(taskId: string): VersionedFireState {
+    const current = this.#states.get(taskId);
+    if (current === undefined) throw new Error(`no fire state for ${taskId}`);
+    return current;
+  }
+
+  delete(taskId: string): void {
+    this.#states.delete(taskId);
+  }
+}
+
+/** Trigger requests in memory, as the API would write them. */
+class MemoryTriggers implements TriggerStore {
+  readonly requests = new Map<string, { requestId: string; actor: string; requestedAt: string }>();
+  read(name: string): Promise<TriggerRead> {
+    const request = this.requests.get(name);
+    return Promise.resolve(request === undefined ? { kind: 'absent' } : { kind: 'request', request });
+  }
+  delete(name: string): Promise<void> {
+    this.requests.delete(name);
+    return Promise.resolve();
   }
 }
 
@@ -100,7 +138,9 @@ interface EngineSetup {
   readonly clock?: ManualClock;
   readonly fence?: MemoryFence;
   readonly records?: MemoryRecords;
-  readonly live?: () => ReadonlySet<string>;
+  readonly triggers?: MemoryTriggers;
+  /** The live scheduler ids and the process behind each (default: none but this engine). */
+  readonly live?: ReadonlyMap<string, string>;
 }
 
 async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
@@ -108,6 +148,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
   const clock = setup.clock ?? new ManualClock(setup.startAt ?? T0 + 100);
   const fence = setup.fence ?? new MemoryFence();
   const records = setup.records ?? new MemoryRecords();
+  const triggers = setup.triggers ?? new MemoryTriggers();
   const invoker = new RecordingInvoker(clock);
   const events: NonoEvent[] = [];
   const log = createLogger('scheduler-test', 'silent');
@@ -132,9 +173,8 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     claimLeadMs: LEAD,
     finishFlushDelayMs: 1_500,
     lostGraceMs: 2_000,
-    liveMembers: setup.live ?? (() => new Set([schedulerId])),
-    deleteTrigger: () => Promise.resolve(),
-    readTrigger: () => Promise.resolve(undefined),
+    triggers,
+    liveIncarnation: (id) => Promise.resolve(setup.live?.get(id)),
   });
   engine.setActive(true);
   engine.setOwned(new Set([task.id]));
@@ -147,7 +187,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
       await settle();
     } while (clock.now() < at);
   };
-  return { clock, fence, records, invoker, events, engine, openExecutions, advanceTo };
+  return { clock, fence, records, triggers, invoker, events, engine, openExecutions, advanceTo };
 }
 
 const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
@@ -227,6 +267,18 @@ describe('Engine: claims ahead, fires on the instant', () => {
     expect(fence.claims.map((c) => Object.keys(c.inflight).length)).toEqual([1, 0]);
   });
 
+  it('says how far behind it is when a stall delays a start, and forgets it once healthy again', async () => {
+    const { engine, clock, advanceTo } = await startEngine(everyMs(1_000));
+    await advanceTo(T0 + 1_000);
+    expect(engine.behindMs).toBe(0);
+    await advanceTo(T0 + 2_000 - LEAD);
+    clock.set(T0 + 2_000 + 1_500); // a stall across the instant, within the misfire threshold
+    await advanceTo(T0 + 2_000 + 1_500);
+    expect(engine.behindMs).toBe(1_500);
+    await advanceTo(T0 + 30_000);
+    expect(engine.behindMs).toBe(0);
+  });
+
   it('overlap is decided at the instant, not at the claim: a call that ends in between does not cause a skip', async () => {
     const { invoker, events, advanceTo } = await startEngine(everyMs(1_000, { overlap: 'skip' }));
     invoker.callMs = 800; // still running when the next instant is claimed, done before it falls due
@@ -255,7 +307,6 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
       startAt: s1.clock.now(),
       fence: s1.fence,
       records: s1.records,
-      live: () => new Set([schedulerId]),
     });
   }
 
@@ -263,7 +314,7 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     const s1 = await s1RunsUntil(instant + 600);
     expect(s1.invoker.calls.map((c) => c.nominal)).toEqual([instant]);
     // Finished, still listed (no second write), and the record says so.
-    expect(Object.keys((await s1.fence.read('t', 0)).state.inflight)).toEqual([executionId]);
+    expect(Object.keys(s1.fence.state('t').state.inflight)).toEqual([executionId]);
     expect(s1.records.records.get('s1')?.open).toEqual([]);
 
     const s2 = await s2TakesOver(s1);
@@ -278,7 +329,7 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
 
   it('an execution still open in the record is reported lost after its deadline', async () => {
     const s1 = await s1RunsUntil(instant + 600, 5_000);
-    const { deadlineAt, seq } = (await s1.fence.read('t', 0)).state.inflight[executionId]!;
+    const { deadlineAt, seq } = s1.fence.state('t').state.inflight[executionId]!;
     expect(s1.records.records.get('s1')?.open).toEqual([[seq, seq]]);
 
     const s2 = await s2TakesOver(s1);
@@ -292,6 +343,25 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     });
   });
 
+  it('an entry held by a live process past its deadline is left to it; a live id that is another process is not', async () => {
+    for (const [sameProcess, reported] of [
+      [true, false],
+      [false, true],
+    ] as const) {
+      const s1 = await s1RunsUntil(instant + 600, 5_000);
+      const live = new Map([['s1', sameProcess ? s1.openExecutions.incarnation : 'restarted']]);
+      const s2 = await startEngine(task, {
+        schedulerId: 's2',
+        startAt: s1.clock.now(),
+        fence: s1.fence,
+        records: s1.records,
+        live,
+      });
+      await s2.advanceTo(instant + 9_000);
+      expect(typesOf(s2.events).includes('nono.execution.lost.v1')).toBe(reported);
+    }
+  });
+
   it('upgrading from UUIDv5 execution ids: a call left under its old id is lost and re-run under it, never fired under a new one', async () => {
     const rerunning = everyMs(10_000, {
       target: { url: 'http://127.0.0.1/', timeoutMs: 1_000 },
@@ -302,16 +372,15 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
     await s1.advanceTo(instant + 600);
     // What a scheduler from before the change left: the same entry, under the UUIDv5 id it derived.
     const legacyId = uuidV5(`scheduled|t|${instant}`);
-    const left = await s1.fence.read('t', 0);
+    const left = s1.fence.state('t');
     const entry = left.state.inflight[executionId]!;
-    await s1.fence.claim('t', left.version, { ...left.state, inflight: { [legacyId]: entry } });
+    await s1.fence.write('t', left.version, { ...left.state, inflight: { [legacyId]: entry } });
 
     const s2 = await startEngine(rerunning, {
       schedulerId: 's2',
       startAt: s1.clock.now(),
       fence: s1.fence,
       records: s1.records,
-      live: () => new Set(['s2']),
     });
     await s2.advanceTo(instant + 20_000);
     const idsOf = (type: string): string[] =>

@@ -3,14 +3,6 @@ import { type EncodedEvent, type EventHeader } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 import { type EventPublisherPort } from './event-spool.js';
 
-/**
- * Publishes the spool's batches from a worker thread (publisher-thread.ts). kafkajs costs
- * about a tenth of the main thread's time per fire (encoding, requests, acknowledgements);
- * on its own thread that work runs beside the timers and worker calls instead of delaying
- * them. The spool's contract is unchanged: `publish` resolves once Kafka acknowledged the
- * batch and rejects otherwise, and the spool retries. If the thread dies, pending batches
- * are rejected and the next one starts a new thread.
- */
 export interface PublisherThreadConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -36,6 +28,14 @@ export interface PublisherReply {
 
 type Request = PublisherRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
+/**
+ * Publishes the spool's batches from a worker thread (publisher-thread.ts). kafkajs costs
+ * about a tenth of the main thread's time per fire (encoding, requests, acknowledgements);
+ * on its own thread that work runs beside the timers and worker calls instead of delaying
+ * them. The spool's contract is unchanged: `publish` resolves once Kafka acknowledged the
+ * batch and rejects otherwise, and the spool retries. If the thread dies, pending batches
+ * are rejected and the next one starts a new thread.
+ */
 export class ThreadedPublisher implements EventPublisherPort {
   readonly #config: PublisherThreadConfig;
   readonly #log: Logger;

@@ -1,16 +1,10 @@
-import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type NonoEvent } from '@nono/domain';
 import { type EncodedEvent } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 
-/**
- * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
- * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
- * Kafka returns everything is delivered, in order. A restart resumes from the delivered
- * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
- * events with the same ids, which consumers drop.
- */
+/** Where the engine appends its facts (the spool, or a list in unit tests). */
 export interface EventSink {
   append(events: readonly NonoEvent[]): void;
 }
@@ -25,8 +19,23 @@ interface SpooledEvent extends EncodedEvent {
   readonly event: NonoEvent;
 }
 
+/** The spool's log file, as the spool uses it: a port so a failing disk can be injected in tests. */
+export interface SpoolFile {
+  write(data: Buffer): Promise<unknown>;
+  datasync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The log file on the real file system, opened for appending. */
+export const openSpoolFile = (path: string): Promise<SpoolFile> => open(path, 'a');
+
 export interface EventSpoolOptions {
   readonly dir: string;
+  /** Opens the log for appending (default: the file system). */
+  readonly openFile?: (path: string) => Promise<SpoolFile>;
+  /** Told when writes start failing (with the error) and when they succeed again. */
+  readonly onWritable?: (writable: boolean, error?: unknown) => void;
   readonly publisher: EventPublisherPort;
   readonly log: Logger;
   readonly flushIntervalMs?: number;
@@ -41,10 +50,25 @@ const LOG_FILE = 'events.jsonl';
 const CURSOR_FILE = 'cursor';
 const COMPACT_AT_BYTES = 16 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
 
+/**
+ * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
+ * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
+ * Kafka returns everything is delivered, in order. A restart resumes from the delivered
+ * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
+ * events with the same ids, which consumers drop.
+ */
 export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
-  #file: FileHandle | undefined;
+  #file: SpoolFile | undefined;
+  /** Bytes of whole lines in the log: a failed write is cut back to here, so no torn line stays. */
+  #fileBytes = 0;
+  #writable = true;
+  #writeError: string | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = RETRY_FIRST_MS;
   #cursor = 0;
   #cursorSavedAt = 0;
   #cursorTimer: NodeJS.Timeout | undefined;
@@ -81,9 +105,10 @@ export class EventSpool implements EventSink {
         break;
       }
     }
-    this.#file = await open(logPath, 'a');
+    this.#file = await (this.#options.openFile ?? openSpoolFile)(logPath);
     // Anything after the last whole line is garbage from a torn write; new lines start clean.
     if (offset < content.length) await this.#file.truncate(offset);
+    this.#fileBytes = offset;
     void this.#deliverLoop();
     return this.#pending.length;
   }
@@ -96,36 +121,85 @@ export class EventSpool implements EventSink {
     return this.#kafkaHealthy;
   }
 
+  /** False while appended events cannot be made durable: the scheduler must not claim (fail closed). */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /** Why the last write failed, while it fails. */
+  get writeError(): string | undefined {
+    return this.#writeError;
+  }
+
   append(events: readonly NonoEvent[]): void {
     if (events.length === 0) return;
     this.#unflushed.push(...events);
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
-      void this.flush();
+      this.flush().catch(() => undefined); // logged, surfaced as not writable, retried
       // 20 ms: one write + fdatasync and one Kafka batch per 20 ms of fires (5 ms cost ~25% more CPU per fire).
     }, this.#options.flushIntervalMs ?? 20);
   }
 
-  /** Writes and fsyncs what was appended; serialised so lines never interleave. */
+  /**
+   * Writes and fsyncs what was appended; serialised so lines never interleave. Rejects when the
+   * write fails: the events stay in memory, in order, are retried with back-off, and are handed
+   * to Kafka only once durable (the delivery cursor counts bytes of the log). Callers that rely
+   * on durability (the open-executions record) therefore never take a failed flush for success.
+   */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
+    const run = this.#flushing.then(async () => {
       const file = this.#file;
       if (file === undefined || this.#unflushed.length === 0) return;
-      const batch = this.#unflushed;
-      this.#unflushed = [];
+      // A copy: events appended while this write is in flight wait for the next one.
+      const batch = this.#unflushed.slice();
       const spooled = batch.map((event) => ({ event, json: Buffer.from(JSON.stringify(event)) }));
       const chunks: Buffer[] = [];
       for (const item of spooled) chunks.push(item.json, NEWLINE);
+      const data = Buffer.concat(chunks);
       try {
-        await file.write(Buffer.concat(chunks));
+        await file.write(data);
         await file.datasync();
       } catch (error) {
-        this.#options.log.error({ err: error }, 'event spool write failed; keeping events in memory');
+        // Cut a partial write back so the next attempt starts on a line boundary.
+        await file.truncate(this.#fileBytes).catch(() => undefined);
+        this.#setWritable(false, error);
+        this.#retryLater();
+        throw error;
       }
+      this.#unflushed = this.#unflushed.slice(batch.length);
+      this.#fileBytes += data.length;
+      this.#setWritable(true);
       this.#pending.push(...spooled);
       this.#wake?.();
     });
-    return this.#flushing;
+    // The chain goes on after a failure; each caller sees its own flush's outcome.
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  #setWritable(writable: boolean, error?: unknown): void {
+    this.#writeError = writable ? undefined : error instanceof Error ? error.message : String(error);
+    if (writable) this.#retryDelayMs = RETRY_FIRST_MS;
+    if (writable === this.#writable) return;
+    this.#writable = writable;
+    if (writable) this.#options.log.info({ depth: this.depth }, 'event spool writable again');
+    else
+      this.#options.log.error(
+        { err: error, unflushed: this.#unflushed.length },
+        'event spool write failed: events kept in memory, claiming stops until writes succeed',
+      );
+    this.#options.onWritable?.(writable, error);
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    const delay = this.#retryDelayMs;
+    this.#retryDelayMs = Math.min(RETRY_MAX_MS, delay * 2);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.flush().catch(() => undefined); // a failure re-arms the retry
+    }, delay);
   }
 
   async #deliverLoop(): Promise<void> {
@@ -195,6 +269,7 @@ export class EventSpool implements EventSink {
     await this.flush();
     if (this.#pending.length > 0 || this.#unflushed.length > 0) return;
     await this.#file?.truncate(0);
+    this.#fileBytes = 0;
     this.#cursor = 0;
     // Through the serialised cursor writes: a direct write raced a trailing save on the temporary file.
     await this.#saveCursor(true);
@@ -204,7 +279,13 @@ export class EventSpool implements EventSink {
   async close(deadlineMs: number): Promise<number> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    await this.flush();
+    clearTimeout(this.#retryTimer);
+    await this.flush().catch((error: unknown) =>
+      this.#options.log.error(
+        { err: error, lost: this.#unflushed.length },
+        'event spool: events not written at close',
+      ),
+    );
     const deadline = Date.now() + deadlineMs;
     while (this.#pending.length > 0 && Date.now() < deadline && this.#kafkaHealthy) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -215,7 +296,7 @@ export class EventSpool implements EventSink {
     await this.#saveCursor(true);
     await this.#file?.close();
     this.#file = undefined;
-    return this.#pending.length;
+    return this.#pending.length + this.#unflushed.length;
   }
 }
 

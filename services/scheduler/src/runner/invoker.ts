@@ -3,11 +3,6 @@ import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
 import { signWebhook, webhookIdFor } from './webhook-signer.js';
 
-/**
- * Calls a worker's HTTP endpoint with undici (pooled keep-alive connections), carrying
- * the execution id as Idempotency-Key, the fencing token and a W3C traceparent, and
- * judges the response by the task's success contract.
- */
 export interface InvocationRequest {
   readonly task: SchedulerTask;
   readonly executionId: string;
@@ -42,6 +37,11 @@ const MAX_CACHED_URLS = 50_000;
 /** Why an attempt's own timer aborted the call (told apart from the caller's cancel). */
 const TIMED_OUT = Symbol('timed out');
 
+/**
+ * Calls a worker's HTTP endpoint with undici (pooled keep-alive connections), carrying
+ * the execution id as Idempotency-Key, the fencing token and a W3C traceparent, and
+ * judges the response by the task's success contract.
+ */
 export class HttpInvoker implements Invoker {
   readonly #agent: Agent;
   readonly #global: Semaphore;

@@ -1,35 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import {
+  type OpenExecutionsRecord,
+  type ZkClient,
+  type ZnodeLayout,
+  isZkError,
+  openExecutionsRecordDocument,
+} from '@nono/coordination';
 import { type Clock, type TimerHandle } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 
-/**
- * Which of a scheduler's executions are still open, written to ZooKeeper in batches.
- *
- * Every execution this process claims is listed in its task's fire state until it ends, so a
- * new owner can tell the calls a dead scheduler left unfinished. Taking each finished one
- * off its fire state right away costs a ZooKeeper write per fire on top of the claim. Instead,
- * the entry stays (it rides on the task's next claim) and this record says it ended: each
- * claim is numbered (`seq`, per process `incarnation`) when it is built, and the record lists
- * which of the claims numbered up to its own `seq` are still open, as ranges of numbers (open
- * claims are mostly the latest ones, so a few hundred bytes even with thousands open). So for
- * an entry left by a process that is gone:
- *
- * - numbered at or below the record's `seq` and not listed: it ended (its events were durable
- *   before the record was written), nothing to report;
- * - listed, numbered later, from another incarnation, or no record at all: it may have been
- *   running when the process died, and after its deadline it is reported lost.
- *
- * A stale or missing record therefore only errs towards "lost", never towards "ended": the
- * window in which a crash makes a finished execution look lost is one flush interval.
- */
-export interface OpenExecutionsRecord {
-  readonly incarnation: string;
-  /** Every claim numbered up to here is accounted for: open if listed, ended if not. */
-  readonly seq: number;
-  /** The open claims' numbers as sorted, disjoint, inclusive ranges `[from, to]`. */
-  readonly open: ReadonlyArray<readonly [number, number]>;
-}
+export { type OpenExecutionsRecord } from '@nono/coordination';
 
 /** Stamped on an execution's fire-state entry when its claim is built. */
 export interface ClaimMark {
@@ -95,6 +75,26 @@ export interface OpenExecutionsOptions {
 /** ZooKeeper limits a znode to 1 MiB; a record that big (~50,000 scattered open claims) is not written (the older one errs towards "lost"). */
 const MAX_RECORD_BYTES = 1_000_000;
 
+/**
+ * Which of a scheduler's executions are still open, written to ZooKeeper in batches.
+ *
+ * Every execution this process claims is listed in its task's fire state until it ends, so a
+ * new owner can tell the calls a dead scheduler left unfinished. Taking each finished one
+ * off its fire state right away costs a ZooKeeper write per fire on top of the claim. Instead,
+ * the entry stays (it rides on the task's next claim) and this record says it ended: each
+ * claim is numbered (`seq`, per process `incarnation`) when it is built, and the record lists
+ * which of the claims numbered up to its own `seq` are still open, as ranges of numbers (open
+ * claims are mostly the latest ones, so a few hundred bytes even with thousands open). So for
+ * an entry left by a process that is gone:
+ *
+ * - numbered at or below the record's `seq` and not listed: it ended (its events were durable
+ *   before the record was written), nothing to report;
+ * - listed, numbered later, from another incarnation, or no record at all: it may have been
+ *   running when the process died, and after its deadline it is reported lost.
+ *
+ * A stale or missing record therefore only errs towards "lost", never towards "ended": the
+ * window in which a crash makes a finished execution look lost is one flush interval.
+ */
 export class OpenExecutions {
   readonly incarnation: string;
   readonly #o: OpenExecutionsOptions;
@@ -243,7 +243,7 @@ export class ZkOpenExecutionsStore implements OpenExecutionsStore {
   }
 
   async write(schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
-    const data = Buffer.from(JSON.stringify(record));
+    const data = openExecutionsRecordDocument.encode(record);
     if (data.length > MAX_RECORD_BYTES)
       throw new RecordTooBig(
         `${record.open.length} ranges of open claims do not fit in one znode: the record is not updated, so a crash reports more executions lost than necessary`,
@@ -271,21 +271,6 @@ export class ZkOpenExecutionsStore implements OpenExecutionsStore {
 
 /** A record that does not parse proves nothing: the entries it would judge count as possibly open. */
 function parseRecord(data: Buffer): OpenExecutionsRecord | undefined {
-  try {
-    const raw = JSON.parse(data.toString('utf8')) as { incarnation?: unknown; seq?: unknown; open?: unknown };
-    if (typeof raw.incarnation !== 'string' || typeof raw.seq !== 'number' || !Array.isArray(raw.open))
-      return undefined;
-    const open: Array<[number, number]> = [];
-    for (const range of raw.open as unknown[]) {
-      // Anything but sorted, disjoint number pairs cannot be searched: it proves nothing.
-      if (!Array.isArray(range) || typeof range[0] !== 'number' || typeof range[1] !== 'number')
-        return undefined;
-      const [from, to] = range as [number, number];
-      if (from > to || (open.length > 0 && from <= (open.at(-1) as [number, number])[1])) return undefined;
-      open.push([from, to]);
-    }
-    return { incarnation: raw.incarnation, seq: raw.seq, open };
-  } catch {
-    return undefined;
-  }
+  const parsed = openExecutionsRecordDocument.parse(data);
+  return parsed.ok ? parsed.value : undefined;
 }

@@ -1,0 +1,194 @@
+import {
+  type Clock,
+  type FireReason,
+  type SchedulerTask,
+  formatInstant,
+  jitterOffsetMs,
+  retryDelayMs,
+  shouldRetry,
+} from '@nono/domain';
+import { type Logger } from '@nono/runtime';
+import { type EventSink } from '../events/event-spool.js';
+import { type ExecutionEvents } from '../events/execution-events.js';
+import { type SchedulerMetrics } from '../metrics.js';
+import { type InvocationOutcome, type Invoker } from './invoker.js';
+
+/** An execution this scheduler holds through the fence, ready to call the worker. */
+export interface RunnableFire {
+  readonly executionId: string;
+  readonly nominal: number;
+  readonly reason: FireReason;
+  readonly fencingToken: number;
+  readonly firstAttempt: number;
+  /**
+   * As written to the fire state: after it another scheduler may call the execution lost and
+   * re-run it, so no attempt that could still be running then is started.
+   */
+  readonly deadlineAt: number;
+}
+
+/**
+ * How a run ended: with a terminal fact (`succeeded`, or the last `failed`/`timed-out`), or
+ * abandoned without one: the next attempt could not end before the deadline (the process was
+ * frozen or starved past it), so it is left open for the lost-execution settling to report.
+ */
+export type RunEnd = 'finished' | 'abandoned';
+
+export interface ExecutionRunnerOptions {
+  readonly schedulerId: string;
+  readonly clock: Clock;
+  readonly invoker: Invoker;
+  readonly events: EventSink;
+  readonly facts: ExecutionEvents;
+  readonly metrics: SchedulerMetrics;
+  readonly log: Logger;
+  /** A draining scheduler makes no new attempts. */
+  readonly draining: () => boolean;
+}
+
+/** Calls the worker for one execution: attempts, timeouts, back-off between retries, and a fact for each step. */
+export class ExecutionRunner {
+  readonly #o: ExecutionRunnerOptions;
+
+  constructor(options: ExecutionRunnerOptions) {
+    this.#o = options;
+  }
+
+  async run(task: SchedulerTask, fire: RunnableFire, signal: AbortSignal): Promise<RunEnd> {
+    const { clock, metrics, facts, events } = this.#o;
+    for (let attempt = fire.firstAttempt; ; attempt++) {
+      const firedAt = clock.now();
+      if (attempt > fire.firstAttempt && firedAt + task.target.timeoutMs > fire.deadlineAt) {
+        this.#o.log.warn(
+          {
+            taskId: task.id,
+            executionId: fire.executionId,
+            attempt,
+            pastDeadlineMs: firedAt - fire.deadlineAt,
+          },
+          'retry not started: it could not end before the execution deadline (the process stalled); left to be reported lost',
+        );
+        return 'abandoned';
+      }
+      const ref = {
+        taskId: task.id,
+        executionId: fire.executionId,
+        nominalTime: formatInstant(fire.nominal),
+        attempt,
+        schedulerId: this.#o.schedulerId,
+        fencingToken: fire.fencingToken,
+        reason: fire.reason,
+      };
+      const lateMs =
+        attempt === fire.firstAttempt
+          ? Math.max(
+              0,
+              firedAt - fire.nominal - jitterOffsetMs(task.id, fire.nominal, task.schedule.jitterMs),
+            )
+          : 0;
+      if (attempt === fire.firstAttempt && fire.reason !== 'manual') metrics.lateness.observe(lateMs / 1000);
+      metrics.fires.inc({ reason: fire.reason });
+      events.append([
+        facts.create('nono.execution.fired.v1', {
+          ...ref,
+          firedAt: formatInstant(firedAt),
+          lateMs,
+          targetUrl: task.target.url,
+        }),
+      ]);
+
+      const outcome: InvocationOutcome = await this.#o.invoker.invoke({
+        task,
+        executionId: fire.executionId,
+        nominal: fire.nominal,
+        firedAt,
+        attempt,
+        reason: fire.reason,
+        fencingToken: fire.fencingToken,
+        schedulerId: this.#o.schedulerId,
+        signal,
+      });
+      const finishedAt = formatInstant(clock.now());
+      metrics.outcomes.inc({ outcome: outcome.kind });
+      metrics.duration.observe(outcome.durationMs / 1000);
+      if (outcome.kind === 'succeeded') {
+        events.append([
+          facts.create('nono.execution.succeeded.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            httpStatus: outcome.httpStatus,
+          }),
+        ]);
+        return 'finished';
+      }
+      const willRetry =
+        outcome.kind !== 'cancelled' && shouldRetry(task.retry, attempt) && !this.#o.draining();
+      const error =
+        outcome.kind === 'failed'
+          ? outcome.error
+          : outcome.kind === 'timed-out'
+            ? `no answer within ${task.target.timeoutMs} ms`
+            : `cancelled by overlap policy ${task.overlap}`;
+      if (outcome.kind === 'timed-out') {
+        events.append([
+          facts.create('nono.execution.timed-out.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            timeoutMs: task.target.timeoutMs,
+            willRetry,
+          }),
+        ]);
+      } else {
+        const httpStatus = outcome.kind === 'failed' ? outcome.httpStatus : undefined;
+        events.append([
+          facts.create('nono.execution.failed.v1', {
+            ...ref,
+            finishedAt,
+            durationMs: outcome.durationMs,
+            ...(httpStatus === undefined ? {} : { httpStatus }),
+            error,
+            willRetry,
+          }),
+        ]);
+      }
+      if (!willRetry) return 'finished';
+      const delayMs = retryDelayMs(task.retry, attempt, fire.executionId);
+      events.append([
+        facts.create('nono.execution.retrying.v1', {
+          ...ref,
+          nextAttemptAt: formatInstant(clock.now() + delayMs),
+          previousError: error,
+        }),
+      ]);
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimer(resolve, delayMs);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clock.clearTimer(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      if (signal.aborted) {
+        // A shutdown past its deadline: left open, so the next owner reports it lost (and re-runs it if asked).
+        if (this.#o.draining()) return 'abandoned';
+        // Cancelled by the overlap policy while waiting: the announced retry ends as a failure of its own.
+        events.append([
+          facts.create('nono.execution.failed.v1', {
+            ...ref,
+            attempt: attempt + 1,
+            finishedAt: formatInstant(clock.now()),
+            durationMs: 0,
+            error: `cancelled by overlap policy ${task.overlap} before the retry`,
+            willRetry: false,
+          }),
+        ]);
+        return 'finished';
+      }
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import {
+  ZkClient,
+  ZnodeLayout,
+  assignmentDocument,
+  fireStateDocument,
+  memberDocument,
+  openExecutionsRecordDocument,
+  outboxEntryDocument,
+  triggerRequestDocument,
+} from '@nono/coordination';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Isolation, isolate } from '../support/fixtures.js';
+
+/**
+ * Every ZooKeeper document through a real server: what one side encodes, the other parses to
+ * the same value (no field dropped), and a document that does not match its schema is refused
+ * with the field named.
+ */
+describe('ZooKeeper documents round trip (real server)', () => {
+  let iso: Isolation;
+  let zk: ZkClient;
+  const layout = new ZnodeLayout('/nono');
+
+  beforeAll(async () => {
+    iso = await isolate('znode-documents');
+    zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 6_000 });
+    for (const parent of [...layout.parents, layout.outbox]) await zk.ensurePath(parent);
+  });
+  afterAll(() => zk?.close());
+
+  const samples = [
+    {
+      path: layout.fireState('t1'),
+      document: fireStateDocument,
+      value: {
+        taskIncarnation: '2026-12-01T00:00:00.000Z',
+        lastNominal: 1_796_000_000_000,
+        runCount: 7,
+        firedBy: 's1',
+        inflight: {
+          'e-1': {
+            nominal: 1_796_000_000_000,
+            schedulerId: 's1',
+            startedAt: 1_796_000_000_000,
+            deadlineAt: 1_796_000_030_000,
+            reason: 'scheduled' as const,
+            fencingToken: 0,
+            incarnation: 'abc',
+            seq: 3,
+            taskIncarnation: '2026-12-01T00:00:00.000Z',
+          },
+        },
+        manualDone: ['req-1', 'req-2'],
+      },
+    },
+    {
+      path: layout.assignment,
+      document: assignmentDocument,
+      value: {
+        generation: 3,
+        members: ['s1', 's2'],
+        owners: { s1: ['t1'], s2: [] },
+        updatedAt: 'x',
+        writtenBy: 's1',
+      },
+    },
+    {
+      path: layout.scheduler('s1'),
+      document: memberDocument,
+      value: {
+        id: 's1',
+        host: 'h',
+        pid: 42,
+        version: '0.1.0',
+        startedAt: '2026-12-01T00:00:00.000Z',
+        opsUrl: 'http://127.0.0.1:7400',
+      },
+    },
+    {
+      path: layout.openExecutionsOf('s1'),
+      document: openExecutionsRecordDocument,
+      value: { incarnation: 'abc', seq: 9, open: [[1, 3] as [number, number], [7, 7] as [number, number]] },
+    },
+    {
+      path: layout.trigger('t1', 'req-3'),
+      document: triggerRequestDocument,
+      value: { requestId: 'req-3', actor: 'token:ab12', requestedAt: '2026-12-01T00:00:00.000Z' },
+    },
+    {
+      path: `${layout.outbox}/e-0000000001`,
+      document: outboxEntryDocument,
+      value: { event: { any: 'event' }, stagedAt: 1_796_000_000_000, committed: true },
+    },
+  ];
+
+  it.each(samples.map((sample) => [sample.document.name, sample] as const))(
+    '%s: encode → ZooKeeper → parse gives the same value',
+    async (_name, sample) => {
+      // A generic encode over a union of documents: each sample pairs a document with its own value.
+      const document = sample.document as { encode(value: unknown): Buffer };
+      await zk.create(sample.path, document.encode(sample.value));
+      const { data } = await zk.get(sample.path);
+      const parsed = sample.document.parse(data);
+      expect(parsed).toEqual({ ok: true, value: sample.value });
+    },
+  );
+
+  it('a fire state missing a field or with a wrong type is refused, naming the field', async () => {
+    await zk.create(layout.fireState('bad'), JSON.stringify({ lastNominal: 'soon', inflight: {} }));
+    const parsed = fireStateDocument.parse((await zk.get(layout.fireState('bad'))).data);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? [] : parsed.issues.map((issue) => issue.field)).toContain('lastNominal');
+  });
+
+  it('an older fire state without the newer fields reads with their defaults', () => {
+    const parsed = fireStateDocument.parse(
+      Buffer.from(JSON.stringify({ lastNominal: 5, runCount: 1, inflight: {} })),
+    );
+    expect(parsed).toEqual({
+      ok: true,
+      value: { lastNominal: 5, runCount: 1, inflight: {}, manualDone: [] },
+    });
+  });
+});
