@@ -27,7 +27,8 @@ describe('history proxy', () => {
     ['/api/v1/schedulers/history', '/schedulers/history'],
     [
       '/api/v1/tasks/nightly/ledger?to=2026-01-02T00:00:00Z&from=2026-01-01T00:00:00%2B01:00',
-      '/tasks/nightly/ledger?from=2026-01-01T00%3A00%3A00%2B01%3A00&to=2026-01-02T00%3A00%3A00Z',
+      // Only from and to can be there (the schema is closed): passed on as written.
+      '/tasks/nightly/ledger?to=2026-01-02T00:00:00Z&from=2026-01-01T00:00:00%2B01:00',
     ],
   ])('forwards %s', async (url, upstream) => {
     h.history.respond = () => ({ status: 200, body: { forwarded: true } });
