@@ -13,7 +13,7 @@ import {
   startTestCluster,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
-import { type RunningProcess, type WorkerCall, type TestWorker } from '../support/processes.js';
+import { type WorkerCall, type TestWorker } from '../support/processes.js';
 
 /**
  * The product's central promise, on real processes: three schedulers share 300 tasks
@@ -28,7 +28,7 @@ describe('three schedulers, 300 tasks every second', () => {
   let iso: Isolation;
   let zk: ZkClient;
   let worker: TestWorker;
-  let history: RunningProcess & { readonly url: string };
+  let history: Awaited<ReturnType<typeof startHistoryProcess>>;
 
   beforeAll(async () => {
     cluster = await startTestCluster(await isolate('exactly-once'), {
@@ -142,7 +142,9 @@ describe('three schedulers, 300 tasks every second', () => {
     const readLedgers = () =>
       Promise.all(
         tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`);
+          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
+            headers: history.readHeaders,
+          });
           return { taskId: task.id, ...((await response.json()) as { summary: Record<string, unknown> }) };
         }),
       );

@@ -15,7 +15,7 @@ import {
 } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolateOn } from '../support/fixtures.js';
 import { startPrivateInfra, type PrivateInfra } from '../support/private-infra.js';
-import { type RunningProcess, type TestWorker, startTestWorker } from '../support/processes.js';
+import { type TestWorker, startTestWorker } from '../support/processes.js';
 import { type CpuBurners, freeze, startCpuBurners, watchForDeaths } from '../support/starvation.js';
 
 /**
@@ -59,7 +59,7 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
   let iso: Isolation;
   let zk: ZkClient;
   let worker: TestWorker;
-  let history: RunningProcess & { readonly url: string };
+  let history: Awaited<ReturnType<typeof startHistoryProcess>>;
   const schedulers: SchedulerProcess[] = [];
   let burners: CpuBurners | undefined;
 
@@ -147,7 +147,9 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
     const readLedgers = (): Promise<Array<LedgerReply & { taskId: string }>> =>
       Promise.all(
         tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`);
+          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
+            headers: history.readHeaders,
+          });
           return { taskId: task.id, ...((await response.json()) as LedgerReply) };
         }),
       );

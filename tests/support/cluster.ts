@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,10 +127,16 @@ export async function publishDefinitions(iso: Isolation, tasks: readonly Schedul
   }
 }
 
-/** A history service (built dist) projecting this isolation's topics into a fresh database. */
+/** The token the test history services take on their query routes, as the API's would be. */
+const HISTORY_READ_TOKEN = 'test-history-read-token';
+
+/**
+ * A history service (built dist) projecting this isolation's topics into a fresh database.
+ * Its query routes need a token: send `readHeaders` with each query.
+ */
 export async function startHistoryProcess(
   iso: Isolation,
-): Promise<RunningProcess & { readonly url: string }> {
+): Promise<RunningProcess & { readonly url: string; readonly readHeaders: Record<string, string> }> {
   const port = await freePort();
   const proc = startProcess('history', 'services/history/dist/main.js', {
     NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
@@ -137,6 +144,7 @@ export async function startHistoryProcess(
     NONO_HISTORY_DB: join(mkdtempSync(join(tmpdir(), 'nono-history-')), 'history.sqlite'),
     NONO_HISTORY_PORT: String(port),
     NONO_HISTORY_GROUP_ID: `history-${iso.name}`,
+    NONO_HISTORY_READ_TOKENS: createHash('sha256').update(HISTORY_READ_TOKEN).digest('hex'),
     NONO_LOG_LEVEL: 'info',
   });
   const url = `http://127.0.0.1:${port}`;
@@ -145,7 +153,7 @@ export async function startHistoryProcess(
     30_000,
     `history to be ready (log: ${proc.logFile})`,
   );
-  return Object.assign(proc, { url });
+  return Object.assign(proc, { url, readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` } });
 }
 
 export async function readAssignmentOwners(
