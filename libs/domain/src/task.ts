@@ -283,7 +283,7 @@ export function nextTaskFireTime(task: SchedulerTask, after: EpochMs): EpochMs |
   const startAt = task.startAt === undefined ? undefined : parseInstant(task.startAt);
   const endAt = task.endAt === undefined ? undefined : parseInstant(task.endAt);
   const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
-  const next = nextFireTime(task.schedule, from);
+  const next = nextFireTime(task.schedule, from, task.id);
   if (next === undefined || (endAt !== undefined && next > endAt)) return undefined;
   return next;
 }
