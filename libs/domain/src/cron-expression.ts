@@ -152,7 +152,7 @@ export class CompiledCron {
     const days = Math.floor(second / DAY_SECONDS);
     let secondOfDay = second - days * DAY_SECONDS;
     let { year, month, day } = civilFromDays(days);
-    for (let monthsSearched = 0; monthsSearched <= MAX_MONTHS_SEARCHED; ) {
+    for (let monthsSearched = 0; monthsSearched <= MAX_MONTHS_SEARCHED;) {
       const allowedMonth = this.#nextMonth[month] ?? -1;
       if (allowedMonth !== month) {
         if (allowedMonth < 0) {
@@ -265,7 +265,8 @@ export class CompiledCron {
       const day = 1 + ((weekday - firstWeekday + 7) % 7) + 7 * (nth - 1);
       if (day <= length) dow |= 1 << day;
     }
-    for (const weekday of this.#dowExtras.last) dow |= 1 << (length - ((weekdayOf(length) - weekday + 7) % 7));
+    for (const weekday of this.#dowExtras.last)
+      dow |= 1 << (length - ((weekdayOf(length) - weekday + 7) % 7));
 
     this.#maskKey = key;
     this.#mask = this.#daysMatchBoth ? dom & dow : dom | dow;
@@ -305,7 +306,9 @@ function parseField(
     const [, base = '', hashFrom, hashTo, stepText] = match;
     const step = stepText === undefined ? undefined : Number(stepText);
     if (step !== undefined && step <= 0) {
-      throw new CronSyntaxError(`Constraint error, cannot repeat at every ${step} time in the ${spec.name} field`);
+      throw new CronSyntaxError(
+        `Constraint error, cannot repeat at every ${step} time in the ${spec.name} field`,
+      );
     }
     const wildcardMax = spec === DAY_OF_WEEK ? 6 : spec.max;
     if (base === '*' || base === '?') {
@@ -325,7 +328,8 @@ function parseField(
     const [fromText = '', toText] = base.split('-');
     const from = valueOf(fromText, spec);
     const to = toText === undefined ? (step === undefined ? from : spec.max) : valueOf(toText, spec);
-    if (from > to) throw new CronSyntaxError(`Invalid range in the ${spec.name} field: ${from}-${to}, min > max`);
+    if (from > to)
+      throw new CronSyntaxError(`Invalid range in the ${spec.name} field: ${from}-${to}, min > max`);
     for (let v = from; v <= to; v += step ?? 1) values[v] = true;
   });
   return { values, starred: lowered.startsWith('*') || lowered.startsWith('?') };

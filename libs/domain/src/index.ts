@@ -11,3 +11,4 @@ export * from './assignment.js';
 export * from './fire-plan.js';
 export * from './hash.js';
 export * from './retry.js';
+export * from './dst-effects.js';

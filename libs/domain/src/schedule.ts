@@ -166,6 +166,11 @@ export function explainCronProblem(expression: string): string | undefined {
 // A fixed, leap-year-rich starting point: whether an expression can ever fire must not depend on today.
 const REFERENCE_INSTANT = Date.UTC(2000, 0, 1);
 
+/** The schedule is a cron with `H`: its instants depend on the task id. */
+export function usesHash(schedule: Schedule): boolean {
+  return schedule.kind === 'cron' && compileCron(schedule.expression, '').usesHash;
+}
+
 /**
  * The DST policy a cron schedule follows: the fields it sets, the rest from its kind. A
  * wildcard cron follows the wall clock like Vixie cron and cronie (both passes of a repeated
@@ -237,13 +242,17 @@ export function* iterateFireTimes(
   after: EpochMs,
   taskId?: string,
 ): Generator<EpochMs, void, undefined> {
-  for (let next = nextFireTime(schedule, after, taskId); next !== undefined; ) {
+  for (let next = nextFireTime(schedule, after, taskId); next !== undefined;) {
     yield next;
     next = nextFireTime(schedule, next, taskId);
   }
 }
 
-function nextCronTime(schedule: CronSchedule, after: EpochMs, taskId: string | undefined): EpochMs | undefined {
+function nextCronTime(
+  schedule: CronSchedule,
+  after: EpochMs,
+  taskId: string | undefined,
+): EpochMs | undefined {
   const cron = compileCron(schedule.expression, taskId ?? '');
   if (cron.usesHash && taskId === undefined) {
     throw new NonoError(

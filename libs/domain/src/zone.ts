@@ -120,6 +120,20 @@ export class TimeZone {
     return min;
   }
 
+  /** The gaps and overlaps whose transition falls in (from, to], in order. */
+  transitionRegionsBetween(from: EpochMs, to: EpochMs): LocalRegion[] {
+    const out: LocalRegion[] = [];
+    // A transition at instant T has local readings within a day of T: the local years around cover them.
+    for (let year = yearOf(from - DAY_MS); year <= yearOf(to + DAY_MS); year++) {
+      for (const region of this.#regionsOfLocalYear(year)) {
+        if (region.kind === 'exact' || region.transition <= from || region.transition > to) continue;
+        if (out.some((known) => known.transition === region.transition)) continue;
+        out.push(region);
+      }
+    }
+    return out;
+  }
+
   /** The offset at an instant, from the transition table. */
   #tableOffsetAt(instant: EpochMs): number {
     const year = this.#yearTransitions(yearOf(instant));
@@ -139,13 +153,21 @@ export class TimeZone {
     const to = yearStart(year + 1) + 2 * DAY_MS;
     const regions: LocalRegion[] = [];
     let offset = this.#tableOffsetAt(from);
-    let start = Number.NEGATIVE_INFINITY;
+    // Exact stretches are cut at the year's bounds: regionAt remembers the last region it
+    // found, which must never answer for a reading of another year.
+    const yearEnd = yearStart(year + 1);
+    let start = yearStart(year);
     for (let y = yearOf(from); y <= yearOf(to); y++) {
       for (const { at, offsetBefore, offsetAfter } of this.#yearTransitions(y).transitions) {
         if (at <= from || at > to) continue;
         const low = at + Math.min(offsetBefore, offsetAfter);
         const high = at + Math.max(offsetBefore, offsetAfter);
-        regions.push(exactRegion(start, low, offset));
+        if (low >= yearEnd) break;
+        if (high <= yearStart(year)) {
+          offset = offsetAfter;
+          continue;
+        }
+        if (low > start) regions.push(exactRegion(start, low, offset));
         regions.push({
           kind: offsetAfter > offsetBefore ? 'gap' : 'overlap',
           start: low,
@@ -158,7 +180,7 @@ export class TimeZone {
         offset = offsetAfter;
       }
     }
-    regions.push(exactRegion(start, Number.POSITIVE_INFINITY, offset));
+    if (start < yearEnd) regions.push(exactRegion(start, yearEnd, offset));
     this.#regionsByLocalYear.set(year, regions);
     return regions;
   }
