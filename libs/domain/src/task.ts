@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
-import { ScheduleSchema, nextFireTime, parseSchedule } from './schedule.js';
+import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { compileValidator } from './validation.js';
 
 export const TASK_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
@@ -203,6 +203,14 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
     issues.push({
       field: 'endAt',
       message: `is in the past (${formatInstant(endAt)}); the task could never fire`,
+    });
+  }
+  // A jitter as long as the spacing lets a later instant fire before an earlier one.
+  const spacingMs = smallestSpacingMs(spec.schedule);
+  if (spec.schedule.jitterMs > 0 && spec.schedule.jitterMs >= spacingMs) {
+    issues.push({
+      field: 'schedule.jitterMs',
+      message: `must be smaller than the schedule's smallest spacing (${spacingMs} ms), or fires could run out of order`,
     });
   }
   if (spec.pausedNote !== undefined && !spec.paused) {
