@@ -470,7 +470,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
       payload: hashed,
     });
     expect(withoutId.statusCode).toBe(422);
-    expect(withoutId.json()).toMatchObject({ errors: [{ field: 'taskId' }] });
+    expect(withoutId.json()).toMatchObject({ code: 'NONO_INVALID_SCHEDULE', errors: [{ field: 'taskId' }] });
     const previews = await Promise.all(
       [1, 2].map(() =>
         h.app.inject({

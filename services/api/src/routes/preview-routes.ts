@@ -112,7 +112,7 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
         after = parsed;
       }
       if (body.taskId === undefined && usesHash(schedule.value)) {
-        throw new ApiError(ApiErrorCode.InvalidInput, undefined, [
+        throw new ApiError(ApiErrorCode.InvalidSchedule, undefined, [
           {
             field: 'taskId',
             message: 'is required: the schedule uses H, whose values come from the task id',
