@@ -10,14 +10,22 @@ import { TimeZone, isValidTimeZone } from './zone.js';
  * What to do with a local time that does not exist (spring-forward gap): fire once at
  * the instant the gap ends, or skip that occurrence. And with one that happens twice
  * (fall-back): fire on the first, the last, or both. A per-task choice, never an accident.
- * A field left out takes the default of the expression's kind (see defaultDstPolicy).
+ * A field left out takes the default of the expression's kind (see dstPolicyOf).
  */
 export const DstPolicySchema = Type.Object(
   {
-    gap: Type.Optional(Type.Union([Type.Literal('shift'), Type.Literal('skip')])),
-    overlap: Type.Optional(Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')])),
+    gap: Type.Optional(
+      Type.Union([Type.Literal('shift'), Type.Literal('skip')], {
+        description: 'default: skip for a wildcard cron (minute or hour starts with *), shift otherwise',
+      }),
+    ),
+    overlap: Type.Optional(
+      Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')], {
+        description: 'default: both for a wildcard cron (minute or hour starts with *), first otherwise',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'docs/SCHEDULES.md' },
 );
 export type DstPolicy = Required<Static<typeof DstPolicySchema>>;
 
