@@ -43,7 +43,11 @@ for (let round = 1; round <= rounds; round++) {
   await createIsolatedTopics(iso, 6);
   const zk = await connectZk(iso);
   const worker = await startTestWorker({ record: false });
-  const env = { NONO_ZK_SESSION_TIMEOUT_MS: String(sessionMs), NONO_LOST_GRACE_MS: '500', NONO_LOG_LEVEL: 'warn' };
+  const env = {
+    NONO_ZK_SESSION_TIMEOUT_MS: String(sessionMs),
+    NONO_LOST_GRACE_MS: '500',
+    NONO_LOG_LEVEL: 'warn',
+  };
   const schedulers: SchedulerProcess[] = [];
   for (const id of ['k1', 'k2', 'k3']) schedulers.push(await startScheduler(iso, id, env));
   const log = await collectEvents(iso, iso.topics.executions);
@@ -74,7 +78,9 @@ for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`records ${JSON.stringify([...records])}\n`);
     for (const taskId of (owners[victim.id] ?? []).slice(0, 3)) {
       const parsed = fireStateDocument.parse((await zk.get(layout.fireState(taskId))).data);
-      process.stdout.write(`${taskId} ${JSON.stringify(parsed.ok ? parsed.value.inflight : parsed.issues)}\n`);
+      process.stdout.write(
+        `${taskId} ${JSON.stringify(parsed.ok ? parsed.value.inflight : parsed.issues)}\n`,
+      );
     }
   }
   const killedAt = Date.now();
@@ -97,8 +103,12 @@ for (let round = 1; round <= rounds; round++) {
   if (process.env.DEBUG_LOST) {
     const byId = new Map<string, number>();
     for (const id of lost) byId.set(id, (byId.get(id) ?? 0) + 1);
-    const lostData = ofType('nono.execution.lost.v1').map((e) => e.data as { taskId: string; nominalTime: string; lostSchedulerId: string; schedulerId: string });
-    process.stdout.write(`distinct lost ids ${byId.size}, tasks ${new Set(lostData.map((d) => d.taskId)).size}, nominals ${JSON.stringify([...new Set(lostData.map((d) => d.nominalTime))])}, lostSchedulers ${JSON.stringify([...new Set(lostData.map((d) => d.lostSchedulerId))])} by ${JSON.stringify([...new Set(lostData.map((d) => d.schedulerId))])}\n`);
+    const lostData = ofType('nono.execution.lost.v1').map(
+      (e) => e.data as { taskId: string; nominalTime: string; lostSchedulerId: string; schedulerId: string },
+    );
+    process.stdout.write(
+      `distinct lost ids ${byId.size}, tasks ${new Set(lostData.map((d) => d.taskId)).size}, nominals ${JSON.stringify([...new Set(lostData.map((d) => d.nominalTime))])}, lostSchedulers ${JSON.stringify([...new Set(lostData.map((d) => d.lostSchedulerId))])} by ${JSON.stringify([...new Set(lostData.map((d) => d.schedulerId))])}\n`,
+    );
     process.stdout.write(`kill at ${new Date(killedAt).toISOString()}\n`);
   }
   await log.stop();
