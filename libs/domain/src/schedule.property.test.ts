@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
@@ -328,4 +329,53 @@ describe('cron instants against a brute-force Luxon reference', () => {
       { numRuns: 300 },
     );
   }, 120_000);
+});
+
+/** A day field that restricts nothing: plain `*` (no step, no special). */
+const plainStar = (field: Field): boolean =>
+  field.special.length === 0 &&
+  field.items.length === 1 &&
+  field.items[0]?.kind === 'star' &&
+  field.items[0].step === 1;
+
+describe('cron instants against cron-parser, a second independent implementation', () => {
+  // cron-parser reads neither `W`/`LW` nor Vixie's day-field rule, so the expressions are those
+  // both read alike: no W, and one of the two day fields a plain `*`. In UTC there is no DST.
+  const shared = expression.filter(
+    (e) =>
+      (plainStar(e.dom) || plainStar(e.dow)) &&
+      e.dom.special.every((special) => special.kind === 'L') &&
+      // cron-parser refuses `L` beside other values in day-of-month, and ranges that step past their end.
+      (e.dom.special.length === 0 || e.dom.items.length === 0),
+  );
+  it('agree in UTC on the next instants of random expressions', () => {
+    fc.assert(
+      fc.property(shared, fc.integer({ min: Date.UTC(2005, 0, 1), max: Date.UTC(2035, 0, 1) }), (e, from) => {
+        const text = expressionText(e);
+        const parsed = parseSchedule({ kind: 'cron', expression: text, timeZone: 'UTC' });
+        let theirs: ReturnType<typeof CronExpressionParser.parse>;
+        try {
+          theirs = CronExpressionParser.parse(text, { tz: 'UTC', currentDate: new Date(from) });
+        } catch {
+          return; // an expression cron-parser does not read: nothing to compare
+        }
+        if (!parsed.ok) return;
+        const schedule = parsed.value as CronSchedule;
+        const ours: string[] = [];
+        const expected: string[] = [];
+        for (let cursor = from, i = 0; i < 10; i++) {
+          const next = nextFireTime(schedule, cursor, 'property-task');
+          if (next === undefined) break;
+          ours.push(new Date(next).toISOString());
+          cursor = next;
+        }
+        for (let i = 0; i < ours.length; i++) {
+          if (!theirs.hasNext()) break;
+          expected.push(theirs.next().toDate().toISOString());
+        }
+        expect(ours, `${text} from ${new Date(from).toISOString()}`).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
 });
