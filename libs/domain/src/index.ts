@@ -15,3 +15,4 @@ export * from './target-policy.js';
 export * from './history-query.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';
+export * from './dst-effects.js';

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
-import { ScheduleSchema, nextFireTime, parseSchedule } from './schedule.js';
+import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { type TargetPolicy } from './target-policy.js';
 import { compileValidator } from './validation.js';
 
@@ -262,7 +262,8 @@ function checkTargetHeaders(headers: Readonly<Record<string, string>>): FieldIss
 
 /**
  * Rules only a write must meet: those about the clock (a one-shot is in the past once it
- * ran) and bookkeeping that does not change what a call does (a note left on a resumed task).
+ * ran), bookkeeping that does not change what a call does (a note left on a resumed task),
+ * and a jitter as long as the spacing (refused on write; a stored one keeps firing).
  */
 function checkWriteOnlyRules(spec: TaskSpec, now: EpochMs): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -282,6 +283,14 @@ function checkWriteOnlyRules(spec: TaskSpec, now: EpochMs): FieldIssue[] {
     issues.push({
       field: 'endAt',
       message: `is in the past (${formatInstant(endAt)}); the task could never fire`,
+    });
+  }
+  // A jitter as long as the spacing lets a later instant fire before an earlier one.
+  const spacingMs = smallestSpacingMs(spec.schedule);
+  if (spec.schedule.jitterMs > 0 && spec.schedule.jitterMs >= spacingMs) {
+    issues.push({
+      field: 'schedule.jitterMs',
+      message: `must be smaller than the schedule's smallest spacing (${spacingMs} ms), or fires could run out of order`,
     });
   }
   return issues;
@@ -344,16 +353,32 @@ export function parseStoredTask(input: unknown): Result<SchedulerTask> {
   return schedule.ok ? shaped : fail(schedule.issues);
 }
 
+/** What the instants of a task depend on: its id (for `H`), its schedule and its bounds. */
+export type TaskTiming = Pick<SchedulerTask, 'id' | 'schedule' | 'startAt' | 'endAt'>;
+
 /**
  * The task's next nominal instant strictly after `after`, within its start and end
  * bounds. Undefined when the task will never fire again by its own definition.
- * Run-count limits need the fire state and are the scheduler's decision.
+ * Run-count limits need the fire state and are the scheduler's decision. The one
+ * function schedulers, the API's previews and `nextFireAt` all use.
  */
-export function nextTaskFireTime(task: SchedulerTask, after: EpochMs): EpochMs | undefined {
+export function nextTaskFireTime(task: TaskTiming, after: EpochMs): EpochMs | undefined {
   const startAt = task.startAt === undefined ? undefined : parseInstant(task.startAt);
   const endAt = task.endAt === undefined ? undefined : parseInstant(task.endAt);
   const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
-  const next = nextFireTime(task.schedule, from);
+  const next = nextFireTime(task.schedule, from, task.id);
   if (next === undefined || (endAt !== undefined && next > endAt)) return undefined;
   return next;
+}
+
+/** The task's next `count` nominal instants after `after`, within its bounds. */
+export function nextTaskFireTimes(task: TaskTiming, after: EpochMs, count: number): EpochMs[] {
+  const out: EpochMs[] = [];
+  for (let cursor = after; out.length < count;) {
+    const next = nextTaskFireTime(task, cursor);
+    if (next === undefined) break;
+    out.push(next);
+    cursor = next;
+  }
+  return out;
 }

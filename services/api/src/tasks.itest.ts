@@ -438,7 +438,52 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
         { utc: '2026-03-29T01:00:00.000Z', local: '2026-03-29T03:00:00.000+02:00' },
         { utc: '2026-03-30T00:30:00.000Z', local: '2026-03-30T02:30:00.000+02:00' },
       ],
+      dstEffects: [
+        {
+          transitionAt: '2026-03-29T01:00:00.000Z',
+          kind: 'gap',
+          readings: 1,
+          message:
+            'on 2026-03-29 02:30 does not exist (clocks go forward from 02:00 to 03:00); fires once at 03:00 instead',
+        },
+        {
+          transitionAt: '2026-10-25T01:00:00.000Z',
+          kind: 'overlap',
+          readings: 1,
+          message:
+            'on 2026-10-25 02:30 occurs twice (clocks go back from 03:00 to 02:00); fires at the first only',
+        },
+        {
+          transitionAt: '2027-03-28T01:00:00.000Z',
+          kind: 'gap',
+          readings: 1,
+          message:
+            'on 2027-03-28 02:30 does not exist (clocks go forward from 02:00 to 03:00); fires once at 03:00 instead',
+        },
+      ],
     });
+    // H takes its value from the task id: an unsaved schedule needs the id it will have.
+    const hashed = { schedule: { kind: 'cron', expression: '0 H * * *' }, after: '2026-03-28T12:00:00Z' };
+    const withoutId = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/preview',
+      headers: auth('viewer'),
+      payload: hashed,
+    });
+    expect(withoutId.statusCode).toBe(422);
+    expect(withoutId.json()).toMatchObject({ code: 'NONO_INVALID_SCHEDULE', errors: [{ field: 'taskId' }] });
+    const previews = await Promise.all(
+      [1, 2].map(() =>
+        h.app.inject({
+          method: 'POST',
+          url: '/api/v1/preview',
+          headers: auth('viewer'),
+          payload: { ...hashed, taskId: 'nightly-report', count: 1 },
+        }),
+      ),
+    );
+    expect(previews.map((r) => r.statusCode)).toEqual([200, 200]);
+    expect(previews[0]?.json()).toEqual(previews[1]?.json());
     const bad = await h.app.inject({
       method: 'POST',
       url: '/api/v1/preview',
