@@ -26,11 +26,12 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
  * that ends before it starts, a cursor history did not issue) is a 422.
  */
 const DAY = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
-const RFC3339 = `^${DAY}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$`;
+/** An RFC 3339 instant with an offset, each field within its range: for every schema that takes one. */
+export const INSTANT_PATTERN = `^${DAY}T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d{1,9})?(Z|z|[+-]([01]\\d|2[0-3]):[0-5]\\d)$`;
 const SAFE_ID = '^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$';
 
 const Instant = Type.String({
-  pattern: RFC3339,
+  pattern: INSTANT_PATTERN,
   description: 'RFC 3339 instant with an offset, e.g. 2026-11-22T00:00:00Z',
 });
 const TaskId = Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' });

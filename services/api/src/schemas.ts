@@ -3,6 +3,7 @@ import {
   type SchedulerTask,
   ScheduleSchema,
   SchedulerTaskSchema,
+  INSTANT_PATTERN,
   TASK_ID_PATTERN,
   TaskSpecSchema,
 } from '@nono/domain';
@@ -107,7 +108,9 @@ export const PreviewBody = byHandler(
     {
       schedule: ScheduleSchema,
       count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-      after: Type.Optional(Type.String({ description: 'RFC 3339 instant; default now' })),
+      after: Type.Optional(
+        Type.String({ pattern: INSTANT_PATTERN, description: 'RFC 3339 instant; default now' }),
+      ),
       taskId: Type.Optional(
         Type.String({
           pattern: TASK_ID_PATTERN,
