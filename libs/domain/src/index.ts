@@ -13,3 +13,4 @@ export * from './hash.js';
 export * from './retry.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';
+export * from './alert-rule.js';

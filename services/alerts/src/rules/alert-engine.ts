@@ -1,0 +1,457 @@
+import {
+  type Actor,
+  type AlertConditionKind,
+  type AlertRule,
+  type AlertRuleSpec,
+  type EventData,
+  type EventType,
+  type NonoEvent,
+  type NonoEventOf,
+  createEvent,
+  formatInstant,
+  isValidAlertRuleId,
+  parseInstant,
+  ruleCovers,
+  uuidV5,
+} from '@nono/domain';
+import { type AlertRow, type AlertStore, type StoredRule } from '../store/alert-store.js';
+import { AlertsError, AlertsErrorCode } from './alert-errors.js';
+import { type AlertView, alertView } from './alert-view.js';
+import {
+  type ExecutionEvent,
+  type Occurrence,
+  clearsAlert,
+  isExecutionEvent,
+  isFinalFailure,
+  occurrenceOf,
+} from './conditions.js';
+import { missedInstants } from './dead-man.js';
+
+/** The transitions that reach a rule's channels; acknowledging and silencing are only events. */
+export type NotifiedTransition = 'opened' | 'renotified' | 'resolved';
+
+/** What a channel is sent: fixed when the transition is decided, the same on every retry. */
+export interface NotificationContent {
+  readonly idempotencyKey: string;
+  readonly transition: NotifiedTransition;
+  readonly at: string;
+  readonly rule: { readonly id: string; readonly name: string };
+  readonly alert: AlertView;
+}
+
+export interface AlertEngineOptions {
+  readonly store: AlertStore;
+  /** CloudEvents `source` of the alert events. */
+  readonly source: string;
+  /** See `missedInstants`: the ledger's transition window. */
+  readonly transitionMs: number;
+  /** At most this many due instants judged per rule and task and check (more: the window is skipped, and logged). */
+  readonly maxInstantsPerCheck?: number;
+  readonly onSkippedWindow?: (ruleId: string, taskId: string, instants: number) => void;
+}
+
+type AlertTransitionType =
+  | 'nono.alert.opened.v1'
+  | 'nono.alert.renotified.v1'
+  | 'nono.alert.resolved.v1'
+  | 'nono.alert.acknowledged.v1'
+  | 'nono.alert.silenced.v1';
+
+/**
+ * Decides alert transitions. Every method runs inside the caller's transaction (or opens
+ * one, for the HTTP and clock-driven ones) and writes the alert change, its event (event
+ * outbox) and its notifications (notification outbox) together.
+ *
+ * Replays give the same result: stream-driven decisions use the event's time, never the
+ * clock, and every id is derived (an alert's from its rule, task and the occurrence that
+ * opened it; an event's and an idempotency key's from the alert and the transition), so the
+ * records re-read after a crash make the same alerts, the same events and the same keys.
+ */
+export class AlertEngine {
+  readonly #options: AlertEngineOptions;
+  readonly #store: AlertStore;
+  #rules: StoredRule[] | undefined;
+
+  constructor(options: AlertEngineOptions) {
+    this.#options = options;
+    this.#store = options.store;
+  }
+
+  #enabledRules(): StoredRule[] {
+    this.#rules ??= this.#store.listRules();
+    return this.#rules.filter((stored) => stored.rule.enabled);
+  }
+
+  /** Judges one validated, not-yet-seen event (inside the consumer's transaction). */
+  apply(event: NonoEvent): void {
+    const at = parseInstant(event.time) ?? 0;
+    switch (event.type) {
+      case 'nono.task.defined.v1':
+      case 'nono.task.updated.v1':
+      case 'nono.task.paused.v1':
+      case 'nono.task.resumed.v1':
+        this.#store.saveDefinition(event.data.taskId, at, event.id, event.data.after);
+        return;
+      case 'nono.task.deleted.v1':
+        this.#store.saveDefinition(event.data.taskId, at, event.id, undefined);
+        for (const alert of this.#store.openAlertsOf({ taskId: event.data.taskId }))
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'task-deleted', at);
+        return;
+      default:
+        if (isExecutionEvent(event)) this.#applyExecution(event, at);
+    }
+  }
+
+  #applyExecution(event: ExecutionEvent, at: number): void {
+    const taskId = event.data.taskId;
+    if (event.type === 'nono.execution.succeeded.v1') {
+      if (event.data.reason !== 'manual')
+        this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
+      this.#store.bumpStreak(taskId, true);
+      for (const alert of this.#store.openAlertsOf({ taskId }))
+        if (clearsAlert(event satisfies NonoEventOf<'nono.execution.succeeded.v1'>, alert))
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', at);
+      return;
+    }
+    const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
+    const labels = this.#store.currentDefinition(taskId)?.labels;
+    for (const { rule } of this.#enabledRules()) {
+      if (!ruleCovers(rule.scope, taskId, labels)) continue;
+      const occurrence = occurrenceOf(rule.condition, event, streak);
+      if (occurrence !== undefined) this.#occur(rule, occurrence, at);
+    }
+  }
+
+  /**
+   * The dead-man check: for every enabled dead-man rule and every defined task it covers,
+   * the due instants since the last check up to `now - grace` without a succeeded
+   * execution each count as an occurrence. Judged from where the previous check stopped
+   * (or the rule's creation, or the task's first definition), so a restart neither
+   * re-judges nor skips an instant.
+   */
+  checkDeadMen(now: number): number {
+    let missed = 0;
+    const deadMen = this.#enabledRules().filter((stored) => stored.rule.condition.kind === 'dead-man');
+    if (deadMen.length === 0) return 0;
+    const taskIds = this.#store.definedTaskIds();
+    for (const stored of deadMen) {
+      const { rule } = stored;
+      if (rule.condition.kind !== 'dead-man') continue;
+      const to = now - rule.condition.graceMs;
+      for (const taskId of taskIds) {
+        const definitions = this.#store.definitionsOf(taskId);
+        const current = definitions.at(-1)?.task;
+        if (current === undefined || !ruleCovers(rule.scope, taskId, current.labels)) continue;
+        missed += this.#store.transaction(() => {
+          const from =
+            this.#store.deadManMark(rule.id, taskId) ?? Math.max(stored.createdAt, definitions[0]?.at ?? now);
+          if (to <= from) return 0;
+          const window = missedInstants({
+            definitions,
+            from,
+            to,
+            transitionMs: this.#options.transitionMs,
+            maxInstants: this.#options.maxInstantsPerCheck ?? 10_000,
+            succeeded: (nominal) => this.#store.succeeded(taskId, nominal),
+          });
+          this.#store.saveDeadManMark(rule.id, taskId, to);
+          if ('tooMany' in window) {
+            this.#options.onSkippedWindow?.(rule.id, taskId, window.tooMany);
+            return 0;
+          }
+          for (const nominal of window.missed) {
+            const instant = formatInstant(nominal);
+            this.#occur(
+              rule,
+              {
+                taskId,
+                condition: 'dead-man',
+                summary: `${taskId} at ${instant} has not succeeded within ${rule.condition.kind === 'dead-man' ? rule.condition.graceMs : 0} ms`,
+                causeId: `dead-man|${nominal}`,
+                executionId: undefined,
+                nominal: instant,
+              },
+              now,
+            );
+          }
+          return window.missed.length;
+        });
+      }
+    }
+    return missed;
+  }
+
+  #occur(rule: AlertRule, occurrence: Occurrence, at: number): void {
+    const open = this.#store.openAlert(rule.id, occurrence.taskId);
+    if (open === undefined) {
+      const nominal = occurrence.nominal === undefined ? null : Date.parse(occurrence.nominal);
+      const row: AlertRow = {
+        id: uuidV5(`alert|${rule.id}|${occurrence.taskId}|${occurrence.causeId}`),
+        ruleId: rule.id,
+        ruleRevision: rule.revision,
+        taskId: occurrence.taskId,
+        condition: occurrence.condition,
+        state: 'open',
+        summary: occurrence.summary,
+        executionId: occurrence.executionId ?? null,
+        nominalTime: nominal,
+        openedAt: at,
+        resolvedAt: null,
+        resolveReason: null,
+        occurrences: 1,
+        notifications: 1,
+        lastNotifiedAt: at,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        acknowledgeNote: null,
+        silencedUntil: null,
+        silencedBy: null,
+        silenceNote: null,
+        updatedAt: at,
+      };
+      this.#store.insertAlert(row);
+      this.#emit(row, rule, 'nono.alert.opened.v1', 'opened', at, { openedAt: formatInstant(at) });
+      return;
+    }
+    const occurrences = open.occurrences + 1;
+    const renotify =
+      rule.renotifyEveryMs > 0 &&
+      open.acknowledgedAt === null &&
+      !isSilenced(open, at) &&
+      at - open.lastNotifiedAt >= rule.renotifyEveryMs;
+    if (!renotify) {
+      this.#store.updateAlert(open.id, { occurrences, updatedAt: at });
+      return;
+    }
+    const notification = open.notifications + 1;
+    const change = {
+      occurrences,
+      notifications: notification,
+      lastNotifiedAt: at,
+      summary: occurrence.summary,
+      executionId: occurrence.executionId ?? open.executionId,
+      updatedAt: at,
+    };
+    this.#store.updateAlert(open.id, change);
+    this.#emit({ ...open, ...change }, rule, 'nono.alert.renotified.v1', `renotified-${notification}`, at, {
+      occurrences,
+      notification,
+    });
+  }
+
+  #resolve(
+    alert: AlertRow,
+    rule: AlertRule | undefined,
+    reason: EventData<'nono.alert.resolved.v1'>['reason'],
+    at: number,
+  ): void {
+    const change = { state: 'resolved' as const, resolvedAt: at, resolveReason: reason, updatedAt: at };
+    this.#store.updateAlert(alert.id, change);
+    this.#emit({ ...alert, ...change }, rule, 'nono.alert.resolved.v1', 'resolved', at, { reason });
+  }
+
+  /**
+   * Writes a transition's event to the event outbox and, for the notified ones, one
+   * notification per channel of the rule, unless the alert is silenced at `at`.
+   */
+  #emit<T extends AlertTransitionType>(
+    alert: AlertRow,
+    rule: AlertRule | undefined,
+    type: T,
+    transition: string,
+    at: number,
+    extra: Omit<EventData<T>, keyof AlertRef>,
+  ): void {
+    const ref: AlertRef = {
+      alertId: alert.id,
+      ruleId: alert.ruleId,
+      ruleRevision: alert.ruleRevision,
+      taskId: alert.taskId,
+      condition: alert.condition as AlertConditionKind,
+      summary: alert.summary.slice(0, 2000),
+      ...(alert.executionId === null ? {} : { executionId: alert.executionId }),
+      ...(alert.nominalTime === null ? {} : { nominalTime: formatInstant(alert.nominalTime) }),
+    };
+    const event = createEvent(type as EventType, { ...ref, ...extra } as EventData<EventType>, {
+      id: uuidV5(`alert-event|${alert.id}|${transition}`),
+      source: this.#options.source,
+      subject: alert.id,
+      time: at,
+    });
+    this.#store.enqueueEvent(event.id, JSON.stringify(event));
+    const notified = notifiedTransition(type);
+    if (notified === undefined || rule === undefined || isSilenced(alert, at)) return;
+    const idempotencyKey = `${alert.ruleId}:${alert.taskId}:${alert.id}:${transition}`;
+    const content: NotificationContent = {
+      idempotencyKey,
+      transition: notified,
+      at: formatInstant(at),
+      rule: { id: rule.id, name: rule.name },
+      alert: alertView(alert),
+    };
+    for (const [channelIndex, channel] of rule.channels.entries()) {
+      this.#store.enqueueNotification({
+        idempotencyKey,
+        channelIndex,
+        channel: JSON.stringify(channel),
+        alertId: alert.id,
+        transition,
+        content: JSON.stringify(content),
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: at,
+        lastError: null,
+        createdAt: at,
+        sentAt: null,
+      });
+    }
+  }
+
+  #ruleOf(id: string): AlertRule | undefined {
+    return (this.#rules ??= this.#store.listRules()).find((stored) => stored.rule.id === id)?.rule;
+  }
+
+  // --- operators ---
+
+  acknowledge(alertId: string, actor: Actor, note: string, now: number): AlertView {
+    return this.#store.transaction(() => {
+      const alert = this.#openAlert(alertId);
+      const change = { acknowledgedAt: now, acknowledgedBy: actor.id, acknowledgeNote: note, updatedAt: now };
+      this.#store.updateAlert(alert.id, change);
+      const row = { ...alert, ...change };
+      this.#emit(row, this.#ruleOf(alert.ruleId), 'nono.alert.acknowledged.v1', `acknowledged-${now}`, now, {
+        actor,
+        note,
+      });
+      return alertView(row);
+    });
+  }
+
+  silence(alertId: string, actor: Actor, until: number, note: string, now: number): AlertView {
+    return this.#store.transaction(() => {
+      const alert = this.#openAlert(alertId);
+      const change = { silencedUntil: until, silencedBy: actor.id, silenceNote: note, updatedAt: now };
+      this.#store.updateAlert(alert.id, change);
+      const row = { ...alert, ...change };
+      this.#emit(row, this.#ruleOf(alert.ruleId), 'nono.alert.silenced.v1', `silenced-${now}`, now, {
+        actor,
+        until: formatInstant(until),
+        note,
+      });
+      return alertView(row);
+    });
+  }
+
+  #openAlert(alertId: string): AlertRow {
+    const alert = this.#store.findAlert(alertId);
+    if (alert === undefined) throw new AlertsError(AlertsErrorCode.AlertNotFound, `no alert ${alertId}`);
+    if (alert.state !== 'open')
+      throw new AlertsError(AlertsErrorCode.AlertNotOpen, `alert ${alertId} is ${alert.state}, not open`);
+    return alert;
+  }
+
+  // --- rules ---
+
+  /**
+   * Creates or replaces a rule. `expectedRevision`: the revision the writer read (If-Match),
+   * `null` to create only (If-None-Match: *), undefined for either. A rule whose scope,
+   * condition or enabled flag changes resolves its open alerts (reason `rule-changed`): they
+   * were opened under a rule that no longer says the same.
+   */
+  putRule(
+    id: string,
+    spec: AlertRuleSpec,
+    expectedRevision: number | null | undefined,
+    now: number,
+  ): AlertRule {
+    if (!isValidAlertRuleId(id))
+      throw new AlertsError(AlertsErrorCode.InvalidRule, 'the rule id is not valid', [
+        {
+          field: 'id',
+          message:
+            'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+        },
+      ]);
+    try {
+      return this.#store.transaction(() => {
+        const current = this.#store.findRule(id);
+        if (expectedRevision === null && current !== undefined)
+          throw new AlertsError(
+            AlertsErrorCode.RuleExists,
+            `rule ${id} already exists (revision ${current.rule.revision})`,
+          );
+        if (typeof expectedRevision === 'number' && current?.rule.revision !== expectedRevision)
+          throw new AlertsError(
+            AlertsErrorCode.PreconditionFailed,
+            current === undefined
+              ? `rule ${id} does not exist`
+              : `rule ${id} is at revision ${current.rule.revision}, not ${expectedRevision}`,
+          );
+        const at = formatInstant(now);
+        const rule: AlertRule = {
+          id,
+          createdAt: current?.rule.createdAt ?? at,
+          updatedAt: at,
+          revision: (current?.rule.revision ?? 0) + 1,
+          ...spec,
+        };
+        this.#store.saveRule(rule, current?.createdAt ?? now);
+        if (current !== undefined && changesMeaning(current.rule, rule))
+          for (const alert of this.#store.openAlertsOf({ ruleId: id }))
+            this.#resolve(alert, rule, 'rule-changed', now);
+        return rule;
+      });
+    } finally {
+      this.#rules = undefined;
+    }
+  }
+
+  deleteRule(id: string, expectedRevision: number | undefined, now: number): void {
+    try {
+      this.#store.transaction(() => {
+        const current = this.#store.findRule(id);
+        if (current === undefined) throw new AlertsError(AlertsErrorCode.RuleNotFound, `no rule ${id}`);
+        if (expectedRevision !== undefined && current.rule.revision !== expectedRevision)
+          throw new AlertsError(
+            AlertsErrorCode.PreconditionFailed,
+            `rule ${id} is at revision ${current.rule.revision}, not ${expectedRevision}`,
+          );
+        for (const alert of this.#store.openAlertsOf({ ruleId: id }))
+          this.#resolve(alert, current.rule, 'rule-deleted', now);
+        this.#store.deleteRule(id);
+      });
+    } finally {
+      this.#rules = undefined;
+    }
+  }
+}
+
+type AlertRef = Pick<
+  EventData<'nono.alert.opened.v1'>,
+  'alertId' | 'ruleId' | 'ruleRevision' | 'taskId' | 'condition' | 'summary' | 'executionId' | 'nominalTime'
+>;
+
+function notifiedTransition(type: AlertTransitionType): NotifiedTransition | undefined {
+  switch (type) {
+    case 'nono.alert.opened.v1':
+      return 'opened';
+    case 'nono.alert.renotified.v1':
+      return 'renotified';
+    case 'nono.alert.resolved.v1':
+      return 'resolved';
+    default:
+      return undefined;
+  }
+}
+
+function isSilenced(alert: Pick<AlertRow, 'silencedUntil'>, at: number): boolean {
+  return alert.silencedUntil !== null && alert.silencedUntil > at;
+}
+
+function changesMeaning(before: AlertRule, after: AlertRule): boolean {
+  return (
+    before.enabled !== after.enabled ||
+    JSON.stringify(before.scope) !== JSON.stringify(after.scope) ||
+    JSON.stringify(before.condition) !== JSON.stringify(after.condition)
+  );
+}
