@@ -60,7 +60,7 @@ export class BatchEvaluator {
           duplicates += 1;
           continue;
         }
-        this.#engine.apply(decoded.value);
+        this.#engine.apply(decoded.value, now);
         evaluated += 1;
       }
       if (last >= 0) this.#store.saveOffset(topic, partition, last + 1);

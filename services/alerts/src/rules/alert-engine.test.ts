@@ -101,6 +101,19 @@ describe('AlertEngine', () => {
     expect(store.listAlerts({ limit: 10 })[0]?.summary).toContain('failed 3 times in a row');
   });
 
+  it('a rule holds no fact older than itself against a task; notifications are dated by the decision, not the fact', () => {
+    engine.putRule('r', spec({ condition: { kind: 'failed' } }), null, T0);
+    clock.set(T0 + 86_400_000);
+    feed(executionFact('old', T0 - 60_000, 'failed'), executionFact('new', T0 + 60_000, 'failed'));
+    expect(store.listAlerts({ limit: 10 }).map((a) => a.taskId)).toEqual(['new']);
+    const [row] = open.sqlite
+      .prepare<[], { created_at: number; next_attempt_at: number }>(
+        'SELECT created_at, next_attempt_at FROM notifications',
+      )
+      .all();
+    expect(row).toEqual({ created_at: T0 + 86_400_000, next_attempt_at: T0 + 86_400_000 });
+  });
+
   it('scopes rules by task id and by label', () => {
     engine.putRule(
       'one',

@@ -82,9 +82,14 @@ export class AlertEngine {
     return this.#rules.filter((stored) => stored.rule.enabled);
   }
 
-  /** Judges one validated, not-yet-seen event (inside the consumer's transaction). */
-  apply(event: NonoEvent): void {
+  /**
+   * Judges one validated, not-yet-seen event (inside the consumer's transaction). The
+   * event's time dates the alert changes; `decidedAt` (the clock) dates the notifications,
+   * whose retries and give-up are about delivery, not about the fact.
+   */
+  apply(event: NonoEvent, decidedAt: number): void {
     const at = parseInstant(event.time) ?? 0;
+    const when = { at, decidedAt };
     switch (event.type) {
       case 'nono.task.defined.v1':
       case 'nono.task.updated.v1':
@@ -95,14 +100,14 @@ export class AlertEngine {
       case 'nono.task.deleted.v1':
         this.#store.saveDefinition(event.data.taskId, at, event.id, undefined);
         for (const alert of this.#store.openAlertsOf({ taskId: event.data.taskId }))
-          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'task-deleted', at);
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'task-deleted', when);
         return;
       default:
-        if (isExecutionEvent(event)) this.#applyExecution(event, at);
+        if (isExecutionEvent(event)) this.#applyExecution(event, when);
     }
   }
 
-  #applyExecution(event: ExecutionEvent, at: number): void {
+  #applyExecution(event: ExecutionEvent, when: When): void {
     const taskId = event.data.taskId;
     if (event.type === 'nono.execution.succeeded.v1') {
       if (event.data.reason !== 'manual')
@@ -110,15 +115,16 @@ export class AlertEngine {
       this.#store.bumpStreak(taskId, true);
       for (const alert of this.#store.openAlertsOf({ taskId }))
         if (clearsAlert(event satisfies NonoEventOf<'nono.execution.succeeded.v1'>, alert))
-          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', at);
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
       return;
     }
     const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
     const labels = this.#store.currentDefinition(taskId)?.labels;
-    for (const { rule } of this.#enabledRules()) {
-      if (!ruleCovers(rule.scope, taskId, labels)) continue;
+    for (const { rule, createdAt } of this.#enabledRules()) {
+      // A rule watches from its creation on: a backlog read later holds no older fact against a task.
+      if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
       const occurrence = occurrenceOf(rule.condition, event, streak);
-      if (occurrence !== undefined) this.#occur(rule, occurrence, at);
+      if (occurrence !== undefined) this.#occur(rule, occurrence, when);
     }
   }
 
@@ -171,7 +177,7 @@ export class AlertEngine {
                 executionId: undefined,
                 nominal: instant,
               },
-              now,
+              { at: now, decidedAt: now },
             );
           }
           return window.missed.length;
@@ -181,7 +187,8 @@ export class AlertEngine {
     return missed;
   }
 
-  #occur(rule: AlertRule, occurrence: Occurrence, at: number): void {
+  #occur(rule: AlertRule, occurrence: Occurrence, when: When): void {
+    const { at } = when;
     const open = this.#store.openAlert(rule.id, occurrence.taskId);
     if (open === undefined) {
       const nominal = occurrence.nominal === undefined ? null : Date.parse(occurrence.nominal);
@@ -210,7 +217,7 @@ export class AlertEngine {
         updatedAt: at,
       };
       this.#store.insertAlert(row);
-      this.#emit(row, rule, 'nono.alert.opened.v1', 'opened', at, { openedAt: formatInstant(at) });
+      this.#emit(row, rule, 'nono.alert.opened.v1', 'opened', when, { openedAt: formatInstant(at) });
       return;
     }
     const occurrences = open.occurrences + 1;
@@ -233,7 +240,7 @@ export class AlertEngine {
       updatedAt: at,
     };
     this.#store.updateAlert(open.id, change);
-    this.#emit({ ...open, ...change }, rule, 'nono.alert.renotified.v1', `renotified-${notification}`, at, {
+    this.#emit({ ...open, ...change }, rule, 'nono.alert.renotified.v1', `renotified-${notification}`, when, {
       occurrences,
       notification,
     });
@@ -243,11 +250,12 @@ export class AlertEngine {
     alert: AlertRow,
     rule: AlertRule | undefined,
     reason: EventData<'nono.alert.resolved.v1'>['reason'],
-    at: number,
+    when: When,
   ): void {
+    const { at } = when;
     const change = { state: 'resolved' as const, resolvedAt: at, resolveReason: reason, updatedAt: at };
     this.#store.updateAlert(alert.id, change);
-    this.#emit({ ...alert, ...change }, rule, 'nono.alert.resolved.v1', 'resolved', at, { reason });
+    this.#emit({ ...alert, ...change }, rule, 'nono.alert.resolved.v1', 'resolved', when, { reason });
   }
 
   /**
@@ -259,9 +267,10 @@ export class AlertEngine {
     rule: AlertRule | undefined,
     type: T,
     transition: string,
-    at: number,
+    when: When,
     extra: Omit<EventData<T>, keyof AlertRef>,
   ): void {
+    const { at, decidedAt } = when;
     const ref: AlertRef = {
       alertId: alert.id,
       ruleId: alert.ruleId,
@@ -299,9 +308,9 @@ export class AlertEngine {
         content: JSON.stringify(content),
         state: 'pending',
         attempts: 0,
-        nextAttemptAt: at,
+        nextAttemptAt: decidedAt,
         lastError: null,
-        createdAt: at,
+        createdAt: decidedAt,
         sentAt: null,
       });
     }
@@ -319,10 +328,17 @@ export class AlertEngine {
       const change = { acknowledgedAt: now, acknowledgedBy: actor.id, acknowledgeNote: note, updatedAt: now };
       this.#store.updateAlert(alert.id, change);
       const row = { ...alert, ...change };
-      this.#emit(row, this.#ruleOf(alert.ruleId), 'nono.alert.acknowledged.v1', `acknowledged-${now}`, now, {
-        actor,
-        note,
-      });
+      this.#emit(
+        row,
+        this.#ruleOf(alert.ruleId),
+        'nono.alert.acknowledged.v1',
+        `acknowledged-${now}`,
+        { at: now, decidedAt: now },
+        {
+          actor,
+          note,
+        },
+      );
       return alertView(row);
     });
   }
@@ -333,11 +349,18 @@ export class AlertEngine {
       const change = { silencedUntil: until, silencedBy: actor.id, silenceNote: note, updatedAt: now };
       this.#store.updateAlert(alert.id, change);
       const row = { ...alert, ...change };
-      this.#emit(row, this.#ruleOf(alert.ruleId), 'nono.alert.silenced.v1', `silenced-${now}`, now, {
-        actor,
-        until: formatInstant(until),
-        note,
-      });
+      this.#emit(
+        row,
+        this.#ruleOf(alert.ruleId),
+        'nono.alert.silenced.v1',
+        `silenced-${now}`,
+        { at: now, decidedAt: now },
+        {
+          actor,
+          until: formatInstant(until),
+          note,
+        },
+      );
       return alertView(row);
     });
   }
@@ -398,7 +421,7 @@ export class AlertEngine {
         this.#store.saveRule(rule, current?.createdAt ?? now);
         if (current !== undefined && changesMeaning(current.rule, rule))
           for (const alert of this.#store.openAlertsOf({ ruleId: id }))
-            this.#resolve(alert, rule, 'rule-changed', now);
+            this.#resolve(alert, rule, 'rule-changed', { at: now, decidedAt: now });
         return rule;
       });
     } finally {
@@ -417,13 +440,19 @@ export class AlertEngine {
             `rule ${id} is at revision ${current.rule.revision}, not ${expectedRevision}`,
           );
         for (const alert of this.#store.openAlertsOf({ ruleId: id }))
-          this.#resolve(alert, current.rule, 'rule-deleted', now);
+          this.#resolve(alert, current.rule, 'rule-deleted', { at: now, decidedAt: now });
         this.#store.deleteRule(id);
       });
     } finally {
       this.#rules = undefined;
     }
   }
+}
+
+/** When a transition happened (the fact's time) and when this service decided it (the clock). */
+interface When {
+  readonly at: number;
+  readonly decidedAt: number;
 }
 
 type AlertRef = Pick<
