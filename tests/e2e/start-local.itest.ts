@@ -44,6 +44,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
     const ports = {
       api: await freePort(),
       history: await freePort(),
+      alerts: await freePort(),
       worker: await freePort(),
       schedulerBase: await twoFreePorts(),
     };
@@ -52,11 +53,13 @@ describe('npm start (scripts/start-local.mjs)', () => {
       NONO_LOCAL_DIR: stateDir,
       NONO_API_PORT: String(ports.api),
       NONO_HISTORY_PORT: String(ports.history),
+      NONO_ALERTS_PORT: String(ports.alerts),
       NONO_WORKER_PORT: String(ports.worker),
       NONO_SCHEDULER_PORT_BASE: String(ports.schedulerBase),
       NONO_ZK_ROOT: `/nono-tests/e2e-${tag}/nono`,
       NONO_TOPIC_PREFIX: `t.e2e-${tag}.`,
       NONO_HISTORY_GROUP_ID: `e2e-${tag}`,
+      NONO_ALERTS_GROUP_ID: `e2e-alerts-${tag}`,
       NONO_LOCAL_DEMO_TASKS: '0',
       NONO_LOCAL_LOG: 'quiet',
     };
@@ -84,6 +87,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
     const state = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
     childPids = state.children.map((child) => child.pid);
     expect(state.children.map((child) => child.name).sort()).toEqual([
+      'alerts',
       'api',
       'history',
       'scheduler-local-a',
@@ -123,6 +127,10 @@ describe('npm start (scripts/start-local.mjs)', () => {
       'the example worker to be called twice',
     );
     expect(worker.lastRuns['e2e-every-second']?.fencingToken).toBeGreaterThan(0);
+
+    // The alerts service answers through the API and the CLI.
+    const alertsListed = await cli('alerts', 'ls');
+    expect(alertsListed, alertsListed.stderr).toMatchObject({ code: 0, stdout: 'no open alerts\n' });
 
     // History has the executions (Kafka → history → API → CLI).
     const executions = await eventually(

@@ -33,7 +33,7 @@ export function loadAlertsConfig(env: EnvReader): Readonly<AlertsConfig> {
     common: loadCommonConfig(env),
     dbFile: env.string('NONO_ALERTS_DB', '.nono/alerts.sqlite'),
     host: env.string('NONO_ALERTS_HOST', '127.0.0.1'),
-    port: env.int('NONO_ALERTS_PORT', 7500, { min: 0, max: 65_535 }),
+    port: env.int('NONO_ALERTS_PORT', 7600, { min: 0, max: 65_535 }),
     groupId: env.string('NONO_ALERTS_GROUP_ID', 'nono-alerts'),
     deadManCheckMs: env.int('NONO_ALERTS_DEAD_MAN_CHECK_MS', 1_000, { min: 100, max: 600_000 }),
     transitionMs: env.int('NONO_ALERTS_TRANSITION_MS', 2_000, { min: 0, max: 3_600_000 }),

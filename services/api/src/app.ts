@@ -11,6 +11,7 @@ import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
 import { frameworkErrors, registerProblemHandlers } from './problem-handlers.js';
 import { typeboxValidatorCompiler } from './request-validation.js';
+import { type AlertsUpstream, registerAlertRoutes } from './routes/alert-routes.js';
 import { registerHistoryRoutes } from './routes/history-routes.js';
 import { registerPreviewRoutes } from './routes/preview-routes.js';
 import { type RouteDeps } from './routes/route-deps.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   readonly store: TaskStore;
   readonly cluster: ClusterView;
   readonly history: HistoryClient;
+  /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
+  readonly alerts?: AlertsUpstream;
   readonly clock: Clock;
   readonly tokens: readonly TokenEntry[];
   readonly allowedTargetHosts: readonly string[];
@@ -153,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerPreviewRoutes(api, routeDeps);
       registerSchedulerRoutes(api, routeDeps);
       registerHistoryRoutes(api, routeDeps);
+      if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
     },
     { prefix: API_PREFIX },

@@ -12,6 +12,7 @@ import { hashToken } from './auth/token-registry.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
+import { UndiciAlertsClient } from './routes/alert-routes.js';
 import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
 
@@ -77,6 +78,7 @@ async function main(argv: readonly string[]): Promise<void> {
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
     history: new UndiciHistoryClient({ baseUrl: config.historyUrl, timeoutMs: config.historyTimeoutMs }),
+    alerts: new UndiciAlertsClient({ baseUrl: config.alertsUrl, timeoutMs: config.historyTimeoutMs }),
     clock,
     tokens: config.tokens,
     allowedTargetHosts: config.allowedTargetHosts,
