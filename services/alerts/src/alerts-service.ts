@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Clock } from '@nono/domain';
+import { type Clock, type TimerHandle } from '@nono/domain';
 import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
 import { type Logger, createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
@@ -150,6 +150,18 @@ export async function startAlerts(
     if (request.method !== 'GET') afterCommit();
   });
 
+  const DAY_MS = 86_400_000;
+  let housekeeping: TimerHandle | undefined;
+  const keepTidy = (): void => {
+    try {
+      store.forgetOld(clock.now(), { dedupeMs: 7 * DAY_MS, successMs: 8 * DAY_MS, deliveredMs: 30 * DAY_MS });
+    } catch (error) {
+      log.warn({ err: error }, 'alerts housekeeping failed: will try again');
+    }
+    housekeeping = clock.setTimer(keepTidy, 3_600_000);
+  };
+  housekeeping = clock.setTimer(keepTidy, 60_000);
+
   // What a previous process decided but did not deliver goes out first.
   afterCommit();
   await consumer.start();
@@ -161,6 +173,7 @@ export async function startAlerts(
     url,
     app,
     async stop() {
+      if (housekeeping !== undefined) clock.clearTimer(housekeeping);
       await app.close();
       await deadMen.stop();
       await consumer.stop();

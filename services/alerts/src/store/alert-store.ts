@@ -259,10 +259,6 @@ export class AlertStore {
     );
   }
 
-  forgetSuccessesBefore(nominalTime: number): void {
-    this.#open.db.delete(succeededInstants).where(lt(succeededInstants.nominalTime, nominalTime)).run();
-  }
-
   /** Adds `delta` to a task's failure streak (or resets it with `reset`); answers the new streak. */
   bumpStreak(taskId: string, reset: boolean): number {
     const current =
@@ -302,8 +298,27 @@ export class AlertStore {
     );
   }
 
-  forgetProcessedBefore(at: number): void {
-    this.#open.db.delete(processedEvents).where(lt(processedEvents.at, at)).run();
+  /**
+   * Housekeeping: event ids seen more than `dedupeMs` ago (a fact republished later than
+   * that would count twice), succeeded instants older than `successMs` (longer than any
+   * dead-man grace, so no check still needs them), and delivered notifications older than
+   * `deliveredMs`.
+   */
+  forgetOld(now: number, keep: { dedupeMs: number; successMs: number; deliveredMs: number }): void {
+    this.transaction(() => {
+      this.#open.db
+        .delete(processedEvents)
+        .where(lt(processedEvents.at, now - keep.dedupeMs))
+        .run();
+      this.#open.db
+        .delete(succeededInstants)
+        .where(lt(succeededInstants.nominalTime, now - keep.successMs))
+        .run();
+      this.#open.db
+        .delete(notifications)
+        .where(and(eq(notifications.state, 'sent'), lt(notifications.createdAt, now - keep.deliveredMs)))
+        .run();
+    });
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
