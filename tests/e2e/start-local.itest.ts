@@ -178,10 +178,17 @@ describe('npm start (scripts/start-local.mjs)', () => {
     script.child.kill('SIGINT');
     expect(await withTimeout(script.exit, 60_000, 'start-local to stop after SIGINT')).toBe(0);
     expect(script.output()).toMatch(
-      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, api[\s\S]*stopped worker/,
+      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, alerts, api[\s\S]*stopped worker/,
     );
     for (const pid of childPids) expect(alive(pid), `pid ${pid} is still running`).toBe(false);
-    for (const port of [ports.api, ports.history, ports.worker, ports.schedulerBase, ports.schedulerBase + 1])
+    for (const port of [
+      ports.api,
+      ports.history,
+      ports.alerts,
+      ports.worker,
+      ports.schedulerBase,
+      ports.schedulerBase + 1,
+    ])
       expect(await portFree(port), `port ${port} is still taken`).toBe(true);
     expect(existsSync(join(stateDir, 'local.json'))).toBe(false);
     // The shared infra is untouched.

@@ -323,44 +323,39 @@ export class AlertEngine {
   // --- operators ---
 
   acknowledge(alertId: string, actor: Actor, note: string, now: number): AlertView {
-    return this.#store.transaction(() => {
-      const alert = this.#openAlert(alertId);
-      const change = { acknowledgedAt: now, acknowledgedBy: actor.id, acknowledgeNote: note, updatedAt: now };
-      this.#store.updateAlert(alert.id, change);
-      const row = { ...alert, ...change };
-      this.#emit(
-        row,
-        this.#ruleOf(alert.ruleId),
-        'nono.alert.acknowledged.v1',
-        `acknowledged-${now}`,
-        { at: now, decidedAt: now },
-        {
-          actor,
-          note,
-        },
-      );
-      return alertView(row);
-    });
+    return this.#operate(
+      alertId,
+      now,
+      { acknowledgedAt: now, acknowledgedBy: actor.id, acknowledgeNote: note },
+      'nono.alert.acknowledged.v1',
+      { actor, note },
+    );
   }
 
   silence(alertId: string, actor: Actor, until: number, note: string, now: number): AlertView {
+    return this.#operate(
+      alertId,
+      now,
+      { silencedUntil: until, silencedBy: actor.id, silenceNote: note },
+      'nono.alert.silenced.v1',
+      { actor, until: formatInstant(until), note },
+    );
+  }
+
+  /** An operator's change to an open alert, with its event (operators' changes notify no channel). */
+  #operate<T extends 'nono.alert.acknowledged.v1' | 'nono.alert.silenced.v1'>(
+    alertId: string,
+    now: number,
+    change: Partial<AlertRow>,
+    type: T,
+    extra: Omit<EventData<T>, keyof AlertRef>,
+  ): AlertView {
     return this.#store.transaction(() => {
       const alert = this.#openAlert(alertId);
-      const change = { silencedUntil: until, silencedBy: actor.id, silenceNote: note, updatedAt: now };
-      this.#store.updateAlert(alert.id, change);
-      const row = { ...alert, ...change };
-      this.#emit(
-        row,
-        this.#ruleOf(alert.ruleId),
-        'nono.alert.silenced.v1',
-        `silenced-${now}`,
-        { at: now, decidedAt: now },
-        {
-          actor,
-          until: formatInstant(until),
-          note,
-        },
-      );
+      this.#store.updateAlert(alert.id, { ...change, updatedAt: now });
+      const row = { ...alert, ...change, updatedAt: now };
+      const transition = `${type === 'nono.alert.acknowledged.v1' ? 'acknowledged' : 'silenced'}-${now}`;
+      this.#emit(row, this.#ruleOf(alert.ruleId), type, transition, { at: now, decidedAt: now }, extra);
       return alertView(row);
     });
   }
