@@ -35,6 +35,15 @@ export class BatchEvaluator {
 
   evaluate(topic: string, partition: number, records: readonly SourceRecord[]): EvaluatedBatch {
     const now = this.#clock.now();
+    try {
+      return this.#evaluate(topic, partition, records, now);
+    } catch (error) {
+      this.#engine.forgetCaches();
+      throw error;
+    }
+  }
+
+  #evaluate(topic: string, partition: number, records: readonly SourceRecord[], now: number): EvaluatedBatch {
     return this.#store.transaction(() => {
       const stored = this.#store.nextOffset(topic, partition) ?? 0;
       let evaluated = 0;

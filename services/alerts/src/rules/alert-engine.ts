@@ -5,8 +5,10 @@ import {
   type AlertRuleSpec,
   type EventData,
   type EventType,
+  type LedgerDefinition,
   type NonoEvent,
   type NonoEventOf,
+  type SchedulerTask,
   createEvent,
   formatInstant,
   isValidAlertRuleId,
@@ -71,6 +73,13 @@ export class AlertEngine {
   readonly #options: AlertEngineOptions;
   readonly #store: AlertStore;
   #rules: StoredRule[] | undefined;
+  /**
+   * Each task's definition history, parsed once (a stored definition is validated on
+   * parse, which dominated the cost of judging an event when done per event). Appended to
+   * by task events; dropped whole when a transaction fails (`forgetCaches`), since it may
+   * then hold definitions that were rolled back.
+   */
+  #definitions = new Map<string, LedgerDefinition[]>();
 
   constructor(options: AlertEngineOptions) {
     this.#options = options;
@@ -95,10 +104,10 @@ export class AlertEngine {
       case 'nono.task.updated.v1':
       case 'nono.task.paused.v1':
       case 'nono.task.resumed.v1':
-        this.#store.saveDefinition(event.data.taskId, at, event.id, event.data.after);
+        this.#saveDefinition(event.data.taskId, at, event.id, event.data.after);
         return;
       case 'nono.task.deleted.v1':
-        this.#store.saveDefinition(event.data.taskId, at, event.id, undefined);
+        this.#saveDefinition(event.data.taskId, at, event.id, undefined);
         for (const alert of this.#store.openAlertsOf({ taskId: event.data.taskId }))
           this.#resolve(alert, this.#ruleOf(alert.ruleId), 'task-deleted', when);
         return;
@@ -119,7 +128,7 @@ export class AlertEngine {
       return;
     }
     const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
-    const labels = this.#store.currentDefinition(taskId)?.labels;
+    const labels = this.#definitionsOf(taskId).at(-1)?.task?.labels;
     for (const { rule, createdAt } of this.#enabledRules()) {
       // A rule watches from its creation on: a backlog read later holds no older fact against a task.
       if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
@@ -136,22 +145,25 @@ export class AlertEngine {
    * re-judges nor skips an instant.
    */
   checkDeadMen(now: number): number {
-    let missed = 0;
     const deadMen = this.#enabledRules().filter((stored) => stored.rule.condition.kind === 'dead-man');
     if (deadMen.length === 0) return 0;
     const taskIds = this.#store.definedTaskIds();
+    let missed = 0;
     for (const stored of deadMen) {
       const { rule } = stored;
       if (rule.condition.kind !== 'dead-man') continue;
-      const to = now - rule.condition.graceMs;
-      for (const taskId of taskIds) {
-        const definitions = this.#store.definitionsOf(taskId);
-        const current = definitions.at(-1)?.task;
-        if (current === undefined || !ruleCovers(rule.scope, taskId, current.labels)) continue;
-        missed += this.#store.transaction(() => {
+      const graceMs = rule.condition.graceMs;
+      const to = now - graceMs;
+      // One transaction per rule: the marks and the alerts of all its tasks commit together.
+      missed += this.#store.transaction(() => {
+        let found = 0;
+        for (const taskId of taskIds) {
+          const definitions = this.#definitionsOf(taskId);
+          const current = definitions.at(-1)?.task;
+          if (current === undefined || !ruleCovers(rule.scope, taskId, current.labels)) continue;
           const from =
             this.#store.deadManMark(rule.id, taskId) ?? Math.max(stored.createdAt, definitions[0]?.at ?? now);
-          if (to <= from) return 0;
+          if (to <= from) continue;
           const window = missedInstants({
             definitions,
             from,
@@ -163,7 +175,7 @@ export class AlertEngine {
           this.#store.saveDeadManMark(rule.id, taskId, to);
           if ('tooMany' in window) {
             this.#options.onSkippedWindow?.(rule.id, taskId, window.tooMany);
-            return 0;
+            continue;
           }
           for (const nominal of window.missed) {
             const instant = formatInstant(nominal);
@@ -172,7 +184,7 @@ export class AlertEngine {
               {
                 taskId,
                 condition: 'dead-man',
-                summary: `${taskId} at ${instant} has not succeeded within ${rule.condition.kind === 'dead-man' ? rule.condition.graceMs : 0} ms`,
+                summary: `${taskId} at ${instant} has not succeeded within ${graceMs} ms`,
                 causeId: `dead-man|${nominal}`,
                 executionId: undefined,
                 nominal: instant,
@@ -180,11 +192,34 @@ export class AlertEngine {
               { at: now, decidedAt: now },
             );
           }
-          return window.missed.length;
-        });
-      }
+          found += window.missed.length;
+        }
+        return found;
+      });
     }
     return missed;
+  }
+
+  #definitionsOf(taskId: string): LedgerDefinition[] {
+    let definitions = this.#definitions.get(taskId);
+    if (definitions === undefined)
+      this.#definitions.set(taskId, (definitions = this.#store.definitionsOf(taskId)));
+    return definitions;
+  }
+
+  #saveDefinition(taskId: string, at: number, eventId: string, task: SchedulerTask | undefined): void {
+    // Loaded before the write: a first load after it would already hold this definition.
+    const definitions = this.#definitionsOf(taskId);
+    this.#store.saveDefinition(taskId, at, eventId, task);
+    definitions.push({ at, task });
+    // Kept in order of `at`, as the store reads them (events of one task arrive in order; a republished one may not).
+    definitions.sort((a, b) => a.at - b.at);
+  }
+
+  /** Drops what is cached from the database: after a failed transaction it may hold rolled-back rows. */
+  forgetCaches(): void {
+    this.#definitions.clear();
+    this.#rules = undefined;
   }
 
   #occur(rule: AlertRule, occurrence: Occurrence, when: When): void {

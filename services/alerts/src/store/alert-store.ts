@@ -1,10 +1,10 @@
 import { type AlertRule, type SchedulerTask, parseStoredAlertRule, parseStoredTask } from '@nono/domain';
+import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, lt, lte, sql } from 'drizzle-orm';
 import { type OpenDatabase } from './open-database.js';
 import {
   type AlertState,
   alerts,
-  consumerOffsets,
   deadLetters,
   deadManMarks,
   eventOutbox,
@@ -13,7 +13,6 @@ import {
   rules,
   succeededInstants,
   taskDefinitions,
-  taskStreaks,
 } from './schema.js';
 
 export type AlertRow = typeof alerts.$inferSelect;
@@ -40,9 +39,23 @@ export interface AlertQuery {
  */
 export class AlertStore {
   readonly #open: OpenDatabase;
+  /**
+   * Prepared statements of the hot path (every record judged, every dead-man instant).
+   * drizzle builds and prepares its SQL again on every call, which was four fifths of the
+   * CPU of judging an event; these are prepared once. drizzle keeps the schema, the
+   * migrations and the other queries.
+   */
+  readonly #statements = new Map<string, Database.Statement>();
 
   constructor(open: OpenDatabase) {
     this.#open = open;
+  }
+
+  #statement(sqlText: string): Database.Statement {
+    let statement = this.#statements.get(sqlText);
+    if (statement === undefined)
+      this.#statements.set(sqlText, (statement = this.#open.sqlite.prepare(sqlText)));
+    return statement;
   }
 
   transaction<T>(work: () => T): T {
@@ -84,25 +97,19 @@ export class AlertStore {
   // --- alerts ---
 
   openAlert(ruleId: string, taskId: string): AlertRow | undefined {
-    return this.#open.db
-      .select()
-      .from(alerts)
-      .where(and(eq(alerts.ruleId, ruleId), eq(alerts.taskId, taskId), eq(alerts.state, 'open')))
-      .get();
+    const row = this.#statement(
+      `SELECT * FROM alerts WHERE rule_id = ? AND task_id = ? AND state = 'open'`,
+    ).get(ruleId, taskId) as AlertRecord | undefined;
+    return row === undefined ? undefined : alertOf(row);
   }
 
-  openAlertsOf(filter: { taskId?: string; ruleId?: string }): AlertRow[] {
-    return this.#open.db
-      .select()
-      .from(alerts)
-      .where(
-        and(
-          eq(alerts.state, 'open'),
-          filter.taskId === undefined ? undefined : eq(alerts.taskId, filter.taskId),
-          filter.ruleId === undefined ? undefined : eq(alerts.ruleId, filter.ruleId),
-        ),
-      )
-      .all();
+  openAlertsOf(filter: { taskId: string } | { ruleId: string }): AlertRow[] {
+    const rows = (
+      'taskId' in filter
+        ? this.#statement(`SELECT * FROM alerts WHERE task_id = ? AND state = 'open'`).all(filter.taskId)
+        : this.#statement(`SELECT * FROM alerts WHERE rule_id = ? AND state = 'open'`).all(filter.ruleId)
+    ) as AlertRecord[];
+    return rows.map(alertOf);
   }
 
   findAlert(id: string): AlertRow | undefined {
@@ -126,17 +133,29 @@ export class AlertStore {
   }
 
   insertAlert(row: AlertRow): void {
-    this.#open.db.insert(alerts).values(row).run();
+    const record = recordOf(row);
+    const columns = Object.keys(record);
+    this.#statement(
+      `INSERT INTO alerts (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+    ).run(record);
   }
 
   updateAlert(id: string, change: Partial<Omit<AlertRow, 'id'>>): void {
-    this.#open.db.update(alerts).set(change).where(eq(alerts.id, id)).run();
+    const record = recordOf(change);
+    const columns = Object.keys(record);
+    this.#statement(`UPDATE alerts SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run({
+      ...record,
+      id,
+    });
   }
 
   // --- outboxes ---
 
   enqueueEvent(eventId: string, json: string): void {
-    this.#open.db.insert(eventOutbox).values({ eventId, json }).onConflictDoNothing().run();
+    this.#statement(`INSERT INTO event_outbox (event_id, json) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(
+      eventId,
+      json,
+    );
   }
 
   pendingEvents(limit: number): { seq: number; json: string }[] {
@@ -153,7 +172,13 @@ export class AlertStore {
   }
 
   enqueueNotification(row: NewNotification): void {
-    this.#open.db.insert(notifications).values(row).onConflictDoNothing().run();
+    this.#statement(
+      `INSERT INTO notifications (idempotency_key, channel_index, channel, alert_id, transition, content, state,
+         attempts, next_attempt_at, last_error, created_at, sent_at)
+       VALUES (@idempotencyKey, @channelIndex, @channel, @alertId, @transition, @content, @state,
+         @attempts, @nextAttemptAt, @lastError, @createdAt, @sentAt)
+       ON CONFLICT DO NOTHING`,
+    ).run({ lastError: null, sentAt: null, ...row });
   }
 
   dueNotifications(now: number, limit: number): NotificationRow[] {
@@ -203,23 +228,9 @@ export class AlertStore {
   // --- what conditions are judged on ---
 
   saveDefinition(taskId: string, at: number, eventId: string, task: SchedulerTask | undefined): void {
-    this.#open.db
-      .insert(taskDefinitions)
-      .values({ taskId, at, eventId, task: task === undefined ? null : JSON.stringify(task) })
-      .onConflictDoNothing()
-      .run();
-  }
-
-  /** The definition in force now (the latest event's), undefined when deleted or never defined. */
-  currentDefinition(taskId: string): SchedulerTask | undefined {
-    const row = this.#open.db
-      .select({ task: taskDefinitions.task })
-      .from(taskDefinitions)
-      .where(eq(taskDefinitions.taskId, taskId))
-      .orderBy(desc(taskDefinitions.at), desc(taskDefinitions.eventId))
-      .limit(1)
-      .get();
-    return row?.task == null ? undefined : parseTask(row.task);
+    this.#statement(
+      `INSERT INTO task_definitions (task_id, at, event_id, task) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ).run(taskId, at, eventId, task === undefined ? null : JSON.stringify(task));
   }
 
   definitionsOf(taskId: string): { at: number; task: SchedulerTask | undefined }[] {
@@ -246,47 +257,42 @@ export class AlertStore {
   }
 
   recordSuccess(taskId: string, nominalTime: number): void {
-    this.#open.db.insert(succeededInstants).values({ taskId, nominalTime }).onConflictDoNothing().run();
+    this.#statement(
+      `INSERT INTO succeeded_instants (task_id, nominal_time) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+    ).run(taskId, nominalTime);
   }
 
   succeeded(taskId: string, nominalTime: number): boolean {
     return (
-      this.#open.db
-        .select({ n: succeededInstants.nominalTime })
-        .from(succeededInstants)
-        .where(and(eq(succeededInstants.taskId, taskId), eq(succeededInstants.nominalTime, nominalTime)))
-        .get() !== undefined
+      this.#statement(`SELECT 1 FROM succeeded_instants WHERE task_id = ? AND nominal_time = ?`).get(
+        taskId,
+        nominalTime,
+      ) !== undefined
     );
   }
 
   /** Adds `delta` to a task's failure streak (or resets it with `reset`); answers the new streak. */
   bumpStreak(taskId: string, reset: boolean): number {
-    const current =
-      this.#open.db.select().from(taskStreaks).where(eq(taskStreaks.taskId, taskId)).get()
-        ?.consecutiveFailures ?? 0;
-    const next = reset ? 0 : current + 1;
-    this.#open.db
-      .insert(taskStreaks)
-      .values({ taskId, consecutiveFailures: next })
-      .onConflictDoUpdate({ target: taskStreaks.taskId, set: { consecutiveFailures: next } })
-      .run();
-    return next;
+    const row = this.#statement(
+      `INSERT INTO task_streaks (task_id, consecutive_failures) VALUES (?, ?)
+       ON CONFLICT (task_id) DO UPDATE SET consecutive_failures = ${reset ? '0' : 'consecutive_failures + 1'}
+       RETURNING consecutive_failures AS streak`,
+    ).get(taskId, reset ? 0 : 1) as { streak: number };
+    return row.streak;
   }
 
   deadManMark(ruleId: string, taskId: string): number | undefined {
-    return this.#open.db
-      .select()
-      .from(deadManMarks)
-      .where(and(eq(deadManMarks.ruleId, ruleId), eq(deadManMarks.taskId, taskId)))
-      .get()?.checkedUntil;
+    const row = this.#statement(
+      `SELECT checked_until AS at FROM dead_man_marks WHERE rule_id = ? AND task_id = ?`,
+    ).get(ruleId, taskId) as { at: number } | undefined;
+    return row?.at;
   }
 
   saveDeadManMark(ruleId: string, taskId: string, checkedUntil: number): void {
-    this.#open.db
-      .insert(deadManMarks)
-      .values({ ruleId, taskId, checkedUntil })
-      .onConflictDoUpdate({ target: [deadManMarks.ruleId, deadManMarks.taskId], set: { checkedUntil } })
-      .run();
+    this.#statement(
+      `INSERT INTO dead_man_marks (rule_id, task_id, checked_until) VALUES (?, ?, ?)
+       ON CONFLICT (rule_id, task_id) DO UPDATE SET checked_until = excluded.checked_until`,
+    ).run(ruleId, taskId, checkedUntil);
   }
 
   // --- the consumer's position ---
@@ -294,7 +300,10 @@ export class AlertStore {
   /** Records an event id; false when it was already recorded (the same fact published twice). */
   markProcessed(eventId: string, at: number): boolean {
     return (
-      this.#open.db.insert(processedEvents).values({ eventId, at }).onConflictDoNothing().run().changes > 0
+      this.#statement(`INSERT INTO processed_events (event_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(
+        eventId,
+        at,
+      ).changes > 0
     );
   }
 
@@ -322,22 +331,17 @@ export class AlertStore {
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
-    return this.#open.db
-      .select()
-      .from(consumerOffsets)
-      .where(and(eq(consumerOffsets.topic, topic), eq(consumerOffsets.partition, partition)))
-      .get()?.nextOffset;
+    const row = this.#statement(
+      `SELECT next_offset AS next FROM consumer_offsets WHERE topic = ? AND partition = ?`,
+    ).get(topic, partition) as { next: number } | undefined;
+    return row?.next;
   }
 
   saveOffset(topic: string, partition: number, nextOffset: number): void {
-    this.#open.db
-      .insert(consumerOffsets)
-      .values({ topic, partition, nextOffset })
-      .onConflictDoUpdate({
-        target: [consumerOffsets.topic, consumerOffsets.partition],
-        set: { nextOffset },
-      })
-      .run();
+    this.#statement(
+      `INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
+       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
+    ).run(topic, partition, nextOffset);
   }
 
   deadLetter(entry: { topic: string; partition: number; offset: number; issues: unknown; at: number }): void {
@@ -360,4 +364,19 @@ function parseTask(json: string): SchedulerTask {
   if (!parsed.ok)
     throw new Error(`stored definition does not match its schema: ${JSON.stringify(parsed.issues)}`);
   return parsed.value;
+}
+
+/** An alerts row as SQLite returns it (snake_case columns). */
+type AlertRecord = Record<string, unknown>;
+
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The column names and values of (part of) an alert, for the raw statements. */
+function recordOf(row: Partial<AlertRow>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([key, value]) => [snake(key), value]));
+}
+
+function alertOf(record: AlertRecord): AlertRow {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [camel(key), value])) as AlertRow;
 }
