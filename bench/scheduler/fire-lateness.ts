@@ -3,14 +3,19 @@
  *
  *   npm run infra:up && npm run build
  *   npx tsx bench/scheduler/fire-lateness.ts --tasks 1000 --every-ms 1000 --seconds 30 --schedulers 1
+ *   npx tsx bench/scheduler/fire-lateness.ts --schedule cron --cron '* * * * * *' --zone Europe/Paris --tasks 2000
  *
+ * `--schedule interval` (default) gives every task `{ kind: 'interval', everyMs }`; `--schedule cron`
+ * gives every task the cron `--cron` (default: every `--every-ms / 1000` seconds) in `--zone`.
+ * Worker lateness is arrival at the worker minus nominal instant, measured by the worker itself
+ * for the first attempts of the window's instants: what a user sees, queueing and HTTP included.
  * Lateness is the product's own measure: `lateMs` of each first-attempt `execution.fired`
  * event (fired instant minus nominal instant), read back from Kafka. Fires per second
  * counts those events per scheduler over the measured window (the first 5 s are warm-up).
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type NonoEvent } from '@nono/domain';
+import { type NonoEvent, type Schedule, nextFireTimes, parseSchedule } from '@nono/domain';
 import {
   buildTask,
   collectEvents,
@@ -39,6 +44,9 @@ const { values } = parseArgs({
     timeline: { type: 'boolean', default: false },
     // Extra scheduler settings, e.g. --scheduler-env NONO_FINISH_FLUSH_DELAY_MS=10000
     'scheduler-env': { type: 'string', multiple: true, default: [] },
+    schedule: { type: 'string', default: 'interval' },
+    cron: { type: 'string' },
+    zone: { type: 'string', default: 'UTC' },
   },
 });
 const tasks = Number(values.tasks);
@@ -46,6 +54,26 @@ const everyMs = Number(values['every-ms']);
 const seconds = Number(values.seconds);
 const schedulerCount = Number(values.schedulers);
 const spread = values.phase === 'spread';
+const cronSchedule = values.schedule === 'cron';
+if (values.schedule !== 'interval' && !cronSchedule) throw new Error('--schedule is interval or cron');
+if (cronSchedule && spread)
+  throw new Error('--phase spread is for intervals: a cron names the same instants for every task');
+if (cronSchedule && values.cron === undefined && (everyMs % 1000 !== 0 || everyMs >= 60_000)) {
+  throw new Error(
+    'give --cron for a cron schedule whose spacing is not a whole number of seconds under a minute',
+  );
+}
+const cron = values.cron ?? (everyMs === 1000 ? '* * * * * *' : `*/${everyMs / 1000} * * * * *`);
+const scheduleOf = (id: string): Record<string, unknown> =>
+  cronSchedule
+    ? { kind: 'cron', expression: cron, timeZone: values.zone }
+    : {
+        kind: 'interval',
+        everyMs,
+        ...(spread
+          ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() }
+          : {}),
+      };
 const WARM_UP_MS =
   values['warmup-s'] === undefined ? Math.max(5_000, 2 * everyMs) : Number(values['warmup-s']) * 1000;
 
@@ -81,13 +109,7 @@ for (let i = 0; i < ids.length; i += 200) {
         buildTask(
           id,
           {
-            schedule: {
-              kind: 'interval',
-              everyMs,
-              ...(spread
-                ? { anchorAt: new Date(Math.floor((Number(id.slice(1)) * everyMs) / tasks)).toISOString() }
-                : {}),
-            },
+            schedule: scheduleOf(id),
             target: { url: `${worker.url}/ok/${id}` },
           },
           createdAt,
@@ -100,7 +122,7 @@ const setupDoneAt = Date.now();
 const windowStart = setupDoneAt + WARM_UP_MS;
 const windowEnd = windowStart + seconds * 1000;
 process.stderr.write(
-  `bench: ${tasks} tasks (${spread ? 'spread' : 'aligned'}) every ${everyMs} ms on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`,
+  `bench: ${tasks} tasks (${cronSchedule ? `cron "${cron}" in ${values.zone}` : `${spread ? 'spread' : 'aligned'} every ${everyMs} ms`}) on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`,
 );
 const metric = (text: string, name: string): number =>
   Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1]);
@@ -118,7 +140,14 @@ const cpuAtEnd = await cpuSeconds();
 await new Promise((resolve) => setTimeout(resolve, 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
-const expectedFires = Math.floor(((windowEnd - windowStart) / everyMs) * tasks);
+const parsedCron = cronSchedule ? parseSchedule(scheduleOf('b00000')) : undefined;
+if (parsedCron !== undefined && !parsedCron.ok) throw new Error(JSON.stringify(parsedCron.issues));
+const cronInstants = (schedule: Schedule): number =>
+  nextFireTimes(schedule, windowStart - 1, 1_000_000).filter((t) => t < windowEnd).length;
+const expectedFires =
+  parsedCron?.ok === true
+    ? cronInstants(parsedCron.value) * tasks
+    : Math.floor(((windowEnd - windowStart) / everyMs) * tasks);
 const deadline = Date.now() + 60_000;
 const windowed = (): NonoEvent[] =>
   log.events.filter((e) => {
@@ -171,9 +200,13 @@ if (values.timeline) {
   }
 }
 
+const workerLateness = (await (
+  await fetch(`${worker.url}/lateness?from=${windowStart}&to=${windowEnd}`)
+).json()) as { count: number; p50: number | null; p99: number | null; max: number | null };
+
 const result = {
   tasks,
-  everyMs,
+  schedule: cronSchedule ? { cron, zone: values.zone } : { everyMs },
   schedulers: schedulerCount,
   phase: spread ? 'spread' : 'aligned',
   seconds,
@@ -183,6 +216,7 @@ const result = {
   firesPerSecondTotal: Math.round(fired.length / seconds),
   firesPerSecondPerScheduler: [...perScheduler.values()].map((n) => Math.round(n / seconds)),
   latenessMs: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: lateness.at(-1) ?? NaN },
+  workerLatenessMs: workerLateness,
   fenceConflicts: conflicts,
   // Whole-run process figures from each scheduler's /metrics (prom-client's default metrics).
   eventLoopDelayMs: scrapes.map((text) => ({

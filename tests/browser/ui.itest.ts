@@ -92,6 +92,10 @@ describe('web UI (Chromium)', () => {
     await page.locator('#f-schedule-expression').fill('*/15 * * * *');
     await page.locator('#f-schedule-timeZone').fill('Europe/Paris');
     await expect.poll(() => page.locator('#cron-preview li').count(), { timeout: 10_000 }).toBe(5);
+    // What the coming DST transitions do to the schedule, in words (docs/SCHEDULES.md).
+    await expect
+      .poll(() => page.locator('#dst-effects').textContent(), { timeout: 10_000 })
+      .toMatch(/occur twice \(clocks go back from 03:00 to 02:00\); fires at both/);
     await page.locator('#f-schedule-expression').fill('61 * * * *');
     const cronError = page.locator('[data-error-for="schedule.expression"]');
     await expect.poll(() => cronError.textContent(), { timeout: 10_000 }).not.toBe('');

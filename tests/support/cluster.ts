@@ -37,6 +37,7 @@ export async function startScheduler(
   id: string,
   env: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
+  cwd?: string,
 ): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
@@ -56,6 +57,7 @@ export async function startScheduler(
       ...env,
     },
     nodeArgs,
+    cwd,
   );
   const opsUrl = `http://127.0.0.1:${port}`;
   await eventually(

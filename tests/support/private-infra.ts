@@ -14,6 +14,9 @@ export interface PrivateInfra {
   readonly kafkaBrokers: string;
   stopKafka(): Promise<void>;
   startKafka(): Promise<void>;
+  /** Stops ZooKeeper (SIGTERM); its data directory stays, so a start brings back the same tree and sessions. */
+  stopZooKeeper(): Promise<void>;
+  startZooKeeper(): Promise<void>;
   down(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export async function startPrivateInfra(): Promise<PrivateInfra> {
     kafkaBrokers: `127.0.0.1:${env.NONO_KAFKA_PORT}`,
     stopKafka: () => call("await infra.down({ log: () => {}, servers: ['kafka'] });"),
     startKafka: up,
+    stopZooKeeper: () => call("await infra.down({ log: () => {}, servers: ['zookeeper'] });"),
+    startZooKeeper: up,
     down: () => call('await infra.down({ log: () => {} });'),
   };
 }

@@ -29,12 +29,14 @@ export function startProcess(
   script: string,
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
+  /** The working directory: where a core dump lands when core_pattern is a bare name. */
+  cwd = REPO_ROOT,
 ): RunningProcess {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, script)], {
-    cwd: REPO_ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -115,6 +117,18 @@ export interface WorkerCall {
   readonly traceparent: string;
   readonly body: string;
   readonly receivedAt: number;
+}
+
+/** Milliseconds between consecutive calls' arrivals. */
+export function arrivalGaps(calls: readonly WorkerCall[]): number[] {
+  return calls.slice(1).map((call, i) => call.receivedAt - (calls[i] as WorkerCall).receivedAt);
+}
+
+/** Milliseconds between consecutive calls' nominal instants. */
+export function nominalGaps(calls: readonly WorkerCall[]): number[] {
+  return calls
+    .slice(1)
+    .map((call, i) => Date.parse(call.nominal) - Date.parse((calls[i] as WorkerCall).nominal));
 }
 
 export interface TestWorker {

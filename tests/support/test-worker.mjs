@@ -2,12 +2,26 @@
 // URL says. /ok/<task> → 200, /fail/<task> → 500, /slow/<task>?ms=N → 200 after N ms,
 // /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record
 // (RECORD=0 turns recording off, for benchmarks at thousands of calls a second).
+// GET /lateness?from=<ms>&to=<ms> summarises arrival minus nominal instant of the first attempts
+// whose nominal instant is in [from, to): lateness where users see it (kept even with RECORD=0,
+// as two numbers per call).
 import { createServer } from 'node:http';
 
 const calls = [];
+const arrivals = { nominal: [], late: [] };
 const counters = new Map();
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://worker');
+  if (req.method === 'GET' && url.pathname === '/lateness') {
+    const from = Number(url.searchParams.get('from') ?? -Infinity);
+    const to = Number(url.searchParams.get('to') ?? Infinity);
+    const late = arrivals.late.filter((_, i) => arrivals.nominal[i] >= from && arrivals.nominal[i] < to);
+    late.sort((a, b) => a - b);
+    const at = (p) => late[Math.min(late.length - 1, Math.floor(p * late.length))] ?? null;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ count: late.length, p50: at(0.5), p99: at(0.99), max: late.at(-1) ?? null }));
+    return;
+  }
   if (req.method === 'GET' && url.pathname === '/calls') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(calls));
@@ -15,6 +29,12 @@ const server = createServer((req, res) => {
   }
   let body = '';
   req.on('data', (chunk) => (body += chunk));
+  const receivedAt = Date.now();
+  const nominal = Date.parse(String(req.headers['nono-nominal-time']));
+  if (req.headers['nono-attempt'] === '1' && !Number.isNaN(nominal)) {
+    arrivals.nominal.push(nominal);
+    arrivals.late.push(receivedAt - nominal);
+  }
   req.on('end', () => {
     const [, mode, taskId] = url.pathname.split('/');
     if (process.env.RECORD !== '0')

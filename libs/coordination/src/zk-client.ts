@@ -26,47 +26,53 @@ interface NativeStat {
   readonly numChildren: number;
 }
 type WatchCallback = (type: number, state: number, path: string) => void;
-/** The C binding's request methods, shared by the wrapper and its inner native handle. */
+/**
+ * The C binding's request methods, shared by the wrapper and its inner native handle. Each
+ * returns the C client's return code: anything but 0 means the request was not queued and its
+ * callback will never be called.
+ */
 interface NativeOperations {
+  /** `zoo_state` of the handle (0 once closed). */
+  readonly state: number;
   a_create(
     path: string,
     data: Buffer | string | null,
     flags: number,
     cb: (rc: number, error: string, path: string) => void,
-  ): void;
-  a_exists(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat) => void): void;
+  ): number;
+  a_exists(path: string, watch: boolean, cb: (rc: number, error: string, stat: NativeStat) => void): number;
   aw_exists(
     path: string,
     watch: WatchCallback,
     cb: (rc: number, error: string, stat: NativeStat) => void,
-  ): void;
+  ): number;
   a_get(
     path: string,
     watch: boolean,
     cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void,
-  ): void;
+  ): number;
   aw_get(
     path: string,
     watch: WatchCallback,
     cb: (rc: number, error: string, stat: NativeStat, data: Buffer | null) => void,
-  ): void;
+  ): number;
   a_get_children(
     path: string,
     watch: boolean,
     cb: (rc: number, error: string, children: string[]) => void,
-  ): void;
+  ): number;
   aw_get_children(
     path: string,
     watch: WatchCallback,
     cb: (rc: number, error: string, children: string[]) => void,
-  ): void;
+  ): number;
   a_set(
     path: string,
     data: Buffer | string | null,
     version: number,
     cb: (rc: number, error: string, stat: NativeStat) => void,
-  ): void;
-  a_delete_(path: string, version: number, cb: (rc: number, error: string) => void): void;
+  ): number;
+  a_delete_(path: string, version: number, cb: (rc: number, error: string) => void): number;
 }
 interface NativeZooKeeper extends EventEmitter, NativeOperations {
   init(config: object): NativeZooKeeper;
@@ -81,6 +87,11 @@ interface NativeZooKeeperConstructor {
 }
 
 const C = NativeZooKeeper.constants;
+/**
+ * The C client's `ZOO_NOTCONNECTED_STATE` (`NOTCONNECTED_STATE_DEF` in zk_adaptor.h; the
+ * binding does not export it): a handle whose socket the C client closed itself.
+ */
+const ZOO_NOTCONNECTED_STATE = 999;
 const CODE_NAMES = new Map<number, string>(
   Object.entries(C)
     .filter(([name]) => /^Z[A-Z]+$/.test(name) && name !== 'ZOK')
@@ -228,10 +239,12 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
 
   create(path: string, data: Buffer | string | null, mode: CreateMode = 'persistent'): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.#native.a_create(path, data, MODE_FLAGS[mode], (rc, error, created) => {
-        if (rc === 0) resolve(created);
-        else reject(new ZkError('create', path, rc, error));
-      });
+      this.#send('create', path, reject, () =>
+        this.#native.a_create(path, data, MODE_FLAGS[mode], (rc, error, created) => {
+          if (rc === 0) resolve(created);
+          else reject(new ZkError('create', path, rc, error));
+        }),
+      );
     });
   }
 
@@ -255,8 +268,11 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
         else if (rc === C.ZNONODE) resolve(undefined);
         else reject(new ZkError('exists', path, rc, error));
       };
-      if (watch === undefined) this.#native.a_exists(path, false, cb);
-      else this.#native.aw_exists(path, toWatcher(watch), cb);
+      this.#send('exists', path, reject, () =>
+        watch === undefined
+          ? this.#native.a_exists(path, false, cb)
+          : this.#native.aw_exists(path, toWatcher(watch), cb),
+      );
     });
   }
 
@@ -266,8 +282,11 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
         if (rc === 0) resolve({ data: data ?? Buffer.alloc(0), stat: toStat(stat) });
         else reject(new ZkError('get', path, rc, error));
       };
-      if (watch === undefined) this.#native.a_get(path, false, cb);
-      else this.#native.aw_get(path, toWatcher(watch), cb);
+      this.#send('get', path, reject, () =>
+        watch === undefined
+          ? this.#native.a_get(path, false, cb)
+          : this.#native.aw_get(path, toWatcher(watch), cb),
+      );
     });
   }
 
@@ -277,27 +296,34 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
         if (rc === 0) resolve([...children].sort());
         else reject(new ZkError('children', path, rc, error));
       };
-      if (watch === undefined) this.#native.a_get_children(path, false, cb);
-      else this.#native.aw_get_children(path, toWatcher(watch), cb);
+      this.#send('children', path, reject, () =>
+        watch === undefined
+          ? this.#native.a_get_children(path, false, cb)
+          : this.#native.aw_get_children(path, toWatcher(watch), cb),
+      );
     });
   }
 
   /** Writes only if the node is still at `version` (-1: any version). The returned stat carries the new mzxid. */
   set(path: string, data: Buffer | string, version: number): Promise<Stat> {
     return new Promise((resolve, reject) => {
-      this.#native.a_set(path, data, version, (rc, error, stat) => {
-        if (rc === 0) resolve(toStat(stat));
-        else reject(new ZkError('set', path, rc, error));
-      });
+      this.#send('set', path, reject, () =>
+        this.#native.a_set(path, data, version, (rc, error, stat) => {
+          if (rc === 0) resolve(toStat(stat));
+          else reject(new ZkError('set', path, rc, error));
+        }),
+      );
     });
   }
 
   delete(path: string, version = -1): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#native.a_delete_(path, version, (rc, error) => {
-        if (rc === 0) resolve();
-        else reject(new ZkError('delete', path, rc, error));
-      });
+      this.#send('delete', path, reject, () =>
+        this.#native.a_delete_(path, version, (rc, error) => {
+          if (rc === 0) resolve();
+          else reject(new ZkError('delete', path, rc, error));
+        }),
+      );
     });
   }
 
@@ -316,6 +342,41 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
     } catch (error) {
       if (!(isZkError(error) && error.isNoNode)) throw error;
     }
+  }
+
+  /**
+   * Issues one request. A request the C client refused (closed or expired handle) is rejected
+   * at once: its callback would never be called.
+   *
+   * Then the socket check (issue #12, hole 5: schedulers died of SIGABRT at ZooKeeper
+   * restarts, under CPU load). The C client sends each request straight away, and when that
+   * send fails (the server went away and the event loop has not read the reset yet) it closes
+   * its socket and marks the handle not connected (`nonblocking_send` in zookeeper.c), without
+   * the binding knowing: the binding's libuv poll watcher stays on the closed descriptor. At
+   * the next poll libuv's `epoll_ctl` fails with EBADF and libuv calls abort(), with nothing on
+   * stderr (seen in a core: the watcher on fd 21, the C client's socket -1, its state 999);
+   * had the number been reused meanwhile, the watcher would take another socket's events.
+   * Closing the handle here, before the loop polls again, stops the watcher. The session is
+   * then reported expired, and its owner opens a new one: a scheduler rejoins, as after any
+   * session loss, rather than dying.
+   */
+  #send(op: string, path: string, reject: (error: unknown) => void, request: () => number): void {
+    const rc = request();
+    if (rc !== 0) reject(new ZkError(op, path, rc, 'request not sent'));
+    if (
+      this.#state !== 'closed' &&
+      this.#state !== 'expired' &&
+      this.#native.state === ZOO_NOTCONNECTED_STATE
+    )
+      this.#dropBrokenConnection();
+  }
+
+  #dropBrokenConnection(): void {
+    // Set first: the native close emits 'close', which must not be reported a second time.
+    this.#state = 'expired';
+    this.#client.close();
+    // Told after the request that found the socket closed has returned to its caller.
+    queueMicrotask(() => this.emit('state', 'expired'));
   }
 
   /** Ends the session: its ephemeral nodes vanish at once for everyone else. */

@@ -13,4 +13,5 @@ export * from './hash.js';
 export * from './retry.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';
+export * from './dst-effects.js';
 export * from './alert-rule.js';

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { CronExpressionParser, type CronExpression } from 'cron-parser';
-import { type FieldIssue, type Result, fail, ok } from './errors.js';
+import { type CompiledCron, CronSyntaxError, compileCron } from './cron-expression.js';
+import { ErrorCode, type FieldIssue, NonoError, type Result, fail, ok } from './errors.js';
 import { fnv1a32 } from './hash.js';
 import { type EpochMs, parseInstant } from './instant.js';
 import { compileValidator, joinField } from './validation.js';
@@ -10,17 +10,24 @@ import { TimeZone, isValidTimeZone } from './zone.js';
  * What to do with a local time that does not exist (spring-forward gap): fire once at
  * the instant the gap ends, or skip that occurrence. And with one that happens twice
  * (fall-back): fire on the first, the last, or both. A per-task choice, never an accident.
+ * A field left out takes the default of the expression's kind (see dstPolicyOf).
  */
 export const DstPolicySchema = Type.Object(
   {
-    gap: Type.Union([Type.Literal('shift'), Type.Literal('skip')], { default: 'shift' }),
-    overlap: Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')], {
-      default: 'first',
-    }),
+    gap: Type.Optional(
+      Type.Union([Type.Literal('shift'), Type.Literal('skip')], {
+        description: 'default: skip for a wildcard cron (minute or hour starts with *), shift otherwise',
+      }),
+    ),
+    overlap: Type.Optional(
+      Type.Union([Type.Literal('first'), Type.Literal('last'), Type.Literal('both')], {
+        description: 'default: both for a wildcard cron (minute or hour starts with *), first otherwise',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'docs/SCHEDULES.md' },
 );
-export type DstPolicy = Static<typeof DstPolicySchema>;
+export type DstPolicy = Required<Static<typeof DstPolicySchema>>;
 
 const JitterMs = Type.Integer({
   minimum: 0,
@@ -68,7 +75,10 @@ export type OnceSchedule = Static<typeof OnceScheduleSchema>;
 export type Schedule = Static<typeof ScheduleSchema>;
 
 export const MIN_INTERVAL_MS = 100;
-export const DEFAULT_DST_POLICY: DstPolicy = { gap: 'shift', overlap: 'first' };
+/** The DST policy of a fixed-time cron (its minute and hour fields do not start with `*`): `30 2 * * *`. */
+export const FIXED_TIME_DST_POLICY: DstPolicy = { gap: 'shift', overlap: 'first' };
+// The DST policy of a wildcard cron (minute or hour starts with `*`): every 15 minutes, hourly.
+export const WILDCARD_DST_POLICY: DstPolicy = { gap: 'skip', overlap: 'both' };
 
 const validators = {
   cron: compileValidator(CronScheduleSchema),
@@ -144,143 +154,159 @@ function checkScheduleMeaning(schedule: Schedule, field: string): FieldIssue[] {
   }
 }
 
-const PREDEFINED = /^@(yearly|annually|monthly|weekly|daily|hourly|minutely|secondly|weekdays|weekends)$/i;
-
 /** Returns why a cron expression is unusable, or undefined when it is fine. */
 export function explainCronProblem(expression: string): string | undefined {
-  const trimmed = expression.trim();
-  const fieldCount = trimmed.split(/\s+/).length;
-  if (!PREDEFINED.test(trimmed) && fieldCount !== 5 && fieldCount !== 6) {
-    return `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first; got ${fieldCount}`;
-  }
+  let cron: CompiledCron;
   try {
-    const cron = CronExpressionParser.parse(trimmed, { tz: 'UTC', currentDate: REFERENCE_INSTANT });
-    cron.next();
-    return undefined;
+    // The task id only picks the values of `H`; any id shows whether the expression is well formed.
+    cron = compileCron(expression, '');
   } catch (error) {
-    return `is not a valid cron expression: ${error instanceof Error ? error.message : String(error)}`;
+    if (!(error instanceof CronSyntaxError)) throw error;
+    return error.message.startsWith('must have')
+      ? error.message
+      : `is not a valid cron expression: ${error.message}`;
   }
+  if (cron.nextAtOrAfter(REFERENCE_INSTANT) === undefined) {
+    return 'is not a valid cron expression: no date ever matches it (like 30 February)';
+  }
+  return undefined;
 }
 // A fixed, leap-year-rich starting point: whether an expression can ever fire must not depend on today.
 const REFERENCE_INSTANT = Date.UTC(2000, 0, 1);
+
+/** The schedule is a cron with `H`: its instants depend on the task id. */
+export function usesHash(schedule: Schedule): boolean {
+  return schedule.kind === 'cron' && compileCron(schedule.expression, '').usesHash;
+}
+
+/**
+ * The DST policy a cron schedule follows: the fields it sets, the rest from its kind. A
+ * wildcard cron follows the wall clock like Vixie cron and cronie (both passes of a repeated
+ * hour, nothing for the skipped hour); a fixed-time cron fires once whatever the clocks do.
+ */
+export function dstPolicyOf(schedule: CronSchedule): DstPolicy {
+  return resolveDstPolicy(schedule, compileCron(schedule.expression, ''));
+}
+
+function resolveDstPolicy(schedule: CronSchedule, cron: CompiledCron): DstPolicy {
+  const defaults = cron.wildcardTime ? WILDCARD_DST_POLICY : FIXED_TIME_DST_POLICY;
+  return { gap: schedule.dst?.gap ?? defaults.gap, overlap: schedule.dst?.overlap ?? defaults.overlap };
+}
+
+/**
+ * The smallest spacing between two nominal instants of a schedule on the wall clock, in
+ * milliseconds (DST transitions can bring instants closer: see docs/SCHEDULES.md). A jitter
+ * at least this large could reorder fires.
+ */
+export function smallestSpacingMs(schedule: Schedule): number {
+  switch (schedule.kind) {
+    case 'once':
+      return Number.POSITIVE_INFINITY;
+    case 'interval':
+      return schedule.everyMs;
+    case 'cron':
+      return compileCron(schedule.expression, '').smallestDailySpacingSeconds() * 1000;
+  }
+}
 
 /**
  * The next `count` nominal instants strictly after `after`, in order. Pure: every input
  * is an argument, so any past or future window can be recomputed anywhere with the same
  * answer. Jitter is not applied here: nominal instants are the identity of a fire.
+ * `taskId` seeds the cron's `H` fields; a cron with `H` cannot be computed without it.
  */
-export function nextFireTimes(schedule: Schedule, after: EpochMs, count: number): EpochMs[] {
+export function nextFireTimes(schedule: Schedule, after: EpochMs, count: number, taskId?: string): EpochMs[] {
   const out: EpochMs[] = [];
-  if (count <= 0) return out;
-  for (const instant of iterateFireTimes(schedule, after)) {
-    out.push(instant);
-    if (out.length >= count) break;
+  let cursor = after;
+  while (out.length < count) {
+    const next = nextFireTime(schedule, cursor, taskId);
+    if (next === undefined) break;
+    out.push(next);
+    cursor = next;
   }
   return out;
 }
 
 /** The first nominal instant strictly after `after`, or undefined if the schedule is exhausted. */
-export function nextFireTime(schedule: Schedule, after: EpochMs): EpochMs | undefined {
-  return nextFireTimes(schedule, after, 1)[0];
-}
-
-/** Lazily enumerates nominal instants strictly after `after`. */
-export function* iterateFireTimes(schedule: Schedule, after: EpochMs): Generator<EpochMs, void, undefined> {
+export function nextFireTime(schedule: Schedule, after: EpochMs, taskId?: string): EpochMs | undefined {
   switch (schedule.kind) {
     case 'once': {
       const at = parseInstant(schedule.at);
-      if (at !== undefined && at > after) yield at;
-      return;
+      return at !== undefined && at > after ? at : undefined;
     }
     case 'interval': {
       const anchor = schedule.anchorAt === undefined ? 0 : (parseInstant(schedule.anchorAt) ?? 0);
-      const every = schedule.everyMs;
       // First k with anchor + k*every > after; Math.floor handles `after` before the anchor.
-      let next = anchor + (Math.floor((after - anchor) / every) + 1) * every;
-      for (;;) {
-        yield next;
-        next += every;
-      }
+      return anchor + (Math.floor((after - anchor) / schedule.everyMs) + 1) * schedule.everyMs;
     }
     case 'cron':
-      yield* iterateCron(schedule, after);
-      return;
+      return nextCronTime(schedule, after, taskId);
   }
 }
 
-function* iterateCron(schedule: CronSchedule, after: EpochMs): Generator<EpochMs, void, undefined> {
-  if (schedule.timeZone === 'UTC' || schedule.timeZone === 'Etc/UTC') {
-    const cron = parseCron(schedule.expression, after);
-    for (;;) {
-      const instant = nextOrUndefined(cron);
-      if (instant === undefined) return;
-      yield instant;
-    }
+/** Lazily enumerates nominal instants strictly after `after`. */
+export function* iterateFireTimes(
+  schedule: Schedule,
+  after: EpochMs,
+  taskId?: string,
+): Generator<EpochMs, void, undefined> {
+  for (let next = nextFireTime(schedule, after, taskId); next !== undefined;) {
+    yield next;
+    next = nextFireTime(schedule, next, taskId);
   }
-  yield* iterateZonedCron(schedule, new TimeZone(schedule.timeZone), after);
+}
+
+function nextCronTime(
+  schedule: CronSchedule,
+  after: EpochMs,
+  taskId: string | undefined,
+): EpochMs | undefined {
+  const cron = compileCron(schedule.expression, taskId ?? '');
+  if (cron.usesHash && taskId === undefined) {
+    throw new NonoError(
+      ErrorCode.InvalidSchedule,
+      `the cron "${schedule.expression}" uses H, whose values come from the task id: give one`,
+    );
+  }
+  const zone = TimeZone.of(schedule.timeZone);
+  const { gap, overlap } = resolveDstPolicy(schedule, cron);
+  if (overlap !== 'both') return nextMappedTime(cron, zone, after, gap, overlap);
+  // "both" is the union of the instants of "first" and of "last": the smaller next of the two.
+  const first = nextMappedTime(cron, zone, after, gap, 'first');
+  const last = nextMappedTime(cron, zone, after, gap, 'last');
+  if (first === undefined || last === undefined) return first ?? last;
+  return Math.min(first, last);
 }
 
 /**
- * cron-parser matches fields against "floating" local times (wall-clock readings encoded
- * as UTC); this function alone decides how each reading maps to real instants, so the
- * DST policy is explicit. The mapping is monotonic except for overlap "both", where the
- * later copy of a repeated hour must wait in `pending` until nothing earlier can follow.
+ * The first instant after `after` named by a matching wall-clock reading, where each reading
+ * names one instant: its own in ordinary stretches, the chosen pass in a repeated hour, the
+ * end of the gap (or none) in a skipped one. That mapping never goes backwards, so readings
+ * that name instants up to `after` are skipped a whole stretch at a time, never one by one:
+ * a handful of steps whatever the schedule, the zone or the date.
  */
-function* iterateZonedCron(schedule: CronSchedule, zone: TimeZone, after: EpochMs): Generator<EpochMs> {
-  const dst = schedule.dst ?? DEFAULT_DST_POLICY;
-  // A local reading L maps to an instant L - offset; starting at after + smallest nearby
-  // offset is the earliest reading that can still map to an instant after `after`.
-  const cron = parseCron(schedule.expression, after + zone.minOffsetAround(after));
-  const pending: EpochMs[] = [];
-  let lastYielded = after;
+function nextMappedTime(
+  cron: CompiledCron,
+  zone: TimeZone,
+  after: EpochMs,
+  gap: DstPolicy['gap'],
+  pass: 'first' | 'last',
+): EpochMs | undefined {
+  let local = after + zone.minOffsetNear(after) + 1;
   for (;;) {
-    const local = nextOrUndefined(cron);
-    if (local === undefined) break;
-    const instants = mapLocalTime(zone.resolveLocal(local), dst);
-    const lowerBound = instants[0];
-    if (lowerBound === undefined) continue;
-    while (pending.length > 0 && (pending[0] ?? Infinity) < lowerBound) {
-      const instant = pending.shift() as EpochMs;
-      if (instant > lastYielded) {
-        lastYielded = instant;
-        yield instant;
-      }
+    const reading = cron.nextAtOrAfter(local);
+    if (reading === undefined) return undefined;
+    const region = zone.regionAt(reading);
+    if (region.kind === 'gap') {
+      if (gap === 'shift' && region.transition > after) return region.transition;
+      local = region.end;
+      continue;
     }
-    for (const instant of instants) insertSorted(pending, instant);
-  }
-  for (const instant of pending) if (instant > lastYielded) yield (lastYielded = instant);
-}
-
-function mapLocalTime(resolution: ReturnType<TimeZone['resolveLocal']>, dst: DstPolicy): EpochMs[] {
-  switch (resolution.kind) {
-    case 'exact':
-      return [resolution.instant];
-    case 'gap':
-      return dst.gap === 'skip' ? [] : [resolution.transition];
-    case 'overlap':
-      if (dst.overlap === 'first') return [resolution.earlier];
-      if (dst.overlap === 'last') return [resolution.later];
-      return [resolution.earlier, resolution.later];
-  }
-}
-
-function insertSorted(list: EpochMs[], value: EpochMs): void {
-  let index = list.length;
-  while (index > 0 && (list[index - 1] ?? -Infinity) > value) index--;
-  if (list[index - 1] !== value) list.splice(index, 0, value);
-}
-
-function parseCron(expression: string, currentDate: EpochMs): CronExpression {
-  return CronExpressionParser.parse(expression.trim(), { tz: 'UTC', currentDate });
-}
-
-function nextOrUndefined(cron: CronExpression): EpochMs | undefined {
-  try {
-    return cron.next().getTime();
-  } catch {
-    // cron-parser throws once an expression has no further date (out of range, or its
-    // loop limit for expressions that only fire in distant years): the schedule is exhausted.
-    return undefined;
+    const offset = region.kind === 'overlap' && pass === 'last' ? region.offsetAfter : region.offsetBefore;
+    const instant = reading - offset;
+    if (instant > after) return instant;
+    // Readings up to after + offset name instants up to `after`, as far as this stretch goes.
+    local = Math.min(after + offset + 1, region.end);
   }
 }
 

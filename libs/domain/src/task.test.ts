@@ -88,6 +88,21 @@ describe('parseTaskSpec', () => {
       'schedule.expression',
     ],
     ['a label key with spaces', { ...minimal, labels: { 'a b': 'c' } }, 'labels.a b'],
+    [
+      'a jitter as long as the spacing of a per-second cron (fires would run out of order)',
+      { ...minimal, schedule: { kind: 'cron', expression: '* * * * * *', jitterMs: 5000 } },
+      'schedule.jitterMs',
+    ],
+    [
+      'a jitter as long as the spacing of 0,50 * * * *',
+      { ...minimal, schedule: { kind: 'cron', expression: '0,50 * * * *', jitterMs: 600_000 } },
+      'schedule.jitterMs',
+    ],
+    [
+      'a jitter as long as an interval',
+      { ...minimal, schedule: { kind: 'interval', everyMs: 1000, jitterMs: 1000 } },
+      'schedule.jitterMs',
+    ],
   ])('rejects %s, naming %s', (_name, input, field) => {
     const result = parseTaskSpec(input, NOW);
     expect(result.ok).toBe(false);
@@ -96,6 +111,17 @@ describe('parseTaskSpec', () => {
       result.issues.map((i) => i.field),
       JSON.stringify(result.issues),
     ).toContain(field);
+  });
+
+  it.each([
+    ['* * * * * *', 999],
+    ['0,50 * * * *', 599_999],
+    ['*/15 * * * *', 899_999],
+    ['0 3 * * *', 3_600_000],
+  ])('accepts %s with a jitter of %i ms, smaller than its spacing', (expression, jitterMs) => {
+    expect(parseTaskSpec({ ...minimal, schedule: { kind: 'cron', expression, jitterMs } }, NOW).ok).toBe(
+      true,
+    );
   });
 
   it('reports every bad field at once', () => {

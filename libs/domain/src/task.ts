@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
-import { ScheduleSchema, nextFireTime, parseSchedule } from './schedule.js';
+import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { compileValidator } from './validation.js';
 
 export const TASK_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
@@ -205,6 +205,14 @@ function checkSpecMeaning(spec: TaskSpec, now: EpochMs): FieldIssue[] {
       message: `is in the past (${formatInstant(endAt)}); the task could never fire`,
     });
   }
+  // A jitter as long as the spacing lets a later instant fire before an earlier one.
+  const spacingMs = smallestSpacingMs(spec.schedule);
+  if (spec.schedule.jitterMs > 0 && spec.schedule.jitterMs >= spacingMs) {
+    issues.push({
+      field: 'schedule.jitterMs',
+      message: `must be smaller than the schedule's smallest spacing (${spacingMs} ms), or fires could run out of order`,
+    });
+  }
   if (spec.pausedNote !== undefined && !spec.paused) {
     issues.push({ field: 'pausedNote', message: 'only allowed while paused is true' });
   }
@@ -274,16 +282,32 @@ export function parseStoredTask(input: unknown): Result<SchedulerTask> {
   return schedule.ok ? shaped : fail(schedule.issues);
 }
 
+/** What the instants of a task depend on: its id (for `H`), its schedule and its bounds. */
+export type TaskTiming = Pick<SchedulerTask, 'id' | 'schedule' | 'startAt' | 'endAt'>;
+
 /**
  * The task's next nominal instant strictly after `after`, within its start and end
  * bounds. Undefined when the task will never fire again by its own definition.
- * Run-count limits need the fire state and are the scheduler's decision.
+ * Run-count limits need the fire state and are the scheduler's decision. The one
+ * function schedulers, the API's previews and `nextFireAt` all use.
  */
-export function nextTaskFireTime(task: SchedulerTask, after: EpochMs): EpochMs | undefined {
+export function nextTaskFireTime(task: TaskTiming, after: EpochMs): EpochMs | undefined {
   const startAt = task.startAt === undefined ? undefined : parseInstant(task.startAt);
   const endAt = task.endAt === undefined ? undefined : parseInstant(task.endAt);
   const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
-  const next = nextFireTime(task.schedule, from);
+  const next = nextFireTime(task.schedule, from, task.id);
   if (next === undefined || (endAt !== undefined && next > endAt)) return undefined;
   return next;
+}
+
+/** The task's next `count` nominal instants after `after`, within its bounds. */
+export function nextTaskFireTimes(task: TaskTiming, after: EpochMs, count: number): EpochMs[] {
+  const out: EpochMs[] = [];
+  for (let cursor = after; out.length < count;) {
+    const next = nextTaskFireTime(task, cursor);
+    if (next === undefined) break;
+    out.push(next);
+    cursor = next;
+  }
+  return out;
 }

@@ -97,6 +97,12 @@ export const PreviewBody = byHandler(
       schedule: ScheduleSchema,
       count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
       after: Type.Optional(Type.String({ description: 'RFC 3339 instant; default now' })),
+      taskId: Type.Optional(
+        Type.String({
+          pattern: TASK_ID_PATTERN,
+          description: 'the id the task will have: required when the cron uses H',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -171,6 +177,20 @@ export const FirePreviewResponse = Type.Object(
         },
         { additionalProperties: false },
       ),
+    ),
+    dstEffects: Type.Array(
+      Type.Object(
+        {
+          transitionAt: Type.String({ description: 'RFC 3339: when the zone offset changes' }),
+          kind: Type.Union([Type.Literal('gap'), Type.Literal('overlap')]),
+          readings: Type.Integer({ description: 'matching wall-clock times skipped or repeated' }),
+          message: Type.String({
+            description: 'e.g. "on 2026-10-25 02:30 occurs twice (...); fires at the first only"',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'what the DST transitions of the coming year (or the listed span) do to the schedule' },
     ),
   },
   { additionalProperties: false },

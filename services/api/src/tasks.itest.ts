@@ -26,29 +26,30 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
       payload: sampleTask('crud-1'),
     });
     expect(created.statusCode).toBe(201);
-    expect(created.headers.etag).toBe('"0"');
+    expect(created.headers.etag).toBe('"1"');
     expect(created.headers.location).toBe('/api/v1/tasks/crud-1');
     expect(created.json()).toMatchObject({ id: 'crud-1', revision: 1, paused: false, overlap: 'skip' });
     expect((await storedTask('crud-1')).task.name).toBe('task crud-1');
 
     const read = await h.app.inject({ method: 'GET', url: '/api/v1/tasks/crud-1', headers: auth('viewer') });
     expect(read.statusCode).toBe(200);
-    expect(read.headers.etag).toBe('"0"');
+    expect(read.headers.etag).toBe('"1"');
 
     const replaced = await h.app.inject({
       method: 'PUT',
       url: '/api/v1/tasks/crud-1',
-      headers: { ...auth('admin'), 'if-match': '"0"' },
+      headers: { ...auth('admin'), 'if-match': '"1"' },
       payload: { ...sampleTask('crud-1'), name: 'renamed' },
     });
     expect(replaced.statusCode).toBe(200);
-    expect(replaced.headers.etag).toBe('"1"');
+    // One number everywhere: the ETag is the revision the body shows.
+    expect(replaced.headers.etag).toBe('"2"');
     expect(replaced.json()).toMatchObject({ name: 'renamed', revision: 2 });
 
     const patched = await h.app.inject({
       method: 'PATCH',
       url: '/api/v1/tasks/crud-1',
-      headers: { ...auth('admin'), 'content-type': 'application/merge-patch+json', 'if-match': '"1"' },
+      headers: { ...auth('admin'), 'content-type': 'application/merge-patch+json', 'if-match': '"2"' },
       payload: JSON.stringify({ description: 'patched', labels: { team: null, tier: 'gold' } }),
     });
     expect(patched.statusCode).toBe(200);
@@ -81,7 +82,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
       payload: '',
     });
     expect(pausedAgain.statusCode).toBe(200);
-    expect(pausedAgain.headers.etag).toBe('"3"');
+    expect(pausedAgain.headers.etag).toBe('"4"');
     expect(pausedAgain.json()).toMatchObject({ paused: true, pausedNote: 'maintenance', revision: 4 });
 
     const resumed = await h.app.inject({
@@ -96,7 +97,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
     const deleted = await h.app.inject({
       method: 'DELETE',
       url: '/api/v1/tasks/crud-1',
-      headers: { ...auth('admin'), 'if-match': '"4"' },
+      headers: { ...auth('admin'), 'if-match': '"5"' },
     });
     expect(deleted.statusCode).toBe(204);
     expect(await h.zk.exists(h.layout.task('crud-1'))).toBeUndefined();
@@ -153,7 +154,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
       const response = await h.app.inject({
         method,
         url: '/api/v1/tasks/stale-1',
-        headers: { ...auth('admin'), 'if-match': '"0"' },
+        headers: { ...auth('admin'), 'if-match': '"1"' },
         ...(payload === undefined ? {} : { payload }),
       });
       expect(response.statusCode).toBe(412);
@@ -193,7 +194,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
         h.app.inject({
           method: 'PATCH',
           url: '/api/v1/tasks/race-1',
-          headers: { ...auth('admin'), 'if-match': '"0"' },
+          headers: { ...auth('admin'), 'if-match': '"1"' },
           payload: { name },
         }),
       ),
@@ -245,7 +246,7 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
     });
     expect(first.json()).toMatchObject({
       nextCursor: 'list-c',
-      items: [{ owner: 's1', etag: '"0"' }, {}, {}],
+      items: [{ owner: 's1', etag: '"1"' }, {}, {}],
     });
     expect(await ids('label=suite:list&limit=3&after=list-c')).toEqual(['list-d']);
 
@@ -437,7 +438,52 @@ describe('tasks REST over real ZooKeeper and Kafka', () => {
         { utc: '2026-03-29T01:00:00.000Z', local: '2026-03-29T03:00:00.000+02:00' },
         { utc: '2026-03-30T00:30:00.000Z', local: '2026-03-30T02:30:00.000+02:00' },
       ],
+      dstEffects: [
+        {
+          transitionAt: '2026-03-29T01:00:00.000Z',
+          kind: 'gap',
+          readings: 1,
+          message:
+            'on 2026-03-29 02:30 does not exist (clocks go forward from 02:00 to 03:00); fires once at 03:00 instead',
+        },
+        {
+          transitionAt: '2026-10-25T01:00:00.000Z',
+          kind: 'overlap',
+          readings: 1,
+          message:
+            'on 2026-10-25 02:30 occurs twice (clocks go back from 03:00 to 02:00); fires at the first only',
+        },
+        {
+          transitionAt: '2027-03-28T01:00:00.000Z',
+          kind: 'gap',
+          readings: 1,
+          message:
+            'on 2027-03-28 02:30 does not exist (clocks go forward from 02:00 to 03:00); fires once at 03:00 instead',
+        },
+      ],
     });
+    // H takes its value from the task id: an unsaved schedule needs the id it will have.
+    const hashed = { schedule: { kind: 'cron', expression: '0 H * * *' }, after: '2026-03-28T12:00:00Z' };
+    const withoutId = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/preview',
+      headers: auth('viewer'),
+      payload: hashed,
+    });
+    expect(withoutId.statusCode).toBe(422);
+    expect(withoutId.json()).toMatchObject({ code: 'NONO_INVALID_SCHEDULE', errors: [{ field: 'taskId' }] });
+    const previews = await Promise.all(
+      [1, 2].map(() =>
+        h.app.inject({
+          method: 'POST',
+          url: '/api/v1/preview',
+          headers: auth('viewer'),
+          payload: { ...hashed, taskId: 'nightly-report', count: 1 },
+        }),
+      ),
+    );
+    expect(previews.map((r) => r.statusCode)).toEqual([200, 200]);
+    expect(previews[0]?.json()).toEqual(previews[1]?.json());
     const bad = await h.app.inject({
       method: 'POST',
       url: '/api/v1/preview',

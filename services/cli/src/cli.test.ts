@@ -309,6 +309,40 @@ describe('nono tasks preview', () => {
     });
   });
 
+  it('sends the task id an H cron needs and says what DST does to the schedule', async () => {
+    api.on('POST /preview', {
+      status: 200,
+      body: {
+        timeZone: 'Europe/Paris',
+        after: '2026-10-01T00:00:00.000Z',
+        fireTimes: [{ utc: '2026-10-02T00:30:00.000Z', local: '2026-10-02T02:30:00.000+02:00' }],
+        dstEffects: [
+          {
+            transitionAt: '2026-10-25T01:00:00.000Z',
+            kind: 'overlap',
+            readings: 1,
+            message:
+              'on 2026-10-25 02:30 occurs twice (clocks go back from 03:00 to 02:00); fires at the first only',
+          },
+        ],
+      },
+    });
+    const run = await cli.run(
+      'tasks',
+      'preview',
+      '30 2 * * *',
+      '--tz',
+      'Europe/Paris',
+      '--id',
+      'nightly-report',
+    );
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'DST: on 2026-10-25 02:30 occurs twice (clocks go back from 03:00 to 02:00); fires at the first only\n',
+    );
+    expect(api.requests[0]?.body).toMatchObject({ taskId: 'nightly-report' });
+  });
+
   it('exits 1 for a bad count or a bad cron', async () => {
     const count = await cli.run('tasks', 'preview', '* * * * *', '--count', '0');
     expect(count.code).toBe(ExitCode.Usage);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
@@ -73,8 +73,12 @@ async function main(): Promise<void> {
       },
     }),
   });
+  // This process, as opposed to an earlier one with the same scheduler id: stamped on its
+  // claims, its open-executions record and its member node.
+  const incarnation = randomBytes(6).toString('hex');
   const member = {
     id: config.schedulerId,
+    incarnation,
     host: hostname(),
     pid: process.pid,
     version: VERSION,
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
   const openExecutions = new OpenExecutions({
     schedulerId: config.schedulerId,
     store: new ZkOpenExecutionsStore(() => coordinator.zk, layout),
+    incarnation,
     clock,
     log,
     flushIntervalMs: config.openExecutionsFlushMs,
@@ -117,6 +122,7 @@ async function main(): Promise<void> {
     finishFlushDelayMs: config.finishFlushDelayMs,
     claimLeadMs: config.claimLeadMs,
     triggers: new ZkTriggerStore(() => coordinator.zk, layout),
+    liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
   });
 
   const clusterEvent = <

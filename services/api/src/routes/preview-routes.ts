@@ -1,11 +1,13 @@
 import {
-  type Schedule,
-  type SchedulerTask,
+  type DstEffect,
+  type TaskTiming,
   TimeZone,
+  describeDstEffects,
   formatInstant,
-  nextFireTimes,
+  nextTaskFireTimes,
   parseInstant,
   parseSchedule,
+  usesHash,
 } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
@@ -25,7 +27,11 @@ export interface FirePreview {
   readonly timeZone: string;
   readonly after: string;
   readonly fireTimes: ReadonlyArray<{ readonly utc: string; readonly local: string }>;
+  readonly dstEffects: readonly DstEffect[];
 }
+
+/** DST transitions within this long after `after` are described, whatever the number of instants listed. */
+const DST_LOOKAHEAD_MS = 366 * 86_400_000;
 
 /** `2026-03-29T03:00:00.000+02:00`: the instant as a wall clock in `zone` reads it. */
 export function formatLocal(instant: number, zone: TimeZone): string {
@@ -37,28 +43,14 @@ export function formatLocal(instant: number, zone: TimeZone): string {
   return `${new Date(instant + offsetMs).toISOString().slice(0, -1)}${sign}${hh}:${mm}`;
 }
 
-/** The next `count` nominal instants of a schedule after `after`, within the task's bounds. */
-export function boundedFireTimes(
-  schedule: Schedule,
-  after: number,
-  count: number,
-  bounds: Pick<SchedulerTask, 'startAt' | 'endAt'> = {},
-): number[] {
-  const startAt = bounds.startAt === undefined ? undefined : parseInstant(bounds.startAt);
-  const endAt = bounds.endAt === undefined ? undefined : parseInstant(bounds.endAt);
-  const from = startAt !== undefined && startAt - 1 > after ? startAt - 1 : after;
-  return nextFireTimes(schedule, from, count).filter((instant) => endAt === undefined || instant <= endAt);
-}
-
-/** The next nominal instants of a schedule, within the task's bounds when there is a task. */
-export function previewFireTimes(
-  schedule: Schedule,
-  after: number,
-  count: number,
-  bounds: Pick<SchedulerTask, 'startAt' | 'endAt'> = {},
-): FirePreview {
-  const zone = new TimeZone(schedule.kind === 'cron' ? schedule.timeZone : 'UTC');
-  const instants = boundedFireTimes(schedule, after, count, bounds);
+/**
+ * The next nominal instants of a task (or of an unsaved schedule with the id it would have),
+ * within its bounds, and what the DST transitions of the coming year do to it.
+ */
+export function previewFireTimes(task: TaskTiming, after: number, count: number): FirePreview {
+  const zone = TimeZone.of(task.schedule.kind === 'cron' ? task.schedule.timeZone : 'UTC');
+  const instants = nextTaskFireTimes(task, after, count);
+  const until = Math.max(after + DST_LOOKAHEAD_MS, instants.at(-1) ?? after);
   return {
     timeZone: zone.name,
     after: formatInstant(after),
@@ -66,15 +58,8 @@ export function previewFireTimes(
       utc: formatInstant(instant),
       local: formatLocal(instant, zone),
     })),
+    dstEffects: describeDstEffects(task.schedule, task.id, after, until),
   };
-}
-
-/**
- * The task's next nominal instant after `now` within its bounds, or undefined (paused
- * tasks included: the instant they would fire at is still what a person wants to see).
- */
-export function nextFireInstant(task: SchedulerTask, now: number): number | undefined {
-  return boundedFireTimes(task.schedule, now, 1, task)[0];
 }
 
 export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
@@ -96,7 +81,7 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
       const { task } = await loadTask(deps.store, request.params.id);
       return {
         taskId: task.id,
-        ...previewFireTimes(task.schedule, deps.clock.now(), request.query.count ?? 10, task),
+        ...previewFireTimes(task, deps.clock.now(), request.query.count ?? 10),
       };
     },
   );
@@ -126,7 +111,16 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
           ]);
         after = parsed;
       }
-      return reply.send(previewFireTimes(schedule.value, after, body.count ?? 10));
+      if (body.taskId === undefined && usesHash(schedule.value)) {
+        throw new ApiError(ApiErrorCode.InvalidSchedule, undefined, [
+          {
+            field: 'taskId',
+            message: 'is required: the schedule uses H, whose values come from the task id',
+          },
+        ]);
+      }
+      const task = { id: body.taskId ?? '', schedule: schedule.value };
+      return reply.send(previewFireTimes(task, after, body.count ?? 10));
     },
   );
 }

@@ -1,4 +1,4 @@
-import { createTask, taskSpecOf } from '@nono/domain';
+import { createTask, nextTaskFireTime, taskSpecOf } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
 import { definedEvent, deletedEvent } from '../audit/audit-events.js';
@@ -19,7 +19,6 @@ import { parseSpecBody } from '../tasks/task-input.js';
 import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
 import { NextFireCache } from '../tasks/next-fire-cache.js';
-import { nextFireInstant } from './preview-routes.js';
 import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
@@ -28,7 +27,7 @@ type IdParams = { Params: Static<typeof TaskIdParams> };
 export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { store } = deps;
   const tags = ['tasks'];
-  const nextFires = new NextFireCache(nextFireInstant);
+  const nextFires = new NextFireCache(nextTaskFireTime);
 
   app.post(
     '/tasks',
@@ -71,8 +70,8 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
       const now = deps.clock.now();
       const page = selectTasks(tasks, query, (taskId) => owners.get(taskId));
       return {
-        items: page.items.map(({ task, version }) => ({
-          etag: etagOf(version),
+        items: page.items.map(({ task }) => ({
+          etag: etagOf(task.revision),
           owner: owners.get(task.id) ?? null,
           nextFireAt: nextFires.nextFireAt(task, now),
           task,

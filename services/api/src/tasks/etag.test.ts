@@ -11,7 +11,7 @@ describe('If-Match', () => {
     ['*', true],
     ['"2"', false],
     ['3', false],
-  ])('%j against version 3 passes: %s', (header, passes) => {
+  ])('%j against revision 3 passes: %s', (header, passes) => {
     const run = () => checkIfMatch(header, 3);
     if (passes) expect(run).not.toThrow();
     else expect(run).toThrow(ApiError);

@@ -28,7 +28,7 @@ export async function writeTask<T>(
 ): Promise<T> {
   const ifMatch = ifMatchOf(request);
   const current = await loadTask(store, taskId);
-  checkIfMatch(ifMatch, current.version);
+  checkIfMatch(ifMatch, current.task.revision);
   try {
     return await write(current);
   } catch (error) {
@@ -40,5 +40,5 @@ export async function writeTask<T>(
 }
 
 export function sendTask(reply: FastifyReply, versioned: VersionedTask, status = 200): FastifyReply {
-  return reply.code(status).header('etag', etagOf(versioned.version)).send(versioned.task);
+  return reply.code(status).header('etag', etagOf(versioned.task.revision)).send(versioned.task);
 }

@@ -95,6 +95,13 @@ export function taskDetailView(taskId) {
             h('li', { title: f.utc }, `${formatInstant(f.utc)} (${formatRelative(f.utc)})`),
           ),
         ),
+        preview.dstEffects.length === 0
+          ? null
+          : h(
+              'ul',
+              { class: 'muted' },
+              preview.dstEffects.map((effect) => h('li', {}, effect.message)),
+            ),
       );
       await Promise.all([
         renderSection(executions, renderExecutions),

@@ -93,6 +93,7 @@ export function taskFormView(taskId) {
         { class: 'preview', 'aria-live': 'polite' },
         h('strong', {}, 'Next fires'),
         h('ol', { id: 'cron-preview' }),
+        h('ul', { id: 'dst-effects', class: 'muted' }),
       ),
     ),
     h(
@@ -270,9 +271,15 @@ export function taskFormView(taskId) {
     const seq = ++previewSeq;
     const list = $('#cron-preview', form);
     try {
-      const { body: result } = await call('POST', '/preview', { body: { schedule: schedule(), count: 5 } });
+      // H takes its values from the task id: preview with the id the task has or will have.
+      const id = editing ? taskId : value('id');
+      const body = { schedule: schedule(), count: 5, ...(id ? { taskId: id } : {}) };
+      const { body: result } = await call('POST', '/preview', { body });
       if (seq !== previewSeq) return;
       clearErrors('schedule');
+      $('#dst-effects', form).replaceChildren(
+        ...result.dstEffects.map((effect) => h('li', {}, effect.message)),
+      );
       list.replaceChildren(
         ...(result.fireTimes.length === 0
           ? [h('li', { class: 'muted' }, 'never fires again')]
@@ -287,9 +294,14 @@ export function taskFormView(taskId) {
     } catch (error) {
       if (seq !== previewSeq) return;
       list.replaceChildren(h('li', { class: 'muted' }, 'fix the schedule to see its fire times'));
+      $('#dst-effects', form).replaceChildren();
       if (error instanceof ApiProblem) {
         clearErrors('schedule');
-        showErrors(error.errors.filter((e) => e.field.startsWith('schedule')));
+        showErrors(
+          error.errors
+            .map((e) => (e.field === 'taskId' ? { ...e, field: 'id' } : e))
+            .filter((e) => e.field.startsWith('schedule') || e.field === 'id'),
+        );
       } else sayError(error);
     }
   }
@@ -298,7 +310,7 @@ export function taskFormView(taskId) {
     previewTimer = setTimeout(() => void preview(), PREVIEW_DEBOUNCE_MS);
   };
   form.addEventListener('input', (event) => {
-    if (event.target.name?.startsWith('schedule.')) {
+    if (event.target.name?.startsWith('schedule.') || event.target.name === 'id') {
       if (event.target.name === 'schedule.kind') showKind();
       schedulePreviewSoon();
     }

@@ -225,19 +225,30 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
     .argument('<cron>', "cron expression, quoted: '*/5 * * * *'")
     .option('--tz <zone>', 'IANA time zone the expression is read in', 'UTC')
     .option('--count <n>', 'how many instants (1-100)', countOption, 10)
-    .action(async (expression: string, options: { tz: string; count: number }) => {
+    .option('--id <task-id>', 'the id the task has or will have (needed when the cron uses H)')
+    .action(async (expression: string, options: { tz: string; count: number; id?: string }) => {
       const ctx = context();
       const response = await (
         await ctx.client()
-      ).request<{ timeZone: string; fireTimes: Array<{ utc: string; local: string }> }>('POST', '/preview', {
-        body: { schedule: { kind: 'cron', expression, timeZone: options.tz }, count: options.count },
+      ).request<{
+        timeZone: string;
+        fireTimes: Array<{ utc: string; local: string }>;
+        dstEffects?: Array<{ message: string }>;
+      }>('POST', '/preview', {
+        body: {
+          schedule: { kind: 'cron', expression, timeZone: options.tz },
+          count: options.count,
+          ...(options.id === undefined ? {} : { taskId: options.id }),
+        },
       });
-      const { timeZone, fireTimes } = response.body;
-      ctx.print(response.body, () =>
-        renderTable(
-          ['UTC', `LOCAL (${timeZone})`],
-          fireTimes.map((fire) => [fire.utc, fire.local]),
-        ),
+      const { timeZone, fireTimes, dstEffects = [] } = response.body;
+      ctx.print(
+        response.body,
+        () =>
+          renderTable(
+            ['UTC', `LOCAL (${timeZone})`],
+            fireTimes.map((fire) => [fire.utc, fire.local]),
+          ) + dstEffects.map((effect) => `DST: ${effect.message}\n`).join(''),
       );
     });
 }

@@ -70,6 +70,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #recordSweep: NodeJS.Timeout | undefined;
   /** When the leader first saw each scheduler's record without its member node. */
   readonly #absentSince = new Map<string, number>();
+  readonly #incarnations = new Map<string, { at: number; incarnation: string | undefined }>();
 
   constructor(options: CoordinatorOptions) {
     super();
@@ -100,6 +101,29 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
 
   get ownedTaskIds(): ReadonlySet<string> {
     return this.#owned;
+  }
+
+  /**
+   * The process behind a live scheduler id (its member node's incarnation); undefined when the
+   * id is not live. A restarted scheduler keeps its id but is another process. Read on demand
+   * (only for executions past their deadline) and kept for a second.
+   */
+  async liveIncarnation(schedulerId: string): Promise<string | undefined> {
+    const now = Date.now();
+    const known = this.#incarnations.get(schedulerId);
+    if (known !== undefined && now - known.at < 1_000) return known.incarnation;
+    let incarnation: string | undefined;
+    try {
+      const parsed = memberDocument.parse(
+        (await this.zk.get(this.#options.layout.scheduler(schedulerId))).data,
+      );
+      // A member node without one (an older version) is a live process of unknown incarnation.
+      incarnation = parsed.ok ? (parsed.value.incarnation ?? 'unknown') : 'unknown';
+    } catch (error) {
+      if (!(isZkError(error) && error.isNoNode)) throw error;
+    }
+    this.#incarnations.set(schedulerId, { at: now, incarnation });
+    return incarnation;
   }
 
   async start(): Promise<void> {

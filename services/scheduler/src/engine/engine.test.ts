@@ -139,6 +139,8 @@ interface EngineSetup {
   readonly fence?: MemoryFence;
   readonly records?: MemoryRecords;
   readonly triggers?: MemoryTriggers;
+  /** The live scheduler ids and the process behind each (default: none but this engine). */
+  readonly live?: ReadonlyMap<string, string>;
 }
 
 async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
@@ -172,6 +174,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     finishFlushDelayMs: 1_500,
     lostGraceMs: 2_000,
     triggers,
+    liveIncarnation: (id) => Promise.resolve(setup.live?.get(id)),
   });
   engine.setActive(true);
   engine.setOwned(new Set([task.id]));
@@ -338,6 +341,25 @@ describe('Engine: what a dead scheduler left in the fire state', () => {
       executionId,
       lostSchedulerId: 's1',
     });
+  });
+
+  it('an entry held by a live process past its deadline is left to it; a live id that is another process is not', async () => {
+    for (const [sameProcess, reported] of [
+      [true, false],
+      [false, true],
+    ] as const) {
+      const s1 = await s1RunsUntil(instant + 600, 5_000);
+      const live = new Map([['s1', sameProcess ? s1.openExecutions.incarnation : 'restarted']]);
+      const s2 = await startEngine(task, {
+        schedulerId: 's2',
+        startAt: s1.clock.now(),
+        fence: s1.fence,
+        records: s1.records,
+        live,
+      });
+      await s2.advanceTo(instant + 9_000);
+      expect(typesOf(s2.events).includes('nono.execution.lost.v1')).toBe(reported);
+    }
   });
 
   it('upgrading from UUIDv5 execution ids: a call left under its old id is lost and re-run under it, never fired under a new one', async () => {

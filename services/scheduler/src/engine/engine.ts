@@ -50,6 +50,8 @@ export interface EngineOptions {
   readonly finishFlushDelayMs: number;
   /** Extra time past an execution's deadline before it is called lost. */
   readonly lostGraceMs: number;
+  /** The process behind a live scheduler id (undefined: not live): see LostSettler. */
+  readonly liveIncarnation: (schedulerId: string) => Promise<string | undefined>;
 }
 
 /**
@@ -119,6 +121,7 @@ export class Engine {
       metrics: options.metrics,
       log: options.log,
       lostGraceMs: options.lostGraceMs,
+      liveIncarnation: options.liveIncarnation,
     });
     this.#claims = new FireQueue(options.clock, (taskId) => this.#onClaimDue(taskId));
     this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => {
@@ -593,8 +596,11 @@ export class Engine {
         runtime.running.delete(fire.executionId);
         this.#executions.delete(execution);
         if (end === 'abandoned') {
-          // No terminal fact: it stays open and listed, and is reported lost past its deadline.
-          this.#enqueue(runtime, () => this.#settleLost(runtime));
+          // No terminal fact yet: it stays open and listed. An owner reports it lost past its
+          // deadline; a released task's new owner leaves a live process's entries to it, so then
+          // this process reports it.
+          if (runtime.released) this.#enqueue(runtime, () => this.#reportAbandoned(runtime, task, fire));
+          else this.#enqueue(runtime, () => this.#settleLost(runtime));
           this.#startBuffered(runtime);
           return;
         }
@@ -671,6 +677,32 @@ export class Engine {
     // Nothing to report for these: they leave with the next write.
     this.#retire(runtime, result.ended);
     for (const rerun of result.reruns) this.#startExecution(runtime, task, rerun);
+  }
+
+  /** An execution of a released task this process gave up (past its deadline): off the fire state, reported lost. */
+  async #reportAbandoned(runtime: TaskRuntime, task: SchedulerTask, fire: RunnableFire): Promise<void> {
+    const { openExecutions } = this.#o;
+    const update = await this.#writer.update(runtime.taskId, undefined, (state) => {
+      const entry = state.inflight[fire.executionId];
+      // Only our own entry: a new owner may already list a re-run under the same id.
+      if (entry?.schedulerId !== this.#o.schedulerId || entry.incarnation !== openExecutions.incarnation)
+        return undefined;
+      const inflight = { ...state.inflight };
+      delete inflight[fire.executionId];
+      return { ...state, inflight };
+    });
+    openExecutions.close(runtime.taskId, [fire.executionId]);
+    if (update.kind !== 'written') return;
+    this.#o.metrics.lost.inc();
+    this.#o.events.append([
+      this.#facts.create('nono.execution.lost.v1', {
+        ...this.#facts.ref(task.id, fire.executionId, fire.nominal, update.fencingToken),
+        reason: fire.reason,
+        detectedAt: formatInstant(this.#o.clock.now()),
+        lostSchedulerId: this.#o.schedulerId,
+        rerun: false,
+      }),
+    ]);
   }
 
   /** Hands the task's pending trigger requests to its chain, once each, when the task is loaded here. */

@@ -26,6 +26,18 @@ function joined(n: number): NonoEvent {
   );
 }
 
+/** What a new spool on `dir` would queue for delivery. */
+async function undeliveredAfterRestart(dir: string): Promise<number> {
+  const again = new EventSpool({
+    dir,
+    publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
+    log: createLogger('spool-test', 'silent'),
+  });
+  const undelivered = await again.open();
+  await again.close(0);
+  return undelivered;
+}
+
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(check()).toBe(true);
@@ -59,13 +71,7 @@ describe('EventSpool', () => {
     expect(await spool.close(1_000)).toBe(0);
 
     // A restart finds nothing undelivered.
-    const again = new EventSpool({
-      dir,
-      publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
-      log: createLogger('spool-test', 'silent'),
-    });
-    expect(await again.open()).toBe(0);
-    await again.close(0);
+    expect(await undeliveredAfterRestart(dir)).toBe(0);
   });
 });
 
@@ -134,12 +140,6 @@ describe('EventSpool on a failing disk', () => {
     expect(await spool.close(1_000)).toBe(0);
 
     // What the log holds is what was delivered: a restart resends nothing.
-    const again = new EventSpool({
-      dir,
-      publisher: { publish: () => Promise.reject(new Error('Kafka is down')) },
-      log: createLogger('spool-test', 'silent'),
-    });
-    expect(await again.open()).toBe(0);
-    await again.close(0);
+    expect(await undeliveredAfterRestart(dir)).toBe(0);
   });
 });

@@ -19,6 +19,8 @@ export interface LostSettlerOptions {
   readonly log: Logger;
   /** Extra time past an execution's deadline before it is called lost. */
   readonly lostGraceMs: number;
+  /** The process behind a live scheduler id; undefined when the id is not live. */
+  readonly liveIncarnation: (schedulerId: string) => Promise<string | undefined>;
 }
 
 /** What the settler needs to know of one owned task. */
@@ -45,10 +47,14 @@ export interface SettleResult {
  * not hold: a dead scheduler's, a previous process's with our id, or a live one's that stalled.
  *
  * - Proven ended by its process's open-executions record: taken off, nothing reported.
- * - Otherwise, once past its deadline plus the grace: reported `lost`, whoever its process is.
- *   A live process never starts an attempt that could run past the deadline (the runner's
- *   rule), so past it the execution cannot still be running anywhere; liveness is not a reason
- *   to wait (a restarted scheduler with the same id is live but knows nothing of it).
+ * - Held by a live process (the scheduler's id is live and its member node names the very
+ *   process that claimed it): that process ends it and takes it off (a finished entry may stay
+ *   listed for a while, and a record read a moment ago may not show it ended yet); looked at
+ *   again later.
+ * - Otherwise, once past its deadline plus the grace: reported `lost`. A process that died, or
+ *   a scheduler restarted under the same id (live, but another process that knows nothing of
+ *   it), will never end it. No process starts an attempt that could run past the deadline (the
+ *   runner's rule), so past it nothing of it can still be running.
  * - Before that: looked at again at that time.
  *
  * A lost execution is re-run when the task asks and it belongs to this incarnation of the
@@ -75,8 +81,15 @@ export class LostSettler {
         continue;
       }
       const lostAt = entry.deadlineAt + lostGraceMs;
-      if (now >= lostAt) lostCandidates.add(executionId);
-      else nextCheckAt = Math.min(nextCheckAt ?? Infinity, lostAt);
+      if (now < lostAt) {
+        nextCheckAt = Math.min(nextCheckAt ?? Infinity, lostAt);
+        continue;
+      }
+      if (await this.#heldByLiveProcess(entry)) {
+        nextCheckAt = Math.min(nextCheckAt ?? Infinity, now + Math.max(lostGraceMs, 1_000));
+        continue;
+      }
+      lostCandidates.add(executionId);
     }
     if (lostCandidates.size === 0) return { fire, reruns: [], nextCheckAt, ended };
 
@@ -145,6 +158,14 @@ export class LostSettler {
       nextCheckAt,
       ended: [],
     };
+  }
+
+  async #heldByLiveProcess(entry: InflightExecution): Promise<boolean> {
+    if (entry.schedulerId === this.#o.schedulerId) return false; // ours: held here or by a dead predecessor
+    const live = await this.#o.liveIncarnation(entry.schedulerId);
+    if (live === undefined) return false;
+    // Without incarnations on either side (older versions) a live id is taken to be the same process.
+    return live === 'unknown' || entry.incarnation === undefined || live === entry.incarnation;
   }
 
   /** Claimed by this very process (not an earlier one with our id). */
