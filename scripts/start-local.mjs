@@ -2,17 +2,18 @@
 // `npm start`: a whole nono on this machine, for trying it out and for end-to-end tests.
 //
 //   ZooKeeper + Kafka (infra/, started only if not already running), the history service, the
-//   API with its web UI, two schedulers and the example worker, each a child process. Logs
+//   alerts service, the API with its web UI, two schedulers and the example worker, each a
+//   child process. Logs
 //   go to .nono/logs/<name>.log in full and to the console in short, one prefixed line each.
 //   Three demo tasks are defined when the cluster has none. Ctrl-C stops everything this
 //   script started, in order: schedulers (they finish their calls and hand off), then the API
-//   and history, then the worker, then the infra if this script brought it up.
+//   history and alerts, then the worker, then the infra if this script brought it up.
 //
 // Plain Node ESM with built-ins only (it runs the built dist of each service).
 // Configuration (environment), all optional:
 //   NONO_API_PORT (7200), NONO_HISTORY_PORT (7300), NONO_SCHEDULER_PORT_BASE (7400: the
-//   schedulers' ops ports are base, base+1, ...), NONO_WORKER_PORT (7500),
-//   NONO_LOCAL_SCHEDULERS (2), NONO_LOCAL_DIR (.nono: token, logs, spools, history database,
+//   schedulers' ops ports are base, base+1, ...), NONO_WORKER_PORT (7500), NONO_ALERTS_PORT (7600),
+//   NONO_LOCAL_SCHEDULERS (2), NONO_LOCAL_DIR (.nono: token, logs, spools, history and alerts databases,
 //   the lock file), NONO_LOCAL_DEMO_TASKS (1; 0 = none), NONO_LOCAL_LOG (pretty | quiet: only
 //   warnings and errors on the console | files: nothing but the summary on the console),
 //   NONO_ZK_CONNECT + NONO_KAFKA_BROKERS (both set: use that ZooKeeper and Kafka and manage no
@@ -73,6 +74,7 @@ function readConfig(env) {
     apiPort: readPort(env, 'NONO_API_PORT', 7200),
     historyPort: readPort(env, 'NONO_HISTORY_PORT', 7300),
     workerPort: readPort(env, 'NONO_WORKER_PORT', 7500),
+    alertsPort: readPort(env, 'NONO_ALERTS_PORT', 7600),
     schedulers,
     demoTasks: !/^(0|false|no|off)$/i.test(env.NONO_LOCAL_DEMO_TASKS?.trim() || '1'),
     logMode,
@@ -85,6 +87,7 @@ function readConfig(env) {
     ['NONO_API_PORT', config.apiPort],
     ['NONO_HISTORY_PORT', config.historyPort],
     ['NONO_WORKER_PORT', config.workerPort],
+    ['NONO_ALERTS_PORT', config.alertsPort],
     ...schedulers.map((s) => ['NONO_SCHEDULER_PORT_BASE', s.port]),
   ];
   const seen = new Map();
@@ -540,6 +543,7 @@ async function start(run) {
       `not built yet (${missing.join(', ')} missing): run \`npm run build\` first (\`npm start\` does it).`,
     );
   const historyBuilt = fs.existsSync(path.join(REPO, 'services/history/dist/main.js'));
+  const alertsBuilt = fs.existsSync(path.join(REPO, 'services/alerts/dist/main.js'));
 
   if (config.externalInfra) {
     run.infra = { ...config.externalInfra, startedByUs: false, started: [] };
@@ -585,15 +589,17 @@ async function start(run) {
     ]
       .filter(Boolean)
       .join(','),
+    NONO_ALERTS_URL: `http://127.0.0.1:${config.alertsPort}`,
   };
   run.urls = {
     ui: `http://127.0.0.1:${config.apiPort}/`,
     api: `http://127.0.0.1:${config.apiPort}`,
     history: `http://127.0.0.1:${config.historyPort}`,
+    alerts: `http://127.0.0.1:${config.alertsPort}`,
     worker: `http://127.0.0.1:${config.workerPort}`,
   };
   run.nameWidth = Math.max(
-    ...['history', 'api', 'worker', ...config.schedulers.map((s) => `scheduler-${s.id}`)].map(
+    ...['history', 'alerts', 'api', 'worker', ...config.schedulers.map((s) => `scheduler-${s.id}`)].map(
       (n) => n.length,
     ),
   );
@@ -632,6 +638,23 @@ async function start(run) {
         'services/history is not built: running without history (executions, reports and audit will answer 502)',
       ),
     );
+  }
+  if (alertsBuilt) {
+    starting.push({
+      optional: true,
+      record: startChild(run, {
+        name: 'alerts',
+        script: 'services/alerts/dist/main.js',
+        port: config.alertsPort,
+        env: {
+          ...base,
+          NONO_ALERTS_PORT: String(config.alertsPort),
+          NONO_ALERTS_DB: path.join(config.stateDir, 'alerts.sqlite'),
+        },
+      }),
+    });
+  } else {
+    say(paint(33, 'services/alerts is not built: running without alerts (/api/v1/alerts will answer 502)'));
   }
   starting.push({
     record: startChild(run, {
@@ -697,6 +720,7 @@ function printSummary(run, { tokenCreated, demo }) {
     `  web UI      ${run.urls.ui}   (it asks for the token below)`,
     `  API docs    ${run.urls.api}/docs`,
     `  history     ${run.urls.history}`,
+    `  alerts      ${run.urls.alerts}   (nono alerts ls; rules: services/alerts/README.md)`,
     ...run.children
       .filter((c) => c.name.startsWith('scheduler-'))
       .map(
@@ -721,7 +745,7 @@ function printSummary(run, { tokenCreated, demo }) {
 
 /**
  * The stop order matters: schedulers first (they finish or hand off their calls and deliver
- * their spooled events while Kafka and the worker are still up), then the API and history,
+ * their spooled events while Kafka and the worker are still up), then the API, history and alerts,
  * then the worker, then the infra, and only if this script started it.
  */
 async function stop(run, why) {
@@ -735,7 +759,7 @@ async function stop(run, why) {
     clean &&= results.every(Boolean);
   };
   await phase((name) => name.startsWith('scheduler-'), 30_000);
-  await phase((name) => name === 'api' || name === 'history', 35_000);
+  await phase((name) => name === 'api' || name === 'history' || name === 'alerts', 35_000);
   await phase((name) => name === 'worker', 10_000);
   if (run.infraPending) run.infra ??= await run.infraPending.catch(() => undefined);
   if (run.infra?.startedByUs && run.infraModule) {

@@ -44,6 +44,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
     const ports = {
       api: await freePort(),
       history: await freePort(),
+      alerts: await freePort(),
       worker: await freePort(),
       schedulerBase: await twoFreePorts(),
     };
@@ -52,11 +53,13 @@ describe('npm start (scripts/start-local.mjs)', () => {
       NONO_LOCAL_DIR: stateDir,
       NONO_API_PORT: String(ports.api),
       NONO_HISTORY_PORT: String(ports.history),
+      NONO_ALERTS_PORT: String(ports.alerts),
       NONO_WORKER_PORT: String(ports.worker),
       NONO_SCHEDULER_PORT_BASE: String(ports.schedulerBase),
       NONO_ZK_ROOT: `/nono-tests/e2e-${tag}/nono`,
       NONO_TOPIC_PREFIX: `t.e2e-${tag}.`,
       NONO_HISTORY_GROUP_ID: `e2e-${tag}`,
+      NONO_ALERTS_GROUP_ID: `e2e-alerts-${tag}`,
       NONO_LOCAL_DEMO_TASKS: '0',
       NONO_LOCAL_LOG: 'quiet',
     };
@@ -84,6 +87,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
     const state = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
     childPids = state.children.map((child) => child.pid);
     expect(state.children.map((child) => child.name).sort()).toEqual([
+      'alerts',
       'api',
       'history',
       'scheduler-local-a',
@@ -123,6 +127,10 @@ describe('npm start (scripts/start-local.mjs)', () => {
       'the example worker to be called twice',
     );
     expect(worker.lastRuns['e2e-every-second']?.fencingToken).toBeGreaterThan(0);
+
+    // The alerts service answers through the API and the CLI.
+    const alertsListed = await cli('alerts', 'ls');
+    expect(alertsListed, alertsListed.stderr).toMatchObject({ code: 0, stdout: 'no open alerts\n' });
 
     // History has the executions (Kafka → history → API → CLI).
     const executions = await eventually(
@@ -172,10 +180,17 @@ describe('npm start (scripts/start-local.mjs)', () => {
     script.child.kill('SIGINT');
     expect(await withTimeout(script.exit, 60_000, 'start-local to stop after SIGINT')).toBe(0);
     expect(script.output()).toMatch(
-      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, api[\s\S]*stopped worker/,
+      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, alerts, api[\s\S]*stopped worker/,
     );
     for (const pid of childPids) expect(alive(pid), `pid ${pid} is still running`).toBe(false);
-    for (const port of [ports.api, ports.history, ports.worker, ports.schedulerBase, ports.schedulerBase + 1])
+    for (const port of [
+      ports.api,
+      ports.history,
+      ports.alerts,
+      ports.worker,
+      ports.schedulerBase,
+      ports.schedulerBase + 1,
+    ])
       expect(await portFree(port), `port ${port} is still taken`).toBe(true);
     expect(existsSync(join(stateDir, 'local.json'))).toBe(false);
     // The shared infra is untouched.

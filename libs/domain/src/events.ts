@@ -53,6 +53,30 @@ export const SkipReasonSchema = Type.Union([
   Type.Literal('deleted'),
 ]);
 
+/** The alert conditions (see alert-rule.ts); listed here so alert events name them exactly. */
+export const AlertConditionKindSchema = Type.Union([
+  Type.Literal('failed'),
+  Type.Literal('timed-out'),
+  Type.Literal('lost'),
+  Type.Literal('skipped'),
+  Type.Literal('misfired'),
+  Type.Literal('consecutive-failures'),
+  Type.Literal('dead-man'),
+]);
+
+/** What every alert transition carries: which alert, opened by which rule, about which task. */
+const AlertRef = {
+  alertId: Id,
+  ruleId: Id,
+  ruleRevision: Type.Integer({ minimum: 1 }),
+  taskId: Id,
+  condition: AlertConditionKindSchema,
+  summary: Type.String({ maxLength: 2000 }),
+  /** The occurrence that caused the transition (an execution, or a due instant for dead-man), when there is one. */
+  executionId: Type.Optional(Id),
+  nominalTime: Type.Optional(Instant),
+};
+
 const dataSchemas = {
   'nono.task.defined.v1': Type.Object({
     taskId: Id,
@@ -142,6 +166,33 @@ const dataSchemas = {
     detectedAt: Instant,
     lostSchedulerId: Id,
     rerun: Type.Boolean(),
+  }),
+
+  'nono.alert.opened.v1': Type.Object({ ...AlertRef, openedAt: Instant }),
+  'nono.alert.renotified.v1': Type.Object({
+    ...AlertRef,
+    occurrences: Type.Integer({ minimum: 1, description: 'times the condition held since the alert opened' }),
+    notification: Type.Integer({ minimum: 2, description: 'the how-manyth notification of this alert' }),
+  }),
+  'nono.alert.resolved.v1': Type.Object({
+    ...AlertRef,
+    reason: Type.Union([
+      Type.Literal('cleared'),
+      Type.Literal('rule-changed'),
+      Type.Literal('rule-deleted'),
+      Type.Literal('task-deleted'),
+    ]),
+  }),
+  'nono.alert.acknowledged.v1': Type.Object({
+    ...AlertRef,
+    actor: ActorSchema,
+    note: Type.String({ maxLength: 2000 }),
+  }),
+  'nono.alert.silenced.v1': Type.Object({
+    ...AlertRef,
+    actor: ActorSchema,
+    until: Instant,
+    note: Type.String({ maxLength: 2000 }),
   }),
 
   'nono.scheduler.joined.v1': Type.Object({
@@ -241,16 +292,17 @@ export function executionEventId(executionId: string, type: EventType, attempt: 
   return uuidV5(`${type}|${executionId}|${attempt}`);
 }
 
-export type EventCategory = 'tasks' | 'executions' | 'cluster';
+export type EventCategory = 'tasks' | 'executions' | 'cluster' | 'alerts';
 
 /** Which topic an event belongs to (the topic name is `${prefix}${category}`). */
 export function categoryOf(type: EventType): EventCategory {
   if (type.startsWith('nono.task.')) return 'tasks';
   if (type.startsWith('nono.execution.')) return 'executions';
+  if (type.startsWith('nono.alert.')) return 'alerts';
   return 'cluster';
 }
 
-/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts. */
+/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts, per-alert for alerts. */
 export function partitionKeyOf(event: NonoEvent): string {
   return event.subject;
 }

@@ -16,3 +16,4 @@ export * from './history-query.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';
 export * from './dst-effects.js';
+export * from './alert-rule.js';

@@ -8,10 +8,17 @@ export interface TopicNames {
   readonly tasks: string;
   readonly executions: string;
   readonly cluster: string;
+  /** Alert transitions (services/alerts publishes them; nothing else reads them inside nono). */
+  readonly alerts: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
-  return { tasks: `${prefix}tasks`, executions: `${prefix}executions`, cluster: `${prefix}cluster` };
+  return {
+    tasks: `${prefix}tasks`,
+    executions: `${prefix}executions`,
+    cluster: `${prefix}cluster`,
+    alerts: `${prefix}alerts`,
+  };
 }
 
 export function topicOf(event: Pick<NonoEvent, 'type'>, topics: TopicNames): string {
@@ -30,5 +37,6 @@ export function topicSpecs(topics: TopicNames, partitions: number): TopicSpec[] 
     { topic: topics.tasks, numPartitions: partitions, retentionMs: -1 },
     { topic: topics.executions, numPartitions: partitions, retentionMs: -1 },
     { topic: topics.cluster, numPartitions: 1, retentionMs: 30 * 24 * 3_600_000 },
+    { topic: topics.alerts, numPartitions: partitions, retentionMs: 30 * 24 * 3_600_000 },
   ];
 }

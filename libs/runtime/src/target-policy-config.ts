@@ -32,6 +32,7 @@ export function clusterEndpoints(env: EnvReader): ClusterEndpoint[] {
     listener(env, 'history', 'NONO_HISTORY_HOST', 'NONO_HISTORY_PORT', 7300),
     listener(env, 'API', 'NONO_API_HOST', 'NONO_API_PORT', 7200),
     listener(env, 'scheduler ops', 'NONO_SCHEDULER_HOST', 'NONO_SCHEDULER_PORT', 7400),
+    listener(env, 'alerts', 'NONO_ALERTS_HOST', 'NONO_ALERTS_PORT', 7600),
     ...hostPorts(
       env.list('NONO_CLUSTER_ENDPOINTS', []),
       undefined,

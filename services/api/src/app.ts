@@ -22,6 +22,7 @@ import {
   sendProblem,
 } from './problem-handlers.js';
 import { typeboxValidatorCompiler } from './request-validation.js';
+import { type AlertsUpstream, registerAlertRoutes } from './routes/alert-routes.js';
 import { registerHistoryRoutes } from './routes/history-routes.js';
 import { registerPreviewRoutes } from './routes/preview-routes.js';
 import { type RouteDeps } from './routes/route-deps.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   readonly store: TaskStore;
   readonly cluster: ClusterView;
   readonly history: HistoryClient;
+  /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
+  readonly alerts?: AlertsUpstream;
   readonly clock: Clock;
   readonly tokens: readonly TokenEntry[];
   readonly targetPolicy: TargetPolicy;
@@ -179,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerPreviewRoutes(api, routeDeps);
       registerSchedulerRoutes(api, routeDeps);
       registerHistoryRoutes(api, routeDeps);
+      if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
     },
     { prefix: API_PREFIX },

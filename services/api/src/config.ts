@@ -8,6 +8,8 @@ export interface ApiConfig extends CommonConfig {
   readonly port: number;
   readonly host: string;
   readonly historyUrl: string;
+  /** The alerts service (NONO_ALERTS_URL). */
+  readonly alertsUrl: string;
   readonly tokens: readonly TokenEntry[];
   /** NONO_ALLOWED_TARGET_HOSTS and the cluster's own endpoints (see TargetPolicy). */
   readonly targetPolicy: TargetPolicy;
@@ -39,6 +41,7 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
     port: env.int('NONO_API_PORT', 7200, { min: 0, max: 65_535 }),
     host: env.string('NONO_API_HOST', '127.0.0.1'),
     historyUrl: historyUrl.replace(/\/+$/, ''),
+    alertsUrl: httpUrl(env, 'NONO_ALERTS_URL', 'http://127.0.0.1:7600'),
     tokens: parseTokenList(env.list('NONO_API_TOKENS', []), 'NONO_API_TOKENS'),
     targetPolicy: loadTargetPolicy(env),
     historyReadToken: env.optionalString('NONO_HISTORY_READ_TOKEN'),
@@ -49,6 +52,16 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
     outboxOrphanAfterMs: env.int('NONO_API_OUTBOX_ORPHAN_AFTER_MS', 30_000, { min: 1_000, max: 3_600_000 }),
     shutdownDeadlineMs: env.int('NONO_API_SHUTDOWN_DEADLINE_MS', 10_000, { min: 1_000, max: 120_000 }),
   });
+}
+
+function httpUrl(env: EnvReader, name: string, fallback: string): string {
+  const url = env.string(name, fallback);
+  if (!/^https?:\/\/[^/]+/.test(url))
+    throw new NonoError(
+      ErrorCode.InvalidConfig,
+      `${name}=${JSON.stringify(url)} is not valid: expected an http(s) URL`,
+    );
+  return url.replace(/\/+$/, '');
 }
 
 /** proxy-addr's names for address ranges, accepted as well as addresses and CIDRs. */

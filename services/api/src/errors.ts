@@ -23,6 +23,7 @@ export const ApiErrorCode = {
   CoordinationUnavailable: 'NONO_COORDINATION_UNAVAILABLE',
   OutcomeUnknown: 'NONO_OUTCOME_UNKNOWN',
   HistoryUnavailable: 'NONO_HISTORY_UNAVAILABLE',
+  AlertsUnavailable: 'NONO_ALERTS_UNAVAILABLE',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -58,6 +59,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
     title: 'The connection dropped mid-write; read the task to see whether it applied',
   },
   NONO_HISTORY_UNAVAILABLE: { status: 502, title: 'The history service is unreachable' },
+  NONO_ALERTS_UNAVAILABLE: { status: 502, title: 'The alerts service is unreachable' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

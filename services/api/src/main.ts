@@ -12,6 +12,7 @@ import { hashToken } from './auth/token-registry.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
+import { UndiciAlertsClient } from './routes/alert-routes.js';
 import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
 
@@ -88,6 +89,7 @@ async function main(argv: readonly string[]): Promise<void> {
       timeoutMs: config.historyTimeoutMs,
       token: config.historyReadToken,
     }),
+    alerts: new UndiciAlertsClient({ baseUrl: config.alertsUrl, timeoutMs: config.historyTimeoutMs }),
     clock,
     tokens: config.tokens,
     targetPolicy: config.targetPolicy,

@@ -147,7 +147,13 @@ export class ApiClient {
         summary,
         code === 'NONO_TASK_EXISTS'
           ? ['use `nono tasks apply -f <file>` to update an existing task']
-          : ['the task changed since it was read: read it again (`nono tasks get <id>`) and redo the change'],
+          : path.startsWith('/alerts')
+            ? [
+                'the rule changed since it was read, or the alert is no longer open: look again (`nono alerts ls`, `nono alerts rules ls`)',
+              ]
+            : [
+                'the task changed since it was read: read it again (`nono tasks get <id>`) and redo the change',
+              ],
       );
     }
     if (status === 429 || status >= 500) {

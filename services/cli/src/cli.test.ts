@@ -697,3 +697,95 @@ async function closedPort(): Promise<number> {
     });
   });
 }
+
+describe('nono alerts', () => {
+  const ALERT = {
+    id: '0b3a8e40-bd6b-513d-8cba-d7210136d543',
+    state: 'open',
+    taskId: 'nightly',
+    ruleId: 'on-failure',
+    condition: 'failed',
+    openedAt: '2026-11-02T03:00:01.000Z',
+    occurrences: 2,
+    acknowledged: null,
+    silencedUntil: null,
+    summary: 'nightly at 2026-11-02T03:00:00.000Z failed after attempt 1: HTTP 500',
+  };
+
+  it('ls prints the open alerts as a table, with the filters as query parameters', async () => {
+    api.on('GET /alerts', { status: 200, body: { alerts: [ALERT] } });
+    const run = await cli.run('alerts', 'ls', '--task', 'nightly');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('0b3a8e40-bd6b-513d-8cba-d7210136d543  open   nightly');
+    expect(api.requests.at(-1)?.query.get('state')).toBe('open');
+    expect(api.requests.at(-1)?.query.get('taskId')).toBe('nightly');
+  });
+
+  it('ack sends the note; silence sends the window in milliseconds', async () => {
+    api.on(`POST /alerts/${ALERT.id}/ack`, (request) => ({
+      status: 200,
+      body: { ...ALERT, note: request.body },
+    }));
+    api.on(`POST /alerts/${ALERT.id}/silence`, {
+      status: 200,
+      body: { ...ALERT, silencedUntil: '2026-11-02T04:00:01.000Z' },
+    });
+    expect((await cli.run('alerts', 'ack', ALERT.id, '--note', 'on it')).stdout).toBe(
+      `acknowledged alert ${ALERT.id}\n`,
+    );
+    expect(api.requests.at(-1)?.body).toEqual({ note: 'on it' });
+    const silenced = await cli.run('alerts', 'silence', ALERT.id, '--for', '1h', '--note', 'maintenance');
+    expect(silenced.stdout).toBe(`silenced alert ${ALERT.id} until 2026-11-02T04:00:01.000Z\n`);
+    expect(api.requests.at(-1)?.body).toEqual({ forMs: 3_600_000, note: 'maintenance' });
+  });
+
+  it('silence refuses a window that is not a duration, without calling the API', async () => {
+    const run = await cli.run('alerts', 'silence', ALERT.id, '--for', 'soon');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('--for "soon" is not valid: expected a duration like 30m, 2h or 1d');
+    expect(api.requests).toEqual([]);
+  });
+
+  it('rules apply creates what is new and replaces what exists at the revision it read', async () => {
+    const rule = {
+      id: 'on-failure',
+      name: 'on failure',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+    };
+    cli.files.set('rules.json', JSON.stringify([rule, { ...rule, id: 'fresh' }]));
+    api.on('GET /alerts/rules/on-failure', {
+      status: 200,
+      body: { ...rule, revision: 2 },
+      headers: { etag: '"2"' },
+    });
+    api.on('GET /alerts/rules/fresh', problem(404, 'NONO_ALERT_RULE_NOT_FOUND', 'no rule fresh'));
+    api.on('PUT /alerts/rules/on-failure', {
+      status: 200,
+      body: { ...rule, revision: 3 },
+      headers: { etag: '"3"' },
+    });
+    api.on('PUT /alerts/rules/fresh', {
+      status: 201,
+      body: { ...rule, id: 'fresh', revision: 1 },
+      headers: { etag: '"1"' },
+    });
+    const run = await cli.run('alerts', 'rules', 'apply', '-f', 'rules.json');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('replaced rule on-failure (revision 3)\ncreated rule fresh (revision 1)\n');
+    const puts = api.requests.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.headers['if-match'])).toEqual(['"2"', undefined]);
+    expect(puts[0]?.body).toEqual({
+      name: 'on failure',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+    });
+  });
+
+  it('rules apply names the entry without an id', async () => {
+    cli.files.set('rules.json', JSON.stringify([{ name: 'no id' }]));
+    const run = await cli.run('alerts', 'rules', 'apply', '-f', 'rules.json');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('rules.json[0]: "id" must be a non-empty string');
+  });
+});

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './cli-error.js';
+import { registerAlertCommands } from './commands/alerts.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerViewCommands } from './commands/views.js';
 import { type CliIo, CommandContext, type GlobalFlags } from './context.js';
@@ -10,8 +11,8 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  done
   1  usage error, unreadable task file, or input the API refused (the bad fields are listed)
-  2  not found (task, execution)
-  3  conflict: the id is taken, or the task changed since it was read
+  2  not found (task, execution, alert, alert rule)
+  3  conflict: the id is taken, the task or rule changed since it was read, or the alert is not open
   4  authentication: no token, unknown token, or a role too weak
   5  the API or the history service is unreachable, failing (5xx) or rate-limiting
   6  the server does not offer this command
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const context = (): CommandContext => new CommandContext(io, flags);
   registerTaskCommands(program, context);
   registerViewCommands(program, context);
+  registerAlertCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -23,3 +23,17 @@ export function parseSince(text: string, now: number, option = '--since'): strin
 export function lastUtcDays(days: number, now: number): string[] {
   return Array.from({ length: days }, (_, i) => new Date(now - i * DAY_MS).toISOString().slice(0, 10));
 }
+
+/** `--for 30m | 2h | 1d` → milliseconds. */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+)([smhd])$/.exec(text.trim());
+  if (match !== null) {
+    const [, amount = '0', unit = 's'] = match;
+    const ms = Number(amount) * (UNIT_MS[unit] ?? 0);
+    if (ms > 0) return ms;
+  }
+  throw new CliError(
+    ExitCode.Usage,
+    `${option} "${text}" is not valid: expected a duration like 30m, 2h or 1d`,
+  );
+}

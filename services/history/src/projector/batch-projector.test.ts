@@ -55,6 +55,31 @@ describe('BatchProjector', () => {
     expect(count(open, 'scheduler_events')).toBe(1);
   });
 
+  it('keeps nothing of an alert transition found on a topic it reads: no row, no dead letter', () => {
+    const alert = createEvent(
+      'nono.alert.opened.v1',
+      {
+        alertId: 'a1',
+        ruleId: 'r1',
+        ruleRevision: 1,
+        taskId: 'nightly',
+        condition: 'failed',
+        summary: 'nightly failed',
+        openedAt: '2026-11-22T00:00:00.000Z',
+      },
+      {
+        id: 'alert-event-1',
+        source: 'nono://alerts/test',
+        subject: 'a1',
+        time: Date.parse('2026-11-22T00:00:00Z'),
+      },
+    );
+    const outcome = projector.project({ topic: 't', partition: 0, records: records([alert]) });
+    expect(outcome).toMatchObject({ projected: 1, deadLettered: 0, nextOffset: 1 });
+    for (const table of ['executions', 'task_audit', 'scheduler_events', 'dead_letters'])
+      expect(count(open, table)).toBe(0);
+  });
+
   it('drops records below the stored offset and repeats of an event id at a new offset', () => {
     const events = generateStream({ executions: 50, tasks: 5 });
     projector.project({ topic: 't', partition: 0, records: records(events) });

@@ -1,0 +1,516 @@
+import {
+  type Actor,
+  type AlertConditionKind,
+  type AlertRule,
+  type AlertRuleSpec,
+  type EventData,
+  type EventType,
+  type LedgerDefinition,
+  type NonoEvent,
+  type NonoEventOf,
+  type SchedulerTask,
+  createEvent,
+  formatInstant,
+  isValidAlertRuleId,
+  parseInstant,
+  ruleCovers,
+  uuidV5,
+} from '@nono/domain';
+import { type AlertRow, type AlertStore, type StoredRule } from '../store/alert-store.js';
+import { AlertsError, AlertsErrorCode } from './alert-errors.js';
+import { type AlertView, alertView } from './alert-view.js';
+import {
+  type ExecutionEvent,
+  type Occurrence,
+  clearsAlert,
+  isExecutionEvent,
+  isFinalFailure,
+  occurrenceOf,
+} from './conditions.js';
+import { missedInstants } from './dead-man.js';
+
+/** The transitions that reach a rule's channels; acknowledging and silencing are only events. */
+export type NotifiedTransition = 'opened' | 'renotified' | 'resolved';
+
+/** What a channel is sent: fixed when the transition is decided, the same on every retry. */
+export interface NotificationContent {
+  readonly idempotencyKey: string;
+  readonly transition: NotifiedTransition;
+  readonly at: string;
+  readonly rule: { readonly id: string; readonly name: string };
+  readonly alert: AlertView;
+}
+
+export interface AlertEngineOptions {
+  readonly store: AlertStore;
+  /** CloudEvents `source` of the alert events. */
+  readonly source: string;
+  /** See `missedInstants`: the ledger's transition window. */
+  readonly transitionMs: number;
+  /** At most this many due instants judged per rule and task and check (more: the window is skipped, and logged). */
+  readonly maxInstantsPerCheck?: number;
+  readonly onSkippedWindow?: (ruleId: string, taskId: string, instants: number) => void;
+}
+
+type AlertTransitionType =
+  | 'nono.alert.opened.v1'
+  | 'nono.alert.renotified.v1'
+  | 'nono.alert.resolved.v1'
+  | 'nono.alert.acknowledged.v1'
+  | 'nono.alert.silenced.v1';
+
+/**
+ * Decides alert transitions. Every method runs inside the caller's transaction (or opens
+ * one, for the HTTP and clock-driven ones) and writes the alert change, its event (event
+ * outbox) and its notifications (notification outbox) together.
+ *
+ * Replays give the same result: stream-driven decisions use the event's time, never the
+ * clock, and every id is derived (an alert's from its rule, task and the occurrence that
+ * opened it; an event's and an idempotency key's from the alert and the transition), so the
+ * records re-read after a crash make the same alerts, the same events and the same keys.
+ */
+export class AlertEngine {
+  readonly #options: AlertEngineOptions;
+  readonly #store: AlertStore;
+  #rules: StoredRule[] | undefined;
+  /**
+   * Each task's definition history, parsed once (a stored definition is validated on
+   * parse, which dominated the cost of judging an event when done per event). Appended to
+   * by task events; dropped whole when a transaction fails (`forgetCaches`), since it may
+   * then hold definitions that were rolled back.
+   */
+  #definitions = new Map<string, LedgerDefinition[]>();
+
+  constructor(options: AlertEngineOptions) {
+    this.#options = options;
+    this.#store = options.store;
+  }
+
+  #enabledRules(): StoredRule[] {
+    this.#rules ??= this.#store.listRules();
+    return this.#rules.filter((stored) => stored.rule.enabled);
+  }
+
+  /**
+   * Judges one validated, not-yet-seen event (inside the consumer's transaction). The
+   * event's time dates the alert changes; `decidedAt` (the clock) dates the notifications,
+   * whose retries and give-up are about delivery, not about the fact.
+   */
+  apply(event: NonoEvent, decidedAt: number): void {
+    const at = parseInstant(event.time) ?? 0;
+    const when = { at, decidedAt };
+    switch (event.type) {
+      case 'nono.task.defined.v1':
+      case 'nono.task.updated.v1':
+      case 'nono.task.paused.v1':
+      case 'nono.task.resumed.v1':
+        this.#saveDefinition(event.data.taskId, at, event.id, event.data.after);
+        return;
+      case 'nono.task.deleted.v1':
+        this.#saveDefinition(event.data.taskId, at, event.id, undefined);
+        for (const alert of this.#store.openAlertsOf({ taskId: event.data.taskId }))
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'task-deleted', when);
+        return;
+      default:
+        if (isExecutionEvent(event)) this.#applyExecution(event, when);
+    }
+  }
+
+  #applyExecution(event: ExecutionEvent, when: When): void {
+    const taskId = event.data.taskId;
+    if (event.type === 'nono.execution.succeeded.v1') {
+      if (event.data.reason !== 'manual')
+        this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
+      this.#store.bumpStreak(taskId, true);
+      for (const alert of this.#store.openAlertsOf({ taskId }))
+        if (clearsAlert(event satisfies NonoEventOf<'nono.execution.succeeded.v1'>, alert))
+          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
+      return;
+    }
+    const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
+    const labels = this.#definitionsOf(taskId).at(-1)?.task?.labels;
+    for (const { rule, createdAt } of this.#enabledRules()) {
+      // A rule watches from its creation on: a backlog read later holds no older fact against a task.
+      if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
+      const occurrence = occurrenceOf(rule.condition, event, streak);
+      if (occurrence !== undefined) this.#occur(rule, occurrence, when);
+    }
+  }
+
+  /**
+   * The dead-man check: for every enabled dead-man rule and every defined task it covers,
+   * the due instants since the last check up to `now - grace` without a succeeded
+   * execution each count as an occurrence. Judged from where the previous check stopped
+   * (or the rule's creation, or the task's first definition), so a restart neither
+   * re-judges nor skips an instant.
+   */
+  checkDeadMen(now: number): number {
+    const deadMen = this.#enabledRules().filter((stored) => stored.rule.condition.kind === 'dead-man');
+    if (deadMen.length === 0) return 0;
+    const taskIds = this.#store.definedTaskIds();
+    let missed = 0;
+    for (const stored of deadMen) {
+      const { rule } = stored;
+      if (rule.condition.kind !== 'dead-man') continue;
+      const graceMs = rule.condition.graceMs;
+      const to = now - graceMs;
+      // One transaction per rule: the marks and the alerts of all its tasks commit together.
+      missed += this.#store.transaction(() => {
+        let found = 0;
+        for (const taskId of taskIds) {
+          const definitions = this.#definitionsOf(taskId);
+          const current = definitions.at(-1)?.task;
+          if (current === undefined || !ruleCovers(rule.scope, taskId, current.labels)) continue;
+          const from =
+            this.#store.deadManMark(rule.id, taskId) ?? Math.max(stored.createdAt, definitions[0]?.at ?? now);
+          if (to <= from) continue;
+          const window = missedInstants({
+            definitions,
+            from,
+            to,
+            transitionMs: this.#options.transitionMs,
+            maxInstants: this.#options.maxInstantsPerCheck ?? 10_000,
+            succeeded: (nominal) => this.#store.succeeded(taskId, nominal),
+          });
+          this.#store.saveDeadManMark(rule.id, taskId, to);
+          if ('tooMany' in window) {
+            this.#options.onSkippedWindow?.(rule.id, taskId, window.tooMany);
+            continue;
+          }
+          for (const nominal of window.missed) {
+            const instant = formatInstant(nominal);
+            this.#occur(
+              rule,
+              {
+                taskId,
+                condition: 'dead-man',
+                summary: `${taskId} at ${instant} has not succeeded within ${graceMs} ms`,
+                causeId: `dead-man|${nominal}`,
+                executionId: undefined,
+                nominal: instant,
+              },
+              { at: now, decidedAt: now },
+            );
+          }
+          found += window.missed.length;
+        }
+        return found;
+      });
+    }
+    return missed;
+  }
+
+  #definitionsOf(taskId: string): LedgerDefinition[] {
+    let definitions = this.#definitions.get(taskId);
+    if (definitions === undefined)
+      this.#definitions.set(taskId, (definitions = this.#store.definitionsOf(taskId)));
+    return definitions;
+  }
+
+  #saveDefinition(taskId: string, at: number, eventId: string, task: SchedulerTask | undefined): void {
+    // Loaded before the write: a first load after it would already hold this definition.
+    const definitions = this.#definitionsOf(taskId);
+    this.#store.saveDefinition(taskId, at, eventId, task);
+    definitions.push({ at, task });
+    // Kept in order of `at`, as the store reads them (events of one task arrive in order; a republished one may not).
+    definitions.sort((a, b) => a.at - b.at);
+  }
+
+  /** Drops what is cached from the database: after a failed transaction it may hold rolled-back rows. */
+  forgetCaches(): void {
+    this.#definitions.clear();
+    this.#rules = undefined;
+  }
+
+  #occur(rule: AlertRule, occurrence: Occurrence, when: When): void {
+    const { at } = when;
+    const open = this.#store.openAlert(rule.id, occurrence.taskId);
+    if (open === undefined) {
+      const nominal = occurrence.nominal === undefined ? null : Date.parse(occurrence.nominal);
+      const row: AlertRow = {
+        id: uuidV5(`alert|${rule.id}|${occurrence.taskId}|${occurrence.causeId}`),
+        ruleId: rule.id,
+        ruleRevision: rule.revision,
+        taskId: occurrence.taskId,
+        condition: occurrence.condition,
+        state: 'open',
+        summary: occurrence.summary,
+        executionId: occurrence.executionId ?? null,
+        nominalTime: nominal,
+        openedAt: at,
+        resolvedAt: null,
+        resolveReason: null,
+        occurrences: 1,
+        notifications: 1,
+        lastNotifiedAt: at,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        acknowledgeNote: null,
+        silencedUntil: null,
+        silencedBy: null,
+        silenceNote: null,
+        updatedAt: at,
+      };
+      this.#store.insertAlert(row);
+      this.#emit(row, rule, 'nono.alert.opened.v1', 'opened', when, { openedAt: formatInstant(at) });
+      return;
+    }
+    const occurrences = open.occurrences + 1;
+    const renotify =
+      rule.renotifyEveryMs > 0 &&
+      open.acknowledgedAt === null &&
+      !isSilenced(open, at) &&
+      at - open.lastNotifiedAt >= rule.renotifyEveryMs;
+    if (!renotify) {
+      this.#store.updateAlert(open.id, { occurrences, updatedAt: at });
+      return;
+    }
+    const notification = open.notifications + 1;
+    const change = {
+      occurrences,
+      notifications: notification,
+      lastNotifiedAt: at,
+      summary: occurrence.summary,
+      executionId: occurrence.executionId ?? open.executionId,
+      updatedAt: at,
+    };
+    this.#store.updateAlert(open.id, change);
+    this.#emit({ ...open, ...change }, rule, 'nono.alert.renotified.v1', `renotified-${notification}`, when, {
+      occurrences,
+      notification,
+    });
+  }
+
+  #resolve(
+    alert: AlertRow,
+    rule: AlertRule | undefined,
+    reason: EventData<'nono.alert.resolved.v1'>['reason'],
+    when: When,
+  ): void {
+    const { at } = when;
+    const change = { state: 'resolved' as const, resolvedAt: at, resolveReason: reason, updatedAt: at };
+    this.#store.updateAlert(alert.id, change);
+    this.#emit({ ...alert, ...change }, rule, 'nono.alert.resolved.v1', 'resolved', when, { reason });
+  }
+
+  /**
+   * Writes a transition's event to the event outbox and, for the notified ones, one
+   * notification per channel of the rule, unless the alert is silenced at `at`.
+   */
+  #emit<T extends AlertTransitionType>(
+    alert: AlertRow,
+    rule: AlertRule | undefined,
+    type: T,
+    transition: string,
+    when: When,
+    extra: Omit<EventData<T>, keyof AlertRef>,
+  ): void {
+    const { at, decidedAt } = when;
+    const ref: AlertRef = {
+      alertId: alert.id,
+      ruleId: alert.ruleId,
+      ruleRevision: alert.ruleRevision,
+      taskId: alert.taskId,
+      condition: alert.condition as AlertConditionKind,
+      summary: alert.summary.slice(0, 2000),
+      ...(alert.executionId === null ? {} : { executionId: alert.executionId }),
+      ...(alert.nominalTime === null ? {} : { nominalTime: formatInstant(alert.nominalTime) }),
+    };
+    const event = createEvent(type as EventType, { ...ref, ...extra } as EventData<EventType>, {
+      id: uuidV5(`alert-event|${alert.id}|${transition}`),
+      source: this.#options.source,
+      subject: alert.id,
+      time: at,
+    });
+    this.#store.enqueueEvent(event.id, JSON.stringify(event));
+    const notified = notifiedTransition(type);
+    if (notified === undefined || rule === undefined || isSilenced(alert, at)) return;
+    const idempotencyKey = `${alert.ruleId}:${alert.taskId}:${alert.id}:${transition}`;
+    const content: NotificationContent = {
+      idempotencyKey,
+      transition: notified,
+      at: formatInstant(at),
+      rule: { id: rule.id, name: rule.name },
+      alert: alertView(alert),
+    };
+    for (const [channelIndex, channel] of rule.channels.entries()) {
+      this.#store.enqueueNotification({
+        idempotencyKey,
+        channelIndex,
+        channel: JSON.stringify(channel),
+        alertId: alert.id,
+        transition,
+        content: JSON.stringify(content),
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: decidedAt,
+        lastError: null,
+        createdAt: decidedAt,
+        sentAt: null,
+      });
+    }
+  }
+
+  #ruleOf(id: string): AlertRule | undefined {
+    return (this.#rules ??= this.#store.listRules()).find((stored) => stored.rule.id === id)?.rule;
+  }
+
+  // --- operators ---
+
+  acknowledge(alertId: string, actor: Actor, note: string, now: number): AlertView {
+    return this.#operate(
+      alertId,
+      now,
+      { acknowledgedAt: now, acknowledgedBy: actor.id, acknowledgeNote: note },
+      'nono.alert.acknowledged.v1',
+      { actor, note },
+    );
+  }
+
+  silence(alertId: string, actor: Actor, until: number, note: string, now: number): AlertView {
+    return this.#operate(
+      alertId,
+      now,
+      { silencedUntil: until, silencedBy: actor.id, silenceNote: note },
+      'nono.alert.silenced.v1',
+      { actor, until: formatInstant(until), note },
+    );
+  }
+
+  /** An operator's change to an open alert, with its event (operators' changes notify no channel). */
+  #operate<T extends 'nono.alert.acknowledged.v1' | 'nono.alert.silenced.v1'>(
+    alertId: string,
+    now: number,
+    change: Partial<AlertRow>,
+    type: T,
+    extra: Omit<EventData<T>, keyof AlertRef>,
+  ): AlertView {
+    return this.#store.transaction(() => {
+      const alert = this.#openAlert(alertId);
+      this.#store.updateAlert(alert.id, { ...change, updatedAt: now });
+      const row = { ...alert, ...change, updatedAt: now };
+      const transition = `${type === 'nono.alert.acknowledged.v1' ? 'acknowledged' : 'silenced'}-${now}`;
+      this.#emit(row, this.#ruleOf(alert.ruleId), type, transition, { at: now, decidedAt: now }, extra);
+      return alertView(row);
+    });
+  }
+
+  #openAlert(alertId: string): AlertRow {
+    const alert = this.#store.findAlert(alertId);
+    if (alert === undefined) throw new AlertsError(AlertsErrorCode.AlertNotFound, `no alert ${alertId}`);
+    if (alert.state !== 'open')
+      throw new AlertsError(AlertsErrorCode.AlertNotOpen, `alert ${alertId} is ${alert.state}, not open`);
+    return alert;
+  }
+
+  // --- rules ---
+
+  /**
+   * Creates or replaces a rule. `expectedRevision`: the revision the writer read (If-Match),
+   * `null` to create only (If-None-Match: *), undefined for either. A rule whose scope,
+   * condition or enabled flag changes resolves its open alerts (reason `rule-changed`): they
+   * were opened under a rule that no longer says the same.
+   */
+  putRule(
+    id: string,
+    spec: AlertRuleSpec,
+    expectedRevision: number | null | undefined,
+    now: number,
+  ): AlertRule {
+    if (!isValidAlertRuleId(id))
+      throw new AlertsError(AlertsErrorCode.InvalidRule, 'the rule id is not valid', [
+        {
+          field: 'id',
+          message:
+            'must be 1-128 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+        },
+      ]);
+    try {
+      return this.#store.transaction(() => {
+        const current = this.#store.findRule(id);
+        if (expectedRevision === null && current !== undefined)
+          throw new AlertsError(
+            AlertsErrorCode.RuleExists,
+            `rule ${id} already exists (revision ${current.rule.revision})`,
+          );
+        if (typeof expectedRevision === 'number' && current?.rule.revision !== expectedRevision)
+          throw new AlertsError(
+            AlertsErrorCode.PreconditionFailed,
+            current === undefined
+              ? `rule ${id} does not exist`
+              : `rule ${id} is at revision ${current.rule.revision}, not ${expectedRevision}`,
+          );
+        const at = formatInstant(now);
+        const rule: AlertRule = {
+          id,
+          createdAt: current?.rule.createdAt ?? at,
+          updatedAt: at,
+          revision: (current?.rule.revision ?? 0) + 1,
+          ...spec,
+        };
+        this.#store.saveRule(rule, current?.createdAt ?? now);
+        if (current !== undefined && changesMeaning(current.rule, rule))
+          for (const alert of this.#store.openAlertsOf({ ruleId: id }))
+            this.#resolve(alert, rule, 'rule-changed', { at: now, decidedAt: now });
+        return rule;
+      });
+    } finally {
+      this.#rules = undefined;
+    }
+  }
+
+  deleteRule(id: string, expectedRevision: number | undefined, now: number): void {
+    try {
+      this.#store.transaction(() => {
+        const current = this.#store.findRule(id);
+        if (current === undefined) throw new AlertsError(AlertsErrorCode.RuleNotFound, `no rule ${id}`);
+        if (expectedRevision !== undefined && current.rule.revision !== expectedRevision)
+          throw new AlertsError(
+            AlertsErrorCode.PreconditionFailed,
+            `rule ${id} is at revision ${current.rule.revision}, not ${expectedRevision}`,
+          );
+        for (const alert of this.#store.openAlertsOf({ ruleId: id }))
+          this.#resolve(alert, current.rule, 'rule-deleted', { at: now, decidedAt: now });
+        this.#store.deleteRule(id);
+      });
+    } finally {
+      this.#rules = undefined;
+    }
+  }
+}
+
+/** When a transition happened (the fact's time) and when this service decided it (the clock). */
+interface When {
+  readonly at: number;
+  readonly decidedAt: number;
+}
+
+type AlertRef = Pick<
+  EventData<'nono.alert.opened.v1'>,
+  'alertId' | 'ruleId' | 'ruleRevision' | 'taskId' | 'condition' | 'summary' | 'executionId' | 'nominalTime'
+>;
+
+function notifiedTransition(type: AlertTransitionType): NotifiedTransition | undefined {
+  switch (type) {
+    case 'nono.alert.opened.v1':
+      return 'opened';
+    case 'nono.alert.renotified.v1':
+      return 'renotified';
+    case 'nono.alert.resolved.v1':
+      return 'resolved';
+    default:
+      return undefined;
+  }
+}
+
+function isSilenced(alert: Pick<AlertRow, 'silencedUntil'>, at: number): boolean {
+  return alert.silencedUntil !== null && alert.silencedUntil > at;
+}
+
+function changesMeaning(before: AlertRule, after: AlertRule): boolean {
+  return (
+    before.enabled !== after.enabled ||
+    JSON.stringify(before.scope) !== JSON.stringify(after.scope) ||
+    JSON.stringify(before.condition) !== JSON.stringify(after.condition)
+  );
+}
