@@ -53,7 +53,9 @@ describe('a scheduler refuses definitions the API would refuse', () => {
     );
     await putTask(zk, withHeaders(everySecond('idem-header', `${url}/ok/i`), { 'Idempotency-Key': 'x' }));
     await putTask(zk, withHeaders(everySecond('crlf-header', `${url}/ok/c`), { 'X-A': 'a\r\nX-B: b' }));
-    await putTask(zk, everySecond('zookeeper-port', 'http://127.0.0.1:2181/'));
+    // The ZooKeeper this cluster runs on (not always 2181): one of the cluster's own endpoints.
+    const zkHostPort = (cluster.iso.zkConnect.split('/')[0] ?? '').split(',')[0] ?? '';
+    await putTask(zk, everySecond('zookeeper-port', `http://${zkHostPort}/`));
     await putTask(zk, everySecond('other-host', 'http://10.255.255.1/'));
 
     for (const [taskId, field] of [
