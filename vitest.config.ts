@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Workspace packages export their TypeScript sources under the "source" condition, so
 // tests run against src without a build; spawned service processes run the built dist.
 const resolve = { conditions: ['source', 'module', 'node', 'default'] };
+
+/** Integration tests that burn the CPU on purpose: run after all the others, one at a time. */
+const STARVING = ['tests/scheduler/starvation-chaos.itest.ts'];
 
 export default defineConfig({
   resolve,
@@ -27,12 +30,29 @@ export default defineConfig({
           // After the unit tests, with fewer workers: they share two cores with real servers.
           sequence: { groupOrder: 1 },
           include: ['libs/*/src/**/*.itest.ts', 'services/*/src/**/*.itest.ts', 'tests/**/*.itest.ts'],
+          exclude: [...configDefaults.exclude, ...STARVING],
           environment: 'node',
           globalSetup: ['tests/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Two cores: real ZooKeeper, Kafka and service processes share them with the tests.
           maxWorkers: 2,
+        },
+      },
+      {
+        resolve,
+        ssr: { resolve: { conditions: resolve.conditions, externalConditions: resolve.conditions } },
+        test: {
+          name: 'starvation',
+          // Last and alone: these burn the CPU on purpose, which would starve every test beside them
+          // (the shared ZooKeeper included: the exactly-once test missed instants next to one).
+          sequence: { groupOrder: 2 },
+          include: [...STARVING],
+          environment: 'node',
+          globalSetup: ['tests/support/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          maxWorkers: 1,
         },
       },
     ],

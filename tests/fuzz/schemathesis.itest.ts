@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
+import { type AlertsProcess, startAlertsProcess } from '../support/alerts.js';
 import { REPO_ROOT, type RunningProcess, freePort, startProcess } from '../support/processes.js';
 
 /**
@@ -56,6 +57,10 @@ function runSchemathesis(
         '--max-examples',
         process.env['NONO_FUZZ_MAX_EXAMPLES'] ?? '25',
         '--no-color',
+        // The alert routes' documented schemas are not yet as strict as what the alerts
+        // service enforces (issue #15 notes it): fuzzed separately once they are.
+        '--exclude-path-regex',
+        '^/api/v1/alerts',
       ],
       // Its working directory gets a cache (.schemathesis/): a temporary one, not the repository.
       { cwd: mkdtempSync(join(tmpdir(), 'nono-schemathesis-')) },
@@ -71,6 +76,7 @@ describe('schemathesis, every check, against both services', () => {
   let binary: string;
   let history: RunningProcess;
   let api: RunningProcess;
+  let alerts: AlertsProcess;
   let historyUrl: string;
   let apiUrl: string;
 
@@ -94,11 +100,14 @@ describe('schemathesis, every check, against both services', () => {
       NONO_HISTORY_READ_TOKENS: sha256(READ_TOKEN),
       NONO_HISTORY_ADMIN_TOKENS: sha256(ADMIN_TOKEN),
     });
+    // The API proxies the alerts service too: without one its alert routes could only answer 502.
+    alerts = await startAlertsProcess(iso, { env: { NONO_LOG_LEVEL: 'warn' } });
     api = startProcess('api-fuzz', 'services/api/dist/main.js', {
       ...shared,
       NONO_ZK_CONNECT: iso.zkConnect,
       NONO_API_PORT: String(apiPort),
       NONO_HISTORY_URL: historyUrl,
+      NONO_ALERTS_URL: alerts.url,
       NONO_HISTORY_READ_TOKEN: READ_TOKEN,
       NONO_API_TOKENS: `admin:${sha256(ADMIN_TOKEN)}`,
       NONO_API_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -113,6 +122,7 @@ describe('schemathesis, every check, against both services', () => {
   });
   afterAll(async () => {
     await api?.kill();
+    await alerts?.kill();
     await history?.kill();
   });
 

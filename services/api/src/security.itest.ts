@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZkClient, isZkError } from '@nono/coordination';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Isolation, createIsolatedTopics, isolate } from '../../../tests/support/fixtures.js';
 import { type RunningProcess, freePort, startProcess } from '../../../tests/support/processes.js';
 import { type Harness, auth, sampleTask, startHarness } from './testing/harness.js';
@@ -171,10 +171,15 @@ describe('task definitions (real ZooKeeper)', () => {
   const issuesOf = (body: string): { field: string }[] =>
     (JSON.parse(body) as { errors?: { field: string }[] }).errors ?? [];
 
+  // The ZooKeeper and Kafka these tests run against (2181 and 9092 unless infra was told otherwise).
+  const portOf = (hostPorts: string): string =>
+    (hostPorts.split('/')[0] ?? '').split(',')[0]?.split(':')[1] ?? '';
+  const zkPort = portOf(inject('zkConnect'));
+  const kafkaPort = portOf(inject('kafkaBrokers'));
   it.each([
-    ['ZooKeeper', 'http://127.0.0.1:2181/'],
-    ['ZooKeeper by another loopback name', 'http://localhost:2181/'],
-    ['Kafka', 'http://127.0.0.1:9092/'],
+    ['ZooKeeper', `http://127.0.0.1:${zkPort}/`],
+    ['ZooKeeper by another loopback name', `http://localhost:${zkPort}/`],
+    ['Kafka', `http://127.0.0.1:${kafkaPort}/`],
     ["history's admin", 'http://127.0.0.1:7300/admin/rebuild'],
     ['the API', 'http://127.0.0.1:7200/api'],
     ['the API on [::1]', 'http://[::1]:7200/api'],

@@ -1,4 +1,4 @@
-import { ALERT_RULE_ID_PATTERN, parseAlertRuleSpec } from '@nono/domain';
+import { ALERT_RULE_ID_PATTERN, AlertRuleSpecSchema, parseAlertRuleSpec } from '@nono/domain';
 import { type Static, Type } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
@@ -105,10 +105,8 @@ const SilenceBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RuleBody = {
-  ...Type.Unknown({ description: 'an alert rule (see services/alerts/README.md)' }),
-  'x-validated-by': 'handler',
-};
+/** As strict as the handler's check (the same schema), so the documented contract is the enforced one. */
+const RuleBody = AlertRuleSpecSchema;
 const Forwarded = Type.Unknown({
   description: "the alerts service's answer, as is (services/alerts/README.md)",
 });
