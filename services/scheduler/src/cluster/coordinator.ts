@@ -199,7 +199,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         if (stat !== undefined && stat.ephemeralOwner !== client.sessionId) {
           this.#options.log.warn(
             { path },
-            'member node of a previous session still present; waiting for it to expire',
+            'member node of a previous ZooKeeper session still present; waiting for it to expire',
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
