@@ -1,5 +1,6 @@
 import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
 import {
+  type Admin,
   Kafka,
   type KafkaConfig,
   type Message,
@@ -53,25 +54,60 @@ function kafkaLogCreator(log: KafkaLog): logCreator {
     };
 }
 
-/** Creates the topics if they are missing (idempotent). */
-export async function ensureTopics(kafka: Kafka, topics: TopicNames, partitions = 6): Promise<void> {
+/**
+ * Creates the topics if they are missing (idempotent), and returns once every partition has a leader.
+ *
+ * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
+ * applied the new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host
+ * this topic-partition") for a moment, which kafkajs throws. So the wait is done here, retrying both.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: TopicNames,
+  partitions = 6,
+  leaderTimeoutMs = 30_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = topicSpecs(topics, partitions).filter((spec) => !existing.has(spec.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.topic,
-        numPartitions: spec.numPartitions,
-        replicationFactor: -1,
-        configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
-      })),
-    });
+    const specs = topicSpecs(topics, partitions);
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.numPartitions,
+          replicationFactor: -1,
+          configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+        })),
+      });
+    }
+    await waitForLeaders(admin, specs.map((spec) => spec.topic), leaderTimeoutMs);
   } finally {
     await admin.disconnect();
+  }
+}
+
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let pending: string;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.topics.find(
+        (topic) => topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
+      );
+      if (leaderless === undefined) return;
+      pending = `${leaderless.name} has a partition without a leader`;
+    } catch (error) {
+      // Mostly UNKNOWN_TOPIC_OR_PARTITION while the topic propagates; whatever it is, it is retried
+      // until the deadline and then reported with the last answer.
+      pending = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`topics not ready after ${timeoutMs} ms: ${pending}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
