@@ -103,10 +103,12 @@ for (let round = 1; round <= rounds; round++) {
   // one with none.
   const outcomes = ['succeeded', 'failed', 'timed-out', 'lost', 'misfired', 'skipped'];
   const ended = new Set(
-    outcomes.flatMap((outcome) => ofType(`nono.execution.${outcome}.v1`)).map((e) => {
-      const data = e.data as { taskId: string; nominalTime: string };
-      return `${data.taskId}@${Date.parse(data.nominalTime)}`;
-    }),
+    outcomes
+      .flatMap((outcome) => ofType(`nono.execution.${outcome}.v1`))
+      .map((e) => {
+        const data = e.data as { taskId: string; nominalTime: string };
+        return `${data.taskId}@${Date.parse(data.nominalTime)}`;
+      }),
   );
   let unaccounted = 0;
   for (const taskId of owners[victim.id] ?? [])
@@ -115,9 +117,18 @@ for (let round = 1; round <= rounds; round++) {
         unaccounted++;
         if (process.env.DEBUG_LOST) {
           const facts = log.events
-            .filter((e) => e.subject === taskId && Math.abs(Date.parse((e.data as { nominalTime: string }).nominalTime) - nominal) <= 2_000)
-            .map((e) => `${e.type.slice(15)} ${(e.data as { nominalTime: string }).nominalTime} by ${(e.data as { schedulerId: string }).schedulerId}`);
-          process.stdout.write(`unaccounted ${taskId}@${new Date(nominal).toISOString()} kill ${new Date(killedAt).toISOString()}: ${facts.join('; ')}\n`);
+            .filter(
+              (e) =>
+                e.subject === taskId &&
+                Math.abs(Date.parse((e.data as { nominalTime: string }).nominalTime) - nominal) <= 2_000,
+            )
+            .map(
+              (e) =>
+                `${e.type.slice(15)} ${(e.data as { nominalTime: string }).nominalTime} by ${(e.data as { schedulerId: string }).schedulerId}`,
+            );
+          process.stdout.write(
+            `unaccounted ${taskId}@${new Date(nominal).toISOString()} kill ${new Date(killedAt).toISOString()}: ${facts.join('; ')}\n`,
+          );
         }
       }
   process.stdout.write(

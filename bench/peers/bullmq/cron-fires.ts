@@ -58,9 +58,13 @@ function cpuSecondsOf(pid: number): number {
 }
 
 const redisPort = await freePort();
-const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-  stdio: 'ignore',
-});
+const redis = spawn(
+  'redis-server',
+  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+  {
+    stdio: 'ignore',
+  },
+);
 process.on('exit', () => redis.kill('SIGKILL'));
 // BullMQ 6 takes a client instance under ESM (ioredis is an optional peer there).
 const client = (): Redis => new Redis({ host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null });
@@ -81,7 +85,11 @@ for (let tries = 0; ; tries++) {
 const receiver = await startTestWorker({ record: false });
 const queue = new Queue('cron', { connection: client() });
 for (let i = 0; i < tasks; i++)
-  await queue.upsertJobScheduler(`t${i}`, { pattern: values.cron, tz: values.zone }, { name: 'fire', data: { task: `t${i}` } });
+  await queue.upsertJobScheduler(
+    `t${i}`,
+    { pattern: values.cron, tz: values.zone },
+    { name: 'fire', data: { task: `t${i}` } },
+  );
 
 let fires = 0;
 const worker = new Worker(
@@ -101,7 +109,12 @@ const worker = new Worker(
     });
     await response.body.dump();
   },
-  { connection: client(), concurrency: Number(values.concurrency), removeOnComplete: { count: 0 }, removeOnFail: { count: 1000 } },
+  {
+    connection: client(),
+    concurrency: Number(values.concurrency),
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 1000 },
+  },
 );
 
 await new Promise((resolve) => setTimeout(resolve, warmupS * 1000));
