@@ -1,7 +1,13 @@
-import { type ZkClient, type ZnodeLayout, isZkError, triggerRequestDocument } from '@nono/coordination';
+import {
+  type StagedEntry,
+  type ZkClient,
+  type ZkOutbox,
+  type ZnodeLayout,
+  isZkError,
+  triggerRequestDocument,
+} from '@nono/coordination';
 import { type NonoEvent, type SchedulerTask, formatIssues, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
-import { type StagedEntry, type ZkOutbox } from '../audit/outbox.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { mapZkError } from '../zk-errors.js';
 import { TaskIndex } from './task-index.js';

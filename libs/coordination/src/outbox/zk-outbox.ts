@@ -1,7 +1,12 @@
-import { type ZkClient, isZkError } from '@nono/coordination';
+import { type ZkClient, isZkError } from '../zk-client.js';
 import { type Clock, type NonoEvent } from '@nono/domain';
-import { type Logger } from '@nono/runtime';
 import { OUTBOX_PREFIX, encodeOutboxEntry, outboxRoot } from './outbox-entry.js';
+
+/** What the outbox says of trouble (a pino logger fits; coordination does not depend on the runtime). */
+export interface OutboxLog {
+  warn(detail: Record<string, unknown>, message: string): void;
+  error(detail: Record<string, unknown>, message: string): void;
+}
 
 export interface StagedEntry {
   readonly path: string;
@@ -11,16 +16,18 @@ export interface StagedEntry {
 
 /**
  * The writer's side of the outbox: stage the event, make the change, then commit or
- * discard the entry. Committing wakes the relay so the event leaves within milliseconds.
+ * discard the entry. Committing wakes the relay (in the API) so the event leaves within
+ * milliseconds. The API writes task changes through it, and so does a scheduler that pauses
+ * a task after consecutive failures.
  */
 export class ZkOutbox {
   readonly #zk: ZkClient;
   readonly #root: string;
   readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #log: OutboxLog;
   readonly #listeners = new Set<() => void>();
 
-  constructor(options: { zk: ZkClient; zkRoot: string; clock: Clock; log: Logger }) {
+  constructor(options: { zk: ZkClient; zkRoot: string; clock: Clock; log: OutboxLog }) {
     this.#zk = options.zk;
     this.#root = outboxRoot(options.zkRoot);
     this.#clock = options.clock;
