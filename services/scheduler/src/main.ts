@@ -7,6 +7,7 @@ import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOps
 import { createKafka, searchOutcomes, topicNames } from '@nono/events';
 import { loadSchedulerConfig } from './config.js';
 import { Coordinator } from './cluster/coordinator.js';
+import { ZkTaskPauser } from './cluster/task-pauser.js';
 import { Engine } from './engine/engine.js';
 import { EventSpool } from './events/event-spool.js';
 import { ThreadedPublisher } from './events/threaded-publisher.js';
@@ -133,6 +134,14 @@ async function main(): Promise<void> {
     claimLeadMs: config.claimLeadMs,
     triggers: new ZkTriggerStore(() => coordinator.zk, layout),
     liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
+    pauser: new ZkTaskPauser({
+      zk: () => coordinator.zk,
+      layout,
+      clock,
+      log,
+      schedulerId: config.schedulerId,
+      source,
+    }),
     concluded: new ConcludedExecutions({
       log,
       // Its own client on this thread: searches are rare (a takeover) and must not queue behind

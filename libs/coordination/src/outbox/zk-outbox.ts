@@ -8,6 +8,16 @@ export interface OutboxLog {
   error(detail: Record<string, unknown>, message: string): void;
 }
 
+/** The event could not be staged, so the change was not attempted (`cause`: the ZooKeeper error). */
+export class OutboxStageError extends Error {
+  constructor(cause: unknown) {
+    super(`could not stage the audit event: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'OutboxStageError';
+  }
+}
+
 export interface StagedEntry {
   readonly path: string;
   readonly event: NonoEvent;
@@ -82,6 +92,29 @@ export class ZkOutbox {
     } catch (error) {
       this.#log.error({ err: error, eventId: entry.event.id }, 'audit event lost: could not stage it again');
     }
+  }
+
+  /**
+   * Stages `event`, makes `change`, then commits the entry; a refused change discards it. When
+   * the change's outcome is unknown (the connection went), the entry stays for the relay to judge.
+   * A failure to stage is an OutboxStageError: then nothing was changed.
+   */
+  async record<T>(event: NonoEvent, change: () => Promise<T>): Promise<T> {
+    let staged: StagedEntry;
+    try {
+      staged = await this.stage(event);
+    } catch (error) {
+      throw new OutboxStageError(error);
+    }
+    let result: T;
+    try {
+      result = await change();
+    } catch (error) {
+      if (!(isZkError(error) && error.isConnectionProblem)) await this.discard(staged);
+      throw error;
+    }
+    await this.commit(staged);
+    return result;
   }
 
   /** The change was refused: the event must never be published. */
