@@ -84,8 +84,24 @@ export class ZnodeLayout {
     return `${this.root}/outbox`;
   }
 
+  /** Named API tokens, one child per token name; data = api token document (hash, role, expiry). */
+  get apiTokens(): string {
+    return `${this.root}/api-tokens`;
+  }
+  apiToken(name: string): string {
+    return `${this.apiTokens}/${name}`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
-    return [this.tasks, this.schedulers, this.election, this.fireStates, this.openExecutions, this.triggers];
+    return [
+      this.tasks,
+      this.schedulers,
+      this.election,
+      this.fireStates,
+      this.openExecutions,
+      this.triggers,
+      this.apiTokens,
+    ];
   }
 }

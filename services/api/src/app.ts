@@ -10,6 +10,7 @@ import {
   registerOpsRoutes,
 } from '@nono/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type ApiTokenDirectory } from './auth/api-tokens.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
@@ -30,6 +31,7 @@ import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -45,7 +47,10 @@ export interface AppDeps {
   /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
   readonly alerts?: AlertsUpstream;
   readonly clock: Clock;
+  /** The environment's tokens (NONO_API_TOKENS): the bootstrap. */
   readonly tokens: readonly TokenEntry[];
+  /** Named tokens managed through `/api/v1/tokens`. */
+  readonly apiTokens: ApiTokenDirectory;
   readonly targetPolicy: TargetPolicy;
   readonly log: Logger;
   readonly metrics: ReturnType<typeof createMetricsRegistry>;
@@ -176,7 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           response: { '4xx': problem, '5xx': problem, ...(route.schema?.response as object | undefined) },
         };
       });
-      registerAuthentication(api, deps.tokens);
+      registerAuthentication(api, { environment: deps.tokens, named: deps.apiTokens, clock: deps.clock });
       registerTaskRoutes(api, routeDeps);
       registerTaskActionRoutes(api, routeDeps);
       registerPreviewRoutes(api, routeDeps);
@@ -184,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerHistoryRoutes(api, routeDeps);
       if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
+      registerTokenRoutes(api, { tokens: deps.apiTokens, clock: deps.clock });
     },
     { prefix: API_PREFIX },
   );

@@ -24,6 +24,9 @@ export const ApiErrorCode = {
   OutcomeUnknown: 'NONO_OUTCOME_UNKNOWN',
   HistoryUnavailable: 'NONO_HISTORY_UNAVAILABLE',
   AlertsUnavailable: 'NONO_ALERTS_UNAVAILABLE',
+  TokenExists: 'NONO_TOKEN_EXISTS',
+  TokenNotFound: 'NONO_TOKEN_NOT_FOUND',
+  InvalidTokenRequest: 'NONO_INVALID_TOKEN_REQUEST',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -60,6 +63,9 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   },
   NONO_HISTORY_UNAVAILABLE: { status: 502, title: 'The history service is unreachable' },
   NONO_ALERTS_UNAVAILABLE: { status: 502, title: 'The alerts service is unreachable' },
+  NONO_TOKEN_EXISTS: { status: 409, title: 'A token with this name already exists' },
+  NONO_TOKEN_NOT_FOUND: { status: 404, title: 'No such token' },
+  NONO_INVALID_TOKEN_REQUEST: { status: 422, title: 'The token cannot be created as asked' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

@@ -5,7 +5,8 @@ export { outboxRoot } from './audit/outbox-entry.js';
 export {
   type Principal,
   type TokenEntry,
-  authenticateToken,
+  type TokenCheck,
+  checkToken,
   hashToken,
   parseTokenList,
 } from './auth/token-registry.js';

@@ -1,3 +1,4 @@
+import { API_TOKEN_NAME_PATTERN } from '@nono/coordination';
 import { type TSchema, Type } from '@sinclair/typebox';
 import {
   type SchedulerTask,
@@ -262,3 +263,59 @@ export const ForwardedResponse = {
 };
 
 export const NoContent = Type.Null({ description: 'no content' });
+
+/* Named API tokens (`/tokens`, admin only). */
+
+const TokenName = Type.String({
+  pattern: API_TOKEN_NAME_PATTERN,
+  description: 'lower-case letters, digits, ".", "_", "-"; at most 63; what audit entries call the holder',
+});
+const TokenRole = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
+
+export const TokenNameParams = Type.Object({ name: TokenName }, { additionalProperties: false });
+
+export const CreateTokenBody = byHandler(
+  Type.Object(
+    {
+      name: TokenName,
+      role: TokenRole,
+      expiresAt: Type.Optional(
+        Type.String({
+          pattern: INSTANT_PATTERN,
+          description: 'RFC 3339 instant, in the future; from then on the token gets 401. Absent: never',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+const tokenInfoProperties = {
+  name: TokenName,
+  role: TokenRole,
+  createdAt: Type.String({ description: 'RFC 3339' }),
+  createdBy: Type.String({ description: 'the actor id of the admin who created it' }),
+  expiresAt: NullableString('RFC 3339; null: never expires'),
+  expired: Type.Boolean({ description: 'true from expiresAt on: the token is refused' }),
+  lastUsedAt: NullableString(
+    'RFC 3339, to the minute (rewritten at most once a minute per API process); null: never used',
+  ),
+};
+
+export const TokenInfo = Type.Object(tokenInfoProperties, {
+  additionalProperties: false,
+  description: 'A named token: never its secret nor its hash',
+});
+
+export const TokenListResponse = Type.Object(
+  { items: Type.Array(TokenInfo) },
+  { additionalProperties: false, description: 'Every named token, by name' },
+);
+
+export const CreatedTokenResponse = Type.Object(
+  {
+    ...tokenInfoProperties,
+    token: Type.String({ description: 'the secret: shown in this answer only, never again' }),
+  },
+  { additionalProperties: false },
+);

@@ -1,3 +1,4 @@
+export * from './api-token.js';
 export * from './assignment.js';
 export * from './document.js';
 export * from './fire-state.js';

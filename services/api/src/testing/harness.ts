@@ -18,6 +18,7 @@ import { OutboxRelay } from '../audit/outbox-relay.js';
 import { ZkOutbox } from '../audit/outbox.js';
 import { outboxRoot } from '../audit/outbox-entry.js';
 import { hashToken } from '../auth/token-registry.js';
+import { ZkApiTokens } from '../auth/zk-api-tokens.js';
 import { ZkClusterView } from '../cluster/cluster-view.js';
 import { UndiciHistoryClient } from '../history/history-client.js';
 import { ZkTaskStore } from '../tasks/zk-task-store.js';
@@ -41,6 +42,7 @@ export interface Harness {
   readonly zk: ZkClient;
   readonly layout: ZnodeLayout;
   readonly relay: OutboxRelay;
+  readonly apiTokens: ZkApiTokens;
   readonly outbox: ZkOutbox;
   readonly history: FakeHistory;
   /** Every audit event read back from the tasks topic so far. */
@@ -99,6 +101,8 @@ export async function startHarness(
   });
   outbox.onCommitted(() => void relay.drain());
   const history = await startFakeHistory();
+  const apiTokens = new ZkApiTokens({ zk, layout, log });
+  await apiTokens.start();
   const historyUrl = options.historyUrl ?? history.url;
 
   const app = await buildApp({
@@ -114,6 +118,7 @@ export async function startHarness(
       role,
       sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
     })),
+    apiTokens,
     // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
     // history are the cluster's own endpoints, as is the API's default port.
     targetPolicy: loadTargetPolicy(
@@ -159,12 +164,14 @@ export async function startHarness(
     zk,
     layout,
     relay,
+    apiTokens,
     outbox,
     history,
     audit,
     async close() {
       await app.close();
       await relay.stop();
+      apiTokens.stop();
       await consumer.disconnect();
       await publisher.disconnect();
       await history.close();
