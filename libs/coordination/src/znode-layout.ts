@@ -92,6 +92,20 @@ export class ZnodeLayout {
     return `${this.apiTokens}/${name}`;
   }
 
+  /**
+   * Standard Webhooks secrets per task (`tasks/<taskId>`) and per target host
+   * (`hosts/<host[:port]>`), sealed; written by the API, watched by every scheduler.
+   */
+  get webhookSecrets(): string {
+    return `${this.root}/webhook-secrets`;
+  }
+  webhookSecretsParent(scope: 'task' | 'host'): string {
+    return `${this.webhookSecrets}/${scope === 'task' ? 'tasks' : 'hosts'}`;
+  }
+  webhookSecretsOf(scope: 'task' | 'host', key: string): string {
+    return `${this.webhookSecretsParent(scope)}/${key}`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
     return [
@@ -102,6 +116,9 @@ export class ZnodeLayout {
       this.openExecutions,
       this.triggers,
       this.apiTokens,
+      this.webhookSecrets,
+      this.webhookSecretsParent('task'),
+      this.webhookSecretsParent('host'),
     ];
   }
 }

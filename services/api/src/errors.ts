@@ -27,6 +27,10 @@ export const ApiErrorCode = {
   TokenExists: 'NONO_TOKEN_EXISTS',
   TokenNotFound: 'NONO_TOKEN_NOT_FOUND',
   InvalidTokenRequest: 'NONO_INVALID_TOKEN_REQUEST',
+  InvalidWebhookSecret: 'NONO_INVALID_WEBHOOK_SECRET',
+  ForbiddenJsonKey: 'NONO_FORBIDDEN_JSON_KEY',
+  WebhookSecretsFull: 'NONO_WEBHOOK_SECRETS_FULL',
+  WebhookSecretNotFound: 'NONO_WEBHOOK_SECRET_NOT_FOUND',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -66,6 +70,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_TOKEN_EXISTS: { status: 409, title: 'A token with this name already exists' },
   NONO_TOKEN_NOT_FOUND: { status: 404, title: 'No such token' },
   NONO_INVALID_TOKEN_REQUEST: { status: 422, title: 'The token cannot be created as asked' },
+  NONO_FORBIDDEN_JSON_KEY: { status: 422, title: 'The body uses a key nono refuses (prototype poisoning)' },
+  NONO_INVALID_WEBHOOK_SECRET: { status: 422, title: 'The webhook secret is not a Standard Webhooks secret' },
+  NONO_WEBHOOK_SECRETS_FULL: { status: 409, title: 'Two webhook secrets are active already' },
+  NONO_WEBHOOK_SECRET_NOT_FOUND: { status: 404, title: 'No such webhook secret' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

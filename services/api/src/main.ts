@@ -16,6 +16,7 @@ import { UndiciHistoryClient } from './history/history-client.js';
 import { UndiciAlertsClient } from './routes/alert-routes.js';
 import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
+import { ZkWebhookSecrets } from './webhook-secrets/zk-webhook-secrets.js';
 
 /**
  * The composition root: the only file that reads process.env. `nono-api hash-token <t>`
@@ -97,6 +98,9 @@ async function main(argv: readonly string[]): Promise<void> {
     clock,
     tokens: config.tokens,
     apiTokens,
+    ...(config.secretsKey === undefined
+      ? {}
+      : { webhookSecrets: new ZkWebhookSecrets({ zk, layout, key: config.secretsKey }) }),
     targetPolicy: config.targetPolicy,
     log,
     metrics: createMetricsRegistry('api'),

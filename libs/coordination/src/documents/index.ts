@@ -6,3 +6,4 @@ export * from './member.js';
 export * from './open-executions-record.js';
 export * from './outbox-entry.js';
 export * from './trigger-request.js';
+export * from './webhook-secrets.js';
