@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from '../support/api.js';
 import { type TestCluster, layout, startTestCluster } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
-import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
+import { type RunningProcess, startExampleWorker } from '../support/processes.js';
 
 /**
  * Webhook secrets per task and per host, end to end on real processes: an admin writes them
@@ -32,15 +32,9 @@ describe('webhook secrets per task and per host', () => {
   const workers: RunningProcess[] = [];
 
   const exampleWorker = async (name: string, secrets: string) => {
-    const port = await freePort();
-    const proc = startProcess(name, 'examples/worker/dist/main.js', {
-      WORKER_PORT: String(port),
-      WORKER_WEBHOOK_SECRETS: secrets,
-      WORKER_LOG_LEVEL: 'info',
-    });
-    workers.push(proc);
-    await proc.waitForLine(/example worker listening/);
-    return { port, url: `http://127.0.0.1:${port}`, proc };
+    const worker = await startExampleWorker(name, secrets);
+    workers.push(worker.proc);
+    return worker;
   };
   const succeeded = async (workerUrl: string): Promise<number> => {
     const state = (await (await fetch(`${workerUrl}/state`)).json()) as {

@@ -7,7 +7,7 @@ import {
   isZkError,
 } from '@nono/coordination';
 import { MINUTE_MS, formatInstant, parseInstant } from '@nono/domain';
-import { type Logger } from '@nono/runtime';
+import { type Logger, coalesced } from '@nono/runtime';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { mapZkError } from '../zk-errors.js';
 import { type ApiTokenDirectory, type NewApiToken } from './api-tokens.js';
@@ -39,8 +39,6 @@ export class ZkApiTokens implements ApiTokenDirectory {
   readonly #log: Logger;
   #entries: readonly TokenEntry[] = [];
   #current = false;
-  #reloading: Promise<void> | undefined;
-  #reloadAgain = false;
   #stopped = false;
   /** Per token, when this process last wrote its last-used time (by the injected clock). */
   readonly #lastUseWritten = new Map<string, number>();
@@ -148,25 +146,10 @@ export class ZkApiTokens implements ApiTokenDirectory {
   }
 
   /**
-   * Re-reads every token and re-arms the children watch. Passes never overlap; a request
-   * during a pass runs one more after it, and the promise resolves only after a pass that
-   * began after the request, so a caller that awaits it sees its own write.
+   * Re-reads every token and re-arms the children watch. Runs never overlap, and the promise
+   * resolves only after a run that began after the call, so a caller sees its own write.
    */
-  #reload(): Promise<void> {
-    if (this.#reloading !== undefined) {
-      this.#reloadAgain = true;
-      return this.#reloading;
-    }
-    this.#reloading = (async () => {
-      do {
-        this.#reloadAgain = false;
-        await this.#reloadOnce();
-      } while (this.#reloadAgain && !this.#stopped);
-    })().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
-  }
+  readonly #reload = coalesced(() => this.#reloadOnce());
 
   async #reloadOnce(): Promise<void> {
     if (this.#stopped) return;

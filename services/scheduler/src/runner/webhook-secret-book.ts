@@ -10,7 +10,7 @@ import {
   webhookSecretContext,
   webhookSecretsDocument,
 } from '@nono/coordination';
-import { type Logger } from '@nono/runtime';
+import { type Logger, coalesced } from '@nono/runtime';
 
 /** How a call is signed: with these secrets (none: unsigned), or not made at all, for `reason`. */
 export type SigningKeys =
@@ -42,8 +42,6 @@ export class WebhookSecretBook {
   #loaded = false;
   /** Paths with a watch registered on the current session: one each, re-armed when it fires. */
   readonly #armed = new Set<string>();
-  #reloading: Promise<void> | undefined;
-  #reloadAgain = false;
 
   constructor(options: {
     zk: () => ZkClient;
@@ -77,21 +75,7 @@ export class WebhookSecretBook {
     );
   };
 
-  #reload(): Promise<void> {
-    if (this.#reloading !== undefined) {
-      this.#reloadAgain = true;
-      return this.#reloading;
-    }
-    this.#reloading = (async () => {
-      do {
-        this.#reloadAgain = false;
-        await this.#reloadOnce();
-      } while (this.#reloadAgain);
-    })().finally(() => {
-      this.#reloading = undefined;
-    });
-    return this.#reloading;
-  }
+  readonly #reload = coalesced(() => this.#reloadOnce());
 
   #watchOnce(path: string): ((event: WatchEvent) => void) | undefined {
     if (this.#armed.has(path)) return undefined;
