@@ -19,6 +19,7 @@ import { type EventSink } from '../events/event-spool.js';
 import { ExecutionEvents } from '../events/execution-events.js';
 import { type FencePort, type FireState, type InflightExecution } from '../fence/fire-fence.js';
 import { FireStateWriter } from '../fence/fire-state-writer.js';
+import { type ConcludedExecutions } from '../lost/concluded-executions.js';
 import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
@@ -52,6 +53,8 @@ export interface EngineOptions {
   readonly lostGraceMs: number;
   /** The process behind a live scheduler id (undefined: not live): see LostSettler. */
   readonly liveIncarnation: (schedulerId: string) => Promise<string | undefined>;
+  /** Concluding facts on the executions topic, asked before an execution is reported lost. */
+  readonly concluded?: ConcludedExecutions;
 }
 
 /**
@@ -122,6 +125,7 @@ export class Engine {
       log: options.log,
       lostGraceMs: options.lostGraceMs,
       liveIncarnation: options.liveIncarnation,
+      ...(options.concluded === undefined ? {} : { concluded: options.concluded }),
     });
     this.#claims = new FireQueue(options.clock, (taskId) => this.#onClaimDue(taskId));
     this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => {
