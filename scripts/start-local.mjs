@@ -71,6 +71,7 @@ function readConfig(env) {
     logsDir: path.join(stateDir, 'logs'),
     lockFile: path.join(stateDir, 'local.json'),
     tokenFile: path.join(stateDir, 'local-token'),
+    secretsKeyFile: path.join(stateDir, 'secrets-key'),
     apiPort: readPort(env, 'NONO_API_PORT', 7200),
     historyPort: readPort(env, 'NONO_HISTORY_PORT', 7300),
     workerPort: readPort(env, 'NONO_WORKER_PORT', 7500),
@@ -430,17 +431,21 @@ function saveState(run) {
 // ---------------------------------------------------------------------------
 // token and demo tasks
 
-/** The local admin token: made once, kept in .nono/local-token (mode 600), reused after. */
-function localToken(config) {
+/**
+ * A secret made once, kept in the state directory (mode 600) and reused after: the local admin
+ * token (.nono/local-token), and the key that seals webhook secrets in ZooKeeper
+ * (.nono/secrets-key: a new key each run could not open what the last run sealed).
+ */
+function keptSecret(file, make) {
   try {
-    const existing = fs.readFileSync(config.tokenFile, 'utf8').trim();
-    if (existing !== '') return { token: existing, created: false };
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing !== '') return { value: existing, created: false };
   } catch (error) {
     if (error.code !== 'ENOENT') throw error;
   }
-  const token = `nono_local_${randomBytes(24).toString('base64url')}`;
-  fs.writeFileSync(config.tokenFile, `${token}\n`, { mode: 0o600 });
-  return { token, created: true };
+  const value = make();
+  fs.writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return { value, created: true };
 }
 
 function demoTasks(workerUrl) {
@@ -570,13 +575,20 @@ async function start(run) {
   }
   saveState(run);
 
-  const { token, created } = localToken(config);
+  const { value: token, created } = keptSecret(
+    config.tokenFile,
+    () => `nono_local_${randomBytes(24).toString('base64url')}`,
+  );
   run.token = token;
   const tokenHash = createHash('sha256').update(token, 'utf8').digest('hex');
   // The API's own token for history's query routes: fresh each run, known only to the two.
   const historyReadToken = randomBytes(32).toString('base64url');
   // The schedulers sign every call with it and the example worker verifies (Standard Webhooks).
   const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
+  // Seals the per-task and per-host webhook secrets (POST /api/v1/webhook-secrets/…) for the API and the schedulers.
+  const secretsKey =
+    process.env.NONO_SECRETS_KEY ??
+    keptSecret(config.secretsKeyFile, () => randomBytes(32).toString('base64')).value;
   const base = {
     ...process.env,
     NONO_ZK_CONNECT: run.infra.zkConnect,
@@ -590,6 +602,7 @@ async function start(run) {
       .filter(Boolean)
       .join(','),
     NONO_ALERTS_URL: `http://127.0.0.1:${config.alertsPort}`,
+    NONO_SECRETS_KEY: secretsKey,
   };
   run.urls = {
     ui: `http://127.0.0.1:${config.apiPort}/`,

@@ -1,18 +1,16 @@
-import { createHash } from 'node:crypto';
-import { type CliIo, ExitCode, runCli } from '@nono/cli';
+import { ExitCode } from '@nono/cli';
 import { createEvent, executionEventId, formatInstant, scheduledExecutionId } from '@nono/domain';
 import { createKafka, encodeEvent } from '@nono/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertsProcess, startAlertsProcess } from '../support/alerts.js';
+import { type ApiProcess, runNono, sha256Hex as sha256, startApiProcess } from '../support/api.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
 
 const TOKENS = {
   viewer: 'viewer-token-alerts',
   operator: 'operator-token-alerts',
   admin: 'admin-token-alerts',
 };
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /**
  * Alerts through the API and the CLI, on real processes: the API proxies `/api/v1/alerts…`
@@ -21,55 +19,23 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 describe('alerts through the API and the CLI', () => {
   let iso: Isolation;
   let alerts: AlertsProcess;
-  let api: RunningProcess;
+  let api: ApiProcess;
   let apiUrl: string;
 
   beforeAll(async () => {
     iso = await isolate('alerts-api');
     await createIsolatedTopics(iso, 1);
     alerts = await startAlertsProcess(iso);
-    const port = await freePort();
-    api = startProcess('api', 'services/api/dist/main.js', {
-      NONO_ZK_CONNECT: iso.zkConnect,
-      NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
-      NONO_TOPIC_PREFIX: iso.topicPrefix,
-      NONO_API_PORT: String(port),
-      NONO_API_TOKENS: Object.entries(TOKENS)
-        .map(([role, token]) => `${role}:${sha256(token)}`)
-        .join(','),
-      NONO_ALERTS_URL: alerts.url,
-      NONO_HISTORY_URL: 'http://127.0.0.1:9',
-    });
-    apiUrl = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () =>
-        (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      30_000,
-      `the API to be ready (log: ${api.logFile})`,
-    );
+    api = await startApiProcess(iso, TOKENS, { NONO_ALERTS_URL: alerts.url });
+    apiUrl = api.url;
   });
   afterAll(async () => {
     await api?.kill('SIGTERM');
     await alerts?.kill('SIGTERM');
   });
 
-  async function nono(role: keyof typeof TOKENS, files: Record<string, string>, ...argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      env: { NONO_API_URL: apiUrl, NONO_TOKEN: TOKENS[role] },
-      homeDir: '/nonexistent',
-      now: () => Date.now(),
-      out: (text) => void (stdout += text),
-      err: (text) => void (stderr += text),
-      readFile: async (path) => files[path],
-      writeFile: async () => undefined,
-      tempPath: (suffix) => `/tmp/${suffix}`,
-      openEditor: async () => undefined,
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout, stderr };
-  }
+  const nono = (role: keyof typeof TOKENS, files: Record<string, string>, ...argv: string[]) =>
+    runNono(apiUrl, TOKENS[role], argv, files);
 
   const call = (method: string, path: string, role: keyof typeof TOKENS, body?: unknown) =>
     fetch(`${apiUrl}/api/v1${path}`, {

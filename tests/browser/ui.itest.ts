@@ -181,6 +181,25 @@ describe('web UI (Chromium)', () => {
     await page.locator('#confirm-ok').click();
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
 
+    // Tokens: create one (its secret shows once, and works), see it listed, revoke it.
+    await page.locator('nav a[data-nav="tokens"]').click();
+    await page.locator('#t-name').fill('ui-made');
+    await page.locator('#t-role').selectOption('viewer');
+    await page.locator('#t-expires').fill('7');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.locator('#token-secret code').textContent({ timeout: 10_000 })) ?? '';
+    expect(secret).toMatch(/^nono_/);
+    const used = await fetch(`${apiUrl}/api/v1/tasks`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(used.status).toBe(200);
+    const tokenRow = page.locator('tr[data-token="ui-made"]');
+    await expect.poll(() => tokenRow.count(), { timeout: 10_000 }).toBe(1);
+    await shot('10-tokens');
+    await tokenRow.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('#confirm-ok').click();
+    await expect.poll(() => tokenRow.count(), { timeout: 10_000 }).toBe(0);
+    const refused = await fetch(`${apiUrl}/api/v1/tasks`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(refused.status).toBe(401);
+
     expect(await page.locator('#backends').isHidden()).toBe(true);
     expect(pageErrors).toEqual([]);
   }, 240_000);

@@ -111,6 +111,8 @@ describe('schemathesis, every check, against both services', () => {
       NONO_HISTORY_READ_TOKEN: READ_TOKEN,
       NONO_API_TOKENS: `admin:${sha256(ADMIN_TOKEN)}`,
       NONO_API_RATE_LIMIT_PER_MINUTE: '1000000',
+      // Offers the webhook-secret routes, so they are fuzzed too.
+      NONO_SECRETS_KEY: Buffer.alloc(32, 5).toString('base64'),
     });
     for (const url of [historyUrl, apiUrl])
       await eventually(

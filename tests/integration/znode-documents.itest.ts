@@ -1,6 +1,7 @@
 import {
   ZkClient,
   ZnodeLayout,
+  apiTokenDocument,
   assignmentDocument,
   fireStateDocument,
   memberDocument,
@@ -91,6 +92,19 @@ describe('ZooKeeper documents round trip (real server)', () => {
       document: outboxEntryDocument,
       value: { event: { any: 'event' }, stagedAt: 1_796_000_000_000, committed: true },
     },
+    {
+      path: layout.apiToken('ci-deploy'),
+      document: apiTokenDocument,
+      value: {
+        name: 'ci-deploy',
+        role: 'operator' as const,
+        sha256: 'a'.repeat(64),
+        createdAt: '2026-12-01T00:00:00.000Z',
+        createdBy: 'admin:0123456789ab',
+        expiresAt: '2027-01-01T00:00:00.000Z',
+        lastUsedAt: null,
+      },
+    },
   ];
 
   it.each(samples.map((sample) => [sample.document.name, sample] as const))(
@@ -110,6 +124,23 @@ describe('ZooKeeper documents round trip (real server)', () => {
     const parsed = fireStateDocument.parse((await zk.get(layout.fireState('bad'))).data);
     expect(parsed.ok).toBe(false);
     expect(parsed.ok ? [] : parsed.issues.map((issue) => issue.field)).toContain('lastNominal');
+  });
+
+  it('an API token with a hash that is not 64 lower-case hex digits is refused, naming the field', () => {
+    const parsed = apiTokenDocument.parse(
+      Buffer.from(
+        JSON.stringify({
+          name: 'x',
+          role: 'admin',
+          sha256: 'secret-in-clear',
+          createdAt: 'x',
+          createdBy: 'y',
+          expiresAt: null,
+          lastUsedAt: null,
+        }),
+      ),
+    );
+    expect(parsed.ok ? [] : parsed.issues.map((issue) => issue.field)).toContain('sha256');
   });
 
   it('an older fire state without the newer fields reads with their defaults', () => {

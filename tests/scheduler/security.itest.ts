@@ -10,7 +10,7 @@ import {
   startTestCluster,
 } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
-import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
+import { type RunningProcess, startExampleWorker } from '../support/processes.js';
 
 /**
  * Whoever can write ZooKeeper bypasses the API: the scheduler re-validates every definition
@@ -102,19 +102,10 @@ describe('signed calls (Standard Webhooks)', () => {
   let cluster: TestCluster;
   const workers: RunningProcess[] = [];
 
-  const exampleWorker = async (
-    name: string,
-    secrets: string,
-  ): Promise<{ url: string; proc: RunningProcess }> => {
-    const port = await freePort();
-    const proc = startProcess(name, 'examples/worker/dist/main.js', {
-      WORKER_PORT: String(port),
-      WORKER_WEBHOOK_SECRETS: secrets,
-      WORKER_LOG_LEVEL: 'info',
-    });
-    workers.push(proc);
-    await proc.waitForLine(/example worker listening/);
-    return { url: `http://127.0.0.1:${port}`, proc };
+  const exampleWorker = async (name: string, secrets: string) => {
+    const worker = await startExampleWorker(name, secrets);
+    workers.push(worker.proc);
+    return worker;
   };
 
   beforeAll(async () => {

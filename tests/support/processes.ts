@@ -160,3 +160,18 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The example worker (examples/worker, built dist) verifying Standard Webhooks signatures with `secrets`. */
+export async function startExampleWorker(
+  name: string,
+  secrets: string,
+): Promise<{ port: number; url: string; proc: RunningProcess }> {
+  const port = await freePort();
+  const proc = startProcess(name, 'examples/worker/dist/main.js', {
+    WORKER_PORT: String(port),
+    WORKER_WEBHOOK_SECRETS: secrets,
+    WORKER_LOG_LEVEL: 'info',
+  });
+  await proc.waitForLine(/example worker listening/);
+  return { port, url: `http://127.0.0.1:${port}`, proc };
+}

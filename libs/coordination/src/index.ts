@@ -3,3 +3,4 @@ export * from './znode-layout.js';
 export * from './documents/index.js';
 export * from './outbox/outbox-entry.js';
 export * from './outbox/zk-outbox.js';
+export * from './secret-box.js';

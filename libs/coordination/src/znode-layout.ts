@@ -84,8 +84,41 @@ export class ZnodeLayout {
     return `${this.root}/outbox`;
   }
 
+  /** Named API tokens, one child per token name; data = api token document (hash, role, expiry). */
+  get apiTokens(): string {
+    return `${this.root}/api-tokens`;
+  }
+  apiToken(name: string): string {
+    return `${this.apiTokens}/${name}`;
+  }
+
+  /**
+   * Standard Webhooks secrets per task (`tasks/<taskId>`) and per target host
+   * (`hosts/<host[:port]>`), sealed; written by the API, watched by every scheduler.
+   */
+  get webhookSecrets(): string {
+    return `${this.root}/webhook-secrets`;
+  }
+  webhookSecretsParent(scope: 'task' | 'host'): string {
+    return `${this.webhookSecrets}/${scope === 'task' ? 'tasks' : 'hosts'}`;
+  }
+  webhookSecretsOf(scope: 'task' | 'host', key: string): string {
+    return `${this.webhookSecretsParent(scope)}/${key}`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
-    return [this.tasks, this.schedulers, this.election, this.fireStates, this.openExecutions, this.triggers];
+    return [
+      this.tasks,
+      this.schedulers,
+      this.election,
+      this.fireStates,
+      this.openExecutions,
+      this.triggers,
+      this.apiTokens,
+      this.webhookSecrets,
+      this.webhookSecretsParent('task'),
+      this.webhookSecretsParent('host'),
+    ];
   }
 }

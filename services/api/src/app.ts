@@ -10,6 +10,7 @@ import {
   registerOpsRoutes,
 } from '@nono/runtime';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type ApiTokenDirectory } from './auth/api-tokens.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
@@ -30,10 +31,13 @@ import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
+import { registerWebhookSecretRoutes } from './routes/webhook-secret-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
 import { type TaskStore } from './tasks/task-store.js';
+import { type ZkWebhookSecrets } from './webhook-secrets/zk-webhook-secrets.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -45,7 +49,12 @@ export interface AppDeps {
   /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
   readonly alerts?: AlertsUpstream;
   readonly clock: Clock;
+  /** The environment's tokens (NONO_API_TOKENS): the bootstrap. */
   readonly tokens: readonly TokenEntry[];
+  /** Named tokens managed through `/api/v1/tokens`. */
+  readonly apiTokens: ApiTokenDirectory;
+  /** Webhook secrets per task or host; without one (no NONO_SECRETS_KEY) those routes are not offered. */
+  readonly webhookSecrets?: ZkWebhookSecrets;
   readonly targetPolicy: TargetPolicy;
   readonly log: Logger;
   readonly metrics: ReturnType<typeof createMetricsRegistry>;
@@ -113,7 +122,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
       const text = body.toString();
       if (text === '') done(null, undefined);
-      else void parseJson(request, text, done);
+      else
+        void parseJson(request, text, (error, value) => {
+          // Valid JSON with a `__proto__` or `constructor.prototype` key is refused (prototype
+          // poisoning), but it is not malformed: say so with a 422 instead of "not valid JSON".
+          if (error !== null && isValidJson(text))
+            done(
+              new ApiError(
+                ApiErrorCode.ForbiddenJsonKey,
+                'the body uses a key nono refuses anywhere: "__proto__" or "constructor" with "prototype"',
+              ),
+              undefined,
+            );
+          else done(error, value);
+        });
     });
   }
 
@@ -176,7 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           response: { '4xx': problem, '5xx': problem, ...(route.schema?.response as object | undefined) },
         };
       });
-      registerAuthentication(api, deps.tokens);
+      registerAuthentication(api, { environment: deps.tokens, named: deps.apiTokens, clock: deps.clock });
       registerTaskRoutes(api, routeDeps);
       registerTaskActionRoutes(api, routeDeps);
       registerPreviewRoutes(api, routeDeps);
@@ -184,9 +206,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerHistoryRoutes(api, routeDeps);
       if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
+      registerTokenRoutes(api, { tokens: deps.apiTokens, clock: deps.clock });
+      if (deps.webhookSecrets !== undefined)
+        registerWebhookSecretRoutes(api, { secrets: deps.webhookSecrets, clock: deps.clock });
     },
     { prefix: API_PREFIX },
   );
   sealMethods();
   return app;
+}
+
+function isValidJson(text: string): boolean {
+  try {
+    // JSON.parse makes `__proto__` an own property: nothing is polluted, and the value is dropped.
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -44,6 +44,14 @@ describe('who may do what', () => {
     },
     { name: 'patch', method: 'PATCH', url: '/api/v1/tasks/auth-1', payload: { name: 'x' }, min: 'admin' },
     { name: 'delete', method: 'DELETE', url: '/api/v1/tasks/auth-0', payload: undefined, min: 'admin' },
+    { name: 'tokens', method: 'GET', url: '/api/v1/tokens', payload: undefined, min: 'admin' },
+    {
+      name: 'token revoke',
+      method: 'DELETE',
+      url: '/api/v1/tokens/nobody',
+      payload: undefined,
+      min: 'admin',
+    },
   ] as const;
   const roles = ['viewer', 'operator', 'admin'] as const;
   const rank = (role: string) => roles.indexOf(role as (typeof roles)[number]);

@@ -22,6 +22,7 @@ describe('configuration', () => {
   it.each([
     ['NONO_API_PORT', 'eighty'],
     ['NONO_API_TOKENS', 'admin:short'],
+    ['NONO_SECRETS_KEY', Buffer.alloc(16).toString('base64')],
     ['NONO_HISTORY_URL', 'ftp://x'],
     ['NONO_API_TRUST_PROXY', 'true'],
     ['NONO_API_TRUST_PROXY', '*'],

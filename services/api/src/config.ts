@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
+import { parseSecretsKey } from '@nono/coordination';
 import { ErrorCode, NonoError, type TargetPolicy } from '@nono/domain';
 import { type TokenEntry, parseTokenList } from './auth/token-registry.js';
 
@@ -26,6 +27,8 @@ export interface ApiConfig extends CommonConfig {
   /** How long an outbox entry may stay unconfirmed before the relay decides its fate itself. */
   readonly outboxOrphanAfterMs: number;
   readonly shutdownDeadlineMs: number;
+  /** NONO_SECRETS_KEY: seals webhook secrets stored in ZooKeeper; without it the webhook-secret routes are not offered. */
+  readonly secretsKey: Buffer | undefined;
 }
 
 export function loadApiConfig(env: EnvReader): ApiConfig {
@@ -51,6 +54,7 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
     historyTimeoutMs: env.int('NONO_HISTORY_TIMEOUT_MS', 10_000, { min: 100, max: 120_000 }),
     outboxOrphanAfterMs: env.int('NONO_API_OUTBOX_ORPHAN_AFTER_MS', 30_000, { min: 1_000, max: 3_600_000 }),
     shutdownDeadlineMs: env.int('NONO_API_SHUTDOWN_DEADLINE_MS', 10_000, { min: 1_000, max: 120_000 }),
+    secretsKey: parseSecretsKey(env.optionalString('NONO_SECRETS_KEY'), 'NONO_SECRETS_KEY'),
   });
 }
 

@@ -24,6 +24,13 @@ export const ApiErrorCode = {
   OutcomeUnknown: 'NONO_OUTCOME_UNKNOWN',
   HistoryUnavailable: 'NONO_HISTORY_UNAVAILABLE',
   AlertsUnavailable: 'NONO_ALERTS_UNAVAILABLE',
+  TokenExists: 'NONO_TOKEN_EXISTS',
+  TokenNotFound: 'NONO_TOKEN_NOT_FOUND',
+  InvalidTokenRequest: 'NONO_INVALID_TOKEN_REQUEST',
+  InvalidWebhookSecret: 'NONO_INVALID_WEBHOOK_SECRET',
+  ForbiddenJsonKey: 'NONO_FORBIDDEN_JSON_KEY',
+  WebhookSecretsFull: 'NONO_WEBHOOK_SECRETS_FULL',
+  WebhookSecretNotFound: 'NONO_WEBHOOK_SECRET_NOT_FOUND',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -60,6 +67,13 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   },
   NONO_HISTORY_UNAVAILABLE: { status: 502, title: 'The history service is unreachable' },
   NONO_ALERTS_UNAVAILABLE: { status: 502, title: 'The alerts service is unreachable' },
+  NONO_TOKEN_EXISTS: { status: 409, title: 'A token with this name already exists' },
+  NONO_TOKEN_NOT_FOUND: { status: 404, title: 'No such token' },
+  NONO_INVALID_TOKEN_REQUEST: { status: 422, title: 'The token cannot be created as asked' },
+  NONO_FORBIDDEN_JSON_KEY: { status: 422, title: 'The body uses a key nono refuses (prototype poisoning)' },
+  NONO_INVALID_WEBHOOK_SECRET: { status: 422, title: 'The webhook secret is not a Standard Webhooks secret' },
+  NONO_WEBHOOK_SECRETS_FULL: { status: 409, title: 'Two webhook secrets are active already' },
+  NONO_WEBHOOK_SECRET_NOT_FOUND: { status: 404, title: 'No such webhook secret' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

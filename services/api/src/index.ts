@@ -4,7 +4,8 @@ export { ZkOutbox, outboxRoot } from '@nono/coordination';
 export {
   type Principal,
   type TokenEntry,
-  authenticateToken,
+  type TokenCheck,
+  checkToken,
   hashToken,
   parseTokenList,
 } from './auth/token-registry.js';

@@ -7,12 +7,14 @@ import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals } from '@
 import { buildApp } from './app.js';
 import { OutboxRelay } from './audit/outbox-relay.js';
 import { hashToken } from './auth/token-registry.js';
+import { ZkApiTokens } from './auth/zk-api-tokens.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
 import { UndiciAlertsClient } from './routes/alert-routes.js';
 import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
+import { ZkWebhookSecrets } from './webhook-secrets/zk-webhook-secrets.js';
 
 /**
  * The composition root: the only file that reads process.env. `nono-api hash-token <t>`
@@ -32,7 +34,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = loadApiConfig(new EnvReader(process.env));
   const log = createLogger('api', config.logLevel);
   if (config.tokens.length === 0)
-    log.warn('NONO_API_TOKENS is empty: every /api request will be refused with 401');
+    log.warn('NONO_API_TOKENS is empty: only named tokens (created by an admin) are accepted');
 
   const clock = new SystemClock();
   const layout = new ZnodeLayout(config.zkRoot);
@@ -78,6 +80,9 @@ async function main(argv: readonly string[]): Promise<void> {
   });
   outbox.onCommitted(() => void relay.drain());
 
+  const apiTokens = new ZkApiTokens({ zk, layout, log });
+  await apiTokens.start();
+
   const kafkaProbe = kafkaClusterProbe(kafka);
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
@@ -90,6 +95,10 @@ async function main(argv: readonly string[]): Promise<void> {
     alerts: new UndiciAlertsClient({ baseUrl: config.alertsUrl, timeoutMs: config.historyTimeoutMs }),
     clock,
     tokens: config.tokens,
+    apiTokens,
+    ...(config.secretsKey === undefined
+      ? {}
+      : { webhookSecrets: new ZkWebhookSecrets({ zk, layout, key: config.secretsKey }) }),
     targetPolicy: config.targetPolicy,
     log,
     metrics: createMetricsRegistry('api'),
@@ -110,6 +119,7 @@ async function main(argv: readonly string[]): Promise<void> {
       // Publish what the last requests committed, so a clean stop leaves nothing behind.
       await relay.drain();
       await relay.stop();
+      apiTokens.stop();
       await publisher.disconnect();
       await kafkaProbe.close();
       zk.close();

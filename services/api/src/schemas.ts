@@ -1,3 +1,4 @@
+import { API_TOKEN_NAME_PATTERN, WEBHOOK_SECRET_HOST_PATTERN } from '@nono/coordination';
 import { type TSchema, Type } from '@sinclair/typebox';
 import {
   type SchedulerTask,
@@ -262,3 +263,125 @@ export const ForwardedResponse = {
 };
 
 export const NoContent = Type.Null({ description: 'no content' });
+
+/* Named API tokens (`/tokens`, admin only). */
+
+const TokenName = Type.String({
+  pattern: API_TOKEN_NAME_PATTERN,
+  description: 'lower-case letters, digits, ".", "_", "-"; at most 63; what audit entries call the holder',
+});
+const TokenRole = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
+
+export const TokenNameParams = Type.Object({ name: TokenName }, { additionalProperties: false });
+
+export const CreateTokenBody = byHandler(
+  Type.Object(
+    {
+      name: TokenName,
+      role: TokenRole,
+      expiresAt: Type.Optional(
+        Type.String({
+          pattern: INSTANT_PATTERN,
+          description: 'RFC 3339 instant, in the future; from then on the token gets 401. Absent: never',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+const tokenInfoProperties = {
+  name: TokenName,
+  role: TokenRole,
+  createdAt: Type.String({ description: 'RFC 3339' }),
+  createdBy: Type.String({ description: 'the actor id of the admin who created it' }),
+  expiresAt: NullableString('RFC 3339; null: never expires'),
+  expired: Type.Boolean({ description: 'true from expiresAt on: the token is refused' }),
+  lastUsedAt: NullableString(
+    'RFC 3339, to the minute (rewritten at most once a minute per API process); null: never used',
+  ),
+};
+
+export const TokenInfo = Type.Object(tokenInfoProperties, {
+  additionalProperties: false,
+  description: 'A named token: never its secret nor its hash',
+});
+
+export const TokenListResponse = Type.Object(
+  { items: Type.Array(TokenInfo) },
+  { additionalProperties: false, description: 'Every named token, by name' },
+);
+
+export const CreatedTokenResponse = Type.Object(
+  {
+    ...tokenInfoProperties,
+    token: Type.String({ description: 'the secret: shown in this answer only, never again' }),
+  },
+  { additionalProperties: false },
+);
+
+/* Webhook secrets per task or host (`/webhook-secrets`, admin only, write-only). */
+
+export const WebhookSecretTaskParams = Type.Object(
+  { id: Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' }) },
+  { additionalProperties: false },
+);
+export const WebhookSecretHostParams = Type.Object(
+  {
+    host: Type.String({
+      pattern: WEBHOOK_SECRET_HOST_PATTERN,
+      description:
+        'lower-case host name or IPv4 address, optionally :port (then it applies to that port only)',
+    }),
+  },
+  { additionalProperties: false },
+);
+const SecretId = Type.String({ pattern: '^[0-9a-f]{8}$', description: 'the id the secret was given' });
+export const WebhookSecretTaskIdParams = Type.Object(
+  { ...WebhookSecretTaskParams.properties, secretId: SecretId },
+  { additionalProperties: false },
+);
+export const WebhookSecretHostIdParams = Type.Object(
+  { ...WebhookSecretHostParams.properties, secretId: SecretId },
+  { additionalProperties: false },
+);
+
+export const AddWebhookSecretBody = byHandler(
+  Type.Object(
+    {
+      secret: Type.String({
+        pattern: '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$',
+        description:
+          'whsec_ and the base64 of 24 to 64 random bytes (`echo whsec_$(openssl rand -base64 32)`); written, never returned',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const WebhookSecretsInfoSchema = Type.Object(
+  {
+    scope: Type.Union([Type.Literal('task'), Type.Literal('host')]),
+    key: Type.String({ description: 'the task id or host[:port]' }),
+    secrets: Type.Array(
+      Type.Object(
+        {
+          id: Type.String(),
+          createdAt: Type.String({ description: 'RFC 3339' }),
+          createdBy: Type.String({ description: 'the actor id of the admin who added it' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'oldest first; the schedulers sign with each (two while rotating)' },
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'The active secrets of a task or host: never the secrets themselves',
+  },
+);
+
+export const WebhookSecretsListResponse = Type.Object(
+  { items: Type.Array(WebhookSecretsInfoSchema) },
+  { additionalProperties: false },
+);

@@ -145,6 +145,29 @@ describe('input validation (real ZooKeeper)', () => {
     expect(unknownQuery.statusCode).toBe(400);
   });
 
+  // schemathesis (2026-12-02, stateful phase) sent a PUT whose target.headers held a
+  // "__proto__" key: valid JSON, refused as prototype poisoning, but answered 400 "not valid JSON".
+  it.each([
+    [
+      'PUT',
+      '/api/v1/tasks/v-proto',
+      '{"target": {"url": "http://127.0.0.1:9999/", "headers": {"__proto__": "x"}}}',
+    ],
+    ['POST', '/api/v1/tasks', '{"id": "v-proto", "constructor": {"prototype": {}}}'],
+  ])(
+    'answers valid JSON with a prototype-poisoning key (%s %s) with 422, not "malformed"',
+    async (method, url, payload) => {
+      const response = await h.app.inject({
+        method: method as 'PUT' | 'POST',
+        url,
+        headers: { ...auth('admin'), 'content-type': 'application/json' },
+        payload,
+      });
+      expect(response.statusCode).toBe(422);
+      expect(response.json()).toMatchObject({ code: 'NONO_FORBIDDEN_JSON_KEY' });
+    },
+  );
+
   it('re-validates a merge patch as a whole and keeps the task when it fails', async () => {
     await h.app.inject({
       method: 'POST',

@@ -9,6 +9,7 @@ import { schedulersView } from './views/schedulers.js';
 import { taskDetailView } from './views/task-detail.js';
 import { taskFormView } from './views/task-form.js';
 import { tasksView } from './views/tasks.js';
+import { tokensView } from './views/tokens.js';
 
 const REFRESH_MS = 5_000;
 
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^#\/tasks\/([^/]+)$/, (m) => taskDetailView(decodeURIComponent(m[1])), 'tasks'],
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
+  [/^#\/tokens$/, () => tokensView(), 'tokens'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],
 ];
 

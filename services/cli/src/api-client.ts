@@ -129,7 +129,7 @@ export class ApiClient {
         ExitCode.Auth,
         this.#settings.token === undefined
           ? 'no API token given'
-          : `the API did not accept the token from ${this.#settings.tokenSource ?? '?'}`,
+          : `the API did not accept the token from ${this.#settings.tokenSource ?? '?'}: ${what} (401${code === undefined ? '' : ` ${code}`})`,
         [
           `set NONO_TOKEN, pass --token, or put {"token": "..."} in ${this.#configFile}`,
           'a local cluster started with `npm start` writes its admin token to .nono/local-token',

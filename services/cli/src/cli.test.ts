@@ -610,6 +610,53 @@ describe('cluster and history views', () => {
   });
 });
 
+describe('nono tokens', () => {
+  const INFO = {
+    name: 'ci',
+    role: 'operator',
+    createdAt: '2026-11-22T12:00:00.000Z',
+    createdBy: 'admin:0123456789ab',
+    expiresAt: '2026-12-22T12:00:00.000Z',
+    expired: false,
+    lastUsedAt: null,
+  };
+  it('creates with an expiry counted from now and prints the secret once, lists, revokes', async () => {
+    api.on('POST /tokens', { status: 201, body: { ...INFO, token: 'nono_s3cret' } });
+    api.on('GET /tokens', { status: 200, body: { items: [INFO, { ...INFO, name: 'old', expired: true }] } });
+    api.on('DELETE /tokens/ci', { status: 204 });
+    const created = await cli.run('tokens', 'create', 'ci', '--role', 'operator', '--expires', '30d');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('\nnono_s3cret\n');
+    const listed = await cli.run('tokens', 'ls');
+    expect(listed.stdout).toMatch(/^ci\s+operator\s.*never\s*$/m);
+    expect(listed.stdout).toContain('(expired)');
+    expect((await cli.run('tokens', 'revoke', 'ci')).stdout).toBe('revoked token ci\n');
+    expect(api.requests.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/tokens', { name: 'ci', role: 'operator', expiresAt: '2026-12-22T12:00:00.000Z' }],
+      ['GET', '/tokens', undefined],
+      ['DELETE', '/tokens/ci', undefined],
+    ]);
+  });
+  it.each([
+    [['tokens', 'create', 'ci', '--role', 'root'], '--role "root" is not valid'],
+    [['tokens', 'create', 'ci', '--role', 'viewer', '--expires', 'soon'], '--expires "soon" is not valid'],
+  ])('refuses %j before calling the API', async (argv, message) => {
+    const run = await cli.run(...argv);
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain(message);
+    expect(api.requests).toEqual([]);
+  });
+  it('says why a token is refused (expired)', async () => {
+    api.on(
+      'GET /tokens',
+      problem(401, 'NONO_UNAUTHENTICATED', 'this token expired at 2026-11-01T00:00:00.000Z'),
+    );
+    const run = await cli.run('tokens', 'ls');
+    expect(run.code).toBe(ExitCode.Auth);
+    expect(run.stderr).toContain('this token expired at 2026-11-01T00:00:00.000Z');
+  });
+});
+
 describe('connection and authentication', () => {
   it('exits 5 when the API is unreachable', async () => {
     const port = await closedPort();

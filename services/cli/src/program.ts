@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './cli-error.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerTokenCommands } from './commands/tokens.js';
 import { registerViewCommands } from './commands/views.js';
 import { type CliIo, CommandContext, type GlobalFlags } from './context.js';
 
@@ -11,7 +12,7 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  done
   1  usage error, unreadable task file, or input the API refused (the bad fields are listed)
-  2  not found (task, execution, alert, alert rule)
+  2  not found (task, execution, alert, alert rule, token)
   3  conflict: the id is taken, the task or rule changed since it was read, or the alert is not open
   4  authentication: no token, unknown token, or a role too weak
   5  the API or the history service is unreachable, failing (5xx) or rate-limiting
@@ -40,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerTaskCommands(program, context);
   registerViewCommands(program, context);
   registerAlertCommands(program, context);
+  registerTokenCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

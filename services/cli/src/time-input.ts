@@ -37,3 +37,14 @@ export function parseDuration(text: string, option: string): number {
     `${option} "${text}" is not valid: expected a duration like 30m, 2h or 1d`,
   );
 }
+
+/** `--expires 30d | 12h | 2027-01-01T00:00:00Z` → the RFC 3339 instant it names (`30d`: 30 days from now). */
+export function parseExpiry(text: string, now: number, option = '--expires'): string {
+  if (/^\d+[smhd]$/.test(text.trim())) return new Date(now + parseDuration(text, option)).toISOString();
+  if (RFC3339.test(text.trim()) && !Number.isNaN(Date.parse(text)))
+    return new Date(Date.parse(text)).toISOString();
+  throw new CliError(
+    ExitCode.Usage,
+    `${option} "${text}" is not valid: expected a duration like 12h, 30d or an RFC 3339 instant like 2027-01-01T00:00:00Z`,
+  );
+}

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { parseSecretsKey } from '@nono/coordination';
 import { type TargetPolicy } from '@nono/domain';
 import { type CommonConfig, type EnvReader, loadCommonConfig, loadTargetPolicy } from '@nono/runtime';
 import { parseWebhookSecrets } from './runner/webhook-signer.js';
@@ -19,8 +20,13 @@ export interface SchedulerConfig extends CommonConfig {
   readonly shutdownDeadlineMs: number;
   /** The same NONO_ALLOWED_TARGET_HOSTS rules as the API, applied to every definition read. */
   readonly targetPolicy: TargetPolicy;
-  /** Standard Webhooks secrets every call is signed with (NONO_WEBHOOK_SECRETS); none: unsigned. */
+  /**
+   * Standard Webhooks secrets calls are signed with (NONO_WEBHOOK_SECRETS) unless their task or
+   * host has its own in ZooKeeper; none: unsigned.
+   */
   readonly webhookSecrets: readonly Buffer[];
+  /** NONO_SECRETS_KEY: opens the per-task and per-host secrets; without it those tasks' calls fail, naming it. */
+  readonly secretsKey: Buffer | undefined;
 }
 
 /** Parsed once at start; `pid` only seeds the default id when the ops port is ephemeral. */
@@ -52,5 +58,6 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     shutdownDeadlineMs: env.int('NONO_SHUTDOWN_DEADLINE_MS', 10_000, { min: 0, max: 600_000 }),
     targetPolicy: loadTargetPolicy(env),
     webhookSecrets: parseWebhookSecrets(env.list('NONO_WEBHOOK_SECRETS', []), 'NONO_WEBHOOK_SECRETS'),
+    secretsKey: parseSecretsKey(env.optionalString('NONO_SECRETS_KEY'), 'NONO_SECRETS_KEY'),
   });
 }

@@ -15,6 +15,7 @@ import { FireFence } from './fence/fire-fence.js';
 import { ConcludedExecutions } from './lost/concluded-executions.js';
 import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
+import { WebhookSecretBook } from './runner/webhook-secret-book.js';
 import { HttpInvoker } from './runner/invoker.js';
 import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
@@ -99,11 +100,21 @@ async function main(): Promise<void> {
     log,
   });
   const fence = new FireFence(() => coordinator.zk, layout);
+  const webhookSecrets = new WebhookSecretBook({
+    zk: () => coordinator.zk,
+    layout,
+    key: config.secretsKey,
+    defaults: config.webhookSecrets,
+    log,
+  });
+  coordinator.on('session', (state) => {
+    if (state === 'connected') void webhookSecrets.onSessionConnected();
+  });
   const invoker = new HttpInvoker({
     maxInFlight: config.maxInFlight,
     maxInFlightPerHost: config.maxInFlightPerHost,
     now: () => clock.now(),
-    signingSecrets: config.webhookSecrets,
+    signingKeys: webhookSecrets.keysFor,
   });
   const openExecutions = new OpenExecutions({
     schedulerId: config.schedulerId,

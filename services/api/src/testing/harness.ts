@@ -16,6 +16,7 @@ import {
 import { buildApp } from '../app.js';
 import { OutboxRelay } from '../audit/outbox-relay.js';
 import { hashToken } from '../auth/token-registry.js';
+import { ZkApiTokens } from '../auth/zk-api-tokens.js';
 import { ZkClusterView } from '../cluster/cluster-view.js';
 import { UndiciHistoryClient } from '../history/history-client.js';
 import { ZkTaskStore } from '../tasks/zk-task-store.js';
@@ -39,6 +40,7 @@ export interface Harness {
   readonly zk: ZkClient;
   readonly layout: ZnodeLayout;
   readonly relay: OutboxRelay;
+  readonly apiTokens: ZkApiTokens;
   readonly outbox: ZkOutbox;
   readonly history: FakeHistory;
   /** Every audit event read back from the tasks topic so far. */
@@ -97,6 +99,8 @@ export async function startHarness(
   });
   outbox.onCommitted(() => void relay.drain());
   const history = await startFakeHistory();
+  const apiTokens = new ZkApiTokens({ zk, layout, log });
+  await apiTokens.start();
   const historyUrl = options.historyUrl ?? history.url;
 
   const app = await buildApp({
@@ -112,6 +116,7 @@ export async function startHarness(
       role,
       sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
     })),
+    apiTokens,
     // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
     // history are the cluster's own endpoints, as is the API's default port.
     targetPolicy: loadTargetPolicy(
@@ -157,12 +162,14 @@ export async function startHarness(
     zk,
     layout,
     relay,
+    apiTokens,
     outbox,
     history,
     audit,
     async close() {
       await app.close();
       await relay.stop();
+      apiTokens.stop();
       await consumer.disconnect();
       await publisher.disconnect();
       await history.close();

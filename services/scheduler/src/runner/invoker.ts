@@ -1,6 +1,7 @@
 import { type FireReason, type SchedulerTask, isAcceptedStatus, isSuccessfulResponse } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
+import { type SigningKeysSource } from './webhook-secret-book.js';
 import { signWebhook, webhookIdFor } from './webhook-signer.js';
 
 export interface InvocationRequest {
@@ -50,14 +51,14 @@ export class HttpInvoker implements Invoker {
   readonly #now: () => number;
   /** Parsed target URLs: every fire of a task calls the same one. */
   readonly #urls = new Map<string, URL>();
-  /** Standard Webhooks secrets (NONO_WEBHOOK_SECRETS); none: calls are not signed. */
-  readonly #signingSecrets: readonly Buffer[];
+  /** The Standard Webhooks secrets of each call (WebhookSecretBook); none: calls are not signed. */
+  readonly #signingKeys: SigningKeysSource;
 
   constructor(options: {
     maxInFlight: number;
     maxInFlightPerHost: number;
     now: () => number;
-    signingSecrets?: readonly Buffer[];
+    signingKeys?: SigningKeysSource;
   }) {
     this.#agent = new Agent({
       connections: options.maxInFlightPerHost,
@@ -67,7 +68,7 @@ export class HttpInvoker implements Invoker {
     this.#global = new Semaphore(options.maxInFlight);
     this.#perHostLimit = options.maxInFlightPerHost;
     this.#now = options.now;
-    this.#signingSecrets = options.signingSecrets ?? [];
+    this.#signingKeys = options.signingKeys ?? (() => ({ kind: 'sign', secrets: [] }));
   }
 
   get inFlight(): number {
@@ -76,6 +77,9 @@ export class HttpInvoker implements Invoker {
 
   async invoke(call: InvocationRequest): Promise<InvocationOutcome> {
     const url = this.#url(call.task.target.url);
+    const keys = this.#signingKeys(call.task.id, url);
+    // Never a call signed with the wrong secrets: the failure names why (and is retried by policy).
+    if (keys.kind === 'unusable') return { kind: 'failed', error: keys.reason, durationMs: 0 };
     const host = url.host;
     let hostSemaphore = this.#perHost.get(host);
     if (hostSemaphore === undefined) {
@@ -99,10 +103,10 @@ export class HttpInvoker implements Invoker {
         method: call.task.target.method,
         headers: {
           ...call.task.target.headers,
-          ...(this.#signingSecrets.length === 0
+          ...(keys.secrets.length === 0
             ? {}
             : signWebhook(
-                this.#signingSecrets,
+                keys.secrets,
                 webhookIdFor(call.executionId, call.attempt),
                 Math.floor(started / 1000),
                 payload,

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { decodeWebhookSecret } from '@nono/coordination';
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` is
  * `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, one per active
  * secret, space-separated, so a worker that knows either secret of a rotation verifies.
- * The secrets never leave the scheduler: not in ZooKeeper, events or logs.
+ * Secrets come from NONO_WEBHOOK_SECRETS or, per task or host, from ZooKeeper sealed
+ * (webhook-secret-book.ts); in clear they live only in the scheduler's memory.
  */
 export interface WebhookSignature {
   readonly 'webhook-id': string;
@@ -42,8 +44,8 @@ export function parseWebhookSecrets(items: readonly string[], variable: string):
   if (items.length > 2)
     throw new Error(`${variable} is not valid: at most two secrets (the old and the new one while rotating)`);
   return items.map((item, index) => {
-    const key = Buffer.from(item.replace(/^whsec_/, ''), 'base64');
-    if (!/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(item) || key.length < 24 || key.length > 64)
+    const key = decodeWebhookSecret(item);
+    if (key === undefined)
       throw new Error(
         `${variable} item ${index + 1} is not valid: expected whsec_ and the base64 of 24 to 64 random bytes (openssl rand -base64 32)`,
       );

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { type CliIo, runCli } from '@nono/cli';
+import { type Isolation, eventually } from './isolation.js';
+import { type RunningProcess, freePort, startProcess } from './processes.js';
+
+/** The API (built dist) on an isolation's ZooKeeper chroot and topics, and the CLI run in-process against it. */
+
+export interface ApiProcess extends RunningProcess {
+  readonly url: string;
+}
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Starts the API with `tokens` (role → token) as NONO_API_TOKENS and waits until it is ready. */
+export async function startApiProcess(
+  iso: Isolation,
+  tokens: Readonly<Record<string, string>>,
+  env: Record<string, string> = {},
+): Promise<ApiProcess> {
+  const port = await freePort();
+  const proc = startProcess('api', 'services/api/dist/main.js', {
+    NONO_ZK_CONNECT: iso.zkConnect,
+    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+    NONO_TOPIC_PREFIX: iso.topicPrefix,
+    NONO_API_PORT: String(port),
+    NONO_API_TOKENS: Object.entries(tokens)
+      .map(([role, token]) => `${role}:${sha256Hex(token)}`)
+      .join(','),
+    NONO_HISTORY_URL: 'http://127.0.0.1:9',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+    30_000,
+    `the API to be ready (log: ${proc.logFile})`,
+  );
+  return Object.assign(proc, { url });
+}
+
+/** Runs one `nono` command line against `apiUrl` with `token`; `files` stands in for the disk. */
+export async function runNono(
+  apiUrl: string,
+  token: string,
+  argv: readonly string[],
+  files: Readonly<Record<string, string>> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    env: { NONO_API_URL: apiUrl, NONO_TOKEN: token },
+    homeDir: '/nonexistent',
+    now: () => Date.now(),
+    out: (text) => void (stdout += text),
+    err: (text) => void (stderr += text),
+    readFile: async (path) => files[path],
+    writeFile: async () => undefined,
+    tempPath: (suffix) => `/tmp/${suffix}`,
+    openEditor: async () => undefined,
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
