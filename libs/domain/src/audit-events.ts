@@ -1,6 +1,7 @@
 import { type Actor, type NonoEvent, createEvent } from './events.js';
 import { manualExecutionId, uuidV5 } from './occurrence.js';
 import { type SchedulerTask } from './task.js';
+import { type TriggerParameters } from './trigger-parameters.js';
 
 /**
  * Builds the audit events of task changes. Ids are derived from what changed (task,
@@ -56,13 +57,24 @@ export function deletedEvent(before: SchedulerTask, context: AuditContext): Nono
   );
 }
 
-export function triggeredEvent(taskId: string, requestId: string, context: AuditContext): NonoEvent {
+export function triggeredEvent(
+  taskId: string,
+  requestId: string,
+  context: AuditContext,
+  parameters?: TriggerParameters,
+): NonoEvent {
   const type = 'nono.task.triggered.v1';
   const executionId = manualExecutionId(taskId, requestId);
   const id = uuidV5(`audit|${type}|${taskId}|${requestId}`);
   return createEvent(
     type,
-    { taskId, actor: context.actor, triggerRequestId: requestId, executionId },
+    {
+      taskId,
+      actor: context.actor,
+      triggerRequestId: requestId,
+      executionId,
+      ...(parameters === undefined ? {} : { parameters }),
+    },
     meta(id, taskId, context),
   );
 }

@@ -3,6 +3,7 @@ import { type Result, fail } from './errors.js';
 import { type EpochMs, formatInstant } from './instant.js';
 import { uuidV5 } from './occurrence.js';
 import { SchedulerTaskSchema } from './task.js';
+import { TriggerParametersSchema } from './trigger-parameters.js';
 import { type Validator, compileValidator } from './validation.js';
 
 /**
@@ -117,6 +118,7 @@ const dataSchemas = {
     actor: ActorSchema,
     triggerRequestId: Id,
     executionId: Id,
+    parameters: Type.Optional(TriggerParametersSchema),
   }),
 
   'nono.execution.fired.v1': Type.Object({
@@ -124,6 +126,8 @@ const dataSchemas = {
     firedAt: Instant,
     lateMs: Type.Integer(),
     targetUrl: Type.String(),
+    /** A manual run's trigger parameters, as sent to the worker. */
+    parameters: Type.Optional(TriggerParametersSchema),
   }),
   'nono.execution.succeeded.v1': Type.Object({
     ...ExecutionRef,

@@ -31,6 +31,7 @@ export const ApiErrorCode = {
   ForbiddenJsonKey: 'NONO_FORBIDDEN_JSON_KEY',
   WebhookSecretsFull: 'NONO_WEBHOOK_SECRETS_FULL',
   WebhookSecretNotFound: 'NONO_WEBHOOK_SECRET_NOT_FOUND',
+  InvalidTriggerParameters: 'NONO_INVALID_TRIGGER_PARAMETERS',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -50,6 +51,10 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_REVISION_CONFLICT: { status: 409, title: 'The task changed concurrently; read it again and retry' },
   NONO_BAD_REQUEST: { status: 400, title: 'The request is malformed' },
   NONO_INVALID_INPUT: { status: 400, title: 'The request does not match the schema' },
+  NONO_INVALID_TRIGGER_PARAMETERS: {
+    status: 422,
+    title: 'The trigger parameters cannot be sent to this task',
+  },
   NONO_TARGET_NOT_ALLOWED: { status: 400, title: 'The target host is not allowed' },
   NONO_PRECONDITION_FAILED: { status: 412, title: 'If-Match does not match the current version' },
   NONO_PRECONDITION_REQUIRED: { status: 428, title: 'This change needs an If-Match header' },

@@ -7,6 +7,7 @@ import {
   INSTANT_PATTERN,
   TASK_ID_PATTERN,
   TaskSpecSchema,
+  TriggerParametersSchema,
 } from '@nono/domain';
 
 /**
@@ -95,6 +96,7 @@ export const TriggerBody = byHandler(
           description: 'client-chosen id: retrying with the same id stays one fire',
         }),
       ),
+      parameters: Type.Optional(TriggerParametersSchema),
     },
     { additionalProperties: false },
   ),

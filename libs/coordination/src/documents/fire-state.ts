@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { FireReasonSchema } from '@nono/domain';
+import { FireReasonSchema, TriggerParametersSchema } from '@nono/domain';
 import { defineDocument } from './document.js';
 
 /** An execution listed in its task's fire state from its claim until it is over. */
@@ -21,6 +21,7 @@ export const InflightExecutionSchema = Type.Object({
   taskIncarnation: Type.Optional(
     Type.String({ description: 'the incarnation of the task that claimed it (its createdAt)' }),
   ),
+  parameters: Type.Optional(TriggerParametersSchema),
 });
 export type InflightExecution = Static<typeof InflightExecutionSchema>;
 

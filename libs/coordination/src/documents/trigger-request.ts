@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { TriggerParametersSchema } from '@nono/domain';
 import { defineDocument } from './document.js';
 
 /** `/triggers/<taskId>@<requestId>`: a manual trigger request, written by the API, deleted by the scheduler that fired it. */
@@ -6,6 +7,7 @@ export const TriggerRequestSchema = Type.Object({
   requestId: Type.String(),
   actor: Type.String(),
   requestedAt: Type.String({ description: "ISO 8601; the manual execution's nominal time" }),
+  parameters: Type.Optional(TriggerParametersSchema),
 });
 export type TriggerRequest = Static<typeof TriggerRequestSchema>;
 

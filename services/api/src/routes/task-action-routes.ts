@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { type TaskSpec, formatInstant, manualExecutionId, taskSpecOf } from '@nono/domain';
+import {
+  type TaskSpec,
+  checkTriggerParameters,
+  formatInstant,
+  manualExecutionId,
+  taskSpecOf,
+  triggeredEvent,
+} from '@nono/domain';
+import { ApiErrorCode, invalidInput } from '../errors.js';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
-import { triggeredEvent } from '@nono/domain';
 import { parseBody } from '../request-validation.js';
 import {
   EmptyBody,
@@ -86,13 +93,23 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
     async (request, reply) => {
       const body = parseBody(TriggerBody, request.body);
       const taskId = request.params.id;
-      await loadTask(store, taskId);
+      const current = await loadTask(store, taskId);
+      const { parameters } = body;
+      if (parameters !== undefined) {
+        const checked = checkTriggerParameters(current.task, parameters);
+        if (!checked.ok) throw invalidInput(checked.issues, ApiErrorCode.InvalidTriggerParameters);
+      }
       const context = auditContextOf(request, deps);
       const requestId = body.requestId ?? randomUUID();
       const created = await store.requestTrigger(
         taskId,
-        { requestId, actor: context.actor.id, requestedAt: formatInstant(context.now) },
-        triggeredEvent(taskId, requestId, context),
+        {
+          requestId,
+          actor: context.actor.id,
+          requestedAt: formatInstant(context.now),
+          ...(parameters === undefined ? {} : { parameters }),
+        },
+        triggeredEvent(taskId, requestId, context, parameters),
       );
       return reply
         .code(202)

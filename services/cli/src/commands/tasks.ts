@@ -188,9 +188,16 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
     .description('fire a task once, now (its owner fires it within a second or so)')
     .argument('<id>', 'task id')
     .option('--request-id <id>', 'your id for this request: repeating it does not fire twice')
-    .action(async (id: string, options: { requestId?: string }) => {
+    .option(
+      '--parameters <json>',
+      'a JSON object sent to the worker with this run only (under "parameters" in the default body, or merged into a fixed JSON body)',
+    )
+    .action(async (id: string, options: { requestId?: string; parameters?: string }) => {
       const ctx = context();
-      const body = options.requestId === undefined ? {} : { requestId: options.requestId };
+      const body = {
+        ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
+        ...(options.parameters === undefined ? {} : { parameters: parseParameters(options.parameters) }),
+      };
       const response = await (
         await ctx.client()
       ).request<{ executionId: string; requestId: string; duplicate: boolean }>(
@@ -289,4 +296,17 @@ function formatEvery(ms: number): string {
 function describeTarget(target: unknown): string {
   const t = (target ?? {}) as Record<string, unknown>;
   return `${cellText(t['method'] ?? 'POST')} ${cellText(t['url'] ?? '?')}`;
+}
+
+/** `--parameters`: a JSON object, or a usage error saying what is wrong with it. */
+function parseParameters(text: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(ExitCode.Usage, `--parameters is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new CliError(ExitCode.Usage, '--parameters must be a JSON object, e.g. \'{"region":"eu"}\'');
+  return parsed as Record<string, unknown>;
 }

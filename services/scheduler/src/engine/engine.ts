@@ -779,6 +779,7 @@ export class Engine {
         'trigger request malformed: fired as of now',
       );
     const requestedAt = read.kind === 'request' ? parseInstant(read.request.requestedAt) : undefined;
+    const parameters = read.kind === 'request' ? read.request.parameters : undefined;
     const nominal = requestedAt !== undefined && requestedAt <= now ? requestedAt : now;
     const executionId = manualExecutionId(task.id, requestId);
     let mark: { incarnation: string; seq: number } | undefined;
@@ -799,6 +800,8 @@ export class Engine {
             fencingToken: 0,
             taskIncarnation: task.createdAt,
             ...mark,
+            // Kept with the claim: a re-run after a crash sends them again.
+            ...(parameters === undefined ? {} : { parameters }),
           },
         },
       };
@@ -822,6 +825,7 @@ export class Engine {
       fencingToken: update.fencingToken,
       firstAttempt: 1,
       deadlineAt: now + executionBudgetMs(task),
+      ...(parameters === undefined ? {} : { parameters }),
     });
   }
 }

@@ -130,6 +130,7 @@ export class LostSettler {
           fencingToken: 0,
           taskIncarnation: task.createdAt,
           ...openExecutions.open(task.id, id),
+          ...(entry.parameters === undefined ? {} : { parameters: entry.parameters }),
         };
         reruns.push({
           executionId: id,
@@ -138,6 +139,7 @@ export class LostSettler {
           fencingToken: 0,
           firstAttempt: 2,
           deadlineAt,
+          ...(entry.parameters === undefined ? {} : { parameters: entry.parameters }),
         });
       }
       return { ...state, inflight };

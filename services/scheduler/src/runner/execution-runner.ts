@@ -6,6 +6,7 @@ import {
   jitterOffsetMs,
   retryDelayMs,
   shouldRetry,
+  type TriggerParameters,
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
@@ -25,6 +26,8 @@ export interface RunnableFire {
    * re-run it, so no attempt that could still be running then is started.
    */
   readonly deadlineAt: number;
+  /** A manual run's trigger parameters, sent to the worker with every attempt. */
+  readonly parameters?: TriggerParameters;
 }
 
 /**
@@ -95,6 +98,7 @@ export class ExecutionRunner {
           firedAt: formatInstant(firedAt),
           lateMs,
           targetUrl: task.target.url,
+          ...(fire.parameters === undefined ? {} : { parameters: fire.parameters }),
         }),
       ]);
 
@@ -108,6 +112,7 @@ export class ExecutionRunner {
         fencingToken: fire.fencingToken,
         schedulerId: this.#o.schedulerId,
         signal,
+        ...(fire.parameters === undefined ? {} : { parameters: fire.parameters }),
       });
       const finishedAt = formatInstant(clock.now());
       metrics.outcomes.inc({ outcome: outcome.kind });

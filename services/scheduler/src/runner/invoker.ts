@@ -1,4 +1,11 @@
-import { type FireReason, type SchedulerTask, isAcceptedStatus, isSuccessfulResponse } from '@nono/domain';
+import {
+  type FireReason,
+  type SchedulerTask,
+  type TriggerParameters,
+  fixedBodyWithParameters,
+  isAcceptedStatus,
+  isSuccessfulResponse,
+} from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
@@ -14,6 +21,8 @@ export interface InvocationRequest {
   readonly fencingToken: number;
   readonly schedulerId: string;
   readonly signal?: AbortSignal;
+  /** A manual run's trigger parameters (checked against the task by the API). */
+  readonly parameters?: TriggerParameters;
 }
 
 export type InvocationOutcome =
@@ -96,7 +105,7 @@ export class HttpInvoker implements Invoker {
     call.signal?.addEventListener('abort', cancel, { once: true });
     if (call.signal?.aborted === true) cancel();
     // The exact bytes sent are the bytes signed.
-    const payload = call.task.target.method === 'GET' ? '' : (call.task.target.body ?? invocationBody(call));
+    const payload = call.task.target.method === 'GET' ? '' : requestBody(call);
     try {
       const response = await request(url, {
         dispatcher: this.#agent,
@@ -169,6 +178,17 @@ export class HttpInvoker implements Invoker {
   }
 }
 
+/**
+ * The task's fixed body, or the default one. Trigger parameters go under `parameters` in the
+ * default body, or merged into a fixed JSON-object body (the API refuses them for any other).
+ */
+function requestBody(call: InvocationRequest): string {
+  const { body } = call.task.target;
+  if (body === undefined) return invocationBody(call);
+  if (call.parameters === undefined) return body;
+  return fixedBodyWithParameters(body, call.parameters) ?? body;
+}
+
 function invocationBody(call: InvocationRequest): string {
   return JSON.stringify({
     taskId: call.task.id,
@@ -179,6 +199,7 @@ function invocationBody(call: InvocationRequest): string {
     reason: call.reason,
     fencingToken: call.fencingToken,
     schedulerId: call.schedulerId,
+    ...(call.parameters === undefined ? {} : { parameters: call.parameters }),
   });
 }
 
