@@ -44,7 +44,8 @@ export async function runNono(
   token: string,
   argv: readonly string[],
   files: Readonly<Record<string, string>> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<{ code: number; stdout: string; stderr: string; written: Record<string, string> }> {
+  const written: Record<string, string> = {};
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -54,10 +55,16 @@ export async function runNono(
     out: (text) => void (stdout += text),
     err: (text) => void (stderr += text),
     readFile: async (path) => files[path],
-    writeFile: async () => undefined,
+    writeFile: async (path, text) => void (written[path] = text),
+    listDir: async (path) => {
+      const names = Object.keys(files)
+        .filter((name) => name.startsWith(`${path}/`))
+        .map((name) => name.slice(path.length + 1));
+      return names.length === 0 ? undefined : names.sort();
+    },
     tempPath: (suffix) => `/tmp/${suffix}`,
     openEditor: async () => undefined,
   };
   const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, written };
 }

@@ -175,10 +175,13 @@ describe('nono tasks apply', () => {
     api.on('POST /tasks', (request) => ({ status: 201, body: request.body, headers: { etag: '"0"' } }));
     const run = await cli.run('tasks', 'apply', '-f', 't.json');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('replaced task nightly (revision 4)\ncreated task fresh\n');
+    expect(run.stdout).toContain('~ update    nightly\n      misfire: (none) → ');
+    expect(run.stdout).toContain('      schedule.timeZone: "Europe/Paris" → "UTC"\n+ create    fresh\n');
+    expect(run.stdout).toMatch(/1 created, 1 updated, 0 unchanged, 0 deleted\n$/);
     const put = api.requests.find((r) => r.method === 'PUT');
     expect(put?.headers['if-match']).toBe('"3"');
-    expect(put?.body).toEqual(SPEC);
+    // The file's task, with the server's pause kept (the file does not set `paused`).
+    expect(put?.body).toEqual({ ...SPEC, paused: false });
   });
 
   it('exits 3 when the task changed between the read and the write', async () => {

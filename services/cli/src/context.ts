@@ -10,7 +10,10 @@ export interface CliIo {
   readonly err: (text: string) => void;
   /** Reads a file (`-` is stdin); `undefined` when it does not exist. */
   readonly readFile: (path: string) => Promise<string | undefined>;
+  /** Writes a file, making its directory first when missing. */
   readonly writeFile: (path: string, text: string) => Promise<void>;
+  /** The names in a directory, sorted; `undefined` when `path` is not a directory. */
+  readonly listDir: (path: string) => Promise<string[] | undefined>;
   /** A fresh path in the temporary directory whose name ends with `suffix`. */
   readonly tempPath: (suffix: string) => string;
   /** Opens $VISUAL / $EDITOR on the file and resolves when the editor exits successfully. */

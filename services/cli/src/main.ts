@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CliError, ExitCode } from './cli-error.js';
 import { type CliIo } from './context.js';
 import { runCli } from './program.js';
@@ -32,7 +32,20 @@ const io: CliIo = {
       );
     }
   },
-  writeFile: async (path, text) => writeFile(path, text, { mode: 0o600 }),
+  writeFile: async (path, text) => {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, { mode: 0o600 });
+  },
+  listDir: async (path) => {
+    if (path === '-') return undefined;
+    try {
+      return (await readdir(path)).sort();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOTDIR' || code === 'ENOENT') return undefined;
+      throw error;
+    }
+  },
   tempPath: (suffix) => join(tmpdir(), `${randomBytes(4).toString('hex')}-${suffix}`),
   openEditor: (path) => {
     const editor = process.env['VISUAL']?.trim() || process.env['EDITOR']?.trim() || 'vi';

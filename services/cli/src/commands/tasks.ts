@@ -1,8 +1,10 @@
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
+import { type ApiClient } from '../api-client.js';
 import { type CommandContext } from '../context.js';
 import { cellText, renderTable } from '../table.js';
 import { type TaskDocument, parseTaskDocuments, withoutManagedFields } from '../task-file.js';
+import { type ServerTask, planApply, renderPlan } from '../task-plan.js';
 import { countOption } from './options.js';
 
 type Task = Record<string, unknown> & { id: string };
@@ -30,22 +32,11 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
       if (options.paused === true && options.active === true)
         throw new CliError(ExitCode.Usage, '--paused and --active exclude each other');
       const client = await ctx.client();
-      const items: TaskListItem[] = [];
-      let after: string | undefined;
-      do {
-        const query = new URLSearchParams();
-        for (const label of options.label) query.append('label', label);
-        if (options.paused === true) query.set('paused', 'true');
-        if (options.active === true) query.set('paused', 'false');
-        if (options.owner !== undefined) query.set('owner', options.owner);
-        query.set('limit', '500');
-        if (after !== undefined) query.set('after', after);
-        const page = await client.get<{ items: TaskListItem[]; nextCursor: string | null }>(
-          `/tasks?${query.toString()}`,
-        );
-        items.push(...page.body.items);
-        after = page.body.nextCursor ?? undefined;
-      } while (after !== undefined);
+      const items = await listTasks(client, options.label, {
+        ...(options.paused === true ? { paused: 'true' } : {}),
+        ...(options.active === true ? { paused: 'false' } : {}),
+        ...(options.owner === undefined ? {} : { owner: options.owner }),
+      });
       ctx.print(items, () =>
         items.length === 0
           ? 'no tasks yet: define one with `nono tasks create -f task.json`\n'
@@ -95,31 +86,80 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
   tasks
     .command('apply')
     .description(
-      'create each task of the file, or replace it when its id exists (If-Match on the version read)',
+      'make the server match the task files: create what is missing, update what differs (If-Match on the version read); prints the plan',
     )
-    .requiredOption('-f, --file <path>', 'the task file, - for stdin')
-    .action(async (options: { file: string }) => {
+    .requiredOption('-f, --file <path>', 'a task file, a directory of *.json task files, or - for stdin')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--prune', 'also delete the tasks on the server that no file names (within --selector)')
+    .option(
+      '-l, --selector <key:value>',
+      'with --prune: only tasks with this label are candidates (repeatable)',
+      collect,
+      [],
+    )
+    .action(async (options: { file: string; dryRun?: boolean; prune?: boolean; selector: string[] }) => {
       const ctx = context();
-      const documents = await readDocuments(ctx, options.file);
+      const documents = await readTaskFiles(ctx, options.file);
       const client = await ctx.client();
-      const results = [];
+      const server = new Map<string, ServerTask>();
       for (const document of documents) {
         const existing = await client.find<Task>(path(document.id));
-        if (existing === undefined) {
-          const created = await client.request<Task>('POST', '/tasks', { body: document });
-          results.push({ id: document.id, action: 'created', etag: created.etag });
-          if (!ctx.json) ctx.io.out(`created task ${document.id}\n`);
-        } else {
-          const replaced = await client.request<Task>('PUT', path(document.id), {
-            body: document,
-            ifMatch: existing.etag,
-          });
-          results.push({ id: document.id, action: 'replaced', etag: replaced.etag });
-          if (!ctx.json)
-            ctx.io.out(`replaced task ${document.id} (revision ${String(replaced.body['revision'])})\n`);
-        }
+        if (existing !== undefined) server.set(document.id, { task: existing.body, etag: existing.etag });
       }
-      if (ctx.json) ctx.print(results, () => '');
+      const pruneCandidates: string[] = [];
+      if (options.prune === true)
+        for (const { task, etag } of await listTasks(client, options.selector)) {
+          pruneCandidates.push(task.id);
+          if (!server.has(task.id)) server.set(task.id, { task, etag });
+        }
+      const plan = planApply(documents, server, {
+        now: ctx.io.now(),
+        prune: options.prune === true,
+        pruneCandidates,
+      });
+      if (options.dryRun === true) {
+        ctx.print({ dryRun: true, plan: plan.map(({ body: _body, ...step }) => step) }, () =>
+          renderPlan(plan),
+        );
+        return;
+      }
+      const results = [];
+      for (const step of plan) {
+        const ifMatch = step.etag === undefined ? {} : { ifMatch: step.etag };
+        if (step.action === 'create') {
+          const created = await client.request<Task>('POST', '/tasks', { body: step.body });
+          results.push({ id: step.id, action: 'created', changes: [], etag: created.etag });
+        } else if (step.action === 'update') {
+          const updated = await client.request<Task>('PUT', path(step.id), { body: step.body, ...ifMatch });
+          results.push({ id: step.id, action: 'updated', changes: step.changes, etag: updated.etag });
+        } else if (step.action === 'delete') {
+          await client.request('DELETE', path(step.id), ifMatch);
+          results.push({ id: step.id, action: 'deleted', changes: [] });
+        } else results.push({ id: step.id, action: 'unchanged', changes: [] });
+      }
+      ctx.print(results, () => renderPlan(plan, true));
+    });
+
+  tasks
+    .command('export')
+    .description(
+      'write every task (or those with a label) to DIR, one <id>.json file each, ready for `nono tasks apply -f DIR`',
+    )
+    .argument('<dir>', 'the directory to write to (made if missing)')
+    .option('-l, --label <key:value>', 'only tasks with this label (repeatable)', collect, [])
+    .action(async (dir: string, options: { label: string[] }) => {
+      const ctx = context();
+      const client = await ctx.client();
+      const written: string[] = [];
+      for (const { task } of await listTasks(client, options.label)) {
+        const file = `${dir.replace(/\/+$/, '')}/${task.id}.json`;
+        await ctx.io.writeFile(file, `${JSON.stringify(withoutManagedFields(task), null, 2)}\n`);
+        written.push(file);
+      }
+      ctx.print(
+        { written },
+        () => `wrote ${written.length} task file${written.length === 1 ? '' : 's'} to ${dir}\n`,
+      );
     });
 
   tasks
@@ -258,6 +298,40 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
           ) + dstEffects.map((effect) => `DST: ${effect.message}\n`).join(''),
       );
     });
+}
+
+/** Every page of `GET /tasks` with these labels and filters. */
+async function listTasks(
+  client: ApiClient,
+  labels: readonly string[],
+  filters: Readonly<Record<string, string>> = {},
+): Promise<TaskListItem[]> {
+  const items: TaskListItem[] = [];
+  let after: string | undefined;
+  do {
+    const query = new URLSearchParams(filters);
+    for (const label of labels) query.append('label', label);
+    query.set('limit', '500');
+    if (after !== undefined) query.set('after', after);
+    const page = await client.get<{ items: TaskListItem[]; nextCursor: string | null }>(
+      `/tasks?${query.toString()}`,
+    );
+    items.push(...page.body.items);
+    after = page.body.nextCursor ?? undefined;
+  } while (after !== undefined);
+  return items;
+}
+
+/** A task file, `-`, or a directory: every `*.json` in it, in name order. */
+async function readTaskFiles(ctx: CommandContext, file: string): Promise<TaskDocument[]> {
+  const names = await ctx.io.listDir(file);
+  if (names === undefined) return readDocuments(ctx, file);
+  const files = names.filter((name) => name.endsWith('.json'));
+  if (files.length === 0) throw new CliError(ExitCode.Usage, `${file} holds no *.json task file`);
+  const documents: TaskDocument[] = [];
+  for (const name of files)
+    documents.push(...(await readDocuments(ctx, `${file.replace(/\/+$/, '')}/${name}`)));
+  return documents;
 }
 
 async function readDocuments(ctx: CommandContext, file: string): Promise<TaskDocument[]> {

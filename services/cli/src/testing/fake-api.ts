@@ -128,6 +128,12 @@ export class CliHarness {
       err: (text) => void (stderr += text),
       readFile: async (path) => this.files.get(path),
       writeFile: async (path, text) => void this.files.set(path, text),
+      listDir: async (path) => {
+        const names = [...this.files.keys()]
+          .filter((name) => name.startsWith(`${path}/`))
+          .map((name) => name.slice(path.length + 1));
+        return names.length === 0 ? undefined : names.sort();
+      },
       tempPath: (suffix) => `/tmp/${(temp += 1)}-${suffix}`,
       openEditor: async (path) => void this.files.set(path, this.editor(this.files.get(path) ?? '')),
     };
