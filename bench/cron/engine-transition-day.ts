@@ -15,7 +15,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ManualClock, type SchedulerTask, createTask, parseTaskSpec } from '@nono/domain';
+import { ManualClock, type SchedulerTask } from '@nono/domain';
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
 import { Engine } from '../../services/scheduler/src/engine/engine.js';
@@ -31,6 +31,7 @@ import {
   MemoryRecords,
   MemoryTriggers,
 } from '../../services/scheduler/src/testing/memory-ports.js';
+import { PARIS_TRANSITION_DAYS, cronTask } from './transition-days.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,21 +44,7 @@ const { values } = parseArgs({
 const taskCount = Number(values.tasks);
 const STEP_MS = 100;
 
-/** [name, local day start, local day end, the transition] */
-const DAYS = [
-  [
-    '2026-03-29 (spring forward)',
-    Date.parse('2026-03-28T23:00:00Z'),
-    Date.parse('2026-03-29T22:00:00Z'),
-    Date.parse('2026-03-29T01:00:00Z'),
-  ],
-  [
-    '2026-10-25 (fall back)',
-    Date.parse('2026-10-24T22:00:00Z'),
-    Date.parse('2026-10-25T23:00:00Z'),
-    Date.parse('2026-10-25T01:00:00Z'),
-  ],
-] as const;
+const DAYS = PARIS_TRANSITION_DAYS;
 
 /** A worker that answers 200 at once and only counts. */
 class CountingInvoker implements Invoker {
@@ -71,18 +58,7 @@ class CountingInvoker implements Invoker {
   }
 }
 
-function task(id: string, now: number): SchedulerTask {
-  const spec = parseTaskSpec(
-    {
-      name: id,
-      schedule: { kind: 'cron', expression: values.expression, timeZone: values.zone },
-      target: { url: 'http://127.0.0.1:1/' },
-    },
-    now,
-  );
-  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
-  return createTask(id, spec.value, now);
-}
+const task = (id: string, now: number): SchedulerTask => cronTask(id, values.expression, values.zone, now);
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));

@@ -11,7 +11,8 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type SchedulerTask, createTask, parseTaskSpec, planDueFires } from '@nono/domain';
+import { type SchedulerTask, planDueFires } from '@nono/domain';
+import { PARIS_TRANSITION_DAYS, cronTask } from './transition-days.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,23 +23,8 @@ const { values } = parseArgs({
 });
 const taskCount = Number(values.tasks);
 
-const DAYS = [
-  ['2026-03-29 (spring forward)', Date.parse('2026-03-28T23:00:00Z'), Date.parse('2026-03-29T22:00:00Z')],
-  ['2026-10-25 (fall back)', Date.parse('2026-10-24T22:00:00Z'), Date.parse('2026-10-25T23:00:00Z')],
-] as const;
-
-function task(id: string, now: number): SchedulerTask {
-  const spec = parseTaskSpec(
-    {
-      name: id,
-      schedule: { kind: 'cron', expression: values.expression, timeZone: values.zone },
-      target: { url: 'http://127.0.0.1:1/' },
-    },
-    now,
-  );
-  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
-  return createTask(id, spec.value, now);
-}
+const DAYS = PARIS_TRANSITION_DAYS;
+const task = (id: string, now: number): SchedulerTask => cronTask(id, values.expression, values.zone, now);
 
 console.log(
   `# load before ${loadavg()

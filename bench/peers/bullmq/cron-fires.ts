@@ -15,13 +15,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { startTestWorker } from '../../../tests/support/processes.js';
+import { freePort, startTestWorker } from '../../../tests/support/processes.js';
 
 process.on('SIGINT', () => process.exit(130));
 
@@ -38,18 +38,6 @@ const { values } = parseArgs({
 const tasks = Number(values.tasks);
 const seconds = Number(values.seconds);
 const warmupS = Number(values['warmup-s']);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** utime + stime of a process, in CPU seconds (Linux /proc; clock ticks of 100 Hz). */
 function cpuSecondsOf(pid: number): number {
