@@ -1,4 +1,6 @@
 import { mkdtempSync } from 'node:fs';
+import { createEvent, executionEventId, formatInstant, scheduledExecutionId } from '@nono/domain';
+import { createKafka, encodeEvent } from '@nono/events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Isolation, eventually } from './isolation.js';
@@ -46,6 +48,47 @@ export async function putRule(alertsUrl: string, id: string, rule: Record<string
   });
   if (response.status >= 300)
     throw new Error(`PUT /rules/${id}: ${response.status} ${await response.text()}`);
+}
+
+/** Publishes what a scheduler would after the last attempt of `taskId`'s instant at `nominal` failed. */
+export async function publishFinalFailure(iso: Isolation, taskId: string, nominal: number): Promise<void> {
+  const executionId = scheduledExecutionId(taskId, nominal);
+  const producer = createKafka({ brokers: iso.kafkaBrokers, clientId: `facts-${iso.name}` }).producer();
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: iso.topics.executions,
+      messages: [
+        encodeEvent(
+          createEvent(
+            'nono.execution.failed.v1',
+            {
+              taskId,
+              executionId,
+              nominalTime: formatInstant(nominal),
+              attempt: 1,
+              schedulerId: 's1',
+              fencingToken: 1,
+              reason: 'scheduled',
+              finishedAt: formatInstant(nominal + 50),
+              durationMs: 50,
+              httpStatus: 500,
+              error: 'HTTP 500',
+              willRetry: false,
+            },
+            {
+              id: executionEventId(executionId, 'nono.execution.failed.v1', 1),
+              source: 'nono://scheduler/s1',
+              subject: taskId,
+              time: nominal + 50,
+            },
+          ),
+        ),
+      ],
+    });
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 export interface ReceivedRequest {

@@ -17,3 +17,4 @@ export * from './fire-decisions.js';
 export * from './ledger.js';
 export * from './dst-effects.js';
 export * from './alert-rule.js';
+export * from './alert-api.js';

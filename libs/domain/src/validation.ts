@@ -23,10 +23,44 @@ export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
     is: (input: unknown): input is Static<S> => check.Check(input),
     parse(input: unknown, fieldPrefix = ''): Result<Static<S>> {
       const value: unknown = Value.Default(schema, Value.Clone(input));
+      const reshaped = reshapedByDefault(input, value, '');
+      if (reshaped !== undefined)
+        return fail([
+          {
+            field: joinField(fieldPrefix, pointerToField(reshaped.pointer)),
+            message: reshaped.expectedArray ? 'must be an array' : 'must be an object',
+          },
+        ]);
       if (check.Check(value)) return ok(value);
       return fail(collectIssues(check, value, fieldPrefix));
     },
   };
+}
+
+/**
+ * Where applying defaults turned an array into an object or back. TypeBox's Value.Default
+ * merges a present value into an object-typed default with Object.assign, and an array is
+ * an object to it: `{}` given for an array defaulting to `[]` came out as `[]`, and `[]`
+ * for a record defaulting to `{}` as `{}`, so a value of the wrong kind passed the check.
+ */
+function reshapedByDefault(
+  input: unknown,
+  defaulted: unknown,
+  pointer: string,
+): { pointer: string; expectedArray: boolean } | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  if (Array.isArray(input) !== Array.isArray(defaulted))
+    return { pointer, expectedArray: Array.isArray(defaulted) };
+  if (typeof defaulted !== 'object' || defaulted === null) return undefined;
+  for (const [key, inner] of Object.entries(input)) {
+    const found = reshapedByDefault(
+      inner,
+      (defaulted as Record<string, unknown>)[key],
+      `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+    );
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function collectIssues<S extends TSchema>(

@@ -1,6 +1,5 @@
 import {
   type Actor,
-  type AlertConditionKind,
   type AlertRule,
   type AlertRuleSpec,
   type EventData,
@@ -311,7 +310,7 @@ export class AlertEngine {
       ruleId: alert.ruleId,
       ruleRevision: alert.ruleRevision,
       taskId: alert.taskId,
-      condition: alert.condition as AlertConditionKind,
+      condition: alert.condition,
       summary: alert.summary.slice(0, 2000),
       ...(alert.executionId === null ? {} : { executionId: alert.executionId }),
       ...(alert.nominalTime === null ? {} : { nominalTime: formatInstant(alert.nominalTime) }),

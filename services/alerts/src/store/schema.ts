@@ -1,3 +1,4 @@
+import { type AlertConditionKind, type AlertResolveReason } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -27,14 +28,14 @@ export const alerts = sqliteTable(
     ruleId: text('rule_id').notNull(),
     ruleRevision: integer('rule_revision').notNull(),
     taskId: text('task_id').notNull(),
-    condition: text('condition').notNull(),
+    condition: text('condition').$type<AlertConditionKind>().notNull(),
     state: text('state').$type<AlertState>().notNull(),
     summary: text('summary').notNull(),
     executionId: text('execution_id'),
     nominalTime: integer('nominal_time'),
     openedAt: integer('opened_at').notNull(),
     resolvedAt: integer('resolved_at'),
-    resolveReason: text('resolve_reason'),
+    resolveReason: text('resolve_reason').$type<AlertResolveReason>(),
     /** Times the condition held while open (1 at opening). */
     occurrences: integer('occurrences').notNull(),
     /** Notifications sent so far (1 at opening, +1 per re-notification). */
