@@ -30,6 +30,7 @@ import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
+import { registerWhoamiRoutes } from './routes/whoami-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -184,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerHistoryRoutes(api, routeDeps);
       if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
+      registerWhoamiRoutes(api);
     },
     { prefix: API_PREFIX },
   );

@@ -4,6 +4,7 @@
 import { ApiUnreachable, get, setToken, token } from './api.js';
 import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
+import { alertsView } from './views/alerts.js';
 import { executionsView } from './views/executions.js';
 import { schedulersView } from './views/schedulers.js';
 import { taskDetailView } from './views/task-detail.js';
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^#\/tasks\/([^/]+)$/, (m) => taskDetailView(decodeURIComponent(m[1])), 'tasks'],
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
+  [/^#\/alerts$/, () => alertsView(), 'alerts'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],
 ];
 
