@@ -61,6 +61,12 @@ export const AlertConditionKindSchema = Type.Union([
   Type.Literal('skipped'),
   Type.Literal('misfired'),
   Type.Literal('consecutive-failures'),
+  Type.Literal('success-rate'),
+  Type.Literal('duration-above'),
+  Type.Literal('lateness-above'),
+  Type.Literal('no-scheduler'),
+  Type.Literal('scheduler-left'),
+  Type.Literal('consumer-lag'),
   Type.Literal('dead-man'),
 ]);
 

@@ -6,10 +6,10 @@ import {
   type EventType,
   type LedgerDefinition,
   type NonoEvent,
-  type NonoEventOf,
   type SchedulerTask,
   createEvent,
   formatInstant,
+  isClusterCondition,
   isValidAlertRuleId,
   parseInstant,
   ruleCovers,
@@ -21,12 +21,16 @@ import { type AlertView, alertView } from './alert-view.js';
 import {
   type ExecutionEvent,
   type Occurrence,
+  type TaskContext,
   clearsAlert,
   isExecutionEvent,
   isFinalFailure,
+  isFinalOutcome,
+  lagExceeded,
   occurrenceOf,
 } from './conditions.js';
 import { missedInstants } from './dead-man.js';
+import { type ClusterEvent, anyLive, isClusterEvent, membershipChange } from './membership.js';
 
 /** The transitions that reach a rule's channels; acknowledging and silencing are only events. */
 export type NotifiedTransition = 'opened' | 'renotified' | 'resolved';
@@ -112,28 +116,150 @@ export class AlertEngine {
         return;
       default:
         if (isExecutionEvent(event)) this.#applyExecution(event, when);
+        else if (isClusterEvent(event)) this.#applyCluster(event, when);
     }
   }
 
   #applyExecution(event: ExecutionEvent, when: When): void {
     const taskId = event.data.taskId;
-    if (event.type === 'nono.execution.succeeded.v1') {
-      if (event.data.reason !== 'manual')
-        this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
-      this.#store.bumpStreak(taskId, true);
-      for (const alert of this.#store.openAlertsOf({ taskId }))
-        if (clearsAlert(event satisfies NonoEventOf<'nono.execution.succeeded.v1'>, alert))
-          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
-      return;
+    const succeeded = event.type === 'nono.execution.succeeded.v1';
+    if (succeeded && event.data.reason !== 'manual')
+      this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
+    if (isFinalOutcome(event)) this.#store.recordOutcome(taskId, when.at, event.data.executionId, succeeded);
+    const streak = succeeded
+      ? this.#store.bumpStreak(taskId, true)
+      : isFinalFailure(event)
+        ? this.#store.bumpStreak(taskId, false)
+        : 0;
+    const context: TaskContext = {
+      streak,
+      outcomes: (windowMs) => this.#store.outcomes(taskId, when.at - windowMs, when.at),
+    };
+    for (const alert of this.#store.openAlertsOf({ taskId })) {
+      const rule = this.#ruleOf(alert.ruleId);
+      if (clearsAlert(event, alert, rule?.condition, context)) this.#resolve(alert, rule, 'cleared', when);
     }
-    const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
     const labels = this.#definitionsOf(taskId).at(-1)?.task?.labels;
     for (const { rule, createdAt } of this.#enabledRules()) {
       // A rule watches from its creation on: a backlog read later holds no older fact against a task.
       if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
-      const occurrence = occurrenceOf(rule.condition, event, streak);
+      const occurrence = occurrenceOf(rule.condition, event, context);
       if (occurrence !== undefined) this.#occur(rule, occurrence, when);
     }
+  }
+
+  /**
+   * A cluster fact: who is live changes. A departure is an occurrence of every
+   * `scheduler-left` rule (its alert is about `scheduler:<id>`) and the scheduler's return
+   * resolves it; the last live scheduler going starts the `no-scheduler` clock (judged by
+   * `checkCluster`), and any scheduler joining resolves that alert.
+   */
+  #applyCluster(event: ClusterEvent, when: When): void {
+    const members = this.#store.members();
+    const change = membershipChange(members, event, when.at);
+    for (const [id, member] of change.updates) this.#store.saveMember(id, member);
+    const wasLive = anyLive(members, new Map());
+    const isLive = anyLive(members, change.updates);
+    if (wasLive && !isLive) this.#store.saveClusterMark(NO_SCHEDULER_SINCE, when.at);
+    if (isLive) this.#store.saveClusterMark(NO_SCHEDULER_SINCE, undefined);
+    for (const schedulerId of change.joined)
+      for (const alert of this.#store.openAlertsOf({ taskId: schedulerSubject(schedulerId) }))
+        this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
+    if (isLive)
+      for (const alert of this.#store.openAlertsOf({ taskId: NO_SCHEDULER_SUBJECT }))
+        this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
+    for (const departure of change.departed)
+      for (const { rule, createdAt } of this.#enabledRules()) {
+        if (when.at < createdAt || rule.condition.kind !== 'scheduler-left') continue;
+        this.#occur(
+          rule,
+          {
+            taskId: schedulerSubject(departure.schedulerId),
+            condition: 'scheduler-left',
+            summary:
+              departure.reason === 'vanished'
+                ? `scheduler ${departure.schedulerId} is gone (no longer a member, seen by ${departure.detectedBy})`
+                : `scheduler ${departure.schedulerId} left (${departure.reason})`,
+            causeId: event.id,
+            executionId: undefined,
+            nominal: undefined,
+          },
+          when,
+        );
+      }
+  }
+
+  /**
+   * The clock-driven cluster conditions, judged on every check whether or not the consumer
+   * has caught up: `no-scheduler` once the last known scheduler has been gone for the grace,
+   * `consumer-lag` from the lags measured by the caller (undefined: not known, no judgement).
+   * A condition that still holds counts again on its open alert only when a re-notification
+   * is due, not on every check. False when no rule has such a condition (nothing judged).
+   */
+  checkCluster(now: number, lags: { readonly alerts?: number; readonly history?: number }): boolean {
+    const rules = this.#enabledRules().filter(({ rule }) => isClusterCondition(rule.condition));
+    if (rules.length === 0) return false;
+    const when = { at: now, decidedAt: now };
+    this.#store.transaction(() => {
+      const noneSince = this.#store.clusterMark(NO_SCHEDULER_SINCE);
+      for (const { rule, createdAt } of rules) {
+        const { condition } = rule;
+        if (condition.kind === 'no-scheduler') {
+          if (noneSince === undefined || now - Math.max(noneSince, createdAt) < condition.graceMs) continue;
+          this.#occurOnce(
+            rule,
+            {
+              taskId: NO_SCHEDULER_SUBJECT,
+              condition: 'no-scheduler',
+              summary: `no scheduler has been live since ${formatInstant(noneSince)}: nothing fires`,
+              causeId: `no-scheduler|${noneSince}`,
+              executionId: undefined,
+              nominal: undefined,
+            },
+            when,
+          );
+        } else if (condition.kind === 'consumer-lag') {
+          const exceeded = lagExceeded(condition, lags);
+          const subject = lagSubject(condition.consumer);
+          if (exceeded === true)
+            this.#occurOnce(
+              rule,
+              {
+                taskId: subject,
+                condition: 'consumer-lag',
+                summary: `the ${condition.consumer} consumer is ${lags[condition.consumer]} records behind (over ${condition.aboveRecords})`,
+                causeId: `consumer-lag|${now}`,
+                executionId: undefined,
+                nominal: undefined,
+              },
+              when,
+            );
+          else if (exceeded === false) {
+            const open = this.#store.openAlert(rule.id, subject);
+            if (open !== undefined) this.#resolve(open, rule, 'cleared', when);
+          }
+        }
+      }
+    });
+    return true;
+  }
+
+  /** An occurrence of a lasting state: opens, or counts on the open alert only when a re-notification is due. */
+  #occurOnce(rule: AlertRule, occurrence: Occurrence, when: When): void {
+    const open = this.#store.openAlert(rule.id, occurrence.taskId);
+    if (
+      open === undefined ||
+      (rule.renotifyEveryMs > 0 && when.at - open.lastNotifiedAt >= rule.renotifyEveryMs)
+    )
+      this.#occur(rule, occurrence, when);
+  }
+
+  /** Whether a rule needs a consumer's lag measured (each check asks, so measuring costs nothing without one). */
+  lagsWanted(): ReadonlySet<'alerts' | 'history'> {
+    const wanted = new Set<'alerts' | 'history'>();
+    for (const { rule } of this.#enabledRules())
+      if (rule.condition.kind === 'consumer-lag') wanted.add(rule.condition.consumer);
+    return wanted;
   }
 
   /**
@@ -477,6 +603,15 @@ export class AlertEngine {
     }
   }
 }
+
+const NO_SCHEDULER_SINCE = 'no-scheduler-since';
+/**
+ * What a cluster alert is about, in the place of a task id. Each has a colon, which no task
+ * id may have, so deleting a task never resolves one and no task's page lists one.
+ */
+const NO_SCHEDULER_SUBJECT = 'cluster:schedulers';
+const schedulerSubject = (schedulerId: string): string => `scheduler:${schedulerId}`;
+const lagSubject = (consumer: 'alerts' | 'history'): string => `cluster:${consumer}-consumer`;
 
 /** When a transition happened (the fact's time) and when this service decided it (the clock). */
 interface When {

@@ -128,6 +128,32 @@ export const taskStreaks = sqliteTable('task_streaks', {
   consecutiveFailures: integer('consecutive_failures').notNull(),
 });
 
+/** Final outcomes (succeeded, or failed with no attempt left) by the fact's time: what success-rate rules count. */
+export const taskOutcomes = sqliteTable(
+  'task_outcomes',
+  {
+    taskId: text('task_id').notNull(),
+    at: integer('at').notNull(),
+    executionId: text('execution_id').notNull(),
+    succeeded: integer('succeeded', { mode: 'boolean' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.taskId, table.at, table.executionId] })],
+);
+
+/** Schedulers as the cluster topic describes them: joined, left, or missing from a survivor's member list. */
+export const schedulerMembers = sqliteTable('scheduler_members', {
+  schedulerId: text('scheduler_id').primaryKey(),
+  live: integer('live', { mode: 'boolean' }).notNull(),
+  /** The time of the fact that set `live`: an older fact read later does not undo it. */
+  changedAt: integer('changed_at').notNull(),
+});
+
+/** Instants the cluster checks keep: since when no scheduler has been live (`no-scheduler-since`). */
+export const clusterMarks = sqliteTable('cluster_marks', {
+  name: text('name').primaryKey(),
+  at: integer('at').notNull(),
+});
+
 /** Per dead-man rule and task: every due instant before `checkedUntil` was judged. */
 export const deadManMarks = sqliteTable(
   'dead_man_marks',

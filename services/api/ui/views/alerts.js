@@ -2,6 +2,8 @@ import { call, enc, get, mayOperate } from '../api.js';
 import { formatInstant, formatMs, formatRelative, h, show, table } from '../dom.js';
 import { say, sayError } from '../notify.js';
 
+const CLUSTER_CONDITIONS = new Set(['no-scheduler', 'scheduler-left', 'consumer-lag']);
+
 /** Silence lengths offered; the API takes any from 1 s to 30 days (`nono alerts silence --for`). */
 const SILENCE_FOR = [
   ['1 hour', 3_600_000],
@@ -82,7 +84,16 @@ export function alertTable(alerts, { withTask = false, act, reload, empty = 'No 
         h('td', {}, stateBadge(alert)),
         h('td', {}, alert.condition),
         h('td', { class: 'mono' }, alert.ruleId),
-        withTask ? h('td', {}, h('a', { href: `#/tasks/${enc(alert.taskId)}` }, alert.taskId)) : null,
+        withTask
+          ? h(
+              'td',
+              {},
+              // Cluster alerts name what they are about (`scheduler:<id>`, `cluster:…`): no task page.
+              alert.taskId.includes(':')
+                ? h('span', { class: 'mono' }, alert.taskId)
+                : h('a', { href: `#/tasks/${enc(alert.taskId)}` }, alert.taskId),
+            )
+          : null,
         h('td', { class: 'small' }, alert.summary, noteOf(alert)),
         h(
           'td',
@@ -251,6 +262,18 @@ export function describeCondition(condition) {
       return `${condition.count} failures in a row`;
     case 'dead-man':
       return `no success within ${formatMs(condition.graceMs)} of a due instant`;
+    case 'success-rate':
+      return `under ${condition.belowPercent} % succeeded over ${formatMs(condition.windowMs)}${condition.minRuns ? ` (at least ${condition.minRuns} runs)` : ''}`;
+    case 'duration-above':
+      return `an attempt takes over ${formatMs(condition.thresholdMs)}`;
+    case 'lateness-above':
+      return `fires over ${formatMs(condition.thresholdMs)} late`;
+    case 'no-scheduler':
+      return `no live scheduler for ${formatMs(condition.graceMs)}`;
+    case 'scheduler-left':
+      return 'a scheduler left';
+    case 'consumer-lag':
+      return `the ${condition.consumer} consumer over ${condition.aboveRecords} records behind`;
     default:
       return condition.kind;
   }
@@ -259,7 +282,10 @@ export function describeCondition(condition) {
 /** The rules whose scope takes in `task`, as a table (the task page). */
 export async function rulesOfTask(task) {
   const { rules } = await get('/alerts/rules');
-  const applying = rules.filter((rule) => ruleCoversTask(rule, task));
+  // Cluster conditions (scope all) are about schedulers and consumers, not about this task.
+  const applying = rules.filter(
+    (rule) => !CLUSTER_CONDITIONS.has(rule.condition.kind) && ruleCoversTask(rule, task),
+  );
   return table(
     ['rule', 'name', 'scope', 'condition', 'notifies', 'enabled'],
     applying.map((rule) =>
