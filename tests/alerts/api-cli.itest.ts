@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type CliIo, ExitCode, runCli } from '@nono/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertsProcess, publishFinalFailure, startAlertsProcess } from '../support/alerts.js';
+import { collectEvents } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
 
@@ -201,5 +202,33 @@ describe('alerts through the API and the CLI', () => {
     const unknown = await call('GET', `/alerts/${'1'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'viewer');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('NONO_ALERT_NOT_FOUND');
+  });
+
+  it('rule changes through the API are audit facts on the alerts topic, naming the admin who made them', async () => {
+    const deleted = await call('DELETE', '/alerts/rules/pay-fails', 'admin');
+    expect(deleted.status).toBe(204);
+    const admin = { kind: 'token', id: `admin:${sha256(TOKENS.admin).slice(0, 12)}` };
+    const log = await collectEvents(iso, iso.topics.alerts);
+    try {
+      const changes = await eventually(
+        () => {
+          const found = log.events.filter(
+            (e) => e.type.startsWith('nono.alert-rule.') && e.subject === 'pay-fails',
+          );
+          return found.length >= 3 ? found : undefined;
+        },
+        30_000,
+        'the rule changes on the alerts topic',
+      );
+      expect(changes.map((e) => [e.type, 'revision' in e.data ? e.data.revision : undefined])).toEqual([
+        ['nono.alert-rule.defined.v1', 1],
+        ['nono.alert-rule.updated.v1', 2],
+        ['nono.alert-rule.deleted.v1', 2],
+      ]);
+      for (const change of changes)
+        expect('actor' in change.data ? change.data.actor : undefined).toEqual(admin);
+    } finally {
+      await log.stop();
+    }
   });
 });

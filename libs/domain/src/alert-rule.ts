@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type FieldIssue, type Result, fail } from './errors.js';
-import { SkipReasonSchema } from './events.js';
+import { SkipReasonSchema } from './skip-reason.js';
 import { compileValidator } from './validation.js';
 
 /**

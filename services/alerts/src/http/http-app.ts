@@ -74,7 +74,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       if (!spec.ok)
         throw new AlertsError(AlertsErrorCode.InvalidRule, 'the alert rule is not valid', spec.issues);
       const expected = expectedRevision(request);
-      const rule = engine.putRule(request.params.id, spec.value, expected, clock.now());
+      const rule = engine.putRule(request.params.id, spec.value, expected, clock.now(), actorOf(request));
       return reply
         .code(rule.revision === 1 ? 201 : 200)
         .header('etag', etagOf(rule.revision))
@@ -86,7 +86,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     { schema: { params: RuleIdParams } },
     async (request, reply) => {
       const expected = expectedRevision(request);
-      engine.deleteRule(request.params.id, expected ?? undefined, clock.now());
+      engine.deleteRule(request.params.id, expected ?? undefined, clock.now(), actorOf(request));
       return reply.code(204).send();
     },
   );

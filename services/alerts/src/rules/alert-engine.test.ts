@@ -58,8 +58,12 @@ describe('AlertEngine', () => {
       .prepare<[], { content: string }>('SELECT content FROM notifications ORDER BY id')
       .all()
       .map((row) => JSON.parse(row.content) as NotificationContent);
+  /** Alert transitions in the event outbox (rule changes, also there, have a test of their own). */
   const eventTypes = (): string[] =>
-    store.pendingEvents(1000).map((row) => (JSON.parse(row.json) as NonoEvent).type);
+    store
+      .pendingEvents(1000)
+      .map((row) => (JSON.parse(row.json) as NonoEvent).type)
+      .filter((type) => type.startsWith('nono.alert.'));
 
   it('opens an alert when an execution fails after its last attempt, and a later success resolves it', () => {
     engine.putRule('on-failure', spec({ condition: { kind: 'failed' } }), null, T0);
@@ -312,5 +316,34 @@ describe('AlertEngine', () => {
     expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('open');
     engine.checkCluster(T0 + 3_000, { history: 20 });
     expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('resolved');
+  });
+
+  it('rule changes are audit facts on the alerts topic: who, which revision, before and after, with derived ids', () => {
+    const admin = { id: 'admin:0123456789ab', kind: 'token' } as const;
+    engine.putRule('r', spec({ condition: { kind: 'failed' } }), null, T0, admin);
+    engine.putRule('r', spec({ condition: { kind: 'lost' } }), 1, T0 + 1, admin);
+    engine.deleteRule('r', 2, T0 + 2, admin);
+    const events = store.pendingEvents(10).map((row) => JSON.parse(row.json) as NonoEvent);
+    expect(events.map((e) => [e.type, e.subject])).toEqual([
+      ['nono.alert-rule.defined.v1', 'r'],
+      ['nono.alert-rule.updated.v1', 'r'],
+      ['nono.alert-rule.deleted.v1', 'r'],
+    ]);
+    expect(events[1]?.data).toMatchObject({
+      ruleId: 'r',
+      actor: admin,
+      revision: 2,
+      before: { revision: 1, condition: { kind: 'failed' } },
+      after: { revision: 2, condition: { kind: 'lost' } },
+    });
+    expect(events[2]?.data).toMatchObject({ revision: 2, before: { condition: { kind: 'lost' } } });
+    // A refused change is no fact.
+    expect(() => engine.deleteRule('r', undefined, T0 + 3, admin)).toThrow(/no rule r/);
+    expect(store.pendingEvents(10)).toHaveLength(3);
+    // Ids are derived from the rule's creation and revision: the same changes give the same ids.
+    const otherStore = new AlertStore(openDatabase(':memory:'));
+    const other = new AlertEngine({ store: otherStore, source: 'nono://alerts/other', transitionMs: 2_000 });
+    other.putRule('r', spec({ condition: { kind: 'failed' } }), null, T0, admin);
+    expect((JSON.parse(otherStore.pendingEvents(1)[0]?.json ?? '{}') as NonoEvent).id).toBe(events[0]?.id);
   });
 });

@@ -480,6 +480,11 @@ export class AlertEngine {
     return (this.#rules ??= this.#store.listRules()).find((stored) => stored.rule.id === id)?.rule;
   }
 
+  /** A rule change's audit fact, to the event outbox in the change's own transaction: published if and only if it committed. */
+  #audit(event: NonoEvent): void {
+    this.#store.enqueueEvent(event.id, JSON.stringify(event));
+  }
+
   // --- operators ---
 
   acknowledge(alertId: string, actor: Actor, note: string, now: number): AlertView {
@@ -541,6 +546,7 @@ export class AlertEngine {
     spec: AlertRuleSpec,
     expectedRevision: number | null | undefined,
     now: number,
+    actor: Actor = SYSTEM_ACTOR,
   ): AlertRule {
     if (!isValidAlertRuleId(id))
       throw new AlertsError(AlertsErrorCode.InvalidRule, 'the rule id is not valid', [
@@ -574,6 +580,21 @@ export class AlertEngine {
           ...spec,
         };
         this.#store.saveRule(rule, current?.createdAt ?? now);
+        this.#audit(
+          current === undefined
+            ? ruleChangeEvent(
+                'nono.alert-rule.defined.v1',
+                { ruleId: id, actor, revision: rule.revision, after: rule },
+                now,
+                this.#options.source,
+              )
+            : ruleChangeEvent(
+                'nono.alert-rule.updated.v1',
+                { ruleId: id, actor, revision: rule.revision, before: current.rule, after: rule },
+                now,
+                this.#options.source,
+              ),
+        );
         if (current !== undefined && changesMeaning(current.rule, rule))
           for (const alert of this.#store.openAlertsOf({ ruleId: id }))
             this.#resolve(alert, rule, 'rule-changed', { at: now, decidedAt: now });
@@ -584,7 +605,12 @@ export class AlertEngine {
     }
   }
 
-  deleteRule(id: string, expectedRevision: number | undefined, now: number): void {
+  deleteRule(
+    id: string,
+    expectedRevision: number | undefined,
+    now: number,
+    actor: Actor = SYSTEM_ACTOR,
+  ): void {
     try {
       this.#store.transaction(() => {
         const current = this.#store.findRule(id);
@@ -597,6 +623,14 @@ export class AlertEngine {
         for (const alert of this.#store.openAlertsOf({ ruleId: id }))
           this.#resolve(alert, current.rule, 'rule-deleted', { at: now, decidedAt: now });
         this.#store.deleteRule(id);
+        this.#audit(
+          ruleChangeEvent(
+            'nono.alert-rule.deleted.v1',
+            { ruleId: id, actor, revision: current.rule.revision, before: current.rule },
+            now,
+            this.#options.source,
+          ),
+        );
       });
     } finally {
       this.#rules = undefined;
@@ -612,6 +646,31 @@ const NO_SCHEDULER_SINCE = 'no-scheduler-since';
 const NO_SCHEDULER_SUBJECT = 'cluster:schedulers';
 const schedulerSubject = (schedulerId: string): string => `scheduler:${schedulerId}`;
 const lagSubject = (consumer: 'alerts' | 'history'): string => `cluster:${consumer}-consumer`;
+
+const SYSTEM_ACTOR: Actor = { id: 'alerts', kind: 'system' };
+
+type RuleChangeType =
+  'nono.alert-rule.defined.v1' | 'nono.alert-rule.updated.v1' | 'nono.alert-rule.deleted.v1';
+
+/**
+ * The audit fact of a rule change. Its id is derived from the rule's incarnation (its
+ * creation instant) and the revision, as the API derives a task change's: the change it
+ * describes happened once, so a republished copy is the same event.
+ */
+function ruleChangeEvent<T extends RuleChangeType>(
+  type: T,
+  data: EventData<T>,
+  now: number,
+  source: string,
+): NonoEvent {
+  const rule = 'after' in data ? data.after : data.before;
+  return createEvent(type, data, {
+    id: uuidV5(`audit|${type}|${rule.id}|${rule.createdAt}|${data.revision}`),
+    source,
+    subject: rule.id,
+    time: now,
+  });
+}
 
 /** When a transition happened (the fact's time) and when this service decided it (the clock). */
 interface When {
