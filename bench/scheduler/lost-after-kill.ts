@@ -2,7 +2,8 @@
  * What a crash costs in re-runs: three schedulers share per-second tasks that ask for
  * `rerunLost`; one is SIGKILLed; the survivors report its open executions lost and re-run
  * them. A re-run is needed only for an execution that had not succeeded: this counts the
- * `lost` facts whose execution already had a `succeeded` fact (a needless second call).
+ * `lost` facts whose execution already had a `succeeded` fact (a needless second call), and
+ * the instants of the victim's tasks in the 3 s before the kill left with no outcome at all.
  *
  *   npm run infra:up && npm run build
  *   npx tsx bench/scheduler/lost-after-kill.ts --tasks 150 --rounds 3
@@ -97,8 +98,41 @@ for (let round = 1; round <= rounds; round++) {
   );
   const lost = ofType('nono.execution.lost.v1').map((e) => (e.data as { executionId: string }).executionId);
   const needless = lost.filter((id) => succeeded.has(id)).length;
+  // Every instant of the victim's tasks in the 3 s before the kill (claimed for sure) ends in an
+  // outcome (or lost, misfired, skipped): a settling that wrongly found an outcome would leave
+  // one with none.
+  const outcomes = ['succeeded', 'failed', 'timed-out', 'lost', 'misfired', 'skipped'];
+  const ended = new Set(
+    outcomes
+      .flatMap((outcome) => ofType(`nono.execution.${outcome}.v1`))
+      .map((e) => {
+        const data = e.data as { taskId: string; nominalTime: string };
+        return `${data.taskId}@${Date.parse(data.nominalTime)}`;
+      }),
+  );
+  let unaccounted = 0;
+  for (const taskId of owners[victim.id] ?? [])
+    for (let nominal = Math.ceil((killedAt - 3_000) / 1000) * 1000; nominal < killedAt - 400; nominal += 1000)
+      if (!ended.has(`${taskId}@${nominal}`)) {
+        unaccounted++;
+        if (process.env.DEBUG_LOST) {
+          const facts = log.events
+            .filter(
+              (e) =>
+                e.subject === taskId &&
+                Math.abs(Date.parse((e.data as { nominalTime: string }).nominalTime) - nominal) <= 2_000,
+            )
+            .map(
+              (e) =>
+                `${e.type.slice(15)} ${(e.data as { nominalTime: string }).nominalTime} by ${(e.data as { schedulerId: string }).schedulerId}`,
+            );
+          process.stdout.write(
+            `unaccounted ${taskId}@${new Date(nominal).toISOString()} kill ${new Date(killedAt).toISOString()}: ${facts.join('; ')}\n`,
+          );
+        }
+      }
   process.stdout.write(
-    `${JSON.stringify({ round, victimTasks, lost: lost.length, lostAfterSuccess: needless })}\n`,
+    `${JSON.stringify({ round, victimTasks, lost: lost.length, lostAfterSuccess: needless, unaccounted })}\n`,
   );
   if (process.env.DEBUG_LOST) {
     const byId = new Map<string, number>();

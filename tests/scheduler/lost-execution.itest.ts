@@ -148,3 +148,74 @@ describe('an execution whose scheduler died mid-call', () => {
     }
   });
 });
+
+/**
+ * A scheduler dies after a call ended and its fact reached Kafka, but before its open-executions
+ * record said so (the record is written in batches). Its successor finds the concluding fact on
+ * the executions topic and neither reports the execution lost nor calls the worker again. With
+ * the record held back for a minute every such execution is in that window; before the search
+ * existed, each was reported lost and, with `rerunLost`, called twice.
+ */
+describe('an execution that ended just before its scheduler died', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(await isolate('lost-after-fact'), {
+      schedulers: ['f1', 'f2'],
+      partitions: 3,
+      env: { NONO_LOST_GRACE_MS: '500', NONO_OPEN_EXECUTIONS_FLUSH_MS: '60000' },
+    });
+  });
+  afterAll(() => cluster?.stop());
+
+  it('is settled from its fact on Kafka: no lost fact, no second call', async () => {
+    const { iso, zk, worker, schedulers } = cluster;
+    const at = Date.now() + 3_000;
+    const ids = ['done-a', 'done-b', 'done-c', 'done-d'];
+    for (const id of ids)
+      await putTask(
+        zk,
+        buildTask(id, {
+          schedule: { kind: 'once', at: new Date(at).toISOString() },
+          target: { url: `${worker.url}/ok/${id}`, timeoutMs: 1_000 },
+          retry: { maxAttempts: 1 },
+          rerunLost: true,
+        }),
+      );
+    const log = await collectEvents(iso, iso.topics.executions);
+    try {
+      await eventually(
+        () =>
+          ids.every((id) =>
+            log.events.some((e) => e.type === 'nono.execution.succeeded.v1' && e.subject === id),
+          )
+            ? true
+            : undefined,
+        15_000,
+        'every execution to succeed',
+      );
+      const owners = await readAssignmentOwners(zk);
+      const victim = schedulers.find((s) => ids.some((id) => owners[s.id]?.includes(id)));
+      expect(victim).toBeDefined();
+      const victimTasks = ids.filter((id) => owners[victim!.id]?.includes(id));
+      await victim!.kill('SIGKILL');
+
+      const survivor = schedulers.find((s) => s !== victim)!;
+      await eventually(
+        async () => {
+          const now = await readAssignmentOwners(zk);
+          return victimTasks.every((id) => now[survivor.id]?.includes(id)) || undefined;
+        },
+        15_000,
+        'the tasks to be adopted',
+      );
+      // Past every deadline (fire + 1 s) and the grace, with time to settle.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at + 1_000 + 500 + 4_000 - Date.now())));
+      expect(log.events.filter((e) => e.type === 'nono.execution.lost.v1')).toEqual([]);
+      const calls = (await worker.calls()).filter((c) => ids.includes(c.taskId));
+      expect(calls.map((c) => c.taskId).sort()).toEqual([...ids].sort());
+    } finally {
+      await log.stop();
+    }
+  });
+});

@@ -18,3 +18,4 @@ export * from './ledger.js';
 export * from './dst-effects.js';
 export * from './alert-rule.js';
 export * from './alert-api.js';
+export * from './audit-events.js';

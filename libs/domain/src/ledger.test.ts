@@ -133,6 +133,60 @@ describe('buildLedger', () => {
     expect(summary.pending).toBe(outcome === 'pending' ? 1 : 0);
   });
 
+  describe('maxRuns', () => {
+    const limited = task(T0 - 10 * S, S, { maxRuns: 5 });
+    const limitedDefined: LedgerDefinition = { at: T0 - 10 * S, task: limited };
+
+    it('lists no instant after the last run the task allows', () => {
+      const facts = fired(...seconds(0, 5).map((nominal) => ({ nominal })));
+      const { entries, summary } = ledger([limitedDefined], facts, { from: T0, to: T0 + 10 * S });
+      expect(entries.map((e) => e.nominal)).toEqual(seconds(0, 5));
+      expect(summary.unaccounted).toBe(0);
+    });
+
+    it('counts the runs before the window, and skipped instants are no runs', () => {
+      const facts = fired(
+        { nominal: T0, status: 'skipped', kind: 'skipped' },
+        { nominal: T0 + S },
+        { nominal: T0 + 2 * S },
+      );
+      const { entries, summary } = buildLedger({
+        from: T0,
+        to: T0 + 10 * S,
+        now: T0 + 70 * S,
+        definitions: [limitedDefined],
+        manualRequests: [],
+        runsBefore: { incarnation: limited.createdAt, runs: 2 },
+        rules,
+        ...facts,
+      }) as Extract<ReturnType<typeof buildLedger>, { ok: true }>;
+      // 2 before + 2 in the window; the 5th run is due at T0 + 3 s and has no fact.
+      expect(entries.map((e) => [e.nominal - T0, e.outcome])).toEqual([
+        [0, 'skipped'],
+        [S, 'succeeded'],
+        [2 * S, 'succeeded'],
+        [3 * S, 'unaccounted'],
+      ]);
+      expect(summary.unaccounted).toBe(1);
+    });
+
+    it('starts counting again for a re-created task', () => {
+      const recreated = task(T0 + 5 * S + 500, S, { maxRuns: 2 });
+      const { entries } = ledger(
+        [limitedDefined, { at: T0 + 5 * S, task: undefined }, { at: T0 + 5 * S + 500, task: recreated }],
+        fired(
+          ...seconds(0, 5).map((nominal) => ({ nominal })),
+          { nominal: T0 + 6 * S },
+          { nominal: T0 + 7 * S },
+        ),
+        { from: T0, to: T0 + 12 * S },
+      );
+      expect(entries.map((e) => [e.nominal - T0, e.outcome])).toEqual(
+        [0, 1, 2, 3, 4, 6, 7].map((n) => [n * S, 'succeeded']),
+      );
+    });
+  });
+
   it('reports skipped by reason, misfired and lost with the deciding fact', () => {
     const { entries, summary } = ledger(
       [defined],

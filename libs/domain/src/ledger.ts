@@ -15,6 +15,9 @@ import { type SchedulerTask, nextTaskFireTime } from './task.js';
  * later and keeps the instants it claimed before (ARCHITECTURE, "Claiming ahead"), so
  * within `transitionMs` after an event both the old and the new definition's instants are
  * *transitional*: listed when they have a fact, never flagged when they have none.
+ *
+ * Once an incarnation of the task has run `maxRuns` times (the runs before the window are an
+ * argument), its later instants without a fact are not due.
  */
 
 /** A definition event: from `at` on, `task` is in force (undefined: deleted). */
@@ -71,7 +74,22 @@ export interface LedgerInput {
   readonly executions: readonly LedgerExecution[];
   readonly actions: readonly LedgerAction[];
   readonly manualRequests: readonly LedgerManualRequest[];
+  /**
+   * The scheduled runs before `from` of the task incarnation in force at `from` (its `createdAt`),
+   * counted against `maxRuns`; absent when there were none.
+   */
+  readonly runsBefore?: { readonly incarnation: string; readonly runs: number };
   readonly rules: LedgerRules;
+}
+
+/**
+ * Execution statuses that mean the instant was claimed to run, so it counts against `maxRuns`
+ * (the scheduler counts claims). `skipped` and `misfired` executions are not counted, although an
+ * instant skipped by the overlap policy was claimed: the count errs low, so an instant after the
+ * limit may be flagged, but none before it is hidden.
+ */
+function countsAsRun(execution: LedgerExecution): boolean {
+  return execution.reason !== 'manual' && execution.status !== 'skipped' && execution.status !== 'misfired';
 }
 
 export interface LedgerRules {
@@ -256,12 +274,24 @@ export function buildLedger(input: LedgerInput): LedgerResult {
   }
 
   const entries: LedgerEntry[] = [];
+  // Runs so far of each task incarnation, for `maxRuns`: past it, instants are no longer due.
+  const runs = new Map<string, number>();
+  if (input.runsBefore !== undefined) runs.set(input.runsBefore.incarnation, input.runsBefore.runs);
   const nominals = new Set<EpochMs>([...due.keys(), ...scheduledByNominal.keys()]);
   for (const nominal of [...nominals].sort((a, b) => a - b)) {
     const planned = due.get(nominal);
     const executions = scheduledByNominal.get(nominal) ?? [];
+    if (planned !== undefined) {
+      const counted = executions.filter(countsAsRun).length;
+      if (counted > 0) runs.set(planned.task.createdAt, (runs.get(planned.task.createdAt) ?? 0) + counted);
+    }
     if (executions.length === 0) {
       if (planned === undefined || planned.due === 'transition') continue;
+      const { maxRuns, createdAt } = planned.task;
+      const runsSoFar = runs.get(createdAt) ?? 0;
+      if (maxRuns !== undefined && runsSoFar >= maxRuns) continue;
+      // Due and without a fact: the scheduler should have claimed it, so it counts as a run.
+      runs.set(createdAt, runsSoFar + 1);
       const waiting = now < nominal + executionBudgetMs(planned.task) + rules.pendingMs;
       entries.push({
         nominal,

@@ -153,6 +153,14 @@ export const TaskSpecSchema = Type.Object(
     ),
     endAt: Type.Optional(Type.String({ description: 'RFC 3339 instant after which the task never fires' })),
     maxRuns: Type.Optional(Type.Integer({ minimum: 1 })),
+    pauseAfterConsecutiveFailures: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description:
+          'pause the task after this many executions in a row ended in failure (failed or timed out after their last attempt, or lost and not re-run); any change to the task, resuming included, starts the count again',
+      }),
+    ),
     rerunLost: Type.Boolean({
       default: false,
       description: 'run again an execution whose scheduler died mid-call',

@@ -1,2 +1,3 @@
 export * from './kafka.js';
 export * from './topics.js';
+export * from './execution-outcomes.js';

@@ -84,7 +84,11 @@ export async function ensureTopics(
         })),
       });
     }
-    await waitForLeaders(admin, specs.map((spec) => spec.topic), leaderTimeoutMs);
+    await waitForLeaders(
+      admin,
+      specs.map((spec) => spec.topic),
+      leaderTimeoutMs,
+    );
   } finally {
     await admin.disconnect();
   }
@@ -97,7 +101,8 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
       const leaderless = metadata.topics.find(
-        (topic) => topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
+        (topic) =>
+          topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
       );
       if (leaderless === undefined) return;
       pending = `${leaderless.name} has a partition without a leader`;

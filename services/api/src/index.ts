@@ -1,7 +1,6 @@
 export { type AppDeps, API_PREFIX, buildApp } from './app.js';
 export { type AuditPublisher, OutboxRelay } from './audit/outbox-relay.js';
-export { ZkOutbox } from './audit/outbox.js';
-export { outboxRoot } from './audit/outbox-entry.js';
+export { ZkOutbox, outboxRoot } from '@nono/coordination';
 export {
   type Principal,
   type TokenEntry,

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 import { hostname } from 'node:os';
-import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { ZkClient, ZkOutbox, ZnodeLayout, outboxRoot } from '@nono/coordination';
 import { SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
 import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals } from '@nono/runtime';
 import { buildApp } from './app.js';
 import { OutboxRelay } from './audit/outbox-relay.js';
-import { ZkOutbox } from './audit/outbox.js';
-import { outboxRoot } from './audit/outbox-entry.js';
 import { hashToken } from './auth/token-registry.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';

@@ -10,7 +10,7 @@ import {
 import { EventPublisher, createKafka } from '@nono/events';
 import { createLogger } from '@nono/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changedEvent, definedEvent } from './audit/audit-events.js';
+import { changedEvent, definedEvent } from '@nono/domain';
 import { MAX_BATCH_BYTES, MAX_ENTRIES_PER_PASS, OutboxRelay } from './audit/outbox-relay.js';
 import { eventually } from '../../../tests/support/fixtures.js';
 import { type Harness, auditEvent, auth, sampleTask, startHarness } from './testing/harness.js';

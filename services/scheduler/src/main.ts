@@ -4,12 +4,15 @@ import { hostname } from 'node:os';
 import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
 import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
+import { createKafka, searchOutcomes, topicNames } from '@nono/events';
 import { loadSchedulerConfig } from './config.js';
 import { Coordinator } from './cluster/coordinator.js';
+import { ZkTaskPauser } from './cluster/task-pauser.js';
 import { Engine } from './engine/engine.js';
 import { EventSpool } from './events/event-spool.js';
 import { ThreadedPublisher } from './events/threaded-publisher.js';
 import { FireFence } from './fence/fire-fence.js';
+import { ConcludedExecutions } from './lost/concluded-executions.js';
 import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { HttpInvoker } from './runner/invoker.js';
@@ -111,6 +114,11 @@ async function main(): Promise<void> {
     flushIntervalMs: config.openExecutionsFlushMs,
     eventsDurable: () => spool.flush(),
   });
+  const outcomesKafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `nono-scheduler-${config.schedulerId}-outcomes`,
+    log: (level, message, extra) => log[level](extra, message),
+  });
   const engine = new Engine({
     schedulerId: config.schedulerId,
     clock,
@@ -126,6 +134,24 @@ async function main(): Promise<void> {
     claimLeadMs: config.claimLeadMs,
     triggers: new ZkTriggerStore(() => coordinator.zk, layout),
     liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
+    pauser: new ZkTaskPauser({
+      zk: () => coordinator.zk,
+      layout,
+      clock,
+      log,
+      schedulerId: config.schedulerId,
+      source,
+    }),
+    concluded: new ConcludedExecutions({
+      log,
+      // Its own client on this thread: searches are rare (a takeover) and must not queue behind
+      // the publisher's sends.
+      search: (queries) =>
+        searchOutcomes(outcomesKafka, topicNames(config.topicPrefix).executions, queries, {
+          timeoutMs: 10_000,
+          groupPrefix: `nono-scheduler-outcomes-${config.schedulerId}`,
+        }),
+    }),
   });
 
   const clusterEvent = <

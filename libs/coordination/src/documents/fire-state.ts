@@ -41,6 +41,15 @@ export const FireStateSchema = Type.Object({
   runCount: Type.Integer({ minimum: 0, default: 0 }),
   firedBy: Type.Optional(Type.String({ description: 'the scheduler that made the last claim' })),
   inflight: Type.Record(Type.String(), InflightExecutionSchema, { default: {} }),
+  consecutiveFailures: Type.Optional(
+    Type.Object({
+      count: Type.Integer({ minimum: 1 }),
+      revision: Type.Integer({
+        minimum: 1,
+        description: 'the task revision they were counted under: a change to the task starts again',
+      }),
+    }),
+  ),
   manualDone: Type.Array(Type.String(), {
     default: [],
     description:

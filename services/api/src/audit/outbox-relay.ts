@@ -1,7 +1,7 @@
 import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
 import { type Clock, type NonoEvent, type TimerHandle, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
-import { type OutboxEntry, OUTBOX_PREFIX, decodeOutboxEntry, outboxRoot } from './outbox-entry.js';
+import { type OutboxEntry, OUTBOX_PREFIX, decodeOutboxEntry, outboxRoot } from '@nono/coordination';
 import { type Evidence, judgeEntry, needsEvidence } from './outbox-verdict.js';
 
 /** Where audit events go: EventPublisher in production, a list in tests. */

@@ -7,8 +7,8 @@ import {
   taskSpecOf,
 } from '@nono/domain';
 import { describe, expect, it } from 'vitest';
-import { changedEvent, definedEvent, deletedEvent, triggeredEvent } from './audit-events.js';
-import { type OutboxEntry } from './outbox-entry.js';
+import { changedEvent, definedEvent, deletedEvent, triggeredEvent } from '@nono/domain';
+import { type OutboxEntry } from '@nono/coordination';
 import { type Evidence, judgeEntry } from './outbox-verdict.js';
 
 const T0 = Date.parse('2026-06-01T00:00:00Z');

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type NonoEvent, type SchedulerTask } from '@nono/domain';
-import { type OutboxEntry } from './outbox-entry.js';
+import { type OutboxEntry } from '@nono/coordination';
 
 export type Verdict = 'publish' | 'drop' | 'wait';
 

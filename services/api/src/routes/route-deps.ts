@@ -1,6 +1,6 @@
 import { type Clock, type TargetPolicy, type TaskSpec, reviseTask } from '@nono/domain';
 import { type FastifyRequest } from 'fastify';
-import { type AuditContext, type TaskChangeType, changedEvent } from '../audit/audit-events.js';
+import { type AuditContext, type TaskChangeType, changedEvent } from '@nono/domain';
 import { principalOf } from '../auth/authenticate.js';
 import { type ClusterView } from '../cluster/cluster-view.js';
 import { type HistoryClient } from '../history/history-client.js';

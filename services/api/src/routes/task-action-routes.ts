@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type TaskSpec, formatInstant, manualExecutionId, taskSpecOf } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
-import { triggeredEvent } from '../audit/audit-events.js';
+import { triggeredEvent } from '@nono/domain';
 import { parseBody } from '../request-validation.js';
 import {
   EmptyBody,

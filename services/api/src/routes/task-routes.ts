@@ -1,7 +1,7 @@
 import { createTask, nextTaskFireTime, taskSpecOf } from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
-import { definedEvent, deletedEvent } from '../audit/audit-events.js';
+import { definedEvent, deletedEvent } from '@nono/domain';
 import { ownerIndex } from '../cluster/cluster-view.js';
 import {
   CreateTaskBody,

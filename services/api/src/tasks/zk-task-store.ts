@@ -1,7 +1,13 @@
-import { type ZkClient, type ZnodeLayout, isZkError, triggerRequestDocument } from '@nono/coordination';
+import {
+  type ZkClient,
+  type ZkOutbox,
+  OutboxStageError,
+  type ZnodeLayout,
+  isZkError,
+  triggerRequestDocument,
+} from '@nono/coordination';
 import { type NonoEvent, type SchedulerTask, formatIssues, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
-import { type StagedEntry, type ZkOutbox } from '../audit/outbox.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { mapZkError } from '../zk-errors.js';
 import { TaskIndex } from './task-index.js';
@@ -118,22 +124,13 @@ export class ZkTaskStore implements TaskStore {
   }
 
   async #withOutbox<T>(event: NonoEvent, taskId: string, change: () => Promise<T>): Promise<T> {
-    let staged: StagedEntry;
     try {
-      staged = await this.#outbox.stage(event);
+      return await this.#outbox.record(event, change);
     } catch (error) {
-      throw mapZkError(error, 'read', taskId);
-    }
-    let result: T;
-    try {
-      result = await change();
-    } catch (error) {
-      // Outcome unknown: the entry must stay so the relay can find out whether it happened.
-      if (!(isZkError(error) && error.isConnectionProblem)) await this.#outbox.discard(staged);
+      // Not staged: nothing was attempted, so the outcome is known.
+      if (error instanceof OutboxStageError) throw mapZkError(error.cause, 'read', taskId);
       throw mapZkError(error, 'write', taskId);
     }
-    await this.#outbox.commit(staged);
-    return result;
   }
 
   #decode(taskId: string, data: Buffer): SchedulerTask {

@@ -1,6 +1,6 @@
 import { type Server, createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { ZkClient, ZnodeLayout } from '@nono/coordination';
+import { ZkClient, ZkOutbox, ZnodeLayout, outboxRoot } from '@nono/coordination';
 import { type Clock, type NonoEvent, SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
 import { EnvReader, createLogger, createMetricsRegistry, loadTargetPolicy } from '@nono/runtime';
@@ -15,8 +15,6 @@ import {
 } from '../../../../tests/support/fixtures.js';
 import { buildApp } from '../app.js';
 import { OutboxRelay } from '../audit/outbox-relay.js';
-import { ZkOutbox } from '../audit/outbox.js';
-import { outboxRoot } from '../audit/outbox-entry.js';
 import { hashToken } from '../auth/token-registry.js';
 import { ZkClusterView } from '../cluster/cluster-view.js';
 import { UndiciHistoryClient } from '../history/history-client.js';

@@ -5,7 +5,7 @@ import {
   type LedgerManualRequest,
   type SchedulerTask,
 } from '@nono/domain';
-import { and, asc, desc, eq, gte, inArray, lt, ne } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, lt, ne, notInArray } from 'drizzle-orm';
 import { type HistoryDb } from './open-database.js';
 import { executions, ownerActions, taskAudit } from './schema.js';
 
@@ -15,6 +15,8 @@ export interface LedgerFacts {
   readonly executions: LedgerExecution[];
   readonly actions: LedgerAction[];
   readonly manualRequests: LedgerManualRequest[];
+  /** The runs before the window of the incarnation in force at its start, when it has `maxRuns`. */
+  readonly runsBefore?: { readonly incarnation: string; readonly runs: number };
   /** More executions in the window than `maxRows`: the caller refuses the window. */
   readonly truncated: boolean;
 }
@@ -151,8 +153,12 @@ export function readLedgerFacts(
         .all(),
     );
   }
+  const inForce = definitions[0]?.task;
+  const runsBefore =
+    inForce?.maxRuns === undefined ? undefined : countRunsBefore(db, taskId, inForce.createdAt, from);
   return {
     definitions,
+    ...(runsBefore === undefined ? {} : { runsBefore }),
     executions: rows,
     actions: actionRows.map((row): LedgerAction => ({ ...row, detail: row.detail ?? undefined })),
     manualRequests,
@@ -162,4 +168,25 @@ export function readLedgerFacts(
       inWindow.length > maxRows ||
       actionRows.length > 4 * maxRows,
   };
+}
+
+/**
+ * Scheduled runs of one task incarnation nominally before `from`, as the ledger counts them
+ * against `maxRuns` (executions neither manual, skipped nor misfired).
+ */
+function countRunsBefore(db: HistoryDb, taskId: string, incarnation: string, from: number) {
+  const [row] = db
+    .select({ runs: count() })
+    .from(executions)
+    .where(
+      and(
+        eq(executions.taskId, taskId),
+        gte(executions.nominalTime, Date.parse(incarnation)),
+        lt(executions.nominalTime, from),
+        ne(executions.reason, 'manual'),
+        notInArray(executions.status, ['skipped', 'misfired']),
+      ),
+    )
+    .all();
+  return { incarnation, runs: row?.runs ?? 0 };
 }

@@ -10,21 +10,9 @@ import {
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import {
-  type FenceWrite,
-  type FencePort,
-  type FireState,
-  type StoredFireState,
-  type VersionedFireState,
-} from '../fence/fire-fence.js';
-import {
-  OpenExecutions,
-  type OpenExecutionsRecord,
-  type OpenExecutionsStore,
-} from '../lost/open-executions.js';
+import { OpenExecutions } from '../lost/open-executions.js';
 import { createSchedulerMetrics } from '../metrics.js';
-import { type InvocationOutcome, type InvocationRequest, type Invoker } from '../runner/invoker.js';
-import { type TriggerRead, type TriggerStore } from '../triggers/trigger-inbox.js';
+import { MemoryFence, MemoryRecords, MemoryTriggers, RecordingInvoker } from '../testing/memory-ports.js';
 import { Engine } from './engine.js';
 
 /*
@@ -34,83 +22,6 @@ import { Engine } from './engine.js';
  */
 const T0 = Date.parse('2026-06-01T00:00:00Z');
 const LEAD = 300;
-
-class MemoryFence implements FencePort {
-  readonly #states = new Map<string, VersionedFireState>();
-  /** Every state written after the first (the claims and housekeeping writes), in order. */
-  readonly claims: FireState[] = [];
-  #zxid = 100;
-
-  read(taskId: string): Promise<StoredFireState | undefined> {
-    return Promise.resolve(this.#states.get(taskId));
-  }
-
-  create(taskId: string, state: FireState): Promise<boolean> {
-    if (this.#states.has(taskId)) return Promise.resolve(false);
-    this.#states.set(taskId, { state, version: 0 });
-    return Promise.resolve(true);
-  }
-
-  write(taskId: string, expectedVersion: number, next: FireState): Promise<FenceWrite> {
-    const current = this.#states.get(taskId);
-    if (current === undefined) return Promise.resolve({ ok: false, reason: 'absent' });
-    if (current.version !== expectedVersion) return Promise.resolve({ ok: false, reason: 'conflict' });
-    this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
-    this.claims.push(next);
-    return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
-  }
-
-  /** The stored state (the test's view; the engine reads through `read`). */
-  state(taskId: string): VersionedFireState {
-    const current = this.#states.get(taskId);
-    if (current === undefined) throw new Error(`no fire state for ${taskId}`);
-    return current;
-  }
-
-  delete(taskId: string): void {
-    this.#states.delete(taskId);
-  }
-}
-
-/** Trigger requests in memory, as the API would write them. */
-class MemoryTriggers implements TriggerStore {
-  readonly requests = new Map<string, { requestId: string; actor: string; requestedAt: string }>();
-  read(name: string): Promise<TriggerRead> {
-    const request = this.requests.get(name);
-    return Promise.resolve(request === undefined ? { kind: 'absent' } : { kind: 'request', request });
-  }
-  delete(name: string): Promise<void> {
-    this.requests.delete(name);
-    return Promise.resolve();
-  }
-}
-
-class MemoryRecords implements OpenExecutionsStore {
-  readonly records = new Map<string, OpenExecutionsRecord>();
-  write(schedulerId: string, record: OpenExecutionsRecord): Promise<void> {
-    this.records.set(schedulerId, { ...record, open: record.open.map(([from, to]) => [from, to] as const) });
-    return Promise.resolve();
-  }
-  read(schedulerId: string): Promise<OpenExecutionsRecord | undefined> {
-    return Promise.resolve(this.records.get(schedulerId));
-  }
-}
-
-/** A worker that answers 200 after `callMs` of the manual clock. */
-class RecordingInvoker implements Invoker {
-  readonly calls: Array<{ nominal: number; at: number }> = [];
-  callMs = 0;
-  constructor(private readonly clock: ManualClock) {}
-  invoke(request: InvocationRequest): Promise<InvocationOutcome> {
-    this.calls.push({ nominal: request.nominal, at: this.clock.now() });
-    const outcome: InvocationOutcome = { kind: 'succeeded', httpStatus: 200, durationMs: this.callMs };
-    if (this.callMs === 0) return Promise.resolve(outcome);
-    return new Promise((resolve) => this.clock.setTimer(() => resolve(outcome), this.callMs));
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 function everyMs(everyMs: number, overrides: Record<string, unknown> = {}): SchedulerTask {
   const spec = parseTaskSpec(

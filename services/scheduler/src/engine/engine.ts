@@ -19,10 +19,12 @@ import { type EventSink } from '../events/event-spool.js';
 import { ExecutionEvents } from '../events/execution-events.js';
 import { type FencePort, type FireState, type InflightExecution } from '../fence/fire-fence.js';
 import { FireStateWriter } from '../fence/fire-state-writer.js';
+import { type TaskPauser } from '../cluster/task-pauser.js';
+import { type ConcludedExecutions } from '../lost/concluded-executions.js';
 import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { ExecutionRunner, type RunnableFire } from '../runner/execution-runner.js';
+import { ExecutionRunner, type RunEnd, type RunnableFire } from '../runner/execution-runner.js';
 import { type Invoker } from '../runner/invoker.js';
 import { TriggerInbox, type TriggerStore } from '../triggers/trigger-inbox.js';
 import { FireQueue } from './fire-queue.js';
@@ -52,6 +54,10 @@ export interface EngineOptions {
   readonly lostGraceMs: number;
   /** The process behind a live scheduler id (undefined: not live): see LostSettler. */
   readonly liveIncarnation: (schedulerId: string) => Promise<string | undefined>;
+  /** Concluding facts on the executions topic, asked before an execution is reported lost. */
+  readonly concluded?: ConcludedExecutions;
+  /** Pauses a task that asks for it after consecutive failures (`pauseAfterConsecutiveFailures`). */
+  readonly pauser?: TaskPauser;
 }
 
 /**
@@ -122,6 +128,7 @@ export class Engine {
       log: options.log,
       lostGraceMs: options.lostGraceMs,
       liveIncarnation: options.liveIncarnation,
+      ...(options.concluded === undefined ? {} : { concluded: options.concluded }),
     });
     this.#claims = new FireQueue(options.clock, (taskId) => this.#onClaimDue(taskId));
     this.#starts = new FireQueue<TaskRuntime>(options.clock, (runtime) => {
@@ -588,9 +595,9 @@ export class Engine {
     runtime.running.set(fire.executionId, controller);
     const execution = this.#runner
       .run(task, fire, controller.signal)
-      .catch((error: unknown): 'finished' => {
+      .catch((error: unknown): RunEnd => {
         this.#o.log.error({ err: error, executionId: fire.executionId }, 'execution crashed');
-        return 'finished';
+        return 'cancelled';
       })
       .then((end) => {
         runtime.running.delete(fire.executionId);
@@ -607,8 +614,48 @@ export class Engine {
         // Its outcome events are appended: the next record may say it ended.
         this.#o.openExecutions.close(runtime.taskId, [fire.executionId]);
         this.#enqueue(runtime, () => this.#finishExecution(runtime, fire.executionId));
+        if (end === 'succeeded' || end === 'failed')
+          this.#enqueue(runtime, () => this.#countFailures(runtime, end));
       });
     this.#executions.add(execution);
+  }
+
+  /**
+   * Keeps the task's run of consecutive failures in its fire state (so a new owner goes on
+   * counting), counted under the task's revision: any change to the task starts again. A
+   * success ends the run. When the run reaches `pauseAfterConsecutiveFailures`, the task is
+   * paused with a note and an audit event.
+   */
+  async #countFailures(runtime: TaskRuntime, end: 'succeeded' | 'failed'): Promise<void> {
+    const { task, fire } = runtime;
+    if (task === undefined || fire === undefined || runtime.released) return;
+    const limit = task.pauseAfterConsecutiveFailures;
+    if (end === 'succeeded' ? fire.state.consecutiveFailures === undefined : limit === undefined) return;
+    let count = 0;
+    const update = await this.#writer.update(task.id, fire, (state): FireState | undefined => {
+      const previous = state.consecutiveFailures;
+      if (end === 'succeeded') {
+        if (previous === undefined) return undefined;
+        const { consecutiveFailures: _ended, ...rest } = state;
+        return rest;
+      }
+      count = (previous?.revision === task.revision ? previous.count : 0) + 1;
+      return { ...state, consecutiveFailures: { count, revision: task.revision } };
+    });
+    runtime.fire = update.kind === 'gone' ? undefined : update.fire;
+    if (end !== 'failed' || update.kind !== 'written' || limit === undefined || count < limit) return;
+    if (task.paused || this.#o.pauser === undefined) return;
+    const note = `paused by nono after ${count} consecutive failed executions (pauseAfterConsecutiveFailures: ${limit})`;
+    try {
+      const result = await this.#o.pauser.pause(task, note);
+      this.#o.log.warn({ taskId: task.id, failures: count, result }, 'pause after consecutive failures');
+    } catch (error) {
+      // The next failure tries again (the count stays at or above the limit).
+      this.#o.log.error(
+        { err: error, taskId: task.id },
+        'could not pause the task after consecutive failures',
+      );
+    }
   }
 
   /** A buffered fire was claimed by this scheduler: it runs even if the task was released since. */

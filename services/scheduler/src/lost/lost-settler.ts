@@ -6,6 +6,7 @@ import { type FireState, type InflightExecution, type VersionedFireState } from 
 import { type FireStateWriter } from '../fence/fire-state-writer.js';
 import { type SchedulerMetrics } from '../metrics.js';
 import { type RunnableFire } from '../runner/execution-runner.js';
+import { type ConcludedExecutions } from './concluded-executions.js';
 import { type OpenExecutions, endedPerRecord } from './open-executions.js';
 
 export interface LostSettlerOptions {
@@ -21,7 +22,12 @@ export interface LostSettlerOptions {
   readonly lostGraceMs: number;
   /** The process behind a live scheduler id; undefined when the id is not live. */
   readonly liveIncarnation: (schedulerId: string) => Promise<string | undefined>;
+  /** Which executions have a concluding fact on the executions topic (none asked when absent). */
+  readonly concluded?: ConcludedExecutions;
 }
+
+/** Clock slack between the scheduler that claimed an execution and the broker's record times. */
+const CLAIM_CLOCK_SLACK_MS = 5_000;
 
 /** What the settler needs to know of one owned task. */
 export interface SettleSubject {
@@ -51,6 +57,9 @@ export interface SettleResult {
  *   process that claimed it): that process ends it and takes it off (a finished entry may stay
  *   listed for a while, and a record read a moment ago may not show it ended yet); looked at
  *   again later.
+ * - Past its deadline plus the grace, with a concluding fact on the executions topic (the process
+ *   finished it and made the fact durable, then died before its record said so): taken off,
+ *   nothing reported, nothing re-run.
  * - Otherwise, once past its deadline plus the grace: reported `lost`. A process that died, or
  *   a scheduler restarted under the same id (live, but another process that knows nothing of
  *   it), will never end it. No process starts an attempt that could run past the deadline (the
@@ -90,6 +99,10 @@ export class LostSettler {
         continue;
       }
       lostCandidates.add(executionId);
+    }
+    for (const executionId of await this.#concluded(task.id, fire.state, lostCandidates)) {
+      lostCandidates.delete(executionId);
+      ended.push(executionId);
     }
     if (lostCandidates.size === 0) return { fire, reruns: [], nextCheckAt, ended };
 
@@ -158,6 +171,17 @@ export class LostSettler {
       nextCheckAt,
       ended: [],
     };
+  }
+
+  async #concluded(
+    taskId: string,
+    state: FireState,
+    candidates: ReadonlySet<string>,
+  ): Promise<Iterable<string>> {
+    if (this.#o.concluded === undefined || candidates.size === 0) return [];
+    const executionIds = [...candidates];
+    const claimedAt = Math.min(...executionIds.map((id) => state.inflight[id]?.startedAt ?? 0));
+    return this.#o.concluded.of({ taskId, executionIds, since: claimedAt - CLAIM_CLOCK_SLACK_MS });
   }
 
   async #heldByLiveProcess(entry: InflightExecution): Promise<boolean> {

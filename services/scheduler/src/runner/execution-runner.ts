@@ -28,11 +28,12 @@ export interface RunnableFire {
 }
 
 /**
- * How a run ended: with a terminal fact (`succeeded`, or the last `failed`/`timed-out`), or
- * abandoned without one: the next attempt could not end before the deadline (the process was
- * frozen or starved past it), so it is left open for the lost-execution settling to report.
+ * How a run ended: with a terminal fact (`succeeded`; `failed`: the last attempt failed or
+ * timed out; `cancelled`: the overlap policy cut it short), or abandoned without one: the next
+ * attempt could not end before the deadline (the process was frozen or starved past it), so it
+ * is left open for the lost-execution settling to report.
  */
-export type RunEnd = 'finished' | 'abandoned';
+export type RunEnd = 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
 
 export interface ExecutionRunnerOptions {
   readonly schedulerId: string;
@@ -120,7 +121,7 @@ export class ExecutionRunner {
             httpStatus: outcome.httpStatus,
           }),
         ]);
-        return 'finished';
+        return 'succeeded';
       }
       const willRetry =
         outcome.kind !== 'cancelled' && shouldRetry(task.retry, attempt) && !this.#o.draining();
@@ -153,7 +154,7 @@ export class ExecutionRunner {
           }),
         ]);
       }
-      if (!willRetry) return 'finished';
+      if (!willRetry) return outcome.kind === 'cancelled' ? 'cancelled' : 'failed';
       const delayMs = retryDelayMs(task.retry, attempt, fire.executionId);
       events.append([
         facts.create('nono.execution.retrying.v1', {
@@ -187,7 +188,7 @@ export class ExecutionRunner {
             willRetry: false,
           }),
         ]);
-        return 'finished';
+        return 'cancelled';
       }
     }
   }

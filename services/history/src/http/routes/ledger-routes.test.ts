@@ -29,13 +29,20 @@ const reader = { authorization: `Bearer ${READ_TOKEN}` };
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 const MIN = 60_000;
 const TASK = 'ledger-task';
+const LIMITED = 'ledger-max-runs';
 let open: OpenDatabase;
 let app: FastifyInstance;
 
-function fire(nominal: number, schedulerId: string, fencingToken: number, executionId?: string): NonoEvent[] {
+function fire(
+  nominal: number,
+  schedulerId: string,
+  fencingToken: number,
+  executionId?: string,
+  taskId = TASK,
+): NonoEvent[] {
   const ref = {
-    taskId: TASK,
-    executionId: executionId ?? scheduledExecutionId(TASK, nominal),
+    taskId,
+    executionId: executionId ?? scheduledExecutionId(taskId, nominal),
     nominalTime: formatInstant(nominal),
     schedulerId,
     fencingToken,
@@ -83,6 +90,18 @@ beforeAll(async () => {
     ...fire(T0 + 3 * MIN, 's2', 14),
     ...fire(T0 + 4 * MIN, 's2', 15),
     ...fire(T0 + 90_100, 's2', 12, manual),
+    // A task allowed 3 runs: two before the window, the last at T0.
+    createEvent(
+      'nono.task.defined.v1',
+      {
+        taskId: LIMITED,
+        actor: { id: 'alice', kind: 'user' },
+        revision: 1,
+        after: { ...taskFor(LIMITED, T0 - 10 * MIN), maxRuns: 3 },
+      },
+      { id: uuidV5(`defined|${LIMITED}`), source: 'nono://api', subject: LIMITED, time: T0 - 10 * MIN },
+    ),
+    ...[T0 - 2 * MIN, T0 - MIN, T0].flatMap((nominal, n) => fire(nominal, 's1', n + 1, undefined, LIMITED)),
   ];
   projectEvents(open.db, events);
   app = buildHttpApp({
@@ -130,6 +149,19 @@ describe('GET /tasks/:id/ledger', () => {
       unaccounted: 1,
       doubled: 1,
     });
+  });
+
+  it('lists no instant after the last run a maxRuns task allows, counting the runs before the window', async () => {
+    const response = await app.inject({
+      url: `/tasks/${LIMITED}/ledger?from=${formatInstant(T0)}&to=${formatInstant(T0 + 5 * MIN)}`,
+      headers: reader,
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json<LedgerBody>();
+    expect(body.entries.map((e) => [e.nominalTime.slice(11, 19), e.outcome])).toEqual([
+      ['00:00:00', 'succeeded'],
+    ]);
+    expect(body.summary).toMatchObject({ due: 1, unaccounted: 0 });
   });
 
   it.each([

@@ -1,11 +1,6 @@
-import {
-  type Actor,
-  type NonoEvent,
-  type SchedulerTask,
-  createEvent,
-  manualExecutionId,
-  uuidV5,
-} from '@nono/domain';
+import { type Actor, type NonoEvent, createEvent } from './events.js';
+import { manualExecutionId, uuidV5 } from './occurrence.js';
+import { type SchedulerTask } from './task.js';
 
 /**
  * Builds the audit events of task changes. Ids are derived from what changed (task,

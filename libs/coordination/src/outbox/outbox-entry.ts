@@ -1,4 +1,4 @@
-import { outboxEntryDocument } from '@nono/coordination';
+import { outboxEntryDocument } from '../documents/index.js';
 import { type NonoEvent, parseEvent } from '@nono/domain';
 
 /**

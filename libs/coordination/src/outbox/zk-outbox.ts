@@ -1,7 +1,22 @@
-import { type ZkClient, isZkError } from '@nono/coordination';
+import { type ZkClient, isZkError } from '../zk-client.js';
 import { type Clock, type NonoEvent } from '@nono/domain';
-import { type Logger } from '@nono/runtime';
 import { OUTBOX_PREFIX, encodeOutboxEntry, outboxRoot } from './outbox-entry.js';
+
+/** What the outbox says of trouble (a pino logger fits; coordination does not depend on the runtime). */
+export interface OutboxLog {
+  warn(detail: Record<string, unknown>, message: string): void;
+  error(detail: Record<string, unknown>, message: string): void;
+}
+
+/** The event could not be staged, so the change was not attempted (`cause`: the ZooKeeper error). */
+export class OutboxStageError extends Error {
+  constructor(cause: unknown) {
+    super(`could not stage the audit event: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'OutboxStageError';
+  }
+}
 
 export interface StagedEntry {
   readonly path: string;
@@ -11,16 +26,18 @@ export interface StagedEntry {
 
 /**
  * The writer's side of the outbox: stage the event, make the change, then commit or
- * discard the entry. Committing wakes the relay so the event leaves within milliseconds.
+ * discard the entry. Committing wakes the relay (in the API) so the event leaves within
+ * milliseconds. The API writes task changes through it, and so does a scheduler that pauses
+ * a task after consecutive failures.
  */
 export class ZkOutbox {
   readonly #zk: ZkClient;
   readonly #root: string;
   readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #log: OutboxLog;
   readonly #listeners = new Set<() => void>();
 
-  constructor(options: { zk: ZkClient; zkRoot: string; clock: Clock; log: Logger }) {
+  constructor(options: { zk: ZkClient; zkRoot: string; clock: Clock; log: OutboxLog }) {
     this.#zk = options.zk;
     this.#root = outboxRoot(options.zkRoot);
     this.#clock = options.clock;
@@ -75,6 +92,29 @@ export class ZkOutbox {
     } catch (error) {
       this.#log.error({ err: error, eventId: entry.event.id }, 'audit event lost: could not stage it again');
     }
+  }
+
+  /**
+   * Stages `event`, makes `change`, then commits the entry; a refused change discards it. When
+   * the change's outcome is unknown (the connection went), the entry stays for the relay to judge.
+   * A failure to stage is an OutboxStageError: then nothing was changed.
+   */
+  async record<T>(event: NonoEvent, change: () => Promise<T>): Promise<T> {
+    let staged: StagedEntry;
+    try {
+      staged = await this.stage(event);
+    } catch (error) {
+      throw new OutboxStageError(error);
+    }
+    let result: T;
+    try {
+      result = await change();
+    } catch (error) {
+      if (!(isZkError(error) && error.isConnectionProblem)) await this.discard(staged);
+      throw error;
+    }
+    await this.commit(staged);
+    return result;
   }
 
   /** The change was refused: the event must never be published. */

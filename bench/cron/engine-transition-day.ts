@@ -1,0 +1,166 @@
+/**
+ * CPU per planned fire of the scheduler's engine through a DST transition day: per-second cron
+ * tasks in Europe/Paris, the real `Engine` (claims ahead, fence writes, the runner, events, the
+ * open-executions record) driven by a manual clock through 2026-03-29 and 2026-10-25 (local
+ * days, 23 h and 25 h), with its ports in memory (services/scheduler/src/testing/memory-ports.ts)
+ * and a worker that answers at once. Goal: ≤ 20 µs per planned fire.
+ *
+ *   node --import tsx --conditions source bench/cron/engine-transition-day.ts --tasks 20
+ *   node --import tsx --conditions source bench/cron/engine-transition-day.ts --tasks 1000 --hours 2
+ *
+ * `--hours H` drives the H hours centred on the transition instead of the whole day (a whole day
+ * of 1,000 per-second tasks is 86 million fires). The harness's own cost (advancing the clock
+ * in 100 ms steps and letting promise chains run) is measured with no task and subtracted.
+ * What ZooKeeper, Kafka and HTTP cost per fire is in bench/scheduler/fire-lateness.ts.
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ManualClock, type SchedulerTask, createTask, parseTaskSpec } from '@nono/domain';
+import { createLogger } from '@nono/runtime';
+import { Registry } from 'prom-client';
+import { Engine } from '../../services/scheduler/src/engine/engine.js';
+import { OpenExecutions } from '../../services/scheduler/src/lost/open-executions.js';
+import { createSchedulerMetrics } from '../../services/scheduler/src/metrics.js';
+import {
+  type InvocationOutcome,
+  type InvocationRequest,
+  type Invoker,
+} from '../../services/scheduler/src/runner/invoker.js';
+import {
+  MemoryFence,
+  MemoryRecords,
+  MemoryTriggers,
+} from '../../services/scheduler/src/testing/memory-ports.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '20' },
+    hours: { type: 'string' },
+    expression: { type: 'string', default: '* * * * * *' },
+    zone: { type: 'string', default: 'Europe/Paris' },
+  },
+});
+const taskCount = Number(values.tasks);
+const STEP_MS = 100;
+
+/** [name, local day start, local day end, the transition] */
+const DAYS = [
+  [
+    '2026-03-29 (spring forward)',
+    Date.parse('2026-03-28T23:00:00Z'),
+    Date.parse('2026-03-29T22:00:00Z'),
+    Date.parse('2026-03-29T01:00:00Z'),
+  ],
+  [
+    '2026-10-25 (fall back)',
+    Date.parse('2026-10-24T22:00:00Z'),
+    Date.parse('2026-10-25T23:00:00Z'),
+    Date.parse('2026-10-25T01:00:00Z'),
+  ],
+] as const;
+
+/** A worker that answers 200 at once and only counts. */
+class CountingInvoker implements Invoker {
+  calls = 0;
+  invoke(_request: InvocationRequest): Promise<InvocationOutcome> {
+    this.calls++;
+    return Promise.resolve({ kind: 'succeeded', httpStatus: 200, durationMs: 0 });
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function task(id: string, now: number): SchedulerTask {
+  const spec = parseTaskSpec(
+    {
+      name: id,
+      schedule: { kind: 'cron', expression: values.expression, timeZone: values.zone },
+      target: { url: 'http://127.0.0.1:1/' },
+    },
+    now,
+  );
+  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
+  return createTask(id, spec.value, now);
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Drives an engine owning `count` tasks from `start` to `end`; returns CPU µs and fires. */
+async function drive(count: number, start: number, end: number): Promise<{ cpuUs: number; fires: number }> {
+  const clock = new ManualClock(start - 2_000);
+  const log = createLogger('engine-bench', 'silent');
+  const invoker = new CountingInvoker();
+  let events = 0;
+  const engine = new Engine({
+    schedulerId: 'bench',
+    clock,
+    fence: new MemoryFence(),
+    invoker,
+    events: { append: (batch) => void (events += batch.length) },
+    openExecutions: new OpenExecutions({
+      schedulerId: 'bench',
+      store: new MemoryRecords(),
+      clock,
+      log,
+      flushIntervalMs: 200,
+      eventsDurable: () => Promise.resolve(),
+    }),
+    log,
+    metrics: createSchedulerMetrics(new Registry()),
+    misfireThresholdMs: 5_000,
+    claimLeadMs: 300,
+    finishFlushDelayMs: 60_000,
+    lostGraceMs: 2_000,
+    triggers: new MemoryTriggers(),
+    liveIncarnation: () => Promise.resolve(undefined),
+  });
+  engine.setActive(true);
+  const tasks = Array.from({ length: count }, (_, i) => task(`t${i}`, start - 2_000));
+  engine.setOwned(new Set(tasks.map((t) => t.id)));
+  for (const t of tasks) engine.updateTask(t.id, t);
+  await settle();
+  clock.advanceTo(start);
+  await settle();
+  const firesAtStart = invoker.calls;
+  const cpuStart = process.cpuUsage();
+  for (let at = start + STEP_MS; at <= end; at += STEP_MS) {
+    clock.advanceTo(at);
+    await settle();
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  if (events === 0 && count > 0) throw new Error('the engine published nothing');
+  return { cpuUs: cpu.user + cpu.system, fires: invoker.calls - firesAtStart };
+}
+
+console.log(
+  `# ${taskCount} tasks '${values.expression}' in ${values.zone}; load before ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+for (const [name, dayStart, dayEnd, transition] of DAYS) {
+  const halfWindow = values.hours === undefined ? undefined : (Number(values.hours) * 3_600_000) / 2;
+  const start = halfWindow === undefined ? dayStart : transition - halfWindow;
+  const end = halfWindow === undefined ? dayEnd : transition + halfWindow;
+  const harness = await drive(0, start, end);
+  const run = await drive(taskCount, start, end);
+  const expected = (taskCount * (end - start)) / 1000;
+  console.log(
+    JSON.stringify({
+      day: name,
+      window: `${new Date(start).toISOString()} – ${new Date(end).toISOString()}`,
+      tasks: taskCount,
+      fires: run.fires,
+      expected,
+      usPerPlannedFire: Number(((run.cpuUs - harness.cpuUs) / run.fires).toFixed(2)),
+      harnessUs: harness.cpuUs,
+    }),
+  );
+}
+console.log(
+  `# load after ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
