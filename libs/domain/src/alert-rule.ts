@@ -66,8 +66,10 @@ export const AlertConditionSchema = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('success-rate'),
+      // `minimum`, not `exclusiveMinimum: 0`: the API's document is OpenAPI 3.0, where
+      // exclusiveMinimum is a flag on minimum (schemathesis refused the numeric form).
       belowPercent: Type.Number({
-        exclusiveMinimum: 0,
+        minimum: 0.1,
         maximum: 100,
         description: 'an occurrence when fewer than this share of the final outcomes in the window succeeded',
       }),
