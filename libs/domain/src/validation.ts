@@ -18,12 +18,15 @@ export interface Validator<S extends TSchema> {
 
 export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
   const check: TypeCheck<S> = TypeCompiler.Compile(schema);
+  // Only a schema with an object or array default can reshape a value; the walk below is
+  // skipped for the rest (event contracts on the hot path mostly have none).
+  const mayReshape = hasStructuredDefault(schema, new WeakSet());
   return {
     schema,
     is: (input: unknown): input is Static<S> => check.Check(input),
     parse(input: unknown, fieldPrefix = ''): Result<Static<S>> {
       const value: unknown = Value.Default(schema, Value.Clone(input));
-      const reshaped = reshapedByDefault(input, value, '');
+      const reshaped = mayReshape ? reshapedByDefault(input, value, '') : undefined;
       if (reshaped !== undefined)
         return fail([
           {
@@ -35,6 +38,14 @@ export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
       return fail(collectIssues(check, value, fieldPrefix));
     },
   };
+}
+
+function hasStructuredDefault(schema: unknown, seen: WeakSet<object>): boolean {
+  if (typeof schema !== 'object' || schema === null || seen.has(schema)) return false;
+  seen.add(schema);
+  const { default: fallback } = schema as { default?: unknown };
+  if (typeof fallback === 'object' && fallback !== null) return true;
+  return Object.values(schema).some((inner) => hasStructuredDefault(inner, seen));
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   type Actor,
+  type AlertConditionKind,
   type AlertRule,
   type AlertRuleSpec,
   type EventData,
@@ -23,9 +24,9 @@ import {
   type Occurrence,
   type TaskContext,
   clearsAlert,
+  conditionsOccurringOn,
   isExecutionEvent,
   isFinalFailure,
-  isFinalOutcome,
   lagExceeded,
   occurrenceOf,
 } from './conditions.js';
@@ -76,6 +77,9 @@ export class AlertEngine {
   readonly #options: AlertEngineOptions;
   readonly #store: AlertStore;
   #rules: StoredRule[] | undefined;
+  #enabledKinds: Set<AlertConditionKind> | undefined;
+  #rulesById: Map<string, AlertRule> | undefined;
+  readonly #rulesByEventType = new Map<ExecutionEvent['type'], readonly StoredRule[]>();
   /**
    * Each task's definition history, parsed once (a stored definition is validated on
    * parse, which dominated the cost of judging an event when done per event). Appended to
@@ -92,6 +96,13 @@ export class AlertEngine {
   #enabledRules(): StoredRule[] {
     this.#rules ??= this.#store.listRules();
     return this.#rules.filter((stored) => stored.rule.enabled);
+  }
+
+  /** Whether an enabled rule has a condition of `kind` (recomputed when the rules change). */
+  #watches(kind: AlertConditionKind): boolean {
+    if (this.#rules === undefined || this.#enabledKinds === undefined)
+      this.#enabledKinds = new Set(this.#enabledRules().map(({ rule }) => rule.condition.kind));
+    return this.#enabledKinds.has(kind);
   }
 
   /**
@@ -125,27 +136,53 @@ export class AlertEngine {
     const succeeded = event.type === 'nono.execution.succeeded.v1';
     if (succeeded && event.data.reason !== 'manual')
       this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
-    if (isFinalOutcome(event)) this.#store.recordOutcome(taskId, when.at, event.data.executionId, succeeded);
+    const finalFailure = isFinalFailure(event);
+    // Outcomes are kept only while a success-rate rule may count them (a rule watches from
+    // its creation on), not a row per fact for nothing.
+    const rates = this.#watches('success-rate');
+    if (rates && (succeeded || finalFailure))
+      this.#store.recordOutcome(taskId, when.at, event.data.executionId, succeeded);
     const streak = succeeded
       ? this.#store.bumpStreak(taskId, true)
-      : isFinalFailure(event)
+      : finalFailure
         ? this.#store.bumpStreak(taskId, false)
         : 0;
     const context: TaskContext = {
       streak,
       outcomes: (windowMs) => this.#store.outcomes(taskId, when.at - windowMs, when.at),
     };
-    for (const alert of this.#store.openAlertsOf({ taskId })) {
-      const rule = this.#ruleOf(alert.ruleId);
-      if (clearsAlert(event, alert, rule?.condition, context)) this.#resolve(alert, rule, 'cleared', when);
-    }
+    // Only a success, a fire (lateness) or a final failure (success rate) can clear an alert:
+    // the task's open alerts are read for those alone.
+    const mayClear =
+      succeeded ||
+      (event.type === 'nono.execution.fired.v1' && this.#watches('lateness-above')) ||
+      (finalFailure && rates);
+    if (mayClear)
+      for (const alert of this.#store.openAlertsOf({ taskId })) {
+        const rule = this.#ruleOf(alert.ruleId);
+        if (clearsAlert(event, alert, rule?.condition, context)) this.#resolve(alert, rule, 'cleared', when);
+      }
+    const candidates = this.#rulesMatching(event.type);
+    if (candidates.length === 0) return;
     const labels = this.#definitionsOf(taskId).at(-1)?.task?.labels;
-    for (const { rule, createdAt } of this.#enabledRules()) {
+    for (const { rule, createdAt } of candidates) {
       // A rule watches from its creation on: a backlog read later holds no older fact against a task.
       if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
       const occurrence = occurrenceOf(rule.condition, event, context);
       if (occurrence !== undefined) this.#occur(rule, occurrence, when);
     }
+  }
+
+  /** The enabled rules an execution event of `type` can be an occurrence of, per type, kept with the rules. */
+  #rulesMatching(type: ExecutionEvent['type']): readonly StoredRule[] {
+    if (this.#rules === undefined) this.#rulesByEventType.clear();
+    let rules = this.#rulesByEventType.get(type);
+    if (rules === undefined) {
+      const kinds = conditionsOccurringOn(type);
+      rules = this.#enabledRules().filter(({ rule }) => kinds.has(rule.condition.kind));
+      this.#rulesByEventType.set(type, rules);
+    }
+    return rules;
   }
 
   /**
@@ -345,6 +382,9 @@ export class AlertEngine {
   forgetCaches(): void {
     this.#definitions.clear();
     this.#rules = undefined;
+    this.#enabledKinds = undefined;
+    this.#rulesById = undefined;
+    this.#rulesByEventType.clear();
   }
 
   #occur(rule: AlertRule, occurrence: Occurrence, when: When): void {
@@ -476,8 +516,13 @@ export class AlertEngine {
     }
   }
 
+  /** A rule by id, from a map built once per rule set: every success looks up the rule of each open alert of its task. */
   #ruleOf(id: string): AlertRule | undefined {
-    return (this.#rules ??= this.#store.listRules()).find((stored) => stored.rule.id === id)?.rule;
+    if (this.#rules === undefined || this.#rulesById === undefined) {
+      this.#rules ??= this.#store.listRules();
+      this.#rulesById = new Map(this.#rules.map((stored) => [stored.rule.id, stored.rule]));
+    }
+    return this.#rulesById.get(id);
   }
 
   /** A rule change's audit fact, to the event outbox in the change's own transaction: published if and only if it committed. */
@@ -602,6 +647,9 @@ export class AlertEngine {
       });
     } finally {
       this.#rules = undefined;
+      this.#enabledKinds = undefined;
+      this.#rulesById = undefined;
+      this.#rulesByEventType.clear();
     }
   }
 
@@ -634,6 +682,9 @@ export class AlertEngine {
       });
     } finally {
       this.#rules = undefined;
+      this.#enabledKinds = undefined;
+      this.#rulesById = undefined;
+      this.#rulesByEventType.clear();
     }
   }
 }

@@ -6,6 +6,7 @@ import {
   type OutcomeCounts,
   type TaskContext,
   clearsAlert,
+  conditionsOccurringOn,
   isExecutionEvent,
   lagExceeded,
   occurrenceOf,
@@ -138,4 +139,44 @@ describe('cluster conditions in a rule', () => {
     expect(refused.ok).toBe(false);
     if (!refused.ok) expect(refused.issues[0]?.field).toBe('scope');
   });
+});
+
+describe('conditionsOccurringOn', () => {
+  // Every condition in a form that can occur, against every kind of execution fact, with a
+  // context where streaks and rates break every threshold: what occurs must be listed.
+  const conditions: AlertCondition[] = [
+    { kind: 'failed' },
+    { kind: 'timed-out' },
+    { kind: 'lost' },
+    { kind: 'skipped' },
+    { kind: 'misfired' },
+    { kind: 'consecutive-failures', count: 2 },
+    { kind: 'success-rate', belowPercent: 100, windowMs: 60_000 },
+    { kind: 'duration-above', thresholdMs: 1 },
+    { kind: 'lateness-above', thresholdMs: 1 },
+    { kind: 'dead-man', graceMs: 1_000 },
+  ];
+  const facts = [
+    ...(
+      [
+        'succeeded',
+        'failed',
+        'retrying-failure',
+        'timed-out',
+        'lost',
+        'skipped-overlap',
+        'misfired-skip',
+      ] as const
+    ).map((outcome) => execution(executionFact('t', T0, outcome, T0 + 5_000))),
+    execution(firedFact('t', T0, 5_000)),
+  ];
+  it.each(facts.map((fact) => [fact.type, fact] as const))(
+    'lists every condition a %s fact can be an occurrence of',
+    (_type, fact) => {
+      const worst: TaskContext = { streak: 100, outcomes: () => ({ succeeded: 0, total: 10 }) };
+      for (const condition of conditions)
+        if (occurrenceOf(condition, fact, worst) !== undefined)
+          expect(conditionsOccurringOn(fact.type).has(condition.kind)).toBe(true);
+    },
+  );
 });

@@ -63,6 +63,34 @@ export function successRateBelow(condition: SuccessRate, counts: OutcomeCounts):
 const percent = (counts: OutcomeCounts): string =>
   `${Math.round((counts.succeeded * 1000) / counts.total) / 10} %`;
 
+const FINAL_OUTCOME_KINDS: readonly AlertConditionKind[] = ['success-rate', 'duration-above'];
+
+/**
+ * The conditions an event of `type` can be an occurrence of (a superset: `occurrenceOf`
+ * decides). The engine matches an event only against the rules with these conditions: most
+ * facts are successes, which only success-rate and duration rules look at.
+ */
+export function conditionsOccurringOn(type: ExecutionEvent['type']): ReadonlySet<AlertConditionKind> {
+  switch (type) {
+    case 'nono.execution.succeeded.v1':
+      return new Set(FINAL_OUTCOME_KINDS);
+    case 'nono.execution.failed.v1':
+      return new Set<AlertConditionKind>(['failed', 'consecutive-failures', ...FINAL_OUTCOME_KINDS]);
+    case 'nono.execution.timed-out.v1':
+      return new Set<AlertConditionKind>(['timed-out', 'consecutive-failures', ...FINAL_OUTCOME_KINDS]);
+    case 'nono.execution.lost.v1':
+      return new Set<AlertConditionKind>(['lost', 'consecutive-failures', 'success-rate']);
+    case 'nono.execution.skipped.v1':
+      return new Set<AlertConditionKind>(['skipped']);
+    case 'nono.execution.misfired.v1':
+      return new Set<AlertConditionKind>(['misfired']);
+    case 'nono.execution.fired.v1':
+      return new Set<AlertConditionKind>(['lateness-above']);
+    case 'nono.execution.retrying.v1':
+      return new Set<AlertConditionKind>();
+  }
+}
+
 /**
  * Whether `event` is an occurrence of `condition`. Dead-man and the cluster conditions
  * never are: they are judged on the clock or on cluster facts.
