@@ -1,9 +1,8 @@
 import { ExitCode } from '@nono/cli';
-import { createEvent, executionEventId, formatInstant, scheduledExecutionId } from '@nono/domain';
-import { createKafka, encodeEvent } from '@nono/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AlertsProcess, startAlertsProcess } from '../support/alerts.js';
+import { type AlertsProcess, publishFinalFailure, startAlertsProcess } from '../support/alerts.js';
 import { type ApiProcess, runNono, sha256Hex as sha256, startApiProcess } from '../support/api.js';
+import { collectEvents } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 
 const TOKENS = {
@@ -65,41 +64,7 @@ describe('alerts through the API and the CLI', () => {
     const again = await nono('admin', rules, 'alerts', 'rules', 'apply', '-f', 'rules.json');
     expect(again.stdout).toBe('replaced rule pay-fails (revision 2)\n');
 
-    const nominal = Date.now();
-    const executionId = scheduledExecutionId('pay', nominal);
-    const producer = createKafka({ brokers: iso.kafkaBrokers, clientId: `facts-${iso.name}` }).producer();
-    await producer.connect();
-    await producer.send({
-      topic: iso.topics.executions,
-      messages: [
-        encodeEvent(
-          createEvent(
-            'nono.execution.failed.v1',
-            {
-              taskId: 'pay',
-              executionId,
-              nominalTime: formatInstant(nominal),
-              attempt: 1,
-              schedulerId: 's1',
-              fencingToken: 1,
-              reason: 'scheduled',
-              finishedAt: formatInstant(nominal + 50),
-              durationMs: 50,
-              httpStatus: 500,
-              error: 'HTTP 500',
-              willRetry: false,
-            },
-            {
-              id: executionEventId(executionId, 'nono.execution.failed.v1', 1),
-              source: 'nono://scheduler/s1',
-              subject: 'pay',
-              time: nominal + 50,
-            },
-          ),
-        ),
-      ],
-    });
-    await producer.disconnect();
+    await publishFinalFailure(iso, 'pay', Date.now());
 
     const listed = await eventually(
       async () => {
@@ -163,6 +128,33 @@ describe('alerts through the API and the CLI', () => {
     );
     expect(badSilence.status).toBe(400);
     expect(JSON.stringify(await badSilence.json())).toContain('forMs');
+    // Found by schemathesis: a list given as an object passed (stored as no channels), and a
+    // URL of the right type but not http(s) was a 400 where the schema allowed it (now 422).
+    const objectChannels = await call('PUT', '/alerts/rules/bad', 'admin', {
+      name: 'x',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+      channels: {},
+    });
+    expect(objectChannels.status).toBe(400);
+    expect(JSON.stringify(await objectChannels.json())).toContain('channels');
+    const notHttp = await call('PUT', '/alerts/rules/bad', 'admin', {
+      name: 'x',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+      channels: [{ kind: 'slack', url: 'ftp://hooks.example/x' }],
+    });
+    expect(notHttp.status).toBe(422);
+    expect(await notHttp.json()).toMatchObject({
+      code: 'NONO_INVALID_ALERT_RULE',
+      errors: [{ field: 'channels[0].url' }],
+    });
+    const someAlert = `/alerts/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/silence`;
+    const both = await call('POST', someAlert, 'operator', { forMs: 60_000, until: '2099-01-01T00:00:00Z' });
+    expect(both.status).toBe(400);
+    const past = await call('POST', someAlert, 'operator', { until: '2001-01-01T00:00:00Z' });
+    expect(past.status).toBe(422);
+    expect(((await past.json()) as { code: string }).code).toBe('NONO_INVALID_SILENCE');
     const stale = await fetch(`${apiUrl}/api/v1/alerts/rules/pay-fails`, {
       method: 'PUT',
       headers: {
@@ -176,5 +168,33 @@ describe('alerts through the API and the CLI', () => {
     const unknown = await call('GET', `/alerts/${'1'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'viewer');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('NONO_ALERT_NOT_FOUND');
+  });
+
+  it('rule changes through the API are audit facts on the alerts topic, naming the admin who made them', async () => {
+    const deleted = await call('DELETE', '/alerts/rules/pay-fails', 'admin');
+    expect(deleted.status).toBe(204);
+    const admin = { kind: 'token', id: `admin:${sha256(TOKENS.admin).slice(0, 12)}` };
+    const log = await collectEvents(iso, iso.topics.alerts);
+    try {
+      const changes = await eventually(
+        () => {
+          const found = log.events.filter(
+            (e) => e.type.startsWith('nono.alert-rule.') && e.subject === 'pay-fails',
+          );
+          return found.length >= 3 ? found : undefined;
+        },
+        30_000,
+        'the rule changes on the alerts topic',
+      );
+      expect(changes.map((e) => [e.type, 'revision' in e.data ? e.data.revision : undefined])).toEqual([
+        ['nono.alert-rule.defined.v1', 1],
+        ['nono.alert-rule.updated.v1', 2],
+        ['nono.alert-rule.deleted.v1', 2],
+      ]);
+      for (const change of changes)
+        expect('actor' in change.data ? change.data.actor : undefined).toEqual(admin);
+    } finally {
+      await log.stop();
+    }
   });
 });

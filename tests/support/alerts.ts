@@ -1,4 +1,13 @@
 import { mkdtempSync } from 'node:fs';
+import {
+  type AlertView,
+  type NonoEvent,
+  createEvent,
+  executionEventId,
+  formatInstant,
+  scheduledExecutionId,
+} from '@nono/domain';
+import { createKafka, encodeEvent } from '@nono/events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Isolation, eventually } from './isolation.js';
@@ -46,6 +55,65 @@ export async function putRule(alertsUrl: string, id: string, rule: Record<string
   });
   if (response.status >= 300)
     throw new Error(`PUT /rules/${id}: ${response.status} ${await response.text()}`);
+}
+
+/** Publishes events to one of the isolation's topics (keyed as nono keys them), 500 to a request. */
+export async function publishFacts(
+  iso: Isolation,
+  topic: string,
+  events: readonly NonoEvent[],
+): Promise<void> {
+  const producer = createKafka({ brokers: iso.kafkaBrokers, clientId: `facts-${iso.name}` }).producer();
+  await producer.connect();
+  try {
+    for (let from = 0; from < events.length; from += 500)
+      await producer.send({
+        topic,
+        messages: events.slice(from, from + 500).map((event) => encodeEvent(event)),
+      });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Publishes what a scheduler would after the last attempt of `taskId`'s instant at `nominal` failed. */
+export async function publishFinalFailure(iso: Isolation, taskId: string, nominal: number): Promise<void> {
+  const executionId = scheduledExecutionId(taskId, nominal);
+  await publishFacts(iso, iso.topics.executions, [
+    createEvent(
+      'nono.execution.failed.v1',
+      {
+        taskId,
+        executionId,
+        nominalTime: formatInstant(nominal),
+        attempt: 1,
+        schedulerId: 's1',
+        fencingToken: 1,
+        reason: 'scheduled',
+        finishedAt: formatInstant(nominal + 50),
+        durationMs: 50,
+        httpStatus: 500,
+        error: 'HTTP 500',
+        willRetry: false,
+      },
+      {
+        id: executionEventId(executionId, 'nono.execution.failed.v1', 1),
+        source: 'nono://scheduler/s1',
+        subject: taskId,
+        time: nominal + 50,
+      },
+    ),
+  ]);
+}
+
+/** The alerts the alerts service lists (`state`: open by default, resolved or all). */
+export async function listAlerts(
+  alertsUrl: string,
+  state: 'open' | 'resolved' | 'all' = 'all',
+): Promise<AlertView[]> {
+  return (
+    (await (await fetch(`${alertsUrl}/alerts?state=${state}&limit=1000`)).json()) as { alerts: AlertView[] }
+  ).alerts;
 }
 
 export interface ReceivedRequest {

@@ -136,12 +136,20 @@ const HISTORY_READ_TOKEN = 'test-history-read-token';
  */
 export async function startHistoryProcess(
   iso: Isolation,
-): Promise<RunningProcess & { readonly url: string; readonly readHeaders: Record<string, string> }> {
-  const port = await freePort();
+  options: { dbFile?: string; port?: number } = {},
+): Promise<
+  RunningProcess & {
+    readonly url: string;
+    readonly dbFile: string;
+    readonly readHeaders: Record<string, string>;
+  }
+> {
+  const port = options.port ?? (await freePort());
+  const dbFile = options.dbFile ?? join(mkdtempSync(join(tmpdir(), 'nono-history-')), 'history.sqlite');
   const proc = startProcess('history', 'services/history/dist/main.js', {
     NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
     NONO_TOPIC_PREFIX: iso.topicPrefix,
-    NONO_HISTORY_DB: join(mkdtempSync(join(tmpdir(), 'nono-history-')), 'history.sqlite'),
+    NONO_HISTORY_DB: dbFile,
     NONO_HISTORY_PORT: String(port),
     NONO_HISTORY_GROUP_ID: `history-${iso.name}`,
     NONO_HISTORY_READ_TOKENS: createHash('sha256').update(HISTORY_READ_TOKEN).digest('hex'),
@@ -153,7 +161,7 @@ export async function startHistoryProcess(
     30_000,
     `history to be ready (log: ${proc.logFile})`,
   );
-  return Object.assign(proc, { url, readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` } });
+  return Object.assign(proc, { url, dbFile, readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` } });
 }
 
 export async function readAssignmentOwners(

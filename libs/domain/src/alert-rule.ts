@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type FieldIssue, type Result, fail } from './errors.js';
-import { SkipReasonSchema } from './events.js';
+import { SkipReasonSchema } from './skip-reason.js';
 import { compileValidator } from './validation.js';
 
 /**
@@ -31,6 +31,7 @@ export const AlertScopeSchema = Type.Union([
 export type AlertScope = Static<typeof AlertScopeSchema>;
 
 const MAX_GRACE_MS = 7 * 86_400_000;
+const MAX_WINDOW_MS = 7 * 86_400_000;
 
 export const AlertConditionSchema = Type.Union([
   Type.Object(
@@ -64,6 +65,76 @@ export const AlertConditionSchema = Type.Union([
   ),
   Type.Object(
     {
+      kind: Type.Literal('success-rate'),
+      // `minimum`, not `exclusiveMinimum: 0`: the API's document is OpenAPI 3.0, where
+      // exclusiveMinimum is a flag on minimum (schemathesis refused the numeric form).
+      belowPercent: Type.Number({
+        minimum: 0.1,
+        maximum: 100,
+        description: 'an occurrence when fewer than this share of the final outcomes in the window succeeded',
+      }),
+      windowMs: Type.Integer({
+        minimum: 60_000,
+        maximum: MAX_WINDOW_MS,
+        description: 'the window, ending at each outcome',
+      }),
+      minRuns: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: 100_000,
+          description: 'judge only windows with at least this many outcomes (default 1)',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('duration-above'),
+      thresholdMs: Type.Integer({
+        minimum: 1,
+        maximum: MAX_WINDOW_MS,
+        description: 'an attempt that took longer',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('lateness-above'),
+      thresholdMs: Type.Integer({
+        minimum: 1,
+        maximum: MAX_WINDOW_MS,
+        description: 'a scheduled attempt fired this much after its nominal instant',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('no-scheduler'),
+      graceMs: Type.Integer({
+        minimum: 0,
+        maximum: 86_400_000,
+        description: 'how long the last known scheduler may be gone before it counts (a restart)',
+      }),
+    },
+    { additionalProperties: false, description: 'cluster condition: scope must be all' },
+  ),
+  Type.Object(
+    { kind: Type.Literal('scheduler-left') },
+    { additionalProperties: false, description: 'cluster condition: scope must be all' },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('consumer-lag'),
+      consumer: Type.Union([Type.Literal('alerts'), Type.Literal('history')]),
+      aboveRecords: Type.Integer({ minimum: 1, description: 'records on the topics not yet read' }),
+    },
+    { additionalProperties: false, description: 'cluster condition: scope must be all' },
+  ),
+  Type.Object(
+    {
       kind: Type.Literal('dead-man'),
       graceMs: Type.Integer({
         minimum: 1_000,
@@ -76,6 +147,16 @@ export const AlertConditionSchema = Type.Union([
 ]);
 export type AlertCondition = Static<typeof AlertConditionSchema>;
 export type AlertConditionKind = AlertCondition['kind'];
+
+/** Conditions about the cluster, not a task: their alerts name what they are about instead of a task. */
+export const CLUSTER_CONDITIONS: ReadonlySet<AlertConditionKind> = new Set([
+  'no-scheduler',
+  'scheduler-left',
+  'consumer-lag',
+]);
+export function isClusterCondition(condition: AlertCondition): boolean {
+  return CLUSTER_CONDITIONS.has(condition.kind);
+}
 
 const Url = Type.String({ minLength: 1, maxLength: 2048 });
 export const AlertChannelSchema = Type.Union([
@@ -157,6 +238,11 @@ export function parseAlertRuleSpec(
   const shaped = specValidator.parse(input);
   if (!shaped.ok) return shaped;
   const issues: FieldIssue[] = [];
+  if (isClusterCondition(shaped.value.condition) && shaped.value.scope.kind !== 'all')
+    issues.push({
+      field: 'scope',
+      message: `must be { "kind": "all" } for ${shaped.value.condition.kind}: it is about the cluster, not a task`,
+    });
   for (const [index, channel] of shaped.value.channels.entries()) {
     if (channel.kind === 'email') continue;
     const field = `channels[${index}].url`;

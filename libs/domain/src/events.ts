@@ -2,6 +2,8 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { type Result, fail } from './errors.js';
 import { type EpochMs, formatInstant } from './instant.js';
 import { uuidV5 } from './occurrence.js';
+import { AlertRuleSchema } from './alert-rule.js';
+import { SkipReasonSchema } from './skip-reason.js';
 import { SchedulerTaskSchema } from './task.js';
 import { TriggerParametersSchema } from './trigger-parameters.js';
 import { type Validator, compileValidator } from './validation.js';
@@ -45,14 +47,7 @@ export const ActorSchema = Type.Object(
 );
 export type Actor = Static<typeof ActorSchema>;
 
-export const SkipReasonSchema = Type.Union([
-  Type.Literal('overlap'),
-  Type.Literal('paused'),
-  Type.Literal('misfire-policy'),
-  Type.Literal('catch-up-window'),
-  Type.Literal('max-runs'),
-  Type.Literal('deleted'),
-]);
+export { SkipReasonSchema };
 
 /** The alert conditions (see alert-rule.ts); listed here so alert events name them exactly. */
 export const AlertConditionKindSchema = Type.Union([
@@ -62,6 +57,12 @@ export const AlertConditionKindSchema = Type.Union([
   Type.Literal('skipped'),
   Type.Literal('misfired'),
   Type.Literal('consecutive-failures'),
+  Type.Literal('success-rate'),
+  Type.Literal('duration-above'),
+  Type.Literal('lateness-above'),
+  Type.Literal('no-scheduler'),
+  Type.Literal('scheduler-left'),
+  Type.Literal('consumer-lag'),
   Type.Literal('dead-man'),
 ]);
 
@@ -199,6 +200,27 @@ const dataSchemas = {
     note: Type.String({ maxLength: 2000 }),
   }),
 
+  // Audit facts of alert rule changes (services/alerts), as task changes have theirs.
+  'nono.alert-rule.defined.v1': Type.Object({
+    ruleId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    after: AlertRuleSchema,
+  }),
+  'nono.alert-rule.updated.v1': Type.Object({
+    ruleId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: AlertRuleSchema,
+    after: AlertRuleSchema,
+  }),
+  'nono.alert-rule.deleted.v1': Type.Object({
+    ruleId: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: AlertRuleSchema,
+  }),
+
   'nono.scheduler.joined.v1': Type.Object({
     schedulerId: Id,
     host: Type.String(),
@@ -302,11 +324,11 @@ export type EventCategory = 'tasks' | 'executions' | 'cluster' | 'alerts';
 export function categoryOf(type: EventType): EventCategory {
   if (type.startsWith('nono.task.')) return 'tasks';
   if (type.startsWith('nono.execution.')) return 'executions';
-  if (type.startsWith('nono.alert.')) return 'alerts';
+  if (type.startsWith('nono.alert.') || type.startsWith('nono.alert-rule.')) return 'alerts';
   return 'cluster';
 }
 
-/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts, per-alert for alerts. */
+/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
 export function partitionKeyOf(event: NonoEvent): string {
   return event.subject;
 }

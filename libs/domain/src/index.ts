@@ -17,5 +17,6 @@ export * from './fire-decisions.js';
 export * from './ledger.js';
 export * from './dst-effects.js';
 export * from './alert-rule.js';
+export * from './alert-api.js';
 export * from './audit-events.js';
 export * from './trigger-parameters.js';

@@ -18,15 +18,60 @@ export interface Validator<S extends TSchema> {
 
 export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
   const check: TypeCheck<S> = TypeCompiler.Compile(schema);
+  // Only a schema with an object or array default can reshape a value; the walk below is
+  // skipped for the rest (event contracts on the hot path mostly have none).
+  const mayReshape = hasStructuredDefault(schema, new WeakSet());
   return {
     schema,
     is: (input: unknown): input is Static<S> => check.Check(input),
     parse(input: unknown, fieldPrefix = ''): Result<Static<S>> {
       const value: unknown = Value.Default(schema, Value.Clone(input));
+      const reshaped = mayReshape ? reshapedByDefault(input, value, '') : undefined;
+      if (reshaped !== undefined)
+        return fail([
+          {
+            field: joinField(fieldPrefix, pointerToField(reshaped.pointer)),
+            message: reshaped.expectedArray ? 'must be an array' : 'must be an object',
+          },
+        ]);
       if (check.Check(value)) return ok(value);
       return fail(collectIssues(check, value, fieldPrefix));
     },
   };
+}
+
+function hasStructuredDefault(schema: unknown, seen: WeakSet<object>): boolean {
+  if (typeof schema !== 'object' || schema === null || seen.has(schema)) return false;
+  seen.add(schema);
+  const { default: fallback } = schema as { default?: unknown };
+  if (typeof fallback === 'object' && fallback !== null) return true;
+  return Object.values(schema).some((inner) => hasStructuredDefault(inner, seen));
+}
+
+/**
+ * Where applying defaults turned an array into an object or back. TypeBox's Value.Default
+ * merges a present value into an object-typed default with Object.assign, and an array is
+ * an object to it: `{}` given for an array defaulting to `[]` came out as `[]`, and `[]`
+ * for a record defaulting to `{}` as `{}`, so a value of the wrong kind passed the check.
+ */
+function reshapedByDefault(
+  input: unknown,
+  defaulted: unknown,
+  pointer: string,
+): { pointer: string; expectedArray: boolean } | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  if (Array.isArray(input) !== Array.isArray(defaulted))
+    return { pointer, expectedArray: Array.isArray(defaulted) };
+  if (typeof defaulted !== 'object' || defaulted === null) return undefined;
+  for (const [key, inner] of Object.entries(input)) {
+    const found = reshapedByDefault(
+      inner,
+      (defaulted as Record<string, unknown>)[key],
+      `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+    );
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function collectIssues<S extends TSchema>(

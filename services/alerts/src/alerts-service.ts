@@ -129,6 +129,18 @@ export async function startAlerts(
       missedTotal.inc(missed);
       afterCommit();
     },
+    checkCluster: async () => {
+      const wanted = engine.lagsWanted();
+      const [alertsLag, historyLag] = await Promise.all([
+        wanted.has('alerts') ? consumer.lag() : undefined,
+        wanted.has('history') ? historyConsumerLag(config.historyUrl, log) : undefined,
+      ]);
+      const judged = engine.checkCluster(clock.now(), {
+        ...(alertsLag === undefined ? {} : { alerts: alertsLag }),
+        ...(historyLag === undefined ? {} : { history: historyLag }),
+      });
+      if (judged) afterCommit();
+    },
   });
   const app = buildHttpApp({
     store,
@@ -183,4 +195,19 @@ export async function startAlerts(
       open.close();
     },
   };
+}
+
+/**
+ * History's consumer lag as its /readyz reports it (`lag`, when `lagKnown`); undefined when
+ * history does not answer within 2 s or does not know its lag yet: no judgement then.
+ */
+async function historyConsumerLag(historyUrl: string, log: Logger): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${historyUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await response.json()) as { lag?: unknown; lagKnown?: unknown };
+    return body.lagKnown === true && typeof body.lag === 'number' ? body.lag : undefined;
+  } catch (error) {
+    log.debug({ err: error, historyUrl }, 'history readiness unknown: its lag is not judged');
+    return undefined;
+  }
 }

@@ -24,6 +24,8 @@ export interface AlertsConfig {
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly giveUpAfterMs: number;
+  /** History's base URL: its /readyz says its consumer lag, for `consumer-lag` rules on history. */
+  readonly historyUrl: string;
 }
 
 export function loadAlertsConfig(env: EnvReader): Readonly<AlertsConfig> {
@@ -48,5 +50,6 @@ export function loadAlertsConfig(env: EnvReader): Readonly<AlertsConfig> {
     retryInitialMs: env.int('NONO_ALERTS_RETRY_INITIAL_MS', 1_000, { min: 10, max: 3_600_000 }),
     retryMaxMs: env.int('NONO_ALERTS_RETRY_MAX_MS', 60_000, { min: 10, max: 86_400_000 }),
     giveUpAfterMs: env.int('NONO_ALERTS_GIVE_UP_AFTER_MS', 86_400_000, { min: 1_000, max: 30 * 86_400_000 }),
+    historyUrl: env.string('NONO_HISTORY_URL', 'http://127.0.0.1:7300').replace(/\/+$/, ''),
   });
 }

@@ -33,6 +33,7 @@ import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerWebhookSecretRoutes } from './routes/webhook-secret-routes.js';
+import { registerWhoamiRoutes } from './routes/whoami-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -209,6 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerTokenRoutes(api, { tokens: deps.apiTokens, clock: deps.clock });
       if (deps.webhookSecrets !== undefined)
         registerWebhookSecretRoutes(api, { secrets: deps.webhookSecrets, clock: deps.clock });
+      registerWhoamiRoutes(api);
     },
     { prefix: API_PREFIX },
   );

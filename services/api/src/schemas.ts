@@ -16,7 +16,7 @@ import {
  * are documented here but checked by the domain in the handler (parseTaskSpec names
  * every bad field and knows what a schedule means), not by the route compiler.
  */
-const byHandler = <T extends TSchema>(schema: T): T => ({ ...schema, 'x-validated-by': 'handler' });
+export const byHandler = <T extends TSchema>(schema: T): T => ({ ...schema, 'x-validated-by': 'handler' });
 
 export const TaskIdParams = Type.Object(
   { id: Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' }) },

@@ -53,3 +53,16 @@ export async function call(method, path, { body, headers = {} } = {}) {
 
 export const get = async (path) => (await call('GET', path)).body;
 export const enc = encodeURIComponent;
+
+let known = { token: '', role: '' };
+/** The token's role (GET /whoami), asked once per token: the UI hides what the role may not do. */
+export async function role() {
+  if (known.token !== token() || known.role === '')
+    known = { token: token(), role: (await get('/whoami')).role };
+  return known.role;
+}
+
+/** Operators and admins acknowledge and silence alerts, pause, resume and trigger. */
+export async function mayOperate() {
+  return ['operator', 'admin'].includes(await role());
+}

@@ -4,6 +4,7 @@
 import { ApiUnreachable, get, setToken, token } from './api.js';
 import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
+import { alertsView } from './views/alerts.js';
 import { executionsView } from './views/executions.js';
 import { schedulersView } from './views/schedulers.js';
 import { taskDetailView } from './views/task-detail.js';
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
   [/^#\/tokens$/, () => tokensView(), 'tokens'],
+  [/^#\/alerts$/, () => alertsView(), 'alerts'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],
 ];
 

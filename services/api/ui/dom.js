@@ -103,7 +103,9 @@ export function formatMs(ms) {
   if (ms === null || ms === undefined) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${(ms / 60_000).toFixed(1)} min`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  if (ms < 86_400_000) return `${+(ms / 3_600_000).toFixed(1)} h`;
+  return `${+(ms / 86_400_000).toFixed(1)} d`;
 }
 
 export function describeSchedule(schedule) {

@@ -107,6 +107,16 @@ export class AlertConsumer {
     );
   }
 
+  /** Records on the consumed topics not evaluated yet; undefined before the first assignment. */
+  async lag(): Promise<number | undefined> {
+    if (!this.#joined) return undefined;
+    let lag = 0;
+    for (const topic of this.#options.topics)
+      for (const { partition, high } of await this.#admin.fetchTopicOffsets(topic))
+        lag += Math.max(0, Number(high) - (this.#options.store.nextOffset(topic, partition) ?? 0));
+    return lag;
+  }
+
   async stop(): Promise<void> {
     await this.#consumer.disconnect();
     await this.#admin.disconnect();

@@ -1,4 +1,15 @@
-import { type Actor, type Clock, parseAlertRuleSpec, parseInstant } from '@nono/domain';
+import {
+  AckAlertBodySchema,
+  type Actor,
+  type AlertChannel,
+  type AlertDetail,
+  AlertListQuerySchema,
+  type Clock,
+  formatInstant,
+  parseAlertRuleSpec,
+  parseInstant,
+  parseSilenceAlertBody,
+} from '@nono/domain';
 import { type Readiness, registerOpsRoutes } from '@nono/runtime';
 import { type Static, Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -25,27 +36,6 @@ const RuleIdParams = Type.Object(
 );
 const AlertIdParams = Type.Object(
   { id: Type.String({ minLength: 1, maxLength: 200 }) },
-  { additionalProperties: false },
-);
-const AlertsQuery = Type.Object(
-  {
-    state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved'), Type.Literal('all')])),
-    taskId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    ruleId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  },
-  { additionalProperties: false },
-);
-const AckBody = Type.Object(
-  { note: Type.String({ minLength: 1, maxLength: 2000 }) },
-  { additionalProperties: false },
-);
-const SilenceBody = Type.Object(
-  {
-    forMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 30 * 86_400_000 })),
-    until: Type.Optional(Type.String({ description: 'RFC 3339 instant' })),
-    note: Type.String({ maxLength: 2000, default: '' }),
-  },
   { additionalProperties: false },
 );
 
@@ -84,7 +74,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       if (!spec.ok)
         throw new AlertsError(AlertsErrorCode.InvalidRule, 'the alert rule is not valid', spec.issues);
       const expected = expectedRevision(request);
-      const rule = engine.putRule(request.params.id, spec.value, expected, clock.now());
+      const rule = engine.putRule(request.params.id, spec.value, expected, clock.now(), actorOf(request));
       return reply
         .code(rule.revision === 1 ? 201 : 200)
         .header('etag', etagOf(rule.revision))
@@ -96,14 +86,14 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
     { schema: { params: RuleIdParams } },
     async (request, reply) => {
       const expected = expectedRevision(request);
-      engine.deleteRule(request.params.id, expected ?? undefined, clock.now());
+      engine.deleteRule(request.params.id, expected ?? undefined, clock.now(), actorOf(request));
       return reply.code(204).send();
     },
   );
 
-  app.get<{ Querystring: Static<typeof AlertsQuery> }>(
+  app.get<{ Querystring: Static<typeof AlertListQuerySchema> }>(
     '/alerts',
-    { schema: { querystring: AlertsQuery } },
+    { schema: { querystring: AlertListQuerySchema } },
     async (request) => {
       const { state = 'open', taskId, ruleId, limit = 100 } = request.query;
       const rows = store.listAlerts({
@@ -118,7 +108,7 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get<{ Params: Static<typeof AlertIdParams> }>(
     '/alerts/:id',
     { schema: { params: AlertIdParams } },
-    async (request) => {
+    async (request): Promise<AlertDetail> => {
       const row = store.findAlert(request.params.id);
       if (row === undefined)
         throw new AlertsError(AlertsErrorCode.AlertNotFound, `no alert ${request.params.id}`);
@@ -126,37 +116,36 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
         ...alertView(row),
         deliveries: store.notificationsOf(row.id).map((n) => ({
           idempotencyKey: n.idempotencyKey,
-          channel: (JSON.parse(n.channel) as { kind: string }).kind,
+          channel: (JSON.parse(n.channel) as AlertChannel).kind,
           state: n.state,
           attempts: n.attempts,
           lastError: n.lastError,
-          sentAt: n.sentAt === null ? null : new Date(n.sentAt).toISOString(),
+          sentAt: n.sentAt === null ? null : formatInstant(n.sentAt),
         })),
       };
     },
   );
-  app.post<{ Params: Static<typeof AlertIdParams>; Body: Static<typeof AckBody> }>(
+  app.post<{ Params: Static<typeof AlertIdParams>; Body: Static<typeof AckAlertBodySchema> }>(
     '/alerts/:id/ack',
-    { schema: { params: AlertIdParams, body: AckBody } },
+    { schema: { params: AlertIdParams, body: AckAlertBodySchema } },
     async (request) =>
       engine.acknowledge(request.params.id, actorOf(request), request.body.note, clock.now()),
   );
-  app.post<{ Params: Static<typeof AlertIdParams>; Body: Static<typeof SilenceBody> }>(
+  app.post<{ Params: Static<typeof AlertIdParams> }>(
     '/alerts/:id/silence',
-    { schema: { params: AlertIdParams, body: SilenceBody } },
+    { schema: { params: AlertIdParams } },
     async (request) => {
       const now = clock.now();
-      const { forMs, until, note } = request.body;
-      if ((forMs === undefined) === (until === undefined))
-        throw new AlertsError(AlertsErrorCode.InvalidInput, 'give exactly one of forMs and until', [
-          { field: 'forMs', message: 'give exactly one of forMs and until' },
-        ]);
-      const end = forMs !== undefined ? now + forMs : parseInstant(until ?? '');
+      const body = parseSilenceAlertBody(request.body);
+      if (!body.ok)
+        throw new AlertsError(AlertsErrorCode.InvalidInput, 'the silence request is not valid', body.issues);
+      const end = 'forMs' in body.value ? now + body.value.forMs : parseInstant(body.value.until);
+      // Well-formed but impossible (a past instant, February 30): what no schema can rule out.
       if (end === undefined || end <= now)
-        throw new AlertsError(AlertsErrorCode.InvalidInput, 'until must be a future RFC 3339 instant', [
+        throw new AlertsError(AlertsErrorCode.InvalidSilence, 'until must be a future RFC 3339 instant', [
           { field: 'until', message: 'must be a future RFC 3339 instant' },
         ]);
-      return engine.silence(request.params.id, actorOf(request), end, note, now);
+      return engine.silence(request.params.id, actorOf(request), end, body.value.note, now);
     },
   );
 
@@ -170,9 +159,10 @@ export function etagOf(revision: number): string {
 
 /** If-Match "<rev>" → that revision; If-None-Match * → null (create only); neither → undefined. */
 function expectedRevision(request: FastifyRequest): number | null | undefined {
-  const ifMatch = request.headers['if-match'];
-  if (typeof ifMatch === 'string' && ifMatch.trim() !== '*') {
-    const match = /^(?:W\/)?"(\d+)"$/.exec(ifMatch.trim());
+  const ifMatch = request.headers['if-match']?.trim();
+  // An empty If-Match is an empty list of entity tags (RFC 9110 allows it): no precondition, like `*`.
+  if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== '') {
+    const match = /^(?:W\/)?"(\d+)"$/.exec(ifMatch);
     if (match === null)
       throw new AlertsError(AlertsErrorCode.InvalidInput, 'If-Match must be an ETag like "3"', [
         { field: 'If-Match', message: 'must be an ETag like "3"' },

@@ -9,6 +9,7 @@ import { AlertsError, type AlertsErrorCode } from '../rules/alert-errors.js';
 const CATALOGUE: Readonly<Record<AlertsErrorCode, { status: number; title: string }>> = {
   NONO_INVALID_ALERT_RULE: { status: 422, title: 'The alert rule is not valid' },
   NONO_INVALID_INPUT: { status: 400, title: 'The request does not match the schema' },
+  NONO_INVALID_SILENCE: { status: 422, title: 'The silence does not end in the future' },
   NONO_ALERT_RULE_NOT_FOUND: { status: 404, title: 'No such alert rule' },
   NONO_ALERT_RULE_EXISTS: { status: 409, title: 'An alert rule with this id already exists' },
   NONO_ALERT_NOT_FOUND: { status: 404, title: 'No such alert' },

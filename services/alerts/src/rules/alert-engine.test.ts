@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BatchEvaluator } from '../consumer/batch-evaluator.js';
 import { AlertStore } from '../store/alert-store.js';
 import { type OpenDatabase, openDatabase } from '../store/open-database.js';
-import { defineTask, executionFact } from '../testing/facts.js';
+import { clusterFacts, defineTask, executionFact } from '../testing/facts.js';
 import { AlertEngine, type NotificationContent } from './alert-engine.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -26,6 +26,7 @@ describe('AlertEngine', () => {
   let engine: AlertEngine;
   let clock: ManualClock;
   let offset: number;
+  let clusterOffset: number;
   let evaluator: BatchEvaluator;
 
   beforeEach(() => {
@@ -35,6 +36,7 @@ describe('AlertEngine', () => {
     engine = new AlertEngine({ store, source: 'nono://alerts/test', transitionMs: 2_000 });
     evaluator = new BatchEvaluator(store, engine, clock);
     offset = 0;
+    clusterOffset = 0;
   });
 
   const feed = (...events: NonoEvent[]): void => {
@@ -44,13 +46,24 @@ describe('AlertEngine', () => {
       events.map((event) => ({ offset: offset++, value: Buffer.from(JSON.stringify(event)) })),
     );
   };
+  const feedCluster = (...events: NonoEvent[]): void => {
+    evaluator.evaluate(
+      'cluster',
+      0,
+      events.map((event) => ({ offset: clusterOffset++, value: Buffer.from(JSON.stringify(event)) })),
+    );
+  };
   const notified = (): NotificationContent[] =>
     open.sqlite
       .prepare<[], { content: string }>('SELECT content FROM notifications ORDER BY id')
       .all()
       .map((row) => JSON.parse(row.content) as NotificationContent);
+  /** Alert transitions in the event outbox (rule changes, also there, have a test of their own). */
   const eventTypes = (): string[] =>
-    store.pendingEvents(1000).map((row) => (JSON.parse(row.json) as NonoEvent).type);
+    store
+      .pendingEvents(1000)
+      .map((row) => (JSON.parse(row.json) as NonoEvent).type)
+      .filter((type) => type.startsWith('nono.alert.'));
 
   it('opens an alert when an execution fails after its last attempt, and a later success resolves it', () => {
     engine.putRule('on-failure', spec({ condition: { kind: 'failed' } }), null, T0);
@@ -223,5 +236,114 @@ describe('AlertEngine', () => {
       state: 'resolved',
       resolveReason: 'rule-changed',
     });
+  });
+
+  it('success rate: opens when the share of successes in the window falls below, resolves when it is back', () => {
+    engine.putRule(
+      'rate',
+      spec({ condition: { kind: 'success-rate', belowPercent: 75, windowMs: 60_000, minRuns: 4 } }),
+      null,
+      T0,
+    );
+    feed(defineTask('pay', T0).event);
+    const outcomes = ['succeeded', 'succeeded', 'succeeded', 'failed'] as const;
+    for (const [i, outcome] of outcomes.entries()) feed(executionFact('pay', T0 + (i + 1) * 10_000, outcome));
+    // 3 of 4: 75 %, not below.
+    expect(store.listAlerts({ limit: 10 })).toEqual([]);
+    feed(executionFact('pay', T0 + 50_000, 'failed'));
+    expect(store.listAlerts({ limit: 10 })).toMatchObject([
+      {
+        condition: 'success-rate',
+        state: 'open',
+        summary: 'pay: 60 % of 5 runs succeeded in the last 60000 ms (below 75 %)',
+      },
+    ]);
+    // The window moves on: the failures at +40 s and +50 s stay in it, successes bring it back.
+    feed(executionFact('pay', T0 + 60_000, 'succeeded'));
+    expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('open');
+    feed(executionFact('pay', T0 + 65_000, 'succeeded'));
+    expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('open');
+    // The window now ends at +70 s and holds 6 successes of 8: 75 %, no longer below.
+    feed(executionFact('pay', T0 + 70_000, 'succeeded'));
+    expect(store.listAlerts({ state: 'resolved', limit: 10 })).toMatchObject([
+      { condition: 'success-rate', resolveReason: 'cleared' },
+    ]);
+  });
+
+  it('scheduler left: a goodbye or a vanished member opens an alert about that scheduler; its return resolves it', () => {
+    engine.putRule('left', spec({ condition: { kind: 'scheduler-left' } }), null, T0);
+    feedCluster(clusterFacts.joined('a', T0 + 1), clusterFacts.joined('b', T0 + 2));
+    feedCluster(clusterFacts.ownershipChanged('a', ['a'], T0 + 10_000));
+    feedCluster(clusterFacts.left('a', T0 + 20_000));
+    expect(store.listAlerts({ limit: 10 }).map((a) => [a.taskId, a.summary])).toEqual([
+      ['scheduler:a', 'scheduler a left (shutdown)'],
+      ['scheduler:b', 'scheduler b is gone (no longer a member, seen by a)'],
+    ]);
+    feedCluster(clusterFacts.joined('b', T0 + 30_000));
+    expect(store.listAlerts({ state: 'open', limit: 10 }).map((a) => a.taskId)).toEqual(['scheduler:a']);
+  });
+
+  it('no scheduler: the last one gone for the grace opens one alert (not one per check); a join resolves it', () => {
+    engine.putRule('none', spec({ condition: { kind: 'no-scheduler', graceMs: 5_000 } }), null, T0);
+    // Nothing known yet: no evidence that none is live, so no alert.
+    expect(engine.checkCluster(T0 + 60_000, {})).toBe(true);
+    expect(store.listAlerts({ limit: 10 })).toEqual([]);
+    feedCluster(clusterFacts.joined('a', T0 + 61_000), clusterFacts.left('a', T0 + 62_000));
+    engine.checkCluster(T0 + 66_000, {});
+    expect(store.listAlerts({ limit: 10 })).toEqual([]);
+    engine.checkCluster(T0 + 67_000, {});
+    engine.checkCluster(T0 + 68_000, {});
+    expect(store.listAlerts({ limit: 10 })).toMatchObject([
+      { taskId: 'cluster:schedulers', condition: 'no-scheduler', state: 'open', occurrences: 1 },
+    ]);
+    feedCluster(clusterFacts.joined('c', T0 + 70_000));
+    expect(store.listAlerts({ limit: 10 })[0]).toMatchObject({ state: 'resolved', resolveReason: 'cleared' });
+  });
+
+  it('consumer lag: over the limit opens, back within it resolves; an unknown lag judges nothing', () => {
+    engine.putRule(
+      'lag',
+      spec({ condition: { kind: 'consumer-lag', consumer: 'history', aboveRecords: 100 } }),
+      null,
+      T0,
+    );
+    expect([...engine.lagsWanted()]).toEqual(['history']);
+    engine.checkCluster(T0 + 1_000, { history: 500 });
+    expect(store.listAlerts({ limit: 10 })).toMatchObject([
+      { taskId: 'cluster:history-consumer', state: 'open' },
+    ]);
+    engine.checkCluster(T0 + 2_000, {});
+    expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('open');
+    engine.checkCluster(T0 + 3_000, { history: 20 });
+    expect(store.listAlerts({ limit: 10 })[0]?.state).toBe('resolved');
+  });
+
+  it('rule changes are audit facts on the alerts topic: who, which revision, before and after, with derived ids', () => {
+    const admin = { id: 'admin:0123456789ab', kind: 'token' } as const;
+    engine.putRule('r', spec({ condition: { kind: 'failed' } }), null, T0, admin);
+    engine.putRule('r', spec({ condition: { kind: 'lost' } }), 1, T0 + 1, admin);
+    engine.deleteRule('r', 2, T0 + 2, admin);
+    const events = store.pendingEvents(10).map((row) => JSON.parse(row.json) as NonoEvent);
+    expect(events.map((e) => [e.type, e.subject])).toEqual([
+      ['nono.alert-rule.defined.v1', 'r'],
+      ['nono.alert-rule.updated.v1', 'r'],
+      ['nono.alert-rule.deleted.v1', 'r'],
+    ]);
+    expect(events[1]?.data).toMatchObject({
+      ruleId: 'r',
+      actor: admin,
+      revision: 2,
+      before: { revision: 1, condition: { kind: 'failed' } },
+      after: { revision: 2, condition: { kind: 'lost' } },
+    });
+    expect(events[2]?.data).toMatchObject({ revision: 2, before: { condition: { kind: 'lost' } } });
+    // A refused change is no fact.
+    expect(() => engine.deleteRule('r', undefined, T0 + 3, admin)).toThrow(/no rule r/);
+    expect(store.pendingEvents(10)).toHaveLength(3);
+    // Ids are derived from the rule's creation and revision: the same changes give the same ids.
+    const otherStore = new AlertStore(openDatabase(':memory:'));
+    const other = new AlertEngine({ store: otherStore, source: 'nono://alerts/other', transitionMs: 2_000 });
+    other.putRule('r', spec({ condition: { kind: 'failed' } }), null, T0, admin);
+    expect((JSON.parse(otherStore.pendingEvents(1)[0]?.json ?? '{}') as NonoEvent).id).toBe(events[0]?.id);
   });
 });

@@ -7,10 +7,10 @@ import {
   type EventType,
   type LedgerDefinition,
   type NonoEvent,
-  type NonoEventOf,
   type SchedulerTask,
   createEvent,
   formatInstant,
+  isClusterCondition,
   isValidAlertRuleId,
   parseInstant,
   ruleCovers,
@@ -22,12 +22,16 @@ import { type AlertView, alertView } from './alert-view.js';
 import {
   type ExecutionEvent,
   type Occurrence,
+  type TaskContext,
   clearsAlert,
+  conditionsOccurringOn,
   isExecutionEvent,
   isFinalFailure,
+  lagExceeded,
   occurrenceOf,
 } from './conditions.js';
 import { missedInstants } from './dead-man.js';
+import { type ClusterEvent, anyLive, isClusterEvent, membershipChange } from './membership.js';
 
 /** The transitions that reach a rule's channels; acknowledging and silencing are only events. */
 export type NotifiedTransition = 'opened' | 'renotified' | 'resolved';
@@ -73,6 +77,9 @@ export class AlertEngine {
   readonly #options: AlertEngineOptions;
   readonly #store: AlertStore;
   #rules: StoredRule[] | undefined;
+  #enabledKinds: Set<AlertConditionKind> | undefined;
+  #rulesById: Map<string, AlertRule> | undefined;
+  readonly #rulesByEventType = new Map<ExecutionEvent['type'], readonly StoredRule[]>();
   /**
    * Each task's definition history, parsed once (a stored definition is validated on
    * parse, which dominated the cost of judging an event when done per event). Appended to
@@ -89,6 +96,13 @@ export class AlertEngine {
   #enabledRules(): StoredRule[] {
     this.#rules ??= this.#store.listRules();
     return this.#rules.filter((stored) => stored.rule.enabled);
+  }
+
+  /** Whether an enabled rule has a condition of `kind` (recomputed when the rules change). */
+  #watches(kind: AlertConditionKind): boolean {
+    if (this.#rules === undefined || this.#enabledKinds === undefined)
+      this.#enabledKinds = new Set(this.#enabledRules().map(({ rule }) => rule.condition.kind));
+    return this.#enabledKinds.has(kind);
   }
 
   /**
@@ -113,28 +127,176 @@ export class AlertEngine {
         return;
       default:
         if (isExecutionEvent(event)) this.#applyExecution(event, when);
+        else if (isClusterEvent(event)) this.#applyCluster(event, when);
     }
   }
 
   #applyExecution(event: ExecutionEvent, when: When): void {
     const taskId = event.data.taskId;
-    if (event.type === 'nono.execution.succeeded.v1') {
-      if (event.data.reason !== 'manual')
-        this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
-      this.#store.bumpStreak(taskId, true);
-      for (const alert of this.#store.openAlertsOf({ taskId }))
-        if (clearsAlert(event satisfies NonoEventOf<'nono.execution.succeeded.v1'>, alert))
-          this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
-      return;
-    }
-    const streak = isFinalFailure(event) ? this.#store.bumpStreak(taskId, false) : 0;
+    const succeeded = event.type === 'nono.execution.succeeded.v1';
+    if (succeeded && event.data.reason !== 'manual')
+      this.#store.recordSuccess(taskId, Date.parse(event.data.nominalTime));
+    const finalFailure = isFinalFailure(event);
+    // Outcomes are kept only while a success-rate rule may count them (a rule watches from
+    // its creation on), not a row per fact for nothing.
+    const rates = this.#watches('success-rate');
+    if (rates && (succeeded || finalFailure))
+      this.#store.recordOutcome(taskId, when.at, event.data.executionId, succeeded);
+    const streak = succeeded
+      ? this.#store.bumpStreak(taskId, true)
+      : finalFailure
+        ? this.#store.bumpStreak(taskId, false)
+        : 0;
+    const context: TaskContext = {
+      streak,
+      outcomes: (windowMs) => this.#store.outcomes(taskId, when.at - windowMs, when.at),
+    };
+    // Only a success, a fire (lateness) or a final failure (success rate) can clear an alert:
+    // the task's open alerts are read for those alone.
+    const mayClear =
+      succeeded ||
+      (event.type === 'nono.execution.fired.v1' && this.#watches('lateness-above')) ||
+      (finalFailure && rates);
+    if (mayClear)
+      for (const alert of this.#store.openAlertsOf({ taskId })) {
+        const rule = this.#ruleOf(alert.ruleId);
+        if (clearsAlert(event, alert, rule?.condition, context)) this.#resolve(alert, rule, 'cleared', when);
+      }
+    const candidates = this.#rulesMatching(event.type);
+    if (candidates.length === 0) return;
     const labels = this.#definitionsOf(taskId).at(-1)?.task?.labels;
-    for (const { rule, createdAt } of this.#enabledRules()) {
+    for (const { rule, createdAt } of candidates) {
       // A rule watches from its creation on: a backlog read later holds no older fact against a task.
       if (when.at < createdAt || !ruleCovers(rule.scope, taskId, labels)) continue;
-      const occurrence = occurrenceOf(rule.condition, event, streak);
+      const occurrence = occurrenceOf(rule.condition, event, context);
       if (occurrence !== undefined) this.#occur(rule, occurrence, when);
     }
+  }
+
+  /** The enabled rules an execution event of `type` can be an occurrence of, per type, kept with the rules. */
+  #rulesMatching(type: ExecutionEvent['type']): readonly StoredRule[] {
+    if (this.#rules === undefined) this.#rulesByEventType.clear();
+    let rules = this.#rulesByEventType.get(type);
+    if (rules === undefined) {
+      const kinds = conditionsOccurringOn(type);
+      rules = this.#enabledRules().filter(({ rule }) => kinds.has(rule.condition.kind));
+      this.#rulesByEventType.set(type, rules);
+    }
+    return rules;
+  }
+
+  /**
+   * A cluster fact: who is live changes. A departure is an occurrence of every
+   * `scheduler-left` rule (its alert is about `scheduler:<id>`) and the scheduler's return
+   * resolves it; the last live scheduler going starts the `no-scheduler` clock (judged by
+   * `checkCluster`), and any scheduler joining resolves that alert.
+   */
+  #applyCluster(event: ClusterEvent, when: When): void {
+    const members = this.#store.members();
+    const change = membershipChange(members, event, when.at);
+    for (const [id, member] of change.updates) this.#store.saveMember(id, member);
+    const wasLive = anyLive(members, new Map());
+    const isLive = anyLive(members, change.updates);
+    if (wasLive && !isLive) this.#store.saveClusterMark(NO_SCHEDULER_SINCE, when.at);
+    if (isLive) this.#store.saveClusterMark(NO_SCHEDULER_SINCE, undefined);
+    for (const schedulerId of change.joined)
+      for (const alert of this.#store.openAlertsOf({ taskId: schedulerSubject(schedulerId) }))
+        this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
+    if (isLive)
+      for (const alert of this.#store.openAlertsOf({ taskId: NO_SCHEDULER_SUBJECT }))
+        this.#resolve(alert, this.#ruleOf(alert.ruleId), 'cleared', when);
+    for (const departure of change.departed)
+      for (const { rule, createdAt } of this.#enabledRules()) {
+        if (when.at < createdAt || rule.condition.kind !== 'scheduler-left') continue;
+        this.#occur(
+          rule,
+          {
+            taskId: schedulerSubject(departure.schedulerId),
+            condition: 'scheduler-left',
+            summary:
+              departure.reason === 'vanished'
+                ? `scheduler ${departure.schedulerId} is gone (no longer a member, seen by ${departure.detectedBy})`
+                : `scheduler ${departure.schedulerId} left (${departure.reason})`,
+            causeId: event.id,
+            executionId: undefined,
+            nominal: undefined,
+          },
+          when,
+        );
+      }
+  }
+
+  /**
+   * The clock-driven cluster conditions, judged on every check whether or not the consumer
+   * has caught up: `no-scheduler` once the last known scheduler has been gone for the grace,
+   * `consumer-lag` from the lags measured by the caller (undefined: not known, no judgement).
+   * A condition that still holds counts again on its open alert only when a re-notification
+   * is due, not on every check. False when no rule has such a condition (nothing judged).
+   */
+  checkCluster(now: number, lags: { readonly alerts?: number; readonly history?: number }): boolean {
+    const rules = this.#enabledRules().filter(({ rule }) => isClusterCondition(rule.condition));
+    if (rules.length === 0) return false;
+    const when = { at: now, decidedAt: now };
+    this.#store.transaction(() => {
+      const noneSince = this.#store.clusterMark(NO_SCHEDULER_SINCE);
+      for (const { rule, createdAt } of rules) {
+        const { condition } = rule;
+        if (condition.kind === 'no-scheduler') {
+          if (noneSince === undefined || now - Math.max(noneSince, createdAt) < condition.graceMs) continue;
+          this.#occurOnce(
+            rule,
+            {
+              taskId: NO_SCHEDULER_SUBJECT,
+              condition: 'no-scheduler',
+              summary: `no scheduler has been live since ${formatInstant(noneSince)}: nothing fires`,
+              causeId: `no-scheduler|${noneSince}`,
+              executionId: undefined,
+              nominal: undefined,
+            },
+            when,
+          );
+        } else if (condition.kind === 'consumer-lag') {
+          const exceeded = lagExceeded(condition, lags);
+          const subject = lagSubject(condition.consumer);
+          if (exceeded === true)
+            this.#occurOnce(
+              rule,
+              {
+                taskId: subject,
+                condition: 'consumer-lag',
+                summary: `the ${condition.consumer} consumer is ${lags[condition.consumer]} records behind (over ${condition.aboveRecords})`,
+                causeId: `consumer-lag|${now}`,
+                executionId: undefined,
+                nominal: undefined,
+              },
+              when,
+            );
+          else if (exceeded === false) {
+            const open = this.#store.openAlert(rule.id, subject);
+            if (open !== undefined) this.#resolve(open, rule, 'cleared', when);
+          }
+        }
+      }
+    });
+    return true;
+  }
+
+  /** An occurrence of a lasting state: opens, or counts on the open alert only when a re-notification is due. */
+  #occurOnce(rule: AlertRule, occurrence: Occurrence, when: When): void {
+    const open = this.#store.openAlert(rule.id, occurrence.taskId);
+    if (
+      open === undefined ||
+      (rule.renotifyEveryMs > 0 && when.at - open.lastNotifiedAt >= rule.renotifyEveryMs)
+    )
+      this.#occur(rule, occurrence, when);
+  }
+
+  /** Whether a rule needs a consumer's lag measured (each check asks, so measuring costs nothing without one). */
+  lagsWanted(): ReadonlySet<'alerts' | 'history'> {
+    const wanted = new Set<'alerts' | 'history'>();
+    for (const { rule } of this.#enabledRules())
+      if (rule.condition.kind === 'consumer-lag') wanted.add(rule.condition.consumer);
+    return wanted;
   }
 
   /**
@@ -220,6 +382,9 @@ export class AlertEngine {
   forgetCaches(): void {
     this.#definitions.clear();
     this.#rules = undefined;
+    this.#enabledKinds = undefined;
+    this.#rulesById = undefined;
+    this.#rulesByEventType.clear();
   }
 
   #occur(rule: AlertRule, occurrence: Occurrence, when: When): void {
@@ -311,7 +476,7 @@ export class AlertEngine {
       ruleId: alert.ruleId,
       ruleRevision: alert.ruleRevision,
       taskId: alert.taskId,
-      condition: alert.condition as AlertConditionKind,
+      condition: alert.condition,
       summary: alert.summary.slice(0, 2000),
       ...(alert.executionId === null ? {} : { executionId: alert.executionId }),
       ...(alert.nominalTime === null ? {} : { nominalTime: formatInstant(alert.nominalTime) }),
@@ -351,8 +516,18 @@ export class AlertEngine {
     }
   }
 
+  /** A rule by id, from a map built once per rule set: every success looks up the rule of each open alert of its task. */
   #ruleOf(id: string): AlertRule | undefined {
-    return (this.#rules ??= this.#store.listRules()).find((stored) => stored.rule.id === id)?.rule;
+    if (this.#rules === undefined || this.#rulesById === undefined) {
+      this.#rules ??= this.#store.listRules();
+      this.#rulesById = new Map(this.#rules.map((stored) => [stored.rule.id, stored.rule]));
+    }
+    return this.#rulesById.get(id);
+  }
+
+  /** A rule change's audit fact, to the event outbox in the change's own transaction: published if and only if it committed. */
+  #audit(event: NonoEvent): void {
+    this.#store.enqueueEvent(event.id, JSON.stringify(event));
   }
 
   // --- operators ---
@@ -416,6 +591,7 @@ export class AlertEngine {
     spec: AlertRuleSpec,
     expectedRevision: number | null | undefined,
     now: number,
+    actor: Actor = SYSTEM_ACTOR,
   ): AlertRule {
     if (!isValidAlertRuleId(id))
       throw new AlertsError(AlertsErrorCode.InvalidRule, 'the rule id is not valid', [
@@ -449,6 +625,21 @@ export class AlertEngine {
           ...spec,
         };
         this.#store.saveRule(rule, current?.createdAt ?? now);
+        this.#audit(
+          current === undefined
+            ? ruleChangeEvent(
+                'nono.alert-rule.defined.v1',
+                { ruleId: id, actor, revision: rule.revision, after: rule },
+                now,
+                this.#options.source,
+              )
+            : ruleChangeEvent(
+                'nono.alert-rule.updated.v1',
+                { ruleId: id, actor, revision: rule.revision, before: current.rule, after: rule },
+                now,
+                this.#options.source,
+              ),
+        );
         if (current !== undefined && changesMeaning(current.rule, rule))
           for (const alert of this.#store.openAlertsOf({ ruleId: id }))
             this.#resolve(alert, rule, 'rule-changed', { at: now, decidedAt: now });
@@ -456,10 +647,18 @@ export class AlertEngine {
       });
     } finally {
       this.#rules = undefined;
+      this.#enabledKinds = undefined;
+      this.#rulesById = undefined;
+      this.#rulesByEventType.clear();
     }
   }
 
-  deleteRule(id: string, expectedRevision: number | undefined, now: number): void {
+  deleteRule(
+    id: string,
+    expectedRevision: number | undefined,
+    now: number,
+    actor: Actor = SYSTEM_ACTOR,
+  ): void {
     try {
       this.#store.transaction(() => {
         const current = this.#store.findRule(id);
@@ -472,11 +671,56 @@ export class AlertEngine {
         for (const alert of this.#store.openAlertsOf({ ruleId: id }))
           this.#resolve(alert, current.rule, 'rule-deleted', { at: now, decidedAt: now });
         this.#store.deleteRule(id);
+        this.#audit(
+          ruleChangeEvent(
+            'nono.alert-rule.deleted.v1',
+            { ruleId: id, actor, revision: current.rule.revision, before: current.rule },
+            now,
+            this.#options.source,
+          ),
+        );
       });
     } finally {
       this.#rules = undefined;
+      this.#enabledKinds = undefined;
+      this.#rulesById = undefined;
+      this.#rulesByEventType.clear();
     }
   }
+}
+
+const NO_SCHEDULER_SINCE = 'no-scheduler-since';
+/**
+ * What a cluster alert is about, in the place of a task id. Each has a colon, which no task
+ * id may have, so deleting a task never resolves one and no task's page lists one.
+ */
+const NO_SCHEDULER_SUBJECT = 'cluster:schedulers';
+const schedulerSubject = (schedulerId: string): string => `scheduler:${schedulerId}`;
+const lagSubject = (consumer: 'alerts' | 'history'): string => `cluster:${consumer}-consumer`;
+
+const SYSTEM_ACTOR: Actor = { id: 'alerts', kind: 'system' };
+
+type RuleChangeType =
+  'nono.alert-rule.defined.v1' | 'nono.alert-rule.updated.v1' | 'nono.alert-rule.deleted.v1';
+
+/**
+ * The audit fact of a rule change. Its id is derived from the rule's incarnation (its
+ * creation instant) and the revision, as the API derives a task change's: the change it
+ * describes happened once, so a republished copy is the same event.
+ */
+function ruleChangeEvent<T extends RuleChangeType>(
+  type: T,
+  data: EventData<T>,
+  now: number,
+  source: string,
+): NonoEvent {
+  const rule = 'after' in data ? data.after : data.before;
+  return createEvent(type, data, {
+    id: uuidV5(`audit|${type}|${rule.id}|${rule.createdAt}|${data.revision}`),
+    source,
+    subject: rule.id,
+    time: now,
+  });
 }
 
 /** When a transition happened (the fact's time) and when this service decided it (the clock). */

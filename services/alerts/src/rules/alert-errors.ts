@@ -4,6 +4,7 @@ import { type FieldIssue } from '@nono/domain';
 export const AlertsErrorCode = {
   InvalidRule: 'NONO_INVALID_ALERT_RULE',
   InvalidInput: 'NONO_INVALID_INPUT',
+  InvalidSilence: 'NONO_INVALID_SILENCE',
   RuleNotFound: 'NONO_ALERT_RULE_NOT_FOUND',
   RuleExists: 'NONO_ALERT_RULE_EXISTS',
   AlertNotFound: 'NONO_ALERT_NOT_FOUND',

@@ -1,27 +1,7 @@
-import { formatInstant } from '@nono/domain';
+import { type AlertView, formatInstant } from '@nono/domain';
 import { type AlertRow } from '../store/alert-store.js';
 
-/** An alert as the API, the events' readers and the channels see it: instants in RFC 3339. */
-export interface AlertView {
-  readonly id: string;
-  readonly ruleId: string;
-  readonly ruleRevision: number;
-  readonly taskId: string;
-  readonly condition: string;
-  readonly state: string;
-  readonly summary: string;
-  readonly executionId: string | null;
-  readonly nominalTime: string | null;
-  readonly openedAt: string;
-  readonly resolvedAt: string | null;
-  readonly resolveReason: string | null;
-  readonly occurrences: number;
-  readonly notifications: number;
-  readonly lastNotifiedAt: string;
-  readonly acknowledged: { readonly at: string; readonly by: string; readonly note: string } | null;
-  readonly silencedUntil: string | null;
-  readonly silence: { readonly by: string; readonly note: string } | null;
-}
+export type { AlertView } from '@nono/domain';
 
 const instantOrNull = (ms: number | null): string | null => (ms === null ? null : formatInstant(ms));
 

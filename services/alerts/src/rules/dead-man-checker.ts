@@ -10,10 +10,12 @@ export interface DeadManCheckerOptions {
   readonly log: Logger;
   readonly intervalMs: number;
   readonly onChecked: (missed: number) => void;
+  /** The clock-driven cluster conditions (no scheduler, consumer lag): judged on every tick, caught up or not. */
+  readonly checkCluster?: () => Promise<void>;
 }
 
 /**
- * Runs the engine's dead-man check every `intervalMs`, but only while the consumer has
+ * Runs the cluster checks every `intervalMs`, and the engine's dead-man check, but that one only while the consumer has
  * read the executions topic to its end: on a backlog, a success not read yet would look
  * missing. Skipped checks lose nothing: the next one judges from where the last stopped.
  */
@@ -43,7 +45,13 @@ export class DeadManChecker {
   }
 
   async #check(): Promise<void> {
-    const { engine, caughtUp, clock, log, onChecked } = this.#options;
+    const { engine, caughtUp, clock, log, onChecked, checkCluster } = this.#options;
+    try {
+      // A lagging consumer is what a lag rule is about: this check must not wait for it.
+      await checkCluster?.();
+    } catch (error) {
+      log.warn({ err: error }, 'cluster check failed: will try again');
+    }
     try {
       if (!(await caughtUp())) {
         this.#behindSince ??= clock.now();

@@ -11,9 +11,12 @@ import {
   notifications,
   processedEvents,
   rules,
+  schedulerMembers,
   succeededInstants,
   taskDefinitions,
+  taskOutcomes,
 } from './schema.js';
+import { type Member } from '../rules/membership.js';
 
 export type AlertRow = typeof alerts.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
@@ -295,6 +298,52 @@ export class AlertStore {
     ).run(ruleId, taskId, checkedUntil);
   }
 
+  recordOutcome(taskId: string, at: number, executionId: string, succeeded: boolean): void {
+    this.#statement(
+      `INSERT INTO task_outcomes (task_id, at, execution_id, succeeded) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ).run(taskId, at, executionId, succeeded ? 1 : 0);
+  }
+
+  /** The task's final outcomes in [from, to]. */
+  outcomes(taskId: string, from: number, to: number): { succeeded: number; total: number } {
+    const row = this.#statement(
+      `SELECT count(*) AS total, coalesce(sum(succeeded), 0) AS succeeded
+         FROM task_outcomes WHERE task_id = ? AND at >= ? AND at <= ?`,
+    ).get(taskId, from, to) as { total: number; succeeded: number };
+    return { succeeded: row.succeeded, total: row.total };
+  }
+
+  members(): Map<string, Member> {
+    return new Map(
+      this.#open.db
+        .select()
+        .from(schedulerMembers)
+        .all()
+        .map((row) => [row.schedulerId, { live: row.live, changedAt: row.changedAt }]),
+    );
+  }
+
+  saveMember(schedulerId: string, member: Member): void {
+    this.#statement(
+      `INSERT INTO scheduler_members (scheduler_id, live, changed_at) VALUES (?, ?, ?)
+       ON CONFLICT (scheduler_id) DO UPDATE SET live = excluded.live, changed_at = excluded.changed_at`,
+    ).run(schedulerId, member.live ? 1 : 0, member.changedAt);
+  }
+
+  clusterMark(name: string): number | undefined {
+    const row = this.#statement(`SELECT at FROM cluster_marks WHERE name = ?`).get(name) as
+      { at: number } | undefined;
+    return row?.at;
+  }
+
+  saveClusterMark(name: string, at: number | undefined): void {
+    if (at === undefined) this.#statement(`DELETE FROM cluster_marks WHERE name = ?`).run(name);
+    else
+      this.#statement(
+        `INSERT INTO cluster_marks (name, at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET at = excluded.at`,
+      ).run(name, at);
+  }
+
   // --- the consumer's position ---
 
   /** Records an event id; false when it was already recorded (the same fact published twice). */
@@ -309,8 +358,8 @@ export class AlertStore {
 
   /**
    * Housekeeping: event ids seen more than `dedupeMs` ago (a fact republished later than
-   * that would count twice), succeeded instants older than `successMs` (longer than any
-   * dead-man grace, so no check still needs them), and delivered notifications older than
+   * that would count twice), succeeded instants and final outcomes older than `successMs`
+   * (longer than any dead-man grace or success-rate window, so no check still needs them), and delivered notifications older than
    * `deliveredMs`.
    */
   forgetOld(now: number, keep: { dedupeMs: number; successMs: number; deliveredMs: number }): void {
@@ -322,6 +371,10 @@ export class AlertStore {
       this.#open.db
         .delete(succeededInstants)
         .where(lt(succeededInstants.nominalTime, now - keep.successMs))
+        .run();
+      this.#open.db
+        .delete(taskOutcomes)
+        .where(lt(taskOutcomes.at, now - keep.successMs))
         .run();
       this.#open.db
         .delete(notifications)

@@ -1,3 +1,4 @@
+import { type AlertConditionKind, type AlertResolveReason } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -27,14 +28,14 @@ export const alerts = sqliteTable(
     ruleId: text('rule_id').notNull(),
     ruleRevision: integer('rule_revision').notNull(),
     taskId: text('task_id').notNull(),
-    condition: text('condition').notNull(),
+    condition: text('condition').$type<AlertConditionKind>().notNull(),
     state: text('state').$type<AlertState>().notNull(),
     summary: text('summary').notNull(),
     executionId: text('execution_id'),
     nominalTime: integer('nominal_time'),
     openedAt: integer('opened_at').notNull(),
     resolvedAt: integer('resolved_at'),
-    resolveReason: text('resolve_reason'),
+    resolveReason: text('resolve_reason').$type<AlertResolveReason>(),
     /** Times the condition held while open (1 at opening). */
     occurrences: integer('occurrences').notNull(),
     /** Notifications sent so far (1 at opening, +1 per re-notification). */
@@ -125,6 +126,32 @@ export const taskStreaks = sqliteTable('task_streaks', {
   taskId: text('task_id').primaryKey(),
   /** Final failures (failed, timed out or lost without a re-run) since the last success. */
   consecutiveFailures: integer('consecutive_failures').notNull(),
+});
+
+/** Final outcomes (succeeded, or failed with no attempt left) by the fact's time: what success-rate rules count. */
+export const taskOutcomes = sqliteTable(
+  'task_outcomes',
+  {
+    taskId: text('task_id').notNull(),
+    at: integer('at').notNull(),
+    executionId: text('execution_id').notNull(),
+    succeeded: integer('succeeded', { mode: 'boolean' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.taskId, table.at, table.executionId] })],
+);
+
+/** Schedulers as the cluster topic describes them: joined, left, or missing from a survivor's member list. */
+export const schedulerMembers = sqliteTable('scheduler_members', {
+  schedulerId: text('scheduler_id').primaryKey(),
+  live: integer('live', { mode: 'boolean' }).notNull(),
+  /** The time of the fact that set `live`: an older fact read later does not undo it. */
+  changedAt: integer('changed_at').notNull(),
+});
+
+/** Instants the cluster checks keep: since when no scheduler has been live (`no-scheduler-since`). */
+export const clusterMarks = sqliteTable('cluster_marks', {
+  name: text('name').primaryKey(),
+  at: integer('at').notNull(),
 });
 
 /** Per dead-man rule and task: every due instant before `checkedUntil` was judged. */

@@ -110,3 +110,71 @@ export function executionFact(
       );
   }
 }
+
+/** The fire of `taskId`'s instant at `nominal`, `lateMs` after it. */
+export function firedFact(
+  taskId: string,
+  nominal: number,
+  lateMs: number,
+  reason: 'scheduled' | 'manual' = 'scheduled',
+): NonoEvent {
+  const executionId = scheduledExecutionId(taskId, nominal);
+  return createEvent(
+    'nono.execution.fired.v1',
+    {
+      taskId,
+      executionId,
+      nominalTime: formatInstant(nominal),
+      attempt: 1,
+      schedulerId: 's1',
+      fencingToken: 7,
+      reason,
+      firedAt: formatInstant(nominal + lateMs),
+      lateMs,
+      targetUrl: 'http://127.0.0.1:9/run',
+    },
+    {
+      id: executionEventId(executionId, 'nono.execution.fired.v1', 1),
+      source: 'nono://scheduler/s1',
+      subject: taskId,
+      time: nominal + lateMs,
+    },
+  );
+}
+
+/** Cluster facts as a scheduler publishes them. */
+export const clusterFacts = {
+  joined: (schedulerId: string, at: number): NonoEvent =>
+    createEvent(
+      'nono.scheduler.joined.v1',
+      { schedulerId, host: 'localhost', pid: 1, version: 'test', startedAt: formatInstant(at) },
+      {
+        id: uuidV5(`joined|${schedulerId}|${at}`),
+        source: `nono://scheduler/${schedulerId}`,
+        subject: schedulerId,
+        time: at,
+      },
+    ),
+  left: (schedulerId: string, at: number): NonoEvent =>
+    createEvent(
+      'nono.scheduler.left.v1',
+      { schedulerId, reason: 'shutdown', detectedBy: schedulerId },
+      {
+        id: uuidV5(`left|${schedulerId}|${at}`),
+        source: `nono://scheduler/${schedulerId}`,
+        subject: schedulerId,
+        time: at,
+      },
+    ),
+  ownershipChanged: (schedulerId: string, members: string[], at: number): NonoEvent =>
+    createEvent(
+      'nono.ownership.changed.v1',
+      { schedulerId, acquired: [], released: [], ownedCount: 0, members },
+      {
+        id: uuidV5(`ownership|${schedulerId}|${at}`),
+        source: `nono://scheduler/${schedulerId}`,
+        subject: schedulerId,
+        time: at,
+      },
+    ),
+};

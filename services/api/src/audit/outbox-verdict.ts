@@ -55,12 +55,10 @@ export function judgeEntry(
       const sameIncarnation = facts.current !== undefined && facts.current.createdAt === before.createdAt;
       if (sameIncarnation) return 'drop';
       // Gone: by this delete, unless another change moved the task on from `before` first.
-      const movedOnByOther = facts.later.some(
-        (other) =>
-          other.type !== 'nono.task.deleted.v1' &&
-          'before' in other.data &&
-          sameRevision(other.data.before, before),
-      );
+      const movedOnByOther = facts.later.some((other) => {
+        const otherBefore = other.type === 'nono.task.deleted.v1' ? undefined : taskBefore(other);
+        return otherBefore !== undefined && sameRevision(otherBefore, before);
+      });
       return movedOnByOther ? 'drop' : 'publish';
     }
     case 'nono.task.triggered.v1':
@@ -80,7 +78,21 @@ function sameRevision(a: SchedulerTask, b: SchedulerTask): boolean {
 function contentAt(facts: Evidence, after: SchedulerTask): SchedulerTask | undefined {
   if (facts.current !== undefined && sameRevision(facts.current, after)) return facts.current;
   for (const other of facts.later) {
-    if ('before' in other.data && sameRevision(other.data.before, after)) return other.data.before;
+    const before = taskBefore(other);
+    if (before !== undefined && sameRevision(before, after)) return before;
   }
   return undefined;
+}
+
+/** The task a task change started from (other events, alert rule changes included, have none). */
+function taskBefore(event: NonoEvent): SchedulerTask | undefined {
+  switch (event.type) {
+    case 'nono.task.updated.v1':
+    case 'nono.task.paused.v1':
+    case 'nono.task.resumed.v1':
+    case 'nono.task.deleted.v1':
+      return event.data.before;
+    default:
+      return undefined;
+  }
 }

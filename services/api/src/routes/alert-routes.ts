@@ -1,9 +1,26 @@
-import { ALERT_RULE_ID_PATTERN, AlertRuleSpecSchema, parseAlertRuleSpec } from '@nono/domain';
+import {
+  AckAlertBodySchema,
+  AlertDetailSchema,
+  AlertIdParamsSchema,
+  AlertListQuerySchema,
+  AlertListSchema,
+  AlertRuleIdParamsSchema,
+  AlertRuleListSchema,
+  AlertRuleSchema,
+  AlertRuleSpecSchema,
+  AlertSchema,
+  SilenceAlertBodySchema,
+  parseAlertRuleSpec,
+  parseSilenceAlertBody,
+} from '@nono/domain';
 import { type Static, Type } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import { principalOf } from '../auth/authenticate.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
+import { PROBLEM_CONTENT_TYPE } from '../problem-handlers.js';
+import { parseBody } from '../request-validation.js';
+import { NoContent, byHandler } from '../schemas.js';
 
 /**
  * `/api/v1/alerts…`: the alerts service's rules and alerts, forwarded with the API's
@@ -76,55 +93,64 @@ export class UndiciAlertsClient implements AlertsUpstream {
   }
 }
 
-const RuleIdParams = Type.Object(
-  { id: Type.String({ pattern: ALERT_RULE_ID_PATTERN, description: 'alert rule id' }) },
-  { additionalProperties: false },
-);
-const AlertIdParams = Type.Object(
-  { id: Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'alert id (a UUID)' }) },
-  { additionalProperties: false },
-);
-const AlertsQuery = Type.Object(
-  {
-    state: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved'), Type.Literal('all')])),
-    taskId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    ruleId: Type.Optional(Type.String({ pattern: ALERT_RULE_ID_PATTERN })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  },
-  { additionalProperties: false },
-);
-const AckBody = Type.Object(
-  { note: Type.String({ minLength: 1, maxLength: 2000 }) },
-  { additionalProperties: false },
-);
-const SilenceBody = Type.Object(
-  {
-    forMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 30 * 86_400_000 })),
-    until: Type.Optional(Type.String({ description: 'RFC 3339 instant' })),
-    note: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
-);
-/** As strict as the handler's check (the same schema), so the documented contract is the enforced one. */
-const RuleBody = AlertRuleSpecSchema;
-const Forwarded = Type.Unknown({
-  description: "the alerts service's answer, as is (services/alerts/README.md)",
+const ETAG_HEADER = {
+  ETag: { schema: { type: 'string', pattern: '^"[0-9]+"$' }, description: "the rule's revision" },
+};
+/** A rule as answered: an ETag header beside it (swagger reads `headers` from the response schema). */
+const RuleResponse = { ...AlertRuleSchema, headers: ETAG_HEADER };
+const IfMatch = Type.String({
+  pattern: '^(\\*|(W/)?"[0-9]+")?$',
+  description:
+    'the revision the change is based on ("3", from the ETag); a different current revision is 412. Empty or * : no precondition',
 });
+const IfNoneMatch = Type.Literal('*', { description: 'create only: 409 if the rule exists' });
+const RuleWriteHeaders = Type.Object(
+  { 'if-match': Type.Optional(IfMatch), 'if-none-match': Type.Optional(IfNoneMatch) },
+  { additionalProperties: true },
+);
+const RuleDeleteHeaders = Type.Object({ 'if-match': Type.Optional(IfMatch) }, { additionalProperties: true });
+/** The body is checked in the handler: its shape, then what a shape cannot say (channel URLs). */
+const RuleBody = byHandler(AlertRuleSpecSchema);
+const SilenceBody = byHandler(SilenceAlertBodySchema);
+
+/** Each error a route really answers, with why; every one is problem+json. */
+const PROBLEMS = {
+  400: 'a parameter, header or body field does not match the schema (`errors` names each)',
+  401: 'no bearer token, or an unknown one',
+  403: "the token's role is too weak for this route",
+  404: 'no such alert or alert rule',
+  409: 'the alert is not open, or (If-None-Match: *) the rule exists',
+  412: 'If-Match names a revision that is not the current one',
+  422: 'well-formed but impossible: a channel URL that is not http(s) or not allowed, a silence that ends in the past',
+  429: 'over the rate limit',
+  502: 'the alerts service did not answer, or failed',
+} as const;
+type ProblemStatus = keyof typeof PROBLEMS;
+function problems(statuses: readonly ProblemStatus[]): Record<number, unknown> {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: PROBLEMS[status],
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: 'Problem#' } } },
+      },
+    ]),
+  );
+}
 
 export function registerAlertRoutes(app: FastifyInstance, upstream: AlertsUpstream): void {
   const tags = ['alerts'];
-  const schema = (summary: string, parts: Record<string, unknown>, ok: number[] = [200]) => ({
-    tags,
-    summary,
-    ...parts,
-    response: Object.fromEntries(ok.map((code) => [code, Forwarded])),
-  });
 
-  app.get<{ Querystring: Static<typeof AlertsQuery> }>(
+  app.get<{ Querystring: Static<typeof AlertListQuerySchema> }>(
     '/alerts',
     {
       config: { minRole: 'viewer' },
-      schema: schema('List alerts (open by default)', { querystring: AlertsQuery }),
+      schema: {
+        tags,
+        summary: 'List alerts, newest first (open by default)',
+        querystring: AlertListQuerySchema,
+        response: { 200: AlertListSchema, ...problems([400, 401, 429, 502]) },
+      },
     },
     (request, reply) => {
       const query = new URLSearchParams();
@@ -135,31 +161,53 @@ export function registerAlertRoutes(app: FastifyInstance, upstream: AlertsUpstre
   );
   app.get(
     '/alerts/rules',
-    { config: { minRole: 'viewer' }, schema: schema('List alert rules', {}) },
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        tags,
+        summary: 'List alert rules',
+        response: { 200: AlertRuleListSchema, ...problems([401, 429, 502]) },
+      },
+    },
     (request, reply) => relay(request, reply, upstream, 'GET', '/rules'),
   );
-  app.get<{ Params: Static<typeof RuleIdParams> }>(
+  app.get<{ Params: Static<typeof AlertRuleIdParamsSchema> }>(
     '/alerts/rules/:id',
     {
       config: { minRole: 'viewer' },
-      schema: schema('Read an alert rule (ETag: its revision)', { params: RuleIdParams }),
+      schema: {
+        tags,
+        summary: 'Read an alert rule (ETag: its revision)',
+        params: AlertRuleIdParamsSchema,
+        response: { 200: RuleResponse, ...problems([400, 401, 404, 429, 502]) },
+      },
     },
     (request, reply) =>
       relay(request, reply, upstream, 'GET', `/rules/${encodeURIComponent(request.params.id)}`),
   );
-  app.put<{ Params: Static<typeof RuleIdParams> }>(
+  app.put<{ Params: Static<typeof AlertRuleIdParamsSchema> }>(
     '/alerts/rules/:id',
     {
       config: { minRole: 'admin' },
-      schema: schema(
-        'Create or replace an alert rule (If-Match: the revision read; If-None-Match: * to create only)',
-        { params: RuleIdParams, body: RuleBody },
-        [200, 201],
-      ),
+      schema: {
+        tags,
+        summary:
+          'Create (201) or replace (200) an alert rule (If-Match: the revision read; If-None-Match: * to create only)',
+        params: AlertRuleIdParamsSchema,
+        headers: RuleWriteHeaders,
+        body: RuleBody,
+        response: {
+          200: RuleResponse,
+          201: RuleResponse,
+          ...problems([400, 401, 403, 409, 412, 422, 429, 502]),
+        },
+      },
     },
     (request, reply) => {
-      const spec = parseAlertRuleSpec(request.body);
-      if (!spec.ok) throw new ApiError(ApiErrorCode.InvalidInput, undefined, spec.issues);
+      const shaped = parseBody(AlertRuleSpecSchema, request.body);
+      // The shape passed: what is still wrong (a channel URL) is a 422, as the alerts service says it.
+      const spec = parseAlertRuleSpec(shaped);
+      if (!spec.ok) throw new ApiError(ApiErrorCode.InvalidAlertRule, undefined, spec.issues);
       return relay(
         request,
         reply,
@@ -170,46 +218,66 @@ export function registerAlertRoutes(app: FastifyInstance, upstream: AlertsUpstre
       );
     },
   );
-  app.delete<{ Params: Static<typeof RuleIdParams> }>(
+  app.delete<{ Params: Static<typeof AlertRuleIdParamsSchema> }>(
     '/alerts/rules/:id',
     {
       config: { minRole: 'admin' },
-      schema: schema('Delete an alert rule (resolves its open alerts)', { params: RuleIdParams }, [204]),
+      schema: {
+        tags,
+        summary: 'Delete an alert rule (resolves its open alerts; If-Match: the revision read)',
+        params: AlertRuleIdParamsSchema,
+        headers: RuleDeleteHeaders,
+        response: { 204: NoContent, ...problems([400, 401, 403, 404, 412, 429, 502]) },
+      },
     },
     (request, reply) =>
       relay(request, reply, upstream, 'DELETE', `/rules/${encodeURIComponent(request.params.id)}`),
   );
-  app.get<{ Params: Static<typeof AlertIdParams> }>(
+  app.get<{ Params: Static<typeof AlertIdParamsSchema> }>(
     '/alerts/:id',
     {
       config: { minRole: 'viewer' },
-      schema: schema('Read an alert and its deliveries', { params: AlertIdParams }),
+      schema: {
+        tags,
+        summary: 'Read an alert and its deliveries',
+        params: AlertIdParamsSchema,
+        response: { 200: AlertDetailSchema, ...problems([400, 401, 404, 429, 502]) },
+      },
     },
     (request, reply) => relay(request, reply, upstream, 'GET', `/alerts/${request.params.id}`),
   );
-  app.post<{ Params: Static<typeof AlertIdParams>; Body: Static<typeof AckBody> }>(
+  app.post<{ Params: Static<typeof AlertIdParamsSchema>; Body: Static<typeof AckAlertBodySchema> }>(
     '/alerts/:id/ack',
     {
       config: { minRole: 'operator' },
-      schema: schema('Acknowledge an open alert (no more re-notifications)', {
-        params: AlertIdParams,
-        body: AckBody,
-      }),
+      schema: {
+        tags,
+        summary: 'Acknowledge an open alert (no more re-notifications)',
+        params: AlertIdParamsSchema,
+        body: AckAlertBodySchema,
+        response: { 200: AlertSchema, ...problems([400, 401, 403, 404, 409, 429, 502]) },
+      },
     },
     (request, reply) =>
       relay(request, reply, upstream, 'POST', `/alerts/${request.params.id}/ack`, request.body),
   );
-  app.post<{ Params: Static<typeof AlertIdParams>; Body: Static<typeof SilenceBody> }>(
+  app.post<{ Params: Static<typeof AlertIdParamsSchema> }>(
     '/alerts/:id/silence',
     {
       config: { minRole: 'operator' },
-      schema: schema('Silence an open alert for a window (forMs or until)', {
-        params: AlertIdParams,
+      schema: {
+        tags,
+        summary: 'Silence an open alert for a window (exactly one of forMs and until)',
+        params: AlertIdParamsSchema,
         body: SilenceBody,
-      }),
+        response: { 200: AlertSchema, ...problems([400, 401, 403, 404, 409, 422, 429, 502]) },
+      },
     },
-    (request, reply) =>
-      relay(request, reply, upstream, 'POST', `/alerts/${request.params.id}/silence`, request.body),
+    (request, reply) => {
+      const body = parseSilenceAlertBody(request.body);
+      if (!body.ok) throw new ApiError(ApiErrorCode.InvalidInput, undefined, body.issues);
+      return relay(request, reply, upstream, 'POST', `/alerts/${request.params.id}/silence`, body.value);
+    },
   );
 }
 

@@ -1,4 +1,4 @@
-import { call, enc, get } from '../api.js';
+import { call, enc, get, mayOperate } from '../api.js';
 import { durationChart, legend, successRateChart } from '../chart.js';
 import {
   describeDetail,
@@ -12,6 +12,7 @@ import {
   statusBadge,
   table,
 } from '../dom.js';
+import { alertActionDialog, alertTable, rulesOfTask } from './alerts.js';
 import { taskActions } from './tasks.js';
 
 /** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
@@ -35,6 +36,9 @@ export function taskDetailView(taskId) {
   const audit = h('div');
   const fires = h('div', { class: 'fires' });
   const ledger = h('div', { id: 'ledger' });
+  const alerts = h('div', { id: 'task-alerts' });
+  const rules = h('div', { id: 'task-rules' });
+  const alertActions = alertActionDialog();
   let ledgerKey = '10m';
   const ledgerPicker = h(
     'select',
@@ -65,6 +69,11 @@ export function taskDetailView(taskId) {
         h('div', {}, h('h3', {}, 'Recent executions'), executions),
         h('aside', {}, h('h3', {}, 'Next fires'), fires),
       ),
+      h('h3', {}, 'Open alerts'),
+      alerts,
+      h('h3', {}, 'Alert rules that apply'),
+      rules,
+      alertActions.element,
       h('div', { class: 'title-row' }, h('h3', {}, 'Success rate and duration'), windowPicker),
       charts,
       h(
@@ -107,6 +116,8 @@ export function taskDetailView(taskId) {
         renderSection(executions, renderExecutions),
         renderSection(audit, renderAudit),
         renderSection(ledger, renderLedger),
+        renderSection(alerts, renderAlerts),
+        renderSection(rules, () => rulesOfTask(task.body)),
         Date.now() - reportsAt > REPORT_REFRESH_MS
           ? renderSection(charts, renderCharts).then(() => (reportsAt = Date.now()))
           : undefined,
@@ -163,6 +174,15 @@ export function taskDetailView(taskId) {
       page.items.map((e) => executionRow(e)),
       { empty: 'No executions recorded yet.' },
     );
+  }
+
+  async function renderAlerts() {
+    const [body, operator] = await Promise.all([get(`/alerts?taskId=${id}&state=open`), mayOperate()]);
+    return alertTable(body.alerts, {
+      act: operator ? alertActions.open : undefined,
+      reload: () => view.refresh(),
+      empty: 'No open alert.',
+    });
   }
 
   async function renderAudit() {

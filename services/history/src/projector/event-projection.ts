@@ -54,8 +54,11 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       store.saveSchedulerEvent({ eventId: event.id, schedulerId, type: event.type, detail, at });
       return;
     }
-    // Alert transitions live on their own topic, which history does not read; one found on
-    // a topic it does read is valid and recorded as seen, but history keeps nothing of it.
+    // Alert transitions and alert rule changes live on their own topic, which history does not
+    // read; one found on a topic it does read is valid and recorded as seen, but history keeps nothing of it.
+    case 'nono.alert-rule.defined.v1':
+    case 'nono.alert-rule.updated.v1':
+    case 'nono.alert-rule.deleted.v1':
     case 'nono.alert.opened.v1':
     case 'nono.alert.renotified.v1':
     case 'nono.alert.resolved.v1':
