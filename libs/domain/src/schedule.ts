@@ -47,10 +47,19 @@ export const CronScheduleSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The longest interval: ten years of 366 days. Beyond it the next instant can fall past the last
+ * date JavaScript represents (the preview answered 500 for an everyMs of 6e22, found by schemathesis).
+ */
+export const MAX_INTERVAL_MS = 10 * 366 * 86_400_000;
+
 export const IntervalScheduleSchema = Type.Object(
   {
     kind: Type.Literal('interval'),
-    everyMs: Type.Integer({ description: 'milliseconds between fires, at least 100' }),
+    everyMs: Type.Integer({
+      maximum: MAX_INTERVAL_MS,
+      description: `milliseconds between fires, at least 100 and at most ${MAX_INTERVAL_MS} (ten years)`,
+    }),
     anchorAt: Type.Optional(
       Type.String({ description: 'RFC 3339 instant the intervals count from (default: the Unix epoch)' }),
     ),
