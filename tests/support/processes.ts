@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,7 +95,40 @@ export function startProcess(
   };
 }
 
+/**
+ * A port nothing listens on. With NONO_TEST_PORTS=<first>-<last> every port comes from that range
+ * (people sharing one machine each give their tests their own range); without it the kernel picks one.
+ */
 export async function freePort(): Promise<number> {
+  const range = testPortRange();
+  if (range === undefined) return kernelPickedPort();
+  const size = range.last - range.first + 1;
+  // Walked from a random start so that parallel test workers rarely try the same port first.
+  portCursor ??= Math.floor(Math.random() * size);
+  for (let tried = 0; tried < size; tried += 1) {
+    const port = range.first + (portCursor % size);
+    portCursor += 1;
+    if (await portFree(port)) return port;
+  }
+  throw new Error(`NONO_TEST_PORTS=${range.first}-${range.last}: every port in the range is taken`);
+}
+
+let portCursor: number | undefined;
+
+function testPortRange(): { first: number; last: number } | undefined {
+  const raw = process.env['NONO_TEST_PORTS']?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d+)-(\d+)$/.exec(raw);
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2]);
+  if (match === null || first < 1 || last > 65_535 || first > last)
+    throw new Error(
+      `NONO_TEST_PORTS=${JSON.stringify(raw)} is not valid: expected <first>-<last>, e.g. 8000-8049`,
+    );
+  return { first, last };
+}
+
+function kernelPickedPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.on('error', reject);
@@ -105,6 +138,23 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** Whether nothing listens on 127.0.0.1:`port` (this process can bind it). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Two consecutive free ports; resolves the first. */
+export async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65_535 && (await portFree(port + 1))) return port;
+  }
 }
 
 export interface WorkerCall {
@@ -151,12 +201,22 @@ export async function startTestWorker(options: { record?: boolean } = {}): Promi
   };
 }
 
-/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+/**
+ * Whether a process with this pid still runs (signal 0 checks without sending anything). A zombie
+ * (exited, not yet reaped: an orphan waits for PID 1 to reap it) counts as gone.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat = '';
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return true; // no procfs (macOS): signal 0 is all there is
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
