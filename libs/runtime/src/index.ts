@@ -5,3 +5,4 @@ export * from './shutdown.js';
 export * from './target-policy-config.js';
 export * from './method-not-allowed.js';
 export * from './route-docs.js';
+export * from './command-line.js';
