@@ -15,6 +15,7 @@ import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
+import { registerJsonBodies } from './json-body.js';
 import {
   PROBLEM_CONTENT_TYPE,
   frameworkErrors,
@@ -105,17 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.url,
     ),
   );
-  // `curl -X POST -H 'content-type: application/json'` with no body is a common way to
-  // pause or trigger; an empty JSON body is read as absent instead of refused.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  for (const type of ['application/json', 'application/merge-patch+json']) {
-    app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
-      const text = body.toString();
-      if (text === '') done(null, undefined);
-      else void parseJson(request, text, done);
-    });
-  }
+  registerJsonBodies(app);
 
   await app.register(swagger, {
     refResolver: {

@@ -112,6 +112,14 @@ export function describeSchedule(schedule) {
   return `once at ${formatInstant(schedule.at)}`;
 }
 
+/**
+ * A task's state in one word, as the CLI says it: "active" (not paused) or "paused" with its note.
+ * Not "running": that is an execution's status (a call in progress).
+ */
+export function taskState(task) {
+  return task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'active';
+}
+
 /** Statuses that mean something went wrong: shown in red everywhere. */
 export const FAILURES = new Set(['failed', 'timed-out', 'lost', 'misfired', 'unaccounted']);
 

@@ -11,6 +11,7 @@ import {
   show,
   statusBadge,
   table,
+  taskState,
 } from '../dom.js';
 import { taskActions } from './tasks.js';
 
@@ -134,11 +135,7 @@ export function taskDetailView(taskId) {
       h(
         'dl',
         { class: 'facts' },
-        fact(
-          'state',
-          task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'running',
-          task.paused ? 'paused' : '',
-        ),
+        fact('state', taskState(task), task.paused ? 'paused' : ''),
         fact('schedule', describeSchedule(task.schedule)),
         fact('target', `${task.target.method} ${task.target.url}`),
         fact('timeout', formatMs(task.target.timeoutMs)),
@@ -282,7 +279,7 @@ export function taskDetailView(taskId) {
       h(
         'p',
         { class: 'summary' },
-        `${w.label}: ${total.runs} runs, ${total.successRate === null ? '—' : `${Math.round(total.successRate * 1000) / 10} %`} succeeded, ${total.failed} failed, ${total.timedOut} timed out, ${total.lost} lost, ${total.skipped} skipped, ${total.missed} missed; duration p50 ${formatMs(total.durationMs.p50)}, p95 ${formatMs(total.durationMs.p95)}; lateness p50 ${formatMs(total.latenessMs.p50)}, p99 ${formatMs(total.latenessMs.p99)}`,
+        `${w.label}: ${total.runs} runs, ${total.successRate === null ? '—' : `${Math.round(total.successRate * 1000) / 10} %`} succeeded, ${total.failed} failed, ${total.timedOut} timed out, ${total.lost} lost, ${total.skipped} skipped, ${total.missed} missed; duration p50 ${formatMs(total.durationMs.p50)}, p95 ${formatMs(total.durationMs.p95)}; lateness p50 ${formatMs(total.latenessMs.p50)}, p95 ${formatMs(total.latenessMs.p95)}, p99 ${formatMs(total.latenessMs.p99)}`,
       ),
       h(
         'div',

@@ -7,6 +7,7 @@ import {
   h,
   statusBadge,
   table,
+  taskState,
 } from '../dom.js';
 import { say, sayError } from '../notify.js';
 
@@ -17,7 +18,7 @@ export function tasksView() {
     'select',
     { name: 'paused' },
     h('option', { value: '' }, 'all'),
-    h('option', { value: 'false' }, 'running'),
+    h('option', { value: 'false' }, 'active'),
     h('option', { value: 'true' }, 'paused'),
   );
   const list = h('div', { id: 'task-list' });
@@ -103,11 +104,7 @@ function taskRow({ task, owner, nextFireAt }, lastResults, reload) {
     h('td', {}, h('a', { href: `#/tasks/${id}` }, task.id)),
     h('td', {}, task.name),
     h('td', { class: 'mono' }, describeSchedule(task.schedule)),
-    h(
-      'td',
-      { class: task.paused ? 'paused' : '' },
-      task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'running',
-    ),
+    h('td', { class: task.paused ? 'paused' : '' }, taskState(task)),
     h(
       'td',
       { title: nextFireAt ?? '' },

@@ -129,7 +129,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
         const { body } = await client.get<Row>(`/reports/tasks/${encodeURIComponent(options.task)}`, {
           query: { from },
         });
-        ctx.print(body, () => renderRecord(body));
+        ctx.print(body, () => renderTaskReport(body));
         return;
       }
       const rows: Row[] = [];
@@ -165,7 +165,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
                 r['lost'],
                 r['skipped'],
                 r['missed'],
-                typeof r['successRate'] === 'number' ? `${(r['successRate'] * 100).toFixed(1)}%` : '-',
+                formatRate(r['successRate']),
                 formatMs(r['meanDurationMs']),
                 formatMs(r['maxDurationMs']),
               ]),
@@ -328,4 +328,27 @@ function renderLedger(body: LedgerBody, flaggedOnly: boolean): string {
     `pending ${s.pending}, manual ${s.manual}\n` +
     `unaccounted ${s.unaccounted}, doubled ${s.doubled}, stale ${s.stale}, undue ${s.undue}\n`
   );
+}
+
+/** A task report as `key  value` lines; percentiles on one line each, as durations. */
+function renderTaskReport(report: Row): string {
+  const { durationMs, latenessMs, successRate, ...counts } = report;
+  return renderRecord({
+    ...counts,
+    success: formatRate(successRate),
+    duration: formatPercentiles(durationMs),
+    lateness: formatPercentiles(latenessMs),
+  });
+}
+
+/** `{ p50: 6, p95: 1250, … }` → "p50 6ms, p95 1.3s, …" in the order given. */
+function formatPercentiles(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return '-';
+  return Object.entries(value)
+    .map(([name, ms]) => `${name} ${formatMs(ms)}`)
+    .join(', ');
+}
+
+function formatRate(rate: unknown): string {
+  return typeof rate === 'number' ? `${(rate * 100).toFixed(1)}%` : '-';
 }
