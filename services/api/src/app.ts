@@ -31,6 +31,7 @@ import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
+import { registerWhoAmIRoutes } from './routes/whoami-routes.js';
 import { ProblemSchema, TaskSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -175,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerHistoryRoutes(api, routeDeps);
       if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);
       registerStatusRoutes(api, backendStatus);
+      registerWhoAmIRoutes(api);
     },
     { prefix: API_PREFIX },
   );

@@ -99,12 +99,15 @@ export function formatRelative(iso, now = Date.now()) {
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** 250 → "250 ms", 1500 → "1.5 s", 5000 → "5 s", 15000 → "15 s", 90000 → "1.5 min": no trailing zeros. */
 export function formatMs(ms) {
   if (ms === null || ms === undefined) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${(ms / 60_000).toFixed(1)} min`;
+  if (ms < 60_000) return `${trimmed(ms / 1000, ms < 10_000 ? 2 : 1)} s`;
+  return `${trimmed(ms / 60_000, 1)} min`;
 }
+
+const trimmed = (value, digits) => String(Number(value.toFixed(digits)));
 
 export function describeSchedule(schedule) {
   if (schedule.kind === 'cron') return `${schedule.expression} (${schedule.timeZone})`;

@@ -121,7 +121,13 @@ export function taskDetailView(taskId) {
       h(
         'div',
         { class: 'title-row' },
-        h('h2', {}, task.name, ' ', h('small', { class: 'mono' }, task.id)),
+        h(
+          'h2',
+          { class: 'id-cut', title: `${task.name} (${task.id})` },
+          task.name,
+          ' ',
+          h('small', { class: 'mono' }, task.id),
+        ),
         h(
           'div',
           { class: 'actions' },
@@ -338,7 +344,9 @@ export function executionRow(e, { withTask = false } = {}) {
       'data-execution': e.executionId,
       'data-status': e.status,
     },
-    withTask ? h('td', {}, h('a', { href: `#/tasks/${enc(e.taskId)}` }, e.taskId)) : null,
+    withTask
+      ? h('td', {}, h('a', { href: `#/tasks/${enc(e.taskId)}`, class: 'id-cut', title: e.taskId }, e.taskId))
+      : null,
     // reason: why it ran (scheduled, manual, catch-up, rerun…); shown when not the ordinary case.
     h(
       'td',
