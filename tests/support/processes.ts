@@ -101,19 +101,35 @@ export function startProcess(
  */
 export async function freePort(): Promise<number> {
   const range = testPortRange();
-  if (range === undefined) return kernelPickedPort();
+  if (range === undefined) return handOut(await kernelPickedPort());
+  // Each test worker walks its own quarter of the range (VITEST_POOL_ID is 1, 2, …), so that two
+  // workers do not both find the same port free before either binds it; then the whole range.
   const size = range.last - range.first + 1;
-  // Walked from a random start so that parallel test workers rarely try the same port first.
-  portCursor ??= Math.floor(Math.random() * size);
-  for (let tried = 0; tried < size; tried += 1) {
-    const port = range.first + (portCursor % size);
-    portCursor += 1;
-    if (await portFree(port)) return port;
+  const quarter = Math.floor(size / 4);
+  const worker = (Number(process.env['VITEST_POOL_ID'] ?? '1') - 1) % 4;
+  const ownFirst = range.first + (quarter > 0 ? worker * quarter : 0);
+  const ownSize = quarter > 0 ? quarter : size;
+  for (const [first, count] of [
+    [ownFirst, ownSize],
+    [range.first, size],
+  ] as const) {
+    for (let tried = 0; tried < count; tried += 1) {
+      portCursor = (portCursor ?? -1) + 1;
+      const port = first + (portCursor % count);
+      if (!handedOut.has(port) && (await portFree(port))) return handOut(port);
+    }
   }
   throw new Error(`NONO_TEST_PORTS=${range.first}-${range.last}: every port in the range is taken`);
 }
 
 let portCursor: number | undefined;
+/** Ports given out by this test file: free now, but its servers may not have bound them yet. */
+const handedOut = new Set<number>();
+
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
+}
 
 function testPortRange(): { first: number; last: number } | undefined {
   const raw = process.env['NONO_TEST_PORTS']?.trim();
@@ -153,7 +169,10 @@ export function portFree(port: number): Promise<boolean> {
 export async function twoFreePorts(): Promise<number> {
   for (;;) {
     const port = await freePort();
-    if (port < 65_535 && (await portFree(port + 1))) return port;
+    if (port < 65_535 && !handedOut.has(port + 1) && (await portFree(port + 1))) {
+      handOut(port + 1);
+      return port;
+    }
   }
 }
 
