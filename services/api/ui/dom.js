@@ -1,4 +1,6 @@
 // DOM helpers. Everything shown is inserted as text (textContent / attributes), never HTML.
+import { FAILED_EXECUTION_STATUSES } from './execution-statuses.js';
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 /** h('a', { href: '#/x', class: 'y', onclick }, 'text', child): an element. */
@@ -124,7 +126,7 @@ export function taskState(task) {
 }
 
 /** Statuses that mean something went wrong: shown in red everywhere. */
-export const FAILURES = new Set(['failed', 'timed-out', 'lost', 'misfired', 'unaccounted']);
+export const FAILURES = new Set([...FAILED_EXECUTION_STATUSES, 'unaccounted']); // unaccounted: a ledger outcome
 
 export function statusBadge(status) {
   const kind = FAILURES.has(status) ? 'bad' : status === 'succeeded' ? 'good' : 'neutral';

@@ -13,6 +13,7 @@ import {
   table,
   taskState,
 } from '../dom.js';
+import { FAILED_EXECUTION_STATUSES } from '../execution-statuses.js';
 import { taskActions } from './tasks.js';
 
 /** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
@@ -340,7 +341,7 @@ export function executionRow(e, { withTask = false } = {}) {
   return h(
     'tr',
     {
-      class: ['failed', 'timed-out', 'lost', 'misfired'].includes(e.status) ? 'failure' : '',
+      class: FAILED_EXECUTION_STATUSES.includes(e.status) ? 'failure' : '',
       'data-execution': e.executionId,
       'data-status': e.status,
     },

@@ -1,3 +1,4 @@
+import { EXECUTION_STATUSES } from '@nono/domain/execution-status';
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { type CommandContext } from '../context.js';
@@ -11,17 +12,8 @@ interface Page<T> {
 }
 type Row = Record<string, unknown>;
 
-const STATUSES = [
-  'scheduled',
-  'running',
-  'succeeded',
-  'failed',
-  'timed-out',
-  'skipped',
-  'misfired',
-  'lost',
-  'retrying',
-];
+// Only the list: the CLI starts faster without the rest of the domain (cron, zones).
+const STATUSES: readonly string[] = EXECUTION_STATUSES;
 
 /** Read-only views: the cluster, and history (executions, reports, audit) through the API. */
 export function registerViewCommands(program: Command, context: () => CommandContext): void {
