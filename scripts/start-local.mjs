@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm start`: a whole nono on this machine, for trying it out and for end-to-end tests.
 //
 //   ZooKeeper + Kafka (infra/, started only if not already running), the history service, the
@@ -23,12 +24,13 @@
 //   infra), and every variable of the services themselves (NONO_ZK_ROOT, NONO_TOPIC_PREFIX, ...),
 //   which are passed through.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Shared with infra/ (built-ins only, like this script).
+import { commandLine, pidAlive, portFree, sleep } from '../infra/lib/processes.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCRIPT_MARK = 'start-local.mjs';
@@ -42,6 +44,33 @@ const LEFTOVER_PORTS_MS = 15_000;
 
 /** A failure the user can act on: one sentence, printed without a stack trace. */
 class StartError extends Error {}
+
+/**
+ * @typedef {ReturnType<typeof readConfig>} Config
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null }} Exit
+ * @typedef {object} ChildRecord one child process and what is known of it
+ * @property {string} name
+ * @property {string} script
+ * @property {number} port
+ * @property {string} logFile
+ * @property {import('node:child_process').ChildProcess} child
+ * @property {number} pid
+ * @property {boolean} expectedExit
+ * @property {Promise<Exit>} exited
+ * @typedef {object} Run the state of this `npm start`
+ * @property {Config | undefined} config undefined until the environment is read
+ * @property {ChildRecord[]} children
+ * @property {Map<string, number[]>} restarts when each child was restarted, for the restart limit
+ * @property {Record<string, string>} urls
+ * @property {string} startedAt
+ * @property {boolean} stopping
+ * @property {number} nameWidth
+ * @property {boolean} [lockHeld]
+ * @property {string} [token]
+ * @property {any} [infra] what infra/ reported (or the external servers), plus what this run took over
+ * @property {any} [infraModule]
+ * @property {Promise<any>} [infraPending]
+ */
 
 // ---------------------------------------------------------------------------
 // configuration
@@ -198,31 +227,6 @@ function prettyLine(line) {
 // ---------------------------------------------------------------------------
 // small helpers
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
-
-/** The command line of a process, to tell our own children from a recycled pid. */
-function commandOf(pid) {
-  const result = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : '';
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 function writeJsonAtomic(file, value) {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
@@ -254,6 +258,7 @@ function lastLines(file, count) {
  * released) and the infra servers it had started (still running: this run takes them over).
  */
 async function acquireLock(config) {
+  /** @type {{ ports: Set<number>, infra: { runDir: string, started: string[] } | undefined }} */
   const left = { ports: new Set(), infra: undefined };
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
@@ -276,7 +281,7 @@ async function acquireLock(config) {
     if (
       typeof previous.pid === 'number' &&
       pidAlive(previous.pid) &&
-      commandOf(previous.pid).includes(SCRIPT_MARK)
+      commandLine(previous.pid).includes(SCRIPT_MARK)
     ) {
       const ui = previous.urls?.ui ? ` UI: ${previous.urls.ui}.` : '';
       throw new StartError(
@@ -284,13 +289,14 @@ async function acquireLock(config) {
           `Stop it with Ctrl-C in its terminal or \`kill ${previous.pid}\`, or use another NONO_LOCAL_DIR and other ports.`,
       );
     }
+    /** @type {Array<{ pid: number }>} */
     const killed = [];
     for (const child of previous.children ?? []) {
       if (typeof child.port === 'number') left.ports.add(child.port);
       if (
         typeof child.pid === 'number' &&
         pidAlive(child.pid) &&
-        commandOf(child.pid).includes(child.script)
+        commandLine(child.pid).includes(child.script)
       ) {
         say(`a previous run did not stop cleanly: stopping its ${child.name} (pid ${child.pid})`);
         killGroup(child.pid);
@@ -338,9 +344,15 @@ async function portFreeWithin(port, waitMs) {
  * Starts `node <script>` in its own process group (detached), so a Ctrl-C in the terminal
  * reaches only this script, which then stops the children in the right order.
  */
+/**
+ * @param {Run} run
+ * @param {{ name: string, script: string, env: NodeJS.ProcessEnv, port: number, nodeArgs?: string[] }} spec
+ * @param {{ restart?: boolean }} [options]
+ */
 function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart = false } = {}) {
-  if (run.stopping) throw new StartError('interrupted');
-  const logFile = path.join(run.config.logsDir, `${name}.log`);
+  const config = run.config;
+  if (run.stopping || config === undefined) throw new StartError('interrupted');
+  const logFile = path.join(config.logsDir, `${name}.log`);
   const log = fs.createWriteStream(logFile, { flags: restart ? 'a' : 'w' });
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, script)], {
     cwd: REPO,
@@ -348,6 +360,12 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // No pid: the spawn failed at once (its 'error' event says why); never signal pid 0, our own group.
+  const pid = child.pid;
+  if (pid === undefined) {
+    child.once('error', () => {});
+    throw new StartError(`${name}: could not be started`);
+  }
   const color = COLORS[run.children.length % COLORS.length];
   const prefix = paint(color, name.padEnd(run.nameWidth));
   const record = {
@@ -356,15 +374,15 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
     port,
     logFile,
     child,
-    pid: child.pid,
+    pid,
     expectedExit: false,
     exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
   };
   const onLine = (line) => {
     if (line === '') return;
-    if (run.config.logMode === 'files') return;
+    if (config.logMode === 'files') return;
     const { text, level } = prettyLine(line);
-    if (text === '' || (run.config.logMode === 'quiet' && level < 40)) return;
+    if (text === '' || (config.logMode === 'quiet' && level < 40)) return;
     toConsole(process.stdout, `${prefix} | ${text}\n`);
   };
   for (const stream of [child.stdout, child.stderr]) {
@@ -431,6 +449,7 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
 /** Polls /readyz until it answers 200, the child exits, or the time is up. */
 async function waitReady(record, timeoutMs = READY_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {{ code: number | null, signal: NodeJS.Signals | null } | undefined} */
   let exited;
   void record.exited.then((result) => (exited = result));
   let lastProblem = 'no answer yet';
@@ -645,7 +664,9 @@ async function start(run) {
     // Servers that the run which did not stop cleanly had started, found running again: this run
     // stops them at its end, as that run would have.
     const adopted =
-      left.infra?.runDir === runDir ? left.infra.started.filter((name) => !up.started.includes(name)) : [];
+      left.infra !== undefined && left.infra.runDir === runDir
+        ? left.infra.started.filter((name) => !up.started.includes(name))
+        : [];
     run.infra = {
       ...up,
       runDir,
@@ -696,6 +717,7 @@ async function start(run) {
     ),
   );
 
+  /** @type {Array<{ optional?: boolean, record: ChildRecord }>} */
   const starting = [];
   if (historyBuilt) {
     starting.push({
@@ -789,8 +811,9 @@ async function start(run) {
   say(`starting ${starting.map((s) => s.record.name).join(', ')} (logs in ${show(config.logsDir)}) ...`);
   const results = await Promise.allSettled(starting.map(({ record }) => waitReady(record)));
   for (const [index, result] of results.entries()) {
-    const { record, optional } = starting[index];
-    if (result.status === 'fulfilled') continue;
+    const entry = starting[index];
+    if (result.status === 'fulfilled' || entry === undefined) continue;
+    const { record, optional } = entry;
     if (optional)
       say(paint(33, `${record.name} is not ready, carrying on without it: ${result.reason.message}`));
     else throw result.reason;
@@ -866,16 +889,22 @@ async function stop(run, why) {
       say(paint(31, `could not stop the infra: ${error.message} (try \`npm run infra:down\`)`));
     }
   }
-  if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+  if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
   return clean;
 }
 
 async function main() {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     const header = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n\n')[0] ?? '';
-    process.stdout.write(`${header.replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, '')}\n`);
+    process.stdout.write(
+      `${header
+        .replace(/^#!.*\n/, '')
+        .replace(/^\/\/ @ts-check\n/, '')
+        .replace(/^\/\/ ?/gm, '')}\n`,
+    );
     return 0;
   }
+  /** @type {Run} */
   const run = {
     config: undefined,
     children: [],
@@ -907,7 +936,7 @@ async function main() {
     void infraDown
       .catch((error) => say(`could not stop the infra: ${error.message} (try \`npm run infra:down\`)`))
       .finally(() => {
-        if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+        if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
         process.exit(1);
       });
   };
@@ -930,7 +959,7 @@ async function main() {
     toConsole(process.stderr, `nono: ${message}\n`);
     toScriptLog(`${message}\n`);
     if (run.children.length > 0 || run.infra?.startedByUs) await requestStop('start failed');
-    else if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+    else if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
     return 1;
   }
   // Running: the signal handlers end the process.
