@@ -5,7 +5,8 @@ import { createKafka, encodeEvent } from '@nono/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertsProcess, startAlertsProcess } from '../support/alerts.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { type RunningProcess, freePort, startProcess } from '../support/processes.js';
+import { startApiProcess } from '../support/cluster.js';
+import { type RunningProcess } from '../support/processes.js';
 
 const TOKENS = {
   viewer: 'viewer-token-alerts',
@@ -28,25 +29,14 @@ describe('alerts through the API and the CLI', () => {
     iso = await isolate('alerts-api');
     await createIsolatedTopics(iso, 1);
     alerts = await startAlertsProcess(iso);
-    const port = await freePort();
-    api = startProcess('api', 'services/api/dist/main.js', {
-      NONO_ZK_CONNECT: iso.zkConnect,
-      NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
-      NONO_TOPIC_PREFIX: iso.topicPrefix,
-      NONO_API_PORT: String(port),
-      NONO_API_TOKENS: Object.entries(TOKENS)
-        .map(([role, token]) => `${role}:${sha256(token)}`)
-        .join(','),
-      NONO_ALERTS_URL: alerts.url,
-      NONO_HISTORY_URL: 'http://127.0.0.1:9',
+    const started = await startApiProcess(iso, {
+      name: 'api',
+      tokens: TOKENS,
+      historyUrl: 'http://127.0.0.1:9',
+      alertsUrl: alerts.url,
     });
-    apiUrl = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () =>
-        (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined,
-      30_000,
-      `the API to be ready (log: ${api.logFile})`,
-    );
+    api = started;
+    apiUrl = started.url;
   });
   afterAll(async () => {
     await api?.kill('SIGTERM');

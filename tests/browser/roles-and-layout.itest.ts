@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Isolation, isolateOn } from '../support/isolation.js';
-import { REPO_ROOT, type RunningProcess, freePort, startProcess } from '../support/processes.js';
-import { eventually } from '../support/isolation.js';
+import { startApiProcess } from '../support/cluster.js';
+import { REPO_ROOT, type RunningProcess, freePort } from '../support/processes.js';
 
 /**
  * What a newcomer sees first in the web UI, in a real Chromium (scripts/install-browser.sh)
@@ -18,7 +17,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-results/screenshots');
 const TOKENS = { admin: 'ui-admin-token', operator: 'ui-operator-token', viewer: 'ui-viewer-token' };
 const LONG_ID = `long-${'x'.repeat(119)}-end`;
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 let iso: Isolation;
 let api: RunningProcess | undefined;
@@ -33,25 +31,15 @@ beforeAll(async () => {
     );
   mkdirSync(SHOTS, { recursive: true });
   iso = await isolateOn('ui-roles', inject('zkConnect'), inject('kafkaBrokers'));
-  const port = await freePort();
-  apiUrl = `http://127.0.0.1:${port}`;
-  api = startProcess('api-ui-roles', 'services/api/dist/main.js', {
-    NONO_ZK_CONNECT: iso.zkConnect,
-    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
-    NONO_TOPIC_PREFIX: iso.topicPrefix,
-    NONO_API_PORT: String(port),
-    NONO_API_TOKENS: Object.entries(TOKENS)
-      .map(([role, token]) => `${role}:${sha256(token)}`)
-      .join(','),
-    // Nothing answers there: the pages must still show the tasks.
-    NONO_HISTORY_URL: `http://127.0.0.1:${await freePort()}`,
-    NONO_ALERTS_URL: `http://127.0.0.1:${await freePort()}`,
+  // Nothing answers at history's and alerts' addresses: the pages must still show the tasks.
+  const started = await startApiProcess(iso, {
+    name: 'api-ui-roles',
+    tokens: TOKENS,
+    historyUrl: `http://127.0.0.1:${await freePort()}`,
+    alertsUrl: `http://127.0.0.1:${await freePort()}`,
   });
-  await eventually(
-    async () => ((await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
-    `the API to be ready (log: ${api.logFile})`,
-  );
+  api = started;
+  apiUrl = started.url;
   for (const [id, everyMs] of [
     ['every-5s', 5_000],
     ['every-15s', 15_000],

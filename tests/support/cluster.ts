@@ -225,3 +225,37 @@ export async function startTestCluster(
     },
   };
 }
+
+/**
+ * An API process (built dist) on this isolation, with one bearer token per role given; its
+ * history and alerts are wherever the caller says (a port nothing answers on is fine).
+ */
+export async function startApiProcess(
+  iso: Isolation,
+  options: {
+    readonly name: string;
+    readonly tokens: Readonly<Record<string, string>>;
+    readonly historyUrl: string;
+    readonly alertsUrl: string;
+  },
+): Promise<RunningProcess & { readonly url: string }> {
+  const port = await freePort();
+  const proc = startProcess(options.name, 'services/api/dist/main.js', {
+    NONO_ZK_CONNECT: iso.zkConnect,
+    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+    NONO_TOPIC_PREFIX: iso.topicPrefix,
+    NONO_API_PORT: String(port),
+    NONO_API_TOKENS: Object.entries(options.tokens)
+      .map(([role, token]) => `${role}:${createHash('sha256').update(token).digest('hex')}`)
+      .join(','),
+    NONO_HISTORY_URL: options.historyUrl,
+    NONO_ALERTS_URL: options.alertsUrl,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+    30_000,
+    `the API to be ready (log: ${proc.logFile})`,
+  );
+  return Object.assign(proc, { url });
+}
