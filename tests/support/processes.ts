@@ -1,12 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error plain ESM module (JSDoc-typed, checked by tsconfig.scripts.json), shared with infra/ and npm start
+import * as shared from '../../infra/lib/processes.mjs';
 
 /** Real processes for end-to-end tests: services run from their built dist, logs go to test-results/. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LOG_DIR = join(REPO_ROOT, 'test-results', 'logs');
+
+/** Whether nothing listens on 127.0.0.1:`port` (this process can bind it): infra/'s helper. */
+export const portFree: (port: number) => Promise<boolean> = shared.portFree;
+
+/**
+ * Whether a process with this pid still runs: infra/'s helper, for which a zombie (exited, not
+ * yet reaped: an orphan waits for PID 1 to reap it) counts as gone.
+ */
+export const alive: (pid: number) => boolean = shared.pidAlive;
 
 export interface RunningProcess {
   readonly name: string;
@@ -156,15 +167,6 @@ function kernelPickedPort(): Promise<number> {
   });
 }
 
-/** Whether nothing listens on 127.0.0.1:`port` (this process can bind it). */
-export function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /** Two consecutive free ports; resolves the first. */
 export async function twoFreePorts(): Promise<number> {
   for (;;) {
@@ -218,24 +220,4 @@ export async function startTestWorker(options: { record?: boolean } = {}): Promi
     process: worker,
     calls: async () => (await (await fetch(`${url}/calls`)).json()) as WorkerCall[],
   };
-}
-
-/**
- * Whether a process with this pid still runs (signal 0 checks without sending anything). A zombie
- * (exited, not yet reaped: an orphan waits for PID 1 to reap it) counts as gone.
- */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  let stat = '';
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return true; // no procfs (macOS): signal 0 is all there is
-  }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
 }
