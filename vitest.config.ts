@@ -18,7 +18,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['libs/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+          include: [
+            'libs/*/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'examples/*/src/**/*.test.ts',
+            'tests/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

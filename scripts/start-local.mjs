@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm start`: a whole nono on this machine, for trying it out and for end-to-end tests.
 //
 //   ZooKeeper + Kafka (infra/, started only if not already running), the history service, the
@@ -7,7 +8,10 @@
 //   go to .nono/logs/<name>.log in full and to the console in short, one prefixed line each.
 //   Three demo tasks are defined when the cluster has none. Ctrl-C stops everything this
 //   script started, in order: schedulers (they finish their calls and hand off), then the API
-//   history and alerts, then the worker, then the infra if this script brought it up.
+//   history and alerts, then the worker, then the infra if this script brought it up. The stop
+//   finishes whatever happens to the console (a pipe whose reader died, a closed terminal);
+//   this script's own lines also go to .nono/logs/start-local.log. A start after a run that was
+//   killed outright stops that run's services, waits for their ports and takes over its infra.
 //
 // Plain Node ESM with built-ins only (it runs the built dist of each service).
 // Configuration (environment), all optional:
@@ -20,12 +24,13 @@
 //   infra), and every variable of the services themselves (NONO_ZK_ROOT, NONO_TOPIC_PREFIX, ...),
 //   which are passed through.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Shared with infra/ (built-ins only, like this script).
+import { commandLine, pidAlive, portFree, sleep } from '../infra/lib/processes.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCRIPT_MARK = 'start-local.mjs';
@@ -33,9 +38,39 @@ const READY_TIMEOUT_MS = 90_000;
 const RESTART_DELAY_MS = 2_000;
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS = 5;
+/** How long the children of a run that did not stop cleanly get to exit, and then to release their ports. */
+const LEFTOVER_EXIT_MS = 10_000;
+const LEFTOVER_PORTS_MS = 15_000;
 
 /** A failure the user can act on: one sentence, printed without a stack trace. */
 class StartError extends Error {}
+
+/**
+ * @typedef {ReturnType<typeof readConfig>} Config
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null }} Exit
+ * @typedef {object} ChildRecord one child process and what is known of it
+ * @property {string} name
+ * @property {string} script
+ * @property {number} port
+ * @property {string} logFile
+ * @property {import('node:child_process').ChildProcess} child
+ * @property {number} pid
+ * @property {boolean} expectedExit
+ * @property {Promise<Exit>} exited
+ * @typedef {object} Run the state of this `npm start`
+ * @property {Config | undefined} config undefined until the environment is read
+ * @property {ChildRecord[]} children
+ * @property {Map<string, number[]>} restarts when each child was restarted, for the restart limit
+ * @property {Record<string, string>} urls
+ * @property {string} startedAt
+ * @property {boolean} stopping
+ * @property {number} nameWidth
+ * @property {boolean} [lockHeld]
+ * @property {string} [token]
+ * @property {any} [infra] what infra/ reported (or the external servers), plus what this run took over
+ * @property {any} [infraModule]
+ * @property {Promise<any>} [infraPending]
+ */
 
 // ---------------------------------------------------------------------------
 // configuration
@@ -124,8 +159,42 @@ const HIDDEN_FIELDS = new Set([
   'v',
 ]);
 
+/**
+ * The console can go away while this script runs: `npm start | tee start.log` loses its reader
+ * to the same Ctrl-C that starts the stop, and a closed terminal hangs up (SIGHUP) before the
+ * stop has begun. A write to it then fails (EPIPE, EIO); unhandled, that error would end this
+ * script half-way and leave its children running. So a failed stream is only marked closed and
+ * skipped from then on; the script's own lines also go to .nono/logs/start-local.log, where the
+ * stop can still be read. (Node ignores SIGPIPE itself, so only the error events matter.)
+ */
+const closedStreams = new Set();
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => closedStreams.add(stream));
+
+function toConsole(stream, text) {
+  if (closedStreams.has(stream)) return;
+  try {
+    stream.write(text);
+  } catch {
+    closedStreams.add(stream);
+  }
+}
+
+/** Where `say` keeps its lines besides the console; set once the state directory is known. */
+let scriptLogFile;
+
+function toScriptLog(text) {
+  if (scriptLogFile === undefined) return;
+  try {
+    // eslint-disable-next-line no-control-regex -- strips the colour codes of `paint`
+    fs.appendFileSync(scriptLogFile, `${new Date().toISOString()} ${text.replace(/\u001b\[\d+m/g, '')}`);
+  } catch {
+    /* a full disk must not stop the stop either */
+  }
+}
+
 function say(line) {
-  process.stdout.write(`${paint(1, 'nono')}  ${line}\n`);
+  toConsole(process.stdout, `${paint(1, 'nono')}  ${line}\n`);
+  toScriptLog(`${line}\n`);
 }
 
 /** One pino JSON line as `12:00:01 info  message key=value …`; other text as it is. */
@@ -159,31 +228,6 @@ function prettyLine(line) {
 // ---------------------------------------------------------------------------
 // small helpers
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
-
-/** The command line of a process, to tell our own children from a recycled pid. */
-function commandOf(pid) {
-  const result = spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-  return result.status === 0 ? result.stdout.trim() : '';
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 function writeJsonAtomic(file, value) {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
@@ -211,8 +255,12 @@ function lastLines(file, count) {
  * Creates the lock file exclusively. If it exists and its process lives, another `npm start`
  * runs: refuse. If its process is gone (killed with -9, machine slept through a crash), stop
  * the children it recorded that still run, so this start does not fight them for ports.
+ * Resolves what that run left: the ports its children held (freed now, perhaps not yet
+ * released) and the infra servers it had started (still running: this run takes them over).
  */
-function acquireLock(config) {
+async function acquireLock(config) {
+  /** @type {{ ports: Set<number>, infra: { runDir: string, started: string[] } | undefined }} */
+  const left = { ports: new Set(), infra: undefined };
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const fd = fs.openSync(config.lockFile, 'wx');
@@ -221,7 +269,7 @@ function acquireLock(config) {
         `${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), children: [] })}\n`,
       );
       fs.closeSync(fd);
-      return;
+      return left;
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
     }
@@ -234,7 +282,7 @@ function acquireLock(config) {
     if (
       typeof previous.pid === 'number' &&
       pidAlive(previous.pid) &&
-      commandOf(previous.pid).includes(SCRIPT_MARK)
+      commandLine(previous.pid).includes(SCRIPT_MARK)
     ) {
       const ui = previous.urls?.ui ? ` UI: ${previous.urls.ui}.` : '';
       throw new StartError(
@@ -242,23 +290,52 @@ function acquireLock(config) {
           `Stop it with Ctrl-C in its terminal or \`kill ${previous.pid}\`, or use another NONO_LOCAL_DIR and other ports.`,
       );
     }
+    /** @type {Array<{ pid: number }>} */
+    const killed = [];
     for (const child of previous.children ?? []) {
+      if (typeof child.port === 'number') left.ports.add(child.port);
       if (
         typeof child.pid === 'number' &&
         pidAlive(child.pid) &&
-        commandOf(child.pid).includes(child.script)
+        commandLine(child.pid).includes(child.script)
       ) {
         say(`a previous run did not stop cleanly: stopping its ${child.name} (pid ${child.pid})`);
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          /* gone meanwhile */
-        }
+        killGroup(child.pid);
+        killed.push(child);
       }
     }
+    const deadline = Date.now() + LEFTOVER_EXIT_MS;
+    while (killed.some((child) => pidAlive(child.pid)) && Date.now() < deadline) await sleep(50);
+    if (Array.isArray(previous.infra?.started) && previous.infra.started.length > 0)
+      left.infra = { runDir: previous.infra.runDir, started: previous.infra.started };
     fs.rmSync(config.lockFile, { force: true });
   }
   throw new StartError(`could not take the lock ${config.lockFile}: another start is racing this one.`);
+}
+
+/** SIGKILL to a child's process group (it leads one: it was started detached), else to it alone. */
+function killGroup(pid) {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+      return;
+    } catch {
+      /* no such group: try the process; gone meanwhile: done */
+    }
+  }
+}
+
+/**
+ * Whether `port` is free, waiting up to `waitMs` for it: a process killed a moment ago still
+ * holds its listening socket until the kernel has torn it down.
+ */
+async function portFreeWithin(port, waitMs) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await portFree(port)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -268,9 +345,15 @@ function acquireLock(config) {
  * Starts `node <script>` in its own process group (detached), so a Ctrl-C in the terminal
  * reaches only this script, which then stops the children in the right order.
  */
+/**
+ * @param {Run} run
+ * @param {{ name: string, script: string, env: NodeJS.ProcessEnv, port: number, nodeArgs?: string[] }} spec
+ * @param {{ restart?: boolean }} [options]
+ */
 function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart = false } = {}) {
-  if (run.stopping) throw new StartError('interrupted');
-  const logFile = path.join(run.config.logsDir, `${name}.log`);
+  const config = run.config;
+  if (run.stopping || config === undefined) throw new StartError('interrupted');
+  const logFile = path.join(config.logsDir, `${name}.log`);
   const log = fs.createWriteStream(logFile, { flags: restart ? 'a' : 'w' });
   const child = spawn(process.execPath, [...nodeArgs, path.join(REPO, script)], {
     cwd: REPO,
@@ -278,6 +361,12 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // No pid: the spawn failed at once (its 'error' event says why); never signal pid 0, our own group.
+  const pid = child.pid;
+  if (pid === undefined) {
+    child.once('error', () => {});
+    throw new StartError(`${name}: could not be started`);
+  }
   const color = COLORS[run.children.length % COLORS.length];
   const prefix = paint(color, name.padEnd(run.nameWidth));
   const record = {
@@ -286,16 +375,16 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
     port,
     logFile,
     child,
-    pid: child.pid,
+    pid,
     expectedExit: false,
     exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
   };
   const onLine = (line) => {
     if (line === '') return;
-    if (run.config.logMode === 'files') return;
+    if (config.logMode === 'files') return;
     const { text, level } = prettyLine(line);
-    if (text === '' || (run.config.logMode === 'quiet' && level < 40)) return;
-    process.stdout.write(`${prefix} | ${text}\n`);
+    if (text === '' || (config.logMode === 'quiet' && level < 40)) return;
+    toConsole(process.stdout, `${prefix} | ${text}\n`);
   };
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
@@ -361,6 +450,7 @@ function startChild(run, { name, script, env, port, nodeArgs = [] }, { restart =
 /** Polls /readyz until it answers 200, the child exits, or the time is up. */
 async function waitReady(record, timeoutMs = READY_TIMEOUT_MS) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {{ code: number | null, signal: NodeJS.Signals | null } | undefined} */
   let exited;
   void record.exited.then((result) => (exited = result));
   let lastProblem = 'no answer yet';
@@ -414,7 +504,12 @@ function saveState(run) {
     startedAt: run.startedAt,
     urls: run.urls,
     infra: run.infra
-      ? { zkConnect: run.infra.zkConnect, kafkaBrokers: run.infra.kafkaBrokers, started: run.infra.started }
+      ? {
+          zkConnect: run.infra.zkConnect,
+          kafkaBrokers: run.infra.kafkaBrokers,
+          runDir: run.infra.runDir,
+          started: run.infra.started,
+        }
       : null,
     children: run.children
       .filter(({ child }) => child.exitCode === null && child.signalCode === null)
@@ -528,11 +623,13 @@ async function defineDemoTasks(run) {
 async function start(run) {
   const { config } = run;
   fs.mkdirSync(config.logsDir, { recursive: true });
-  acquireLock(config);
+  scriptLogFile = path.join(config.logsDir, 'start-local.log');
+  toScriptLog(`---- npm start (pid ${process.pid})\n`);
+  const left = await acquireLock(config);
   run.lockHeld = true;
 
   for (const [name, port] of config.ports) {
-    if (!(await portFree(port)))
+    if (!(await portFreeWithin(port, left.ports.has(port) ? LEFTOVER_PORTS_MS : 0)))
       throw new StartError(
         `port ${port} (${name}) is in use by another program: free it, or choose another, e.g. ${name}=${port + 10} npm start`,
       );
@@ -561,17 +658,33 @@ async function start(run) {
     run.infraModule = infra;
     // Kept as a promise so that a Ctrl-C during this step still stops what it starts.
     run.infraPending = infra.ensureUp({ log: (line) => say(`${paint(2, 'infra')} ${line}`) });
+    let up;
     try {
-      run.infra = await run.infraPending;
+      up = await run.infraPending;
     } catch (error) {
       if (error instanceof infra.InfraError) throw new StartError(error.message);
       throw error;
     }
-    say(
-      run.infra.startedByUs
-        ? `started ${run.infra.started.join(' and ')} (they stop again with this script)`
-        : `ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} were already running (left running on exit)`,
-    );
+    const runDir = infra.config().runDir;
+    // Servers that the run which did not stop cleanly had started, found running again: this run
+    // stops them at its end, as that run would have.
+    const adopted =
+      left.infra !== undefined && left.infra.runDir === runDir
+        ? left.infra.started.filter((name) => !up.started.includes(name))
+        : [];
+    run.infra = {
+      ...up,
+      runDir,
+      started: [...up.started, ...adopted],
+      startedByUs: up.startedByUs || adopted.length > 0,
+    };
+    if (up.started.length > 0) say(`started ${up.started.join(' and ')} (they stop again with this script)`);
+    if (adopted.length > 0)
+      say(`took over ${adopted.join(' and ')} from the previous run (they stop again with this script)`);
+    if (!run.infra.startedByUs)
+      say(
+        `ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} were already running (left running on exit)`,
+      );
   }
   saveState(run);
 
@@ -617,6 +730,7 @@ async function start(run) {
     ),
   );
 
+  /** @type {Array<{ optional?: boolean, record: ChildRecord }>} */
   const starting = [];
   if (historyBuilt) {
     starting.push({
@@ -710,8 +824,9 @@ async function start(run) {
   say(`starting ${starting.map((s) => s.record.name).join(', ')} (logs in ${show(config.logsDir)}) ...`);
   const results = await Promise.allSettled(starting.map(({ record }) => waitReady(record)));
   for (const [index, result] of results.entries()) {
-    const { record, optional } = starting[index];
-    if (result.status === 'fulfilled') continue;
+    const entry = starting[index];
+    if (result.status === 'fulfilled' || entry === undefined) continue;
+    const { record, optional } = entry;
     if (optional)
       say(paint(33, `${record.name} is not ready, carrying on without it: ${result.reason.message}`));
     else throw result.reason;
@@ -753,7 +868,8 @@ function printSummary(run, { tokenCreated, demo }) {
     'Ctrl-C stops everything this started.',
     '',
   ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  toConsole(process.stdout, `${lines.join('\n')}\n`);
+  toScriptLog(`${lines.join('\n')}\n`);
 }
 
 /**
@@ -786,16 +902,22 @@ async function stop(run, why) {
       say(paint(31, `could not stop the infra: ${error.message} (try \`npm run infra:down\`)`));
     }
   }
-  if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+  if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
   return clean;
 }
 
 async function main() {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     const header = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n\n')[0] ?? '';
-    process.stdout.write(`${header.replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, '')}\n`);
+    process.stdout.write(
+      `${header
+        .replace(/^#!.*\n/, '')
+        .replace(/^\/\/ @ts-check\n/, '')
+        .replace(/^\/\/ ?/gm, '')}\n`,
+    );
     return 0;
   }
+  /** @type {Run} */
   const run = {
     config: undefined,
     children: [],
@@ -814,22 +936,31 @@ async function main() {
       void requestStop(signal).then((clean) => process.exit(clean ? 0 : 1));
       return;
     }
+    // A terminal closed during the stop (its hang-up follows the Ctrl-C): the stop goes on.
+    if (signal === 'SIGHUP') return;
     // One Ctrl-C under `npm start` can arrive twice (from the terminal and forwarded by npm).
     if (Date.now() - firstSignalAt < 2_000) return;
     say(paint(31, `${signal} again: killing what is left`));
-    for (const record of run.children) {
-      try {
-        process.kill(-record.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
-    process.exit(1);
+    for (const record of run.children) killGroup(record.pid);
+    const infraDown =
+      run.infra?.startedByUs && run.infraModule
+        ? run.infraModule.down({ log: say, servers: run.infra.started, graceMs: 1_000 })
+        : Promise.resolve();
+    void infraDown
+      .catch((error) => say(`could not stop the infra: ${error.message} (try \`npm run infra:down\`)`))
+      .finally(() => {
+        if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
+        process.exit(1);
+      });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // A bug of this script must not leave the children running either: it stops them in order.
+  process.on('uncaughtException', (error) => {
+    say(paint(31, `internal error: ${error?.stack ?? String(error)}`));
+    if (stopPromise === undefined) void requestStop('internal error').then(() => process.exit(1));
+  });
 
   try {
     run.config = readConfig(process.env);
@@ -838,9 +969,10 @@ async function main() {
     // Interrupted by a signal: its handler is stopping what started and will exit.
     if (stopPromise !== undefined) return undefined;
     const message = error instanceof StartError ? error.message : (error?.stack ?? String(error));
-    process.stderr.write(`nono: ${message}\n`);
+    toConsole(process.stderr, `nono: ${message}\n`);
+    toScriptLog(`${message}\n`);
     if (run.children.length > 0 || run.infra?.startedByUs) await requestStop('start failed');
-    else if (run.lockHeld) fs.rmSync(run.config.lockFile, { force: true });
+    else if (run.lockHeld && run.config) fs.rmSync(run.config.lockFile, { force: true });
     return 1;
   }
   // Running: the signal handlers end the process.

@@ -65,7 +65,7 @@ async function runTest(argv) {
       };
       const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'];
       for (const s of sigs) process.on(s, forward);
-      child.once('error', (e) => {
+      child.once('error', (/** @type {NodeJS.ErrnoException} */ e) => {
         err(`infra: could not run ${cmd[0]} (${e.code || e.message}).`);
         resolve(e.code === 'ENOENT' ? 127 : 126);
       });

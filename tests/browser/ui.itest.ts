@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/isolation.js';
-import { REPO_ROOT, alive, freePort } from '../support/processes.js';
+import { REPO_ROOT, alive, freePort, twoFreePorts } from '../support/processes.js';
 
 /**
  * The web UI in a real browser against a whole nono (scripts/start-local.mjs on free ports,
@@ -385,20 +385,4 @@ async function startNono(): Promise<{ apiUrl: string; workerUrl: string; token: 
     workerUrl: state.urls.worker,
     token: readFileSync(join(stateDir, 'local-token'), 'utf8').trim(),
   };
-}
-
-async function twoFreePorts(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65_535 && (await portFree(port + 1))) return port;
-  }
-}
-
-async function portFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }

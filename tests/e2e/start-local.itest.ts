@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/isolation.js';
-import { REPO_ROOT, alive, freePort } from '../support/processes.js';
+import { REPO_ROOT, alive, freePort, portFree, twoFreePorts } from '../support/processes.js';
 
 /**
  * `npm start` as a newcomer runs it: scripts/start-local.mjs as a real process tree on free
@@ -248,21 +248,6 @@ function runCli(
         resolve({ code, stdout, stderr });
       },
     );
-  });
-}
-
-async function twoFreePorts(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65_535 && (await portFree(port + 1))) return port;
-  }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 

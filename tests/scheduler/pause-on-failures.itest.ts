@@ -83,7 +83,7 @@ describe('pause after consecutive failures', () => {
     });
 
     // Resumed (a new revision): two more failures do not pause it; the third does.
-    await updateTask(zk, 'breaker', () => ({ paused: false, pausedNote: undefined }));
+    await updateTask(zk, 'breaker', () => ({ paused: false }));
     await eventually(
       async () => ((await callsOf('breaker')) >= 5 ? true : undefined),
       10_000,

@@ -3,10 +3,21 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error plain ESM module (JSDoc-typed, checked by tsconfig.scripts.json), shared with infra/ and npm start
+import * as shared from '../../infra/lib/processes.mjs';
 
 /** Real processes for end-to-end tests: services run from their built dist, logs go to test-results/. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LOG_DIR = join(REPO_ROOT, 'test-results', 'logs');
+
+/** Whether nothing listens on 127.0.0.1:`port` (this process can bind it): infra/'s helper. */
+export const portFree: (port: number) => Promise<boolean> = shared.portFree;
+
+/**
+ * Whether a process with this pid still runs: infra/'s helper, for which a zombie (exited, not
+ * yet reaped: an orphan waits for PID 1 to reap it) counts as gone.
+ */
+export const alive: (pid: number) => boolean = shared.pidAlive;
 
 export interface RunningProcess {
   readonly name: string;
@@ -95,7 +106,56 @@ export function startProcess(
   };
 }
 
+/**
+ * A port nothing listens on. With NONO_TEST_PORTS=<first>-<last> every port comes from that range
+ * (people sharing one machine each give their tests their own range); without it the kernel picks one.
+ */
 export async function freePort(): Promise<number> {
+  const range = testPortRange();
+  if (range === undefined) return handOut(await kernelPickedPort());
+  // Each test worker walks its own quarter of the range (VITEST_POOL_ID is 1, 2, …), so that two
+  // workers do not both find the same port free before either binds it; then the whole range.
+  const size = range.last - range.first + 1;
+  const quarter = Math.floor(size / 4);
+  const worker = (Number(process.env['VITEST_POOL_ID'] ?? '1') - 1) % 4;
+  const ownFirst = range.first + (quarter > 0 ? worker * quarter : 0);
+  const ownSize = quarter > 0 ? quarter : size;
+  for (const [first, count] of [
+    [ownFirst, ownSize],
+    [range.first, size],
+  ] as const) {
+    for (let tried = 0; tried < count; tried += 1) {
+      portCursor = (portCursor ?? -1) + 1;
+      const port = first + (portCursor % count);
+      if (!handedOut.has(port) && (await portFree(port))) return handOut(port);
+    }
+  }
+  throw new Error(`NONO_TEST_PORTS=${range.first}-${range.last}: every port in the range is taken`);
+}
+
+let portCursor: number | undefined;
+/** Ports given out by this test file: free now, but its servers may not have bound them yet. */
+const handedOut = new Set<number>();
+
+function handOut(port: number): number {
+  handedOut.add(port);
+  return port;
+}
+
+function testPortRange(): { first: number; last: number } | undefined {
+  const raw = process.env['NONO_TEST_PORTS']?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d+)-(\d+)$/.exec(raw);
+  const first = Number(match?.[1]);
+  const last = Number(match?.[2]);
+  if (match === null || first < 1 || last > 65_535 || first > last)
+    throw new Error(
+      `NONO_TEST_PORTS=${JSON.stringify(raw)} is not valid: expected <first>-<last>, e.g. 8000-8049`,
+    );
+  return { first, last };
+}
+
+function kernelPickedPort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.on('error', reject);
@@ -105,6 +165,17 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/** Two consecutive free ports; resolves the first. */
+export async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 65_535 && !handedOut.has(port + 1) && (await portFree(port + 1))) {
+      handOut(port + 1);
+      return port;
+    }
+  }
 }
 
 export interface WorkerCall {
@@ -149,16 +220,6 @@ export async function startTestWorker(options: { record?: boolean } = {}): Promi
     process: worker,
     calls: async () => (await (await fetch(`${url}/calls`)).json()) as WorkerCall[],
   };
-}
-
-/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The example worker (examples/worker, built dist) verifying Standard Webhooks signatures with `secrets`. */

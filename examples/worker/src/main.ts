@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { buildWorker } from './app.js';
 import { parseSecret } from './webhook-verifier.js';
 
@@ -20,7 +21,43 @@ function intFromEnv(name: string, fallback: number, min: number): number {
   return value;
 }
 
+const USAGE = `Usage: nono-example-worker   serve the example jobs nono calls (/jobs/ok, /jobs/flaky, /jobs/slow, ...)
+
+Settings are environment variables: WORKER_HOST (127.0.0.1), WORKER_PORT (7500),
+WORKER_TIME_BUDGET_MS, WORKER_REMEMBER_KEYS, WORKER_REMEMBER_KEYS_MS, WORKER_LOG_LEVEL,
+WORKER_WEBHOOK_SECRETS: see examples/worker/README.md.
+
+Options:
+  -h, --help      this text
+  -V, --version   the version
+`;
+
+/** Answers --help and --version (this example depends on no nono package, so it does it itself). */
+function answerCommandLine(argv: readonly string[]): number | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (argv.includes('--version') || argv.includes('-V')) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`nono-example-worker: unknown argument ${JSON.stringify(argv[0])}\n\n${USAGE}`);
+    return 2;
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
+  const answered = answerCommandLine(process.argv.slice(2));
+  if (answered !== undefined) {
+    process.exitCode = answered;
+    return;
+  }
   const host = process.env['WORKER_HOST']?.trim() || '127.0.0.1';
   const port = intFromEnv('WORKER_PORT', 7500, 0);
   const app = buildWorker({

@@ -1,19 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { EXECUTION_STATUSES } from './execution-status.js';
 import { TASK_ID_PATTERN } from './task.js';
-
-/** What an execution can be, as history records it. */
-export const EXECUTION_STATUSES = [
-  'scheduled',
-  'running',
-  'succeeded',
-  'failed',
-  'timed-out',
-  'skipped',
-  'misfired',
-  'lost',
-  'retrying',
-] as const;
-export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 /**
  * The query and path parameters of history's query routes: history validates with them,

@@ -12,6 +12,7 @@ export * from './fire-plan.js';
 export * from './hash.js';
 export * from './retry.js';
 export * from './target-policy.js';
+export * from './execution-status.js';
 export * from './history-query.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';

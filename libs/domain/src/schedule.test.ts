@@ -316,7 +316,12 @@ describe('parseSchedule', () => {
     ['a negative interval', { kind: 'interval', everyMs: -5 }, 'schedule.everyMs', /at least 100 ms/],
     ['a fractional interval', { kind: 'interval', everyMs: 1.5 }, 'schedule.everyMs', /integer/i],
     // Found by schemathesis: the preview of such an interval answered 500 (an Invalid Date).
-    ['an interval past ten years', { kind: 'interval', everyMs: 6.459e22 }, 'schedule.everyMs', /316224000000/],
+    [
+      'an interval past ten years',
+      { kind: 'interval', everyMs: 6.459e22 },
+      'schedule.everyMs',
+      /316224000000/,
+    ],
     ['a one-shot with no offset', { kind: 'once', at: '2030-01-01T10:00:00' }, 'schedule.at', /RFC 3339/],
     ['a one-shot in words', { kind: 'once', at: 'tomorrow' }, 'schedule.at', /RFC 3339/],
     ['an unknown kind', { kind: 'weekly' }, 'schedule.kind', /cron, interval, once/],

@@ -14,11 +14,9 @@ import { type TopicNames, topicOf, topicSpecs } from './topics.js';
 /** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
 
-export type KafkaLog = (
-  level: 'error' | 'warn' | 'info' | 'debug',
-  message: string,
-  extra: Record<string, unknown>,
-) => void;
+export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export type KafkaLog = (level: KafkaLogLevel, message: string, extra: Record<string, unknown>) => void;
 
 export function createKafka(options: {
   brokers: readonly string[];
@@ -42,16 +40,51 @@ function kafkaLogCreator(log: KafkaLog): logCreator {
   return () =>
     ({ level, log: entry }) => {
       const { message, ...extra } = entry;
-      const name =
-        level === logLevel.ERROR
-          ? 'error'
-          : level === logLevel.WARN
-            ? 'warn'
-            : level === logLevel.INFO
-              ? 'info'
-              : 'debug';
-      log(name, `kafka: ${message}`, extra);
+      log(levelInNonoLog(level, message, extra), `kafka: ${message}`, extra);
     };
+}
+
+/**
+ * Answers a broker gives while a cluster starts. A coordinator (of a consumer group, of the
+ * idempotent producers' ids) is not there yet or still loads its topic: kafkajs retries the
+ * request, whichever it was. Two services created the same topics at once: their error is
+ * TOPIC_ALREADY_EXISTS, which kafkajs accepts (any other fails `ensureTopics`, and the service
+ * says so). kafkajs logs each of these answers as an error first; nono hears of them only when
+ * they fail the call. Matched exactly: any other error stays one.
+ */
+const START_UP_ANSWERS: ReadonlyArray<{ request: string; error: string }> = [
+  { request: '', error: 'The group coordinator is not available' },
+  { request: '', error: "The coordinator is loading and hence can't process requests for this group" },
+  { request: 'CreateTopics(', error: 'Topic creation errors' },
+];
+
+/** kafkajs warnings about choices nono made on purpose, each explained where it is made. */
+const CHOSEN = [
+  // EventPublisher limits the idempotent producer's retries (see its constructor).
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+  // Only a producer without `createPartitioner` (tests' raw producers) sees it; the hash is the v2 one.
+  'KafkaJS v2.0.0 switched default partitioner.',
+];
+
+/** kafkajs's level for a line, except debug for the expected and the chosen ones above. */
+function levelInNonoLog(level: logLevel, message: string, extra: Record<string, unknown>): KafkaLogLevel {
+  const expected =
+    (level === logLevel.ERROR &&
+      START_UP_ANSWERS.some(
+        ({ request, error }) => message.startsWith(`Response ${request}`) && extra['error'] === error,
+      )) ||
+    (level === logLevel.WARN && CHOSEN.some((warning) => message.startsWith(warning)));
+  if (expected) return 'debug';
+  switch (level) {
+    case logLevel.ERROR:
+      return 'error';
+    case logLevel.WARN:
+      return 'warn';
+    case logLevel.INFO:
+      return 'info';
+    default:
+      return 'debug';
+  }
 }
 
 /**

@@ -6,3 +6,4 @@ export * from './target-policy-config.js';
 export * from './method-not-allowed.js';
 export * from './route-docs.js';
 export * from './coalesced.js';
+export * from './command-line.js';

@@ -16,6 +16,7 @@ import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
+import { registerJsonBodies } from './json-body.js';
 import {
   PROBLEM_CONTENT_TYPE,
   frameworkErrors,
@@ -115,30 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       request.url,
     ),
   );
-  // `curl -X POST -H 'content-type: application/json'` with no body is a common way to
-  // pause or trigger; an empty JSON body is read as absent instead of refused.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  for (const type of ['application/json', 'application/merge-patch+json']) {
-    app.addContentTypeParser(type, { parseAs: 'string' }, (request, body, done) => {
-      const text = body.toString();
-      if (text === '') done(null, undefined);
-      else
-        void parseJson(request, text, (error, value) => {
-          // Valid JSON with a `__proto__` or `constructor.prototype` key is refused (prototype
-          // poisoning), but it is not malformed: say so with a 422 instead of "not valid JSON".
-          if (error !== null && isValidJson(text))
-            done(
-              new ApiError(
-                ApiErrorCode.ForbiddenJsonKey,
-                'the body uses a key nono refuses anywhere: "__proto__" or "constructor" with "prototype"',
-              ),
-              undefined,
-            );
-          else done(error, value);
-        });
-    });
-  }
+  registerJsonBodies(app);
 
   await app.register(swagger, {
     refResolver: {
@@ -216,14 +194,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   sealMethods();
   return app;
-}
-
-function isValidJson(text: string): boolean {
-  try {
-    // JSON.parse makes `__proto__` an own property: nothing is polluted, and the value is dropped.
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -3,7 +3,13 @@ import { hostname } from 'node:os';
 import { ZkClient, ZkOutbox, ZnodeLayout, outboxRoot } from '@nono/coordination';
 import { SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
-import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals } from '@nono/runtime';
+import {
+  EnvReader,
+  createLogger,
+  createMetricsRegistry,
+  exitOnSignals,
+  printCommandLineAnswer,
+} from '@nono/runtime';
 import { buildApp } from './app.js';
 import { OutboxRelay } from './audit/outbox-relay.js';
 import { hashToken } from './auth/token-registry.js';
@@ -16,19 +22,58 @@ import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
 import { ZkWebhookSecrets } from './webhook-secrets/zk-webhook-secrets.js';
 
+const PACKAGE_JSON = new URL('../package.json', import.meta.url);
+
+const USAGE = `Usage: nono-api                      start the REST API (/api/v1) and the web UI
+       nono-api hash-token <token>   print the SHA-256 of a token, for NONO_API_TOKENS
+
+Settings are environment variables (NONO_API_PORT, NONO_API_TOKENS, NONO_ZK_CONNECT, ...):
+see services/api/README.md and the README's Configuration table.
+
+Options:
+  -h, --help      this text
+  -V, --version   the version
+`;
+
+const HASH_TOKEN_USAGE = `Usage: nono-api hash-token <token>
+
+Prints the SHA-256 (hex) of <token>: put it in NONO_API_TOKENS as role:<hash>.
+A token that starts with "-" goes after "--": nono-api hash-token -- -abc
+`;
+
 /**
  * The composition root: the only file that reads process.env. `nono-api hash-token <t>`
- * prints the SHA-256 to put in NONO_API_TOKENS; anything else starts the server.
+ * prints the SHA-256 to put in NONO_API_TOKENS; no argument starts the server.
  */
 async function main(argv: readonly string[]): Promise<void> {
   if (argv[0] === 'hash-token') {
-    const token = argv[1];
+    const args = argv.slice(1);
+    const answered = printCommandLineAnswer(args, {
+      name: 'nono-api hash-token',
+      packageJson: PACKAGE_JSON,
+      usage: HASH_TOKEN_USAGE,
+      takesArguments: true,
+    });
+    if (answered !== undefined) {
+      process.exitCode = answered;
+      return;
+    }
+    const token = args[0] === '--' ? args[1] : args[0];
     if (token === undefined || token === '') {
-      process.stderr.write('usage: nono-api hash-token <token>\n');
+      process.stderr.write(HASH_TOKEN_USAGE);
       process.exitCode = 2;
       return;
     }
     process.stdout.write(`${hashToken(token)}\n`);
+    return;
+  }
+  const answered = printCommandLineAnswer(argv, {
+    name: 'nono-api',
+    packageJson: PACKAGE_JSON,
+    usage: USAGE,
+  });
+  if (answered !== undefined) {
+    process.exitCode = answered;
     return;
   }
   const config = loadApiConfig(new EnvReader(process.env));

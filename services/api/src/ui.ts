@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { EXECUTION_STATUSES, FAILED_EXECUTION_STATUSES } from '@nono/domain';
 import { type FastifyInstance } from 'fastify';
 
 /** `services/api/ui`, found the same way from src/ (tests) and dist/ (production). */
@@ -18,9 +19,22 @@ export async function registerUi(app: FastifyInstance, uiDir: string): Promise<v
     prefix: '/',
     wildcard: false,
     decorateReply: false,
-    setHeaders: (reply) => {
-      reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
-      reply.header('x-content-type-options', 'nosniff');
-    },
+    setHeaders: (reply) => setUiHeaders(reply),
   });
+  // The UI has no build step, so it cannot import libs/domain: the status lists are written
+  // into a module for it here, and the UI imports them from /execution-statuses.js.
+  const statuses = [
+    `export const EXECUTION_STATUSES = ${JSON.stringify(EXECUTION_STATUSES)};`,
+    `export const FAILED_EXECUTION_STATUSES = ${JSON.stringify(FAILED_EXECUTION_STATUSES)};`,
+    '',
+  ].join('\n');
+  app.get('/execution-statuses.js', { schema: { hide: true } }, (_request, reply) => {
+    setUiHeaders(reply);
+    return reply.type('text/javascript; charset=utf-8').send(statuses);
+  });
+}
+
+function setUiHeaders(reply: { header(name: string, value: string): unknown }): void {
+  reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+  reply.header('x-content-type-options', 'nosniff');
 }

@@ -167,6 +167,47 @@ describe('input validation (real ZooKeeper)', () => {
       expect(response.json()).toMatchObject({ code: 'NONO_FORBIDDEN_JSON_KEY' });
     },
   );
+  it.each([
+    ['text/plain', 'POST', '/api/v1/tasks'],
+    ['text/plain', 'PATCH', '/api/v1/tasks/v-any'],
+    ['application/x-www-form-urlencoded', 'POST', '/api/v1/tasks'],
+  ])('refuses a %s body to %s %s with 415 problem+json, as the README says', async (type, method, url) => {
+    const before = await snapshot();
+    const response = await h.app.inject({
+      method: method as 'POST' | 'PATCH',
+      url,
+      headers: { ...auth('admin'), 'content-type': type },
+      payload: JSON.stringify(sampleTask('v-text')),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    expect(response.json()).toMatchObject({ code: 'NONO_UNSUPPORTED_MEDIA_TYPE', status: 415 });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a "__proto__" key, naming where it is and why', async () => {
+    const before = await snapshot();
+    const body = JSON.stringify(sampleTask('v-proto')).replace(
+      /}$/,
+      ', "labels": {"__proto__": {"admin": "true"}}}',
+    );
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: { ...auth('admin'), 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(response.statusCode).toBe(422);
+    const problem = response.json<{ code: string; detail: string; errors: Array<{ field: string }> }>();
+    expect(problem).toMatchObject({
+      code: 'NONO_FORBIDDEN_JSON_KEY',
+      errors: [{ field: 'labels.__proto__' }],
+    });
+    expect(problem.detail).toMatch(/__proto__/);
+    expect(problem.detail).toMatch(/prototype/);
+    expect(problem.detail).not.toMatch(/not valid JSON/);
+    expect(await snapshot()).toEqual(before);
+  });
 
   it('re-validates a merge patch as a whole and keeps the task when it fails', async () => {
     await h.app.inject({

@@ -5,9 +5,10 @@ const API = '/api/v1';
 export class ApiProblem extends Error {
   constructor(status, problem) {
     const fields = (problem?.errors ?? []).map((e) => `${e.field || '(body)'}: ${e.message}`).join('; ');
-    super(
-      `${problem?.title ?? `HTTP ${status}`}${problem?.detail ? `: ${problem.detail}` : ''}${fields ? ` (${fields})` : ''}`,
-    );
+    const title = problem?.title ?? `HTTP ${status}`;
+    // A 401's detail repeats its title word for word: say it once.
+    const detail = problem?.detail && problem.detail !== title ? `: ${problem.detail}` : '';
+    super(`${title}${detail}${fields ? ` (${fields})` : ''}`);
     this.status = status;
     this.code = problem?.code ?? `HTTP_${status}`;
     this.errors = problem?.errors ?? [];
@@ -22,7 +23,24 @@ export function token() {
 }
 
 export function setToken(value) {
-  sessionStorage.setItem('nono-token', value);
+  if (value) sessionStorage.setItem('nono-token', value);
+  else sessionStorage.removeItem('nono-token');
+  signedInAs = undefined;
+}
+
+// The role of the token in use (GET /whoami), so that views offer only what it may do.
+const ROLES = ['viewer', 'operator', 'admin'];
+let signedInAs;
+
+/** Asks the API who the token is; resolves { role, actor } or throws its ApiProblem (401). */
+export async function whoAmI() {
+  signedInAs ??= await get('/whoami');
+  return signedInAs;
+}
+
+/** Whether the signed-in token's role includes `needed` (viewer < operator < admin). */
+export function can(needed) {
+  return signedInAs !== undefined && ROLES.indexOf(signedInAs.role) >= ROLES.indexOf(needed);
 }
 
 export async function call(method, path, { body, headers = {} } = {}) {

@@ -1,7 +1,7 @@
 // nono's web UI: plain ES modules, no framework, no build step. A hash router shows one
 // view at a time; the current view and the backend banner refresh themselves every few
 // seconds. It uses only /api/v1, so it can do nothing its token could not do with curl.
-import { ApiUnreachable, get, setToken, token } from './api.js';
+import { ApiUnreachable, get, setToken, token, whoAmI } from './api.js';
 import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
@@ -28,8 +28,37 @@ const ROUTES = [
 let current;
 let timer;
 
+/**
+ * Shows who the token is (and takes the token box out of the header), or the box alone when
+ * there is no token or the API refused it. Views render after it, knowing the role.
+ */
+async function signIn() {
+  const showSession = (role) => {
+    $('#token-form').hidden = role !== undefined;
+    $('#session').hidden = role === undefined;
+    $('#session-role').textContent = role ?? '';
+  };
+  if (!token()) return showSession(undefined);
+  try {
+    showSession((await whoAmI()).role);
+  } catch (error) {
+    showSession(undefined);
+    if (error.status === 401) setToken('');
+    throw error;
+  }
+}
+
 async function route() {
   current?.dispose?.();
+  try {
+    await signIn();
+  } catch (error) {
+    current = undefined;
+    $('#view').replaceChildren();
+    if (error instanceof ApiUnreachable) sayError(error);
+    else say(`${error.message}: check the token`, true);
+    return;
+  }
   const hash = location.hash || '#/tasks';
   const [pattern, make, nav] = ROUTES.find(([pattern]) => pattern.test(hash)) ?? ROUTES.at(-1);
   for (const link of document.querySelectorAll('[data-nav]'))
@@ -43,6 +72,7 @@ async function route() {
 
 async function refresh(first = false) {
   const view = current;
+  if (view === undefined) return;
   if (!token()) {
     say('Enter a token to start (npm start prints the local admin token).');
     return;
@@ -84,6 +114,10 @@ $('#token-form').addEventListener('submit', (event) => {
   event.preventDefault();
   setToken($('#token').value.trim());
   $('#token').value = '';
+  void route();
+});
+$('#sign-out').addEventListener('click', () => {
+  setToken('');
   void route();
 });
 window.addEventListener('hashchange', () => void route());

@@ -1,4 +1,6 @@
 // DOM helpers. Everything shown is inserted as text (textContent / attributes), never HTML.
+import { FAILED_EXECUTION_STATUSES } from './execution-statuses.js';
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 /** h('a', { href: '#/x', class: 'y', onclick }, 'text', child): an element. */
@@ -99,14 +101,17 @@ export function formatRelative(iso, now = Date.now()) {
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** 250 → "250 ms", 1500 → "1.5 s", 5000 → "5 s", 15000 → "15 s", 90000 → "1.5 min": no trailing zeros. */
 export function formatMs(ms) {
   if (ms === null || ms === undefined) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  if (ms < 86_400_000) return `${+(ms / 3_600_000).toFixed(1)} h`;
-  return `${+(ms / 86_400_000).toFixed(1)} d`;
+  if (ms < 60_000) return `${trimmed(ms / 1000, ms < 10_000 ? 2 : 1)} s`;
+  if (ms < 3_600_000) return `${trimmed(ms / 60_000, 1)} min`;
+  if (ms < 86_400_000) return `${trimmed(ms / 3_600_000, 1)} h`;
+  return `${trimmed(ms / 86_400_000, 1)} d`;
 }
+
+const trimmed = (value, digits) => String(Number(value.toFixed(digits)));
 
 export function describeSchedule(schedule) {
   if (schedule.kind === 'cron') return `${schedule.expression} (${schedule.timeZone})`;
@@ -114,8 +119,16 @@ export function describeSchedule(schedule) {
   return `once at ${formatInstant(schedule.at)}`;
 }
 
+/**
+ * A task's state in one word, as the CLI says it: "active" (not paused) or "paused" with its note.
+ * Not "running": that is an execution's status (a call in progress).
+ */
+export function taskState(task) {
+  return task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'active';
+}
+
 /** Statuses that mean something went wrong: shown in red everywhere. */
-export const FAILURES = new Set(['failed', 'timed-out', 'lost', 'misfired', 'unaccounted']);
+export const FAILURES = new Set([...FAILED_EXECUTION_STATUSES, 'unaccounted']); // unaccounted: a ledger outcome
 
 export function statusBadge(status) {
   const kind = FAILURES.has(status) ? 'bad' : status === 'succeeded' ? 'good' : 'neutral';

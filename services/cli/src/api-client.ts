@@ -127,9 +127,11 @@ export class ApiClient {
     if (status === 401) {
       return new CliError(
         ExitCode.Auth,
-        this.#settings.token === undefined
-          ? 'no API token given'
-          : `the API did not accept the token from ${this.#settings.tokenSource ?? '?'}: ${what} (401${code === undefined ? '' : ` ${code}`})`,
+        `${
+          this.#settings.token === undefined
+            ? 'no API token given'
+            : `the API did not accept the token from ${this.#settings.tokenSource ?? '?'}`
+        }: ${summary}`,
         [
           `set NONO_TOKEN, pass --token, or put {"token": "..."} in ${this.#configFile}`,
           'a local cluster started with `npm start` writes its admin token to .nono/local-token',

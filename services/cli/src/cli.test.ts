@@ -568,10 +568,28 @@ describe('cluster and history views', () => {
 
     api.on('GET /reports/tasks/nightly', {
       status: 200,
-      body: { taskId: 'nightly', runs: 4, successRate: 0.75 },
+      body: {
+        taskId: 'nightly',
+        executions: 5,
+        runs: 4,
+        succeeded: 3,
+        failed: 1,
+        timedOut: 0,
+        lost: 0,
+        skipped: 1,
+        missed: 0,
+        inProgress: 0,
+        successRate: 0.75,
+        durationMs: { p50: 6, p95: 1_250, p99: 2_000, max: 2_100 },
+        latenessMs: { p50: 1, p95: 3, p99: 9, max: 12 },
+      },
     });
     const task = await cli.run('report', '--task', 'nightly', '--days', '7');
     expect(task.stdout).toMatch(/^runs\s+4$/m);
+    expect(task.stdout).toMatch(/^success\s+75\.0%$/m);
+    expect(task.stdout).toMatch(/^duration\s+p50 6ms, p95 1\.3s, p99 2\.0s, max 2\.1s$/m);
+    expect(task.stdout).toMatch(/^lateness\s+p50 1ms, p95 3ms, p99 9ms, max 12ms$/m);
+    expect(task.stdout).not.toMatch(/[{}"]/);
     expect(api.requests.at(-1)?.query.get('from')).toBe('2026-11-15T12:00:00.000Z');
   });
 
@@ -681,6 +699,11 @@ describe('connection and authentication', () => {
     expect(run.code).toBe(ExitCode.Auth);
     expect(run.stderr).toContain('the API did not accept the token from NONO_TOKEN');
     expect(run.stderr).toContain('.nono/local-token');
+    // The same suffix as every other refusal: what was asked, the status and the code.
+    const flag = await cli.run('tasks', 'ls', '--token', 'wrong');
+    expect(flag.stderr).toMatch(
+      /^nono: the API did not accept the token from --token: GET \/tasks\?limit=500: unknown token \(401 NONO_UNAUTHENTICATED\)$/m,
+    );
   });
 
   it('says so when no token is configured', async () => {

@@ -1,30 +1,62 @@
 #!/usr/bin/env node
 import { SystemClock, formatIssues } from '@nono/domain';
-import { EnvReader, createLogger, exitOnSignals } from '@nono/runtime';
+import { EnvReader, createLogger, exitOnSignals, printCommandLineAnswer } from '@nono/runtime';
 import { rebuildDatabase, requestServiceRebuild } from './cli/rebuild.js';
 import { parseReplayArgs, replayEvents } from './cli/replay.js';
 import { loadHistoryConfig } from './config.js';
 import { startHistory } from './history-service.js';
 import { hashToken } from './http/admin-auth.js';
 
-/**
- * The composition root and the only place that reads process.env.
- *   nono-history            run the projector and the query API (default)
- *   nono-history rebuild    build a fresh database from the topics, then swap it in: done by the
- *                           running service when one answers at NONO_HISTORY_HOST:PORT, else offline
- *   nono-history replay --from <RFC 3339> --to <RFC 3339>   print the events of a window as JSON lines
- *   nono-history hash-token <token>   print the SHA-256 to put in NONO_HISTORY_ADMIN_TOKENS
- */
+const PACKAGE_JSON = new URL('../package.json', import.meta.url);
+
+const USAGE = `Usage: nono-history [serve]          run the projector and the query API (the default)
+       nono-history rebuild            build a fresh database from the topics, then swap it in: done by
+                                       the running service when one answers at NONO_HISTORY_HOST:PORT,
+                                       else offline
+       nono-history replay --from <RFC 3339> --to <RFC 3339>
+                                       print the events of a window as JSON lines
+       nono-history hash-token <token> print the SHA-256 of a token, for NONO_HISTORY_ADMIN_TOKENS
+
+Settings are environment variables (NONO_HISTORY_PORT, NONO_HISTORY_DB, NONO_KAFKA_BROKERS, ...):
+see services/history/README.md.
+
+Options:
+  -h, --help      this text
+  -V, --version   the version
+`;
+
+const HASH_TOKEN_USAGE = `Usage: nono-history hash-token <token>
+
+Prints the SHA-256 (hex) of <token>, for NONO_HISTORY_ADMIN_TOKENS or NONO_HISTORY_READ_TOKENS.
+A token that starts with "-" goes after "--": nono-history hash-token -- -abc
+`;
+
+/** The composition root and the only place that reads process.env (commands: see USAGE). */
 const [command = 'serve', ...args] = process.argv.slice(2);
 if (command === 'hash-token') {
-  const [token] = args;
+  const answered = printCommandLineAnswer(args, {
+    name: 'nono-history hash-token',
+    packageJson: PACKAGE_JSON,
+    usage: HASH_TOKEN_USAGE,
+    takesArguments: true,
+  });
+  if (answered !== undefined) process.exit(answered);
+  const token = args[0] === '--' ? args[1] : args[0];
   if (token === undefined || token === '') {
-    process.stderr.write('usage: nono-history hash-token <token>\n');
+    process.stderr.write(HASH_TOKEN_USAGE);
     process.exit(2);
   }
   process.stdout.write(`${hashToken(token)}\n`);
   process.exit(0);
 }
+// `replay` has options of its own (--from, --to); --help and --version are answered for every command.
+const answered = printCommandLineAnswer(process.argv.slice(2), {
+  name: 'nono-history',
+  packageJson: PACKAGE_JSON,
+  usage: USAGE,
+  takesArguments: true,
+});
+if (answered !== undefined) process.exit(answered);
 const config = loadHistoryConfig(new EnvReader(process.env));
 const clock = new SystemClock();
 

@@ -3,7 +3,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ZnodeLayout } from '@nono/coordination';
 import { type EventData, SystemClock, createEvent } from '@nono/domain';
-import { EnvReader, createLogger, createMetricsRegistry, exitOnSignals, startOpsServer } from '@nono/runtime';
+import {
+  EnvReader,
+  createLogger,
+  createMetricsRegistry,
+  exitOnSignals,
+  packageVersion,
+  printCommandLineAnswer,
+  startOpsServer,
+} from '@nono/runtime';
 import { createKafka, searchOutcomes, topicNames } from '@nono/events';
 import { loadSchedulerConfig } from './config.js';
 import { Coordinator } from './cluster/coordinator.js';
@@ -19,9 +27,29 @@ import { WebhookSecretBook } from './runner/webhook-secret-book.js';
 import { HttpInvoker } from './runner/invoker.js';
 import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
-const VERSION = '0.1.0';
+const PACKAGE_JSON = new URL('../package.json', import.meta.url);
+
+const USAGE = `Usage: nono-scheduler   run a scheduler: it joins the cluster, fires the tasks it is assigned
+
+Settings are environment variables (NONO_SCHEDULER_ID, NONO_SCHEDULER_PORT, NONO_ZK_CONNECT, ...):
+see services/scheduler/README.md.
+
+Options:
+  -h, --help      this text
+  -V, --version   the version
+`;
 
 async function main(): Promise<void> {
+  const answered = printCommandLineAnswer(process.argv.slice(2), {
+    name: 'nono-scheduler',
+    packageJson: PACKAGE_JSON,
+    usage: USAGE,
+  });
+  if (answered !== undefined) {
+    process.exitCode = answered;
+    return;
+  }
+  const version = packageVersion(PACKAGE_JSON);
   const config = loadSchedulerConfig(new EnvReader(process.env), process.pid);
   const log = createLogger('scheduler', config.logLevel, { schedulerId: config.schedulerId });
   const clock = new SystemClock();
@@ -85,7 +113,7 @@ async function main(): Promise<void> {
     incarnation,
     host: hostname(),
     pid: process.pid,
-    version: VERSION,
+    version,
     startedAt: new Date(clock.now()).toISOString(),
     opsUrl: ops.url,
   };
@@ -189,7 +217,7 @@ async function main(): Promise<void> {
         schedulerId: member.id,
         host: member.host,
         pid: member.pid,
-        version: VERSION,
+        version,
         startedAt: member.startedAt,
       });
   });

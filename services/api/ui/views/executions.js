@@ -1,20 +1,11 @@
 import { get } from '../api.js';
+import { EXECUTION_STATUSES } from '../execution-statuses.js';
 import { h, table } from '../dom.js';
 import { sayError } from '../notify.js';
 import { executionRow } from './task-detail.js';
 
-const STATUSES = [
-  '',
-  'succeeded',
-  'failed',
-  'timed-out',
-  'lost',
-  'misfired',
-  'skipped',
-  'running',
-  'retrying',
-  'scheduled',
-];
+// '' is "any status"; the statuses come from libs/domain through the API.
+const STATUSES = ['', ...EXECUTION_STATUSES];
 
 /**
  * Executions across tasks, newest first: filter by task, status, scheduler and time range,

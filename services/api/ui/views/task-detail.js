@@ -11,8 +11,10 @@ import {
   show,
   statusBadge,
   table,
+  taskState,
 } from '../dom.js';
 import { alertActionDialog, alertTable, rulesOfTask } from './alerts.js';
+import { FAILED_EXECUTION_STATUSES } from '../execution-statuses.js';
 import { taskActions } from './tasks.js';
 
 /** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
@@ -131,7 +133,13 @@ export function taskDetailView(taskId) {
       h(
         'div',
         { class: 'title-row' },
-        h('h2', {}, task.name, ' ', h('small', { class: 'mono' }, task.id)),
+        h(
+          'h2',
+          { class: 'id-cut', title: `${task.name} (${task.id})` },
+          task.name,
+          ' ',
+          h('small', { class: 'mono' }, task.id),
+        ),
         h(
           'div',
           { class: 'actions' },
@@ -145,11 +153,7 @@ export function taskDetailView(taskId) {
       h(
         'dl',
         { class: 'facts' },
-        fact(
-          'state',
-          task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'running',
-          task.paused ? 'paused' : '',
-        ),
+        fact('state', taskState(task), task.paused ? 'paused' : ''),
         fact('schedule', describeSchedule(task.schedule)),
         fact('target', `${task.target.method} ${task.target.url}`),
         fact('timeout', formatMs(task.target.timeoutMs)),
@@ -302,7 +306,7 @@ export function taskDetailView(taskId) {
       h(
         'p',
         { class: 'summary' },
-        `${w.label}: ${total.runs} runs, ${total.successRate === null ? '—' : `${Math.round(total.successRate * 1000) / 10} %`} succeeded, ${total.failed} failed, ${total.timedOut} timed out, ${total.lost} lost, ${total.skipped} skipped, ${total.missed} missed; duration p50 ${formatMs(total.durationMs.p50)}, p95 ${formatMs(total.durationMs.p95)}; lateness p50 ${formatMs(total.latenessMs.p50)}, p99 ${formatMs(total.latenessMs.p99)}`,
+        `${w.label}: ${total.runs} runs, ${total.successRate === null ? '—' : `${Math.round(total.successRate * 1000) / 10} %`} succeeded, ${total.failed} failed, ${total.timedOut} timed out, ${total.lost} lost, ${total.skipped} skipped, ${total.missed} missed; duration p50 ${formatMs(total.durationMs.p50)}, p95 ${formatMs(total.durationMs.p95)}; lateness p50 ${formatMs(total.latenessMs.p50)}, p95 ${formatMs(total.latenessMs.p95)}, p99 ${formatMs(total.latenessMs.p99)}`,
       ),
       h(
         'div',
@@ -357,11 +361,13 @@ export function executionRow(e, { withTask = false } = {}) {
   return h(
     'tr',
     {
-      class: ['failed', 'timed-out', 'lost', 'misfired'].includes(e.status) ? 'failure' : '',
+      class: FAILED_EXECUTION_STATUSES.includes(e.status) ? 'failure' : '',
       'data-execution': e.executionId,
       'data-status': e.status,
     },
-    withTask ? h('td', {}, h('a', { href: `#/tasks/${enc(e.taskId)}` }, e.taskId)) : null,
+    withTask
+      ? h('td', {}, h('a', { href: `#/tasks/${enc(e.taskId)}`, class: 'id-cut', title: e.taskId }, e.taskId))
+      : null,
     // reason: why it ran (scheduled, manual, catch-up, rerun…); shown when not the ordinary case.
     h(
       'td',

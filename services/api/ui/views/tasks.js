@@ -1,4 +1,4 @@
-import { call, enc, get } from '../api.js';
+import { call, can, enc, get } from '../api.js';
 import {
   confirmAction,
   describeSchedule,
@@ -7,6 +7,7 @@ import {
   h,
   statusBadge,
   table,
+  taskState,
 } from '../dom.js';
 import { say, sayError } from '../notify.js';
 
@@ -17,7 +18,7 @@ export function tasksView() {
     'select',
     { name: 'paused' },
     h('option', { value: '' }, 'all'),
-    h('option', { value: 'false' }, 'running'),
+    h('option', { value: 'false' }, 'active'),
     h('option', { value: 'true' }, 'paused'),
   );
   const list = h('div', { id: 'task-list' });
@@ -32,7 +33,9 @@ export function tasksView() {
         'div',
         { class: 'title-row' },
         h('h2', {}, 'Tasks'),
-        h('a', { class: 'button primary', href: '#/tasks/new', id: 'new-task' }, 'New task'),
+        can('admin')
+          ? h('a', { class: 'button primary', href: '#/tasks/new', id: 'new-task' }, 'New task')
+          : null,
       ),
       h(
         'form',
@@ -66,7 +69,7 @@ export function tasksView() {
         table(
           ['id', 'name', 'schedule', 'state', 'next fire', 'last result', 'owner', ''],
           items.map((item) => taskRow(item, lastResults, () => view.refresh())),
-          { empty: 'No tasks yet: define one with "New task".' },
+          { empty: can('admin') ? 'No tasks yet: define one with "New task".' : 'No tasks yet.' },
         ),
       );
     },
@@ -100,14 +103,10 @@ function taskRow({ task, owner, nextFireAt }, lastResults, reload) {
   return h(
     'tr',
     { 'data-task': task.id, class: task.paused ? 'is-paused' : '' },
-    h('td', {}, h('a', { href: `#/tasks/${id}` }, task.id)),
+    h('td', {}, h('a', { href: `#/tasks/${id}`, class: 'id-cut', title: task.id }, task.id)),
     h('td', {}, task.name),
     h('td', { class: 'mono' }, describeSchedule(task.schedule)),
-    h(
-      'td',
-      { class: task.paused ? 'paused' : '' },
-      task.paused ? `paused${task.pausedNote ? `: ${task.pausedNote}` : ''}` : 'running',
-    ),
+    h('td', { class: task.paused ? 'paused' : '' }, taskState(task)),
     h(
       'td',
       { title: nextFireAt ?? '' },
@@ -127,7 +126,10 @@ function taskRow({ task, owner, nextFireAt }, lastResults, reload) {
   );
 }
 
-/** Pause/resume, run now, edit, delete: shared by the list and the detail page. */
+/**
+ * Pause/resume, run now (operator), edit, delete (admin): shared by the list and the detail
+ * page. Only what the signed-in role may do is offered; the API checks again on each call.
+ */
 export function taskActions(task, reload, afterDelete) {
   const id = enc(task.id);
   let deleted = false;
@@ -152,32 +154,36 @@ export function taskActions(task, reload, afterDelete) {
       text,
     );
   return [
-    task.paused
-      ? act('Resume', async () => (await call('POST', `/tasks/${id}/resume`), `${task.id} resumed`))
-      : act(
-          'Pause',
-          async () => (await call('POST', `/tasks/${id}/pause`, { body: {} }), `${task.id} paused`),
-        ),
-    act(
-      'Run now',
-      async () =>
-        `${task.id} triggered: execution ${(await call('POST', `/tasks/${id}/trigger`, { body: {} })).body.executionId}`,
-    ),
-    h('a', { class: 'button', href: `#/tasks/${id}/edit` }, 'Edit'),
-    act(
-      'Delete',
-      async () => {
-        if (
-          !(await confirmAction(
-            `Delete task ${task.id}? Its schedule stops and its definition is removed; history is kept.`,
-          ))
-        )
-          return '';
-        await call('DELETE', `/tasks/${id}`);
-        deleted = true;
-        return `${task.id} deleted`;
-      },
-      'danger',
-    ),
+    !can('operator')
+      ? null
+      : task.paused
+        ? act('Resume', async () => (await call('POST', `/tasks/${id}/resume`), `${task.id} resumed`))
+        : act(
+            'Pause',
+            async () => (await call('POST', `/tasks/${id}/pause`, { body: {} }), `${task.id} paused`),
+          ),
+    can('operator') &&
+      act(
+        'Run now',
+        async () =>
+          `${task.id} triggered: execution ${(await call('POST', `/tasks/${id}/trigger`, { body: {} })).body.executionId}`,
+      ),
+    can('admin') && h('a', { class: 'button', href: `#/tasks/${id}/edit` }, 'Edit'),
+    can('admin') &&
+      act(
+        'Delete',
+        async () => {
+          if (
+            !(await confirmAction(
+              `Delete task ${task.id}? Its schedule stops and its definition is removed; history is kept.`,
+            ))
+          )
+            return '';
+          await call('DELETE', `/tasks/${id}`);
+          deleted = true;
+          return `${task.id} deleted`;
+        },
+        'danger',
+      ),
   ];
 }

@@ -1,3 +1,4 @@
+import { EXECUTION_STATUSES } from '@nono/domain/execution-status';
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { type CommandContext } from '../context.js';
@@ -11,17 +12,8 @@ interface Page<T> {
 }
 type Row = Record<string, unknown>;
 
-const STATUSES = [
-  'scheduled',
-  'running',
-  'succeeded',
-  'failed',
-  'timed-out',
-  'skipped',
-  'misfired',
-  'lost',
-  'retrying',
-];
+// Only the list: the CLI starts faster without the rest of the domain (cron, zones).
+const STATUSES: readonly string[] = EXECUTION_STATUSES;
 
 /** Read-only views: the cluster, and history (executions, reports, audit) through the API. */
 export function registerViewCommands(program: Command, context: () => CommandContext): void {
@@ -129,7 +121,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
         const { body } = await client.get<Row>(`/reports/tasks/${encodeURIComponent(options.task)}`, {
           query: { from },
         });
-        ctx.print(body, () => renderRecord(body));
+        ctx.print(body, () => renderTaskReport(body));
         return;
       }
       const rows: Row[] = [];
@@ -165,7 +157,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
                 r['lost'],
                 r['skipped'],
                 r['missed'],
-                typeof r['successRate'] === 'number' ? `${(r['successRate'] * 100).toFixed(1)}%` : '-',
+                formatRate(r['successRate']),
                 formatMs(r['meanDurationMs']),
                 formatMs(r['maxDurationMs']),
               ]),
@@ -328,4 +320,27 @@ function renderLedger(body: LedgerBody, flaggedOnly: boolean): string {
     `pending ${s.pending}, manual ${s.manual}\n` +
     `unaccounted ${s.unaccounted}, doubled ${s.doubled}, stale ${s.stale}, undue ${s.undue}\n`
   );
+}
+
+/** A task report as `key  value` lines; percentiles on one line each, as durations. */
+function renderTaskReport(report: Row): string {
+  const { durationMs, latenessMs, successRate, ...counts } = report;
+  return renderRecord({
+    ...counts,
+    success: formatRate(successRate),
+    duration: formatPercentiles(durationMs),
+    lateness: formatPercentiles(latenessMs),
+  });
+}
+
+/** `{ p50: 6, p95: 1250, … }` → "p50 6ms, p95 1.3s, …" in the order given. */
+function formatPercentiles(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return '-';
+  return Object.entries(value)
+    .map(([name, ms]) => `${name} ${formatMs(ms)}`)
+    .join(', ');
+}
+
+function formatRate(rate: unknown): string {
+  return typeof rate === 'number' ? `${(rate * 100).toFixed(1)}%` : '-';
 }

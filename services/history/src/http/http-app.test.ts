@@ -119,7 +119,7 @@ describe('single execution, reports, audit, cluster', () => {
     const report = response.json<
       Record<string, number> & {
         durationMs: { p50: number; p95: number; p99: number };
-        latenessMs: { p99: number };
+        latenessMs: { p50: number; p95: number; p99: number };
       }
     >();
     expect(report['executions']).toBe(100);
@@ -130,6 +130,8 @@ describe('single execution, reports, audit, cluster', () => {
     expect(report.durationMs.p50).toBeLessThanOrEqual(report.durationMs.p95);
     expect(report.durationMs.p95).toBeLessThanOrEqual(report.durationMs.p99);
     expect(report.latenessMs.p99).toBeGreaterThanOrEqual(0);
+    expect(report.latenessMs.p95).toBeGreaterThanOrEqual(report.latenessMs.p50);
+    expect(report.latenessMs.p95).toBeLessThanOrEqual(report.latenessMs.p99);
   });
 
   it('reports a day per task, consistent with the executions', async () => {

@@ -73,6 +73,7 @@ export interface TaskReport {
   };
   readonly latenessMs: {
     readonly p50: number | null;
+    readonly p95: number | null;
     readonly p99: number | null;
     readonly max: number | null;
   };
@@ -216,7 +217,12 @@ export class HistoryQueries {
         p99: pct(durations, 99),
         max: durations.at(-1) ?? null,
       },
-      latenessMs: { p50: pct(lateness, 50), p99: pct(lateness, 99), max: lateness.at(-1) ?? null },
+      latenessMs: {
+        p50: pct(lateness, 50),
+        p95: pct(lateness, 95),
+        p99: pct(lateness, 99),
+        max: lateness.at(-1) ?? null,
+      },
     };
   }
 
