@@ -94,6 +94,9 @@ function nonoAndBrowser(): Promise<Running> {
     const shot = (name: string): Promise<Buffer> =>
       page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
     const signIn = async (with_: string): Promise<void> => {
+      // Signed in already (the header shows Sign out instead of the token box): sign out first.
+      const signOut = page.locator('#sign-out');
+      if (await signOut.isVisible()) await signOut.click();
       await page.locator('#token').fill(with_);
       await page.locator('#token-form button').click();
     };
@@ -319,7 +322,7 @@ describe('web UI (Chromium)', () => {
       'ui-failing-fails',
     ]);
     expect(await page.locator('#task-rules').textContent()).toContain(
-      'no success within 10.0 min of a due instant',
+      'no success within 10 min of a due instant',
     );
     await page.locator('#task-alerts tr[data-alert][data-state="silenced"]').waitFor({ timeout: 10_000 });
     await page.locator('#task-alerts').scrollIntoViewIfNeeded();
