@@ -106,7 +106,7 @@ export class WebhookSecretBook {
       this.#entries = entries;
       this.#loaded = true;
     } catch (error) {
-      // The next session (or the next watch) reads again; until then the last good view stays.
+      // The next ZooKeeper session (or watch) reads again; until then the last good view stays.
       this.#log.warn({ err: error }, 'could not read the webhook secrets from ZooKeeper');
     }
   }
