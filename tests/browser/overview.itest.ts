@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Isolation, isolateOn } from '../support/isolation.js';
 import { startApiProcess } from '../support/api.js';
-import { REPO_ROOT, type RunningProcess, freePort } from '../support/processes.js';
+import { SHOTS, launchChromium, signedInPage } from '../support/browser.js';
+import { type RunningProcess, freePort } from '../support/processes.js';
 
 /**
  * The overview page in a real Chromium (scripts/install-browser.sh) against a real API process
@@ -12,8 +12,6 @@ import { REPO_ROOT, type RunningProcess, freePort } from '../support/processes.j
  * addresses and no scheduler running: the page still shows every section, the paused task under
  * "Needs attention", the next fires of the active task, and says which backends are unavailable.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO_ROOT, 'test-results/screenshots');
 const TOKENS = { admin: 'ov-admin-token', viewer: 'ov-viewer-token' };
 
 let iso: Isolation;
@@ -31,11 +29,6 @@ async function call(method: string, path: string, body?: unknown): Promise<void>
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium is not installed (${CHROMIUM} is missing): run scripts/install-browser.sh first.`,
-    );
-  mkdirSync(SHOTS, { recursive: true });
   iso = await isolateOn('ui-overview', inject('zkConnect'), inject('kafkaBrokers'));
   const started = await startApiProcess(iso, TOKENS, {
     NONO_HISTORY_URL: `http://127.0.0.1:${await freePort()}`,
@@ -51,11 +44,7 @@ beforeAll(async () => {
       target: { url: 'http://127.0.0.1:9/jobs' },
     });
   await call('POST', '/tasks/ov-paused/pause', { note: 'maintenance' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -63,14 +52,7 @@ afterAll(async () => {
   await api?.kill('SIGTERM');
 });
 
-async function signedIn(token: string): Promise<Page> {
-  if (browser === undefined) throw new Error('no browser');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${apiUrl}/#/overview`);
-  await page.locator('#token').fill(token);
-  await page.locator('#token-form button').click();
-  return page;
-}
+const signedIn = (token: string): Promise<Page> => signedInPage(browser, `${apiUrl}/#/overview`, token);
 
 describe('overview page (Chromium)', () => {
   it('is linked first in the nav and shows its sections to a viewer, with history and alerts unavailable', async () => {

@@ -169,7 +169,7 @@ function nextFiresTable(active, now) {
     .filter((item) => item.nextFireAt)
     .sort((a, b) => Date.parse(a.nextFireAt) - Date.parse(b.nextFireAt))
     .slice(0, NEXT_FIRES_SHOWN);
-  return table(
+  const list = table(
     ['at', 'task', 'owner'],
     upcoming.map(({ task, owner, nextFireAt }) =>
       h(
@@ -182,11 +182,19 @@ function nextFiresTable(active, now) {
     ),
     { empty: 'No active task has a next fire.' },
   );
+  return [list, moreThanRead(active.value, 'active')];
+}
+
+/** Tasks are read in one page of 500: past that, the section says it saw only part. */
+function moreThanRead(page, which) {
+  return page.nextCursor
+    ? h('p', { class: 'muted' }, `Among the first 500 ${which} tasks only (the Tasks page lists them all).`)
+    : null;
 }
 
 function pausedTable(pausedTasks) {
   if (!pausedTasks.ok) return unavailable('tasks', pausedTasks);
-  return table(
+  const list = table(
     ['task', 'name', 'state'],
     pausedTasks.value.items.map(({ task }) =>
       h(
@@ -199,6 +207,7 @@ function pausedTable(pausedTasks) {
     ),
     { empty: 'No paused task.' },
   );
+  return [list, moreThanRead(pausedTasks.value, 'paused')];
 }
 
 function failingTable(executions) {
