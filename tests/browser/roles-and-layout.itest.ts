@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Isolation, isolateOn } from '../support/isolation.js';
 import { startApiProcess } from '../support/api.js';
-import { REPO_ROOT, type RunningProcess, freePort } from '../support/processes.js';
+import { SHOTS, launchChromium, signedInPage } from '../support/browser.js';
+import { type RunningProcess, freePort } from '../support/processes.js';
 
 /**
  * What a newcomer sees first in the web UI, in a real Chromium (scripts/install-browser.sh)
@@ -13,8 +14,6 @@ import { REPO_ROOT, type RunningProcess, freePort } from '../support/processes.j
  * signed in, a wrong token is said once, a viewer is not offered what a viewer may not do,
  * intervals read one way, and a 128-character id does not widen the page.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO_ROOT, 'test-results/screenshots');
 const TOKENS = { admin: 'ui-admin-token', operator: 'ui-operator-token', viewer: 'ui-viewer-token' };
 const LONG_ID = `long-${'x'.repeat(119)}-end`;
 
@@ -25,11 +24,6 @@ let browser: Browser | undefined;
 const profileDir = mkdtempSync(join(tmpdir(), 'nono-ui-roles-'));
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium is not installed (${CHROMIUM} is missing): run scripts/install-browser.sh first.`,
-    );
-  mkdirSync(SHOTS, { recursive: true });
   iso = await isolateOn('ui-roles', inject('zkConnect'), inject('kafkaBrokers'));
   // Nothing answers at history's and alerts' addresses: the pages must still show the tasks.
   const started = await startApiProcess(iso, TOKENS, {
@@ -56,11 +50,7 @@ beforeAll(async () => {
     });
     expect(response.status, await response.text()).toBe(201);
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -69,14 +59,7 @@ afterAll(async () => {
   rmSync(profileDir, { recursive: true, force: true });
 });
 
-async function signedIn(token: string): Promise<Page> {
-  if (browser === undefined) throw new Error('no browser');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(apiUrl);
-  await page.locator('#token').fill(token);
-  await page.locator('#token-form button').click();
-  return page;
-}
+const signedIn = (token: string): Promise<Page> => signedInPage(browser, apiUrl, token);
 
 describe('web UI for a newcomer (Chromium)', () => {
   it('takes the token box out of the header once signed in, and shows the role', async () => {

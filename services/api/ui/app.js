@@ -6,6 +6,7 @@ import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
 import { executionsView } from './views/executions.js';
+import { overviewView } from './views/overview.js';
 import { schedulersView } from './views/schedulers.js';
 import { taskDetailView } from './views/task-detail.js';
 import { taskFormView } from './views/task-form.js';
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^#\/tasks\/new$/, () => taskFormView(undefined), 'tasks'],
   [/^#\/tasks\/([^/]+)\/edit$/, (m) => taskFormView(decodeURIComponent(m[1])), 'tasks'],
   [/^#\/tasks\/([^/]+)$/, (m) => taskDetailView(decodeURIComponent(m[1])), 'tasks'],
+  [/^#\/overview$/, () => overviewView(), 'overview'],
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
   [/^#\/tokens$/, () => tokensView(), 'tokens'],
