@@ -7,6 +7,7 @@
  *
  *   node --import tsx --conditions source bench/cron/engine-transition-day.ts --tasks 20
  *   node --import tsx --conditions source bench/cron/engine-transition-day.ts --tasks 1000 --hours 2
+ *   npx turbo run build && node --import tsx bench/cron/engine-transition-day.ts --built --tasks 1000 --hours 0.25
  *
  * `--hours H` drives the H hours centred on the transition instead of the whole day (a whole day
  * of 1,000 per-second tasks is 86 million fires). The harness's own cost (advancing the clock
@@ -18,19 +19,15 @@ import { parseArgs } from 'node:util';
 import { ManualClock, type SchedulerTask } from '@nono/domain';
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
-import { Engine } from '../../services/scheduler/src/engine/engine.js';
-import { OpenExecutions } from '../../services/scheduler/src/lost/open-executions.js';
-import { createSchedulerMetrics } from '../../services/scheduler/src/metrics.js';
+import type * as EngineModule from '../../services/scheduler/src/engine/engine.js';
+import type * as OpenExecutionsModule from '../../services/scheduler/src/lost/open-executions.js';
+import type * as MetricsModule from '../../services/scheduler/src/metrics.js';
 import {
   type InvocationOutcome,
   type InvocationRequest,
   type Invoker,
 } from '../../services/scheduler/src/runner/invoker.js';
-import {
-  MemoryFence,
-  MemoryRecords,
-  MemoryTriggers,
-} from '../../services/scheduler/src/testing/memory-ports.js';
+import type * as MemoryPortsModule from '../../services/scheduler/src/testing/memory-ports.js';
 import { PARIS_TRANSITION_DAYS, cronTask } from './transition-days.js';
 
 const { values } = parseArgs({
@@ -39,9 +36,21 @@ const { values } = parseArgs({
     hours: { type: 'string' },
     expression: { type: 'string', default: '* * * * * *' },
     zone: { type: 'string', default: 'Europe/Paris' },
+    built: { type: 'boolean', default: false },
   },
 });
 const taskCount = Number(values.tasks);
+
+// `--built` measures the compiled services/scheduler/dist (run `npx turbo run build` first), as
+// a scheduler runs in production; without it, the sources through tsx, whose transform adds
+// work of its own (a name helper around every function expression) to the hot path.
+const root = values.built === true ? '../../services/scheduler/dist' : '../../services/scheduler/src';
+const { Engine } = (await import(`${root}/engine/engine.js`)) as typeof EngineModule;
+const { OpenExecutions } = (await import(`${root}/lost/open-executions.js`)) as typeof OpenExecutionsModule;
+const { createSchedulerMetrics } = (await import(`${root}/metrics.js`)) as typeof MetricsModule;
+const { MemoryFence, MemoryRecords, MemoryTriggers } = (await import(
+  `${root}/testing/memory-ports.js`
+)) as typeof MemoryPortsModule;
 const STEP_MS = 100;
 
 const DAYS = PARIS_TRANSITION_DAYS;
@@ -73,7 +82,7 @@ async function drive(count: number, start: number, end: number): Promise<{ cpuUs
   const engine = new Engine({
     schedulerId: 'bench',
     clock,
-    fence: new MemoryFence(),
+    fence: new MemoryFence({ keepClaims: false }),
     invoker,
     events: { append: (batch) => void (events += batch.length) },
     openExecutions: new OpenExecutions({

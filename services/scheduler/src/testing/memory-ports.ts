@@ -20,7 +20,16 @@ export class MemoryFence implements FencePort {
   readonly #states = new Map<string, VersionedFireState>();
   /** Every state written after the first (the claims and housekeeping writes), in order. */
   readonly claims: FireState[] = [];
+  readonly #keepClaims: boolean;
   #zxid = 100;
+
+  /**
+   * `keepClaims: false` for benchmarks: millions of retained states would make the garbage
+   * collector's work, not the engine's, the thing measured.
+   */
+  constructor(options: { keepClaims?: boolean } = {}) {
+    this.#keepClaims = options.keepClaims ?? true;
+  }
 
   read(taskId: string): Promise<StoredFireState | undefined> {
     return Promise.resolve(this.#states.get(taskId));
@@ -37,7 +46,7 @@ export class MemoryFence implements FencePort {
     if (current === undefined) return Promise.resolve({ ok: false, reason: 'absent' });
     if (current.version !== expectedVersion) return Promise.resolve({ ok: false, reason: 'conflict' });
     this.#states.set(taskId, { state: next, version: expectedVersion + 1 });
-    this.claims.push(next);
+    if (this.#keepClaims) this.claims.push(next);
     return Promise.resolve({ ok: true, version: expectedVersion + 1, fencingToken: ++this.#zxid });
   }
 
