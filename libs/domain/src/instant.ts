@@ -23,8 +23,27 @@ function daysInMonth(year: number, month: number): number {
   return lastDay.getUTCDate();
 }
 
+/**
+ * The last instants formatted: a scheduler formats the same few instants (this tick, this
+ * second's nominal instant) for every one of a burst of fires, and a Date plus an ISO
+ * string each time is a measurable share of the CPU per fire.
+ */
+const recentlyFormatted: { ms: EpochMs; text: string }[] = [
+  { ms: NaN, text: '' },
+  { ms: NaN, text: '' },
+];
+let nextSlot = 0;
+
 export function formatInstant(ms: EpochMs): string {
-  return new Date(ms).toISOString();
+  const [a, b] = recentlyFormatted as [{ ms: EpochMs; text: string }, { ms: EpochMs; text: string }];
+  if (a.ms === ms) return a.text;
+  if (b.ms === ms) return b.text;
+  const text = new Date(ms).toISOString();
+  const slot = recentlyFormatted[nextSlot] as { ms: EpochMs; text: string };
+  slot.ms = ms;
+  slot.text = text;
+  nextSlot ^= 1;
+  return text;
 }
 
 export const SECOND_MS = 1_000;

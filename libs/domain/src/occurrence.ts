@@ -58,17 +58,56 @@ export function timeOrderedUuid(ms: EpochMs, name: string, namespace: string = N
   return formatUuid(digest);
 }
 
+/**
+ * The hash input is assembled in one buffer kept for the next call (three ids per fire): the
+ * namespace bytes, then the name. Grown, never shrunk, when a name is longer than it.
+ */
+let digestInput = Buffer.alloc(256);
+let digestInputNamespace = '';
+
 function nameDigest(name: string, namespace: string): Buffer {
-  let ns = namespaceBytes.get(namespace);
-  if (ns === undefined)
-    namespaceBytes.set(namespace, (ns = Buffer.from(namespace.replaceAll('-', ''), 'hex')));
-  const input = Buffer.allocUnsafe(ns.length + Buffer.byteLength(name));
-  ns.copy(input, 0);
-  input.write(name, ns.length, 'utf8');
-  return hash('sha1', input, 'buffer');
+  if (namespace !== digestInputNamespace) {
+    let ns = namespaceBytes.get(namespace);
+    if (ns === undefined)
+      namespaceBytes.set(namespace, (ns = Buffer.from(namespace.replaceAll('-', ''), 'hex')));
+    ns.copy(digestInput, 0);
+    digestInputNamespace = namespace;
+  }
+  const needed = 16 + Buffer.byteLength(name);
+  if (needed > digestInput.length) {
+    const grown = Buffer.alloc(Math.max(needed, 2 * digestInput.length));
+    digestInput.copy(grown, 0, 0, 16);
+    digestInput = grown;
+  }
+  const end = 16 + digestInput.write(name, 16, 'utf8');
+  return hash('sha1', digestInput.subarray(0, end), 'buffer');
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
+/** 8-4-4-4-12 lower-case hex, from a lookup per byte rather than a hex string cut in five. */
 function formatUuid(bytes: Buffer): string {
-  const hex = bytes.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const h = (i: number): string => HEX_PAIRS[bytes[i] ?? 0] as string;
+  return (
+    h(0) +
+    h(1) +
+    h(2) +
+    h(3) +
+    '-' +
+    h(4) +
+    h(5) +
+    '-' +
+    h(6) +
+    h(7) +
+    '-' +
+    h(8) +
+    h(9) +
+    '-' +
+    h(10) +
+    h(11) +
+    h(12) +
+    h(13) +
+    h(14) +
+    h(15)
+  );
 }

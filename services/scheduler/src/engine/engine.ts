@@ -24,6 +24,7 @@ import { type ConcludedExecutions } from '../lost/concluded-executions.js';
 import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
+import { Cancellation } from '../runner/cancellation.js';
 import { ExecutionRunner, type RunEnd, type RunnableFire } from '../runner/execution-runner.js';
 import { type Invoker } from '../runner/invoker.js';
 import { TriggerInbox, type TriggerStore } from '../triggers/trigger-inbox.js';
@@ -277,7 +278,7 @@ export class Engine {
     if (timedOut) {
       this.#o.log.warn({ running: this.runningCount }, 'shutdown deadline: abandoning running calls');
       for (const runtime of this.#tasks.values())
-        for (const controller of runtime.running.values()) controller.abort();
+        for (const running of runtime.running.values()) running.cancel();
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
     this.#state = 'stopped';
@@ -378,11 +379,17 @@ export class Engine {
         onTime: f.onTime,
       };
     });
-    const inflight: Record<string, InflightExecution> = { ...fire.state.inflight };
+    // Keyed by execution ids, each new: in an object literal every new key would make V8 build
+    // a new hidden class, the largest single cost of a claim. A prototype-less object is a
+    // dictionary from the start, and serialises the same.
+    const inflight = Object.create(null) as Record<string, InflightExecution>;
     const cleared = [...runtime.finished];
-    for (const executionId of cleared) delete inflight[executionId];
+    for (const executionId in fire.state.inflight)
+      if (!runtime.finished.has(executionId))
+        inflight[executionId] = fire.state.inflight[executionId] as InflightExecution;
     // The fencing token is only known after the write; entries get it on the next write or are matched by id.
     for (const c of claimed) {
+      const mark = this.#o.openExecutions.open(task.id, c.executionId);
       inflight[c.executionId] = {
         nominal: c.nominal,
         schedulerId: this.#o.schedulerId,
@@ -391,7 +398,8 @@ export class Engine {
         reason: c.reason,
         fencingToken: 0,
         taskIncarnation: task.createdAt,
-        ...this.#o.openExecutions.open(task.id, c.executionId),
+        incarnation: mark.incarnation,
+        seq: mark.seq,
       };
     }
     const next: FireState = {
@@ -558,7 +566,7 @@ export class Engine {
       const fires = [...catchUp, ...onTime];
       const busy = runtime.running.size > 0 || runtime.buffered.length > 0;
       const decided = decideOverlap(task.overlap, busy, fires);
-      if (decided.cancelRunning) for (const controller of runtime.running.values()) controller.abort();
+      if (decided.cancelRunning) for (const running of runtime.running.values()) running.cancel();
       const skipped = [...decided.skip, ...(decided.dropWaiting ? runtime.buffered : [])];
       if (decided.dropWaiting) runtime.buffered = [];
       for (const s of skipped) {
@@ -591,10 +599,10 @@ export class Engine {
   }
 
   #startExecution(runtime: TaskRuntime, task: SchedulerTask, fire: RunnableFire): void {
-    const controller = new AbortController();
-    runtime.running.set(fire.executionId, controller);
+    const cancellation = new Cancellation();
+    runtime.running.set(fire.executionId, cancellation);
     const execution = this.#runner
-      .run(task, fire, controller.signal)
+      .run(task, fire, cancellation)
       .catch((error: unknown): RunEnd => {
         this.#o.log.error({ err: error, executionId: fire.executionId }, 'execution crashed');
         return 'cancelled';

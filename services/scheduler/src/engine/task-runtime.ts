@@ -1,5 +1,6 @@
 import { type SchedulerTask, type TimerHandle } from '@nono/domain';
 import { type VersionedFireState } from '../fence/fire-fence.js';
+import { type Cancellation } from '../runner/cancellation.js';
 import { type RunnableFire } from '../runner/execution-runner.js';
 import { type ClaimedFire } from './engine.js';
 
@@ -15,7 +16,7 @@ export interface TaskRuntime {
   baseline: number;
   /** Taken over from another scheduler at this instant: its late fires say "failover". */
   takenOverAt: number | undefined;
-  readonly running: Map<string, AbortController>;
+  readonly running: Map<string, Cancellation>;
   /** Waiting for the running execution (overlap `buffer-one`/`buffer-all`). */
   buffered: RunnableFire[];
   /** Claimed, not yet started, by `fireAt`. They start even after a release: the fence gave them to us. */

@@ -3,10 +3,12 @@ import {
   type SchedulerTask,
   type TriggerParameters,
   fixedBodyWithParameters,
+  formatInstant,
   isAcceptedStatus,
   isSuccessfulResponse,
 } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
+import { type Cancellation } from './cancellation.js';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
 import { signWebhook, webhookIdFor } from './webhook-signer.js';
@@ -20,7 +22,8 @@ export interface InvocationRequest {
   readonly reason: FireReason;
   readonly fencingToken: number;
   readonly schedulerId: string;
-  readonly signal?: AbortSignal;
+  /** Cancelled by the engine (overlap policy, shutdown past its deadline): the call is aborted. */
+  readonly cancellation?: Cancellation;
   /** A manual run's trigger parameters (checked against the task by the API). */
   readonly parameters?: TriggerParameters;
 }
@@ -101,9 +104,7 @@ export class HttpInvoker implements Invoker {
     // One controller and one plain timer per attempt: cheaper than AbortSignal.timeout + any.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(TIMED_OUT), call.task.target.timeoutMs);
-    const cancel = (): void => controller.abort(call.signal?.reason);
-    call.signal?.addEventListener('abort', cancel, { once: true });
-    if (call.signal?.aborted === true) cancel();
+    const stopListening = call.cancellation?.onCancel(() => controller.abort());
     // The exact bytes sent are the bytes signed.
     const payload = call.task.target.method === 'GET' ? '' : requestBody(call);
     try {
@@ -126,7 +127,7 @@ export class HttpInvoker implements Invoker {
           'nono-task-id': call.task.id,
           'nono-attempt': String(call.attempt),
           'nono-fencing-token': String(call.fencingToken),
-          'nono-nominal-time': new Date(call.nominal).toISOString(),
+          'nono-nominal-time': formatInstant(call.nominal),
           // When nono stops waiting: a worker can budget its work instead of being cut off.
           'nono-deadline': new Date(started + call.task.target.timeoutMs).toISOString(),
           traceparent: traceparentFor(call.executionId, call.attempt),
@@ -154,11 +155,11 @@ export class HttpInvoker implements Invoker {
     } catch (error) {
       const durationMs = Math.max(0, this.#now() - started);
       if (controller.signal.reason === TIMED_OUT) return { kind: 'timed-out', durationMs };
-      if (call.signal?.aborted === true) return { kind: 'cancelled', durationMs };
+      if (call.cancellation?.cancelled === true) return { kind: 'cancelled', durationMs };
       return { kind: 'failed', error: describeError(error), durationMs };
     } finally {
       clearTimeout(timer);
-      call.signal?.removeEventListener('abort', cancel);
+      stopListening?.();
       releaseHost();
       releaseGlobal();
     }
@@ -193,8 +194,8 @@ function invocationBody(call: InvocationRequest): string {
   return JSON.stringify({
     taskId: call.task.id,
     executionId: call.executionId,
-    nominalTime: new Date(call.nominal).toISOString(),
-    firedAt: new Date(call.firedAt).toISOString(),
+    nominalTime: formatInstant(call.nominal),
+    firedAt: formatInstant(call.firedAt),
     attempt: call.attempt,
     reason: call.reason,
     fencingToken: call.fencingToken,
