@@ -173,6 +173,20 @@ describe('web UI (Chromium)', () => {
       .poll(() => page.locator('.facts dd.paused').textContent(), { timeout: 10_000 })
       .toBe('paused');
     await shot('05-task-paused');
+
+    // Editing the schedule shows, before saving, the instants of the next 7 days the change
+    // adds and removes (every second → every 2 seconds: half of them go).
+    await page.goto(`${apiUrl}/#/tasks/ui-every-second/edit`);
+    await expect
+      .poll(() => page.locator('#f-schedule-everyMs').inputValue(), { timeout: 10_000 })
+      .toBe('1000');
+    await page.locator('#f-schedule-everyMs').fill('2000');
+    await expect
+      .poll(() => page.locator('#schedule-diff').textContent(), { timeout: 10_000 })
+      .toMatch(/^Next 7 days( \(compared up to [^)]+\))?: 0 instants added, \d+ removed \(first /);
+    await shot('05b-form-schedule-diff');
+    await page.goto(`${apiUrl}/#/tasks/ui-every-second`);
+    await page.locator('.facts dd.paused').waitFor({ timeout: 10_000 });
     await page.locator('a[href="#/tasks"]').first().click();
     await expect
       .poll(() => page.locator('tr[data-task="ui-every-second"] td.paused').textContent(), {

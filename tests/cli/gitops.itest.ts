@@ -58,9 +58,21 @@ describe('GitOps: apply a directory, export, prune', () => {
       dryRun: true,
       plan: [
         { id: 'gitops-a', action: 'unchanged' },
-        { id: 'gitops-b', action: 'update', changes: ['schedule.everyMs: 60000 → 120000'] },
+        {
+          id: 'gitops-b',
+          action: 'update',
+          changes: ['schedule.everyMs: 60000 → 120000'],
+          // Every other minute of the next 7 days goes; nothing comes.
+          instants: { days: 7, added: 0, firstAdded: [] },
+        },
       ],
     });
+    const removed = (JSON.parse(plan.stdout) as { plan: Array<{ instants?: { removed: number } }> }).plan[1]
+      ?.instants?.removed;
+    expect(removed).toBeGreaterThanOrEqual(5_039);
+    expect(removed).toBeLessThanOrEqual(5_040);
+    const planText = await nono(['tasks', 'apply', '-f', 'repo', '--dry-run'], changed);
+    expect(planText.stdout).toMatch(/instants in the next 7 days: \+0, -50(39|40) \(first /);
 
     // An operator's pause is kept by a file that does not set `paused`.
     expect((await call('POST', '/tasks/gitops-a/pause', { note: 'incident 42' })).status).toBe(200);

@@ -17,6 +17,7 @@ export * from './history-query.js';
 export * from './fire-decisions.js';
 export * from './ledger.js';
 export * from './dst-effects.js';
+export * from './schedule-diff.js';
 export * from './alert-rule.js';
 export * from './alert-api.js';
 export * from './audit-events.js';

@@ -213,6 +213,53 @@ export const FirePreviewResponse = Type.Object(
   { additionalProperties: false },
 );
 
+export const ScheduleDiffQuery = Type.Object(
+  {
+    days: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 31, default: 7, description: 'the window compared, from now' }),
+    ),
+    count: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'instants listed per side' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ChangedInstants = Type.Object(
+  {
+    count: Type.Integer({ minimum: 0 }),
+    first: Type.Array(
+      Type.Object(
+        {
+          utc: Type.String({ description: 'RFC 3339, UTC' }),
+          local: Type.String({ description: "the same instant with the proposal's zone offset" }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'the earliest ones' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ScheduleDiffResponse = Type.Object(
+  {
+    taskId: Type.String(),
+    timeZone: Type.String({ description: "the proposal's zone (UTC for intervals and one-shots)" }),
+    from: Type.String({ description: 'RFC 3339: instants strictly after it are compared' }),
+    until: Type.String({ description: 'RFC 3339: the end of the window' }),
+    checkedUntil: Type.String({
+      description:
+        'RFC 3339: how far both were compared; before `until` when a schedule has more than 100,000 instants in the window',
+    }),
+    complete: Type.Boolean({ description: 'whether the whole window was compared' }),
+    added: ChangedInstants,
+    removed: ChangedInstants,
+    kept: Type.Integer({ minimum: 0, description: 'instants both have' }),
+  },
+  { additionalProperties: false },
+);
+
 export const TaskPreviewResponse = Type.Composite(
   [Type.Object({ taskId: Type.String() }), FirePreviewResponse],
   { additionalProperties: false },

@@ -176,7 +176,12 @@ describe('nono tasks apply', () => {
     const run = await cli.run('tasks', 'apply', '-f', 't.json');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('~ update    nightly\n      misfire: (none) → ');
-    expect(run.stdout).toContain('      schedule.timeZone: "Europe/Paris" → "UTC"\n+ create    fresh\n');
+    // A zone change moves every instant of the week: 7 daily ones go, 7 come, an hour apart.
+    expect(run.stdout).toContain(
+      '      schedule.timeZone: "Europe/Paris" → "UTC"\n' +
+        '      instants in the next 7 days: +7 (first 2026-11-23T03:00:00.000Z), -7 (first 2026-11-23T02:00:00.000Z)\n' +
+        '+ create    fresh\n',
+    );
     expect(run.stdout).toMatch(/1 created, 1 updated, 0 unchanged, 0 deleted\n$/);
     const put = api.requests.find((r) => r.method === 'PUT');
     expect(put?.headers['if-match']).toBe('"3"');

@@ -1,4 +1,13 @@
-import { type TaskSpec, TaskSpecSchema, formatIssues, parseTaskSpec } from '@nono/domain';
+import {
+  type TaskSpec,
+  TaskSpecSchema,
+  type TaskTiming,
+  diffSchedules,
+  formatInstant,
+  formatIssues,
+  parseSchedule,
+  parseTaskSpec,
+} from '@nono/domain';
 import { CliError, ExitCode } from './cli-error.js';
 import { type TaskDocument } from './task-file.js';
 
@@ -14,7 +23,24 @@ export interface PlanStep {
   readonly body?: Record<string, unknown>;
   /** The version read, for If-Match (update, delete). */
   readonly etag?: string;
+  /** For an update that changes when the task fires: the instants of the coming days it adds and removes. */
+  readonly instants?: PlannedInstants;
 }
+
+/** How many instants of the next `days` days an update adds and removes, and the first of each. */
+export interface PlannedInstants {
+  readonly days: number;
+  readonly added: number;
+  readonly removed: number;
+  readonly firstAdded: readonly string[];
+  readonly firstRemoved: readonly string[];
+  /** Compared only up to here (a schedule with more than 100,000 instants in the window). */
+  readonly checkedUntil?: string;
+}
+
+/** The window a plan's schedule diff covers. */
+export const PLAN_DIFF_DAYS = 7;
+const TIMING_FIELDS = ['schedule', 'startAt', 'endAt'];
 
 /** A task on the server as the plan needs it: its JSON and its ETag. */
 export interface ServerTask {
@@ -57,12 +83,19 @@ export function planApply(
     }
     // The server's definition is stored normalised already.
     const changes = fieldChanges(pickSpec(current.task), parsed.value);
+    const timingChanged = changes.some((change) => TIMING_FIELDS.includes(change.split(/[.:]/)[0] ?? ''));
+    const before = timingChanged ? timingOf(document.id, current.task) : undefined;
+    const instants =
+      before === undefined
+        ? undefined
+        : plannedInstants(before, { ...parsed.value, id: document.id }, options.now);
     steps.push({
       id: document.id,
       action: changes.length === 0 ? 'unchanged' : 'update',
       changes,
       ...(changes.length === 0 ? {} : { body: { id: document.id, ...wanted } }),
       ...(current.etag === undefined ? {} : { etag: current.etag }),
+      ...(instants === undefined ? {} : { instants }),
     });
   }
   if (options.prune)
@@ -72,6 +105,26 @@ export function planApply(
         steps.push({ id, action: 'delete', changes: [], ...(etag === undefined ? {} : { etag }) });
       }
   return steps;
+}
+
+/** The server task's timing, or undefined if it cannot be read (the plan then shows no diff). */
+function timingOf(id: string, task: Readonly<Record<string, unknown>>): TaskTiming | undefined {
+  const schedule = parseSchedule(task['schedule']);
+  if (!schedule.ok) return undefined;
+  const bound = (field: string) => (typeof task[field] === 'string' ? { [field]: task[field] } : {});
+  return { id, schedule: schedule.value, ...bound('startAt'), ...bound('endAt') };
+}
+
+function plannedInstants(before: TaskTiming, after: TaskTiming, now: number): PlannedInstants {
+  const diff = diffSchedules(before, after, now, now + PLAN_DIFF_DAYS * 86_400_000, { listLimit: 3 });
+  return {
+    days: PLAN_DIFF_DAYS,
+    added: diff.added.count,
+    removed: diff.removed.count,
+    firstAdded: diff.added.first.map(formatInstant),
+    firstRemoved: diff.removed.first.map(formatInstant),
+    ...(diff.checkedUntil === diff.until ? {} : { checkedUntil: formatInstant(diff.checkedUntil) }),
+  };
 }
 
 function pauseOf(task: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -118,6 +171,7 @@ export function renderPlan(steps: readonly PlanStep[], done = false): string {
   const lines = steps.flatMap((step) => [
     `${sign[step.action]} ${step.action.padEnd(9)} ${step.id}`,
     ...step.changes.map((change) => `      ${change}`),
+    ...(step.instants === undefined ? [] : [`      ${describeInstants(step.instants)}`]),
   ]);
   const count = (action: PlanAction) => steps.filter((step) => step.action === action).length;
   lines.push(
@@ -126,4 +180,15 @@ export function renderPlan(steps: readonly PlanStep[], done = false): string {
       : `${count('create')} to create, ${count('update')} to update, ${count('unchanged')} unchanged, ${count('delete')} to delete`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `instants in the next 7 days: +2 (first 2026-06-02T07:00:00.000Z), -5 (first …)`. */
+function describeInstants(instants: PlannedInstants): string {
+  const side = (sign: string, count: number, first: readonly string[]) =>
+    `${sign}${count}${first[0] === undefined ? '' : ` (first ${first[0]})`}`;
+  const window =
+    instants.checkedUntil === undefined
+      ? `in the next ${instants.days} days`
+      : `up to ${instants.checkedUntil} (the next ${instants.days} days hold too many to compare)`;
+  return `instants ${window}: ${side('+', instants.added, instants.firstAdded)}, ${side('-', instants.removed, instants.firstRemoved)}`;
 }

@@ -2,7 +2,9 @@ import {
   type DstEffect,
   type TaskTiming,
   TimeZone,
+  type InstantChanges,
   describeDstEffects,
+  diffSchedules,
   formatInstant,
   nextTaskFireTimes,
   parseInstant,
@@ -17,9 +19,13 @@ import {
   FirePreviewResponse,
   PreviewBody,
   PreviewQuery,
+  ReplaceTaskBody,
+  ScheduleDiffQuery,
+  ScheduleDiffResponse,
   TaskIdParams,
   TaskPreviewResponse,
 } from '../schemas.js';
+import { parseSpecBody } from '../tasks/task-input.js';
 import { loadTask } from '../tasks/task-write.js';
 import { type RouteDeps } from './route-deps.js';
 
@@ -62,6 +68,36 @@ export function previewFireTimes(task: TaskTiming, after: number, count: number)
   };
 }
 
+/** The instants of a window a change of timing adds and removes, each in UTC and in the new zone. */
+export function describeScheduleDiff(
+  before: TaskTiming,
+  after: TaskTiming,
+  from: number,
+  days: number,
+  listLimit: number,
+): Static<typeof ScheduleDiffResponse> {
+  const zone = TimeZone.of(after.schedule.kind === 'cron' ? after.schedule.timeZone : 'UTC');
+  const diff = diffSchedules(before, after, from, from + days * 86_400_000, { listLimit });
+  const shown = (changes: InstantChanges) => ({
+    count: changes.count,
+    first: changes.first.map((instant) => ({
+      utc: formatInstant(instant),
+      local: formatLocal(instant, zone),
+    })),
+  });
+  return {
+    taskId: after.id,
+    timeZone: zone.name,
+    from: formatInstant(diff.from),
+    until: formatInstant(diff.until),
+    checkedUntil: formatInstant(diff.checkedUntil),
+    complete: diff.checkedUntil === diff.until,
+    added: shown(diff.added),
+    removed: shown(diff.removed),
+    kept: diff.kept,
+  };
+}
+
 export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const tags = ['preview'];
 
@@ -83,6 +119,40 @@ export function registerPreviewRoutes(app: FastifyInstance, deps: RouteDeps): vo
         taskId: task.id,
         ...previewFireTimes(task, deps.clock.now(), request.query.count ?? 10),
       };
+    },
+  );
+
+  app.post<{ Params: Static<typeof TaskIdParams>; Querystring: Static<typeof ScheduleDiffQuery> }>(
+    '/tasks/:id/schedule-diff',
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        tags,
+        summary: 'The instants a proposed replacement of a task adds and removes (nothing is saved)',
+        description:
+          "The body is what PUT /tasks/{id} would take. Compares the saved task's nominal instants with the proposal's over the next `days` days.",
+        params: TaskIdParams,
+        querystring: ScheduleDiffQuery,
+        body: ReplaceTaskBody,
+        response: { 200: ScheduleDiffResponse },
+      },
+    },
+    async (request) => {
+      const taskId = request.params.id;
+      const now = deps.clock.now();
+      const { spec } = parseSpecBody(request.body, {
+        now,
+        policy: deps.targetPolicy,
+        id: { required: false, expected: taskId },
+      });
+      const { task } = await loadTask(deps.store, taskId);
+      return describeScheduleDiff(
+        task,
+        { ...spec, id: taskId },
+        now,
+        request.query.days ?? 7,
+        request.query.count ?? 20,
+      );
     },
   );
 

@@ -94,6 +94,7 @@ export function taskFormView(taskId) {
         h('strong', {}, 'Next fires'),
         h('ol', { id: 'cron-preview' }),
         h('ul', { id: 'dst-effects', class: 'muted' }),
+        h('p', { id: 'schedule-diff', class: 'muted' }),
       ),
     ),
     h(
@@ -291,8 +292,10 @@ export function taskFormView(taskId) {
               ),
             )),
       );
+      if (editing) await showScheduleDiff(seq);
     } catch (error) {
       if (seq !== previewSeq) return;
+      $('#schedule-diff', form).textContent = '';
       list.replaceChildren(h('li', { class: 'muted' }, 'fix the schedule to see its fire times'));
       $('#dst-effects', form).replaceChildren();
       if (error instanceof ApiProblem) {
@@ -305,6 +308,30 @@ export function taskFormView(taskId) {
       } else sayError(error);
     }
   }
+  /**
+   * Before a schedule change is saved: the instants of the next 7 days it adds and removes. A
+   * form with another field wrong shows none (saving names that field).
+   */
+  async function showScheduleDiff(seq) {
+    const line = $('#schedule-diff', form);
+    try {
+      const { body: diff } = await call('POST', `/tasks/${enc(taskId)}/schedule-diff?days=7&count=3`, {
+        body: body(),
+      });
+      if (seq !== previewSeq) return;
+      const first = (changes) =>
+        changes.first[0] === undefined
+          ? ''
+          : ` (first ${changes.first[0].local.replace('T', ' ').replace(/\.000/, '')})`;
+      line.textContent =
+        diff.added.count === 0 && diff.removed.count === 0
+          ? 'This change keeps every instant of the next 7 days.'
+          : `Next 7 days${diff.complete ? '' : ` (compared up to ${formatInstant(diff.checkedUntil)}: too many instants)`}: ${diff.added.count} instants added${first(diff.added)}, ${diff.removed.count} removed${first(diff.removed)}.`;
+    } catch {
+      if (seq === previewSeq) line.textContent = '';
+    }
+  }
+
   const schedulePreviewSoon = () => {
     clearTimeout(previewTimer);
     previewTimer = setTimeout(() => void preview(), PREVIEW_DEBOUNCE_MS);
