@@ -185,6 +185,14 @@ describe('npm start (scripts/start-local.mjs)', () => {
     await script.waitFor(/history-a restarted \(pid \d+\)/, 30_000);
     const withHistoryA = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
     childPids.push(withHistoryA.children.find((child) => child.name === 'history-a')?.pid ?? 0);
+    await eventually(
+      async () =>
+        (await fetch(`${state.urls.history}/readyz`).catch(() => undefined))?.status === 200
+          ? true
+          : undefined,
+      60_000,
+      'the restarted history-a to be ready',
+    );
 
     // A child that dies is started again, as a supervisor would (the API ends itself when its
     // ZooKeeper session expires, e.g. after a laptop's sleep).

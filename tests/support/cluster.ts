@@ -164,11 +164,17 @@ export async function startHistoryProcess(
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
-    `history to be ready (log: ${proc.logFile})`,
-  );
+  try {
+    await eventually(
+      async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+      30_000,
+      `history to be ready (log: ${proc.logFile})`,
+    );
+  } catch (error) {
+    // The caller never gets the process to stop: it must not outlive the failed test.
+    await proc.kill('SIGKILL');
+    throw error;
+  }
   return Object.assign(proc, {
     url,
     port,
