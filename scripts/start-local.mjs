@@ -940,7 +940,10 @@ async function stop(run, why) {
   say(`stopping (${why}) ...`);
   let clean = true;
   const phase = async (names, graceMs) => {
-    const records = run.children.filter((c) => names(c.name));
+    // A child that exited earlier (and was perhaps started again under its name) needs no stop.
+    const records = run.children.filter(
+      (c) => names(c.name) && c.child.exitCode === null && c.child.signalCode === null,
+    );
     const results = await Promise.all(records.map((record) => stopChild(record, graceMs)));
     if (results.length > 0) say(`stopped ${records.map((r) => r.name).join(', ')}`);
     clean &&= results.every(Boolean);

@@ -228,9 +228,15 @@ describe('npm start (scripts/start-local.mjs)', () => {
 
     script.child.kill('SIGINT');
     expect(await withTimeout(script.exit, 60_000, 'start-local to stop after SIGINT')).toBe(0);
-    expect(script.output()).toMatch(
-      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history-a, history-b, alerts, api[\s\S]*stopped worker/,
+    // In order: schedulers, then history, alerts and the API (each once, the restarted ones too), then the worker.
+    const stops = [...script.output().matchAll(/stopped (.+)/g)].map((match) =>
+      (match[1] ?? '').split(', ').sort(),
     );
+    expect(stops).toEqual([
+      ['scheduler-local-a', 'scheduler-local-b'],
+      ['alerts', 'api', 'history-a', 'history-b'],
+      ['worker'],
+    ]);
     for (const pid of childPids) expect(alive(pid), `pid ${pid} is still running`).toBe(false);
     for (const port of [
       ports.api,
