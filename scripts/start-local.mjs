@@ -4,20 +4,25 @@
 //
 //   ZooKeeper + Kafka (infra/, started only if not already running), the history service, the
 //   alerts service, the API with its web UI, two schedulers and the example worker, each a
-//   child process. Logs
-//   go to .nono/logs/<name>.log in full and to the console in short, one prefixed line each.
-//   Three demo tasks are defined when the cluster has none. Ctrl-C stops everything this
-//   script started, in order: schedulers (they finish their calls and hand off), then the API
-//   history and alerts, then the worker, then the infra if this script brought it up. The stop
-//   finishes whatever happens to the console (a pipe whose reader died, a closed terminal);
-//   this script's own lines also go to .nono/logs/start-local.log. A start after a run that was
-//   killed outright stops that run's services, waits for their ports and takes over its infra.
+//   child process. `npm start -- --ha` runs the production topology instead: infra/'s
+//   3-server ZooKeeper ensemble and 3-broker Kafka cluster (one server of each where infra/
+//   has no HA mode), three schedulers and two history replicas the API fails over between
+//   (docs/ARCHITECTURE.md, "History replicas"). Logs go to .nono/logs/<name>.log in full and
+//   to the console in short, one prefixed line each. Three demo tasks are defined when the
+//   cluster has none. Ctrl-C stops everything this script started, in order: schedulers (they
+//   finish their calls and hand off), then the API, history and alerts, then the worker, then
+//   the infra if this script brought it up. The stop finishes whatever happens to the console
+//   (a pipe whose reader died, a closed terminal); this script's own lines also go to
+//   .nono/logs/start-local.log. A start after a run that was killed outright stops that run's
+//   services, waits for their ports and takes over its infra.
 //
 // Plain Node ESM with built-ins only (it runs the built dist of each service).
 // Configuration (environment), all optional:
 //   NONO_API_PORT (7200), NONO_HISTORY_PORT (7300), NONO_SCHEDULER_PORT_BASE (7400: the
 //   schedulers' ops ports are base, base+1, ...), NONO_WORKER_PORT (7500), NONO_ALERTS_PORT (7600),
-//   NONO_LOCAL_SCHEDULERS (2), NONO_LOCAL_DIR (.nono: token, logs, spools, history and alerts databases,
+//   NONO_LOCAL_SCHEDULERS (2; 3 with --ha), NONO_LOCAL_HISTORY_REPLICAS (1; 2 with --ha: history
+//   services on NONO_HISTORY_PORT, +1, ..., each its own consumer group and database, all read by
+//   the API), NONO_LOCAL_DIR (.nono: token, logs, spools, history and alerts databases,
 //   the lock file), NONO_LOCAL_DEMO_TASKS (1; 0 = none), NONO_LOCAL_LOG (pretty | quiet: only
 //   warnings and errors on the console | files: nothing but the summary on the console),
 //   NONO_ZK_CONNECT + NONO_KAFKA_BROKERS (both set: use that ZooKeeper and Kafka and manage no
@@ -84,13 +89,25 @@ function readPort(env, name, fallback) {
   return port;
 }
 
-function readConfig(env) {
+/** A count of processes from `name`, 1 to 9, else `fallback`. */
+function readCount(env, name, fallback) {
+  const count = Number(env[name]?.trim() || String(fallback));
+  if (!Number.isInteger(count) || count < 1 || count > 9)
+    throw new StartError(`${name}=${JSON.stringify(env[name])} is not valid: expected 1 to 9.`);
+  return count;
+}
+
+const ARGUMENTS = ['--ha', '--help', '-h'];
+
+/** @param {NodeJS.ProcessEnv} env @param {readonly string[]} args the script's arguments */
+function readConfig(env, args) {
+  const unknown = args.find((arg) => !ARGUMENTS.includes(arg));
+  if (unknown !== undefined)
+    throw new StartError(`unknown argument ${JSON.stringify(unknown)}: expected --ha or --help.`);
+  const ha = args.includes('--ha');
   const stateDir = path.resolve(REPO, env.NONO_LOCAL_DIR?.trim() || '.nono');
-  const schedulerCount = Number(env.NONO_LOCAL_SCHEDULERS?.trim() || '2');
-  if (!Number.isInteger(schedulerCount) || schedulerCount < 1 || schedulerCount > 9)
-    throw new StartError(
-      `NONO_LOCAL_SCHEDULERS=${JSON.stringify(env.NONO_LOCAL_SCHEDULERS)} is not valid: expected 1 to 9.`,
-    );
+  const schedulerCount = readCount(env, 'NONO_LOCAL_SCHEDULERS', ha ? 3 : 2);
+  const historyCount = readCount(env, 'NONO_LOCAL_HISTORY_REPLICAS', ha ? 2 : 1);
   const logMode = env.NONO_LOCAL_LOG?.trim() || 'pretty';
   if (!['pretty', 'quiet', 'files'].includes(logMode))
     throw new StartError(
@@ -101,14 +118,26 @@ function readConfig(env) {
     id: `local-${String.fromCharCode(97 + i)}`,
     port: schedulerBase + i,
   }));
+  const historyBase = readPort(env, 'NONO_HISTORY_PORT', 7300);
+  // One history keeps the names it always had; replicas are history-a, history-b, ...
+  const histories = Array.from({ length: historyCount }, (_, i) => {
+    const replica = historyCount === 1 ? undefined : String.fromCharCode(97 + i);
+    return {
+      name: replica === undefined ? 'history' : `history-${replica}`,
+      replica,
+      port: historyBase + i,
+      dbFile: path.join(stateDir, replica === undefined ? 'history.sqlite' : `history-${replica}.sqlite`),
+    };
+  });
   const config = {
+    ha,
     stateDir,
     logsDir: path.join(stateDir, 'logs'),
     lockFile: path.join(stateDir, 'local.json'),
     tokenFile: path.join(stateDir, 'local-token'),
     secretsKeyFile: path.join(stateDir, 'secrets-key'),
     apiPort: readPort(env, 'NONO_API_PORT', 7200),
-    historyPort: readPort(env, 'NONO_HISTORY_PORT', 7300),
+    histories,
     workerPort: readPort(env, 'NONO_WORKER_PORT', 7500),
     alertsPort: readPort(env, 'NONO_ALERTS_PORT', 7600),
     schedulers,
@@ -121,7 +150,7 @@ function readConfig(env) {
   };
   const ports = [
     ['NONO_API_PORT', config.apiPort],
-    ['NONO_HISTORY_PORT', config.historyPort],
+    ...histories.map((h) => ['NONO_HISTORY_PORT', h.port]),
     ['NONO_WORKER_PORT', config.workerPort],
     ['NONO_ALERTS_PORT', config.alertsPort],
     ...schedulers.map((s) => ['NONO_SCHEDULER_PORT_BASE', s.port]),
@@ -653,11 +682,19 @@ async function start(run) {
       `using ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} from the environment (not managed here)`,
     );
   } else {
-    say('checking the local ZooKeeper and Kafka (infra/, started if needed) ...');
+    say(
+      config.ha
+        ? 'checking the local ZooKeeper ensemble and Kafka cluster (infra/ --ha, started if needed) ...'
+        : 'checking the local ZooKeeper and Kafka (infra/, started if needed) ...',
+    );
     const infra = await import(path.join(REPO, 'infra/lib/infra.mjs'));
     run.infraModule = infra;
-    // Kept as a promise so that a Ctrl-C during this step still stops what it starts.
-    run.infraPending = infra.ensureUp({ log: (line) => say(`${paint(2, 'infra')} ${line}`) });
+    // Kept as a promise so that a Ctrl-C during this step still stops what it starts. `ha` asks
+    // for 3 ZooKeeper servers and 3 brokers; an infra/ without that mode ignores it and runs one of each.
+    run.infraPending = infra.ensureUp({
+      log: (line) => say(`${paint(2, 'infra')} ${line}`),
+      ...(config.ha ? { ha: true } : {}),
+    });
     let up;
     try {
       up = await run.infraPending;
@@ -685,6 +722,13 @@ async function start(run) {
       say(
         `ZooKeeper ${run.infra.zkConnect} and Kafka ${run.infra.kafkaBrokers} were already running (left running on exit)`,
       );
+    if (config.ha && !String(run.infra.kafkaBrokers).includes(','))
+      say(
+        paint(
+          33,
+          'infra/ runs a single ZooKeeper and Kafka here (no HA mode in this infra/): the services are replicated, the infra is not',
+        ),
+      );
   }
   saveState(run);
 
@@ -702,11 +746,15 @@ async function start(run) {
   const secretsKey =
     process.env.NONO_SECRETS_KEY ??
     keptSecret(config.secretsKeyFile, () => randomBytes(32).toString('base64')).value;
+  const historyUrls = config.histories.map((h) => `http://127.0.0.1:${h.port}`);
   const base = {
     ...process.env,
     NONO_ZK_CONNECT: run.infra.zkConnect,
     NONO_KAFKA_BROKERS: run.infra.kafkaBrokers,
-    NONO_HISTORY_URL: `http://127.0.0.1:${config.historyPort}`,
+    // The API reads every replica (and fails over between them); every service keeps tasks off
+    // them all. NONO_HISTORY_URL, the first replica, is where the alerts service reads history's lag.
+    NONO_HISTORY_URLS: historyUrls.join(','),
+    NONO_HISTORY_URL: historyUrls[0],
     // Every scheduler's ops port too, so no task can target one (each knows only its own).
     NONO_CLUSTER_ENDPOINTS: [
       ...config.schedulers.map((scheduler) => `127.0.0.1:${scheduler.port}`),
@@ -720,44 +768,52 @@ async function start(run) {
   run.urls = {
     ui: `http://127.0.0.1:${config.apiPort}/`,
     api: `http://127.0.0.1:${config.apiPort}`,
-    history: `http://127.0.0.1:${config.historyPort}`,
+    history: historyUrls[0] ?? '',
+    historyReplicas: historyUrls,
     alerts: `http://127.0.0.1:${config.alertsPort}`,
     worker: `http://127.0.0.1:${config.workerPort}`,
   };
   run.nameWidth = Math.max(
-    ...['history', 'alerts', 'api', 'worker', ...config.schedulers.map((s) => `scheduler-${s.id}`)].map(
-      (n) => n.length,
-    ),
+    ...[
+      ...config.histories.map((h) => h.name),
+      'alerts',
+      'api',
+      'worker',
+      ...config.schedulers.map((s) => `scheduler-${s.id}`),
+    ].map((n) => n.length),
   );
 
   /** @type {Array<{ optional?: boolean, record: ChildRecord }>} */
   const starting = [];
   if (historyBuilt) {
-    starting.push({
-      optional: true,
-      record: startChild(run, {
-        name: 'history',
-        script: 'services/history/dist/main.js',
-        // A larger young generation: ~5 % more events projected per second (services/history/README.md).
-        nodeArgs: ['--max-semi-space-size=64'],
-        port: config.historyPort,
-        env: {
-          ...base,
-          NONO_HISTORY_PORT: String(config.historyPort),
-          NONO_HISTORY_DB: path.join(config.stateDir, 'history.sqlite'),
-          // The local admin token also opens history's /admin (live rebuild).
-          NONO_HISTORY_ADMIN_TOKENS: [tokenHash, process.env.NONO_HISTORY_ADMIN_TOKENS]
-            .filter(Boolean)
-            .join(','),
-          NONO_HISTORY_READ_TOKENS: [
-            createHash('sha256').update(historyReadToken, 'utf8').digest('hex'),
-            process.env.NONO_HISTORY_READ_TOKENS,
-          ]
-            .filter(Boolean)
-            .join(','),
-        },
-      }),
-    });
+    for (const history of config.histories)
+      starting.push({
+        optional: true,
+        record: startChild(run, {
+          name: history.name,
+          script: 'services/history/dist/main.js',
+          // A larger young generation: ~5 % more events projected per second (services/history/README.md).
+          nodeArgs: ['--max-semi-space-size=64'],
+          port: history.port,
+          env: {
+            ...base,
+            NONO_HISTORY_PORT: String(history.port),
+            NONO_HISTORY_DB: history.dbFile,
+            // Its own consumer group (NONO_HISTORY_GROUP_ID, if set, with -<replica> appended).
+            ...(history.replica === undefined ? {} : { NONO_HISTORY_REPLICA: history.replica }),
+            // The local admin token also opens history's /admin (live rebuild).
+            NONO_HISTORY_ADMIN_TOKENS: [tokenHash, process.env.NONO_HISTORY_ADMIN_TOKENS]
+              .filter(Boolean)
+              .join(','),
+            NONO_HISTORY_READ_TOKENS: [
+              createHash('sha256').update(historyReadToken, 'utf8').digest('hex'),
+              process.env.NONO_HISTORY_READ_TOKENS,
+            ]
+              .filter(Boolean)
+              .join(','),
+          },
+        }),
+      });
   } else {
     say(
       paint(
@@ -847,7 +903,7 @@ function printSummary(run, { tokenCreated, demo }) {
     paint(32, 'nono is running.'),
     `  web UI      ${run.urls.ui}   (it asks for the token below)`,
     `  API docs    ${run.urls.api}/docs`,
-    `  history     ${run.urls.history}`,
+    ...config.histories.map((h) => `  ${h.name.padEnd(10)}  http://127.0.0.1:${h.port}`),
     `  alerts      ${run.urls.alerts}   (nono alerts ls; rules: services/alerts/README.md)`,
     ...run.children
       .filter((c) => c.name.startsWith('scheduler-'))
@@ -872,6 +928,8 @@ function printSummary(run, { tokenCreated, demo }) {
   toScriptLog(`${lines.join('\n')}\n`);
 }
 
+const isHistory = (name) => name === 'history' || name.startsWith('history-');
+
 /**
  * The stop order matters: schedulers first (they finish or hand off their calls and deliver
  * their spooled events while Kafka and the worker are still up), then the API, history and alerts,
@@ -882,13 +940,16 @@ async function stop(run, why) {
   say(`stopping (${why}) ...`);
   let clean = true;
   const phase = async (names, graceMs) => {
-    const records = run.children.filter((c) => names(c.name));
+    // A child that exited earlier (and was perhaps started again under its name) needs no stop.
+    const records = run.children.filter(
+      (c) => names(c.name) && c.child.exitCode === null && c.child.signalCode === null,
+    );
     const results = await Promise.all(records.map((record) => stopChild(record, graceMs)));
     if (results.length > 0) say(`stopped ${records.map((r) => r.name).join(', ')}`);
     clean &&= results.every(Boolean);
   };
   await phase((name) => name.startsWith('scheduler-'), 30_000);
-  await phase((name) => name === 'api' || name === 'history' || name === 'alerts', 35_000);
+  await phase((name) => name === 'api' || isHistory(name) || name === 'alerts', 35_000);
   await phase((name) => name === 'worker', 10_000);
   if (run.infraPending) run.infra ??= await run.infraPending.catch(() => undefined);
   if (run.infra?.startedByUs && run.infraModule) {
@@ -963,7 +1024,7 @@ async function main() {
   });
 
   try {
-    run.config = readConfig(process.env);
+    run.config = readConfig(process.env, process.argv.slice(2));
     await start(run);
   } catch (error) {
     // Interrupted by a signal: its handler is stopping what started and will exit.

@@ -8,9 +8,10 @@ import { type RunningProcess, freePort } from '../support/processes.js';
 
 /**
  * The overview page in a real Chromium (scripts/install-browser.sh) against a real API process
- * (built dist) on the shared ZooKeeper, with nothing answering at history's and alerts'
- * addresses and no scheduler running: the page still shows every section, the paused task under
- * "Needs attention", the next fires of the active task, and says which backends are unavailable.
+ * (built dist) on the shared ZooKeeper, with nothing answering at the two history replicas' and
+ * alerts' addresses and no scheduler running: the page still shows every section, the paused
+ * task under "Needs attention", the next fires of the active task, and says which backends
+ * (and which history replicas) are unavailable.
  */
 const TOKENS = { admin: 'ov-admin-token', viewer: 'ov-viewer-token' };
 
@@ -30,8 +31,11 @@ async function call(method: string, path: string, body?: unknown): Promise<void>
 
 beforeAll(async () => {
   iso = await isolateOn('ui-overview', inject('zkConnect'), inject('kafkaBrokers'));
+  // Two history replicas, neither answering: each gets its own line.
+  const historyUrls = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
   const started = await startApiProcess(iso, TOKENS, {
-    NONO_HISTORY_URL: `http://127.0.0.1:${await freePort()}`,
+    NONO_HISTORY_URLS: historyUrls.join(','),
+    NONO_HISTORY_URL: historyUrls[0] ?? '',
     NONO_ALERTS_URL: `http://127.0.0.1:${await freePort()}`,
   });
   api = started;
@@ -81,6 +85,8 @@ describe('overview page (Chromium)', () => {
       /^Unavailable/,
     );
     expect(await page.locator('[data-backend-state="history"]').textContent()).toMatch(/^unreachable/);
+    for (const replica of ['1', '2'])
+      expect(await page.locator(`[data-history-replica="${replica}"]`).textContent()).toMatch(/^down/);
     expect(await page.locator('[data-backend-state="zookeeper"]').textContent()).toMatch(/^ok \(/);
     // No scheduler process runs in this test.
     expect(await page.locator('[data-schedulers]').textContent()).toContain('none running');

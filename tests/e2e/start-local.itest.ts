@@ -13,14 +13,20 @@ import { REPO_ROOT, alive, freePort, portFree, twoFreePorts } from '../support/p
  * ports, driven with the real CLI, stopped with SIGINT. Everything runs from the built dist
  * (`npx turbo run build` first). Isolated from other tests by its own state directory,
  * ZooKeeper root, topic prefix and history consumer group; the shared ZooKeeper and Kafka are
- * already running, so the script must find them and leave them running.
+ * already running, so the script must find them and leave them running. It runs two history
+ * replicas (NONO_LOCAL_HISTORY_REPLICAS=2); tests/e2e/start-stop.itest.ts runs one.
  */
 const START_SCRIPT = join(REPO_ROOT, 'scripts/start-local.mjs');
 const CLI = join(REPO_ROOT, 'services/cli/dist/main.js');
 
 interface LocalState {
   readonly pid: number;
-  readonly urls: { readonly api: string; readonly worker: string; readonly history: string };
+  readonly urls: {
+    readonly api: string;
+    readonly worker: string;
+    readonly history: string;
+    readonly historyReplicas: readonly string[];
+  };
   readonly children: ReadonlyArray<{ readonly name: string; readonly pid: number; readonly port: number }>;
 }
 
@@ -43,7 +49,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
     const tag = randomBytes(4).toString('hex');
     const ports = {
       api: await freePort(),
-      history: await freePort(),
+      history: await twoFreePorts(),
       alerts: await freePort(),
       worker: await freePort(),
       schedulerBase: await twoFreePorts(),
@@ -62,6 +68,7 @@ describe('npm start (scripts/start-local.mjs)', () => {
       NONO_ALERTS_GROUP_ID: `e2e-alerts-${tag}`,
       NONO_LOCAL_DEMO_TASKS: '0',
       NONO_LOCAL_LOG: 'quiet',
+      NONO_LOCAL_HISTORY_REPLICAS: '2',
     };
     // On the default ports the script takes the path `npm start` takes (infra/ finds the
     // running servers); elsewhere it is pointed at the servers of this run.
@@ -89,7 +96,8 @@ describe('npm start (scripts/start-local.mjs)', () => {
     expect(state.children.map((child) => child.name).sort()).toEqual([
       'alerts',
       'api',
-      'history',
+      'history-a',
+      'history-b',
       'scheduler-local-a',
       'scheduler-local-b',
       'worker',
@@ -145,6 +153,47 @@ describe('npm start (scripts/start-local.mjs)', () => {
     );
     expect(['local-a', 'local-b']).toContain(executions[0]?.schedulerId);
 
+    // Both replicas answer, each from its own consumer group and database, and the API lists them.
+    expect(state.urls.historyReplicas).toEqual([
+      `http://127.0.0.1:${ports.history}`,
+      `http://127.0.0.1:${ports.history + 1}`,
+    ]);
+    for (const [index, url] of state.urls.historyReplicas.entries()) {
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { replica?: string };
+      expect(ready.replica).toBe(['a', 'b'][index]);
+      expect(existsSync(join(stateDir, `history-${ready.replica}.sqlite`))).toBe(true);
+    }
+    const status = await eventually(
+      async () => {
+        const body = (await (
+          await fetch(`${state.urls.api}/api/v1/status`, { headers: { authorization: `Bearer ${token}` } })
+        ).json()) as { historyReplicas: Array<{ name?: string; state: string }> };
+        return body.historyReplicas.every((replica) => replica.state === 'current') ? body : undefined;
+      },
+      30_000,
+      'both history replicas current in /status',
+    );
+    expect(status.historyReplicas.map((replica) => replica.name)).toEqual(['a', 'b']);
+    // The replica the API reads first dies: the CLI still reads history (from the other), and the
+    // script starts the dead one again.
+    const historyA = state.children.find((child) => child.name === 'history-a');
+    if (historyA === undefined) throw new Error('no history-a child');
+    process.kill(historyA.pid, 'SIGKILL');
+    const afterKill = await cli('--json', 'executions', '--task', 'e2e-every-second');
+    expect(afterKill, afterKill.stderr).toMatchObject({ code: 0 });
+    expect((JSON.parse(afterKill.stdout) as unknown[]).length).toBeGreaterThan(0);
+    await script.waitFor(/history-a restarted \(pid \d+\)/, 30_000);
+    const withHistoryA = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalState;
+    childPids.push(withHistoryA.children.find((child) => child.name === 'history-a')?.pid ?? 0);
+    await eventually(
+      async () =>
+        (await fetch(`${state.urls.history}/readyz`).catch(() => undefined))?.status === 200
+          ? true
+          : undefined,
+      60_000,
+      'the restarted history-a to be ready',
+    );
+
     // A child that dies is started again, as a supervisor would (the API ends itself when its
     // ZooKeeper session expires, e.g. after a laptop's sleep).
     const api = state.children.find((child) => child.name === 'api');
@@ -179,13 +228,20 @@ describe('npm start (scripts/start-local.mjs)', () => {
 
     script.child.kill('SIGINT');
     expect(await withTimeout(script.exit, 60_000, 'start-local to stop after SIGINT')).toBe(0);
-    expect(script.output()).toMatch(
-      /stopped scheduler-local-a, scheduler-local-b[\s\S]*stopped history, alerts, api[\s\S]*stopped worker/,
+    // In order: schedulers, then history, alerts and the API (each once, the restarted ones too), then the worker.
+    const stops = [...script.output().matchAll(/stopped (.+)/g)].map((match) =>
+      (match[1] ?? '').split(', ').sort(),
     );
+    expect(stops).toEqual([
+      ['scheduler-local-a', 'scheduler-local-b'],
+      ['alerts', 'api', 'history-a', 'history-b'],
+      ['worker'],
+    ]);
     for (const pid of childPids) expect(alive(pid), `pid ${pid} is still running`).toBe(false);
     for (const port of [
       ports.api,
       ports.history,
+      ports.history + 1,
       ports.alerts,
       ports.worker,
       ports.schedulerBase,
@@ -197,15 +253,38 @@ describe('npm start (scripts/start-local.mjs)', () => {
     for (const address of [zkConnect.split('/')[0] ?? '', kafkaBrokers.split(',')[0] ?? ''])
       expect(await answers(address)).toBe(true);
   }, 120_000);
+
+  it.each([
+    [
+      { NONO_LOCAL_HISTORY_REPLICAS: '0' },
+      [],
+      'NONO_LOCAL_HISTORY_REPLICAS="0" is not valid: expected 1 to 9.',
+    ],
+    [{ NONO_LOCAL_HISTORY_REPLICAS: 'two' }, ['--ha'], 'NONO_LOCAL_HISTORY_REPLICAS="two" is not valid'],
+    [{}, ['--HA'], 'unknown argument "--HA": expected --ha or --help.'],
+  ])('refuses %j %j before starting anything', async (variables, args, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-e2e-bad-'));
+    try {
+      const refused = runScript({ ...process.env, NONO_LOCAL_DIR: dir, ...variables }, args);
+      expect(await refused.exit).toBe(1);
+      expect(refused.output()).toContain(message);
+      expect(existsSync(join(dir, 'local.json'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
-function runScript(env: Record<string, string | undefined>): {
+function runScript(
+  env: Record<string, string | undefined>,
+  args: readonly string[] = [],
+): {
   child: ChildProcess;
   exit: Promise<number | null>;
   output(): string;
   waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
 } {
-  const child = spawn(process.execPath, [START_SCRIPT], {
+  const child = spawn(process.execPath, [START_SCRIPT, ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -128,40 +128,59 @@ export async function publishDefinitions(iso: Isolation, tasks: readonly Schedul
 }
 
 /** The token the test history services take on their query routes, as the API's would be. */
-const HISTORY_READ_TOKEN = 'test-history-read-token';
+export const HISTORY_READ_TOKEN = 'test-history-read-token';
 
 /**
  * A history service (built dist) projecting this isolation's topics into a fresh database.
- * Its query routes need a token: send `readHeaders` with each query.
+ * Its query routes need a token: send `readHeaders` with each query. Replicas of one
+ * isolation share the consumer group's base name; `replica` (NONO_HISTORY_REPLICA) is what
+ * must make their groups their own.
  */
 export async function startHistoryProcess(
   iso: Isolation,
-  options: { dbFile?: string; port?: number } = {},
+  options: { dbFile?: string; port?: number; replica?: string } = {},
 ): Promise<
   RunningProcess & {
     readonly url: string;
+    readonly port: number;
     readonly dbFile: string;
     readonly readHeaders: Record<string, string>;
   }
 > {
   const port = options.port ?? (await freePort());
   const dbFile = options.dbFile ?? join(mkdtempSync(join(tmpdir(), 'nono-history-')), 'history.sqlite');
-  const proc = startProcess('history', 'services/history/dist/main.js', {
-    NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
-    NONO_TOPIC_PREFIX: iso.topicPrefix,
-    NONO_HISTORY_DB: dbFile,
-    NONO_HISTORY_PORT: String(port),
-    NONO_HISTORY_GROUP_ID: `history-${iso.name}`,
-    NONO_HISTORY_READ_TOKENS: createHash('sha256').update(HISTORY_READ_TOKEN).digest('hex'),
-    NONO_LOG_LEVEL: 'info',
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
-    `history to be ready (log: ${proc.logFile})`,
+  const proc = startProcess(
+    options.replica === undefined ? 'history' : `history-${options.replica}`,
+    'services/history/dist/main.js',
+    {
+      NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
+      NONO_TOPIC_PREFIX: iso.topicPrefix,
+      NONO_HISTORY_DB: dbFile,
+      NONO_HISTORY_PORT: String(port),
+      NONO_HISTORY_GROUP_ID: `history-${iso.name}`,
+      NONO_HISTORY_READ_TOKENS: createHash('sha256').update(HISTORY_READ_TOKEN).digest('hex'),
+      NONO_LOG_LEVEL: 'info',
+      ...(options.replica === undefined ? {} : { NONO_HISTORY_REPLICA: options.replica }),
+    },
   );
-  return Object.assign(proc, { url, dbFile, readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` } });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await eventually(
+      async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
+      30_000,
+      `history to be ready (log: ${proc.logFile})`,
+    );
+  } catch (error) {
+    // The caller never gets the process to stop: it must not outlive the failed test.
+    await proc.kill('SIGKILL');
+    throw error;
+  }
+  return Object.assign(proc, {
+    url,
+    port,
+    dbFile,
+    readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` },
+  });
 }
 
 export async function readAssignmentOwners(

@@ -20,15 +20,19 @@ export function loadTargetPolicy(env: EnvReader): TargetPolicy {
 
 export function clusterEndpoints(env: EnvReader): ClusterEndpoint[] {
   const zkServers = env.string('NONO_ZK_CONNECT', '127.0.0.1:2181').split('/')[0] ?? '';
-  const historyUrl = parseUrl(env.string('NONO_HISTORY_URL', 'http://127.0.0.1:7300'), 'NONO_HISTORY_URL');
+  // Every history replica the API may read (NONO_HISTORY_URLS) and the single NONO_HISTORY_URL.
+  const historyUrls = [
+    ...env.list('NONO_HISTORY_URLS', []).map((url) => parseUrl(url, 'NONO_HISTORY_URLS')),
+    parseUrl(env.string('NONO_HISTORY_URL', 'http://127.0.0.1:7300'), 'NONO_HISTORY_URL'),
+  ];
   return [
     ...hostPorts(zkServers.split(','), 2181, 'NONO_ZK_CONNECT', 'ZooKeeper'),
     ...hostPorts(env.list('NONO_KAFKA_BROKERS', ['127.0.0.1:9092']), 9092, 'NONO_KAFKA_BROKERS', 'Kafka'),
-    {
+    ...historyUrls.map((url) => ({
       name: 'history',
-      host: historyUrl.hostname,
-      port: Number(historyUrl.port || (historyUrl.protocol === 'https:' ? 443 : 80)),
-    },
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    })),
     listener(env, 'history', 'NONO_HISTORY_HOST', 'NONO_HISTORY_PORT', 7300),
     listener(env, 'API', 'NONO_API_HOST', 'NONO_API_PORT', 7200),
     listener(env, 'scheduler ops', 'NONO_SCHEDULER_HOST', 'NONO_SCHEDULER_PORT', 7400),
@@ -83,7 +87,7 @@ function parseUrl(text: string, variable: string): URL {
   } catch {
     throw new NonoError(
       ErrorCode.InvalidConfig,
-      `${variable}=${JSON.stringify(text)} is not valid: expected an http(s) URL`,
+      `${variable} is not valid: ${JSON.stringify(text)} is not an http(s) URL`,
     );
   }
 }

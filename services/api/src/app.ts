@@ -15,7 +15,7 @@ import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
 import { ApiError, ApiErrorCode } from './errors.js';
-import { type HistoryClient } from './history/history-client.js';
+import { type HistoryReads } from './history/history-replicas.js';
 import { registerJsonBodies } from './json-body.js';
 import {
   PROBLEM_CONTENT_TYPE,
@@ -47,7 +47,8 @@ export const API_PREFIX = '/api/v1';
 export interface AppDeps {
   readonly store: TaskStore;
   readonly cluster: ClusterView;
-  readonly history: HistoryClient;
+  /** The history replicas (one or more), read with failover. */
+  readonly history: HistoryReads;
   /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
   readonly alerts?: AlertsUpstream;
   readonly clock: Clock;

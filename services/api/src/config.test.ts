@@ -8,7 +8,9 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 7200,
       host: '127.0.0.1',
-      historyUrl: 'http://127.0.0.1:7300',
+      historyUrls: ['http://127.0.0.1:7300'],
+      historyMaxLag: 1000,
+      historyProbeIntervalMs: 2000,
       tokens: [],
       trustProxy: [],
     });
@@ -20,7 +22,21 @@ describe('configuration', () => {
     expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', 'loopback']);
   });
   it.each([
+    [{ NONO_HISTORY_URL: 'http://history:7300/' }, ['http://history:7300']],
+    [
+      { NONO_HISTORY_URLS: 'http://h1:7300, http://h2:7300/', NONO_HISTORY_URL: 'http://old:7300' },
+      ['http://h1:7300', 'http://h2:7300'],
+    ],
+    [{ NONO_HISTORY_URLS: ' , ', NONO_HISTORY_URL: 'http://one:7300' }, ['http://one:7300']],
+  ])('reads the history replicas from %j', (env, urls) => {
+    expect(loadApiConfig(new EnvReader(env)).historyUrls).toEqual(urls);
+  });
+  it.each([
     ['NONO_API_PORT', 'eighty'],
+    ['NONO_HISTORY_URLS', 'http://h1:7300,ftp://h2'],
+    ['NONO_HISTORY_URLS', 'http://h1:7300,http://h1:7300/'],
+    ['NONO_HISTORY_MAX_LAG', '-1'],
+    ['NONO_HISTORY_PROBE_INTERVAL_MS', '10'],
     ['NONO_API_TOKENS', 'admin:short'],
     ['NONO_SECRETS_KEY', Buffer.alloc(16).toString('base64')],
     ['NONO_HISTORY_URL', 'ftp://x'],

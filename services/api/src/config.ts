@@ -8,7 +8,15 @@ import { type TokenEntry, parseTokenList } from './auth/token-registry.js';
 export interface ApiConfig extends CommonConfig {
   readonly port: number;
   readonly host: string;
-  readonly historyUrl: string;
+  /**
+   * The history replicas reads go to (NONO_HISTORY_URLS, else the one NONO_HISTORY_URL), in
+   * the order the first choice is made in (docs/ARCHITECTURE.md, "History replicas").
+   */
+  readonly historyUrls: readonly string[];
+  /** A replica further behind its topics than this many records is not current (NONO_HISTORY_MAX_LAG). */
+  readonly historyMaxLag: number;
+  /** How often every replica's /readyz is read (NONO_HISTORY_PROBE_INTERVAL_MS). */
+  readonly historyProbeIntervalMs: number;
   /** The alerts service (NONO_ALERTS_URL). */
   readonly alertsUrl: string;
   readonly tokens: readonly TokenEntry[];
@@ -32,18 +40,13 @@ export interface ApiConfig extends CommonConfig {
 }
 
 export function loadApiConfig(env: EnvReader): ApiConfig {
-  const historyUrl = env.string('NONO_HISTORY_URL', 'http://127.0.0.1:7300');
-  if (!/^https?:\/\/[^/]+/.test(historyUrl)) {
-    throw new NonoError(
-      ErrorCode.InvalidConfig,
-      `NONO_HISTORY_URL=${JSON.stringify(historyUrl)} is not valid: expected an http(s) URL`,
-    );
-  }
   return Object.freeze({
     ...loadCommonConfig(env),
     port: env.int('NONO_API_PORT', 7200, { min: 0, max: 65_535 }),
     host: env.string('NONO_API_HOST', '127.0.0.1'),
-    historyUrl: historyUrl.replace(/\/+$/, ''),
+    historyUrls: historyUrls(env),
+    historyMaxLag: env.int('NONO_HISTORY_MAX_LAG', 1_000, { min: 0 }),
+    historyProbeIntervalMs: env.int('NONO_HISTORY_PROBE_INTERVAL_MS', 2_000, { min: 100, max: 60_000 }),
     alertsUrl: httpUrl(env, 'NONO_ALERTS_URL', 'http://127.0.0.1:7600'),
     tokens: parseTokenList(env.list('NONO_API_TOKENS', []), 'NONO_API_TOKENS'),
     targetPolicy: loadTargetPolicy(env),
@@ -60,12 +63,35 @@ export function loadApiConfig(env: EnvReader): ApiConfig {
 
 function httpUrl(env: EnvReader, name: string, fallback: string): string {
   const url = env.string(name, fallback);
+  return checkedHttpUrl(url, name, url);
+}
+
+/** `url` (one item of the variable's `value`) without its trailing slashes. */
+function checkedHttpUrl(url: string, name: string, value: string): string {
   if (!/^https?:\/\/[^/]+/.test(url))
     throw new NonoError(
       ErrorCode.InvalidConfig,
-      `${name}=${JSON.stringify(url)} is not valid: expected an http(s) URL`,
+      `${name}=${JSON.stringify(value)} is not valid: ${url === value ? 'expected an http(s) URL' : `${JSON.stringify(url)} is not an http(s) URL`}`,
     );
   return url.replace(/\/+$/, '');
+}
+
+/**
+ * NONO_HISTORY_URLS (comma-separated, one per replica) when set, else NONO_HISTORY_URL: a
+ * deployment with one history service keeps its configuration.
+ */
+function historyUrls(env: EnvReader): readonly string[] {
+  const listed = env.list('NONO_HISTORY_URLS', []);
+  if (listed.length === 0) return [httpUrl(env, 'NONO_HISTORY_URL', 'http://127.0.0.1:7300')];
+  const value = listed.join(',');
+  const urls = listed.map((url) => checkedHttpUrl(url, 'NONO_HISTORY_URLS', value));
+  const repeated = urls.find((url, index) => urls.indexOf(url) !== index);
+  if (repeated !== undefined)
+    throw new NonoError(
+      ErrorCode.InvalidConfig,
+      `NONO_HISTORY_URLS=${JSON.stringify(value)} is not valid: ${repeated} is listed twice`,
+    );
+  return urls;
 }
 
 /** proxy-addr's names for address ranges, accepted as well as addresses and CIDRs. */

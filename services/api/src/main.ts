@@ -17,6 +17,7 @@ import { ZkApiTokens } from './auth/zk-api-tokens.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
+import { HistoryReplicas } from './history/history-replicas.js';
 import { UndiciAlertsClient } from './routes/alert-routes.js';
 import { kafkaClusterProbe } from './status/kafka-probe.js';
 import { ZkTaskStore } from './tasks/zk-task-store.js';
@@ -129,14 +130,26 @@ async function main(argv: readonly string[]): Promise<void> {
   await apiTokens.start();
 
   const kafkaProbe = kafkaClusterProbe(kafka);
+  const history = new HistoryReplicas({
+    replicas: config.historyUrls.map(
+      (baseUrl) =>
+        new UndiciHistoryClient({
+          baseUrl,
+          timeoutMs: config.historyTimeoutMs,
+          token: config.historyReadToken,
+        }),
+    ),
+    clock,
+    log,
+    maxLag: config.historyMaxLag,
+    probeIntervalMs: config.historyProbeIntervalMs,
+    probeTimeoutMs: Math.min(config.historyProbeIntervalMs, config.historyTimeoutMs),
+  });
+  history.start();
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
-    history: new UndiciHistoryClient({
-      baseUrl: config.historyUrl,
-      timeoutMs: config.historyTimeoutMs,
-      token: config.historyReadToken,
-    }),
+    history,
     alerts: new UndiciAlertsClient({ baseUrl: config.alertsUrl, timeoutMs: config.historyTimeoutMs }),
     clock,
     tokens: config.tokens,
@@ -161,6 +174,7 @@ async function main(argv: readonly string[]): Promise<void> {
   exitOnSignals(
     async () => {
       await app.close();
+      history.stop();
       // Publish what the last requests committed, so a clean stop leaves nothing behind.
       await relay.drain();
       await relay.stop();

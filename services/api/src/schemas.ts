@@ -296,8 +296,32 @@ const BackendState = Type.Object(
   { reachable: Type.Boolean(), detail: Type.String() },
   { additionalProperties: false },
 );
+const HistoryReplicaState = Type.Object(
+  {
+    replica: Type.Integer({ minimum: 1, description: 'its position in NONO_HISTORY_URLS, from 1' }),
+    name: Type.Optional(Type.String({ description: "the replica's own name (NONO_HISTORY_REPLICA)" })),
+    state: Type.Union(
+      [Type.Literal('current'), Type.Literal('behind'), Type.Literal('down'), Type.Literal('unknown')],
+      {
+        description:
+          'current: ready and within NONO_HISTORY_MAX_LAG; behind: answers, stale; down: its probe or a read failed; unknown: not probed yet',
+      },
+    ),
+    lag: Type.Optional(Type.Integer({ minimum: 0, description: 'records it had not projected yet' })),
+    readsHere: Type.Boolean({ description: 'the next read goes to this replica first' }),
+    detail: Type.String(),
+    checkedAt: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
 export const StatusResponse = Type.Object(
-  { checkedAt: Type.String(), zookeeper: BackendState, kafka: BackendState, history: BackendState },
+  {
+    checkedAt: Type.String(),
+    zookeeper: BackendState,
+    kafka: BackendState,
+    history: BackendState,
+    historyReplicas: Type.Array(HistoryReplicaState),
+  },
   { additionalProperties: false },
 );
 

@@ -75,7 +75,15 @@ export async function startHistory(
     readiness: () => {
       const snapshot = lag.snapshot();
       const ready = snapshot.known && snapshot.total <= config.readyLag;
-      return { ready, detail: { lag: snapshot.total, lagKnown: snapshot.known, readyLag: config.readyLag } };
+      return {
+        ready,
+        detail: {
+          lag: snapshot.total,
+          lagKnown: snapshot.known,
+          readyLag: config.readyLag,
+          ...(config.replica === undefined ? {} : { replica: config.replica }),
+        },
+      };
     },
     logger: {
       level: config.common.logLevel === 'trace' || config.common.logLevel === 'debug' ? 'info' : 'warn',
@@ -89,7 +97,10 @@ export async function startHistory(
   await projector.start();
   const url = await app.listen({ host: config.host, port: config.port });
   sweeper.start();
-  log.info({ url, db: config.dbFile, groupId: config.groupId, topics }, `history listening on ${url}`);
+  log.info(
+    { url, replica: config.replica, db: config.dbFile, groupId: config.groupId, topics },
+    `history listening on ${url}`,
+  );
   return {
     url,
     app,

@@ -5,12 +5,17 @@ export interface ForwardedResponse {
   readonly status: number;
   readonly contentType: string | undefined;
   readonly body: Buffer;
+  /** Which history replica answered: its 1-based position in NONO_HISTORY_URLS. */
+  readonly replica?: number;
 }
 
 /** The history service, reached over HTTP. Only GETs: the API never changes history. */
 export interface HistoryClient {
-  /** `actor` names the API caller a query is made for; history logs it (Nono-Actor). */
-  get(pathAndQuery: string, options?: { actor?: string }): Promise<ForwardedResponse>;
+  /**
+   * `actor` names the API caller a query is made for; history logs it (Nono-Actor).
+   * `timeoutMs` replaces the client's own timeout for this request (a readiness probe).
+   */
+  get(pathAndQuery: string, options?: { actor?: string; timeoutMs?: number }): Promise<ForwardedResponse>;
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -27,16 +32,20 @@ export class UndiciHistoryClient implements HistoryClient {
     this.#token = options.token;
   }
 
-  async get(pathAndQuery: string, options: { actor?: string } = {}): Promise<ForwardedResponse> {
+  async get(
+    pathAndQuery: string,
+    options: { actor?: string; timeoutMs?: number } = {},
+  ): Promise<ForwardedResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     if (options.actor !== undefined) headers['nono-actor'] = options.actor;
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     try {
       const response = await request(`${this.#baseUrl}${pathAndQuery}`, {
         method: 'GET',
         headers,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       const body = Buffer.from(await response.body.arrayBuffer());
       if (body.length > MAX_BODY_BYTES)

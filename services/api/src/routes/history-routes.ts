@@ -106,6 +106,7 @@ async function forward(
   }
   if (upstream.status >= 500)
     throw new ApiError(ApiErrorCode.HistoryUnavailable, `the history service failed (${upstream.status})`);
+  if (upstream.replica !== undefined) reply.header('nono-history-replica', String(upstream.replica));
   return reply
     .code(upstream.status)
     .header('content-type', upstream.contentType ?? 'application/json')

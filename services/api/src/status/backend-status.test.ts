@@ -1,12 +1,15 @@
 import { ManualClock } from '@nono/domain';
+import { createLogger } from '@nono/runtime';
 import { describe, expect, it } from 'vitest';
-import { type ForwardedResponse, type HistoryClient } from '../history/history-client.js';
+import { type ForwardedResponse } from '../history/history-client.js';
+import { HistoryReplicas } from '../history/history-replicas.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { BackendStatus, type BackendState } from './backend-status.js';
 
 const T0 = Date.parse('2026-11-22T00:00:00Z');
 
-function history(answer: () => ForwardedResponse): HistoryClient & { calls: number } {
+/** One history replica answering its probes with `answer`; `calls` counts them. */
+function history(answer: () => ForwardedResponse): Pick<HistoryReplicas, 'probe'> & { calls: number } {
   const client = {
     calls: 0,
     get: () => {
@@ -14,7 +17,20 @@ function history(answer: () => ForwardedResponse): HistoryClient & { calls: numb
       return Promise.resolve().then(answer);
     },
   };
-  return client;
+  const replicas = new HistoryReplicas({
+    replicas: [client],
+    clock: new ManualClock(T0),
+    log: createLogger('test', 'silent'),
+    maxLag: 1_000,
+    probeIntervalMs: 2_000,
+    probeTimeoutMs: 2_000,
+  });
+  return {
+    probe: () => replicas.probe(),
+    get calls() {
+      return client.calls;
+    },
+  };
 }
 
 const ok = (status: number, body: unknown): ForwardedResponse => ({
@@ -38,6 +54,7 @@ describe('BackendStatus', () => {
       kafka: kafkaUp,
       expected: { zookeeper: true, kafka: true, history: true },
       historyDetail: 'ready',
+      replicaState: 'current',
     },
     {
       case: 'history lagging is reachable, with its lag',
@@ -46,6 +63,7 @@ describe('BackendStatus', () => {
       kafka: kafkaUp,
       expected: { zookeeper: true, kafka: true, history: true },
       historyDetail: 'catching up, 42 events behind',
+      replicaState: 'behind',
     },
     {
       case: 'everything down',
@@ -54,8 +72,9 @@ describe('BackendStatus', () => {
       kafka: kafkaDown,
       expected: { zookeeper: false, kafka: false, history: false },
       historyDetail: 'the history service did not answer',
+      replicaState: 'down',
     },
-  ])('$case', async ({ zk, historyAnswer, kafka, expected, historyDetail }) => {
+  ])('$case', async ({ zk, historyAnswer, kafka, expected, historyDetail, replicaState }) => {
     const status = new BackendStatus({
       readiness: () => ({ ready: zk === 'connected', detail: { zookeeper: zk } }),
       history: history(historyAnswer),
@@ -69,6 +88,8 @@ describe('BackendStatus', () => {
       history: report.history.reachable,
     }).toEqual(expected);
     expect(report.history.detail).toBe(historyDetail);
+    expect(report.historyReplicas).toHaveLength(1);
+    expect(report.historyReplicas[0]).toMatchObject({ replica: 1, state: replicaState, readsHere: true });
     expect(report.zookeeper.detail).toBe(`session ${zk}`);
     expect(report.checkedAt).toBe('2026-11-22T00:00:00.000Z');
   });

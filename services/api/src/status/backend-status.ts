@@ -1,6 +1,6 @@
 import { type Clock } from '@nono/domain';
 import { type Readiness } from '@nono/runtime';
-import { type HistoryClient } from '../history/history-client.js';
+import { type HistoryReads, type HistoryReplicaStatus } from '../history/history-replicas.js';
 
 /** One backend as the API sees it: reachable or not, and a short reason to show a person. */
 export interface BackendState {
@@ -12,7 +12,10 @@ export interface BackendReport {
   readonly checkedAt: string;
   readonly zookeeper: BackendState;
   readonly kafka: BackendState;
+  /** Reachable when some history replica answers; the detail says where reads go. */
   readonly history: BackendState;
+  /** Every history replica (NONO_HISTORY_URLS, or the one NONO_HISTORY_URL) and its state. */
+  readonly historyReplicas: readonly HistoryReplicaStatus[];
 }
 
 /** Answers whether the Kafka cluster responds; never throws. Wired in main.ts. */
@@ -22,14 +25,14 @@ export const KAFKA_NOT_PROBED: KafkaProbe = () =>
   Promise.resolve({ reachable: true, detail: 'not probed by this process' });
 
 /**
- * The state of ZooKeeper, Kafka and history for the UI's banner. Probes run at most once
- * per `maxAgeMs` however many clients poll (every open UI refreshes on its own), and
- * concurrent callers share the probe in flight, so the status route cannot amplify load
- * onto a backend that is already struggling.
+ * The state of ZooKeeper, Kafka and history (each replica) for the UI's banner and overview.
+ * Probes run at most once per `maxAgeMs` however many clients poll (every open UI refreshes
+ * on its own), and concurrent callers share the probe in flight, so the status route cannot
+ * amplify load onto a backend that is already struggling.
  */
 export class BackendStatus {
   readonly #readiness: () => Readiness;
-  readonly #history: HistoryClient;
+  readonly #history: Pick<HistoryReads, 'probe'>;
   readonly #kafka: KafkaProbe;
   readonly #clock: Clock;
   readonly #maxAgeMs: number;
@@ -38,7 +41,7 @@ export class BackendStatus {
 
   constructor(options: {
     readiness: () => Readiness;
-    history: HistoryClient;
+    history: Pick<HistoryReads, 'probe'>;
     kafka?: KafkaProbe;
     clock: Clock;
     maxAgeMs?: number;
@@ -61,7 +64,7 @@ export class BackendStatus {
   }
 
   async #probe(now: number): Promise<BackendReport> {
-    const [kafka, history] = await Promise.all([this.#kafka(), this.#probeHistory()]);
+    const [kafka, history] = await Promise.all([this.#kafka(), this.#history.probe()]);
     const readiness = this.#readiness();
     const zkState = readiness.detail['zookeeper'];
     const report: BackendReport = {
@@ -76,33 +79,10 @@ export class BackendStatus {
               : 'not connected',
       },
       kafka,
-      history,
+      history: { reachable: history.reachable, detail: history.detail },
+      historyReplicas: history.replicas,
     };
     this.#last = { at: now, report };
     return report;
-  }
-
-  async #probeHistory(): Promise<BackendState> {
-    try {
-      const response = await this.#history.get('/readyz');
-      if (response.status === 200) return { reachable: true, detail: 'ready' };
-      // Reachable but behind on its Kafka topics (or starting): answers are stale, not absent.
-      const lag = readLag(response.body);
-      return {
-        reachable: true,
-        detail: lag === undefined ? `not ready (${response.status})` : `catching up, ${lag} events behind`,
-      };
-    } catch {
-      return { reachable: false, detail: 'the history service did not answer' };
-    }
-  }
-}
-
-function readLag(body: Buffer): number | undefined {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { lag?: unknown };
-    return typeof parsed.lag === 'number' ? parsed.lag : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -19,6 +19,7 @@ import { hashToken } from '../auth/token-registry.js';
 import { ZkApiTokens } from '../auth/zk-api-tokens.js';
 import { ZkClusterView } from '../cluster/cluster-view.js';
 import { UndiciHistoryClient } from '../history/history-client.js';
+import { HistoryReplicas } from '../history/history-replicas.js';
 import { ZkTaskStore } from '../tasks/zk-task-store.js';
 
 /**
@@ -106,10 +107,15 @@ export async function startHarness(
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
-    history: new UndiciHistoryClient({
-      baseUrl: historyUrl,
-      timeoutMs: 2_000,
-      token: options.historyReadToken,
+    history: new HistoryReplicas({
+      replicas: [
+        new UndiciHistoryClient({ baseUrl: historyUrl, timeoutMs: 2_000, token: options.historyReadToken }),
+      ],
+      clock,
+      log,
+      maxLag: 1_000,
+      probeIntervalMs: 2_000,
+      probeTimeoutMs: 2_000,
     }),
     clock,
     tokens: (['viewer', 'operator', 'admin'] as const).map((role) => ({

@@ -94,6 +94,20 @@ async function executionsSince(from) {
   return { items, complete: false };
 }
 
+/** One line per history replica when there are several: its state and whether reads go to it. */
+function historyReplicaFacts(status) {
+  const replicas = status.ok ? (status.value.historyReplicas ?? []) : [];
+  if (replicas.length < 2) return [];
+  return replicas.flatMap((replica) => [
+    h('dt', {}, `History replica ${replica.replica}${replica.name ? ` (${replica.name})` : ''}`),
+    h(
+      'dd',
+      { 'data-history-replica': replica.replica, class: replica.state === 'down' ? 'error' : '' },
+      `${replica.state}${replica.readsHere ? ', reads go here' : ''} (${replica.detail})`,
+    ),
+  ]);
+}
+
 function healthFacts(status, cluster) {
   const rows = [];
   for (const [name, label] of BACKENDS) {
@@ -109,6 +123,7 @@ function healthFacts(status, cluster) {
       ),
     );
   }
+  rows.push(...historyReplicaFacts(status));
   rows.push(
     h('dt', {}, 'Schedulers'),
     cluster.ok

@@ -1,5 +1,4 @@
 import { type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import type {} from '../../../../tests/support/global-setup.js';
 import { generateStream } from '../testing/event-stream.js';
 import { type HistoryProcess, spawnHistory } from '../testing/history-process.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
-import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
+import { type TableDigest, tableDigests } from '../testing/table-dump.js';
 import { BatchProjector } from './batch-projector.js';
 import { ProjectionStore } from './projection-store.js';
 
@@ -30,19 +29,9 @@ import { ProjectionStore } from './projection-store.js';
 
 let isolation: Isolation;
 let dir: string;
-let expected: Record<string, { rows: number; digest: string }>;
+let expected: Record<string, TableDigest>;
 let eventCount = 0;
 const children = new Set<ChildProcess>();
-
-function digests(sqlite: Database.Database): Record<string, { rows: number; digest: string }> {
-  const dump = dumpTables(sqlite, PROJECTED_TABLES);
-  return Object.fromEntries(
-    Object.entries(dump).map(([table, rows]) => [
-      table,
-      { rows: rows.length, digest: createHash('sha256').update(JSON.stringify(rows)).digest('hex') },
-    ]),
-  );
-}
 
 function countProcessed(file: string): number {
   try {
@@ -73,7 +62,7 @@ beforeAll(async () => {
   }));
   for (let i = 0; i < records.length; i += 5000)
     projector.project({ topic: 'reference', partition: 0, records: records.slice(i, i + 5000) });
-  expected = digests(reference.sqlite);
+  expected = tableDigests(reference.sqlite);
   reference.close();
 
   const publisher = new EventPublisher(
@@ -135,7 +124,7 @@ describe('history process killed mid-way', () => {
 
     const sqlite = new Database(file, { readonly: true });
     try {
-      expect(digests(sqlite)).toEqual(expected);
+      expect(tableDigests(sqlite)).toEqual(expected);
       expect((sqlite.prepare('select count(*) as n from dead_letters').get() as { n: number }).n).toBe(0);
     } finally {
       sqlite.close();

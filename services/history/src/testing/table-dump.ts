@@ -1,4 +1,5 @@
-import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 
 /**
  * The projected tables as sorted plain rows, without columns that record when a row was
@@ -36,4 +37,33 @@ export function dumpTables(
   return Object.fromEntries(
     tables.map((table) => [table, sqlite.prepare(DUMPS[table] ?? `select * from ${table}`).all()]),
   );
+}
+
+export interface TableDigest {
+  readonly rows: number;
+  /** SHA-256 of the sorted rows: equal digests, equal row sets. */
+  readonly digest: string;
+}
+
+/** Each projected table's row count and digest, for comparing databases of any size. */
+export function tableDigests(sqlite: Database.Database): Record<string, TableDigest> {
+  return Object.fromEntries(
+    Object.entries(dumpTables(sqlite, PROJECTED_TABLES)).map(([table, rows]) => [
+      table,
+      { rows: rows.length, digest: createHash('sha256').update(JSON.stringify(rows)).digest('hex') },
+    ]),
+  );
+}
+
+/**
+ * `tableDigests` of a database file another process may be writing (read-only; SQLite's WAL
+ * gives this reader one consistent snapshot).
+ */
+export function fileTableDigests(file: string): Record<string, TableDigest> {
+  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return tableDigests(sqlite);
+  } finally {
+    sqlite.close();
+  }
 }
