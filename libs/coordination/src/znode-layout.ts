@@ -106,6 +106,14 @@ export class ZnodeLayout {
     return `${this.webhookSecretsParent(scope)}/${key}`;
   }
 
+  /** Exclusion calendars, one child per name; data = calendar document; the znode version is the API's ETag. */
+  get calendars(): string {
+    return `${this.root}/calendars`;
+  }
+  calendar(name: string): string {
+    return `${this.calendars}/${name}`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
     return [
@@ -119,6 +127,7 @@ export class ZnodeLayout {
       this.webhookSecrets,
       this.webhookSecretsParent('task'),
       this.webhookSecretsParent('host'),
+      this.calendars,
     ];
   }
 }

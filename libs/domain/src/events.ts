@@ -3,7 +3,7 @@ import { type Result, fail } from './errors.js';
 import { type EpochMs, formatInstant } from './instant.js';
 import { uuidV5 } from './occurrence.js';
 import { AlertRuleSchema } from './alert-rule.js';
-import { SkipReasonSchema } from './skip-reason.js';
+import { type SkipReason, SkipReasonSchema } from './skip-reason.js';
 import { SchedulerTaskSchema } from './task.js';
 import { TriggerParametersSchema } from './trigger-parameters.js';
 import { type Validator, compileValidator } from './validation.js';
@@ -47,7 +47,7 @@ export const ActorSchema = Type.Object(
 );
 export type Actor = Static<typeof ActorSchema>;
 
-export { SkipReasonSchema };
+export { SkipReasonSchema, type SkipReason };
 
 /** The alert conditions (see alert-rule.ts); listed here so alert events name them exactly. */
 export const AlertConditionKindSchema = Type.Union([

@@ -26,8 +26,26 @@ describe('planDueFires', () => {
       misfired: [],
       expired: [],
       overRunLimit: [],
+      excluded: [],
       advanceTo: T0 + 5000,
     });
+  });
+
+  it('leaves out the instants an exclusion calendar rules out, and advances past them', () => {
+    const excludedBy = (nominal: number) => (nominal === T0 + 5000 ? 'holidays' : undefined);
+    const plan = planDueFires(everySecond(), T0 + 4000, T0 + 4700, { ...opts, until: T0 + 6000, excludedBy });
+    expect(plan.fire).toEqual([{ nominal: T0 + 6000, onTime: true }]);
+    expect(plan.excluded).toEqual([{ nominal: T0 + 5000, calendar: 'holidays' }]);
+    expect(plan.advanceTo).toBe(T0 + 6000);
+    // An excluded instant is not a run: one run left still fires the next instant.
+    const limited = planDueFires(everySecond(), T0 + 4000, T0 + 4700, {
+      ...opts,
+      runsLeft: 1,
+      until: T0 + 6000,
+      excludedBy,
+    });
+    expect(limited.fire).toEqual([{ nominal: T0 + 6000, onTime: true }]);
+    expect(limited.overRunLimit).toEqual([]);
   });
 
   it('plans instants up to `until` ahead of now, as on time (claiming before the instant)', () => {

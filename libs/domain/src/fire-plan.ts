@@ -21,6 +21,11 @@ export interface FirePlan {
   readonly expired: readonly EpochMs[];
   /** Instants the policy would fire but `maxRuns` does not allow: each recorded as skipped (`max-runs`). */
   readonly overRunLimit: readonly EpochMs[];
+  /**
+   * Due instants on a date an exclusion calendar of the task excludes: never fired, never
+   * counted as runs, each recorded as skipped (`calendar`).
+   */
+  readonly excluded: ReadonlyArray<{ readonly nominal: EpochMs; readonly calendar: string }>;
   /** The fire state's new `lastNominal` once the plan is carried out (undefined: nothing was due). */
   readonly advanceTo: EpochMs | undefined;
 }
@@ -37,6 +42,8 @@ export interface FirePlanOptions {
   readonly until?: EpochMs;
   /** Safety cap on how many due instants are examined in one plan. */
   readonly maxExamined?: number;
+  /** The exclusion calendar that rules the instant out, if any (see calendar.ts). */
+  readonly excludedBy?: (nominal: EpochMs) => string | undefined;
 }
 
 export function planDueFires(
@@ -50,17 +57,20 @@ export function planDueFires(
   const windowStart = now - task.misfire.catchUpWindowMs;
   const due: EpochMs[] = [];
   const expired: EpochMs[] = [];
+  const excluded: Array<{ nominal: EpochMs; calendar: string }> = [];
   let lastDue: EpochMs | undefined;
   for (let cursor = lastNominal, examined = 0; examined < maxExamined; examined++) {
     const next = nextTaskFireTime(task, cursor);
     if (next === undefined || next > until) break;
     lastDue = next;
-    if (next < windowStart) expired.push(next);
-    else due.push(next);
     cursor = next;
+    const calendar = options.excludedBy?.(next);
+    if (calendar !== undefined) excluded.push({ nominal: next, calendar });
+    else if (next < windowStart) expired.push(next);
+    else due.push(next);
   }
   if (lastDue === undefined)
-    return { fire: [], misfired: [], expired: [], overRunLimit: [], advanceTo: undefined };
+    return { fire: [], misfired: [], expired: [], overRunLimit: [], excluded: [], advanceTo: undefined };
 
   // Late is not missed: every due instant within the threshold still fires on its own.
   const onTime = due.filter((nominal) => now - nominal <= options.misfireThresholdMs);
@@ -83,6 +93,7 @@ export function planDueFires(
     })),
     expired,
     overRunLimit: fire.slice(0, cut).map((f) => f.nominal),
+    excluded,
     advanceTo: lastDue,
   };
 }

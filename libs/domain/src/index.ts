@@ -18,6 +18,7 @@ export * from './fire-decisions.js';
 export * from './ledger.js';
 export * from './dst-effects.js';
 export * from './schedule-diff.js';
+export * from './calendar.js';
 export * from './alert-rule.js';
 export * from './alert-api.js';
 export * from './audit-events.js';

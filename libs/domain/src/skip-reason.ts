@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 
 /**
  * Why a due instant was not called. Its own module because both the event contracts and the
@@ -11,4 +11,7 @@ export const SkipReasonSchema = Type.Union([
   Type.Literal('catch-up-window'),
   Type.Literal('max-runs'),
   Type.Literal('deleted'),
+  Type.Literal('calendar'),
 ]);
+
+export type SkipReason = Static<typeof SkipReasonSchema>;

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ErrorCode, type FieldIssue, type Result, ValidationError, fail, ok } from './errors.js';
+import { CALENDAR_NAME_PATTERN, MAX_TASK_CALENDARS } from './calendar.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
 import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { type TargetPolicy } from './target-policy.js';
@@ -159,6 +160,14 @@ export const TaskSpecSchema = Type.Object(
         maximum: 1000,
         description:
           'pause the task after this many executions in a row ended in failure (failed or timed out after their last attempt, or lost and not re-run); any change to the task, resuming included, starts the count again',
+      }),
+    ),
+    calendars: Type.Optional(
+      Type.Array(Type.String({ pattern: CALENDAR_NAME_PATTERN }), {
+        maxItems: MAX_TASK_CALENDARS,
+        uniqueItems: true,
+        description:
+          'exclusion calendars (by name): an instant on a date one of them excludes is skipped with reason calendar',
       }),
     ),
     rerunLost: Type.Boolean({

@@ -27,6 +27,8 @@ import { typeboxValidatorCompiler } from './request-validation.js';
 import { type AlertsUpstream, registerAlertRoutes } from './routes/alert-routes.js';
 import { registerHistoryRoutes } from './routes/history-routes.js';
 import { registerPreviewRoutes } from './routes/preview-routes.js';
+import { registerCalendarRoutes } from './routes/calendar-routes.js';
+import { type ZkCalendars } from './calendars/zk-calendars.js';
 import { type RouteDeps } from './routes/route-deps.js';
 import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
@@ -56,6 +58,8 @@ export interface AppDeps {
   readonly tokens: readonly TokenEntry[];
   /** Named tokens managed through `/api/v1/tokens`. */
   readonly apiTokens: ApiTokenDirectory;
+  /** Exclusion calendars (`/api/v1/calendars`), which tasks reference by name. */
+  readonly calendars: ZkCalendars;
   /** Webhook secrets per task or host; without one (no NONO_SECRETS_KEY) those routes are not offered. */
   readonly webhookSecrets?: ZkWebhookSecrets;
   readonly targetPolicy: TargetPolicy;
@@ -147,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     history: deps.history,
     clock: deps.clock,
     targetPolicy: deps.targetPolicy,
+    calendars: deps.calendars,
     eventSource: deps.eventSource,
   };
   const backendStatus = new BackendStatus({
@@ -182,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerTaskRoutes(api, routeDeps);
       registerTaskActionRoutes(api, routeDeps);
       registerPreviewRoutes(api, routeDeps);
+      registerCalendarRoutes(api, routeDeps);
       registerSchedulerRoutes(api, routeDeps);
       registerHistoryRoutes(api, routeDeps);
       if (deps.alerts !== undefined) registerAlertRoutes(api, deps.alerts);

@@ -33,6 +33,10 @@ export const ApiErrorCode = {
   WebhookSecretsFull: 'NONO_WEBHOOK_SECRETS_FULL',
   WebhookSecretNotFound: 'NONO_WEBHOOK_SECRET_NOT_FOUND',
   InvalidTriggerParameters: 'NONO_INVALID_TRIGGER_PARAMETERS',
+  InvalidCalendar: 'NONO_INVALID_CALENDAR',
+  CalendarNotFound: 'NONO_CALENDAR_NOT_FOUND',
+  CalendarConflict: 'NONO_CALENDAR_CONFLICT',
+  CalendarInUse: 'NONO_CALENDAR_IN_USE',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -81,6 +85,13 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_INVALID_WEBHOOK_SECRET: { status: 422, title: 'The webhook secret is not a Standard Webhooks secret' },
   NONO_WEBHOOK_SECRETS_FULL: { status: 409, title: 'Two webhook secrets are active already' },
   NONO_WEBHOOK_SECRET_NOT_FOUND: { status: 404, title: 'No such webhook secret' },
+  NONO_INVALID_CALENDAR: { status: 422, title: 'The calendar is not valid' },
+  NONO_CALENDAR_NOT_FOUND: { status: 404, title: 'No such calendar' },
+  NONO_CALENDAR_CONFLICT: {
+    status: 409,
+    title: 'The calendar changed concurrently; read it again and retry',
+  },
+  NONO_CALENDAR_IN_USE: { status: 409, title: 'Tasks reference this calendar' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { ZkClient, ZkOutbox, ZnodeLayout, outboxRoot } from '@nono/coordination';
 import { SystemClock } from '@nono/domain';
+import { ZkCalendars } from './calendars/zk-calendars.js';
 import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
 import {
   EnvReader,
@@ -154,6 +155,7 @@ async function main(argv: readonly string[]): Promise<void> {
     clock,
     tokens: config.tokens,
     apiTokens,
+    calendars: new ZkCalendars({ zk, layout }),
     ...(config.secretsKey === undefined
       ? {}
       : { webhookSecrets: new ZkWebhookSecrets({ zk, layout, key: config.secretsKey }) }),

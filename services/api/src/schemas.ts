@@ -1,6 +1,9 @@
 import { API_TOKEN_NAME_PATTERN, WEBHOOK_SECRET_HOST_PATTERN } from '@nono/coordination';
 import { type TSchema, Type } from '@sinclair/typebox';
 import {
+  CALENDAR_NAME_PATTERN,
+  CalendarSchema,
+  CalendarSpecSchema,
   type SchedulerTask,
   ScheduleSchema,
   SchedulerTaskSchema,
@@ -210,6 +213,17 @@ export const FirePreviewResponse = Type.Object(
       { description: 'what the DST transitions of the coming year (or the listed span) do to the schedule' },
     ),
   },
+  { additionalProperties: false },
+);
+
+export const CalendarNameParams = Type.Object(
+  { name: Type.String({ pattern: CALENDAR_NAME_PATTERN, description: 'calendar name' }) },
+  { additionalProperties: false },
+);
+export const CalendarBody = byHandler(Type.Unsafe(omittableDefaults(CalendarSpecSchema) as TSchema));
+export const CalendarResponse = CalendarSchema;
+export const CalendarListResponse = Type.Object(
+  { items: Type.Array(CalendarSchema) },
   { additionalProperties: false },
 );
 

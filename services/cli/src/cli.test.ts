@@ -867,3 +867,30 @@ describe('nono alerts', () => {
     expect(run.stderr).toContain('rules.json[0]: "id" must be a non-empty string');
   });
 });
+
+describe('nono calendars', () => {
+  it('applies a calendar file: replaces the existing one at the version it read', async () => {
+    const calendar = { name: 'fr-holidays', timeZone: 'Europe/Paris', dates: ['2026-12-25'], revision: 2 };
+    cli.files.set('c.json', JSON.stringify(calendar));
+    api.on('GET /calendars/fr-holidays', { status: 200, body: calendar, headers: { etag: '"2"' } });
+    api.on('PUT /calendars/fr-holidays', {
+      status: 200,
+      body: { ...calendar, revision: 3 },
+      headers: { etag: '"3"' },
+    });
+    const run = await cli.run('calendars', 'apply', '-f', 'c.json');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('replaced calendar fr-holidays\n');
+    const put = api.requests.find((r) => r.method === 'PUT');
+    expect(put?.headers['if-match']).toBe('"2"');
+    // The managed fields stay home; the name is the path.
+    expect(put?.body).toEqual({ timeZone: 'Europe/Paris', dates: ['2026-12-25'] });
+  });
+
+  it('says what is wrong with a file that is no calendar', async () => {
+    cli.files.set('c.json', JSON.stringify([{ name: 'x' }]));
+    const run = await cli.run('calendars', 'apply', '-f', 'c.json');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain('must hold one JSON object');
+  });
+});

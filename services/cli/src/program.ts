@@ -3,6 +3,7 @@ import { CliError, ExitCode } from './cli-error.js';
 import { registerAlertCommands } from './commands/alerts.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { registerCalendarCommands } from './commands/calendars.js';
 import { registerViewCommands } from './commands/views.js';
 import { type CliIo, CommandContext, type GlobalFlags } from './context.js';
 
@@ -42,6 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerViewCommands(program, context);
   registerAlertCommands(program, context);
   registerTokenCommands(program, context);
+  registerCalendarCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -24,6 +24,7 @@ import { ConcludedExecutions } from './lost/concluded-executions.js';
 import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
 import { WebhookSecretBook } from './runner/webhook-secret-book.js';
+import { CalendarBook } from './cluster/calendar-book.js';
 import { HttpInvoker } from './runner/invoker.js';
 import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
@@ -135,8 +136,12 @@ async function main(): Promise<void> {
     defaults: config.webhookSecrets,
     log,
   });
+  const calendars = new CalendarBook({ zk: () => coordinator.zk, layout, log });
   coordinator.on('session', (state) => {
-    if (state === 'connected') void webhookSecrets.onSessionConnected();
+    if (state === 'connected') {
+      void webhookSecrets.onSessionConnected();
+      void calendars.onSessionConnected();
+    }
   });
   const invoker = new HttpInvoker({
     maxInFlight: config.maxInFlight,
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     claimLeadMs: config.claimLeadMs,
     triggers: new ZkTriggerStore(() => coordinator.zk, layout),
     liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
+    excludedBy: calendars.excludedBy,
     pauser: new ZkTaskPauser({
       zk: () => coordinator.zk,
       layout,

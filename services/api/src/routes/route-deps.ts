@@ -2,6 +2,7 @@ import { type Clock, type TargetPolicy, type TaskSpec, reviseTask } from '@nono/
 import { type FastifyRequest } from 'fastify';
 import { type AuditContext, type TaskChangeType, changedEvent } from '@nono/domain';
 import { principalOf } from '../auth/authenticate.js';
+import { type ZkCalendars } from '../calendars/zk-calendars.js';
 import { type ClusterView } from '../cluster/cluster-view.js';
 import { type HistoryClient } from '../history/history-client.js';
 import { type TaskStore, type VersionedTask } from '../tasks/task-store.js';
@@ -13,6 +14,8 @@ export interface RouteDeps {
   readonly history: HistoryClient;
   readonly clock: Clock;
   readonly targetPolicy: TargetPolicy;
+  /** Exclusion calendars: a task may reference only those that exist. */
+  readonly calendars: ZkCalendars;
   /** CloudEvents `source` of audit events, e.g. nono://api/host-1234. */
   readonly eventSource: string;
 }

@@ -19,6 +19,8 @@ import { parseSpecBody } from '../tasks/task-input.js';
 import { parseTaskQuery, selectTasks } from '../tasks/task-query.js';
 import { loadTask, sendTask, writeTask } from '../tasks/task-write.js';
 import { NextFireCache } from '../tasks/next-fire-cache.js';
+import { ApiError, ApiErrorCode } from '../errors.js';
+import { missingCalendars } from './calendar-routes.js';
 import { type RouteDeps, auditContextOf, replaceWithAudit } from './route-deps.js';
 
 type IdParams = { Params: Static<typeof TaskIdParams> };
@@ -42,6 +44,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         policy: deps.targetPolicy,
         id: { required: true },
       });
+      await requireCalendars(deps, spec.calendars);
       const task = createTask(id, spec, now);
       const created = await store.create(task, definedEvent(task, auditContextOf(request, deps)));
       return sendTask(
@@ -115,6 +118,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
         policy: deps.targetPolicy,
         id: { required: false, expected: taskId },
       });
+      await requireCalendars(deps, spec.calendars);
       const saved = await writeTask(request, store, taskId, (current) => {
         return replaceWithAudit(request, deps, current, spec, 'nono.task.updated.v1');
       });
@@ -137,13 +141,14 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
     async (request, reply) => {
       const taskId = request.params.id;
       const now = deps.clock.now();
-      const saved = await writeTask(request, store, taskId, (current) => {
+      const saved = await writeTask(request, store, taskId, async (current) => {
         const merged = applyMergePatch(taskSpecOf(current.task), request.body);
         const { spec } = parseSpecBody(merged, {
           now,
           policy: deps.targetPolicy,
           id: { required: false, expected: taskId },
         });
+        await requireCalendars(deps, spec.calendars);
         return replaceWithAudit(request, deps, current, spec, 'nono.task.updated.v1');
       });
       return sendTask(reply, saved);
@@ -168,4 +173,10 @@ export function registerTaskRoutes(app: FastifyInstance, deps: RouteDeps): void 
       return reply.code(204).send();
     },
   );
+}
+
+/** A task may only name calendars that exist: 422 naming each `calendars[i]` that does not. */
+async function requireCalendars(deps: RouteDeps, names: readonly string[] | undefined): Promise<void> {
+  const issues = await missingCalendars(deps.calendars, names);
+  if (issues.length > 0) throw new ApiError(ApiErrorCode.InvalidTask, undefined, issues);
 }

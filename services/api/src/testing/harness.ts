@@ -5,6 +5,7 @@ import { type Clock, type NonoEvent, SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
 import { EnvReader, createLogger, createMetricsRegistry, loadTargetPolicy } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
+import { ZkCalendars } from '../calendars/zk-calendars.js';
 // Brings in the ProvidedContext declaration that types inject('zkConnect').
 import type {} from '../../../../tests/support/global-setup.js';
 import {
@@ -123,6 +124,7 @@ export async function startHarness(
       sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
     })),
     apiTokens,
+    calendars: new ZkCalendars({ zk, layout }),
     // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
     // history are the cluster's own endpoints, as is the API's default port.
     targetPolicy: loadTargetPolicy(

@@ -52,6 +52,7 @@ interface EngineSetup {
   readonly triggers?: MemoryTriggers;
   /** The live scheduler ids and the process behind each (default: none but this engine). */
   readonly live?: ReadonlyMap<string, string>;
+  readonly excludedBy?: (calendars: readonly string[] | undefined, nominal: number) => string | undefined;
 }
 
 async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
@@ -86,6 +87,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     lostGraceMs: 2_000,
     triggers,
     liveIncarnation: (id) => Promise.resolve(setup.live?.get(id)),
+    ...(setup.excludedBy === undefined ? {} : { excludedBy: setup.excludedBy }),
   });
   engine.setActive(true);
   engine.setOwned(new Set([task.id]));
@@ -102,6 +104,28 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
 }
 
 const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
+
+describe('Engine: exclusion calendars', () => {
+  it('records an excluded instant as skipped (calendar) and calls the worker for the others', async () => {
+    const task = { ...everyMs(1_000), calendars: ['maintenance'] };
+    // The instants of the second and third seconds fall on an excluded "date".
+    const excludedBy = (calendars: readonly string[] | undefined, nominal: number) =>
+      calendars?.includes('maintenance') === true && (nominal === T0 + 2_000 || nominal === T0 + 3_000)
+        ? 'maintenance'
+        : undefined;
+    const { invoker, events, advanceTo } = await startEngine(task, { excludedBy });
+    await advanceTo(T0 + 4_500);
+    expect(invoker.calls.map((call) => call.nominal)).toEqual([T0 + 1_000, T0 + 4_000]);
+    const skipped = events.filter((event) => event.type === 'nono.execution.skipped.v1');
+    expect(
+      skipped.map((event) => [event.data.nominalTime, (event.data as { skipReason: string }).skipReason]),
+    ).toEqual([
+      [new Date(T0 + 2_000).toISOString(), 'calendar'],
+      [new Date(T0 + 3_000).toISOString(), 'calendar'],
+    ]);
+    expect((skipped[0]?.data as { detail: string }).detail).toBe('excluded by calendar maintenance');
+  });
+});
 
 describe('Engine: claims ahead, fires on the instant', () => {
   it('claims an instant the lead time before it, and calls the worker at the instant itself', async () => {

@@ -3,6 +3,7 @@ import {
   type FireReason,
   type NonoEvent,
   type SchedulerTask,
+  type SkipReason,
   decideCatchUp,
   decideOverlap,
   executionBudgetMs,
@@ -59,6 +60,8 @@ export interface EngineOptions {
   readonly concluded?: ConcludedExecutions;
   /** Pauses a task that asks for it after consecutive failures (`pauseAfterConsecutiveFailures`). */
   readonly pauser?: TaskPauser;
+  /** The exclusion calendar among a task's `calendars` that rules an instant out (CalendarBook). */
+  readonly excludedBy?: (calendars: readonly string[] | undefined, nominal: number) => string | undefined;
 }
 
 /**
@@ -348,6 +351,9 @@ export class Engine {
       misfireThresholdMs: this.#o.misfireThresholdMs + task.schedule.jitterMs,
       runsLeft,
       until: now + this.#o.claimLeadMs,
+      ...(task.calendars === undefined || this.#o.excludedBy === undefined
+        ? {}
+        : { excludedBy: (nominal: number) => this.#o.excludedBy?.(task.calendars, nominal) }),
     });
     if (plan.advanceTo === undefined) {
       this.#scheduleNext(runtime);
@@ -467,6 +473,10 @@ export class Engine {
           'catch-up-window',
           `older than the catch-up window (${task.misfire.catchUpWindowMs} ms)`,
         ),
+      );
+    for (const { nominal, calendar } of plan.excluded)
+      events.push(
+        this.#skipped(ref(nominal), reasonOf(true, nominal), 'calendar', `excluded by calendar ${calendar}`),
       );
     for (const nominal of plan.overRunLimit)
       events.push(
@@ -592,7 +602,7 @@ export class Engine {
   #skipped(
     ref: ReturnType<ExecutionEvents['ref']>,
     reason: FireReason,
-    skipReason: 'overlap' | 'paused' | 'misfire-policy' | 'catch-up-window' | 'max-runs' | 'deleted',
+    skipReason: SkipReason,
     detail: string,
   ): NonoEvent {
     return this.#facts.create('nono.execution.skipped.v1', { ...ref, reason, skipReason, detail });
