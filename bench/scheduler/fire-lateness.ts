@@ -12,8 +12,12 @@
  * Lateness is the product's own measure: `lateMs` of each first-attempt `execution.fired`
  * event (fired instant minus nominal instant), read back from Kafka. Fires per second
  * counts those events per scheduler over the measured window (the first 5 s are warm-up).
+ * CPU per fire is each scheduler's (its /metrics) and, when the stores are infra/'s own
+ * (`--infra-dir`), ZooKeeper's and Kafka's too (/proc), summed in `allInCpuMsPerFire`.
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type NonoEvent, type Schedule, nextFireTimes, parseSchedule } from '@nono/domain';
 import {
@@ -47,6 +51,8 @@ const { values } = parseArgs({
     schedule: { type: 'string', default: 'interval' },
     cron: { type: 'string' },
     zone: { type: 'string', default: 'UTC' },
+    // Where infra/ keeps its pid files (NONO_INFRA_DIR): the stores' CPU joins the scheduler's.
+    'infra-dir': { type: 'string', default: process.env.NONO_INFRA_DIR ?? 'infra/.run' },
   },
 });
 const tasks = Number(values.tasks);
@@ -133,10 +139,35 @@ const cpuSeconds = async (): Promise<number[]> =>
       metric(await (await fetch(`${s.opsUrl}/metrics`)).text(), 'process_cpu_seconds_total'),
     ),
   );
+/**
+ * CPU seconds of ZooKeeper and Kafka (the stores every fire writes to: the fence, the events),
+ * read from /proc for the pids infra/ recorded; undefined where a server is not one infra/ runs.
+ * On a machine where nothing else uses them, their CPU over the window is this workload's.
+ */
+const STORES = ['zookeeper', 'kafka'] as const;
+const storeCpuSeconds = (): Record<(typeof STORES)[number], number | undefined> => {
+  const ticksPerSecond = 100; // USER_HZ, 100 on Linux whatever the kernel's HZ
+  const read = (name: string): number | undefined => {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(values['infra-dir'], `${name}.pid`), 'utf8')) as {
+        pid: number;
+      };
+      // Fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    } catch {
+      return undefined;
+    }
+  };
+  return { zookeeper: read('zookeeper'), kafka: read('kafka') };
+};
 await new Promise((resolve) => setTimeout(resolve, windowStart - Date.now()));
 const cpuAtStart = await cpuSeconds();
+const storesAtStart = storeCpuSeconds();
 await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now()));
 const cpuAtEnd = await cpuSeconds();
+const storesAtEnd = storeCpuSeconds();
 await new Promise((resolve) => setTimeout(resolve, 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
@@ -227,6 +258,26 @@ const result = {
     const index = schedulers.findIndex((s) => s.id === id);
     return Number(((((cpuAtEnd[index] ?? NaN) - (cpuAtStart[index] ?? NaN)) * 1000) / n).toFixed(3));
   }),
+  // ZooKeeper's and Kafka's CPU over the window per fire (all fires of the window), and the
+  // all-in figure: every scheduler and both stores, per fire. The worker is the user's, not counted.
+  storeCpuMsPerFire: Object.fromEntries(
+    STORES.map((name) => {
+      const start = storesAtStart[name];
+      const end = storesAtEnd[name];
+      return [
+        name,
+        start === undefined || end === undefined
+          ? null
+          : Number((((end - start) * 1000) / fired.length).toFixed(3)),
+      ];
+    }),
+  ),
+  allInCpuMsPerFire: (() => {
+    const schedulersCpu = cpuAtEnd.reduce((sum, end, i) => sum + end - (cpuAtStart[i] ?? NaN), 0);
+    const stores = STORES.map((name) => (storesAtEnd[name] ?? NaN) - (storesAtStart[name] ?? NaN));
+    const total = schedulersCpu + stores.reduce((sum, cpu) => sum + cpu, 0);
+    return Number.isFinite(total) ? Number(((total * 1000) / fired.length).toFixed(3)) : null;
+  })(),
   loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
