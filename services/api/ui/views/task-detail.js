@@ -159,6 +159,9 @@ export function taskDetailView(taskId) {
         fact('timeout', formatMs(task.target.timeoutMs)),
         fact('retry', task.retry.maxAttempts > 1 ? `up to ${task.retry.maxAttempts} attempts` : 'no retry'),
         fact('overlap / misfire', `${task.overlap} / ${task.misfire.policy}`),
+        task.calendars?.length
+          ? fact('calendars', `not on the dates of ${task.calendars.join(', ')} (skipped: calendar)`)
+          : null,
         fact(
           'labels',
           Object.entries(task.labels)
