@@ -21,3 +21,5 @@ export * from './alert-rule.js';
 export * from './alert-api.js';
 export * from './audit-events.js';
 export * from './trigger-parameters.js';
+export * from './worker-group.js';
+export * from './member-routing.js';

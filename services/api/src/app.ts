@@ -14,6 +14,7 @@ import { type ApiTokenDirectory } from './auth/api-tokens.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
+import { type WorkerGroupStore } from './groups/worker-group-store.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryClient } from './history/history-client.js';
 import { registerJsonBodies } from './json-body.js';
@@ -35,7 +36,8 @@ import { registerTaskRoutes } from './routes/task-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerWebhookSecretRoutes } from './routes/webhook-secret-routes.js';
 import { registerWhoamiRoutes } from './routes/whoami-routes.js';
-import { ProblemSchema, TaskSchema } from './schemas.js';
+import { registerWorkerGroupRoutes } from './routes/worker-group-routes.js';
+import { ProblemSchema, TaskSchema, WorkerGroupDocumentSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
 import { type TaskStore } from './tasks/task-store.js';
@@ -46,6 +48,8 @@ export const API_PREFIX = '/api/v1';
 /** The ports and settings the app is built from; main.ts wires the real ones, tests their own. */
 export interface AppDeps {
   readonly store: TaskStore;
+  /** Worker groups and their dynamic members. */
+  readonly groups: WorkerGroupStore;
   readonly cluster: ClusterView;
   readonly history: HistoryClient;
   /** The alerts service behind `/api/v1/alerts…`; without one those routes are not offered. */
@@ -135,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addSchema(ProblemSchema);
   app.addSchema(TaskSchema);
+  app.addSchema(WorkerGroupDocumentSchema);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerOpsRoutes(app, { registry: deps.metrics, readiness: deps.readiness });
@@ -189,6 +194,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (deps.webhookSecrets !== undefined)
         registerWebhookSecretRoutes(api, { secrets: deps.webhookSecrets, clock: deps.clock });
       registerWhoamiRoutes(api);
+      registerWorkerGroupRoutes(api, {
+        groups: deps.groups,
+        clock: deps.clock,
+        targetPolicy: deps.targetPolicy,
+        eventSource: deps.eventSource,
+      });
     },
     { prefix: API_PREFIX },
   );

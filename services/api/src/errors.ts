@@ -33,6 +33,8 @@ export const ApiErrorCode = {
   WebhookSecretsFull: 'NONO_WEBHOOK_SECRETS_FULL',
   WebhookSecretNotFound: 'NONO_WEBHOOK_SECRET_NOT_FOUND',
   InvalidTriggerParameters: 'NONO_INVALID_TRIGGER_PARAMETERS',
+  MemberNotFound: 'NONO_MEMBER_NOT_FOUND',
+  InvalidMember: 'NONO_INVALID_MEMBER',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -81,6 +83,11 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_INVALID_WEBHOOK_SECRET: { status: 422, title: 'The webhook secret is not a Standard Webhooks secret' },
   NONO_WEBHOOK_SECRETS_FULL: { status: 409, title: 'Two webhook secrets are active already' },
   NONO_WEBHOOK_SECRET_NOT_FOUND: { status: 404, title: 'No such webhook secret' },
+  NONO_INVALID_WORKER_GROUP: { status: 422, title: 'The worker group definition is not valid' },
+  NONO_WORKER_GROUP_NOT_FOUND: { status: 404, title: 'No such worker group' },
+  NONO_WORKER_GROUP_EXISTS: { status: 409, title: 'A worker group with this name already exists' },
+  NONO_MEMBER_NOT_FOUND: { status: 404, title: 'No such member in the worker group' },
+  NONO_INVALID_MEMBER: { status: 422, title: 'The member registration is not valid' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

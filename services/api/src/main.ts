@@ -15,6 +15,7 @@ import { OutboxRelay } from './audit/outbox-relay.js';
 import { hashToken } from './auth/token-registry.js';
 import { ZkApiTokens } from './auth/zk-api-tokens.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
+import { ZkWorkerGroupStore } from './groups/worker-group-store.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
 import { UndiciAlertsClient } from './routes/alert-routes.js';
@@ -131,6 +132,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const kafkaProbe = kafkaClusterProbe(kafka);
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
+    groups: new ZkWorkerGroupStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
     history: new UndiciHistoryClient({
       baseUrl: config.historyUrl,
