@@ -15,7 +15,14 @@ import {
   startScheduler,
 } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-import { type TestWorker, type WorkerCall, freePort, startTestWorker } from '../support/processes.js';
+import {
+  type RunningProcess,
+  type TestWorker,
+  type WorkerCall,
+  freePort,
+  startProcess,
+  startTestWorker,
+} from '../support/processes.js';
 
 /**
  * Worker groups on real processes: two schedulers, an API, and HTTP worker processes as the
@@ -336,5 +343,80 @@ describe('worker groups on real processes', () => {
     };
     expect(members).toContainEqual(expect.objectContaining({ memberId: 'stays', state: 'live' }));
     expect(members).not.toContainEqual(expect.objectContaining({ memberId: 'lapses', state: 'live' }));
+  });
+
+  it('SDK workers (the example worker on @nono/worker) join a group by registering; SIGTERM drains one: it leaves, finishes its calls, and the rest go to the other', async () => {
+    await callApi('POST', '/worker-groups', { name: 'sdk', members: [], leaseMs: 3_000 });
+    const startSdkWorker = async (memberId: string): Promise<RunningProcess & { url: string }> => {
+      const port = await freePort();
+      const proc = startProcess(`sdk-${memberId}`, 'examples/worker/dist/main.js', {
+        WORKER_PORT: String(port),
+        WORKER_GROUP: 'sdk',
+        WORKER_API_URL: api.url,
+        WORKER_TOKEN: TOKENS.operator,
+        WORKER_MEMBER_ID: memberId,
+        WORKER_DRAIN_MS: '8000',
+      });
+      await proc.waitForLine(/example worker listening/);
+      return Object.assign(proc, { url: `http://127.0.0.1:${port}` });
+    };
+    const [leaving, staying] = [await startSdkWorker('sdk-1'), await startSdkWorker('sdk-2')];
+    const ids = ['sdk-a'];
+    for (const id of ids)
+      await putTask(
+        zk,
+        buildTask(id, {
+          schedule: { kind: 'interval', everyMs: 400 },
+          overlap: 'allow',
+          retry: { maxAttempts: 3, initialBackoffMs: 100, maxBackoffMs: 300 },
+          target: { group: 'sdk', route: 'round-robin', path: '/jobs/slow?ms=1200', timeoutMs: 5_000 },
+        }),
+      );
+    const succeededAt = async (url: string): Promise<number> =>
+      ((await (await fetch(`${url}/state`)).json()) as { counts: { slow?: { succeeded: number } } }).counts
+        .slow?.succeeded ?? 0;
+    await eventually(
+      async () =>
+        (await succeededAt(leaving.url)) >= 2 && (await succeededAt(staying.url)) >= 2 ? true : undefined,
+      30_000,
+      'both SDK workers answering calls',
+    );
+    await leaving.kill('SIGTERM');
+    const leftLine = await leaving.waitForLine(/left the worker group/, 1_000);
+    const leftAt = (JSON.parse(leftLine) as { time: number }).time;
+    expect(await leaving.exited).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await deleteTasks(ids);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const facts = log.events.filter((event) => ids.includes(event.subject));
+    const member = (event: NonoEvent) => (event.data as { member?: { url: string } }).member?.url;
+    const firedAt = (event: NonoEvent) => Date.parse((event.data as { firedAt: string }).firedAt);
+    const fired = facts.filter((event) => event.type === 'nono.execution.fired.v1');
+    // Nothing new went to the leaving worker once it had left (the schedulers hear of it in a watch round trip).
+    expect(fired.filter((event) => member(event) === leaving.url && firedAt(event) > leftAt + 500)).toEqual(
+      [],
+    );
+    expect(fired.some((event) => member(event) === staying.url && firedAt(event) > leftAt + 500)).toBe(true);
+    // Every execution that reached the leaving worker before it drained ended once, successfully.
+    const executionOf = (event: NonoEvent) => (event.data as { executionId: string }).executionId;
+    const succeeded = new Map<string, number>();
+    for (const event of facts.filter((e) => e.type === 'nono.execution.succeeded.v1'))
+      succeeded.set(executionOf(event), (succeeded.get(executionOf(event)) ?? 0) + 1);
+    expect([...succeeded].filter(([, n]) => n > 1)).toEqual([]);
+    const atLeaving = fired.filter((event) => member(event) === leaving.url && firedAt(event) <= leftAt);
+    expect(atLeaving.length).toBeGreaterThan(0);
+    for (const event of atLeaving) {
+      expect(succeeded.get(executionOf(event)), executionOf(event)).toBe(1);
+      // ... at the leaving worker itself: the drain let its running calls finish.
+      const success = facts.find(
+        (e) => e.type === 'nono.execution.succeeded.v1' && executionOf(e) === executionOf(event),
+      );
+      expect(success === undefined ? undefined : member(success)).toBe(leaving.url);
+    }
+    const { members } = (await callApi('GET', '/worker-groups/sdk/members')) as {
+      members: Array<{ memberId: string | null; state: string }>;
+    };
+    expect(members.map((m) => [m.memberId, m.state])).toEqual([['sdk-2', 'live']]);
+    await staying.kill('SIGTERM');
   });
 });

@@ -23,3 +23,4 @@ export * from './audit-events.js';
 export * from './trigger-parameters.js';
 export * from './worker-group.js';
 export * from './member-routing.js';
+export * from './standard-webhooks.js';

@@ -5,11 +5,12 @@ import {
   fixedBodyWithParameters,
   isAcceptedStatus,
   isSuccessfulResponse,
+  signWebhook,
+  webhookIdFor,
 } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
-import { signWebhook, webhookIdFor } from './webhook-signer.js';
 
 export interface InvocationRequest {
   readonly task: SchedulerTask;
