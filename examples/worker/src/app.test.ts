@@ -101,6 +101,15 @@ describe('example worker', () => {
     expect(Date.now() - before).toBeLessThan(2_000);
   });
 
+  it('stops sooner when the task asks for a shorter time budget (X-Time-Budget-Ms)', async () => {
+    const url = await start();
+    const response = await post(
+      `${url}/jobs/slow?ms=5000`,
+      nonoHeaders('e-budget', { 'x-time-budget-ms': '150' }),
+    );
+    expect(response).toMatchObject({ status: 503, body: { error: 'the time budget of 150 ms ran out' } });
+  });
+
   it('answers 404 for an unknown job', async () => {
     const url = await start();
     expect((await post(`${url}/jobs/nope`, {})).status).toBe(404);

@@ -26,6 +26,30 @@ export interface ExampleWorkerOptions {
   readonly now?: () => number;
 }
 
+const TIME_BUDGET_HEADER = 'x-time-budget-ms';
+
+/**
+ * A task may ask for less time than nono's deadline gives (`X-Time-Budget-Ms` in its
+ * `target.headers`): the job then runs under a signal that also aborts when that budget ends,
+ * and the call is answered 503 saying so.
+ */
+async function withinTimeBudget<T>(
+  context: JobContext,
+  run: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const text = context.headers[TIME_BUDGET_HEADER];
+  const asked = typeof text === 'string' ? Number(text) : Number.NaN;
+  if (!(Number.isFinite(asked) && asked > 0)) return run(context.signal);
+  const budget = AbortSignal.timeout(asked);
+  try {
+    return await run(AbortSignal.any([context.signal, budget]));
+  } catch (error) {
+    if (budget.aborted && !context.signal.aborted)
+      throw new JobError(503, `the time budget of ${asked} ms ran out`);
+    throw error;
+  }
+}
+
 /** What the worker keeps per task: the last execution that wrote its result. */
 export interface LastRun {
   readonly executionId: string | undefined;
@@ -72,7 +96,7 @@ export function buildWorker(options: ExampleWorkerOptions): NonoWorker {
   });
   for (const [name, job] of Object.entries(createJobs())) {
     worker.job(`/jobs/${name}`, async (context: JobContext) => {
-      const result = await job(context);
+      const result = await withinTimeBudget(context, (signal) => job({ ...context, signal }));
       if (!result.ok) throw new JobError(500, result.error);
       // false: a call with a newer fencing token already wrote this task's result, so this
       // (older) one did its work but did not overwrite it.
