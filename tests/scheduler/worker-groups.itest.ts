@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, startApiProcess } from '../support/api.js';
+import { type ApiProcess, apiRequest, startApiProcess } from '../support/api.js';
 import {
   type SchedulerProcess,
   buildTask,
@@ -47,16 +47,8 @@ describe('worker groups on real processes', () => {
     body?: unknown,
     role: keyof typeof TOKENS = 'admin',
   ) => {
-    const response = await fetch(`${api.url}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKENS[role]}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    const { status, text } = await apiRequest(api, TOKENS[role], method, path, body);
+    if (status >= 300) throw new Error(`${method} ${path}: ${status} ${text}`);
     return text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
   };
 

@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders } from 'node:http';
 
-/** What a job gets: the call's identity as nono sent it, its body, and a signal to stop by. */
-export interface JobContext {
+/** Which call this is, as nono's headers say. */
+export interface CallIdentity {
   readonly taskId: string | undefined;
   readonly executionId: string | undefined;
   /** The same for every attempt and every re-delivery of one execution (the execution id). */
@@ -12,6 +12,10 @@ export interface JobContext {
   readonly fencingToken: number | undefined;
   /** The instant the schedule names (RFC 3339), not the time of the call. */
   readonly nominalTime: string | undefined;
+}
+
+/** What a job gets: the call's identity, its body, and a signal to stop by. */
+export interface JobContext extends CallIdentity {
   /** When this call must be done: nono's `Nono-Deadline`, or sooner if the worker's own limit says so. */
   readonly deadline: Date;
   /** Aborts at the deadline, when nono hangs up, or when a drain runs out of time: stop then. */
@@ -27,13 +31,7 @@ export interface JobContext {
 }
 
 /** The nono headers of a call, checked: a malformed one is the caller's error (400), named. */
-export interface CallHeaders {
-  readonly taskId: string | undefined;
-  readonly executionId: string | undefined;
-  readonly idempotencyKey: string | undefined;
-  readonly attempt: number;
-  readonly fencingToken: number | undefined;
-  readonly nominalTime: string | undefined;
+export interface CallHeaders extends CallIdentity {
   readonly deadlineMs: number | undefined;
 }
 

@@ -3,7 +3,6 @@ import {
   type WorkerHealthRecord,
   type ZkClient,
   type ZkOutbox,
-  OutboxStageError,
   type ZnodeLayout,
   isZkError,
   memberLeaseDocument,
@@ -13,7 +12,7 @@ import {
 import { type NonoEvent, type WorkerGroup, formatIssues } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { mapZkError } from '../zk-errors.js';
+import { mapZkError, recordWithOutbox } from '../zk-errors.js';
 
 /** A group as stored, with the znode version every later write must match. */
 export interface VersionedGroup {
@@ -223,14 +222,10 @@ export class ZkWorkerGroupStore implements WorkerGroupStore {
     }
   }
 
-  async #withOutbox<T>(event: NonoEvent, name: string, change: () => Promise<T>): Promise<T> {
-    try {
-      return await this.#outbox.record(event, change);
-    } catch (error) {
-      // Not staged: nothing was attempted, so the outcome is known.
-      if (error instanceof OutboxStageError) throw mapGroupError(error.cause, 'read', name);
-      throw mapGroupError(error, 'write', name);
-    }
+  #withOutbox<T>(event: NonoEvent, name: string, change: () => Promise<T>): Promise<T> {
+    return recordWithOutbox(this.#outbox, event, change, (error, during) =>
+      mapGroupError(error, during, name),
+    );
   }
 
   #decode(name: string, data: Buffer): WorkerGroup {

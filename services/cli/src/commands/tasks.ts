@@ -335,9 +335,7 @@ async function readTaskFiles(ctx: CommandContext, file: string): Promise<TaskDoc
 }
 
 async function readDocuments(ctx: CommandContext, file: string): Promise<TaskDocument[]> {
-  const source = file === '-' ? 'stdin' : file;
-  const text = await ctx.io.readFile(file);
-  if (text === undefined) throw new CliError(ExitCode.Usage, `cannot read ${source}: no such file`);
+  const { text, source } = await ctx.readInput(file);
   return parseTaskDocuments(text, source);
 }
 
