@@ -7,7 +7,10 @@ import {
   memberDocument,
   openExecutionsRecordDocument,
   outboxEntryDocument,
+  memberLeaseDocument,
   triggerRequestDocument,
+  workerGroupDocument,
+  workerHealthDocument,
 } from '@nono/coordination';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Isolation, isolate } from '../support/fixtures.js';
@@ -25,7 +28,8 @@ describe('ZooKeeper documents round trip (real server)', () => {
   beforeAll(async () => {
     iso = await isolate('znode-documents');
     zk = await ZkClient.connect({ connect: iso.zkConnect, sessionTimeoutMs: 6_000 });
-    for (const parent of [...layout.parents, layout.outbox]) await zk.ensurePath(parent);
+    for (const parent of [...layout.parents, layout.outbox, layout.workerLeasesOf('reports')])
+      await zk.ensurePath(parent);
   });
   afterAll(() => zk?.close());
 
@@ -103,6 +107,50 @@ describe('ZooKeeper documents round trip (real server)', () => {
         createdBy: 'admin:0123456789ab',
         expiresAt: '2027-01-01T00:00:00.000Z',
         lastUsedAt: null,
+      },
+    },
+    {
+      path: layout.workerGroup('reports'),
+      document: workerGroupDocument,
+      value: {
+        name: 'reports',
+        createdAt: '2026-12-01T00:00:00.000Z',
+        updatedAt: '2026-12-01T00:00:00.000Z',
+        revision: 2,
+        description: 'report renderers',
+        members: [{ url: 'http://127.0.0.1:7761' }, { url: 'http://127.0.0.1:7762/base' }],
+        leaseMs: 15_000,
+        passiveHealth: { consecutiveFailures: 3, backoffMs: 30_000 },
+      },
+    },
+    {
+      path: layout.workerLease('reports', 'host-a-7763'),
+      document: memberLeaseDocument,
+      value: {
+        memberId: 'host-a-7763',
+        url: 'http://127.0.0.1:7763',
+        leaseMs: 15_000,
+        registeredAt: '2026-12-01T00:00:00.000Z',
+        renewedAt: '2026-12-01T00:00:05.000Z',
+        expiresAt: '2026-12-01T00:00:20.000Z',
+        registeredBy: 'ci-worker',
+      },
+    },
+    {
+      path: layout.workerHealthOf('s1'),
+      document: workerHealthDocument,
+      value: {
+        schedulerId: 's1',
+        updatedAt: '2026-12-01T00:00:00.000Z',
+        ejected: [
+          {
+            group: 'reports',
+            url: 'http://127.0.0.1:7761',
+            until: '2026-12-01T00:00:30.000Z',
+            failures: 3,
+            lastError: 'ECONNREFUSED',
+          },
+        ],
       },
     },
   ];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, startApiProcess } from '../support/api.js';
+import { type ApiProcess, apiRequest, startApiProcess } from '../support/api.js';
 import { type TestCluster, layout, startTestCluster } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
 import { type RunningProcess, startExampleWorker } from '../support/processes.js';
@@ -42,17 +42,8 @@ describe('webhook secrets per task and per host', () => {
     };
     return state.counts.ok?.succeeded ?? 0;
   };
-  const call = async (method: string, path: string, role: keyof typeof TOKENS, body?: unknown) => {
-    const response = await fetch(`${api.url}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TOKENS[role]}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, text: await response.text() };
-  };
+  const call = (method: string, path: string, role: keyof typeof TOKENS, body?: unknown) =>
+    apiRequest(api, TOKENS[role], method, path, body);
   const everySecond = (id: string, url: string) => ({
     id,
     name: id,

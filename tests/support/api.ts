@@ -38,6 +38,25 @@ export async function startApiProcess(
   return Object.assign(proc, { url });
 }
 
+/** One request to the API's /api/v1 with a bearer token; the answer's status and text. */
+export async function apiRequest(
+  api: { readonly url: string },
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${api.url}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
 /** Runs one `nono` command line against `apiUrl` with `token`; `files` stands in for the disk. */
 export async function runNono(
   apiUrl: string,

@@ -188,6 +188,8 @@ export interface WorkerCall {
   readonly traceparent: string;
   readonly body: string;
   readonly receivedAt: number;
+  /** The status it was answered with; absent while it runs (or when its worker died first). */
+  readonly answeredStatus?: number;
 }
 
 /** Milliseconds between consecutive calls' arrivals. */
@@ -208,10 +210,13 @@ export interface TestWorker {
   calls(): Promise<WorkerCall[]>;
 }
 
-export async function startTestWorker(options: { record?: boolean } = {}): Promise<TestWorker> {
-  const worker = startProcess('worker', 'tests/support/test-worker.mjs', {
-    PORT: '0',
+export async function startTestWorker(
+  options: { record?: boolean; port?: number; callLog?: string; name?: string } = {},
+): Promise<TestWorker> {
+  const worker = startProcess(options.name ?? 'worker', 'tests/support/test-worker.mjs', {
+    PORT: String(options.port ?? 0),
     RECORD: options.record === false ? '0' : '1',
+    ...(options.callLog === undefined ? {} : { CALL_LOG: options.callLog }),
   });
   const line = await worker.waitForLine(/^listening \d+/);
   const url = `http://127.0.0.1:${line.split(' ')[1]}`;

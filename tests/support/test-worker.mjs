@@ -4,7 +4,10 @@
 // (RECORD=0 turns recording off, for benchmarks at thousands of calls a second).
 // GET /lateness?from=<ms>&to=<ms> summarises arrival minus nominal instant of the first attempts
 // whose nominal instant is in [from, to): lateness where users see it (kept even with RECORD=0,
-// as two numbers per call).
+// as two numbers per call). CALL_LOG=<file> also appends each call to that file as a JSON line
+// when it arrives and again when it is answered (`answeredStatus`), so the calls of a worker that
+// was SIGKILLed mid-call can still be read.
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const calls = [];
@@ -37,19 +40,22 @@ const server = createServer((req, res) => {
   }
   req.on('end', () => {
     const [, mode, taskId] = url.pathname.split('/');
-    if (process.env.RECORD !== '0')
-      calls.push({
-        mode,
-        taskId,
-        executionId: req.headers['idempotency-key'],
-        token: Number(req.headers['nono-fencing-token']),
-        attempt: Number(req.headers['nono-attempt']),
-        nominal: req.headers['nono-nominal-time'],
-        traceparent: req.headers.traceparent,
-        body,
-        receivedAt: Date.now(),
-      });
+    const call = {
+      mode,
+      taskId,
+      executionId: req.headers['idempotency-key'],
+      token: Number(req.headers['nono-fencing-token']),
+      attempt: Number(req.headers['nono-attempt']),
+      nominal: req.headers['nono-nominal-time'],
+      traceparent: req.headers.traceparent,
+      body,
+      receivedAt: Date.now(),
+    };
+    if (process.env.RECORD !== '0') calls.push(call);
+    if (process.env.CALL_LOG) appendFileSync(process.env.CALL_LOG, `${JSON.stringify(call)}\n`);
     const answer = (status) => {
+      call.answeredStatus = status;
+      if (process.env.CALL_LOG) appendFileSync(process.env.CALL_LOG, `${JSON.stringify(call)}\n`);
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: status < 300 ? 'ok' : 'failed' }));
     };

@@ -1,4 +1,3 @@
-export { buildWorker, type LastRun, type WorkerOptions } from './app.js';
+export { buildWorker, type ExampleWorkerOptions, type LastRun } from './app.js';
 export { FencedRegister } from './fenced-register.js';
-export { RecentKeys } from './recent-keys.js';
 export { createJobs, fnv1a32 } from './jobs.js';

@@ -1,12 +1,12 @@
 /**
- * The example jobs. Each takes the call's context and an AbortSignal that fires when the
- * time budget runs out; a job that cannot finish in time stops instead of working for a
- * caller that has already given up.
+ * The example jobs. Each takes the call's context (the SDK's `JobContext` fits) with an
+ * AbortSignal that fires at the call's deadline; a job that cannot finish in time stops
+ * instead of working for a caller that has already given up.
  */
 export interface JobContext {
   readonly executionId: string | undefined;
   readonly attempt: number;
-  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly query: URLSearchParams;
   readonly signal: AbortSignal;
 }
 
@@ -62,7 +62,7 @@ export function createJobs(): Record<string, Job> {
 
     // Takes `?ms=` milliseconds (default 4 s), unless the time budget ends first.
     slow: async ({ query, signal }) => {
-      const requested = Number(query['ms'] ?? DEFAULT_SLOW_MS);
+      const requested = Number(query.get('ms') ?? DEFAULT_SLOW_MS);
       const ms =
         Number.isFinite(requested) && requested >= 0 ? Math.min(requested, 600_000) : DEFAULT_SLOW_MS;
       await sleep(ms, signal);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeWebhookSecret, openSecret, parseSecretsKey, sealSecret, secretsKeyId } from './secret-box.js';
+import { decodeWebhookSecret } from '@nono/domain';
+import { openSecret, parseSecretsKey, sealSecret, secretsKeyId } from './secret-box.js';
 
 describe('secret box (AES-256-GCM)', () => {
   const key = randomBytes(32);

@@ -62,13 +62,3 @@ export function openSecret(key: Buffer, sealed: SealedSecret, context: string): 
     return undefined;
   }
 }
-
-/**
- * A Standard Webhooks secret, `whsec_<base64>` of 24 to 64 bytes as the specification asks;
- * undefined when it is not one (the caller names the field or variable).
- */
-export function decodeWebhookSecret(text: string): Buffer | undefined {
-  if (!/^(whsec_)?[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
-  const key = Buffer.from(text.replace(/^whsec_/, ''), 'base64');
-  return key.length < 24 || key.length > 64 ? undefined : key;
-}

@@ -114,6 +114,33 @@ export class ZnodeLayout {
     return `${this.calendars}/${name}`;
   }
 
+  /** Worker group definitions, one child per group; data = worker group document. */
+  get workerGroups(): string {
+    return `${this.root}/worker-groups`;
+  }
+  workerGroup(name: string): string {
+    return `${this.workerGroups}/${name}`;
+  }
+
+  /** Dynamic members: `worker-leases/<group>/<memberId>`, each a member lease document. */
+  get workerLeases(): string {
+    return `${this.root}/worker-leases`;
+  }
+  workerLeasesOf(group: string): string {
+    return `${this.workerLeases}/${group}`;
+  }
+  workerLease(group: string, memberId: string): string {
+    return `${this.workerLeasesOf(group)}/${memberId}`;
+  }
+
+  /** Per live scheduler (ephemeral): the group members its passive health checks took out. */
+  get workerHealth(): string {
+    return `${this.root}/worker-health`;
+  }
+  workerHealthOf(schedulerId: string): string {
+    return `${this.workerHealth}/${schedulerId}`;
+  }
+
   /** The persistent parents every process makes sure exist at start. */
   get parents(): string[] {
     return [
@@ -128,6 +155,9 @@ export class ZnodeLayout {
       this.webhookSecretsParent('task'),
       this.webhookSecretsParent('host'),
       this.calendars,
+      this.workerGroups,
+      this.workerLeases,
+      this.workerHealth,
     ];
   }
 }

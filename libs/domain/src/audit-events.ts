@@ -2,6 +2,7 @@ import { type Actor, type NonoEvent, createEvent } from './events.js';
 import { manualExecutionId, uuidV5 } from './occurrence.js';
 import { type SchedulerTask } from './task.js';
 import { type TriggerParameters } from './trigger-parameters.js';
+import { type MemberLease, type WorkerGroup } from './worker-group.js';
 
 /**
  * Builds the audit events of task changes. Ids are derived from what changed (task,
@@ -76,5 +77,75 @@ export function triggeredEvent(
       ...(parameters === undefined ? {} : { parameters }),
     },
     meta(id, taskId, context),
+  );
+}
+
+/* Worker groups: the same derivation, per group name, incarnation and revision. */
+
+function groupChangeId(type: string, group: WorkerGroup): string {
+  return uuidV5(`audit|${type}|${group.name}|${group.createdAt}|${group.revision}`);
+}
+
+export function groupDefinedEvent(after: WorkerGroup, context: AuditContext): NonoEvent {
+  const type = 'nono.worker-group.defined.v1';
+  return createEvent(
+    type,
+    { group: after.name, actor: context.actor, revision: after.revision, after },
+    meta(groupChangeId(type, after), after.name, context),
+  );
+}
+
+export function groupUpdatedEvent(before: WorkerGroup, after: WorkerGroup, context: AuditContext): NonoEvent {
+  const type = 'nono.worker-group.updated.v1';
+  return createEvent(
+    type,
+    { group: after.name, actor: context.actor, revision: after.revision, before, after },
+    meta(groupChangeId(type, after), after.name, context),
+  );
+}
+
+export function groupDeletedEvent(before: WorkerGroup, context: AuditContext): NonoEvent {
+  const type = 'nono.worker-group.deleted.v1';
+  return createEvent(
+    type,
+    { group: before.name, actor: context.actor, revision: before.revision, before },
+    meta(groupChangeId(type, before), before.name, context),
+  );
+}
+
+/** A dynamic member joined (its first registration, or a registration at another URL). */
+export function memberJoinedEvent(
+  group: string,
+  lease: MemberLease & { readonly leaseMs: number },
+  context: AuditContext,
+): NonoEvent {
+  const type = 'nono.worker-group.member-joined.v1';
+  return createEvent(
+    type,
+    {
+      group,
+      actor: context.actor,
+      memberId: lease.memberId,
+      url: lease.url,
+      registeredAt: lease.registeredAt,
+      leaseMs: lease.leaseMs,
+    },
+    meta(uuidV5(`audit|${type}|${group}|${lease.memberId}|${lease.registeredAt}`), group, context),
+  );
+}
+
+/** A dynamic member deregistered itself (a lapsed lease is not an audit fact: nobody acted). */
+export function memberLeftEvent(group: string, lease: MemberLease, context: AuditContext): NonoEvent {
+  const type = 'nono.worker-group.member-left.v1';
+  return createEvent(
+    type,
+    {
+      group,
+      actor: context.actor,
+      memberId: lease.memberId,
+      url: lease.url,
+      registeredAt: lease.registeredAt,
+    },
+    meta(uuidV5(`audit|${type}|${group}|${lease.memberId}|${lease.registeredAt}`), group, context),
   );
 }

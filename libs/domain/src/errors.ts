@@ -10,6 +10,9 @@ export const ErrorCode = {
   TaskNotFound: 'NONO_TASK_NOT_FOUND',
   TaskExists: 'NONO_TASK_EXISTS',
   RevisionConflict: 'NONO_REVISION_CONFLICT',
+  InvalidWorkerGroup: 'NONO_INVALID_WORKER_GROUP',
+  WorkerGroupNotFound: 'NONO_WORKER_GROUP_NOT_FOUND',
+  WorkerGroupExists: 'NONO_WORKER_GROUP_EXISTS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

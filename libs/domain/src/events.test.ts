@@ -36,6 +36,16 @@ describe('event contracts', () => {
     expect(parseEvent(JSON.parse(JSON.stringify(event)))).toEqual({ ok: true, value: event });
   });
 
+  it('carries the group member an attempt went to, and reads facts written without one', () => {
+    const member = { group: 'renderers', url: 'http://127.0.0.1:7761' };
+    const withMember = { ...fired(), data: { ...fired().data, member } };
+    expect(parseEvent(JSON.parse(JSON.stringify(withMember)))).toEqual({ ok: true, value: withMember });
+    // A fact from before worker groups: no member field at all.
+    expect(parseEvent(JSON.parse(JSON.stringify(fired()))).ok).toBe(true);
+    const badMember = { ...fired(), data: { ...fired().data, member: { url: 'http://x' } } };
+    expect(parseEvent(badMember)).toMatchObject({ ok: false, issues: [{ field: 'data.member.group' }] });
+  });
+
   it('refuses to build an event that breaks its contract', () => {
     expect(() =>
       createEvent(
@@ -74,6 +84,7 @@ describe('event contracts', () => {
   it('routes every type to a topic category', () => {
     expect(EVENT_TYPES.map(categoryOf)).not.toContain(undefined);
     expect(categoryOf('nono.task.paused.v1')).toBe('tasks');
+    expect(categoryOf('nono.worker-group.updated.v1')).toBe('tasks');
     expect(categoryOf('nono.execution.lost.v1')).toBe('executions');
     expect(categoryOf('nono.ownership.changed.v1')).toBe('cluster');
   });

@@ -6,6 +6,7 @@ import { AlertRuleSchema } from './alert-rule.js';
 import { type SkipReason, SkipReasonSchema } from './skip-reason.js';
 import { SchedulerTaskSchema } from './task.js';
 import { TriggerParametersSchema } from './trigger-parameters.js';
+import { WorkerGroupSchema } from './worker-group.js';
 import { type Validator, compileValidator } from './validation.js';
 
 /**
@@ -40,6 +41,20 @@ const ExecutionRef = {
   fencingToken: Type.Integer({ minimum: 0 }),
   reason: FireReasonSchema,
 };
+
+/**
+ * The group member an attempt of a group-targeted task went to. Optional, so facts written
+ * before worker groups (and facts of URL targets) read as they are.
+ */
+const MemberRefSchema = Type.Optional(
+  Type.Object(
+    {
+      group: Id,
+      url: Type.String({ description: "the member's URL (the call went to it with the target's path)" }),
+    },
+    { description: 'the worker group member the attempt went to (group targets only)' },
+  ),
+);
 
 export const ActorSchema = Type.Object(
   { id: Id, kind: Type.Union([Type.Literal('user'), Type.Literal('token'), Type.Literal('system')]) },
@@ -122,11 +137,50 @@ const dataSchemas = {
     parameters: Type.Optional(TriggerParametersSchema),
   }),
 
+  // Audit facts of worker group changes (the API, through its outbox), on the tasks topic.
+  'nono.worker-group.defined.v1': Type.Object({
+    group: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    after: WorkerGroupSchema,
+  }),
+  'nono.worker-group.updated.v1': Type.Object({
+    group: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: WorkerGroupSchema,
+    after: WorkerGroupSchema,
+  }),
+  'nono.worker-group.deleted.v1': Type.Object({
+    group: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: WorkerGroupSchema,
+  }),
+  'nono.worker-group.member-joined.v1': Type.Object({
+    group: Id,
+    actor: ActorSchema,
+    memberId: Id,
+    url: Type.String(),
+    registeredAt: Instant,
+    leaseMs: Type.Integer({ minimum: 1 }),
+  }),
+  'nono.worker-group.member-left.v1': Type.Object({
+    group: Id,
+    actor: ActorSchema,
+    memberId: Id,
+    url: Type.String(),
+    registeredAt: Instant,
+  }),
+
   'nono.execution.fired.v1': Type.Object({
     ...ExecutionRef,
     firedAt: Instant,
     lateMs: Type.Integer(),
-    targetUrl: Type.String(),
+    targetUrl: Type.String({
+      description: 'the URL called; for a group target with no member to call, group:<name> (and no member)',
+    }),
+    member: MemberRefSchema,
     /** A manual run's trigger parameters, as sent to the worker. */
     parameters: Type.Optional(TriggerParametersSchema),
   }),
@@ -135,6 +189,7 @@ const dataSchemas = {
     finishedAt: Instant,
     durationMs: Type.Integer({ minimum: 0 }),
     httpStatus: Type.Integer(),
+    member: MemberRefSchema,
   }),
   'nono.execution.failed.v1': Type.Object({
     ...ExecutionRef,
@@ -143,6 +198,7 @@ const dataSchemas = {
     httpStatus: Type.Optional(Type.Integer()),
     error: Type.String(),
     willRetry: Type.Boolean(),
+    member: MemberRefSchema,
   }),
   'nono.execution.retrying.v1': Type.Object({
     ...ExecutionRef,
@@ -155,6 +211,7 @@ const dataSchemas = {
     durationMs: Type.Integer({ minimum: 0 }),
     timeoutMs: Type.Integer({ minimum: 0 }),
     willRetry: Type.Boolean(),
+    member: MemberRefSchema,
   }),
   'nono.execution.skipped.v1': Type.Object({
     ...ExecutionRef,
@@ -322,13 +379,13 @@ export type EventCategory = 'tasks' | 'executions' | 'cluster' | 'alerts';
 
 /** Which topic an event belongs to (the topic name is `${prefix}${category}`). */
 export function categoryOf(type: EventType): EventCategory {
-  if (type.startsWith('nono.task.')) return 'tasks';
+  if (type.startsWith('nono.task.') || type.startsWith('nono.worker-group.')) return 'tasks';
   if (type.startsWith('nono.execution.')) return 'executions';
   if (type.startsWith('nono.alert.') || type.startsWith('nono.alert-rule.')) return 'alerts';
   return 'cluster';
 }
 
-/** The Kafka key: per-task ordering for task and execution facts, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
+/** The Kafka key: per-task ordering for task and execution facts, per-group for group changes, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
 export function partitionKeyOf(event: NonoEvent): string {
   return event.subject;
 }

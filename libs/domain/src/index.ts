@@ -23,3 +23,6 @@ export * from './alert-rule.js';
 export * from './alert-api.js';
 export * from './audit-events.js';
 export * from './trigger-parameters.js';
+export * from './worker-group.js';
+export * from './member-routing.js';
+export * from './standard-webhooks.js';

@@ -4,7 +4,8 @@ import { CALENDAR_NAME_PATTERN, MAX_TASK_CALENDARS } from './calendar.js';
 import { type EpochMs, formatInstant, parseInstant } from './instant.js';
 import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { type TargetPolicy } from './target-policy.js';
-import { compileValidator } from './validation.js';
+import { compileValidator, joinField } from './validation.js';
+import { GROUP_NAME_PATTERN, WorkerRouteSchema } from './worker-group.js';
 
 /**
  * The one limit on task ids. The API's routes, history's routes and ZooKeeper's znode names
@@ -76,27 +77,84 @@ export const SuccessContractSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-export const TargetSchema = Type.Object(
+const TargetHeadersSchema = Type.Record(
+  Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }),
+  Type.String({ maxLength: 4096 }),
+  {
+    default: {},
+    maxProperties: 50,
+    additionalProperties: false,
+  },
+);
+const TargetBodySchema = Type.Optional(
+  Type.String({ maxLength: 65_536, description: 'sent as is; nono adds its own JSON when absent' }),
+);
+const TimeoutMsSchema = Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 });
+
+/** A target that is one URL. */
+export const UrlTargetSchema = Type.Object(
   {
     method: HttpMethod,
     url: Type.String({ minLength: 1, maxLength: 2048 }),
-    headers: Type.Record(
-      Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }),
-      Type.String({ maxLength: 4096 }),
-      {
-        default: {},
-        maxProperties: 50,
-        additionalProperties: false,
-      },
-    ),
-    body: Type.Optional(
-      Type.String({ maxLength: 65_536, description: 'sent as is; nono adds its own JSON when absent' }),
-    ),
-    timeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+    headers: TargetHeadersSchema,
+    body: TargetBodySchema,
+    timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
   },
   { additionalProperties: false },
 );
+
+/** The characters RFC 3986 allows in a path and query: a target path needs no further encoding. */
+export const TARGET_PATH_PATTERN = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$";
+
+/** A target that is a worker group: each attempt goes to one of its members, chosen by `route`. */
+export const GroupTargetSchema = Type.Object(
+  {
+    method: HttpMethod,
+    group: Type.String({ pattern: GROUP_NAME_PATTERN, description: "the worker group's name" }),
+    route: WorkerRouteSchema,
+    path: Type.Optional(
+      Type.String({
+        pattern: TARGET_PATH_PATTERN,
+        maxLength: 2048,
+        description: "appended to the member's URL (e.g. /jobs/report?full=1); absent: the member URL itself",
+      }),
+    ),
+    headers: TargetHeadersSchema,
+    body: TargetBodySchema,
+    timeoutMs: TimeoutMsSchema,
+    success: SuccessContractSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** Either one URL (`url`) or a worker group (`group`, `route`); everything else is shared. */
+export const TargetSchema = Type.Union([UrlTargetSchema, GroupTargetSchema]);
+export type UrlTarget = Static<typeof UrlTargetSchema>;
+export type GroupTarget = Static<typeof GroupTargetSchema>;
+export type Target = Static<typeof TargetSchema>;
+
+export function isGroupTarget(target: Target): target is GroupTarget {
+  return 'group' in target;
+}
+
+const targetValidators = {
+  url: compileValidator(UrlTargetSchema),
+  group: compileValidator(GroupTargetSchema),
+} as const;
+
+/**
+ * A target's shape, checked against the one variant it means (`group` present: a group
+ * target; else a URL target): the union's own errors would only say "no variant matched".
+ */
+export function parseTarget(input: unknown, field = 'target'): Result<Target> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return fail([{ field, message: 'must be an object with a "url", or a "group" and a "route"' }]);
+  const variant = Object.hasOwn(input, 'group') ? 'group' : 'url';
+  if (variant === 'group' && Object.hasOwn(input, 'url'))
+    return fail([{ field: joinField(field, 'url'), message: 'a target has a url or a group, not both' }]);
+  return targetValidators[variant].parse(input, field);
+}
 
 export const RetryPolicySchema = Type.Object(
   {
@@ -210,14 +268,22 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return fail([{ field: '', message: 'a task must be a JSON object' }]);
   }
-  // The schedule is checked on its own first: its union errors are far clearer that way.
+  // The schedule and the target are checked on their own first: their union errors are far
+  // clearer that way.
   const schedule = parseSchedule((input as { schedule?: unknown }).schedule);
+  const target = parseTarget((input as { target?: unknown }).target);
   const shaped = specValidator.parse(input);
   const issues: FieldIssue[] = [];
   if (!schedule.ok) issues.push(...schedule.issues);
-  if (!shaped.ok) issues.push(...shaped.issues.filter((issue) => !issue.field.startsWith('schedule')));
-  if (issues.length > 0 || !shaped.ok || !schedule.ok) return fail(issues);
-  const spec: TaskSpec = { ...shaped.value, schedule: schedule.value };
+  if (!target.ok) issues.push(...target.issues);
+  if (!shaped.ok)
+    issues.push(
+      ...shaped.issues.filter(
+        (issue) => !issue.field.startsWith('schedule') && !issue.field.startsWith('target'),
+      ),
+    );
+  if (issues.length > 0 || !shaped.ok || !schedule.ok || !target.ok) return fail(issues);
+  const spec: TaskSpec = { ...shaped.value, schedule: schedule.value, target: target.value };
   const meaning = [...checkDefinitionRules(spec), ...checkWriteOnlyRules(spec, now)];
   return meaning.length === 0 ? ok(spec) : fail(meaning);
 }
@@ -228,14 +294,15 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
  * deployment's target policy. Whoever can write ZooKeeper directly meets these too.
  */
 export function checkRunnableTask(task: SchedulerTask, policy: TargetPolicy): FieldIssue[] {
-  return [...checkDefinitionRules(task), ...policy.check(task.target.url)];
+  const { target } = task;
+  return [...checkDefinitionRules(task), ...(isGroupTarget(target) ? [] : policy.check(target.url))];
 }
 
 /** The rules of a definition that hold whenever it is read, not only when it is written. */
 function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
-  const issues: FieldIssue[] = checkTargetHeaders(spec.target.headers);
-  const url = parseHttpUrl(spec.target.url);
-  if (url === undefined)
+  const { target } = spec;
+  const issues: FieldIssue[] = checkTargetHeaders(target.headers);
+  if (!isGroupTarget(target) && parseHttpUrl(target.url) === undefined)
     issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
   if (spec.target.success.bodyPattern !== undefined) {
     try {

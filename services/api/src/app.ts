@@ -14,6 +14,7 @@ import { type ApiTokenDirectory } from './auth/api-tokens.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { type TokenEntry } from './auth/token-registry.js';
 import { type ClusterView } from './cluster/cluster-view.js';
+import { type WorkerGroupStore } from './groups/worker-group-store.js';
 import { ApiError, ApiErrorCode } from './errors.js';
 import { type HistoryReads } from './history/history-replicas.js';
 import { registerJsonBodies } from './json-body.js';
@@ -37,7 +38,8 @@ import { registerTaskRoutes } from './routes/task-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerWebhookSecretRoutes } from './routes/webhook-secret-routes.js';
 import { registerWhoamiRoutes } from './routes/whoami-routes.js';
-import { ProblemSchema, TaskSchema } from './schemas.js';
+import { registerWorkerGroupRoutes } from './routes/worker-group-routes.js';
+import { ProblemSchema, TaskSchema, WorkerGroupDocumentSchema } from './schemas.js';
 import { BackendStatus, type KafkaProbe } from './status/backend-status.js';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
 import { type TaskStore } from './tasks/task-store.js';
@@ -48,6 +50,8 @@ export const API_PREFIX = '/api/v1';
 /** The ports and settings the app is built from; main.ts wires the real ones, tests their own. */
 export interface AppDeps {
   readonly store: TaskStore;
+  /** Worker groups and their dynamic members. */
+  readonly groups: WorkerGroupStore;
   readonly cluster: ClusterView;
   /** The history replicas (one or more), read with failover. */
   readonly history: HistoryReads;
@@ -140,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addSchema(ProblemSchema);
   app.addSchema(TaskSchema);
+  app.addSchema(WorkerGroupDocumentSchema);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   registerOpsRoutes(app, { registry: deps.metrics, readiness: deps.readiness });
@@ -196,6 +201,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (deps.webhookSecrets !== undefined)
         registerWebhookSecretRoutes(api, { secrets: deps.webhookSecrets, clock: deps.clock });
       registerWhoamiRoutes(api);
+      registerWorkerGroupRoutes(api, {
+        groups: deps.groups,
+        clock: deps.clock,
+        targetPolicy: deps.targetPolicy,
+        eventSource: deps.eventSource,
+      });
     },
     { prefix: API_PREFIX },
   );

@@ -94,7 +94,7 @@ describe('exclusion calendars over real ZooKeeper', () => {
     });
     expect(bad.statusCode).toBe(422);
     expect(bad.headers['content-type']).toContain('application/problem+json');
-    expect((bad.json() as { errors: Array<{ field: string }> }).errors.map((e) => e.field)).toEqual([
+    expect(bad.json<{ errors: Array<{ field: string }> }>().errors.map((e) => e.field)).toEqual([
       'timeZone',
       'dates[0]',
       'ranges[0].to',

@@ -37,6 +37,8 @@ export const ApiErrorCode = {
   CalendarNotFound: 'NONO_CALENDAR_NOT_FOUND',
   CalendarConflict: 'NONO_CALENDAR_CONFLICT',
   CalendarInUse: 'NONO_CALENDAR_IN_USE',
+  MemberNotFound: 'NONO_MEMBER_NOT_FOUND',
+  InvalidMember: 'NONO_INVALID_MEMBER',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -92,6 +94,11 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
     title: 'The calendar changed concurrently; read it again and retry',
   },
   NONO_CALENDAR_IN_USE: { status: 409, title: 'Tasks reference this calendar' },
+  NONO_INVALID_WORKER_GROUP: { status: 422, title: 'The worker group definition is not valid' },
+  NONO_WORKER_GROUP_NOT_FOUND: { status: 404, title: 'No such worker group' },
+  NONO_WORKER_GROUP_EXISTS: { status: 409, title: 'A worker group with this name already exists' },
+  NONO_MEMBER_NOT_FOUND: { status: 404, title: 'No such member in the worker group' },
+  NONO_INVALID_MEMBER: { status: 422, title: 'The member registration is not valid' },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

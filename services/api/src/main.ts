@@ -16,6 +16,7 @@ import { OutboxRelay } from './audit/outbox-relay.js';
 import { hashToken } from './auth/token-registry.js';
 import { ZkApiTokens } from './auth/zk-api-tokens.js';
 import { ZkClusterView } from './cluster/cluster-view.js';
+import { ZkWorkerGroupStore } from './groups/worker-group-store.js';
 import { loadApiConfig } from './config.js';
 import { UndiciHistoryClient } from './history/history-client.js';
 import { HistoryReplicas } from './history/history-replicas.js';
@@ -149,6 +150,7 @@ async function main(argv: readonly string[]): Promise<void> {
   history.start();
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
+    groups: new ZkWorkerGroupStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
     history,
     alerts: new UndiciAlertsClient({ baseUrl: config.alertsUrl, timeoutMs: config.historyTimeoutMs }),

@@ -4,6 +4,12 @@ import {
   CALENDAR_NAME_PATTERN,
   CalendarSchema,
   CalendarSpecSchema,
+  GROUP_NAME_PATTERN,
+  MEMBER_ID_PATTERN,
+  MEMBER_URL_MAX_LENGTH,
+  type WorkerGroup,
+  WorkerGroupSchema,
+  WorkerGroupSpecSchema,
   type SchedulerTask,
   ScheduleSchema,
   SchedulerTaskSchema,
@@ -470,5 +476,135 @@ export const WebhookSecretsInfoSchema = Type.Object(
 
 export const WebhookSecretsListResponse = Type.Object(
   { items: Type.Array(WebhookSecretsInfoSchema) },
+  { additionalProperties: false },
+);
+
+/* Worker groups (`/worker-groups`): definitions (admin), members and their health (viewer), dynamic members' leases (operator). */
+
+const GroupName = Type.String({ pattern: GROUP_NAME_PATTERN, description: 'worker group name' });
+const MemberId = Type.String({
+  pattern: MEMBER_ID_PATTERN,
+  description: "a dynamic member's id, chosen by the worker (its host and port, say)",
+});
+
+export const GroupNameParams = Type.Object({ name: GroupName }, { additionalProperties: false });
+export const MemberParams = Type.Object(
+  { name: GroupName, memberId: MemberId },
+  { additionalProperties: false },
+);
+
+export const CreateWorkerGroupBody = byHandler(
+  Type.Unsafe(
+    omittableDefaults(
+      Type.Composite([Type.Object({ name: GroupName }), WorkerGroupSpecSchema], {
+        description: 'A worker group spec plus its name; omitted fields take their defaults',
+      }),
+    ) as TSchema,
+  ),
+);
+export const ReplaceWorkerGroupBody = byHandler(
+  Type.Unsafe(
+    omittableDefaults(
+      Type.Composite([Type.Object({ name: Type.Optional(GroupName) }), WorkerGroupSpecSchema], {
+        description: 'The whole spec (a full replace: omitted fields take their defaults)',
+      }),
+    ) as TSchema,
+  ),
+);
+
+/** The stored group; shared as `WorkerGroup` so the document names it once. */
+export const WorkerGroupDocumentSchema: TSchema = {
+  ...WorkerGroupSchema,
+  $id: 'WorkerGroup',
+  description: 'A worker group as stored',
+};
+export const WorkerGroupResponse = Type.Unsafe<WorkerGroup>({ $ref: 'WorkerGroup#' });
+
+export const WorkerGroupListResponse = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          etag: Type.String({ description: 'the ETag a write of this group must match (If-Match)' }),
+          liveMembers: Type.Integer({
+            minimum: 0,
+            description: 'static members plus dynamic members whose lease is current',
+          }),
+          group: WorkerGroupResponse,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Every worker group, by name' },
+);
+
+export const RegisterMemberBody = byHandler(
+  Type.Object(
+    {
+      url: Type.String({
+        minLength: 1,
+        maxLength: MEMBER_URL_MAX_LENGTH,
+        description:
+          "the member's base URL (http or https, no query), allowed by NONO_ALLOWED_TARGET_HOSTS like a task URL",
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const MemberLeaseResponse = Type.Object(
+  {
+    group: Type.String(),
+    memberId: Type.String(),
+    url: Type.String(),
+    leaseMs: Type.Integer({
+      description: 'renew (PUT again) well within it: a third of it is a good interval',
+    }),
+    registeredAt: Type.String({ description: 'RFC 3339: when the member joined at this URL' }),
+    renewedAt: Type.String({ description: 'RFC 3339: this registration' }),
+    expiresAt: Type.String({ description: 'RFC 3339: the member leaves the group then unless it renews' }),
+  },
+  { additionalProperties: false },
+);
+
+export const GroupMembersResponse = Type.Object(
+  {
+    group: Type.String(),
+    leaseMs: Type.Integer(),
+    checkedAt: Type.String({ description: "RFC 3339: the API's clock, against which leases were judged" }),
+    members: Type.Array(
+      Type.Object(
+        {
+          url: Type.String(),
+          source: Type.Union([Type.Literal('static'), Type.Literal('dynamic')]),
+          memberId: NullableString("a dynamic member's id; null for a static member"),
+          state: Type.Union([Type.Literal('static'), Type.Literal('live'), Type.Literal('lapsed')], {
+            description:
+              'static: listed in the definition; live: a dynamic member whose lease is current; lapsed: its lease ran out (it gets no calls; the record goes after another lease period)',
+          }),
+          registeredAt: NullableString('RFC 3339 (dynamic members)'),
+          renewedAt: NullableString('RFC 3339: the last heartbeat (dynamic members)'),
+          expiresAt: NullableString('RFC 3339: when the lease runs out (dynamic members)'),
+          health: Type.Union([Type.Literal('in'), Type.Literal('out')], {
+            description: "out: at least one live scheduler's passive health took it out (see takenOutBy)",
+          }),
+          takenOutBy: Type.Array(
+            Type.Object(
+              {
+                schedulerId: Type.String(),
+                until: Type.String({ description: 'RFC 3339' }),
+                failures: Type.Integer({ description: 'consecutive failed calls' }),
+                lastError: Type.String(),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'static members in order, then live dynamic members by registration, then lapsed ones' },
+    ),
+  },
   { additionalProperties: false },
 );

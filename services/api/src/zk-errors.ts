@@ -1,4 +1,5 @@
-import { isZkError } from '@nono/coordination';
+import { OutboxStageError, type ZkOutbox, isZkError } from '@nono/coordination';
+import { type NonoEvent } from '@nono/domain';
 import { ApiError, ApiErrorCode } from './errors.js';
 
 /**
@@ -21,4 +22,22 @@ export function mapZkError(error: unknown, during: 'read' | 'write', taskId?: st
     );
   }
   return error;
+}
+
+/**
+ * A change with its audit event through the outbox (stage, change, commit), its ZooKeeper
+ * failures mapped by `map`. A failure to stage means nothing was attempted: the outcome is known.
+ */
+export async function recordWithOutbox<T>(
+  outbox: ZkOutbox,
+  event: NonoEvent,
+  change: () => Promise<T>,
+  map: (error: unknown, during: 'read' | 'write') => unknown,
+): Promise<T> {
+  try {
+    return await outbox.record(event, change);
+  } catch (error) {
+    if (error instanceof OutboxStageError) throw map(error.cause, 'read');
+    throw map(error, 'write');
+  }
 }

@@ -6,6 +6,7 @@ import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
 import { executionsView } from './views/executions.js';
+import { groupsView } from './views/groups.js';
 import { overviewView } from './views/overview.js';
 import { schedulersView } from './views/schedulers.js';
 import { taskDetailView } from './views/task-detail.js';
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/overview$/, () => overviewView(), 'overview'],
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
+  [/^#\/groups$/, () => groupsView(), 'groups'],
   [/^#\/tokens$/, () => tokensView(), 'tokens'],
   [/^#\/alerts$/, () => alertsView(), 'alerts'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],

@@ -894,3 +894,152 @@ describe('nono calendars', () => {
     expect(run.stderr).toContain('must hold one JSON object');
   });
 });
+
+describe('nono groups', () => {
+  const GROUP = {
+    name: 'renderers',
+    createdAt: '2026-11-01T00:00:00.000Z',
+    updatedAt: '2026-11-01T00:00:00.000Z',
+    revision: 2,
+    description: 'report renderers',
+    members: [{ url: 'http://127.0.0.1:7761' }],
+    leaseMs: 15_000,
+    passiveHealth: { consecutiveFailures: 3, backoffMs: 30_000 },
+  };
+  const MEMBERS = {
+    group: 'renderers',
+    leaseMs: 15_000,
+    checkedAt: '2026-11-02T00:00:00.000Z',
+    members: [
+      {
+        url: 'http://127.0.0.1:7761',
+        source: 'static',
+        memberId: null,
+        state: 'static',
+        registeredAt: null,
+        renewedAt: null,
+        expiresAt: null,
+        health: 'out',
+        takenOutBy: [
+          { schedulerId: 's1', until: '2026-11-02T00:00:30.000Z', failures: 3, lastError: 'ECONNREFUSED' },
+        ],
+      },
+      {
+        url: 'http://127.0.0.1:7762',
+        source: 'dynamic',
+        memberId: 'host-b',
+        state: 'live',
+        registeredAt: '2026-11-01T23:00:00.000Z',
+        renewedAt: '2026-11-02T00:00:00.000Z',
+        expiresAt: '2026-11-02T00:00:15.000Z',
+        health: 'in',
+        takenOutBy: [],
+      },
+    ],
+  };
+
+  it('ls lists the groups with their live members', async () => {
+    api.on('GET /worker-groups', {
+      status: 200,
+      body: { items: [{ etag: '"2"', liveMembers: 2, group: GROUP }] },
+    });
+    const run = await cli.run('groups', 'ls');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^NAME\s+LIVE MEMBERS\s+STATIC\s+LEASE\s+DESCRIPTION$/m);
+    expect(run.stdout).toMatch(/^renderers\s+2\s+1\s+15s\s+report renderers$/m);
+  });
+
+  it('show prints the definition and each member with its lease and health', async () => {
+    api.on('GET /worker-groups/renderers', { status: 200, body: GROUP, headers: { etag: '"2"' } });
+    api.on('GET /worker-groups/renderers/members', { status: 200, body: MEMBERS });
+    const run = await cli.run('groups', 'show', 'renderers');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('out after 3 failures in a row, for 30s');
+    expect(run.stdout).toMatch(
+      /^http:\/\/127\.0\.0\.1:7761\s+static\s+static\s+out\s+-\s+-\s+s1 until 2026-11-02T00:00:30\.000Z \(ECONNREFUSED\)$/m,
+    );
+    expect(run.stdout).toMatch(
+      /^http:\/\/127\.0\.0\.1:7762\s+dynamic\s+live\s+in\s+host-b\s+2026-11-02T00:00:15\.000Z\s+-$/m,
+    );
+    const json = await cli.run('--json', 'groups', 'show', 'renderers');
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      etag: '"2"',
+      group: { name: 'renderers' },
+      members: [{}, {}],
+    });
+  });
+
+  it('apply creates what is missing, replaces what differs with If-Match, and leaves the rest', async () => {
+    api.on('GET /worker-groups/renderers', { status: 200, body: GROUP, headers: { etag: '"2"' } });
+    api.on('GET /worker-groups/same', {
+      status: 200,
+      body: { ...GROUP, name: 'same' },
+      headers: { etag: '"2"' },
+    });
+    api.on('PUT /worker-groups/renderers', { status: 200, body: { ...GROUP, revision: 3 } });
+    api.on('POST /worker-groups', { status: 201, body: { ...GROUP, name: 'fresh', revision: 1 } });
+    const file = JSON.stringify([
+      { name: 'renderers', members: [{ url: 'http://127.0.0.1:7763' }] },
+      { name: 'fresh' },
+      // Equal once the defaults are applied: nothing to send.
+      { ...GROUP, name: 'same', leaseMs: undefined },
+    ]);
+    cli.files.set('groups.json', file);
+    const run = await cli.run('groups', 'apply', '-f', 'groups.json');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(
+      'replaced group renderers (revision 3)\ncreated group fresh (revision 1)\nunchanged group same (revision 2)\n',
+    );
+    const writes = api.requests.filter((r) => r.method !== 'GET');
+    expect(writes.map((r) => [r.method, r.path, r.headers['if-match'], r.body])).toEqual([
+      ['PUT', '/worker-groups/renderers', '"2"', { members: [{ url: 'http://127.0.0.1:7763' }] }],
+      ['POST', '/worker-groups', undefined, { name: 'fresh' }],
+    ]);
+  });
+
+  it.each([
+    ['[{"members":[]}]', 'has no "name"'],
+    ['{"name":"g","members":[{"url":"/x"}]}', 'members[0].url'],
+    ['[{"name":"g"},{"name":"g"}]', 'in the file twice'],
+  ])('apply refuses %s before calling the API', async (text, message) => {
+    cli.files.set('g.json', text);
+    const run = await cli.run('groups', 'apply', '-f', 'g.json');
+    expect(run.code).toBe(ExitCode.Usage);
+    expect(run.stderr).toContain(message);
+    expect(api.requests).toEqual([]);
+  });
+
+  it('exits 2 for an unknown group', async () => {
+    const run = await cli.run('groups', 'show', 'nope');
+    expect(run.code).toBe(ExitCode.NotFound);
+  });
+
+  it('tasks ls shows a group target as group:<name>/<route><path>', async () => {
+    api.on('GET /tasks', {
+      status: 200,
+      body: {
+        items: [
+          {
+            etag: '"3"',
+            owner: 's1',
+            nextFireAt: null,
+            task: {
+              ...TASK,
+              target: {
+                method: 'POST',
+                group: 'renderers',
+                route: 'failover',
+                path: '/jobs/r',
+                headers: {},
+                timeoutMs: 1000,
+                success: {},
+              },
+            },
+          },
+        ],
+        nextCursor: null,
+      },
+    });
+    expect((await cli.run('tasks', 'ls')).stdout).toContain('POST group:renderers/failover/jobs/r');
+  });
+});

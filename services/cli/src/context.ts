@@ -1,4 +1,5 @@
 import { ApiClient } from './api-client.js';
+import { CliError, ExitCode } from './cli-error.js';
 import { configFilePath, resolveSettings } from './settings.js';
 
 /** Everything the CLI touches outside itself, so tests can run it in-process. */
@@ -51,6 +52,14 @@ export class CommandContext {
       configFile: configFilePath(this.io.env, this.io.homeDir),
       ...(this.io.fetch === undefined ? {} : { fetch: this.io.fetch }),
     });
+  }
+
+  /** The text of `-f <file>` (`-` is stdin) and what to call it in messages; a missing file is a usage error. */
+  async readInput(file: string): Promise<{ readonly text: string; readonly source: string }> {
+    const source = file === '-' ? 'stdin' : file;
+    const text = await this.io.readFile(file);
+    if (text === undefined) throw new CliError(ExitCode.Usage, `cannot read ${source}: no such file`);
+    return { text, source };
   }
 
   /** `--json` prints `data` as one JSON document; otherwise `human()` is printed. */

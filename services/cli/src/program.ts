@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './cli-error.js';
 import { registerAlertCommands } from './commands/alerts.js';
+import { registerGroupCommands } from './commands/groups.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerCalendarCommands } from './commands/calendars.js';
@@ -13,7 +14,7 @@ const EXIT_CODES_HELP = `
 Exit codes:
   0  done
   1  usage error, unreadable task file, or input the API refused (the bad fields are listed)
-  2  not found (task, execution, alert, alert rule, token)
+  2  not found (task, execution, alert, alert rule, token, worker group)
   3  conflict: the id is taken, the task or rule changed since it was read, or the alert is not open
   4  authentication: no token, unknown token, or a role too weak
   5  the API or the history service is unreachable, failing (5xx) or rate-limiting
@@ -40,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   });
   const context = (): CommandContext => new CommandContext(io, flags);
   registerTaskCommands(program, context);
+  registerGroupCommands(program, context);
   registerViewCommands(program, context);
   registerAlertCommands(program, context);
   registerTokenCommands(program, context);

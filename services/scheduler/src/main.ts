@@ -20,6 +20,10 @@ import { Engine } from './engine/engine.js';
 import { EventSpool } from './events/event-spool.js';
 import { ThreadedPublisher } from './events/threaded-publisher.js';
 import { FireFence } from './fence/fire-fence.js';
+import { HealthPublisher } from './groups/health-publisher.js';
+import { MemberHealth } from './groups/member-health.js';
+import { MemberRouter } from './groups/member-router.js';
+import { WorkerGroupBook } from './groups/worker-group-book.js';
 import { ConcludedExecutions } from './lost/concluded-executions.js';
 import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js';
 import { createSchedulerMetrics } from './metrics.js';
@@ -143,6 +147,34 @@ async function main(): Promise<void> {
       void calendars.onSessionConnected();
     }
   });
+  const workerGroups = new WorkerGroupBook({
+    zk: () => coordinator.zk,
+    layout,
+    policy: config.targetPolicy,
+    log,
+  });
+  const memberHealth = new MemberHealth(() => healthPublisher.changed());
+  const healthPublisher = new HealthPublisher({
+    zk: () => coordinator.zk,
+    layout,
+    schedulerId: config.schedulerId,
+    health: memberHealth,
+    clock,
+    log,
+  });
+  coordinator.on('session', (state) => {
+    if (state !== 'connected') return;
+    void workerGroups.onSessionConnected();
+    // A new session lost the ephemeral health node: write it again.
+    healthPublisher.changed();
+  });
+  // The leader removes the records of lapsed member leases (readers already ignore them).
+  setInterval(() => {
+    if (coordinator.isLeader)
+      workerGroups
+        .sweepLapsed(clock.now())
+        .catch((error: unknown) => log.warn({ err: error }, 'member leases: sweep failed; will retry'));
+  }, 5_000).unref();
   const invoker = new HttpInvoker({
     maxInFlight: config.maxInFlight,
     maxInFlightPerHost: config.maxInFlightPerHost,
@@ -168,6 +200,7 @@ async function main(): Promise<void> {
     clock,
     fence,
     invoker,
+    router: new MemberRouter({ directory: workerGroups, health: memberHealth }),
     events: spool,
     openExecutions,
     log,
@@ -267,6 +300,7 @@ async function main(): Promise<void> {
       });
       const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
       if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
+      healthPublisher.stop();
       coordinator.stop();
       await Promise.allSettled([publisher.close(), invoker.close(), ops.app.close()]);
     },

@@ -8,3 +8,4 @@ export * from './open-executions-record.js';
 export * from './outbox-entry.js';
 export * from './trigger-request.js';
 export * from './webhook-secrets.js';
+export * from './worker-group.js';

@@ -1,4 +1,13 @@
-import { type ZkClient, type ZnodeLayout, isZkError } from '@nono/coordination';
+import {
+  type MemberLeaseRecord,
+  type ZkClient,
+  type ZnodeDocument,
+  type ZnodeLayout,
+  isZkError,
+  memberLeaseDocument,
+  workerGroupDocument,
+} from '@nono/coordination';
+import { type Static, type TSchema } from '@sinclair/typebox';
 import { type Clock, type NonoEvent, type TimerHandle, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type OutboxEntry, OUTBOX_PREFIX, decodeOutboxEntry, outboxRoot } from '@nono/coordination';
@@ -221,16 +230,42 @@ export class OutboxRelay {
 
   async #gatherEvidence(item: LoadedEntry, rest: readonly LoadedEntry[]): Promise<Evidence> {
     const event = item.entry.event;
-    const taskId = event.subject;
-    const current = await this.#readTask(taskId);
+    const subject = event.subject;
+    const later = rest
+      .filter((other) => other.entry.event.subject === subject)
+      .map((other) => other.entry.event);
+    if (event.type.startsWith('nono.worker-group.')) {
+      const currentGroup = await this.#readDocument(this.#layout.workerGroup(subject), workerGroupDocument);
+      const lease: MemberLeaseRecord | undefined =
+        event.type === 'nono.worker-group.member-joined.v1' ||
+        event.type === 'nono.worker-group.member-left.v1'
+          ? await this.#readDocument(
+              this.#layout.workerLease(subject, event.data.memberId),
+              memberLeaseDocument,
+            )
+          : undefined;
+      return { current: undefined, triggerExists: false, currentGroup, lease, later };
+    }
+    const current = await this.#readTask(subject);
     const triggerExists =
       event.type === 'nono.task.triggered.v1'
-        ? (await this.#zk.exists(this.#layout.trigger(taskId, event.data.triggerRequestId))) !== undefined
+        ? (await this.#zk.exists(this.#layout.trigger(subject, event.data.triggerRequestId))) !== undefined
         : false;
-    const later = rest
-      .filter((other) => other.entry.event.subject === taskId)
-      .map((other) => other.entry.event);
     return { current, triggerExists, later };
+  }
+
+  /** A document as it is now; undefined when absent or unreadable. */
+  async #readDocument<S extends TSchema>(
+    path: string,
+    document: ZnodeDocument<S>,
+  ): Promise<Static<S> | undefined> {
+    try {
+      const parsed = document.parse((await this.#zk.get(path)).data);
+      return parsed.ok ? parsed.value : undefined;
+    } catch (error) {
+      if (isZkError(error) && error.isNoNode) return undefined;
+      throw error;
+    }
   }
 
   async #readTask(taskId: string): Promise<Evidence['current']> {

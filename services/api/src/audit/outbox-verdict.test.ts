@@ -1,7 +1,17 @@
 import {
   type NonoEvent,
   type SchedulerTask,
+  type WorkerGroup,
   createTask,
+  createWorkerGroup,
+  groupDefinedEvent,
+  groupDeletedEvent,
+  groupUpdatedEvent,
+  memberJoinedEvent,
+  memberLeftEvent,
+  parseWorkerGroupSpec,
+  reviseWorkerGroup,
+  workerGroupSpecOf,
   parseTaskSpec,
   reviseTask,
   taskSpecOf,
@@ -116,5 +126,69 @@ describe('audit event ids', () => {
     expect(definedEvent(v1, ctx).id).not.toBe(definedEvent(recreated, ctx).id);
     expect(triggeredEvent('t', 'r1', ctx).id).toBe(triggeredEvent('t', 'r1', ctx).id);
     expect(triggeredEvent('t', 'r1', ctx).id).not.toBe(triggeredEvent('t', 'r2', ctx).id);
+  });
+});
+
+describe('judgeEntry: worker group changes and members, by the same reasoning', () => {
+  const groupSpec = parseWorkerGroupSpec({ members: [{ url: 'http://127.0.0.1:7761' }] });
+  if (!groupSpec.ok) throw new Error('fixture');
+  const g1 = createWorkerGroup('g', groupSpec.value, T0);
+  const g2 = reviseWorkerGroup(g1, { ...workerGroupSpecOf(g1), leaseMs: 5_000 }, T0 + 1);
+  const g3 = reviseWorkerGroup(g2, { ...workerGroupSpecOf(g2), leaseMs: 6_000 }, T0 + 2);
+  const lease = {
+    memberId: 'm1',
+    url: 'http://127.0.0.1:7762',
+    leaseMs: 15_000,
+    registeredAt: '2026-06-01T00:00:00.000Z',
+    renewedAt: '2026-06-01T00:00:00.000Z',
+    expiresAt: '2026-06-01T00:00:15.000Z',
+    registeredBy: 'operator:1',
+  };
+  const groupEvidence = (
+    currentGroup: WorkerGroup | undefined,
+    later: NonoEvent[] = [],
+    leaseNow = lease,
+  ) => ({
+    current: undefined,
+    triggerExists: false,
+    currentGroup,
+    lease: leaseNow,
+    later,
+  });
+  const updated = groupUpdatedEvent(g1, g2, ctx);
+  it.each<[string, OutboxEntry, Evidence, string]>([
+    ['create landed', entry(groupDefinedEvent(g1, ctx)), groupEvidence(g1), 'publish'],
+    ['create never happened', entry(groupDefinedEvent(g1, ctx)), groupEvidence(undefined), 'drop'],
+    ['update landed', entry(updated), groupEvidence(g2), 'publish'],
+    ['update never happened', entry(updated), groupEvidence(g1), 'drop'],
+    [
+      'update landed, then moved on',
+      entry(updated),
+      groupEvidence(g3, [groupUpdatedEvent(g2, g3, ctx)]),
+      'publish',
+    ],
+    ['delete landed', entry(groupDeletedEvent(g2, ctx)), groupEvidence(undefined), 'publish'],
+    ['delete never happened', entry(groupDeletedEvent(g2, ctx)), groupEvidence(g2), 'drop'],
+    ['member joined', entry(memberJoinedEvent('g', lease, ctx)), groupEvidence(g1), 'publish'],
+    [
+      'member never joined (no lease)',
+      entry(memberJoinedEvent('g', lease, ctx)),
+      { ...groupEvidence(g1), lease: undefined },
+      'drop',
+    ],
+    [
+      'member left',
+      entry(memberLeftEvent('g', lease, ctx)),
+      { ...groupEvidence(g1), lease: undefined },
+      'publish',
+    ],
+    [
+      'member never left (its lease is there)',
+      entry(memberLeftEvent('g', lease, ctx)),
+      groupEvidence(g1),
+      'drop',
+    ],
+  ])('%s', (_name, item, facts, verdict) => {
+    expect(judgeEntry(item, OLD, GRACE, () => facts)).toBe(verdict);
   });
 });

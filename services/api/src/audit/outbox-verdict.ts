@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { type NonoEvent, type SchedulerTask } from '@nono/domain';
-import { type OutboxEntry } from '@nono/coordination';
+import { type NonoEvent, type SchedulerTask, type WorkerGroup } from '@nono/domain';
+import { type MemberLeaseRecord, type OutboxEntry } from '@nono/coordination';
 
 export type Verdict = 'publish' | 'drop' | 'wait';
 
@@ -10,6 +10,10 @@ export interface Evidence {
   readonly current: SchedulerTask | undefined;
   /** For a trigger: whether its request node still exists. */
   readonly triggerExists: boolean;
+  /** For a worker group change: the group as it is now, if it exists. */
+  readonly currentGroup?: WorkerGroup | undefined;
+  /** For a member joining or leaving: its lease as it is now, if any. */
+  readonly lease?: MemberLeaseRecord | undefined;
   /** Events of later outbox entries for the same task, oldest first (still present: the relay holds them back). */
   readonly later: readonly NonoEvent[];
 }
@@ -65,12 +69,46 @@ export function judgeEntry(
       // The owner deletes a request once fired, so an absent node proves nothing; a request
       // is audited unless its task is gone. README.md ("Guarantees") states this bias.
       return facts.triggerExists || facts.current !== undefined ? 'publish' : 'drop';
+    // Worker groups: the same reasoning as for tasks, over the group's definition.
+    case 'nono.worker-group.defined.v1':
+    case 'nono.worker-group.updated.v1': {
+      const after = event.data.after;
+      const atRevision = groupContentAt(facts, after);
+      return atRevision !== undefined && isDeepStrictEqual(atRevision, after) ? 'publish' : 'drop';
+    }
+    case 'nono.worker-group.deleted.v1': {
+      const before = event.data.before;
+      if (facts.currentGroup !== undefined && facts.currentGroup.createdAt === before.createdAt)
+        return 'drop';
+      const movedOnByOther = facts.later.some((other) => {
+        const otherBefore = other.type === 'nono.worker-group.updated.v1' ? other.data.before : undefined;
+        return otherBefore !== undefined && sameRevision(otherBefore, before);
+      });
+      return movedOnByOther ? 'drop' : 'publish';
+    }
+    // A member joined iff its lease is there from that registration; it left iff that lease is gone
+    // (a later registration of the same id starts another lease, with another registeredAt).
+    case 'nono.worker-group.member-joined.v1':
+      return facts.lease?.registeredAt === event.data.registeredAt ? 'publish' : 'drop';
+    case 'nono.worker-group.member-left.v1':
+      return facts.lease?.registeredAt === event.data.registeredAt ? 'drop' : 'publish';
     default:
       return 'drop';
   }
 }
 
-function sameRevision(a: SchedulerTask, b: SchedulerTask): boolean {
+function groupContentAt(facts: Evidence, after: WorkerGroup): WorkerGroup | undefined {
+  if (facts.currentGroup !== undefined && sameRevision(facts.currentGroup, after)) return facts.currentGroup;
+  for (const other of facts.later)
+    if (other.type === 'nono.worker-group.updated.v1' && sameRevision(other.data.before, after))
+      return other.data.before;
+  return undefined;
+}
+
+function sameRevision(
+  a: Pick<SchedulerTask, 'createdAt' | 'revision'>,
+  b: Pick<SchedulerTask, 'createdAt' | 'revision'>,
+): boolean {
   return a.createdAt === b.createdAt && a.revision === b.revision;
 }
 

@@ -1,5 +1,5 @@
-import { type WebhookSecretScope, decodeWebhookSecret } from '@nono/coordination';
-import { type Clock } from '@nono/domain';
+import { type WebhookSecretScope } from '@nono/coordination';
+import { type Clock, decodeWebhookSecret } from '@nono/domain';
 import { type TSchema } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { principalOf } from '../auth/authenticate.js';

@@ -26,14 +26,31 @@ export async function writeTask<T>(
   taskId: string,
   write: (current: VersionedTask) => Promise<T>,
 ): Promise<T> {
-  const ifMatch = ifMatchOf(request);
   const current = await loadTask(store, taskId);
-  checkIfMatch(ifMatch, current.task.revision);
+  return writeMatching(request, current.task.revision, 'task', () => write(current));
+}
+
+/**
+ * Checks If-Match against the revision just read, then runs the versioned write; a write that
+ * loses a race after a matching If-Match is the client's stale precondition (412), not a 409.
+ * Tasks and worker groups both write through it.
+ */
+export async function writeMatching<T>(
+  request: FastifyRequest,
+  revision: number,
+  what: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  const ifMatch = ifMatchOf(request);
+  checkIfMatch(ifMatch, revision);
   try {
-    return await write(current);
+    return await write();
   } catch (error) {
     if (ifMatch !== undefined && error instanceof ApiError && error.code === ApiErrorCode.RevisionConflict) {
-      throw new ApiError(ApiErrorCode.PreconditionFailed, 'the task changed after the version in If-Match');
+      throw new ApiError(
+        ApiErrorCode.PreconditionFailed,
+        `the ${what} changed after the version in If-Match`,
+      );
     }
     throw error;
   }

@@ -1,7 +1,6 @@
 import {
   type ZkClient,
   type ZkOutbox,
-  OutboxStageError,
   type ZnodeLayout,
   isZkError,
   triggerRequestDocument,
@@ -9,7 +8,7 @@ import {
 import { type NonoEvent, type SchedulerTask, formatIssues, parseStoredTask } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { mapZkError } from '../zk-errors.js';
+import { mapZkError, recordWithOutbox } from '../zk-errors.js';
 import { TaskIndex } from './task-index.js';
 import { type TaskStore, type TriggerRequest, type VersionedTask } from './task-store.js';
 
@@ -123,14 +122,10 @@ export class ZkTaskStore implements TaskStore {
     }
   }
 
-  async #withOutbox<T>(event: NonoEvent, taskId: string, change: () => Promise<T>): Promise<T> {
-    try {
-      return await this.#outbox.record(event, change);
-    } catch (error) {
-      // Not staged: nothing was attempted, so the outcome is known.
-      if (error instanceof OutboxStageError) throw mapZkError(error.cause, 'read', taskId);
-      throw mapZkError(error, 'write', taskId);
-    }
+  #withOutbox<T>(event: NonoEvent, taskId: string, change: () => Promise<T>): Promise<T> {
+    return recordWithOutbox(this.#outbox, event, change, (error, during) =>
+      mapZkError(error, during, taskId),
+    );
   }
 
   #decode(taskId: string, data: Buffer): SchedulerTask {

@@ -19,6 +19,7 @@ import { OutboxRelay } from '../audit/outbox-relay.js';
 import { hashToken } from '../auth/token-registry.js';
 import { ZkApiTokens } from '../auth/zk-api-tokens.js';
 import { ZkClusterView } from '../cluster/cluster-view.js';
+import { ZkWorkerGroupStore } from '../groups/worker-group-store.js';
 import { UndiciHistoryClient } from '../history/history-client.js';
 import { HistoryReplicas } from '../history/history-replicas.js';
 import { ZkTaskStore } from '../tasks/zk-task-store.js';
@@ -107,6 +108,7 @@ export async function startHarness(
 
   const app = await buildApp({
     store: new ZkTaskStore({ zk, layout, outbox, log }),
+    groups: new ZkWorkerGroupStore({ zk, layout, outbox, log }),
     cluster: new ZkClusterView(zk, layout),
     history: new HistoryReplicas({
       replicas: [

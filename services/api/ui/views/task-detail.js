@@ -155,7 +155,18 @@ export function taskDetailView(taskId) {
         { class: 'facts' },
         fact('state', taskState(task), task.paused ? 'paused' : ''),
         fact('schedule', describeSchedule(task.schedule)),
-        fact('target', `${task.target.method} ${task.target.url}`),
+        task.target.group === undefined
+          ? fact('target', `${task.target.method} ${task.target.url}`)
+          : fact(
+              'target',
+              h(
+                'span',
+                {},
+                `${task.target.method} a member of group `,
+                h('a', { href: '#/groups' }, task.target.group),
+                ` (${task.target.route})${task.target.path ? `, path ${task.target.path}` : ''}`,
+              ),
+            ),
         fact('timeout', formatMs(task.target.timeoutMs)),
         fact('retry', task.retry.maxAttempts > 1 ? `up to ${task.retry.maxAttempts} attempts` : 'no retry'),
         fact('overlap / misfire', `${task.overlap} / ${task.misfire.policy}`),

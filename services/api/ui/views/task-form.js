@@ -102,10 +102,23 @@ export function taskFormView(taskId) {
       {},
       h('legend', {}, 'Target and policies'),
       field('target.method', 'Method', select('target.method', ['POST', 'GET', 'PUT', 'PATCH', 'DELETE'])),
+      field('target.kind', 'Calls', select('target.kind', ['a URL', 'a worker group'])),
       field(
         'target.url',
         'URL',
         input('target.url', { placeholder: 'http://127.0.0.1:7500/jobs/ok', class: 'mono' }),
+      ),
+      field('target.group', 'Group', input('target.group', { placeholder: 'renderers', class: 'mono' })),
+      field(
+        'target.route',
+        'Route',
+        select('target.route', ['round-robin', 'random', 'consistent-hash', 'least-in-flight', 'failover']),
+      ),
+      field(
+        'target.path',
+        'Path',
+        input('target.path', { placeholder: '/jobs/ok', class: 'mono' }),
+        "appended to each member's URL; empty: the member URL itself",
       ),
       field('target.timeoutMs', 'Timeout (ms)', input('target.timeoutMs', { type: 'number', min: 100 })),
       field(
@@ -158,13 +171,18 @@ export function taskFormView(taskId) {
     named('schedule.everyMs').value = schedule.everyMs ?? 60000;
     named('schedule.at').value = schedule.at ?? '';
     named('target.method').value = task.target?.method ?? 'POST';
+    named('target.kind').value = task.target?.group === undefined ? 'a URL' : 'a worker group';
     named('target.url').value = task.target?.url ?? '';
+    named('target.group').value = task.target?.group ?? '';
+    named('target.route').value = task.target?.route ?? 'round-robin';
+    named('target.path').value = task.target?.path ?? '';
     named('target.timeoutMs').value = task.target?.timeoutMs ?? 30000;
     named('target.body').value = task.target?.body ?? '';
     named('retry.maxAttempts').value = task.retry?.maxAttempts ?? 1;
     named('overlap').value = task.overlap ?? 'skip';
     named('misfire.policy').value = task.misfire?.policy ?? 'fire-once';
     showKind();
+    showTargetKind();
   }
 
   function schedule() {
@@ -203,10 +221,15 @@ export function taskFormView(taskId) {
       ? Object.fromEntries(Object.entries(stored).filter(([k]) => !MANAGED.includes(k)))
       : {};
     const targetBody = named('target.body').value;
+    // A target is a URL or a group: the other kind's fields are dropped, not sent along.
+    const { url: _url, group: _group, route: _route, path: _path, ...shared } = base.target ?? {};
+    const path = value('target.path');
     const target = {
-      ...(base.target ?? {}),
+      ...shared,
       method: value('target.method'),
-      url: value('target.url'),
+      ...(value('target.kind') === 'a worker group'
+        ? { group: value('target.group'), route: value('target.route'), ...(path === '' ? {} : { path }) }
+        : { url: value('target.url') }),
       timeoutMs: numberOf('target.timeoutMs'),
     };
     if (targetBody === '') delete target.body;
@@ -235,6 +258,13 @@ export function taskFormView(taskId) {
       ['schedule.at', ['once']],
     ])
       form.querySelector(`[data-field="${name}"]`).hidden = !kinds.includes(kind);
+  }
+
+  function showTargetKind() {
+    const group = value('target.kind') === 'a worker group';
+    form.querySelector('[data-field="target.url"]').hidden = group;
+    for (const name of ['target.group', 'target.route', 'target.path'])
+      form.querySelector(`[data-field="${name}"]`).hidden = !group;
   }
 
   function clearErrors(prefix = '') {
@@ -343,6 +373,7 @@ export function taskFormView(taskId) {
     }
   });
   form.addEventListener('change', (event) => {
+    if (event.target.name === 'target.kind') showTargetKind();
     if (event.target.name === 'schedule.kind') {
       showKind();
       schedulePreviewSoon();

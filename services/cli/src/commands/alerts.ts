@@ -142,9 +142,7 @@ export function registerAlertCommands(program: Command, context: () => CommandCo
     )
     .action(async (options: { file: string }) => {
       const ctx = context();
-      const source = options.file === '-' ? 'stdin' : options.file;
-      const text = await ctx.io.readFile(options.file);
-      if (text === undefined) throw new CliError(ExitCode.Usage, `cannot read ${source}: no such file`);
+      const { text, source } = await ctx.readInput(options.file);
       const documents = parseRuleDocuments(text, source);
       const client = await ctx.client();
       const results: Awaited<ReturnType<typeof applyRule>>[] = [];

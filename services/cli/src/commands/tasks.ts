@@ -335,9 +335,7 @@ async function readTaskFiles(ctx: CommandContext, file: string): Promise<TaskDoc
 }
 
 async function readDocuments(ctx: CommandContext, file: string): Promise<TaskDocument[]> {
-  const source = file === '-' ? 'stdin' : file;
-  const text = await ctx.io.readFile(file);
-  if (text === undefined) throw new CliError(ExitCode.Usage, `cannot read ${source}: no such file`);
+  const { text, source } = await ctx.readInput(file);
   return parseTaskDocuments(text, source);
 }
 
@@ -369,7 +367,12 @@ function formatEvery(ms: number): string {
 
 function describeTarget(target: unknown): string {
   const t = (target ?? {}) as Record<string, unknown>;
-  return `${cellText(t['method'] ?? 'POST')} ${cellText(t['url'] ?? '?')}`;
+  // A group target: group:<name>/<route><path>, e.g. POST group:renderers/failover/jobs/report
+  const where =
+    typeof t['group'] === 'string'
+      ? `group:${t['group']}/${cellText(t['route'] ?? 'round-robin')}${typeof t['path'] === 'string' ? t['path'] : ''}`
+      : cellText(t['url'] ?? '?');
+  return `${cellText(t['method'] ?? 'POST')} ${where}`;
 }
 
 /** `--parameters`: a JSON object, or a usage error saying what is wrong with it. */

@@ -65,6 +65,14 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
     case 'nono.alert.acknowledged.v1':
     case 'nono.alert.silenced.v1':
       return;
+    // Worker group changes are audit facts on the tasks topic; history's audit trail is per task,
+    // so it records them as seen and keeps nothing of them.
+    case 'nono.worker-group.defined.v1':
+    case 'nono.worker-group.updated.v1':
+    case 'nono.worker-group.deleted.v1':
+    case 'nono.worker-group.member-joined.v1':
+    case 'nono.worker-group.member-left.v1':
+      return;
     default: {
       const unhandled: never = event;
       return unhandled;

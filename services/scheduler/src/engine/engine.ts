@@ -26,6 +26,8 @@ import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
 import { Cancellation } from '../runner/cancellation.js';
+import { MemberHealth } from '../groups/member-health.js';
+import { MemberRouter } from '../groups/member-router.js';
 import { ExecutionRunner, type RunEnd, type RunnableFire } from '../runner/execution-runner.js';
 import { type Invoker } from '../runner/invoker.js';
 import { TriggerInbox, type TriggerStore } from '../triggers/trigger-inbox.js';
@@ -37,6 +39,8 @@ export interface EngineOptions {
   readonly clock: Clock;
   readonly fence: FencePort;
   readonly invoker: Invoker;
+  /** Where the attempts of group-targeted tasks go; without one, such tasks find no group. */
+  readonly router?: MemberRouter;
   readonly events: EventSink;
   /** Which of our executions are still open, for whoever takes our tasks over after a crash. */
   readonly openExecutions: OpenExecutions;
@@ -90,6 +94,7 @@ export class Engine {
   readonly #o: EngineOptions;
   readonly #writer: FireStateWriter;
   readonly #runner: ExecutionRunner;
+  readonly #router: MemberRouter;
   readonly #settler: LostSettler;
   readonly #facts: ExecutionEvents;
   readonly #inbox = new TriggerInbox();
@@ -111,10 +116,14 @@ export class Engine {
     this.#o = options;
     this.#facts = new ExecutionEvents(options.schedulerId, options.clock);
     this.#writer = new FireStateWriter(options.fence, options.clock, options.log);
+    this.#router =
+      options.router ??
+      new MemberRouter({ directory: { lookup: () => undefined }, health: new MemberHealth() });
     this.#runner = new ExecutionRunner({
       schedulerId: options.schedulerId,
       clock: options.clock,
       invoker: options.invoker,
+      router: this.#router,
       events: options.events,
       facts: this.#facts,
       metrics: options.metrics,
@@ -208,6 +217,7 @@ export class Engine {
       this.#claims.cancel(taskId);
       if (runtime.lostCheck !== undefined) this.#o.clock.clearTimer(runtime.lostCheck);
       this.#tasks.delete(taskId);
+      this.#router.forget(taskId);
     }
     for (const taskId of taskIds)
       if (!this.#tasks.has(taskId)) this.#tasks.set(taskId, newTaskRuntime(taskId));

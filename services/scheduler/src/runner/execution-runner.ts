@@ -12,6 +12,7 @@ import {
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
 import { type ExecutionEvents } from '../events/execution-events.js';
+import { type CallDestination, type MemberRouter, type MemberVerdict } from '../groups/member-router.js';
 import { type SchedulerMetrics } from '../metrics.js';
 import { type Cancellation } from './cancellation.js';
 import { type InvocationOutcome, type Invoker } from './invoker.js';
@@ -44,6 +45,8 @@ export interface ExecutionRunnerOptions {
   readonly schedulerId: string;
   readonly clock: Clock;
   readonly invoker: Invoker;
+  /** Where each attempt goes: the task's URL, or a member of its worker group. */
+  readonly router: MemberRouter;
   readonly events: EventSink;
   readonly facts: ExecutionEvents;
   readonly metrics: SchedulerMetrics;
@@ -61,7 +64,9 @@ export class ExecutionRunner {
   }
 
   async run(task: SchedulerTask, fire: RunnableFire, cancellation: Cancellation): Promise<RunEnd> {
-    const { clock, metrics, facts, events } = this.#o;
+    const { clock, metrics, facts, events, router } = this.#o;
+    // The group members this execution's attempts went to: a retry goes to another one.
+    const tried = new Set<string>();
     for (let attempt = fire.firstAttempt; ; attempt++) {
       const firedAt = clock.now();
       if (attempt > fire.firstAttempt && firedAt + task.target.timeoutMs > fire.deadlineAt) {
@@ -94,7 +99,10 @@ export class ExecutionRunner {
           : 0;
       if (attempt === fire.firstAttempt && fire.reason !== 'manual') metrics.lateness.observe(lateMs / 1000);
       metrics.fires.inc({ reason: fire.reason });
-      // The facts of every fire are built field by field: object spread costs a shape
+      const destination = router.destination(task, tried, firedAt);
+      // Every fact of the attempt names the member it went to (group targets only).
+      const member = destination.kind === 'member' ? { member: destination.member } : {};
+      // The facts every fire has are built field by field: object spread costs a shape
       // transition per field, on the path every fire takes.
       const fired: EventData<'nono.execution.fired.v1'> = {
         taskId: ref.taskId,
@@ -106,41 +114,31 @@ export class ExecutionRunner {
         reason: ref.reason,
         firedAt: formatInstant(firedAt),
         lateMs,
-        targetUrl: task.target.url,
+        targetUrl: destination.kind === 'none' ? destination.label : destination.url,
       };
+      if (destination.kind === 'member') fired.member = destination.member;
       if (fire.parameters !== undefined) fired.parameters = fire.parameters;
       events.append([facts.create('nono.execution.fired.v1', fired)]);
 
-      const outcome: InvocationOutcome = await this.#o.invoker.invoke({
-        task,
-        executionId: fire.executionId,
-        nominal: fire.nominal,
-        firedAt,
-        attempt,
-        reason: fire.reason,
-        fencingToken: fire.fencingToken,
-        schedulerId: this.#o.schedulerId,
-        cancellation,
-        ...(fire.parameters === undefined ? {} : { parameters: fire.parameters }),
-      });
+      const outcome = await this.#call(task, fire, attempt, firedAt, destination, cancellation);
       const finishedAt = formatInstant(clock.now());
       metrics.outcomes.inc({ outcome: outcome.kind });
       metrics.duration.observe(outcome.durationMs / 1000);
       if (outcome.kind === 'succeeded') {
-        events.append([
-          facts.create('nono.execution.succeeded.v1', {
-            taskId: ref.taskId,
-            executionId: ref.executionId,
-            nominalTime: ref.nominalTime,
-            attempt,
-            schedulerId: ref.schedulerId,
-            fencingToken: ref.fencingToken,
-            reason: ref.reason,
-            finishedAt,
-            durationMs: outcome.durationMs,
-            httpStatus: outcome.httpStatus,
-          }),
-        ]);
+        const succeeded: EventData<'nono.execution.succeeded.v1'> = {
+          taskId: ref.taskId,
+          executionId: ref.executionId,
+          nominalTime: ref.nominalTime,
+          attempt,
+          schedulerId: ref.schedulerId,
+          fencingToken: ref.fencingToken,
+          reason: ref.reason,
+          finishedAt,
+          durationMs: outcome.durationMs,
+          httpStatus: outcome.httpStatus,
+        };
+        if (destination.kind === 'member') succeeded.member = destination.member;
+        events.append([facts.create('nono.execution.succeeded.v1', succeeded)]);
         return 'succeeded';
       }
       const willRetry =
@@ -159,6 +157,7 @@ export class ExecutionRunner {
             durationMs: outcome.durationMs,
             timeoutMs: task.target.timeoutMs,
             willRetry,
+            ...member,
           }),
         ]);
       } else {
@@ -171,6 +170,7 @@ export class ExecutionRunner {
             ...(httpStatus === undefined ? {} : { httpStatus }),
             error,
             willRetry,
+            ...member,
           }),
         ]);
       }
@@ -210,5 +210,65 @@ export class ExecutionRunner {
         return 'cancelled';
       }
     }
+  }
+
+  /** One attempt at its destination; the member's health and in-flight count follow it. */
+  async #call(
+    task: SchedulerTask,
+    fire: RunnableFire,
+    attempt: number,
+    firedAt: number,
+    destination: CallDestination,
+    cancellation: Cancellation,
+  ): Promise<InvocationOutcome> {
+    if (destination.kind === 'none')
+      return { kind: 'failed', error: destination.error, durationMs: 0, unsent: true };
+    const { router } = this.#o;
+    router.started(destination);
+    const outcome = await this.#o.invoker.invoke({
+      task,
+      url: destination.url,
+      executionId: fire.executionId,
+      nominal: fire.nominal,
+      firedAt,
+      attempt,
+      reason: fire.reason,
+      fencingToken: fire.fencingToken,
+      schedulerId: this.#o.schedulerId,
+      cancellation,
+      ...(fire.parameters === undefined ? {} : { parameters: fire.parameters }),
+    });
+    router.finished(destination, memberVerdict(outcome), describeOutcome(outcome), this.#o.clock.now());
+    return outcome;
+  }
+}
+
+/**
+ * What an attempt says of the member's health: no answer, a timeout or a 5xx count against it;
+ * any other answer (a 4xx, a body the success contract refuses) shows it is up. A call never
+ * sent (no signing secrets) or cancelled by the overlap policy says nothing.
+ */
+export function memberVerdict(outcome: InvocationOutcome): MemberVerdict {
+  switch (outcome.kind) {
+    case 'succeeded':
+      return 'answered';
+    case 'timed-out':
+      return 'failed';
+    case 'cancelled':
+      return 'neutral';
+    case 'failed':
+      if (outcome.unsent === true) return 'neutral';
+      return outcome.httpStatus === undefined || outcome.httpStatus >= 500 ? 'failed' : 'answered';
+  }
+}
+
+function describeOutcome(outcome: InvocationOutcome): string {
+  switch (outcome.kind) {
+    case 'failed':
+      return outcome.error;
+    case 'timed-out':
+      return `no answer within ${outcome.durationMs} ms`;
+    default:
+      return outcome.kind;
   }
 }

@@ -6,15 +6,18 @@ import {
   formatInstant,
   isAcceptedStatus,
   isSuccessfulResponse,
+  signWebhook,
+  webhookIdFor,
 } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { type Cancellation } from './cancellation.js';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
-import { signWebhook, webhookIdFor } from './webhook-signer.js';
 
 export interface InvocationRequest {
   readonly task: SchedulerTask;
+  /** The URL called: the task's, or, for a group target, the chosen member's with the target's path. */
+  readonly url: string;
   readonly executionId: string;
   readonly nominal: number;
   readonly firedAt: number;
@@ -35,6 +38,8 @@ export type InvocationOutcome =
       readonly httpStatus?: number;
       readonly error: string;
       readonly durationMs: number;
+      /** Nothing was sent (no usable signing secrets, no member to call): says nothing of the worker. */
+      readonly unsent?: true;
     }
   | { readonly kind: 'timed-out'; readonly durationMs: number }
   | { readonly kind: 'cancelled'; readonly durationMs: number };
@@ -61,7 +66,7 @@ export class HttpInvoker implements Invoker {
   readonly #perHost = new Map<string, Semaphore>();
   readonly #perHostLimit: number;
   readonly #now: () => number;
-  /** Parsed target URLs: every fire of a task calls the same one. */
+  /** Parsed target URLs: every fire of a task calls the same one (or one of its group's few members). */
   readonly #urls = new Map<string, URL>();
   /** The Standard Webhooks secrets of each call (WebhookSecretBook); none: calls are not signed. */
   readonly #signingKeys: SigningKeysSource;
@@ -88,10 +93,10 @@ export class HttpInvoker implements Invoker {
   }
 
   async invoke(call: InvocationRequest): Promise<InvocationOutcome> {
-    const url = this.#url(call.task.target.url);
+    const url = this.#url(call.url);
     const keys = this.#signingKeys(call.task.id, url);
     // Never a call signed with the wrong secrets: the failure names why (and is retried by policy).
-    if (keys.kind === 'unusable') return { kind: 'failed', error: keys.reason, durationMs: 0 };
+    if (keys.kind === 'unusable') return { kind: 'failed', error: keys.reason, durationMs: 0, unsent: true };
     const host = url.host;
     let hostSemaphore = this.#perHost.get(host);
     if (hostSemaphore === undefined) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseWebhookSecrets, signWebhook, webhookIdFor } from './webhook-signer.js';
+import { signWebhook, webhookIdFor } from '@nono/domain';
+import { parseWebhookSecrets } from './webhook-signer.js';
 
 describe('Standard Webhooks signatures', () => {
   it('matches the specification’s own test vector', () => {

@@ -1,39 +1,10 @@
-import { createHmac } from 'node:crypto';
-import { decodeWebhookSecret } from '@nono/coordination';
+import { decodeWebhookSecret } from '@nono/domain';
 
-/**
- * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` is
- * `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, one per active
- * secret, space-separated, so a worker that knows either secret of a rotation verifies.
- * Secrets come from NONO_WEBHOOK_SECRETS or, per task or host, from ZooKeeper sealed
- * (webhook-secret-book.ts); in clear they live only in the scheduler's memory.
+/*
+ * The scheduler signs its calls per Standard Webhooks with `signWebhook` (libs/domain, where the
+ * worker SDK's verifier lives too). Secrets come from NONO_WEBHOOK_SECRETS or, per task or host,
+ * from ZooKeeper sealed (webhook-secret-book.ts); in clear they live only in its memory.
  */
-export interface WebhookSignature {
-  readonly 'webhook-id': string;
-  readonly 'webhook-timestamp': string;
-  readonly 'webhook-signature': string;
-}
-
-/** `webhook-id`: one per attempt of an execution (the execution id alone is the Idempotency-Key). */
-export function webhookIdFor(executionId: string, attempt: number): string {
-  return `${executionId}:${attempt}`;
-}
-
-export function signWebhook(
-  secrets: readonly Buffer[],
-  id: string,
-  timestampSeconds: number,
-  body: string,
-): WebhookSignature {
-  const signed = `${id}.${timestampSeconds}.${body}`;
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': secrets
-      .map((secret) => `v1,${createHmac('sha256', secret).update(signed, 'utf8').digest('base64')}`)
-      .join(' '),
-  };
-}
 
 /**
  * NONO_WEBHOOK_SECRETS: one or two `whsec_<base64>` secrets (two while rotating: sign with
