@@ -77,6 +77,17 @@ export class ZnodeLayout {
   }
 
   /**
+   * Operators' requests to cancel a running execution, flat like triggers:
+   * `${cancels}/${taskId}@${executionId}`; the task's owner cancels it and deletes the request.
+   */
+  get cancels(): string {
+    return `${this.root}/cancels`;
+  }
+  cancel(taskId: string, executionId: string): string {
+    return `${this.cancels}/${taskId}@${executionId}`;
+  }
+
+  /**
    * The API's audit outbox: persistent-sequential `e-<seq>` children, each an outbox entry
    * (an audit event written before the change it describes; services/api/src/audit).
    */
@@ -155,6 +166,7 @@ export class ZnodeLayout {
       this.webhookSecretsParent('task'),
       this.webhookSecretsParent('host'),
       this.calendars,
+      this.cancels,
       this.workerGroups,
       this.workerLeases,
       this.workerHealth,

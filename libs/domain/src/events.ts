@@ -223,6 +223,13 @@ const dataSchemas = {
     detectedAt: Instant,
     action: Type.Union([Type.Literal('fire'), Type.Literal('skip')]),
   }),
+  'nono.execution.cancelled.v1': Type.Object({
+    ...ExecutionRef,
+    finishedAt: Instant,
+    durationMs: Type.Integer({ minimum: 0, description: 'of the attempt cut short (0 when it was waiting to retry)' }),
+    actor: ActorSchema,
+    note: Type.Optional(Type.String({ maxLength: 500 })),
+  }),
   'nono.execution.lost.v1': Type.Object({
     ...ExecutionRef,
     detectedAt: Instant,

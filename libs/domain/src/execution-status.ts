@@ -12,6 +12,7 @@ export const EXECUTION_STATUSES = [
   'misfired',
   'lost',
   'retrying',
+  'cancelled',
 ] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 

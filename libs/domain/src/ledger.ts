@@ -122,6 +122,7 @@ export type LedgerOutcome =
   | 'skipped'
   | 'misfired'
   | 'lost'
+  | 'cancelled'
   | 'running'
   | 'retrying'
   | 'scheduled'
@@ -157,6 +158,8 @@ export interface LedgerSummary {
   skipped: Record<string, number>;
   misfired: number;
   lost: number;
+  /** Stopped by an operator (`nono executions cancel`). */
+  cancelled: number;
   /** Started, not finished yet (running or retrying). */
   running: number;
   pending: number;
@@ -175,6 +178,7 @@ const TERMINAL_FIRST: Record<string, number> = {
   succeeded: 0,
   failed: 0,
   'timed-out': 0,
+  cancelled: 0,
   skipped: 0,
   misfired: 1,
   lost: 1,
@@ -451,6 +455,7 @@ function summarise(entries: readonly LedgerEntry[]): LedgerSummary {
     skipped: {},
     misfired: 0,
     lost: 0,
+    cancelled: 0,
     running: 0,
     pending: 0,
     manual: 0,
@@ -483,6 +488,9 @@ function summarise(entries: readonly LedgerEntry[]): LedgerSummary {
         break;
       case 'lost':
         summary.lost += 1;
+        break;
+      case 'cancelled':
+        summary.cancelled += 1;
         break;
       case 'running':
       case 'retrying':

@@ -17,11 +17,11 @@ export interface OutcomeSearch {
 }
 
 /**
- * Facts that end an execution for good: it succeeded, or failed or timed out with no retry left.
- * (`lost` is not one: a lost execution may be re-run.)
+ * Facts that end an execution for good: it succeeded, was cancelled by an operator, or failed
+ * or timed out with no retry left. (`lost` is not one: a lost execution may be re-run.)
  */
 export function concludes(type: string, data: { readonly willRetry?: unknown }): boolean {
-  if (type === 'nono.execution.succeeded.v1') return true;
+  if (type === 'nono.execution.succeeded.v1' || type === 'nono.execution.cancelled.v1') return true;
   return (
     (type === 'nono.execution.failed.v1' || type === 'nono.execution.timed-out.v1') &&
     data.willRetry === false

@@ -181,6 +181,28 @@ export const TaskListResponse = Type.Object(
   { additionalProperties: false, description: 'One page of tasks, in id order' },
 );
 
+export const ExecutionParams = Type.Object(
+  {
+    id: Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' }),
+    executionId: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+  },
+  { additionalProperties: false },
+);
+export const CancelBody = byHandler(
+  Type.Object(
+    { note: Type.Optional(Type.String({ maxLength: 500, description: 'why: on the cancelled fact' })) },
+    { additionalProperties: false },
+  ),
+);
+export const CancelResponse = Type.Object(
+  {
+    taskId: Type.String(),
+    executionId: Type.String(),
+    duplicate: Type.Boolean({ description: 'true when a cancel of this execution was already requested' }),
+  },
+  { additionalProperties: false },
+);
+
 export const TriggerResponse = Type.Object(
   {
     taskId: Type.String(),

@@ -1043,3 +1043,17 @@ describe('nono groups', () => {
     expect((await cli.run('tasks', 'ls')).stdout).toContain('POST group:renderers/failover/jobs/r');
   });
 });
+
+describe('nono tasks cancel', () => {
+  it('asks the API to stop the execution, with the note', async () => {
+    const executionId = '019ad000-0000-8000-8000-000000000001';
+    api.on(`POST /tasks/nightly/executions/${executionId}/cancel`, {
+      status: 202,
+      body: { taskId: 'nightly', executionId, duplicate: false },
+    });
+    const run = await cli.run('tasks', 'cancel', 'nightly', executionId, '--note', 'wrong input');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`cancel requested for execution ${executionId} of task nightly\n`);
+    expect(api.requests[0]?.body).toEqual({ note: 'wrong input' });
+  });
+});

@@ -29,6 +29,7 @@ import { OpenExecutions, ZkOpenExecutionsStore } from './lost/open-executions.js
 import { createSchedulerMetrics } from './metrics.js';
 import { WebhookSecretBook } from './runner/webhook-secret-book.js';
 import { CalendarBook } from './cluster/calendar-book.js';
+import { CancelRequests } from './cancels/cancel-requests.js';
 import { HttpInvoker } from './runner/invoker.js';
 import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
@@ -284,6 +285,13 @@ async function main(): Promise<void> {
     engine.updateTask(taskId, definition.kind === 'valid' ? definition.task : undefined);
   });
   coordinator.on('triggers', (names) => engine.handleTriggers(names));
+  const cancels = new CancelRequests({
+    zk: () => coordinator.zk,
+    layout,
+    log,
+    cancel: (taskId, executionId, operator) => engine.cancelRunning(taskId, executionId, operator),
+  });
+  coordinator.on('cancels', (names) => cancels.handle(names));
 
   await coordinator.start();
   log.info({ ops: ops.url, zk: config.zkConnect, root: config.zkRoot }, 'scheduler started');

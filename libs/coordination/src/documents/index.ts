@@ -1,4 +1,5 @@
 export * from './api-token.js';
+export * from './cancel-request.js';
 export * from './calendar.js';
 export * from './assignment.js';
 export * from './document.js';

@@ -87,6 +87,8 @@ export function conditionsOccurringOn(type: ExecutionEvent['type']): ReadonlySet
     case 'nono.execution.fired.v1':
       return new Set<AlertConditionKind>(['lateness-above']);
     case 'nono.execution.retrying.v1':
+    // An operator's cancel is a decision, not a failure: no condition hears of it.
+    case 'nono.execution.cancelled.v1':
       return new Set<AlertConditionKind>();
   }
 }

@@ -12,6 +12,9 @@ import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance } from 'fastify';
 import { parseBody } from '../request-validation.js';
 import {
+  CancelBody,
+  CancelResponse,
+  ExecutionParams,
   EmptyBody,
   PauseBody,
   TaskIdParams,
@@ -75,6 +78,33 @@ export function registerTaskActionRoutes(app: FastifyInstance, deps: RouteDeps):
         return replaceWithAudit(request, deps, current, { ...rest, paused: false }, 'nono.task.resumed.v1');
       });
       return sendTask(reply, saved);
+    },
+  );
+
+  app.post<{ Params: Static<typeof ExecutionParams> }>(
+    '/tasks/:id/executions/:executionId/cancel',
+    {
+      config: { minRole: 'operator' },
+      schema: {
+        tags,
+        summary:
+          'Stop a running execution (202: the scheduler running it aborts the call and records it cancelled, with who and why; no retry follows)',
+        params: ExecutionParams,
+        body: CancelBody,
+        response: { 202: CancelResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id: taskId, executionId } = request.params;
+      await loadTask(store, taskId);
+      const context = auditContextOf(request, deps);
+      const { note } = parseBody(CancelBody, request.body ?? {});
+      const created = await store.requestCancel(taskId, executionId, {
+        actor: context.actor,
+        requestedAt: formatInstant(context.now),
+        ...(note === undefined ? {} : { note }),
+      });
+      return reply.code(202).send({ taskId, executionId, duplicate: !created });
     },
   );
 

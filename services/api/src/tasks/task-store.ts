@@ -1,4 +1,4 @@
-import { type TriggerRequest } from '@nono/coordination';
+import { type CancelRequest, type TriggerRequest } from '@nono/coordination';
 import { type NonoEvent, type SchedulerTask } from '@nono/domain';
 
 /** A task as stored, with the znode version every later write must match (the ETag). */
@@ -29,4 +29,9 @@ export interface TaskStore {
   remove(current: VersionedTask, event: NonoEvent): Promise<void>;
   /** Returns false when a request with this id already exists (a retried request stays one fire). */
   requestTrigger(taskId: string, request: TriggerRequest, event: NonoEvent): Promise<boolean>;
+  /**
+   * Asks the scheduler running the execution to stop it. Returns false when the same execution's
+   * cancel is already requested (the first request stands).
+   */
+  requestCancel(taskId: string, executionId: string, request: CancelRequest): Promise<boolean>;
 }

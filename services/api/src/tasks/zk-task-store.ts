@@ -1,7 +1,9 @@
 import {
+  type CancelRequest,
   type ZkClient,
   type ZkOutbox,
   type ZnodeLayout,
+  cancelRequestDocument,
   isZkError,
   triggerRequestDocument,
 } from '@nono/coordination';
@@ -119,6 +121,17 @@ export class ZkTaskStore implements TaskStore {
       // The same request id again: the first request stands (and was audited then).
       if (error instanceof ApiError && error.code === ApiErrorCode.TaskExists) return false;
       throw error;
+    }
+  }
+
+  async requestCancel(taskId: string, executionId: string, request: CancelRequest): Promise<boolean> {
+    try {
+      await this.#zk.ensurePath(this.#layout.cancels);
+      await this.#zk.create(this.#layout.cancel(taskId, executionId), cancelRequestDocument.encode(request));
+      return true;
+    } catch (error) {
+      if (isZkError(error) && error.isNodeExists) return false;
+      throw mapZkError(error, 'write', taskId);
     }
   }
 

@@ -224,6 +224,35 @@ export function registerTaskCommands(program: Command, context: () => CommandCon
     });
 
   tasks
+    .command('cancel')
+    .description(
+      'stop a running execution: the scheduler running it aborts the call and records it cancelled with you and the note; no retry follows',
+    )
+    .argument('<id>', 'task id')
+    .argument('<executionId>', 'the execution (nono executions --task <id> lists them)')
+    .option('--note <text>', 'why: kept on the cancelled fact (at most 500 characters)')
+    .action(async (id: string, executionId: string, options: { note?: string }) => {
+      const ctx = context();
+      const response = await (
+        await ctx.client()
+      ).request<{ duplicate: boolean }>(
+        'POST',
+        `${path(id)}/executions/${encodeURIComponent(executionId)}/cancel`,
+        {
+          body: options.note === undefined ? {} : { note: options.note },
+        },
+      );
+      ctx.print(
+        response.body,
+        () =>
+          `${response.body.duplicate ? 'cancel already requested' : 'cancel requested'} for execution ${executionId} of task ${id}
+` +
+          `follow it with: nono executions --task ${id}
+`,
+      );
+    });
+
+  tasks
     .command('trigger')
     .description('fire a task once, now (its owner fires it within a second or so)')
     .argument('<id>', 'task id')

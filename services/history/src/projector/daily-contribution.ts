@@ -52,6 +52,7 @@ export function contributionOf(row: ExecutionRow | undefined): DailyContribution
     row.status === 'failed' ||
     row.status === 'timed-out' ||
     row.status === 'lost';
+  // A run an operator cancelled has no verdict: it counts neither as a run nor towards the success rate.
   const timed = ran && row.status !== 'lost' && row.durationMs !== null;
   const duration = timed ? (row.durationMs ?? 0) : 0;
   return {

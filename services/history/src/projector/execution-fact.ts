@@ -153,6 +153,16 @@ function statementOf(event: ExecutionEvent): Statement {
       return event.data.action === 'skip'
         ? { status: 'misfired', terminal: true, phase: Phase.Outcome, finishedAt: ms(event.data.detectedAt) }
         : { status: 'misfired', terminal: false, phase: Phase.Planned };
+    case 'nono.execution.cancelled.v1':
+      return {
+        status: 'cancelled',
+        terminal: true,
+        phase: Phase.Outcome,
+        attemptStatus: 'cancelled',
+        finishedAt: ms(event.data.finishedAt),
+        durationMs: event.data.durationMs,
+        error: `cancelled by ${event.data.actor.id}${event.data.note === undefined ? '' : `: ${event.data.note}`}`,
+      };
     case 'nono.execution.lost.v1':
       return {
         status: 'lost',

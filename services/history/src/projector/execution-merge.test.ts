@@ -53,6 +53,20 @@ const lost = (attempt: number, at: number, rerun: boolean): NonoEvent =>
     executionMeta('nono.execution.lost.v1', ref, attempt, at),
   );
 
+const cancelled = (attempt: number, at: number): NonoEvent =>
+  createEvent(
+    'nono.execution.cancelled.v1',
+    {
+      ...ref,
+      attempt,
+      finishedAt: formatInstant(at),
+      durationMs: 900,
+      actor: { id: 'oncall', kind: 'token' },
+      note: 'stuck',
+    },
+    executionMeta('nono.execution.cancelled.v1', ref, attempt, at),
+  );
+
 function fold(events: readonly NonoEvent[]): ExecutionRow | undefined {
   let row: ExecutionRow | undefined;
   for (const event of events) if (isExecutionEvent(event)) row = mergeExecution(row, executionFactOf(event));
@@ -98,6 +112,11 @@ describe('execution status precedence', () => {
       'a lost call that is rerun',
       [fired(1, NOMINAL + 4), lost(1, NOMINAL + 30_000, true), fired(2, NOMINAL + 31_000)],
       { status: 'running', attempts: 2 },
+    ],
+    [
+      'an operator cancel of a running call',
+      [fired(1, NOMINAL + 4), cancelled(1, NOMINAL + 904)],
+      { status: 'cancelled', error: 'cancelled by oncall: stuck', durationMs: 900 },
     ],
     [
       'a lost call that was answered after all',

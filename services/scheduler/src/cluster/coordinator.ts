@@ -32,6 +32,7 @@ interface CoordinatorEvents {
   owned: [taskIds: ReadonlySet<string>];
   task: [taskId: string, definition: TaskDefinition];
   triggers: [names: readonly string[]];
+  cancels: [names: readonly string[]];
   members: [members: readonly string[]];
   leadership: [isLeader: boolean];
 }
@@ -172,6 +173,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           this.#watchMembers(client),
           this.#watchAssignment(client),
           this.#watchTriggers(client),
+          this.#watchCancels(client),
         ]);
         await this.#watchElection(client);
         await this.#watchTaskList(client);
@@ -285,6 +287,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #watchTriggers(client: ZkClient): Promise<void> {
     return this.#watched(client, 'triggers', async (zk, rearm) => {
       this.emit('triggers', await zk.children(this.#options.layout.triggers, rearm));
+    });
+  }
+
+  #watchCancels(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'cancels', async (zk, rearm) => {
+      this.emit('cancels', await zk.children(this.#options.layout.cancels, rearm));
     });
   }
 

@@ -25,7 +25,7 @@ import { type ConcludedExecutions } from '../lost/concluded-executions.js';
 import { LostSettler } from '../lost/lost-settler.js';
 import { type OpenExecutions } from '../lost/open-executions.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { Cancellation } from '../runner/cancellation.js';
+import { Cancellation, type OperatorCancel } from '../runner/cancellation.js';
 import { MemberHealth } from '../groups/member-health.js';
 import { MemberRouter } from '../groups/member-router.js';
 import { ExecutionRunner, type RunEnd, type RunnableFire } from '../runner/execution-runner.js';
@@ -264,6 +264,25 @@ export class Engine {
       const runtime = this.#tasks.get(taskId);
       if (runtime !== undefined) this.#offerTriggers(runtime);
     }
+  }
+
+  /**
+   * An operator's request to stop a running execution (`/cancels`): the process running it
+   * stops it; the task's owner answers for one not running (finished, or not started yet).
+   */
+  cancelRunning(
+    taskId: string,
+    executionId: string,
+    operator: OperatorCancel,
+  ): 'cancelled' | 'not-running' | 'not-owned' {
+    const runtime = this.#tasks.get(taskId);
+    // A task released since its execution started still runs it here: this process stops it.
+    const running = runtime?.running.get(executionId);
+    if (running !== undefined) {
+      running.cancel(operator);
+      return 'cancelled';
+    }
+    return runtime === undefined || runtime.released ? 'not-owned' : 'not-running';
   }
 
   /**

@@ -11,10 +11,10 @@ import {
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
-import { type ExecutionEvents } from '../events/execution-events.js';
+import { type ExecutionEvents, type ExecutionRef } from '../events/execution-events.js';
 import { type CallDestination, type MemberRouter, type MemberVerdict } from '../groups/member-router.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { type Cancellation } from './cancellation.js';
+import { type Cancellation, type OperatorCancel } from './cancellation.js';
 import { type InvocationOutcome, type Invoker } from './invoker.js';
 
 /** An execution this scheduler holds through the fence, ready to call the worker. */
@@ -124,6 +124,11 @@ export class ExecutionRunner {
       const finishedAt = formatInstant(clock.now());
       metrics.outcomes.inc({ outcome: outcome.kind });
       metrics.duration.observe(outcome.durationMs / 1000);
+      const operator = cancellation.operator;
+      if (outcome.kind === 'cancelled' && operator !== undefined) {
+        this.#cancelled(ref, attempt, finishedAt, outcome.durationMs, operator);
+        return 'cancelled';
+      }
       if (outcome.kind === 'succeeded') {
         const succeeded: EventData<'nono.execution.succeeded.v1'> = {
           taskId: ref.taskId,
@@ -196,6 +201,12 @@ export class ExecutionRunner {
       if (cancellation.cancelled) {
         // A shutdown past its deadline: left open, so the next owner reports it lost (and re-runs it if asked).
         if (this.#o.draining()) return 'abandoned';
+        const operator = cancellation.operator;
+        if (operator !== undefined) {
+          // Cancelled while waiting to retry: the announced attempt is the one that never ran.
+          this.#cancelled(ref, attempt + 1, formatInstant(clock.now()), 0, operator);
+          return 'cancelled';
+        }
         // Cancelled by the overlap policy while waiting: the announced retry ends as a failure of its own.
         events.append([
           facts.create('nono.execution.failed.v1', {
@@ -210,6 +221,26 @@ export class ExecutionRunner {
         return 'cancelled';
       }
     }
+  }
+
+  /** An operator stopped the execution: a terminal fact saying who and why; no retry follows. */
+  #cancelled(
+    ref: ExecutionRef & { readonly reason: FireReason },
+    attempt: number,
+    finishedAt: string,
+    durationMs: number,
+    operator: OperatorCancel,
+  ): void {
+    this.#o.events.append([
+      this.#o.facts.create('nono.execution.cancelled.v1', {
+        ...ref,
+        attempt,
+        finishedAt,
+        durationMs,
+        actor: operator.actor,
+        ...(operator.note === undefined ? {} : { note: operator.note }),
+      }),
+    ]);
   }
 
   /** One attempt at its destination; the member's health and in-flight count follow it. */
