@@ -86,9 +86,9 @@ export function conditionsOccurringOn(type: ExecutionEvent['type']): ReadonlySet
       return new Set<AlertConditionKind>(['misfired']);
     case 'nono.execution.fired.v1':
       return new Set<AlertConditionKind>(['lateness-above']);
-    case 'nono.execution.retrying.v1':
     // An operator's cancel is a decision, not a failure: no condition hears of it.
     case 'nono.execution.cancelled.v1':
+    case 'nono.execution.retrying.v1':
       return new Set<AlertConditionKind>();
   }
 }
