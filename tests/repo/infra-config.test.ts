@@ -149,7 +149,7 @@ describe('the HA infra (--ha, NONO_INFRA_HA=1)', () => {
         ['transaction.state.log.min.isr', '2'],
         ['unclean.leader.election.enable', 'false'],
         ['log.retention.ms', '-1'],
-      ])
+      ] as const)
         expect(props.get(key), key).toBe(value);
     }
   });

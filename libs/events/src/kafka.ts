@@ -1,6 +1,7 @@
 import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
 import {
   type Admin,
+  ConfigResourceTypes,
   Kafka,
   type KafkaConfig,
   type Message,
@@ -9,7 +10,17 @@ import {
   type logCreator,
   type Producer,
 } from 'kafkajs';
-import { type TopicNames, topicOf, topicSpecs } from './topics.js';
+import {
+  type ExistingTopicReplication,
+  type ReplicationShortfall,
+  type ResolvedReplication,
+  type TopicNames,
+  type TopicReplication,
+  replicationFor,
+  replicationShortfalls,
+  topicOf,
+  topicSpecs,
+} from './topics.js';
 
 /** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
@@ -60,7 +71,7 @@ const START_UP_ANSWERS: ReadonlyArray<{ request: string; error: string }> = [
 
 /** kafkajs warnings about choices nono made on purpose, each explained where it is made. */
 const CHOSEN = [
-  // EventPublisher limits the idempotent producer's retries (see its constructor).
+  // EventPublisher limits the idempotent producer's retries (see PUBLISH_RETRY and its producers).
   'Limiting retries for the idempotent producer may invalidate EoS guarantees',
   // Only a producer without `createPartitioner` (tests' raw producers) sees it; the hash is the v2 one.
   'KafkaJS v2.0.0 switched default partitioner.',
@@ -87,8 +98,25 @@ function levelInNonoLog(level: logLevel, message: string, extra: Record<string, 
   }
 }
 
+export interface EnsureTopicsOptions extends TopicReplication {
+  /** Partitions of the keyed topics (the cluster topic has one); default 6. */
+  readonly partitions?: number;
+  readonly leaderTimeoutMs?: number;
+}
+
+/** What ensureTopics settled on, and the existing topics replicated less than that. */
+export interface TopicsReport extends ResolvedReplication {
+  readonly brokers: number;
+  readonly shortfalls: readonly ReplicationShortfall[];
+}
+
 /**
  * Creates the topics if they are missing (idempotent), and returns once every partition has a leader.
+ *
+ * Replication: each missing topic is created with the configured replication factor and
+ * `min.insync.replicas`, or those derived from the brokers the cluster reports (`replicationFor`).
+ * An existing topic replicated less is not changed (moving replicas is an operator's decision,
+ * and takes a reassignment) but reported: in the result and as an error in the Kafka client's log.
  *
  * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
  * applied the new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host
@@ -97,14 +125,15 @@ function levelInNonoLog(level: logLevel, message: string, extra: Record<string, 
 export async function ensureTopics(
   kafka: Kafka,
   topics: TopicNames,
-  partitions = 6,
-  leaderTimeoutMs = 30_000,
-): Promise<void> {
+  options: EnsureTopicsOptions = {},
+): Promise<TopicsReport> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const brokers = (await admin.describeCluster()).brokers.length;
+    const wanted = replicationFor(brokers, options);
     const existing = new Set(await admin.listTopics());
-    const specs = topicSpecs(topics, partitions);
+    const specs = topicSpecs(topics, options.partitions ?? 6);
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length > 0) {
       await admin.createTopics({
@@ -112,22 +141,62 @@ export async function ensureTopics(
         topics: missing.map((spec) => ({
           topic: spec.topic,
           numPartitions: spec.numPartitions,
-          replicationFactor: -1,
-          configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+          replicationFactor: wanted.replicationFactor,
+          configEntries: [
+            { name: 'retention.ms', value: String(spec.retentionMs) },
+            { name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) },
+          ],
         })),
       });
     }
-    await waitForLeaders(
-      admin,
-      specs.map((spec) => spec.topic),
-      leaderTimeoutMs,
-    );
+    const names = specs.map((spec) => spec.topic);
+    const metadata = await waitForLeaders(admin, names, options.leaderTimeoutMs ?? 30_000);
+    const shortfalls = replicationShortfalls(await readReplication(admin, metadata), wanted);
+    const logger = kafka.logger();
+    for (const shortfall of shortfalls)
+      logger.error(shortfall.message, {
+        topic: shortfall.topic,
+        replicationFactor: shortfall.replicationFactor,
+        minInsyncReplicas: shortfall.minInsyncReplicas,
+      });
+    return { brokers, ...wanted, shortfalls };
   } finally {
     await admin.disconnect();
   }
 }
 
-async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+type TopicMetadata = Awaited<ReturnType<Admin['fetchTopicMetadata']>>['topics'];
+
+/** Each topic's fewest replicas over its partitions and its effective min.insync.replicas. */
+async function readReplication(admin: Admin, metadata: TopicMetadata): Promise<ExistingTopicReplication[]> {
+  const configs = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: metadata.map((topic) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: topic.name,
+      configNames: ['min.insync.replicas'],
+    })),
+  });
+  const minInsync = new Map(
+    configs.resources.map((resource) => [
+      resource.resourceName,
+      Number(
+        resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')?.configValue ?? 1,
+      ),
+    ]),
+  );
+  return metadata.map((topic) => ({
+    topic: topic.name,
+    replicationFactor: Math.min(...topic.partitions.map((partition) => partition.replicas.length)),
+    minInsyncReplicas: minInsync.get(topic.name) ?? 1,
+  }));
+}
+
+async function waitForLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<TopicMetadata> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let pending: string;
@@ -137,7 +206,7 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
         (topic) =>
           topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
       );
-      if (leaderless === undefined) return;
+      if (leaderless === undefined) return metadata.topics;
       pending = `${leaderless.name} has a partition without a leader`;
     } catch (error) {
       // Mostly UNKNOWN_TOPIC_OR_PARTITION while the topic propagates; whatever it is, it is retried
@@ -183,17 +252,50 @@ export function decodeEvent(value: Buffer | null): Result<NonoEvent> {
 }
 
 /**
+ * kafkajs's retries of one send: long enough to ride out a partition leader moving after its
+ * broker died, which takes Kafka the broker session timeout (`broker.session.timeout.ms`, 9 s by
+ * default) plus a controller election when that broker was the active controller (a few
+ * seconds): 200 ms doubling to 3 s, 10 retries, about 21 s of waiting. Every field is set:
+ * kafkajs takes the others from its defaults, which differ when NODE_ENV is `test`.
+ */
+export const PUBLISH_RETRY = {
+  retries: 10,
+  initialRetryTime: 200,
+  maxRetryTime: 3_000,
+  multiplier: 2,
+  factor: 0.2,
+} as const;
+
+/**
  * Publishes events with an idempotent producer (no duplicates from producer retries,
- * order kept per partition). Returns only once the broker acknowledged every event.
+ * order kept per partition). Returns only once the broker acknowledged every event
+ * (`acks=all`: every in-sync replica has it, at least `min.insync.replicas`).
+ *
+ * After a send that failed, the next send starts over with a new producer (a new producer id).
+ * A failed send's batches may be stored all the same (the answer was lost, not the batch), and
+ * kafkajs takes their sequence numbers back: the old producer's next batch on that partition
+ * would start at a sequence the broker already holds and be refused with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, which kafkajs never recovers from
+ * (tests/integration/event-publisher-unknown-outcome.itest.ts). The new producer's batches
+ * cannot clash; an event the failed send stored is then on the topic twice, with one id,
+ * and consumers drop the repeat (the same as the Java producer's epoch bump, KIP-360).
  */
 export class EventPublisher {
-  readonly #producer: Producer;
+  readonly #kafka: Kafka;
   readonly #topics: TopicNames;
+  #producer: Producer;
   #connected = false;
+  /** A send failed on this producer: the next one starts over. */
+  #failed = false;
 
   constructor(kafka: Kafka, topics: TopicNames) {
+    this.#kafka = kafka;
     this.#topics = topics;
-    this.#producer = kafka.producer({
+    this.#producer = this.#createProducer();
+  }
+
+  #createProducer(): Producer {
+    return this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -201,7 +303,7 @@ export class EventPublisher {
       // Limited on purpose (kafkajs warns about it): a send that gives up is retried whole by
       // the caller (the scheduler's spool) with the same event ids, so order holds and a
       // repeat is dropped by consumers; unlimited retries would hide an outage from the caller.
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
+      retry: PUBLISH_RETRY,
     });
   }
 
@@ -228,6 +330,7 @@ export class EventPublisher {
 
   async #send(messages: readonly Message[], events: readonly EventHeader[]): Promise<void> {
     if (events.length === 0) return;
+    if (this.#failed) await this.#startOver();
     await this.connect();
     const byTopic = new Map<string, Message[]>();
     for (const [index, event] of events.entries()) {
@@ -236,10 +339,25 @@ export class EventPublisher {
       if (topicMessages === undefined) byTopic.set(topic, (topicMessages = []));
       topicMessages.push(messages[index] as Message);
     }
-    await this.#producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    try {
+      await this.#producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (error) {
+      this.#failed = true;
+      throw error;
+    }
+  }
+
+  async #startOver(): Promise<void> {
+    const failed = this.#producer;
+    const wasConnected = this.#connected;
+    this.#producer = this.#createProducer();
+    this.#connected = false;
+    this.#failed = false;
+    // Nothing of its can be trusted any more; a disconnect that fails too changes nothing.
+    if (wasConnected) await failed.disconnect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {
