@@ -13,6 +13,13 @@ import {
   startTestCluster,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import {
+  type TaskLedger,
+  callsPerOccurrence,
+  doubledOccurrences,
+  readLedgers,
+  settledLedgers,
+} from '../support/ledger.js';
 import { type WorkerCall, type TestWorker } from '../support/processes.js';
 
 /**
@@ -94,8 +101,8 @@ describe('three schedulers, 300 tasks every second', () => {
       Date.parse(nominal) >= windowStart && Date.parse(nominal) < windowEnd;
     const calls = (await worker.calls()).filter((c: WorkerCall) => inWindow(c.nominal));
     const expected = TASKS * (RUN_MS / 1000);
-    const byOccurrence = countBy(calls, (c) => `${c.taskId}|${c.nominal}`);
-    const doubled = [...byOccurrence].filter(([, n]) => n > 1);
+    const byOccurrence = callsPerOccurrence(calls);
+    const doubled = doubledOccurrences(calls);
     expect(doubled, 'occurrences called more than once').toEqual([]);
     const missing: string[] = [];
     for (let i = 0; i < TASKS; i++) {
@@ -138,16 +145,6 @@ describe('three schedulers, 300 tasks every second', () => {
 
     // The ledger of every task over the window, as users check it: every due instant
     // accounted for (succeeded), none doubled, stale or undue, nothing left pending.
-    const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
-    const readLedgers = () =>
-      Promise.all(
-        tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
-            headers: history.readHeaders,
-          });
-          return { taskId: task.id, ...((await response.json()) as { summary: Record<string, unknown> }) };
-        }),
-      );
     const perTask = RUN_MS / 1000;
     const expectedSummary = {
       due: perTask,
@@ -159,14 +156,22 @@ describe('three schedulers, 300 tasks every second', () => {
       undue: 0,
       pending: 0,
     };
-    const isOff = (l: { summary: Record<string, unknown> }): boolean =>
-      !Object.entries(expectedSummary).every(([key, n]) => l.summary[key] === n);
+    const isOn = (l: TaskLedger): boolean =>
+      Object.entries(expectedSummary).every(([key, n]) => l.summary[key] === n);
     // History projects a moment behind Kafka: read until every ledger agrees or 30 s pass.
-    let off = (await readLedgers()).filter(isOff);
-    for (const deadline = Date.now() + 30_000; off.length > 0 && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      off = (await readLedgers()).filter(isOff);
-    }
+    const off = (
+      await settledLedgers(
+        () =>
+          readLedgers(
+            history,
+            tasks.map((task) => task.id),
+            windowStart,
+            windowEnd,
+          ),
+        isOn,
+        Date.now() + 30_000,
+      )
+    ).filter((l) => !isOn(l));
     expect(off.slice(0, 3), `${off.length} ledgers off`).toEqual([]);
   });
 });

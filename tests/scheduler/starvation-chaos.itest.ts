@@ -14,6 +14,7 @@ import {
   startScheduler,
 } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolateOn } from '../support/fixtures.js';
+import { ledgerTotals, readLedgers, settledLedgers } from '../support/ledger.js';
 import { startPrivateInfra, type PrivateInfra } from '../support/private-infra.js';
 import { type TestWorker, startTestWorker } from '../support/processes.js';
 import { type CpuBurners, freeze, startCpuBurners, watchForDeaths } from '../support/starvation.js';
@@ -38,21 +39,6 @@ const BURNERS = 3;
  * instants read unaccounted until their facts arrive; the test requires that they all do.
  */
 const SETTLE_MS = 60_000;
-
-interface LedgerReply {
-  readonly summary: Record<string, number>;
-  readonly entries: ReadonlyArray<{
-    readonly nominalTime: string;
-    readonly outcome: unknown;
-    readonly flags: readonly string[];
-    readonly actions: ReadonlyArray<{
-      kind: string;
-      schedulerId: string;
-      fencingToken: number;
-      attempt: number;
-    }>;
-  }>;
-}
 
 describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKeeper restart', () => {
   let infra: PrivateInfra;
@@ -143,35 +129,34 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
     burners = undefined;
 
     // Read every task's ledger until none has a pending or unaccounted instant left.
-    const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
-    const readLedgers = (): Promise<Array<LedgerReply & { taskId: string }>> =>
-      Promise.all(
-        tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
-            headers: history.readHeaders,
-          });
-          return { taskId: task.id, ...((await response.json()) as LedgerReply) };
-        }),
-      );
-    let ledgers = await readLedgers();
-    const settled = (): boolean =>
-      ledgers.every((l) => l.summary.pending === 0 && l.summary.unaccounted === 0);
-    for (const deadline = windowEnd + SETTLE_MS; !settled() && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      ledgers = await readLedgers();
-    }
+    const ledgers = await settledLedgers(
+      () =>
+        readLedgers(
+          history,
+          tasks.map((task) => task.id),
+          windowStart,
+          windowEnd,
+        ),
+      (l) => l.summary.pending === 0 && l.summary.unaccounted === 0,
+      windowEnd + SETTLE_MS,
+    );
 
     const flagged = ledgers.flatMap((l) =>
       l.entries
         .filter((entry) => entry.flags.includes('unaccounted') || entry.flags.includes('doubled'))
         .map((entry) => ({ taskId: l.taskId, ...entry })),
     );
-    const total = (key: string): number => ledgers.reduce((sum, l) => sum + (l.summary[key] ?? 0), 0);
-    const totals = Object.fromEntries(
-      ['due', 'fired', 'succeeded', 'misfired', 'lost', 'pending', 'unaccounted', 'doubled', 'stale'].map(
-        (key) => [key, total(key)],
-      ),
-    );
+    const totals = ledgerTotals(ledgers, [
+      'due',
+      'fired',
+      'succeeded',
+      'misfired',
+      'lost',
+      'pending',
+      'unaccounted',
+      'doubled',
+      'stale',
+    ]);
     expect(watch.deaths, 'schedulers that died during the chaos').toEqual([]);
     const flaggedList = flagged.map(
       (entry) => `${entry.taskId}@${entry.nominalTime.slice(11, 19)}:${entry.flags.join('+')}`,

@@ -1,7 +1,7 @@
 import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
 import {
   type Admin,
-  ConfigResourceTypes,
+  type ConfigResourceTypes,
   Kafka,
   type KafkaConfig,
   type Message,
@@ -117,10 +117,6 @@ export interface TopicsReport extends ResolvedReplication {
  * `min.insync.replicas`, or those derived from the brokers the cluster reports (`replicationFor`).
  * An existing topic replicated less is not changed (moving replicas is an operator's decision,
  * and takes a reassignment) but reported: in the result and as an error in the Kafka client's log.
- *
- * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
- * applied the new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host
- * this topic-partition") for a moment, which kafkajs throws. So the wait is done here, retrying both.
  */
 export async function ensureTopics(
   kafka: Kafka,
@@ -149,9 +145,12 @@ export async function ensureTopics(
         })),
       });
     }
-    const names = specs.map((spec) => spec.topic);
-    const metadata = await waitForLeaders(admin, names, options.leaderTimeoutMs ?? 30_000);
-    const shortfalls = replicationShortfalls(await readReplication(admin, metadata), wanted);
+    const existingReplication = await waitForTopics(
+      admin,
+      specs.map((spec) => spec.topic),
+      options.leaderTimeoutMs ?? 30_000,
+    );
+    const shortfalls = replicationShortfalls(existingReplication, wanted);
     const logger = kafka.logger();
     for (const shortfall of shortfalls)
       logger.error(shortfall.message, {
@@ -165,38 +164,27 @@ export async function ensureTopics(
   }
 }
 
-type TopicMetadata = Awaited<ReturnType<Admin['fetchTopicMetadata']>>['topics'];
+/**
+ * kafkajs's `ConfigResourceTypes.TOPIC`: the enum is missing from the names Node's ESM loader
+ * finds in kafkajs's CommonJS exports, so the built services could not import it.
+ */
+const TOPIC_RESOURCE: ConfigResourceTypes = 2;
 
-/** Each topic's fewest replicas over its partitions and its effective min.insync.replicas. */
-async function readReplication(admin: Admin, metadata: TopicMetadata): Promise<ExistingTopicReplication[]> {
-  const configs = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: metadata.map((topic) => ({
-      type: ConfigResourceTypes.TOPIC,
-      name: topic.name,
-      configNames: ['min.insync.replicas'],
-    })),
-  });
-  const minInsync = new Map(
-    configs.resources.map((resource) => [
-      resource.resourceName,
-      Number(
-        resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')?.configValue ?? 1,
-      ),
-    ]),
-  );
-  return metadata.map((topic) => ({
-    topic: topic.name,
-    replicationFactor: Math.min(...topic.partitions.map((partition) => partition.replicas.length)),
-    minInsyncReplicas: minInsync.get(topic.name) ?? 1,
-  }));
-}
-
-async function waitForLeaders(
+/**
+ * Waits until every partition of the topics has a leader and their configuration can be read;
+ * resolves each topic's fewest replicas over its partitions and its min.insync.replicas.
+ *
+ * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
+ * applied a new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition") for a moment, which kafkajs throws, and in a cluster another broker
+ * (the one a config request goes to) can answer so after the first has listed the leaders. So the
+ * wait is done here, retrying whatever fails until the deadline.
+ */
+async function waitForTopics(
   admin: Admin,
   topics: readonly string[],
   timeoutMs: number,
-): Promise<TopicMetadata> {
+): Promise<ExistingTopicReplication[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let pending: string;
@@ -206,7 +194,30 @@ async function waitForLeaders(
         (topic) =>
           topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
       );
-      if (leaderless === undefined) return metadata.topics;
+      if (leaderless === undefined) {
+        const configs = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: topics.map((name) => ({
+            type: TOPIC_RESOURCE,
+            name,
+            configNames: ['min.insync.replicas'],
+          })),
+        });
+        const minInsync = new Map(
+          configs.resources.map((resource) => [
+            resource.resourceName,
+            Number(
+              resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
+                ?.configValue ?? 1,
+            ),
+          ]),
+        );
+        return metadata.topics.map((topic) => ({
+          topic: topic.name,
+          replicationFactor: Math.min(...topic.partitions.map((partition) => partition.replicas.length)),
+          minInsyncReplicas: minInsync.get(topic.name) ?? 1,
+        }));
+      }
       pending = `${leaderless.name} has a partition without a leader`;
     } catch (error) {
       // Mostly UNKNOWN_TOPIC_OR_PARTITION while the topic propagates; whatever it is, it is retried
