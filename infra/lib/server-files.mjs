@@ -77,6 +77,31 @@ function ensembleLines(srv) {
   ];
 }
 
+/** A KRaft node's listeners (a PLAINTEXT broker, its controller) and its data directory. */
+function listenerLines(srv) {
+  return [
+    `listeners=PLAINTEXT://${srv.host}:${srv.port},CONTROLLER://${srv.host}:${srv.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${srv.host}:${srv.port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${prop(srv.dataDir)}`,
+  ];
+}
+
+/** Both Kafka setups (single node, HA cluster): what tests need, and the execution log kept forever. */
+const TEST_AND_RETENTION_LINES = [
+  '# tests: consumer groups start at once, topics appear on first use',
+  'group.initial.rebalance.delay.ms=0',
+  'auto.create.topics.enable=true',
+  'delete.topic.enable=true',
+  '',
+  '# the execution log must never expire by default',
+  'log.retention.ms=-1',
+  'log.retention.bytes=-1',
+  '',
+];
+
 export function log4jAppender(name, file) {
   return [
     `log4j.appender.${name}=org.apache.log4j.RollingFileAppender`,
@@ -100,12 +125,7 @@ export function writeKafkaConfig(srv) {
           'process.roles=broker,controller',
           'node.id=1',
           `controller.quorum.voters=1@${controller}`,
-          `listeners=PLAINTEXT://${srv.host}:${srv.port},CONTROLLER://${controller}`,
-          `advertised.listeners=PLAINTEXT://${srv.host}:${srv.port}`,
-          'controller.listener.names=CONTROLLER',
-          'inter.broker.listener.name=PLAINTEXT',
-          'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-          `log.dirs=${prop(srv.dataDir)}`,
+          ...listenerLines(srv),
           '',
           '# one node: every internal topic has replication factor 1',
           'num.partitions=3',
@@ -117,15 +137,7 @@ export function writeKafkaConfig(srv) {
           'transaction.state.log.min.isr=1',
           'transaction.state.log.num.partitions=10',
           '',
-          '# tests: consumer groups start at once, topics appear on first use',
-          'group.initial.rebalance.delay.ms=0',
-          'auto.create.topics.enable=true',
-          'delete.topic.enable=true',
-          '',
-          '# the execution log must never expire by default',
-          'log.retention.ms=-1',
-          'log.retention.bytes=-1',
-          '',
+          ...TEST_AND_RETENTION_LINES,
           '# keep the heap small (default dedupe buffer is 128 MiB)',
           'log.cleaner.dedupe.buffer.size=33554432',
           '',
@@ -168,12 +180,7 @@ function kafkaClusterNodeProperties(srv) {
     'process.roles=broker,controller',
     `node.id=${srv.nodeId}`,
     `controller.quorum.voters=${srv.voters}`,
-    `listeners=PLAINTEXT://${srv.host}:${srv.port},CONTROLLER://${srv.host}:${srv.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${srv.host}:${srv.port}`,
-    'controller.listener.names=CONTROLLER',
-    'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${prop(srv.dataDir)}`,
+    ...listenerLines(srv),
     '',
     '# three replicas of everything; a write needs two in sync (acks=all)',
     'num.partitions=3',
@@ -186,15 +193,7 @@ function kafkaClusterNodeProperties(srv) {
     'transaction.state.log.num.partitions=10',
     'unclean.leader.election.enable=false',
     '',
-    '# tests: consumer groups start at once, topics appear on first use',
-    'group.initial.rebalance.delay.ms=0',
-    'auto.create.topics.enable=true',
-    'delete.topic.enable=true',
-    '',
-    '# the execution log must never expire by default',
-    'log.retention.ms=-1',
-    'log.retention.bytes=-1',
-    '',
+    ...TEST_AND_RETENTION_LINES,
     '# three JVMs share a small machine: fewer threads, a small cleaner buffer',
     'num.network.threads=2',
     'num.io.threads=4',

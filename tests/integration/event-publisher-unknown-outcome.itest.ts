@@ -25,7 +25,7 @@ function lossyProduceSockets(): { factory: ISocketFactory; dropping: boolean; dr
     factory: (({ host, port, onConnect }) => {
       const socket = net.connect({ host, port }, onConnect);
       const write = socket.write.bind(socket) as (chunk: unknown, encoding?: unknown) => boolean;
-      socket.write = ((chunk: unknown, encoding?: unknown) => {
+      socket.write = (chunk: unknown, encoding?: unknown) => {
         // A request is one write: int32 size, then int16 api key (0 = Produce).
         const produce =
           control.dropping && Buffer.isBuffer(chunk) && chunk.length > 6 && chunk.readInt16BE(4) === 0;
@@ -39,7 +39,7 @@ function lossyProduceSockets(): { factory: ISocketFactory; dropping: boolean; dr
           setTimeout(() => socket.destroy(new Error('connection lost before the answer (test)')), 500);
         }
         return written;
-      });
+      };
       return socket;
     }) as ISocketFactory,
   };

@@ -24,16 +24,15 @@ interface LedgerSource {
   readonly readHeaders: Record<string, string>;
 }
 
-export function readLedgers(
+function readLedgers(
   history: LedgerSource,
   taskIds: readonly string[],
-  windowStart: number,
-  windowEnd: number,
+  window: LedgerWindow,
 ): Promise<TaskLedger[]> {
-  const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
+  const query = `from=${new Date(window.start).toISOString()}&to=${new Date(window.end).toISOString()}`;
   return Promise.all(
     taskIds.map(async (taskId) => {
-      const response = await fetch(`${history.url}/tasks/${taskId}/ledger?${window}`, {
+      const response = await fetch(`${history.url}/tasks/${taskId}/ledger?${query}`, {
         headers: history.readHeaders,
       });
       return { taskId, ...((await response.json()) as LedgerReply) };
@@ -41,27 +40,50 @@ export function readLedgers(
   );
 }
 
+/** Epoch milliseconds, `end` excluded. */
+export interface LedgerWindow {
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * Reads the ledgers until `settled` holds for all of them or `deadline` passes (history projects
- * a moment behind Kafka, and a recovering scheduler's facts arrive late); the last reading.
+ * The tasks' ledgers over the window, read again every second until `settled` holds for all of
+ * them or `deadline` passes (history projects a moment behind Kafka, and a recovering
+ * scheduler's facts arrive late): the last reading.
  */
 export async function settledLedgers(
-  read: () => Promise<TaskLedger[]>,
+  history: LedgerSource,
+  tasks: ReadonlyArray<{ readonly id: string }>,
+  window: LedgerWindow,
   settled: (ledger: TaskLedger) => boolean,
   deadline: number,
 ): Promise<TaskLedger[]> {
-  let ledgers = await read();
+  const taskIds = tasks.map((task) => task.id);
+  let ledgers = await readLedgers(history, taskIds, window);
   while (!ledgers.every(settled) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    ledgers = await read();
+    ledgers = await readLedgers(history, taskIds, window);
   }
   return ledgers;
 }
 
+/** The summary counts the chaos and fault tests report. */
+const LEDGER_COUNTS = [
+  'due',
+  'fired',
+  'succeeded',
+  'misfired',
+  'lost',
+  'pending',
+  'unaccounted',
+  'doubled',
+  'stale',
+];
+
 /** The ledgers' summary counts added up over every task. */
 export function ledgerTotals(
   ledgers: readonly TaskLedger[],
-  keys: readonly string[],
+  keys: readonly string[] = LEDGER_COUNTS,
 ): Record<string, number> {
   return Object.fromEntries(
     keys.map((key) => [key, ledgers.reduce((sum, ledger) => sum + (ledger.summary[key] ?? 0), 0)]),
