@@ -7,6 +7,15 @@ const resolve = { conditions: ['source', 'module', 'node', 'default'] };
 /** Integration tests that burn the CPU on purpose: run after all the others, one at a time. */
 const STARVING = ['tests/scheduler/starvation-chaos.itest.ts'];
 
+/**
+ * The fault tests (tests/faults/*.faults.ts) start a HA infra of their own and kill its servers:
+ * minutes of six JVMs on the machine. They run only when asked (`npm run test:faults`, i.e.
+ * `vitest run --project faults`); `npm test`'s plain `vitest run` does not know the project.
+ */
+const FAULTS_ASKED = process.argv.some(
+  (arg, i) => arg === '--project=faults' || (arg === '--project' && process.argv[i + 1] === 'faults'),
+);
+
 export default defineConfig({
   resolve,
   ssr: { resolve: { conditions: resolve.conditions, externalConditions: resolve.conditions } },
@@ -60,6 +69,24 @@ export default defineConfig({
           maxWorkers: 1,
         },
       },
+      ...(FAULTS_ASKED
+        ? [
+            {
+              resolve,
+              ssr: { resolve: { conditions: resolve.conditions, externalConditions: resolve.conditions } },
+              test: {
+                name: 'faults',
+                include: ['tests/faults/**/*.faults.ts'],
+                environment: 'node',
+                // No globalSetup: each file starts (and stops) a HA infra of its own.
+                testTimeout: 600_000,
+                hookTimeout: 600_000,
+                maxWorkers: 1,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -690,7 +690,7 @@ async function start(run) {
     const infra = await import(path.join(REPO, 'infra/lib/infra.mjs'));
     run.infraModule = infra;
     // Kept as a promise so that a Ctrl-C during this step still stops what it starts. `ha` asks
-    // for 3 ZooKeeper servers and 3 brokers; an infra/ without that mode ignores it and runs one of each.
+    // for 3 ZooKeeper servers and 3 brokers.
     run.infraPending = infra.ensureUp({
       log: (line) => say(`${paint(2, 'infra')} ${line}`),
       ...(config.ha ? { ha: true } : {}),
@@ -702,7 +702,8 @@ async function start(run) {
       if (error instanceof infra.InfraError) throw new StartError(error.message);
       throw error;
     }
-    const runDir = infra.config().runDir;
+    // The HA infra keeps its files apart (infra/.run-ha): the run dir is the one ensureUp used.
+    const runDir = up.runDir ?? infra.config().runDir;
     // Servers that the run which did not stop cleanly had started, found running again: this run
     // stops them at its end, as that run would have.
     const adopted =

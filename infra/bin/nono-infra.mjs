@@ -17,7 +17,7 @@ import {
   status,
 } from '../lib/infra.mjs';
 
-const USAGE = `usage: node infra/bin/nono-infra.mjs <command>
+const USAGE = `usage: node infra/bin/nono-infra.mjs <command> [--ha]
 
   install [--force]        resolve the ZooKeeper and Kafka jars with Maven (skipped when done)
   up                       install if needed, start ZooKeeper and Kafka, wait until they answer
@@ -31,9 +31,15 @@ const USAGE = `usage: node infra/bin/nono-infra.mjs <command>
                            run a Java main class with that server's classpath
   classpath <zookeeper|kafka>
 
+  --ha (or NONO_INFRA_HA=1): the HA infra instead of the single-node one, for every command
+                           above: a 3-server ZooKeeper ensemble and a 3-node Kafka cluster
+
 env: NONO_ZK_PORT (2181), NONO_KAFKA_PORT (9092), NONO_KAFKA_CONTROLLER_PORT (9093),
      NONO_INFRA_DIR (infra/.run), NONO_INFRA_CACHE_DIR (infra/.cache),
-     NONO_INFRA_START_TIMEOUT_MS`;
+     NONO_INFRA_START_TIMEOUT_MS;
+     HA: NONO_ZK_PORTS (2281,2282,2283), NONO_ZK_PEER_PORTS (2284:2287,2285:2288,2286:2289),
+     NONO_KAFKA_PORTS (9192,9193,9194), NONO_KAFKA_CONTROLLER_PORTS (9195,9196,9197),
+     NONO_INFRA_DIR (infra/.run-ha)`;
 
 const out = (line) => process.stdout.write(line + '\n');
 const err = (line) => process.stderr.write(line + '\n');
@@ -42,7 +48,7 @@ function signalExitCode(signal) {
   return 128 + (os.constants.signals[signal] || 0);
 }
 
-async function runTest(argv) {
+async function runTest(argv, ha) {
   const sep = argv.indexOf('--');
   const cmd = sep >= 0 ? argv.slice(sep + 1) : argv;
   if (cmd.length === 0) {
@@ -52,7 +58,7 @@ async function runTest(argv) {
     return 2;
   }
   // infra messages go to stderr so the command's stdout stays its own
-  const up = await ensureUp({ log: err });
+  const up = await ensureUp({ log: err, ha });
   let exitCode;
   try {
     exitCode = await new Promise((resolve) => {
@@ -85,7 +91,23 @@ async function runTest(argv) {
   return exitCode;
 }
 
-async function main(argv) {
+/**
+ * `--ha` anywhere before a `--` (after it, the words belong to the command `test` runs): true, or
+ * undefined to leave the choice to NONO_INFRA_HA.
+ * @param {string[]} argv
+ */
+function takeHaFlag(argv) {
+  const sep = argv.indexOf('--');
+  const own = sep >= 0 ? argv.slice(0, sep) : argv;
+  const rest = own.filter((word) => word !== '--ha');
+  return {
+    ha: rest.length < own.length ? true : undefined,
+    argv: sep >= 0 ? [...rest, ...argv.slice(sep)] : rest,
+  };
+}
+
+async function main(args) {
+  const { ha, argv } = takeHaFlag(args);
   const [command, ...rest] = argv;
   switch (command) {
     case 'install': {
@@ -98,42 +120,43 @@ async function main(argv) {
     }
     case 'up': {
       const t0 = Date.now();
-      const r = await ensureUp({ log: out });
+      const r = await ensureUp({ log: out, ha });
       out(
         `infra: up in ${((Date.now() - t0) / 1000).toFixed(1)}s: NONO_ZK_CONNECT=${r.zkConnect} NONO_KAFKA_BROKERS=${r.kafkaBrokers}`,
       );
       return 0;
     }
     case 'down':
-      await down({ log: out });
+      await down({ log: out, ha });
       return 0;
     case 'status': {
-      const s = await status();
+      const s = await status({ ha });
       if (rest.includes('--json')) out(JSON.stringify(s, null, 2));
       else formatStatus(s).forEach((l) => out(l));
       return 0;
     }
     case 'test':
-      return runTest(rest);
+      return runTest(rest, ha);
     case 'env': {
-      const cfg = config();
+      const cfg = config(process.env, { ha });
       out(`NONO_ZK_CONNECT=${cfg.zkConnect}`);
       out(`NONO_KAFKA_BROKERS=${cfg.kafkaBrokers}`);
       return 0;
     }
     case 'kafka-topics':
-      return runClass('kafka', 'org.apache.kafka.tools.TopicCommand', [
-        '--bootstrap-server',
-        config().kafkaBrokers,
-        ...rest,
-      ]);
+      return runClass(
+        'kafka',
+        'org.apache.kafka.tools.TopicCommand',
+        ['--bootstrap-server', config(process.env, { ha }).kafkaBrokers, ...rest],
+        { ha },
+      );
     case 'run-class': {
       const [name, mainClass, ...args] = rest;
       if (!name || !mainClass) {
         err('infra: usage: run-class <zookeeper|kafka> <MainClass> [args...]');
         return 2;
       }
-      return runClass(name, mainClass, args);
+      return runClass(name, mainClass, args, { ha });
     }
     case 'classpath':
       out(classpath(rest[0]));

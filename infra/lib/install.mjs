@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { config, INFRA_DIR, InfraError, MIN_JAVA, secs, SERVER_NAMES, show, versions } from './config.mjs';
+import { config, INFRA_DIR, InfraError, KINDS, MIN_JAVA, secs, show, versions } from './config.mjs';
 import { withLock } from './lock.mjs';
 import { readText, removeFile, which } from './processes.mjs';
 
@@ -74,8 +74,8 @@ export function markerPath(cfg) {
 
 export function mainJar(cfg, name, v) {
   return name === 'zookeeper'
-    ? path.join(cfg.servers.zookeeper.libDir, `zookeeper-${v.zookeeper}.jar`)
-    : path.join(cfg.servers.kafka.libDir, `kafka_2.13-${v.kafka}.jar`);
+    ? path.join(cfg.libDirs.zookeeper, `zookeeper-${v.zookeeper}.jar`)
+    : path.join(cfg.libDirs.kafka, `kafka_2.13-${v.kafka}.jar`);
 }
 
 /** The install marker when the cache matches the poms, else null. */
@@ -89,7 +89,7 @@ export function installed(cfg = config()) {
   const v = versions();
   if (marker.zookeeper !== v.zookeeper || marker.kafka !== v.kafka || marker.pomHash !== pomHash())
     return null;
-  if (!SERVER_NAMES.every((n) => fs.existsSync(mainJar(cfg, n, v)))) return null;
+  if (!KINDS.every((n) => fs.existsSync(mainJar(cfg, n, v)))) return null;
   return marker;
 }
 
@@ -112,8 +112,7 @@ export async function installLocked(cfg, { log, force }) {
   const mvn = requireMaven();
   fs.mkdirSync(cfg.runDir, { recursive: true });
   removeFile(markerPath(cfg));
-  for (const n of SERVER_NAMES)
-    fs.rmSync(path.dirname(cfg.servers[n].libDir), { recursive: true, force: true });
+  for (const n of KINDS) fs.rmSync(path.dirname(cfg.libDirs[n]), { recursive: true, force: true });
   fs.mkdirSync(cfg.cacheDir, { recursive: true });
 
   const args = [
@@ -159,7 +158,7 @@ export async function installLocked(cfg, { log, force }) {
       : `infra: Maven failed (${result.signal || `exit ${result.code}`}) while resolving the ZooKeeper and Kafka jars; see ${show(cfg.mavenLog)}.`;
     throw new InfraError(msg, { exitCode: 2, logPath: cfg.mavenLog });
   }
-  for (const n of SERVER_NAMES) {
+  for (const n of KINDS) {
     if (!fs.existsSync(mainJar(cfg, n, v))) {
       throw new InfraError(
         `infra: Maven finished but ${show(mainJar(cfg, n, v))} is missing; see ${show(cfg.mavenLog)}.`,

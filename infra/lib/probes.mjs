@@ -162,7 +162,7 @@ export async function probeKafka(host, port, timeoutMs = 3000) {
 /** { ok, detail } for one server: a real client request must succeed. */
 export async function probe(srv, timeoutMs = 3000) {
   try {
-    if (srv.name === 'zookeeper') {
+    if (srv.kind === 'zookeeper') {
       const r = await probeZooKeeper(srv.host, srv.port, timeoutMs);
       return { ok: true, detail: `session ${r.sessionId} accepted` };
     }

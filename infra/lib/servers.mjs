@@ -1,12 +1,12 @@
 // @ts-check
-// Starting, waiting for and stopping the two servers, and the public operations built on them:
-// ensureUp, down, status, classpath, runClass.
+// Starting, waiting for and stopping the servers (the single-node pair, or the HA ensemble and
+// cluster), and the public operations built on them: ensureUp, down, status, classpath, runClass.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { config, InfraError, secs, SERVER_NAMES, show, versions } from './config.mjs';
+import { config, haRequested, InfraError, isHaServerName, KINDS, secs, show, versions } from './config.mjs';
 import { install, installed, installLocked, requireJava } from './install.mjs';
 import { withLock } from './lock.mjs';
 import { probe, zkSrvr } from './probes.mjs';
@@ -60,18 +60,25 @@ export function pidState(cfg, srv) {
 }
 
 export function where(srv) {
-  return srv.name === 'kafka'
+  return srv.kind === 'kafka'
     ? `${srv.host}:${srv.port} (KRaft controller on ${srv.host}:${srv.controllerPort})`
     : `${srv.host}:${srv.port}`;
 }
 
+/** Every port a server listens on, with the variable that sets it. */
 export function serverPorts(srv) {
-  return srv.name === 'kafka'
-    ? [
-        [srv.port, 'NONO_KAFKA_PORT'],
-        [srv.controllerPort, 'NONO_KAFKA_CONTROLLER_PORT'],
-      ]
-    : [[srv.port, 'NONO_ZK_PORT']];
+  if (srv.kind === 'kafka')
+    return [
+      [srv.port, srv.portEnv],
+      [srv.controllerPort, srv.controllerPortEnv ?? 'NONO_KAFKA_CONTROLLER_PORT'],
+    ];
+  if (srv.ensemble)
+    return [
+      [srv.port, srv.portEnv],
+      [srv.quorumPort, srv.peerPortEnv],
+      [srv.electionPort, srv.peerPortEnv],
+    ];
+  return [[srv.port, srv.portEnv]];
 }
 
 // Log lines after which a server will never answer although its JVM may stay alive
@@ -111,7 +118,7 @@ export function fatalLogLine(srv, offset) {
   } catch {
     return null;
   }
-  const m = text.match(FATAL[srv.name]);
+  const m = text.match(FATAL[srv.kind]);
   return m ? m[0] : null;
 }
 
@@ -120,8 +127,8 @@ export function fatalLogLine(srv, offset) {
  * @param {any} srv
  * @param {number} pid
  * @param {{ deadline: number, log: (line: string) => void, startedAt: number,
- *   exited?: { value: { code: number | null, signal: NodeJS.Signals | null } | null },
- *   logOffset?: number, stdoutOffset?: number }} options
+ *   exited?: { value: { code: number | null, signal: NodeJS.Signals | null } | null } | undefined,
+ *   logOffset?: number | undefined, stdoutOffset?: number | undefined }} options
  */
 export async function waitReady(srv, pid, { deadline, exited, log, startedAt, logOffset, stdoutOffset }) {
   let toldWaiting = false;
@@ -168,27 +175,26 @@ export async function portTakenError(srv, port, envName) {
   );
 }
 
-export async function ensureServer(cfg, srv, java, log) {
+/**
+ * @typedef {object} Launched what `awaitServer` needs of a server `launchServer` saw to
+ * @property {any} srv
+ * @property {number} pid
+ * @property {boolean} started whether this call started it (else it was running, ours)
+ * @property {number} [t0]
+ * @property {{ value: { code: number | null, signal: NodeJS.Signals | null } | null }} [exited]
+ * @property {number} [logOffset]
+ * @property {number} [stdoutOffset]
+ */
+
+/**
+ * Starts a server unless one of ours runs: writes its configuration, formats Kafka's storage,
+ * spawns the JVM and records its pid. Does not wait for it to answer (an ensemble member
+ * answers only once a majority of its peers runs).
+ * @returns {Promise<Launched>}
+ */
+export async function launchServer(cfg, srv, java, log) {
   const st = pidState(cfg, srv);
-  if (st && st.ours) {
-    const p = await probe(srv, 3000);
-    if (p.ok) {
-      log(`${srv.name}: already running (pid ${st.pid}) on ${where(srv)}`);
-      return { started: false, pid: st.pid };
-    }
-    // ours, alive, not answering yet: maybe still starting (another command launched it)
-    log(`${srv.name}: running (pid ${st.pid}) but not answering on ${where(srv)} yet (${p.detail}); waiting`);
-    const t0 = Date.now();
-    const ok = await waitReady(srv, st.pid, { deadline: t0 + srv.startTimeoutMs, log, startedAt: t0 });
-    if (!ok) {
-      throw new InfraError(
-        `infra: ${srv.label} (pid ${st.pid}) runs but has not answered on ${srv.host}:${srv.port} for ${secs(srv.startTimeoutMs)}; see ${show(srv.mainLog)} (or run \`down\` then \`up\`).`,
-        { logPath: srv.mainLog },
-      );
-    }
-    log(`${srv.name}: ready (pid ${st.pid}) on ${where(srv)} after ${secs(Date.now() - t0)}`);
-    return { started: false, pid: st.pid };
-  }
+  if (st && st.ours) return { srv, pid: st.pid, started: false };
   if (st) {
     removeFile(srv.pidFile);
     log(
@@ -202,7 +208,7 @@ export async function ensureServer(cfg, srv, java, log) {
 
   const t0 = Date.now();
   for (const d of [srv.dataDir, srv.logsDir, srv.confDir]) fs.mkdirSync(d, { recursive: true });
-  if (srv.name === 'zookeeper') writeZooKeeperConfig(srv);
+  if (srv.kind === 'zookeeper') writeZooKeeperConfig(srv);
   else {
     writeKafkaConfig(srv);
     await formatKafkaStorage(cfg, srv, java, log);
@@ -246,16 +252,47 @@ export async function ensureServer(cfg, srv, java, log) {
     srv.pidFile,
     JSON.stringify({ pid, port: srv.port, startedAt: new Date().toISOString() }) + '\n',
   );
+  return { srv, pid, started: true, t0, exited, logOffset, stdoutOffset };
+}
 
+/**
+ * Waits until a server `launchServer` saw answers. One this call started and that fails or
+ * does not answer in time is stopped again (never left half-started) before the error.
+ * @param {Launched} launched
+ * @param {(line: string) => void} log
+ * @returns {Promise<{ started: boolean, pid: number }>}
+ */
+export async function awaitServer(launched, log) {
+  const { srv, pid } = launched;
+  if (!launched.started) {
+    const p = await probe(srv, 3000);
+    if (p.ok) {
+      log(`${srv.name}: already running (pid ${pid}) on ${where(srv)}`);
+      return { started: false, pid };
+    }
+    // ours, alive, not answering yet: maybe still starting (another command launched it)
+    log(`${srv.name}: running (pid ${pid}) but not answering on ${where(srv)} yet (${p.detail}); waiting`);
+    const t0 = Date.now();
+    const ok = await waitReady(srv, pid, { deadline: t0 + srv.startTimeoutMs, log, startedAt: t0 });
+    if (!ok) {
+      throw new InfraError(
+        `infra: ${srv.label} (pid ${pid}) runs but has not answered on ${srv.host}:${srv.port} for ${secs(srv.startTimeoutMs)}; see ${show(srv.mainLog)} (or run \`down\` then \`up\`).`,
+        { logPath: srv.mainLog },
+      );
+    }
+    log(`${srv.name}: ready (pid ${pid}) on ${where(srv)} after ${secs(Date.now() - t0)}`);
+    return { started: false, pid };
+  }
+  const t0 = launched.t0 ?? Date.now();
   let ok;
   try {
     ok = await waitReady(srv, pid, {
       deadline: t0 + srv.startTimeoutMs,
-      exited,
+      exited: launched.exited,
       log,
       startedAt: t0,
-      logOffset,
-      stdoutOffset,
+      logOffset: launched.logOffset,
+      stdoutOffset: launched.stdoutOffset,
     });
   } catch (e) {
     // never leave a half-started server behind
@@ -275,18 +312,56 @@ export async function ensureServer(cfg, srv, java, log) {
   return { started: true, pid };
 }
 
+export async function ensureServer(cfg, srv, java, log) {
+  return awaitServer(await launchServer(cfg, srv, java, log), log);
+}
+
 /**
- * Make sure ZooKeeper and Kafka run and answer; start whatever is missing.
- * @param {{log?: (line: string) => void}} [opts]
- * @returns {Promise<{zkConnect: string, kafkaBrokers: string, startedByUs: boolean, started: string[]}>}
+ * The servers started together, in order: one at a time for the single-node infra; for the HA
+ * infra all three of a kind are launched before any is waited for, since a ZooKeeper ensemble
+ * and a KRaft controller quorum answer only once a majority runs.
+ * @returns {string[][]}
  */
-export async function ensureUp({ log = console.log } = {}) {
-  const cfg = config();
+export function startGroups(cfg) {
+  if (!cfg.ha) return cfg.serverNames.map((name) => [name]);
+  return KINDS.map((kind) => cfg.serverNames.filter((name) => cfg.servers[name].kind === kind));
+}
+
+/** Launches a group, then waits for each member; names this call started go to `started`. */
+async function ensureGroup(cfg, names, java, log, started) {
+  /** @type {Launched[]} */
+  const launched = [];
+  try {
+    for (const name of names) launched.push(await launchServer(cfg, cfg.servers[name], java, log));
+    for (const one of launched) {
+      const r = await awaitServer(one, log);
+      if (r.started) started.push(one.srv.name);
+    }
+  } catch (e) {
+    // the group's other members this call launched but has not seen answer: stopped as well
+    for (const one of launched) {
+      if (!one.started || started.includes(one.srv.name)) continue;
+      await stopPid(one.pid, 10_000);
+      removeFile(one.srv.pidFile);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Make sure ZooKeeper and Kafka run and answer; start whatever is missing. With `ha` (or
+ * NONO_INFRA_HA=1) the HA infra: a 3-server ZooKeeper ensemble and a 3-node Kafka cluster, whose
+ * `zkConnect` and `kafkaBrokers` name all three servers, comma-separated.
+ * @param {{log?: (line: string) => void, ha?: boolean | undefined, env?: NodeJS.ProcessEnv}} [opts]
+ * @returns {Promise<{zkConnect: string, kafkaBrokers: string, startedByUs: boolean, started: string[], ha: boolean, runDir: string}>}
+ */
+export async function ensureUp({ log = console.log, ha, env = process.env } = {}) {
+  const cfg = config(env, { ha });
   const java = requireJava();
   return withLock(cfg, async () => {
     await installLocked(cfg, { log, force: false });
     // pre-flight: a taken port fails the call before anything is started
-    for (const name of SERVER_NAMES) {
+    for (const name of cfg.serverNames) {
       const srv = cfg.servers[name];
       const st = pidState(cfg, srv);
       if (st && st.ours) continue;
@@ -294,12 +369,10 @@ export async function ensureUp({ log = console.log } = {}) {
         if (!(await portFree(port, srv.host))) throw await portTakenError(srv, port, envName);
       }
     }
+    /** @type {string[]} */
     const started = [];
     try {
-      for (const name of SERVER_NAMES) {
-        const r = await ensureServer(cfg, cfg.servers[name], java, log);
-        if (r.started) started.push(name);
-      }
+      for (const group of startGroups(cfg)) await ensureGroup(cfg, group, java, log, started);
     } catch (e) {
       // all or nothing: stop what this call started before reporting the failure
       for (const name of [...started].reverse()) {
@@ -318,31 +391,36 @@ export async function ensureUp({ log = console.log } = {}) {
       kafkaBrokers: cfg.kafkaBrokers,
       startedByUs: started.length > 0,
       started,
+      ha: cfg.ha,
+      runDir: cfg.runDir,
     };
   });
 }
 
 /**
- * Stop the servers recorded in the pid files (Kafka first, then ZooKeeper).
- * @param {{log?: (line: string) => void, servers?: string[], graceMs?: number}} [opts]
+ * Stop the servers recorded in the pid files (Kafka first, then ZooKeeper). The HA infra when
+ * `ha` says so, NONO_INFRA_HA=1, or `servers` names its servers (`kafka-1`, as `ensureUp`'s
+ * `started` lists them); its three servers of a kind are stopped together.
+ * @param {{log?: (line: string) => void, servers?: string[] | undefined, graceMs?: number, ha?: boolean | undefined, env?: NodeJS.ProcessEnv}} [opts]
  * @returns {Promise<{stopped: string[]}>}
  */
-export async function down({ log = console.log, servers = SERVER_NAMES, graceMs = 15_000 } = {}) {
-  const cfg = config();
+export async function down({ log = console.log, servers, graceMs = 15_000, ha, env = process.env } = {}) {
+  const cfg = config(env, { ha: ha ?? (servers?.some(isHaServerName) || haRequested(env)) });
+  const wanted = servers ?? cfg.serverNames;
   return withLock(cfg, async () => {
+    /** @type {string[]} */
     const stopped = [];
-    for (const name of [...SERVER_NAMES].reverse()) {
-      if (!servers.includes(name)) continue;
+    const stopOne = async (name) => {
       const srv = cfg.servers[name];
       const st = pidState(cfg, srv);
       if (!st) {
         log(`${name}: not running`);
-        continue;
+        return;
       }
       if (!st.ours) {
         removeFile(srv.pidFile);
         log(`${name}: not running (removed stale pid file for pid ${st.pid})`);
-        continue;
+        return;
       }
       const t0 = Date.now();
       const how = await stopPid(st.pid, graceMs);
@@ -351,37 +429,45 @@ export async function down({ log = console.log, servers = SERVER_NAMES, graceMs 
       if (how === 'kill')
         log(`${name}: killed (pid ${st.pid}) with SIGKILL after ${secs(graceMs)} without exiting on SIGTERM`);
       else log(`${name}: stopped (pid ${st.pid}) in ${secs(Date.now() - t0)}`);
+    };
+    for (const group of [...startGroups(cfg)].reverse()) {
+      await Promise.all(group.filter((name) => wanted.includes(name)).map(stopOne));
     }
     return { stopped };
   });
 }
 
 /**
- * Per server: { name, running, pid, host, port, answering, detail, rssBytes, logPath, portInUse }.
- * Never throws for a stopped server; never starts anything.
+ * Per server: { name, running, pid, host, port, answering, detail, rssBytes, logPath, portInUse }
+ * (ZooKeeper's also `mode`: standalone, leader or follower). Never throws for a stopped server;
+ * never starts anything.
+ * @param {{ ha?: boolean | undefined, env?: NodeJS.ProcessEnv }} [opts]
  */
-export async function status() {
-  const cfg = config();
+export async function status({ ha, env = process.env } = {}) {
+  const cfg = config(env, { ha });
   const out = {};
-  for (const name of SERVER_NAMES) {
+  for (const name of cfg.serverNames) {
     const srv = cfg.servers[name];
     const st = pidState(cfg, srv);
     const base = { name, host: srv.host, port: srv.port, logPath: srv.mainLog };
-    if (name === 'kafka') base.controllerPort = srv.controllerPort;
+    if (srv.kind === 'kafka') base.controllerPort = srv.controllerPort;
     if (st && st.ours) {
       const p = await probe(srv, 3000);
       let extra = '';
-      if (name === 'zookeeper' && p.ok) {
+      let mode;
+      if (srv.kind === 'zookeeper' && p.ok) {
         const s = await zkSrvr(srv.host, srv.port);
-        const mode = s && s.match(/^Mode: (\S+)/m);
+        const m = s && s.match(/^Mode: (\S+)/m);
         const ver = s && s.match(/^Zookeeper version: ([^-,\s]+)/m);
-        if (mode || ver) extra = [ver && `ZooKeeper ${ver[1]}`, mode && mode[1]].filter(Boolean).join(', ');
+        if (m || ver) extra = [ver && `ZooKeeper ${ver[1]}`, m && m[1]].filter(Boolean).join(', ');
+        mode = m ? m[1] : undefined;
       }
       out[name] = {
         ...base,
         running: true,
         pid: st.pid,
         answering: p.ok,
+        ...(mode === undefined ? {} : { mode }),
         detail: extra ? `${extra}; ${p.detail}` : p.detail,
         rssBytes: rssBytes(st.pid),
       };
@@ -399,6 +485,7 @@ export async function status() {
     }
   }
   return {
+    ha: cfg.ha,
     servers: out,
     installed: installed(cfg),
     versions: versions(),
@@ -410,10 +497,9 @@ export async function status() {
 /** Human-readable lines for status(). */
 export function formatStatus(s) {
   const lines = [];
-  for (const name of SERVER_NAMES) {
-    const x = s.servers[name];
+  for (const [name, x] of Object.entries(s.servers)) {
     const addr =
-      name === 'kafka'
+      x.controllerPort !== undefined
         ? `${x.host}:${x.port} (controller ${x.host}:${x.controllerPort})`
         : `${x.host}:${x.port}`;
     if (x.running) {
@@ -435,14 +521,14 @@ export function formatStatus(s) {
   return lines;
 }
 
-/** The classpath (lib/* wildcard) of one server's jars. */
+/** The classpath (lib/* wildcard) of one kind of server's jars. */
 export function classpath(name) {
   const cfg = config();
-  if (!cfg.servers[name])
+  if (!KINDS.includes(name))
     throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, {
       exitCode: 2,
     });
-  return path.join(cfg.servers[name].libDir, '*');
+  return path.join(cfg.libDirs[name], '*');
 }
 
 /**
@@ -453,12 +539,14 @@ export async function runClass(
   name,
   mainClass,
   args = [],
-  { log = (l) => process.stderr.write(l + '\n') } = {},
+  /** @type {{ log?: (line: string) => void, ha?: boolean | undefined }} */
+  { log = (l) => process.stderr.write(l + '\n'), ha } = {},
 ) {
-  const cfg = config();
+  const cfg = config(process.env, { ha });
   const java = requireJava();
   await install({ log });
-  const srv = cfg.servers[name];
+  // the tools' logging configuration goes next to the (first) server of that kind
+  const srv = cfg.servers[name] ?? cfg.servers[`${name}-1`];
   if (!srv)
     throw new InfraError(`infra: unknown server ${JSON.stringify(name)} (zookeeper or kafka).`, {
       exitCode: 2,

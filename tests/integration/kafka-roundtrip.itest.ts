@@ -1,33 +1,8 @@
-import { type NonoEvent, createEvent, executionEventId, scheduledExecutionId } from '@nono/domain';
+import { type NonoEvent } from '@nono/domain';
 import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firedEvent } from '../support/events.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
-
-function firedEvent(taskId: string, n: number): NonoEvent {
-  const nominal = Date.parse('2026-06-01T00:00:00Z') + n * 1000;
-  const executionId = scheduledExecutionId(taskId, nominal);
-  return createEvent(
-    'nono.execution.fired.v1',
-    {
-      taskId,
-      executionId,
-      nominalTime: new Date(nominal).toISOString(),
-      attempt: 1,
-      schedulerId: 'test',
-      fencingToken: n,
-      reason: 'scheduled',
-      firedAt: new Date(nominal + 2).toISOString(),
-      lateMs: 2,
-      targetUrl: 'http://127.0.0.1/',
-    },
-    {
-      id: executionEventId(executionId, 'nono.execution.fired.v1', 1),
-      source: 'nono://test',
-      subject: taskId,
-      time: nominal + 2,
-    },
-  );
-}
 
 describe('Kafka round trip (real broker)', () => {
   let iso: Isolation;

@@ -18,7 +18,7 @@ describe('ensureTopics (real broker)', () => {
     try {
       for (let round = 0; round < 40; round++) {
         const topics = topicNames(`${iso.topicPrefix}r${round}.`);
-        await ensureTopics(kafka, topics, 6);
+        await ensureTopics(kafka, topics, { partitions: 6 });
         const metadata = await admin.fetchTopicMetadata({ topics: names(topics) });
         for (const topic of metadata.topics) {
           expect(topic.partitions.length).toBeGreaterThan(0);
@@ -26,7 +26,7 @@ describe('ensureTopics (real broker)', () => {
         }
       }
       // Idempotent: a second call for existing topics is a no-op that still waits for leaders.
-      await ensureTopics(kafka, topicNames(`${iso.topicPrefix}r0.`), 6);
+      await ensureTopics(kafka, topicNames(`${iso.topicPrefix}r0.`), { partitions: 6 });
     } finally {
       await admin
         .deleteTopics({

@@ -1,18 +1,23 @@
 import { type ZkClient } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SchedulerTask } from '@nono/domain';
 import {
-  buildTask,
+  catchUpTasks,
   collectEvents,
-  publishDefinitions,
-  putTask,
+  defineTasks,
   readAssignmentOwners,
   type TestCluster,
   startHistoryProcess,
   startTestCluster,
+  untilEveryTaskFires,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import {
+  type TaskLedger,
+  callsPerOccurrence,
+  doubledOccurrences,
+  settledLedgers,
+} from '../support/ledger.js';
 import { type WorkerCall, type TestWorker } from '../support/processes.js';
 
 /**
@@ -44,29 +49,10 @@ describe('three schedulers, 300 tasks every second', () => {
   });
 
   it('calls every instant exactly once and records it exactly once', async () => {
-    const createdAt = Date.now();
-    const tasks: SchedulerTask[] = [];
-    for (let i = 0; i < TASKS; i++) {
-      const id = `t${String(i).padStart(3, '0')}`;
-      tasks.push(
-        buildTask(
-          id,
-          {
-            schedule: { kind: 'interval', everyMs: 1000 },
-            target: { url: `${worker.url}/ok/${id}` },
-            // Noisy CI machines stall processes and slow the worker: catch up every instant a
-            // stall made miss, and never skip for overlap, so "each instant called exactly
-            // once" is the fence's doing alone.
-            misfire: { policy: 'fire-all' },
-            overlap: 'allow',
-          },
-          createdAt,
-        ),
-      );
-    }
-    for (const task of tasks) await putTask(zk, task);
-    // As the API would: the definitions on the tasks topic, from which the ledger derives what was due.
-    await publishDefinitions(iso, tasks);
+    // Noisy CI machines stall processes and slow the worker: every instant a stall made miss is
+    // caught up and none skipped for overlap, so "each instant called exactly once" is the fence's doing alone.
+    const tasks = catchUpTasks('t', TASKS, worker.url);
+    await defineTasks(iso, zk, tasks);
     // Balanced: no scheduler owns more than ceil(N/M)+1.
     const owners = await eventually(
       async () => {
@@ -80,12 +66,8 @@ describe('three schedulers, 300 tasks every second', () => {
     for (const tasks of Object.values(owners))
       expect(tasks.length).toBeLessThanOrEqual(Math.ceil(TASKS / 3) + 1);
 
-    // The window opens once every task is firing (cold processes on two cores need a moment).
-    await eventually(
-      async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined),
-      30_000,
-      'every task to fire once',
-    );
+    // The window opens once every task is firing.
+    await untilEveryTaskFires(worker, tasks, 30_000);
     const windowStart = Math.ceil((Date.now() + 1_000) / 1000) * 1000;
     const windowEnd = windowStart + RUN_MS;
     await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 3_000));
@@ -94,8 +76,8 @@ describe('three schedulers, 300 tasks every second', () => {
       Date.parse(nominal) >= windowStart && Date.parse(nominal) < windowEnd;
     const calls = (await worker.calls()).filter((c: WorkerCall) => inWindow(c.nominal));
     const expected = TASKS * (RUN_MS / 1000);
-    const byOccurrence = countBy(calls, (c) => `${c.taskId}|${c.nominal}`);
-    const doubled = [...byOccurrence].filter(([, n]) => n > 1);
+    const byOccurrence = callsPerOccurrence(calls);
+    const doubled = doubledOccurrences(calls);
     expect(doubled, 'occurrences called more than once').toEqual([]);
     const missing: string[] = [];
     for (let i = 0; i < TASKS; i++) {
@@ -138,16 +120,6 @@ describe('three schedulers, 300 tasks every second', () => {
 
     // The ledger of every task over the window, as users check it: every due instant
     // accounted for (succeeded), none doubled, stale or undue, nothing left pending.
-    const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
-    const readLedgers = () =>
-      Promise.all(
-        tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
-            headers: history.readHeaders,
-          });
-          return { taskId: task.id, ...((await response.json()) as { summary: Record<string, unknown> }) };
-        }),
-      );
     const perTask = RUN_MS / 1000;
     const expectedSummary = {
       due: perTask,
@@ -159,14 +131,12 @@ describe('three schedulers, 300 tasks every second', () => {
       undue: 0,
       pending: 0,
     };
-    const isOff = (l: { summary: Record<string, unknown> }): boolean =>
-      !Object.entries(expectedSummary).every(([key, n]) => l.summary[key] === n);
+    const isOn = (l: TaskLedger): boolean =>
+      Object.entries(expectedSummary).every(([key, n]) => l.summary[key] === n);
     // History projects a moment behind Kafka: read until every ledger agrees or 30 s pass.
-    let off = (await readLedgers()).filter(isOff);
-    for (const deadline = Date.now() + 30_000; off.length > 0 && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      off = (await readLedgers()).filter(isOff);
-    }
+    const off = (
+      await settledLedgers(history, tasks, { start: windowStart, end: windowEnd }, isOn, Date.now() + 30_000)
+    ).filter((l) => !isOn(l));
     expect(off.slice(0, 3), `${off.length} ledgers off`).toEqual([]);
   });
 });

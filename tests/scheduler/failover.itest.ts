@@ -11,6 +11,7 @@ import {
   startTestCluster,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
+import { doubledOccurrences } from '../support/ledger.js';
 import { type TestWorker } from '../support/processes.js';
 
 /**
@@ -56,10 +57,7 @@ describe('scheduler failover', () => {
   afterAll(() => cluster?.stop());
 
   const assertNoDoubleCalls = async (): Promise<void> => {
-    const seen = new Map<string, number>();
-    for (const call of await worker.calls())
-      seen.set(`${call.taskId}|${call.nominal}`, (seen.get(`${call.taskId}|${call.nominal}`) ?? 0) + 1);
-    expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
+    expect(doubledOccurrences(await worker.calls())).toEqual([]);
   };
 
   it('SIGKILL: the survivors take the tasks over within the session timeout + 2 s, firing nothing twice', async () => {

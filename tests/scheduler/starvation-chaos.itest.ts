@@ -2,18 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ZkClient } from '@nono/coordination';
-import { type SchedulerTask } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type SchedulerProcess,
-  buildTask,
+  catchUpTasks,
   connectZk,
-  publishDefinitions,
-  putTask,
+  defineTasks,
   startHistoryProcess,
   startScheduler,
+  untilEveryTaskFires,
 } from '../support/cluster.js';
-import { type Isolation, createIsolatedTopics, eventually, isolateOn } from '../support/fixtures.js';
+import { type Isolation, createIsolatedTopics, isolateOn } from '../support/fixtures.js';
+import { ledgerTotals, settledLedgers } from '../support/ledger.js';
 import { startPrivateInfra, type PrivateInfra } from '../support/private-infra.js';
 import { type TestWorker, startTestWorker } from '../support/processes.js';
 import { type CpuBurners, freeze, startCpuBurners, watchForDeaths } from '../support/starvation.js';
@@ -38,21 +38,6 @@ const BURNERS = 3;
  * instants read unaccounted until their facts arrive; the test requires that they all do.
  */
 const SETTLE_MS = 60_000;
-
-interface LedgerReply {
-  readonly summary: Record<string, number>;
-  readonly entries: ReadonlyArray<{
-    readonly nominalTime: string;
-    readonly outcome: unknown;
-    readonly flags: readonly string[];
-    readonly actions: ReadonlyArray<{
-      kind: string;
-      schedulerId: string;
-      fencingToken: number;
-      attempt: number;
-    }>;
-  }>;
-}
 
 describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKeeper restart', () => {
   let infra: PrivateInfra;
@@ -94,33 +79,11 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
   }, 120_000);
 
   it('accounts for every instant, fires none twice, and loses no scheduler', async () => {
-    const createdAt = Date.now();
-    const tasks: SchedulerTask[] = [];
-    for (let i = 0; i < TASKS; i++) {
-      const id = `c${String(i).padStart(3, '0')}`;
-      tasks.push(
-        buildTask(
-          id,
-          {
-            schedule: { kind: 'interval', everyMs: 1000 },
-            // A short budget keeps the ledger's pending rule (nominal + budget + 15 s) short.
-            target: { url: `${worker.url}/ok/${id}`, timeoutMs: 2_000 },
-            // Stalls are the point here: every instant a stall made miss is caught up, so
-            // "accounted for" means fired, never silently dropped.
-            misfire: { policy: 'fire-all' },
-            overlap: 'allow',
-          },
-          createdAt,
-        ),
-      );
-    }
-    for (const task of tasks) await putTask(zk, task);
-    await publishDefinitions(iso, tasks);
-    await eventually(
-      async () => (new Set((await worker.calls()).map((c) => c.taskId)).size === TASKS ? true : undefined),
-      60_000,
-      'every task to fire once',
-    );
+    // Stalls are the point here: every instant a stall made miss is caught up, so "accounted
+    // for" means fired, never silently dropped; a short budget keeps the ledger's pending rule short.
+    const tasks = catchUpTasks('c', TASKS, worker.url, { timeoutMs: 2_000 });
+    await defineTasks(iso, zk, tasks);
+    await untilEveryTaskFires(worker, tasks, 60_000);
 
     const watch = watchForDeaths(schedulers);
     const windowStart = Math.ceil((Date.now() + 1_000) / 1000) * 1000;
@@ -143,35 +106,20 @@ describe('three schedulers under CPU starvation, a frozen scheduler and a ZooKee
     burners = undefined;
 
     // Read every task's ledger until none has a pending or unaccounted instant left.
-    const window = `from=${new Date(windowStart).toISOString()}&to=${new Date(windowEnd).toISOString()}`;
-    const readLedgers = (): Promise<Array<LedgerReply & { taskId: string }>> =>
-      Promise.all(
-        tasks.map(async (task) => {
-          const response = await fetch(`${history.url}/tasks/${task.id}/ledger?${window}`, {
-            headers: history.readHeaders,
-          });
-          return { taskId: task.id, ...((await response.json()) as LedgerReply) };
-        }),
-      );
-    let ledgers = await readLedgers();
-    const settled = (): boolean =>
-      ledgers.every((l) => l.summary.pending === 0 && l.summary.unaccounted === 0);
-    for (const deadline = windowEnd + SETTLE_MS; !settled() && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      ledgers = await readLedgers();
-    }
+    const ledgers = await settledLedgers(
+      history,
+      tasks,
+      { start: windowStart, end: windowEnd },
+      (l) => l.summary.pending === 0 && l.summary.unaccounted === 0,
+      windowEnd + SETTLE_MS,
+    );
 
     const flagged = ledgers.flatMap((l) =>
       l.entries
         .filter((entry) => entry.flags.includes('unaccounted') || entry.flags.includes('doubled'))
         .map((entry) => ({ taskId: l.taskId, ...entry })),
     );
-    const total = (key: string): number => ledgers.reduce((sum, l) => sum + (l.summary[key] ?? 0), 0);
-    const totals = Object.fromEntries(
-      ['due', 'fired', 'succeeded', 'misfired', 'lost', 'pending', 'unaccounted', 'doubled', 'stale'].map(
-        (key) => [key, total(key)],
-      ),
-    );
+    const totals = ledgerTotals(ledgers);
     expect(watch.deaths, 'schedulers that died during the chaos').toEqual([]);
     const flaggedList = flagged.map(
       (entry) => `${entry.taskId}@${entry.nominalTime.slice(11, 19)}:${entry.flags.join('+')}`,

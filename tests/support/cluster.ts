@@ -127,6 +127,62 @@ export async function publishDefinitions(iso: Isolation, tasks: readonly Schedul
   }
 }
 
+/**
+ * `count` tasks (`<prefix>000`…) calling the worker every second, each instant it misses caught
+ * up (misfire `fire-all`) and never skipped for overlap: stalls, failovers and elections then
+ * show as late calls, never as missing ones, so "accounted for" means fired and "called once"
+ * is the fence's doing alone. `timeoutMs` (the call's budget) shortens the ledger's pending rule.
+ */
+export function catchUpTasks(
+  prefix: string,
+  count: number,
+  workerUrl: string,
+  options: { createdAt?: number; timeoutMs?: number } = {},
+): SchedulerTask[] {
+  const createdAt = options.createdAt ?? Date.now();
+  const width = String(count - 1).length;
+  return Array.from({ length: count }, (_, i) => {
+    const id = `${prefix}${String(i).padStart(width, '0')}`;
+    return buildTask(
+      id,
+      {
+        schedule: { kind: 'interval', everyMs: 1000 },
+        target: {
+          url: `${workerUrl}/ok/${id}`,
+          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        },
+        misfire: { policy: 'fire-all' },
+        overlap: 'allow',
+      },
+      createdAt,
+    );
+  });
+}
+
+/** Writes the tasks into ZooKeeper and, as the API would, their definitions on the tasks topic (the ledger's due instants). */
+export async function defineTasks(
+  iso: Isolation,
+  zk: ZkClient,
+  tasks: readonly SchedulerTask[],
+): Promise<void> {
+  for (const task of tasks) await putTask(zk, task);
+  await publishDefinitions(iso, tasks);
+}
+
+/** Resolves once the worker has had a call of every task (cold processes on two cores need a moment). */
+export async function untilEveryTaskFires(
+  worker: TestWorker,
+  tasks: readonly SchedulerTask[],
+  timeoutMs: number,
+): Promise<void> {
+  await eventually(
+    async () =>
+      new Set((await worker.calls()).map((c) => c.taskId)).size === tasks.length ? true : undefined,
+    timeoutMs,
+    'every task to fire once',
+  );
+}
+
 /** The token the test history services take on their query routes, as the API's would be. */
 export const HISTORY_READ_TOKEN = 'test-history-read-token';
 

@@ -39,7 +39,7 @@ export async function createIsolatedTopics(isolation: Isolation, partitions = 3)
   await ensureTopics(
     createKafka({ brokers: isolation.kafkaBrokers, clientId: `test-${isolation.name}` }),
     isolation.topics,
-    partitions,
+    { partitions },
   );
 }
 

@@ -26,6 +26,8 @@ export interface RunningProcess {
   readonly exited: Promise<number | null>;
   /** Resolves with the first stdout line matching `pattern`. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Every stdout line so far. */
+  lines(): readonly string[];
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -77,6 +79,7 @@ export function startProcess(
     child,
     logFile,
     exited,
+    lines: () => [...lines],
     waitForLine(pattern, timeoutMs = 30_000) {
       const seen = lines.find((line) => pattern.test(line));
       if (seen !== undefined) return Promise.resolve(seen);

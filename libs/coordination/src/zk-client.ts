@@ -110,6 +110,16 @@ const C = NativeZooKeeper.constants;
  * binding does not export it): a handle whose socket the C client closed itself.
  */
 const ZOO_NOTCONNECTED_STATE = 999;
+/**
+ * How many poll wake-ups in a row may read only part of a response before the binding gives up
+ * on the connection. The binding counts each such read as "no response" and, past its default
+ * of 10, closes the session as expired: the list of 30,000 task ids (a few MiB) takes more
+ * reads than that even on loopback, so a large cluster's schedulers lost their session on every
+ * read of /tasks (tests/integration/zookeeper-large-children.itest.ts). A read that makes no
+ * progress at all is not counted here (a closed connection is an error the C client handles),
+ * so the limit only bounds a socket readable for ever without a complete answer.
+ */
+const RESPONSE_COUNTER_LIMIT = 100_000;
 const CODE_NAMES = new Map<number, string>(
   Object.entries(C)
     .filter(([name]) => /^Z[A-Z]+$/.test(name) && name !== 'ZOK')
@@ -232,8 +242,11 @@ export class ZkClient extends EventEmitter<{ state: [SessionState] }> {
       connect: options.connect,
       timeout: options.sessionTimeoutMs,
       debug_level: C.ZOO_LOG_LEVEL_ERROR ?? 1,
+      // Servers in random order: the clients of a cluster spread over the ensemble, and each
+      // reconnects to the next server of its own shuffled list when one goes away.
       host_order_deterministic: false,
       data_as_buffer: true,
+      response_counter_limit: RESPONSE_COUNTER_LIMIT,
     });
     const client = new ZkClient(native, options.auth);
     const connectTimeoutMs = options.connectTimeoutMs ?? 15_000;

@@ -226,7 +226,10 @@ const dataSchemas = {
   'nono.execution.cancelled.v1': Type.Object({
     ...ExecutionRef,
     finishedAt: Instant,
-    durationMs: Type.Integer({ minimum: 0, description: 'of the attempt cut short (0 when it was waiting to retry)' }),
+    durationMs: Type.Integer({
+      minimum: 0,
+      description: 'of the attempt cut short (0 when it was waiting to retry)',
+    }),
     actor: ActorSchema,
     note: Type.Optional(Type.String({ maxLength: 500 })),
   }),

@@ -1,6 +1,7 @@
 import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
 import {
   type Admin,
+  type ConfigResourceTypes,
   Kafka,
   type KafkaConfig,
   type Message,
@@ -9,7 +10,17 @@ import {
   type logCreator,
   type Producer,
 } from 'kafkajs';
-import { type TopicNames, topicOf, topicSpecs } from './topics.js';
+import {
+  type ExistingTopicReplication,
+  type ReplicationShortfall,
+  type ResolvedReplication,
+  type TopicNames,
+  type TopicReplication,
+  replicationFor,
+  replicationShortfalls,
+  topicOf,
+  topicSpecs,
+} from './topics.js';
 
 /** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
@@ -60,7 +71,7 @@ const START_UP_ANSWERS: ReadonlyArray<{ request: string; error: string }> = [
 
 /** kafkajs warnings about choices nono made on purpose, each explained where it is made. */
 const CHOSEN = [
-  // EventPublisher limits the idempotent producer's retries (see its constructor).
+  // EventPublisher limits the idempotent producer's retries (see PUBLISH_RETRY and its producers).
   'Limiting retries for the idempotent producer may invalidate EoS guarantees',
   // Only a producer without `createPartitioner` (tests' raw producers) sees it; the hash is the v2 one.
   'KafkaJS v2.0.0 switched default partitioner.',
@@ -87,24 +98,38 @@ function levelInNonoLog(level: logLevel, message: string, extra: Record<string, 
   }
 }
 
+export interface EnsureTopicsOptions extends TopicReplication {
+  /** Partitions of the keyed topics (the cluster topic has one); default 6. */
+  readonly partitions?: number;
+  readonly leaderTimeoutMs?: number;
+}
+
+/** What ensureTopics settled on, and the existing topics replicated less than that. */
+export interface TopicsReport extends ResolvedReplication {
+  readonly brokers: number;
+  readonly shortfalls: readonly ReplicationShortfall[];
+}
+
 /**
  * Creates the topics if they are missing (idempotent), and returns once every partition has a leader.
  *
- * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
- * applied the new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host
- * this topic-partition") for a moment, which kafkajs throws. So the wait is done here, retrying both.
+ * Replication: each missing topic is created with the configured replication factor and
+ * `min.insync.replicas`, or those derived from the brokers the cluster reports (`replicationFor`).
+ * An existing topic replicated less is not changed (moving replicas is an operator's decision,
+ * and takes a reassignment) but reported: in the result and as an error in the Kafka client's log.
  */
 export async function ensureTopics(
   kafka: Kafka,
   topics: TopicNames,
-  partitions = 6,
-  leaderTimeoutMs = 30_000,
-): Promise<void> {
+  options: EnsureTopicsOptions = {},
+): Promise<TopicsReport> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const brokers = (await admin.describeCluster()).brokers.length;
+    const wanted = replicationFor(brokers, options);
     const existing = new Set(await admin.listTopics());
-    const specs = topicSpecs(topics, partitions);
+    const specs = topicSpecs(topics, options.partitions ?? 6);
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length > 0) {
       await admin.createTopics({
@@ -112,22 +137,54 @@ export async function ensureTopics(
         topics: missing.map((spec) => ({
           topic: spec.topic,
           numPartitions: spec.numPartitions,
-          replicationFactor: -1,
-          configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }],
+          replicationFactor: wanted.replicationFactor,
+          configEntries: [
+            { name: 'retention.ms', value: String(spec.retentionMs) },
+            { name: 'min.insync.replicas', value: String(wanted.minInsyncReplicas) },
+          ],
         })),
       });
     }
-    await waitForLeaders(
+    const existingReplication = await waitForTopics(
       admin,
       specs.map((spec) => spec.topic),
-      leaderTimeoutMs,
+      options.leaderTimeoutMs ?? 30_000,
     );
+    const shortfalls = replicationShortfalls(existingReplication, wanted);
+    const logger = kafka.logger();
+    for (const shortfall of shortfalls)
+      logger.error(shortfall.message, {
+        topic: shortfall.topic,
+        replicationFactor: shortfall.replicationFactor,
+        minInsyncReplicas: shortfall.minInsyncReplicas,
+      });
+    return { brokers, ...wanted, shortfalls };
   } finally {
     await admin.disconnect();
   }
 }
 
-async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs: number): Promise<void> {
+/**
+ * kafkajs's `ConfigResourceTypes.TOPIC`: the enum is missing from the names Node's ESM loader
+ * finds in kafkajs's CommonJS exports, so the built services could not import it.
+ */
+const TOPIC_RESOURCE: ConfigResourceTypes = 2;
+
+/**
+ * Waits until every partition of the topics has a leader and their configuration can be read;
+ * resolves each topic's fewest replicas over its partitions and its min.insync.replicas.
+ *
+ * kafkajs's own `waitForLeaders` retries only LEADER_NOT_AVAILABLE; a KRaft broker that has not yet
+ * applied a new topic to its metadata answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not
+ * host this topic-partition") for a moment, which kafkajs throws, and in a cluster another broker
+ * (the one a config request goes to) can answer so after the first has listed the leaders. So the
+ * wait is done here, retrying whatever fails until the deadline.
+ */
+async function waitForTopics(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs: number,
+): Promise<ExistingTopicReplication[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let pending: string;
@@ -137,7 +194,30 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
         (topic) =>
           topic.partitions.length === 0 || topic.partitions.some((partition) => partition.leader < 0),
       );
-      if (leaderless === undefined) return;
+      if (leaderless === undefined) {
+        const configs = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: topics.map((name) => ({
+            type: TOPIC_RESOURCE,
+            name,
+            configNames: ['min.insync.replicas'],
+          })),
+        });
+        const minInsync = new Map(
+          configs.resources.map((resource) => [
+            resource.resourceName,
+            Number(
+              resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
+                ?.configValue ?? 1,
+            ),
+          ]),
+        );
+        return metadata.topics.map((topic) => ({
+          topic: topic.name,
+          replicationFactor: Math.min(...topic.partitions.map((partition) => partition.replicas.length)),
+          minInsyncReplicas: minInsync.get(topic.name) ?? 1,
+        }));
+      }
       pending = `${leaderless.name} has a partition without a leader`;
     } catch (error) {
       // Mostly UNKNOWN_TOPIC_OR_PARTITION while the topic propagates; whatever it is, it is retried
@@ -183,17 +263,76 @@ export function decodeEvent(value: Buffer | null): Result<NonoEvent> {
 }
 
 /**
+ * kafkajs's retries of one send: long enough to ride out a partition leader moving after its
+ * broker died, which takes Kafka the broker session timeout (`broker.session.timeout.ms`, 9 s by
+ * default) plus a controller election when that broker was the active controller (a few
+ * seconds): 200 ms doubling to 3 s, 10 retries, about 21 s of waiting. Every field is set:
+ * kafkajs takes the others from its defaults, which differ when NODE_ENV is `test`.
+ */
+export const PUBLISH_RETRY = {
+  retries: 10,
+  initialRetryTime: 200,
+  maxRetryTime: 3_000,
+  multiplier: 2,
+  factor: 0.2,
+} as const;
+
+/** How old EventPublisher's list of partition leaders may be before it is read again. */
+const LEADERS_MAX_AGE_MS = 10_000;
+
+/**
  * Publishes events with an idempotent producer (no duplicates from producer retries,
- * order kept per partition). Returns only once the broker acknowledged every event.
+ * order kept per partition). Returns only once the broker acknowledged every event
+ * (`acks=all`: every in-sync replica has it, at least `min.insync.replicas`).
+ *
+ * What kafkajs 2.2.4 gets wrong when a broker dies, and what this class does about it
+ * (tests/faults/ha-cluster.faults.ts, tests/integration/event-publisher-unknown-outcome.itest.ts):
+ *
+ * - **One send per partition leader.** kafkajs sends a batch to each partition leader in parallel
+ *   and, when one of those requests fails, retries the batch while the others are still waiting
+ *   for their acknowledgement (with `acks=all` they wait for the dead broker to leave the in-sync
+ *   replicas: seconds). The retry queues another request for the same partitions behind the one
+ *   in flight, with the next sequence numbers: when both succeed the events are on the topic
+ *   twice (seen: 1 and 79 events doubled in two runs of the fault test), and when the first
+ *   fails the sequence numbers no longer match the broker's (OUT_OF_ORDER_SEQUENCE_NUMBER, seen
+ *   too). So each send here holds the partitions of one leader, as the cluster last reported
+ *   them (read every 10 s and after a failed send), and the leaders' sends run in parallel: a
+ *   failing leader's retries never overlap another request of their own send. (One send per
+ *   partition would close the window a stale leader list leaves, at about half as much CPU
+ *   again per event: 60-71 instead of 38-44 µs with 40-event batches over 6 partitions.)
+ * - **A new producer after a failed send.** A failed send's events may be stored all the same
+ *   (the answer was lost, not the batch), and kafkajs takes their sequence numbers back: the old
+ *   producer's next, larger batch on that partition starts at a sequence the broker already
+ *   holds and is refused with OUT_OF_ORDER_SEQUENCE_NUMBER, which kafkajs never recovers from. The
+ *   next send starts over with a new producer id (the Java producer bumps its epoch instead,
+ *   KIP-360); an event the failed send had stored is then on the topic twice, with one id, and
+ *   consumers drop the repeat.
+ * - **Acknowledged events are not sent again.** A call that fails may have had some partitions
+ *   acknowledged; the caller (the scheduler's spool, the outboxes) sends the whole batch again,
+ *   and the events already acknowledged since the last call that succeeded are left out.
  */
 export class EventPublisher {
-  readonly #producer: Producer;
+  readonly #kafka: Kafka;
   readonly #topics: TopicNames;
+  #producer: Producer;
   #connected = false;
+  /** A send failed on this producer: the next one starts over. */
+  #failed = false;
+  /** Ids acknowledged by calls that failed on another partition since the last call that succeeded. */
+  readonly #acknowledged = new Set<string>();
+  /** Each topic's partition leaders (node ids, by partition), as the cluster last reported them. */
+  readonly #leaders = new Map<string, readonly number[]>();
+  #leadersReadAt = 0;
+  readonly #partitionOf = Partitioners.DefaultPartitioner();
 
   constructor(kafka: Kafka, topics: TopicNames) {
+    this.#kafka = kafka;
     this.#topics = topics;
-    this.#producer = kafka.producer({
+    this.#producer = this.#createProducer();
+  }
+
+  #createProducer(): Producer {
+    return this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -201,7 +340,7 @@ export class EventPublisher {
       // Limited on purpose (kafkajs warns about it): a send that gives up is retried whole by
       // the caller (the scheduler's spool) with the same event ids, so order holds and a
       // repeat is dropped by consumers; unlimited retries would hide an outage from the caller.
-      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 3_000 },
+      retry: PUBLISH_RETRY,
     });
   }
 
@@ -228,18 +367,89 @@ export class EventPublisher {
 
   async #send(messages: readonly Message[], events: readonly EventHeader[]): Promise<void> {
     if (events.length === 0) return;
+    if (this.#failed) await this.#startOver();
     await this.connect();
-    const byTopic = new Map<string, Message[]>();
+    const topicOfEvent = events.map((event) => topicOf(event, this.#topics));
+    await this.#readLeaders(topicOfEvent);
+    const sends = new Map<number, { topicMessages: Map<string, Message[]>; ids: string[] }>();
     for (const [index, event] of events.entries()) {
-      const topic = topicOf(event, this.#topics);
-      let topicMessages = byTopic.get(topic);
-      if (topicMessages === undefined) byTopic.set(topic, (topicMessages = []));
-      topicMessages.push(messages[index] as Message);
+      if (this.#acknowledged.has(event.id)) continue;
+      const topic = topicOfEvent[index] as string;
+      const message = messages[index] as Message;
+      const leaders = this.#leaders.get(topic) ?? [];
+      // kafkajs's own partitioner, so an event goes where it always went (its key's partition).
+      const partition = this.#partitionOf({
+        topic,
+        message,
+        partitionMetadata: leaders.map((leader, partitionId) => ({
+          partitionErrorCode: 0,
+          partitionId,
+          leader,
+          replicas: [],
+          isr: [],
+        })),
+      });
+      const leader = leaders[partition] ?? -1;
+      let send = sends.get(leader);
+      if (send === undefined) sends.set(leader, (send = { topicMessages: new Map(), ids: [] }));
+      let topicMessages = send.topicMessages.get(topic);
+      if (topicMessages === undefined) send.topicMessages.set(topic, (topicMessages = []));
+      topicMessages.push({ ...message, partition });
+      send.ids.push(event.id);
     }
-    await this.#producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    // Every send settles before the call does: none may still be in flight when the next call
+    // (or a new producer) starts.
+    const outcomes = await Promise.allSettled(
+      [...sends.values()].map(async (send) => {
+        await this.#producer.sendBatch({
+          acks: -1,
+          topicMessages: [...send.topicMessages].map(([topic, messages]) => ({ topic, messages })),
+        });
+        for (const id of send.ids) this.#acknowledged.add(id);
+      }),
+    );
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure !== undefined) {
+      this.#failed = true;
+      throw failure.reason;
+    }
+    this.#acknowledged.clear();
+  }
+
+  /** Reads the topics' partition leaders when some are unknown or the last reading is 10 s old. */
+  async #readLeaders(topics: readonly string[]): Promise<void> {
+    const wanted = [...new Set(topics)];
+    if (
+      wanted.every((topic) => this.#leaders.has(topic)) &&
+      Date.now() - this.#leadersReadAt < LEADERS_MAX_AGE_MS
+    )
+      return;
+    const known = [...new Set([...this.#leaders.keys(), ...wanted])];
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: known });
+      for (const topic of metadata.topics) {
+        if (topic.partitions.length === 0) throw new Error(`topic ${topic.name} has no partitions yet`);
+        const leaders: number[] = [];
+        for (const partition of topic.partitions) leaders[partition.partitionId] = partition.leader;
+        this.#leaders.set(topic.name, leaders);
+      }
+      this.#leadersReadAt = Date.now();
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async #startOver(): Promise<void> {
+    const failed = this.#producer;
+    const wasConnected = this.#connected;
+    this.#producer = this.#createProducer();
+    this.#connected = false;
+    this.#failed = false;
+    this.#leadersReadAt = 0;
+    // Nothing of its can be trusted any more; a disconnect that fails too changes nothing.
+    if (wasConnected) await failed.disconnect().catch(() => undefined);
   }
 
   async disconnect(): Promise<void> {

@@ -1,4 +1,5 @@
 import { ErrorCode, NonoError } from '@nono/domain';
+import { parseKafkaBrokers, parseZkConnect } from './connect-strings.js';
 
 /**
  * Reads configuration from an environment map, once, at start. Each accessor names the
@@ -82,20 +83,47 @@ export interface CommonConfig {
   readonly zkRoot: string;
   readonly zkSessionTimeoutMs: number;
   readonly kafkaBrokers: readonly string[];
+  /**
+   * Replication of the topics a service creates (NONO_KAFKA_REPLICATION_FACTOR,
+   * NONO_KAFKA_MIN_INSYNC_REPLICAS); undefined: derived from the brokers the cluster reports
+   * (3 and 2 from three brokers on, 1 and 1 on one).
+   */
+  readonly kafkaReplication: {
+    readonly replicationFactor: number | undefined;
+    readonly minInsyncReplicas: number | undefined;
+  };
   readonly topicPrefix: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
 
 export function loadCommonConfig(env: EnvReader): CommonConfig {
   return {
-    zkConnect: env.string('NONO_ZK_CONNECT', '127.0.0.1:2181'),
+    zkConnect: parseZkConnect(env.string('NONO_ZK_CONNECT', '127.0.0.1:2181')),
     zkAuth: parseZkAuth(env.optionalString('NONO_ZK_AUTH')),
     zkRoot: env.string('NONO_ZK_ROOT', '/nono'),
     zkSessionTimeoutMs: env.int('NONO_ZK_SESSION_TIMEOUT_MS', 10_000, { min: 2_000, max: 60_000 }),
-    kafkaBrokers: env.list('NONO_KAFKA_BROKERS', ['127.0.0.1:9092']),
+    kafkaBrokers: parseKafkaBrokers(env.string('NONO_KAFKA_BROKERS', '127.0.0.1:9092')),
+    kafkaReplication: loadKafkaReplication(env),
     topicPrefix: env.string('NONO_TOPIC_PREFIX', 'nono.'),
     logLevel: env.oneOf('NONO_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   };
+}
+
+function loadKafkaReplication(env: EnvReader): CommonConfig['kafkaReplication'] {
+  const optionalInt = (name: string): number | undefined =>
+    env.optionalString(name) === undefined ? undefined : env.int(name, 1, { min: 1, max: 16 });
+  const replicationFactor = optionalInt('NONO_KAFKA_REPLICATION_FACTOR');
+  const minInsyncReplicas = optionalInt('NONO_KAFKA_MIN_INSYNC_REPLICAS');
+  if (
+    replicationFactor !== undefined &&
+    minInsyncReplicas !== undefined &&
+    minInsyncReplicas > replicationFactor
+  )
+    throw new NonoError(
+      ErrorCode.InvalidConfig,
+      `NONO_KAFKA_MIN_INSYNC_REPLICAS=${minInsyncReplicas} is not valid: expected at most NONO_KAFKA_REPLICATION_FACTOR (${replicationFactor}), or no write could succeed`,
+    );
+  return { replicationFactor, minInsyncReplicas };
 }
 
 function parseZkAuth(raw: string | undefined): string | undefined {

@@ -71,7 +71,7 @@ export async function startAlerts(
     clientId: `nono-alerts-${process.pid}`,
     log: (level, message, extra) => log[level](extra, message),
   });
-  await ensureTopics(kafka, topics);
+  await ensureTopics(kafka, topics, config.common.kafkaReplication);
   const publisher = new EventPublisher(kafka, topics);
   const relay = new EventRelay({ store, publisher, clock, log });
 

@@ -114,7 +114,7 @@ async function main(argv: readonly string[]): Promise<void> {
     clientId: `nono-api-${hostname()}`,
     log: (level, message, extra) => log[level](extra, message),
   });
-  await ensureTopics(kafka, topics);
+  await ensureTopics(kafka, topics, config.kafkaReplication);
   const publisher = new EventPublisher(kafka, topics);
 
   const outbox = new ZkOutbox({ zk, zkRoot: layout.root, clock, log });

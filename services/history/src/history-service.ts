@@ -36,7 +36,7 @@ export async function startHistory(
     clientId: `nono-history-${process.pid}`,
     log: (level, message, extra) => log[level](extra, message),
   });
-  await ensureTopics(kafka, topics);
+  await ensureTopics(kafka, topics, config.common.kafkaReplication);
   const topicList = [topics.tasks, topics.executions, topics.cluster];
   const projector = new KafkaProjector({
     kafka,

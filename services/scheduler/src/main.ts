@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       brokers: config.kafkaBrokers,
       clientId: `nono-scheduler-${config.schedulerId}`,
       topicPrefix: config.topicPrefix,
+      kafkaReplication: config.kafkaReplication,
       logLevel: config.logLevel,
       schedulerId: config.schedulerId,
     },

@@ -75,6 +75,29 @@ describe('EventSpool', () => {
   });
 });
 
+describe('EventSpool while Kafka does not answer', () => {
+  it('counts Kafka unreachable once a batch has waited unreachableAfterMs, and reachable again once it is acknowledged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    // The publisher retries for a long time (a leader moving); the spool hears nothing meanwhile.
+    let answer: (() => void) | undefined;
+    const spool = new EventSpool({
+      dir,
+      publisher: { publish: () => new Promise<void>((resolve) => (answer = resolve)) },
+      log: createLogger('spool-test', 'silent'),
+      unreachableAfterMs: 50,
+    });
+    await spool.open();
+    spool.append([joined(0)]);
+    await until(() => answer !== undefined);
+    await until(() => !spool.kafkaHealthy);
+    answer?.();
+    await until(() => spool.depth === 0);
+    expect(spool.kafkaHealthy).toBe(true);
+    expect(await spool.close(1_000)).toBe(0);
+  });
+});
+
 /** The real log file, with writes that fail on demand (a full or failing disk). */
 class FailingDisk {
   failing = false;

@@ -44,6 +44,8 @@ export interface EventSpoolOptions {
   readonly compactAtBytes?: number;
   readonly onDelivered?: (count: number) => void;
   readonly onDeliveryError?: (error: unknown) => void;
+  /** How long a batch may wait for Kafka's answer before Kafka counts as unreachable (default 5 s). */
+  readonly unreachableAfterMs?: number;
 }
 
 const LOG_FILE = 'events.jsonl';
@@ -52,6 +54,12 @@ const COMPACT_AT_BYTES = 16 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 5_000;
+/**
+ * The publisher keeps retrying one batch for about 21 s, so that a partition leader moving to
+ * another broker costs no failed send (PUBLISH_RETRY in @nono/events); readiness and a
+ * shutdown's wait for delivery hear of an outage after this long without an answer instead.
+ */
+const UNREACHABLE_AFTER_MS = 5_000;
 
 /**
  * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
@@ -216,8 +224,13 @@ export class EventSpool implements EventSink {
         continue;
       }
       const batch = this.#pending.slice(0, this.#options.maxBatch ?? 500);
+      const unanswered = setTimeout(
+        () => this.#kafkaUnreachable(new Error('Kafka has not acknowledged a batch for a while')),
+        this.#options.unreachableAfterMs ?? UNREACHABLE_AFTER_MS,
+      );
       try {
         await this.#options.publisher.publish(batch);
+        clearTimeout(unanswered);
         this.#pending.splice(0, batch.length);
         this.#cursor += batch.reduce((sum, item) => sum + item.json.length + 1, 0);
         await this.#saveCursor(false);
@@ -227,18 +240,20 @@ export class EventSpool implements EventSink {
         this.#kafkaHealthy = true;
         backoffMs = 100;
       } catch (error) {
-        if (this.#kafkaHealthy)
-          this.#options.log.warn(
-            { err: error, depth: this.depth },
-            'Kafka unreachable: spooling events on disk',
-          );
-        this.#kafkaHealthy = false;
+        clearTimeout(unanswered);
+        this.#kafkaUnreachable(error);
         this.#options.onDeliveryError?.(error);
         await new Promise((resolve) => setTimeout(resolve, backoffMs));
         backoffMs = Math.min(5_000, backoffMs * 2);
       }
     }
     this.#delivering = false;
+  }
+
+  #kafkaUnreachable(error: unknown): void {
+    if (this.#kafkaHealthy)
+      this.#options.log.warn({ err: error, depth: this.depth }, 'Kafka unreachable: spooling events on disk');
+    this.#kafkaHealthy = false;
   }
 
   /**

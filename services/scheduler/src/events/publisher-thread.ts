@@ -32,7 +32,7 @@ async function handle(request: PublisherRequest): Promise<PublisherReply> {
       return { id: request.id };
     }
     if (!topicsReady) {
-      await ensureTopics(kafka, topics);
+      await ensureTopics(kafka, topics, config.kafkaReplication);
       topicsReady = true;
     }
     const bytes = Buffer.from(request.bytes);

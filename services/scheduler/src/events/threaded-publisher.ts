@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type EncodedEvent, type EventHeader } from '@nono/events';
+import { type EncodedEvent, type EventHeader, type TopicReplication } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 import { type EventPublisherPort } from './event-spool.js';
 
@@ -7,6 +7,8 @@ export interface PublisherThreadConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly topicPrefix: string;
+  /** Of the topics the thread creates when they are missing (plain numbers: it crosses to the thread). */
+  readonly kafkaReplication: TopicReplication;
   readonly logLevel: string;
   readonly schedulerId: string;
 }
