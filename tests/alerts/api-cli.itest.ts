@@ -54,6 +54,10 @@ describe('alerts through the API and the CLI', () => {
           name: 'payments fail',
           scope: { kind: 'task', taskId: 'pay' },
           condition: { kind: 'failed' },
+          channels: [
+            { kind: 'teams', url: 'http://127.0.0.1:9/teams' },
+            { kind: 'google-chat', url: 'http://127.0.0.1:9/chat' },
+          ],
         },
       ]),
     };
@@ -63,6 +67,8 @@ describe('alerts through the API and the CLI', () => {
     expect(applied).toMatchObject({ code: 0, stdout: 'created rule pay-fails (revision 1)\n' });
     const again = await nono('admin', rules, 'alerts', 'rules', 'apply', '-f', 'rules.json');
     expect(again.stdout).toBe('replaced rule pay-fails (revision 2)\n');
+    const listedRules = await nono('viewer', {}, 'alerts', 'rules', 'ls');
+    expect(listedRules.stdout).toMatch(/pay-fails +2 +true .* teams,google-chat +payments fail/);
 
     await publishFinalFailure(iso, 'pay', Date.now());
 
@@ -149,6 +155,21 @@ describe('alerts through the API and the CLI', () => {
       code: 'NONO_INVALID_ALERT_RULE',
       errors: [{ field: 'channels[0].url' }],
     });
+    // Every HTTP channel obeys the host allow-list task targets obey (127.0.0.1 and localhost here).
+    const offList = await call('PUT', '/alerts/rules/bad', 'admin', {
+      name: 'x',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+      channels: [
+        { kind: 'teams', url: 'https://example.webhook.office.com/webhookb2/x' },
+        { kind: 'google-chat', url: 'https://chat.googleapis.com/v1/spaces/x/messages?key=k&token=t' },
+      ],
+    });
+    expect(offList.status).toBe(422);
+    expect(await offList.json()).toMatchObject({
+      code: 'NONO_INVALID_ALERT_RULE',
+      errors: [{ field: 'channels[0].url' }, { field: 'channels[1].url' }],
+    });
     const someAlert = `/alerts/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/silence`;
     const both = await call('POST', someAlert, 'operator', { forMs: 60_000, until: '2099-01-01T00:00:00Z' });
     expect(both.status).toBe(400);
@@ -168,6 +189,18 @@ describe('alerts through the API and the CLI', () => {
     const unknown = await call('GET', `/alerts/${'1'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'viewer');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('NONO_ALERT_NOT_FOUND');
+  });
+
+  it('the OpenAPI document lists every channel kind in the rule body and in the deliveries', async () => {
+    const doc = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses?: unknown }>>;
+    };
+    const put = JSON.stringify(doc.paths['/api/v1/alerts/rules/{id}']?.['put']?.requestBody);
+    const detail = JSON.stringify(doc.paths['/api/v1/alerts/{id}']?.['get']?.responses);
+    for (const kind of ['webhook', 'slack', 'teams', 'google-chat', 'email']) {
+      expect(put).toContain(`"${kind}"`);
+      expect(detail).toContain(`"${kind}"`);
+    }
   });
 
   it('rule changes through the API are audit facts on the alerts topic, naming the admin who made them', async () => {

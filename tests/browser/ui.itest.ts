@@ -252,7 +252,11 @@ describe('web UI (Chromium)', () => {
       name: 'ui-failing fails',
       scope: { kind: 'task', taskId: 'ui-failing' },
       condition: { kind: 'failed' },
-      channels: [{ kind: 'email', to: ['oncall@example.com'] }],
+      channels: [
+        { kind: 'email', to: ['oncall@example.com'] },
+        { kind: 'teams', url: 'http://127.0.0.1:9/teams' },
+        { kind: 'google-chat', url: 'http://localhost:9/chat?key=k&token=t' },
+      ],
     });
     await admin('PUT', '/alerts/rules/everything-dead-man', {
       name: 'nothing silent',
@@ -324,6 +328,12 @@ describe('web UI (Chromium)', () => {
     expect(await page.locator('#task-rules').textContent()).toContain(
       'no success within 10 min of a due instant',
     );
+    // Channels by name and host, never the whole URL (chat webhook URLs carry their credentials).
+    const notifies = (await page.locator('#task-rules tr[data-rule="ui-failing-fails"]').textContent()) ?? '';
+    expect(notifies).toContain(
+      'email to oncall@example.com, Microsoft Teams (127.0.0.1:9), Google Chat (localhost:9)',
+    );
+    expect(notifies).not.toContain('token=t');
     await page.locator('#task-alerts tr[data-alert][data-state="silenced"]').waitFor({ timeout: 10_000 });
     await page.locator('#task-alerts').scrollIntoViewIfNeeded();
     await shot('13-task-alerts-and-rules');
