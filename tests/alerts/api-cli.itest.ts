@@ -2,7 +2,7 @@ import { ExitCode } from '@nono/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertsProcess, publishFinalFailure, startAlertsProcess } from '../support/alerts.js';
 import { type ApiProcess, runNono, sha256Hex as sha256, startApiProcess } from '../support/api.js';
-import { collectEvents } from '../support/cluster.js';
+import { collectEvents, startHistoryProcess } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 
 const TOKENS = {
@@ -18,6 +18,7 @@ const TOKENS = {
 describe('alerts through the API and the CLI', () => {
   let iso: Isolation;
   let alerts: AlertsProcess;
+  let history: Awaited<ReturnType<typeof startHistoryProcess>>;
   let api: ApiProcess;
   let apiUrl: string;
 
@@ -25,12 +26,18 @@ describe('alerts through the API and the CLI', () => {
     iso = await isolate('alerts-api');
     await createIsolatedTopics(iso, 1);
     alerts = await startAlertsProcess(iso);
-    api = await startApiProcess(iso, TOKENS, { NONO_ALERTS_URL: alerts.url });
+    history = await startHistoryProcess(iso);
+    api = await startApiProcess(iso, TOKENS, {
+      NONO_ALERTS_URL: alerts.url,
+      NONO_HISTORY_URL: history.url,
+      NONO_HISTORY_READ_TOKEN: history.readToken,
+    });
     apiUrl = api.url;
   });
   afterAll(async () => {
     await api?.kill('SIGTERM');
     await alerts?.kill('SIGTERM');
+    await history?.kill('SIGTERM');
   });
 
   const nono = (role: keyof typeof TOKENS, files: Record<string, string>, ...argv: string[]) =>
@@ -229,5 +236,33 @@ describe('alerts through the API and the CLI', () => {
     } finally {
       await log.stop();
     }
+
+    // History projects them from the alerts topic: the API's audit trail lists who did what, when.
+    const audit = await eventually(
+      async () => {
+        const response = await call('GET', '/audit?ruleId=pay-fails', 'viewer');
+        const body = (await response.json()) as { items: Record<string, unknown>[] };
+        return body.items.length >= 3 ? body.items : undefined;
+      },
+      30_000,
+      "the rule's changes in the API's audit trail",
+    );
+    expect(audit.map((item) => [item['type'], item['revision'], item['actorId'], item['subject']])).toEqual([
+      ['nono.alert-rule.deleted.v1', 2, admin.id, 'alert-rule'],
+      ['nono.alert-rule.updated.v1', 2, admin.id, 'alert-rule'],
+      ['nono.alert-rule.defined.v1', 1, admin.id, 'alert-rule'],
+    ]);
+    expect(audit[1]).toMatchObject({
+      ruleId: 'pay-fails',
+      taskId: null,
+      before: { revision: 1, name: 'payments fail' },
+      after: { revision: 2, name: 'payments fail' },
+    });
+    for (const item of audit) expect(Date.parse(String(item['at']))).toBeGreaterThan(Date.now() - 120_000);
+    // Alert transitions share the topic; history keeps none of them, so only the rule changes are listed.
+    const all = (await (await call('GET', '/audit', 'viewer')).json()) as { items: unknown[] };
+    expect(all.items).toHaveLength(3);
+    const cli = await nono('viewer', {}, 'audit', '--rule', 'pay-fails');
+    expect(cli.stdout).toMatch(new RegExp(`rule:pay-fails +deleted +${admin.id} +2`));
   });
 });

@@ -338,6 +338,21 @@ describe('web UI (Chromium)', () => {
     await page.locator('#task-alerts').scrollIntoViewIfNeeded();
     await shot('13-task-alerts-and-rules');
 
+    // The audit page, from the alerts page's link: the rule changes (alerts topic → history), who made them.
+    await page.locator('[data-nav="alerts"]').click();
+    await page.locator('#rule-changes').click();
+    await page.waitForURL(/#\/audit\?subject=alert-rule$/);
+    const ruleChange = page
+      .locator('#audit-list tr[data-subject="alert-rule"]')
+      .filter({ hasText: 'ui-failing-fails' });
+    await ruleChange.first().waitFor({ timeout: 30_000 });
+    const change = (await ruleChange.first().textContent()) ?? '';
+    expect(change).toContain('alert-rule defined');
+    expect(change).toMatch(/admin:[0-9a-f]{12}/);
+    expect(change).toContain('Microsoft Teams (127.0.0.1:9)');
+    expect(await page.locator('#audit-list tr[data-subject="task"]').count()).toBe(0);
+    await shot('15-audit-rule-changes');
+
     // A viewer sees the same alerts, without the operators' buttons.
     await signIn(VIEWER_TOKEN);
     await page.locator('[data-nav="alerts"]').click();

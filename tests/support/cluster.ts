@@ -142,6 +142,8 @@ export async function startHistoryProcess(
     readonly url: string;
     readonly dbFile: string;
     readonly readHeaders: Record<string, string>;
+    /** The token its query routes take: an API in front of it sends it (NONO_HISTORY_READ_TOKEN). */
+    readonly readToken: string;
   }
 > {
   const port = options.port ?? (await freePort());
@@ -161,7 +163,12 @@ export async function startHistoryProcess(
     30_000,
     `history to be ready (log: ${proc.logFile})`,
   );
-  return Object.assign(proc, { url, dbFile, readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` } });
+  return Object.assign(proc, {
+    url,
+    dbFile,
+    readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` },
+    readToken: HISTORY_READ_TOKEN,
+  });
 }
 
 export async function readAssignmentOwners(

@@ -5,6 +5,7 @@ import { ApiUnreachable, get, setToken, token, whoAmI } from './api.js';
 import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
+import { auditView } from './views/audit.js';
 import { executionsView } from './views/executions.js';
 import { overviewView } from './views/overview.js';
 import { schedulersView } from './views/schedulers.js';
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
   [/^#\/tokens$/, () => tokensView(), 'tokens'],
   [/^#\/alerts$/, () => alertsView(), 'alerts'],
+  [/^#\/audit(?:\?.*)?$/, () => auditView(), 'audit'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],
 ];
 

@@ -30,6 +30,13 @@ export function alertsView() {
       {},
       h('h2', {}, 'Alerts'),
       h(
+        'p',
+        { class: 'muted' },
+        'Who created, changed or deleted which rule: ',
+        h('a', { href: '#/audit?subject=alert-rule', id: 'rule-changes' }, 'rule changes'),
+        '.',
+      ),
+      h(
         'form',
         { class: 'filters', onsubmit: (e) => (e.preventDefault(), void view.refresh().catch(sayError)) },
         state,

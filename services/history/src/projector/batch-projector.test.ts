@@ -75,8 +75,8 @@ describe('BatchProjector', () => {
       },
     );
     const outcome = projector.project({ topic: 't', partition: 0, records: records([alert]) });
-    expect(outcome).toMatchObject({ projected: 1, deadLettered: 0, nextOffset: 1 });
-    for (const table of ['executions', 'task_audit', 'scheduler_events', 'dead_letters'])
+    expect(outcome).toMatchObject({ projected: 0, ignored: 1, deadLettered: 0, nextOffset: 1 });
+    for (const table of ['executions', 'task_audit', 'scheduler_events', 'dead_letters', 'processed_events'])
       expect(count(open, table)).toBe(0);
   });
 

@@ -3,6 +3,16 @@ import { executionFactOf, isExecutionEvent } from './execution-fact.js';
 import { type ProjectionBatch } from './projection-batch.js';
 
 /**
+ * Whether history keeps nothing of an event: the alert transitions, which share the alerts
+ * topic with the rule changes history does keep. They are passed over without recording
+ * their ids (nothing could count twice), so the many transitions of a busy alerts service
+ * cost no row.
+ */
+export function keepsNothingOf(event: NonoEvent): boolean {
+  return event.type.startsWith('nono.alert.');
+}
+
+/**
  * Projects one validated, not-yet-seen event into the batch (merged with the other facts
  * of its execution, written by `ProjectionBatch.flush`). Runs inside the batch transaction.
  */
@@ -54,11 +64,24 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       store.saveSchedulerEvent({ eventId: event.id, schedulerId, type: event.type, detail, at });
       return;
     }
-    // Alert transitions and alert rule changes live on their own topic, which history does not
-    // read; one found on a topic it does read is valid and recorded as seen, but history keeps nothing of it.
     case 'nono.alert-rule.defined.v1':
     case 'nono.alert-rule.updated.v1':
-    case 'nono.alert-rule.deleted.v1':
+    case 'nono.alert-rule.deleted.v1': {
+      const data = event.data;
+      store.saveRuleAudit({
+        eventId: event.id,
+        ruleId: data.ruleId,
+        type: event.type,
+        actorId: data.actor.id,
+        actorKind: data.actor.kind,
+        revision: data.revision,
+        before: 'before' in data ? data.before : null,
+        after: 'after' in data ? data.after : null,
+        at,
+      });
+      return;
+    }
+    // Never reached through BatchProjector, which passes over them (keepsNothingOf).
     case 'nono.alert.opened.v1':
     case 'nono.alert.renotified.v1':
     case 'nono.alert.resolved.v1':

@@ -5,6 +5,7 @@ import { DeferredEventIds } from '../store/deferred-event-ids.js';
 import { eventKey, factKey } from '../store/event-key.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
+  alertRuleAudit,
   consumerOffsets,
   executionAttempts,
   executions,
@@ -20,12 +21,14 @@ import { type ExecutionFact } from './execution-fact.js';
 import { ownerActionOf } from './owner-action.js';
 
 export type AuditRow = typeof taskAudit.$inferInsert;
+export type RuleAuditRow = typeof alertRuleAudit.$inferInsert;
 export type SchedulerEventRow = typeof schedulerEvents.$inferInsert;
 
 const executionCodec = new TableCodec(executions);
 const attemptCodec = new TableCodec(executionAttempts);
 const dailyCodec = new TableCodec(taskDailyStats);
 const auditCodec = new TableCodec(taskAudit);
+const ruleAuditCodec = new TableCodec(alertRuleAudit);
 const schedulerEventCodec = new TableCodec(schedulerEvents);
 const actionCodec = new TableCodec(ownerActions);
 
@@ -77,6 +80,7 @@ export class ProjectionStore {
   readonly #updateAttempt: Database.Statement<unknown[]>;
   readonly #addDailyStats: Database.Statement<unknown[]>;
   readonly #insertAudit: Database.Statement<unknown[]>;
+  readonly #insertRuleAudit: Database.Statement<unknown[]>;
   readonly #insertSchedulerEvent: Database.Statement<unknown[]>;
   readonly #insertAction: Database.Statement<unknown[]>;
 
@@ -147,6 +151,7 @@ export class ProjectionStore {
       ),
     );
     this.#insertAudit = sqlite.prepare(auditCodec.insertSql('on conflict do nothing'));
+    this.#insertRuleAudit = sqlite.prepare(ruleAuditCodec.insertSql('on conflict do nothing'));
     this.#insertSchedulerEvent = sqlite.prepare(schedulerEventCodec.insertSql('on conflict do nothing'));
     // The earliest event time wins, so the row does not depend on which copy arrived first.
     this.#insertAction = sqlite.prepare(
@@ -307,6 +312,12 @@ export class ProjectionStore {
         after: json(row.after),
         detail: json(row.detail),
       }),
+    );
+  }
+
+  saveRuleAudit(row: RuleAuditRow): void {
+    this.#insertRuleAudit.run(
+      ruleAuditCodec.values({ ...row, before: json(row.before), after: json(row.after) }),
     );
   }
 

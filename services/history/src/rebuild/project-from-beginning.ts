@@ -132,7 +132,8 @@ export async function projectFromBeginning(
           finish(error instanceof Error ? error : new Error('projection failed', { cause: error }));
           return;
         }
-        const projected = outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
+        const projected =
+          outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped + outcome.ignored;
         records += projected;
         positions.set(key, lastOffset + 1);
         options.onChunk?.(projected);

@@ -94,6 +94,31 @@ export const taskAudit = sqliteTable(
   ],
 );
 
+/**
+ * The audit facts of alert rule changes (`nono.alert-rule.*` on the alerts topic, written by
+ * services/alerts): who created, replaced or deleted which rule, and the rule before and
+ * after. Kept apart from `task_audit`, whose rows are about a task; `GET /audit` lists both.
+ */
+export const alertRuleAudit = sqliteTable(
+  'alert_rule_audit',
+  {
+    eventId: text('event_id').primaryKey(),
+    ruleId: text('rule_id').notNull(),
+    type: text('type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    revision: integer('revision').notNull(),
+    before: text('before', { mode: 'json' }),
+    after: text('after', { mode: 'json' }),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('alert_rule_audit_rule_at').on(table.ruleId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('alert_rule_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('alert_rule_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+  ],
+);
+
 export const schedulerEvents = sqliteTable(
   'scheduler_events',
   {
