@@ -1,6 +1,6 @@
 import { enc, get } from '../api.js';
 import { describeDetail, eventName, formatInstant, formatRelative, h, table } from '../dom.js';
-import { sayError } from '../notify.js';
+import { hashParams, keysetList } from '../keyset-list.js';
 import { describeChannel, describeCondition } from './alerts.js';
 
 const SUBJECTS = [
@@ -15,7 +15,7 @@ const SUBJECTS = [
  * the executions page; the filters live in the URL (#/audit?subject=alert-rule).
  */
 export function auditView() {
-  const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const params = hashParams();
   const input = (name, attrs = {}) =>
     h('input', { name, id: `audit-${name}`, value: params.get(name) ?? '', ...attrs });
   const subject = h(
@@ -27,75 +27,32 @@ export function auditView() {
   );
   const filters = h(
     'form',
-    { class: 'filters', onsubmit: (e) => (e.preventDefault(), apply()) },
+    { class: 'filters', onsubmit: (e) => (e.preventDefault(), list.apply()) },
     subject,
     input('taskId', { placeholder: 'task id' }),
     input('ruleId', { placeholder: 'alert rule id' }),
     input('actor', { placeholder: 'actor (role:hash)' }),
     h('button', { type: 'submit' }, 'Filter'),
-    h('button', { type: 'button', onclick: () => (filters.reset(), apply()) }, 'Clear'),
+    h('button', { type: 'button', onclick: () => (filters.reset(), list.apply()) }, 'Clear'),
   );
-  const list = h('div', { id: 'audit-list' });
-  const back = h(
-    'button',
-    { type: 'button', disabled: true, onclick: () => (cursors.pop(), void view.refresh().catch(sayError)) },
-    '← Newer',
-  );
-  const next = h(
-    'button',
-    {
-      type: 'button',
-      disabled: true,
-      onclick: () => (cursors.push(nextCursor), void view.refresh().catch(sayError)),
-    },
-    'Older →',
-  );
-  const where = h('span', { class: 'muted' });
-  // cursors[i] opens page i; page 0 has none. Auto-refresh reloads the page being looked at.
-  const cursors = [null];
-  let nextCursor = null;
-
-  function filterValues() {
-    const values = new URLSearchParams();
-    for (const name of ['subject', 'taskId', 'ruleId', 'actor']) {
-      const value = filters.elements.namedItem(name).value.trim();
-      if (value) values.set(name, value);
-    }
-    return values;
-  }
-
-  function apply() {
-    const shown = filterValues();
-    const hash = `#/audit${shown.size > 0 ? `?${shown}` : ''}`;
-    // A new hash re-creates this view from the URL; the same one just reloads page 1.
-    if (hash !== location.hash) location.hash = hash;
-    else {
-      cursors.splice(1);
-      void view.refresh().catch(sayError);
-    }
-  }
-
+  const rows = h('div', { id: 'audit-list' });
+  const list = keysetList({
+    route: '#/audit',
+    form: filters,
+    names: ['subject', 'taskId', 'ruleId', 'actor'],
+    reload: () => view.refresh(),
+  });
   const view = {
     autoRefresh: true,
-    element: h(
-      'section',
-      {},
-      h('h2', {}, 'Audit'),
-      filters,
-      list,
-      h('div', { class: 'pager' }, back, where, next),
-    ),
+    element: h('section', {}, h('h2', {}, 'Audit'), filters, rows, list.pager),
     async refresh() {
-      const q = filterValues();
+      const q = list.filters();
       q.set('limit', '50');
-      const cursor = cursors.at(-1);
+      const cursor = list.cursor();
       if (cursor) q.set('cursor', cursor);
       const page = await get(`/audit?${q}`);
-      nextCursor = page.nextCursor;
-      list.replaceChildren(auditTable(page.items));
-      back.disabled = cursors.length <= 1;
-      next.disabled = !nextCursor;
-      where.textContent = `page ${cursors.length}`;
+      rows.replaceChildren(auditTable(page.items));
+      list.shown(page);
     },
   };
   return view;
