@@ -1,15 +1,14 @@
 import { type AlertRule, type SchedulerTask, parseStoredAlertRule, parseStoredTask } from '@nono/domain';
+import { Bookkeeping, type DeadLetter } from '@nono/projection';
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, lt, lte, sql } from 'drizzle-orm';
 import { type OpenDatabase } from './open-database.js';
 import {
   type AlertState,
   alerts,
-  deadLetters,
   deadManMarks,
   eventOutbox,
   notifications,
-  processedEvents,
   rules,
   schedulerMembers,
   succeededInstants,
@@ -50,8 +49,12 @@ export class AlertStore {
    */
   readonly #statements = new Map<string, Database.Statement>();
 
+  /** Offsets, processed event ids and dead letters (libs/projection). */
+  readonly #bookkeeping: Bookkeeping;
+
   constructor(open: OpenDatabase) {
     this.#open = open;
+    this.#bookkeeping = new Bookkeeping(open.sqlite);
   }
 
   #statement(sqlText: string): Database.Statement {
@@ -348,12 +351,12 @@ export class AlertStore {
 
   /** Records an event id; false when it was already recorded (the same fact published twice). */
   markProcessed(eventId: string, at: number): boolean {
-    return (
-      this.#statement(`INSERT INTO processed_events (event_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(
-        eventId,
-        at,
-      ).changes > 0
-    );
+    return this.#bookkeeping.markProcessed(eventId, at);
+  }
+
+  /** `markProcessed` for an execution fact, keyed by its nominal instant (factKey). */
+  markFactProcessed(eventId: string, nominalTime: number, at: number): boolean {
+    return this.#bookkeeping.markFactProcessed(eventId, nominalTime, at);
   }
 
   /**
@@ -364,10 +367,7 @@ export class AlertStore {
    */
   forgetOld(now: number, keep: { dedupeMs: number; successMs: number; deliveredMs: number }): void {
     this.transaction(() => {
-      this.#open.db
-        .delete(processedEvents)
-        .where(lt(processedEvents.at, now - keep.dedupeMs))
-        .run();
+      this.#bookkeeping.forgetProcessedBefore(now - keep.dedupeMs);
       this.#open.db
         .delete(succeededInstants)
         .where(lt(succeededInstants.nominalTime, now - keep.successMs))
@@ -384,25 +384,15 @@ export class AlertStore {
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
-    const row = this.#statement(
-      `SELECT next_offset AS next FROM consumer_offsets WHERE topic = ? AND partition = ?`,
-    ).get(topic, partition) as { next: number } | undefined;
-    return row?.next;
+    return this.#bookkeeping.nextOffset(topic, partition);
   }
 
   saveOffset(topic: string, partition: number, nextOffset: number): void {
-    this.#statement(
-      `INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
-       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
-    ).run(topic, partition, nextOffset);
+    this.#bookkeeping.saveOffset(topic, partition, nextOffset);
   }
 
-  deadLetter(entry: { topic: string; partition: number; offset: number; issues: unknown; at: number }): void {
-    this.#open.db
-      .insert(deadLetters)
-      .values({ ...entry, issues: JSON.stringify(entry.issues) })
-      .onConflictDoNothing()
-      .run();
+  deadLetter(entry: DeadLetter): void {
+    this.#bookkeeping.deadLetter(entry);
   }
 }
 

@@ -2,7 +2,7 @@ import { ManualClock, type NonoEvent, createEvent, formatInstant, parseInstant }
 import Database from 'better-sqlite3';
 import { encodeEvent } from '@nono/events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventKey, factKey } from '../store/event-key.js';
+import { eventKey, factKey } from '@nono/projection';
 import { type OpenDatabase } from '../store/open-database.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { executionMeta, generateStream, seededRandom as random } from '../testing/event-stream.js';

@@ -1,4 +1,4 @@
-import { type NonoEvent, parseInstant } from '@nono/domain';
+import { type Actor, type NonoEvent, parseInstant } from '@nono/domain';
 import { executionFactOf, isExecutionEvent } from './execution-fact.js';
 import { type ProjectionBatch } from './projection-batch.js';
 
@@ -30,14 +30,8 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
     case 'nono.task.deleted.v1': {
       const data = event.data;
       store.saveAudit({
-        eventId: event.id,
+        ...changeOf(event, data),
         taskId: data.taskId,
-        type: event.type,
-        actorId: data.actor.id,
-        actorKind: data.actor.kind,
-        revision: data.revision,
-        before: 'before' in data ? data.before : null,
-        after: 'after' in data ? data.after : null,
         detail: 'note' in data && data.note !== undefined ? { note: data.note } : null,
         at,
       });
@@ -67,18 +61,7 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
     case 'nono.alert-rule.defined.v1':
     case 'nono.alert-rule.updated.v1':
     case 'nono.alert-rule.deleted.v1': {
-      const data = event.data;
-      store.saveRuleAudit({
-        eventId: event.id,
-        ruleId: data.ruleId,
-        type: event.type,
-        actorId: data.actor.id,
-        actorKind: data.actor.kind,
-        revision: data.revision,
-        before: 'before' in data ? data.before : null,
-        after: 'after' in data ? data.after : null,
-        at,
-      });
+      store.saveRuleAudit({ ...changeOf(event, event.data), ruleId: event.data.ruleId, at });
       return;
     }
     // Never reached through BatchProjector, which passes over them (keepsNothingOf).
@@ -93,4 +76,33 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       return unhandled;
     }
   }
+}
+
+/** Who changed what, from a change's audit fact (a task's or an alert rule's): the columns both audit tables share. */
+function changeOf(
+  event: NonoEvent,
+  data: {
+    readonly actor: Actor;
+    readonly revision: number;
+    readonly before?: unknown;
+    readonly after?: unknown;
+  },
+): {
+  eventId: string;
+  type: string;
+  actorId: string;
+  actorKind: string;
+  revision: number;
+  before: unknown;
+  after: unknown;
+} {
+  return {
+    eventId: event.id,
+    type: event.type,
+    actorId: data.actor.id,
+    actorKind: data.actor.kind,
+    revision: data.revision,
+    before: data.before ?? null,
+    after: data.after ?? null,
+  };
 }

@@ -2,7 +2,7 @@ import { type Clock } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
 import { type BatchOutcome, type BatchProjector } from '../projector/batch-projector.js';
-import { CHUNK_RECORDS } from '../projector/chunked-batch.js';
+import { CHUNK_RECORDS } from '../projector/kafka-projector.js';
 import { type ProjectionStore } from '../projector/projection-store.js';
 import { decodeChunk } from './decoded-chunk.js';
 import { type RebuildProgress, ratePerSecond } from './rebuild-progress.js';

@@ -6,18 +6,14 @@ import {
   parseAlertRuleSpec,
   uuidV5,
 } from '@nono/domain';
-import { createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HistoryQueries } from '../../store/history-queries.js';
 import { type OpenDatabase } from '../../store/open-database.js';
 import { taskFor } from '../../testing/event-stream.js';
 import { openMemoryDatabase } from '../../testing/memory-store.js';
 import { projectEvents } from '../../testing/project-events.js';
-import { hashToken } from '../admin-auth.js';
-import { buildHttpApp } from '../http-app.js';
+import { READ_HEADERS, queryApp } from '../../testing/query-app.js';
 
-const READ_TOKEN = 'history-read-secret';
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const ADMIN = { id: 'admin:0123456789ab', kind: 'token' } as const;
 
@@ -105,20 +101,14 @@ interface AuditItem {
 
 let open: OpenDatabase;
 let app: FastifyInstance;
-const get = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${READ_TOKEN}` } });
+const get = (url: string) => app.inject({ url, headers: READ_HEADERS });
 const items = async (url: string): Promise<AuditItem[]> =>
   (await get(url)).json<{ items: AuditItem[] }>().items;
 
 beforeAll(async () => {
   open = openMemoryDatabase();
   projectEvents(open.db, [...taskChanges(), ...alertsTopicFacts()]);
-  app = buildHttpApp({
-    queries: new HistoryQueries(open.db),
-    readTokenHashes: [Buffer.from(hashToken(READ_TOKEN), 'hex')],
-    registry: createMetricsRegistry('history-test'),
-    readiness: () => ({ ready: true, detail: {} }),
-  });
-  await app.ready();
+  app = await queryApp(open.db);
 });
 afterAll(async () => {
   await app.close();

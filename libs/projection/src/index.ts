@@ -1,0 +1,5 @@
+export * from './bookkeeping.js';
+export * from './bookkeeping-schema.js';
+export * from './event-key.js';
+export * from './open-database.js';
+export * from './stored-offset-consumer.js';
