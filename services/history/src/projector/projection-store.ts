@@ -1,4 +1,4 @@
-import { Bookkeeping, type DeadLetter, type StoredOffset } from '@nono/projection';
+import { Bookkeeping, type DeadLetter, type StoredOffset, TableCodec } from '@nono/projection';
 import type Database from 'better-sqlite3';
 import { AbsenceFilter } from '../store/absence-filter.js';
 import { DeferredEventIds } from '../store/deferred-event-ids.js';
@@ -12,7 +12,6 @@ import {
   taskAudit,
   taskDailyStats,
 } from '../store/schema.js';
-import { TableCodec } from '../store/table-codec.js';
 import { type DailyContribution } from './daily-contribution.js';
 import { type AttemptRow, type ExecutionRow } from './execution-merge.js';
 import { type ExecutionFact } from './execution-fact.js';
