@@ -60,6 +60,10 @@ export const alerts = sqliteTable(
       .where(sql`${table.state} = 'open'`),
     index('alerts_state_opened').on(table.state, sql`${table.openedAt} desc`),
     index('alerts_task_opened').on(table.taskId, sql`${table.openedAt} desc`),
+    // A task's open alerts, read for every success: resolved ones (kept for months) are not in it.
+    index('alerts_open_task')
+      .on(table.taskId)
+      .where(sql`${table.state} = 'open'`),
   ],
 );
 
