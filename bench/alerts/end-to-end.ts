@@ -1,6 +1,6 @@
 /**
  * The alerts service end to end: a built alerts process reading facts from Kafka, with
- * 10,000 task definitions and 1,000 rules (the mix of evaluate-in-process.ts; each notifies a
+ * 10,000 task definitions and 1,000 rules (workload.ts; each notifies a
  * real webhook receiver, the tests' receiver process, which accepts every request), until it has
  * evaluated a backlog of `events` execution facts. The rules are created through its HTTP
  * API first (a rule holds no fact older than itself against a task), then the service is
@@ -12,7 +12,6 @@
 import { readFileSync } from 'node:fs';
 import { type NonoEvent } from '@nono/domain';
 import { createKafka } from '@nono/events';
-import { type Outcome, defineTask, executionFact } from '../../services/alerts/src/testing/facts.js';
 import {
   type AlertsProcess,
   putRule,
@@ -20,9 +19,9 @@ import {
   startWebhookReceiver,
 } from '../../tests/support/alerts.js';
 import { createIsolatedTopics, dropIsolation, isolateOn } from '../../tests/support/isolation.js';
+import { RULES, TASKS, definitionOf, factOf, ruleInput } from './workload.js';
 
 const eventCount = Number(process.argv[2] ?? '100000');
-const TASKS = 10_000;
 const iso = await isolateOn(
   'bench-alerts-e2e',
   process.env['NONO_ZK_CONNECT'] ?? '127.0.0.1:2181',
@@ -51,32 +50,12 @@ async function evaluated(url: string): Promise<number> {
 }
 
 try {
-  // The rules of evaluate-in-process.ts, through the API.
-  const conditions = [
-    { kind: 'failed' },
-    { kind: 'timed-out' },
-    { kind: 'lost' },
-    { kind: 'skipped', reasons: ['overlap'] },
-    { kind: 'consecutive-failures', count: 3 },
-  ];
+  // The rules of the workload, through the API.
   const url = alerts.url;
-  for (let from = 0; from < 1_000; from += 50)
+  const channels = [{ kind: 'webhook', url: `${receiver.url}/hook` }];
+  for (let from = 0; from < RULES; from += 50)
     await Promise.all(
-      Array.from({ length: 50 }, (_, k) => {
-        const i = from + k;
-        const scope =
-          i < 400
-            ? { kind: 'label', selector: `team:t${i % 40}` }
-            : i < 990
-              ? { kind: 'task', taskId: `task-${String((i * 17) % TASKS).padStart(5, '0')}` }
-              : { kind: 'all' };
-        return putRule(url, `rule-${i}`, {
-          name: 'bench',
-          scope,
-          condition: conditions[i % conditions.length],
-          channels: [{ kind: 'webhook', url: `${receiver.url}/hook` }],
-        });
-      }),
+      Array.from({ length: 50 }, (_, k) => putRule(url, `rule-${from + k}`, ruleInput(from + k, channels))),
     );
   await alerts.kill('SIGTERM');
   const dbFile = alerts.dbFile;
@@ -84,14 +63,6 @@ try {
 
   // The backlog, dated after the rules.
   const T0 = Date.now() + 1_000;
-  const taskIds = Array.from({ length: TASKS }, (_, i) => `task-${String(i).padStart(5, '0')}`);
-  const outcomes: Outcome[] = ['failed', 'failed', 'failed', 'timed-out'];
-  const fact = (i: number): NonoEvent => {
-    const roll = (i * 2654435761) % 100;
-    const outcome: Outcome = roll < 80 ? 'succeeded' : roll < 95 ? (outcomes[roll % 4] ?? 'failed') : 'lost';
-    const nominal = T0 + 10_000 * (1 + Math.floor(i / TASKS));
-    return executionFact(taskIds[i % TASKS] ?? '', nominal, outcome, nominal + 50);
-  };
   await producer.connect();
   const send = async (topic: string, events: readonly NonoEvent[]): Promise<void> => {
     await producer.send({
@@ -102,14 +73,12 @@ try {
   for (let from = 0; from < TASKS; from += 1_000)
     await send(
       iso.topics.tasks,
-      taskIds
-        .slice(from, from + 1_000)
-        .map((taskId, k) => defineTask(taskId, T0, { labels: { team: `t${(from + k) % 40}` } }).event),
+      Array.from({ length: 1_000 }, (_, k) => definitionOf(from + k, T0)),
     );
   for (let from = 0; from < eventCount; from += 1_000)
     await send(
       iso.topics.executions,
-      Array.from({ length: Math.min(1_000, eventCount - from) }, (_, k) => fact(from + k)),
+      Array.from({ length: Math.min(1_000, eventCount - from) }, (_, k) => factOf(from + k, T0)),
     );
   const total = TASKS + eventCount;
 
@@ -141,7 +110,7 @@ try {
     JSON.stringify({
       records: total,
       facts: eventCount,
-      rules: 1_000,
+      rules: RULES,
       fromStartS: Number(((done.at - started) / 1000).toFixed(2)),
       seconds: Number(seconds.toFixed(2)),
       recordsPerSecond: Math.round(total / seconds),
