@@ -16,11 +16,10 @@ import { BatchEvaluator } from '../../services/alerts/src/consumer/batch-evaluat
 import { AlertEngine } from '../../services/alerts/src/rules/alert-engine.js';
 import { AlertStore } from '../../services/alerts/src/store/alert-store.js';
 import { openDatabase } from '../../services/alerts/src/store/open-database.js';
-import { type Outcome, defineTask, executionFact } from '../../services/alerts/src/testing/facts.js';
+import { RULES, TASKS, definitionOf, factOf, ruleInput, taskIds } from './workload.js';
 
 const eventCount = Number(process.argv[2] ?? '200000');
 const deadManChecks = Number(process.argv[3] ?? '6');
-const TASKS = 10_000;
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const dir = mkdtempSync(join(tmpdir(), 'nono-alerts-bench-'));
 const database = openDatabase(join(dir, 'alerts.sqlite'));
@@ -30,51 +29,23 @@ const engine = new AlertEngine({ store, source: 'bench', transitionMs: 2_000 });
 const evaluator = new BatchEvaluator(store, engine, clock);
 
 const spec = (input: Record<string, unknown>) => {
-  const parsed = parseAlertRuleSpec({
-    name: 'bench',
-    channels: [{ kind: 'webhook', url: 'http://127.0.0.1:9/' }],
-    ...input,
-  });
+  const parsed = parseAlertRuleSpec(input);
   if (!parsed.ok) throw new TypeError(JSON.stringify(parsed.issues));
   return parsed.value;
 };
-const conditions = [
-  { kind: 'failed' },
-  { kind: 'timed-out' },
-  { kind: 'lost' },
-  { kind: 'skipped', reasons: ['overlap'] },
-  { kind: 'consecutive-failures', count: 3 },
-];
-for (let i = 0; i < 1_000; i++) {
-  const scope =
-    i < 400
-      ? { kind: 'label', selector: `team:t${i % 40}` }
-      : i < 990
-        ? { kind: 'task', taskId: `task-${String((i * 17) % TASKS).padStart(5, '0')}` }
-        : { kind: 'all' };
-  engine.putRule(`rule-${i}`, spec({ scope, condition: conditions[i % conditions.length] }), null, T0);
-}
-const taskIds = Array.from({ length: TASKS }, (_, i) => `task-${String(i).padStart(5, '0')}`);
+const CHANNELS = [{ kind: 'webhook', url: 'http://127.0.0.1:9/' }];
+for (let i = 0; i < RULES; i++) engine.putRule(`rule-${i}`, spec(ruleInput(i, CHANNELS)), null, T0);
 const encode = (event: NonoEvent) => Buffer.from(JSON.stringify(event));
 let offset = 0;
-const definitions = taskIds.map((taskId, i) => ({
-  offset: offset++,
-  value: encode(defineTask(taskId, T0 + 1, { labels: { team: `t${i % 40}` } }).event),
-}));
+const definitions = taskIds.map((_, i) => ({ offset: offset++, value: encode(definitionOf(i, T0 + 1)) }));
 for (let i = 0; i < definitions.length; i += 1_000)
   evaluator.evaluate('tasks', 0, definitions.slice(i, i + 1_000));
 
-// The facts, encoded up front (as Kafka hands them over): event i is task i % TASKS at instant ⌊i / TASKS⌋.
-const outcomes: Outcome[] = ['failed', 'failed', 'failed', 'timed-out'];
-const records = Array.from({ length: eventCount }, (_, i) => {
-  const roll = (i * 2654435761) % 100;
-  const outcome: Outcome = roll < 80 ? 'succeeded' : roll < 95 ? (outcomes[roll % 4] ?? 'failed') : 'lost';
-  const nominal = T0 + 10_000 * (1 + Math.floor(i / TASKS));
-  return {
-    offset: offset++,
-    value: encode(executionFact(taskIds[i % TASKS] ?? '', nominal, outcome, nominal + 50)),
-  };
-});
+// The facts, encoded up front (as Kafka hands them over).
+const records = Array.from({ length: eventCount }, (_, i) => ({
+  offset: offset++,
+  value: encode(factOf(i, T0)),
+}));
 const start = performance.now();
 const cpuStart = process.cpuUsage();
 for (let i = 0; i < records.length; i += 1_000)
@@ -87,7 +58,12 @@ const open = store.listAlerts({ state: 'open', limit: 1_000_000 }).length;
 // Dead-man: one rule over every task (each every 10 s), checked every 10 s past the facts above.
 engine.putRule(
   'dead-man',
-  spec({ scope: { kind: 'all' }, condition: { kind: 'dead-man', graceMs: 5_000 } }),
+  spec({
+    name: 'bench',
+    scope: { kind: 'all' },
+    condition: { kind: 'dead-man', graceMs: 5_000 },
+    channels: CHANNELS,
+  }),
   null,
   T0,
 );
@@ -106,7 +82,7 @@ console.log(
   JSON.stringify({
     events: eventCount,
     tasks: TASKS,
-    rules: 1_000,
+    rules: RULES,
     seconds: Number(seconds.toFixed(2)),
     eventsPerSecond: Math.round(eventCount / seconds),
     cpuSeconds: Number(cpuSeconds.toFixed(2)),

@@ -2,7 +2,7 @@ import { ExitCode } from '@nono/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertsProcess, publishFinalFailure, startAlertsProcess } from '../support/alerts.js';
 import { type ApiProcess, runNono, sha256Hex as sha256, startApiProcess } from '../support/api.js';
-import { collectEvents } from '../support/cluster.js';
+import { collectEvents, startHistoryProcess } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
 
 const TOKENS = {
@@ -18,6 +18,7 @@ const TOKENS = {
 describe('alerts through the API and the CLI', () => {
   let iso: Isolation;
   let alerts: AlertsProcess;
+  let history: Awaited<ReturnType<typeof startHistoryProcess>>;
   let api: ApiProcess;
   let apiUrl: string;
 
@@ -25,12 +26,18 @@ describe('alerts through the API and the CLI', () => {
     iso = await isolate('alerts-api');
     await createIsolatedTopics(iso, 1);
     alerts = await startAlertsProcess(iso);
-    api = await startApiProcess(iso, TOKENS, { NONO_ALERTS_URL: alerts.url });
+    history = await startHistoryProcess(iso);
+    api = await startApiProcess(iso, TOKENS, {
+      NONO_ALERTS_URL: alerts.url,
+      NONO_HISTORY_URL: history.url,
+      NONO_HISTORY_READ_TOKEN: history.readToken,
+    });
     apiUrl = api.url;
   });
   afterAll(async () => {
     await api?.kill('SIGTERM');
     await alerts?.kill('SIGTERM');
+    await history?.kill('SIGTERM');
   });
 
   const nono = (role: keyof typeof TOKENS, files: Record<string, string>, ...argv: string[]) =>
@@ -54,6 +61,10 @@ describe('alerts through the API and the CLI', () => {
           name: 'payments fail',
           scope: { kind: 'task', taskId: 'pay' },
           condition: { kind: 'failed' },
+          channels: [
+            { kind: 'teams', url: 'http://127.0.0.1:9/teams' },
+            { kind: 'google-chat', url: 'http://127.0.0.1:9/chat' },
+          ],
         },
       ]),
     };
@@ -63,6 +74,8 @@ describe('alerts through the API and the CLI', () => {
     expect(applied).toMatchObject({ code: 0, stdout: 'created rule pay-fails (revision 1)\n' });
     const again = await nono('admin', rules, 'alerts', 'rules', 'apply', '-f', 'rules.json');
     expect(again.stdout).toBe('replaced rule pay-fails (revision 2)\n');
+    const listedRules = await nono('viewer', {}, 'alerts', 'rules', 'ls');
+    expect(listedRules.stdout).toMatch(/pay-fails +2 +true .* teams,google-chat +payments fail/);
 
     await publishFinalFailure(iso, 'pay', Date.now());
 
@@ -149,6 +162,21 @@ describe('alerts through the API and the CLI', () => {
       code: 'NONO_INVALID_ALERT_RULE',
       errors: [{ field: 'channels[0].url' }],
     });
+    // Every HTTP channel obeys the host allow-list task targets obey (127.0.0.1 and localhost here).
+    const offList = await call('PUT', '/alerts/rules/bad', 'admin', {
+      name: 'x',
+      scope: { kind: 'all' },
+      condition: { kind: 'failed' },
+      channels: [
+        { kind: 'teams', url: 'https://example.webhook.office.com/webhookb2/x' },
+        { kind: 'google-chat', url: 'https://chat.googleapis.com/v1/spaces/x/messages?key=k&token=t' },
+      ],
+    });
+    expect(offList.status).toBe(422);
+    expect(await offList.json()).toMatchObject({
+      code: 'NONO_INVALID_ALERT_RULE',
+      errors: [{ field: 'channels[0].url' }, { field: 'channels[1].url' }],
+    });
     const someAlert = `/alerts/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/silence`;
     const both = await call('POST', someAlert, 'operator', { forMs: 60_000, until: '2099-01-01T00:00:00Z' });
     expect(both.status).toBe(400);
@@ -168,6 +196,18 @@ describe('alerts through the API and the CLI', () => {
     const unknown = await call('GET', `/alerts/${'1'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'viewer');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { code: string }).code).toBe('NONO_ALERT_NOT_FOUND');
+  });
+
+  it('the OpenAPI document lists every channel kind in the rule body and in the deliveries', async () => {
+    const doc = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; responses?: unknown }>>;
+    };
+    const put = JSON.stringify(doc.paths['/api/v1/alerts/rules/{id}']?.['put']?.requestBody);
+    const detail = JSON.stringify(doc.paths['/api/v1/alerts/{id}']?.['get']?.responses);
+    for (const kind of ['webhook', 'slack', 'teams', 'google-chat', 'email']) {
+      expect(put).toContain(`"${kind}"`);
+      expect(detail).toContain(`"${kind}"`);
+    }
   });
 
   it('rule changes through the API are audit facts on the alerts topic, naming the admin who made them', async () => {
@@ -196,5 +236,33 @@ describe('alerts through the API and the CLI', () => {
     } finally {
       await log.stop();
     }
+
+    // History projects them from the alerts topic: the API's audit trail lists who did what, when.
+    const audit = await eventually(
+      async () => {
+        const response = await call('GET', '/audit?ruleId=pay-fails', 'viewer');
+        const body = (await response.json()) as { items: Record<string, unknown>[] };
+        return body.items.length >= 3 ? body.items : undefined;
+      },
+      30_000,
+      "the rule's changes in the API's audit trail",
+    );
+    expect(audit.map((item) => [item['type'], item['revision'], item['actorId'], item['subject']])).toEqual([
+      ['nono.alert-rule.deleted.v1', 2, admin.id, 'alert-rule'],
+      ['nono.alert-rule.updated.v1', 2, admin.id, 'alert-rule'],
+      ['nono.alert-rule.defined.v1', 1, admin.id, 'alert-rule'],
+    ]);
+    expect(audit[1]).toMatchObject({
+      ruleId: 'pay-fails',
+      taskId: null,
+      before: { revision: 1, name: 'payments fail' },
+      after: { revision: 2, name: 'payments fail' },
+    });
+    for (const item of audit) expect(Date.parse(String(item['at']))).toBeGreaterThan(Date.now() - 120_000);
+    // Alert transitions share the topic; history keeps none of them, so only the rule changes are listed.
+    const all = (await (await call('GET', '/audit', 'viewer')).json()) as { items: unknown[] };
+    expect(all.items).toHaveLength(3);
+    const cli = await nono('viewer', {}, 'audit', '--rule', 'pay-fails');
+    expect(cli.stdout).toMatch(new RegExp(`rule:pay-fails +deleted +${admin.id} +2`));
   });
 });

@@ -53,7 +53,7 @@ describe('alerts on a real cluster', () => {
   ): Promise<ReceivedRequest> =>
     eventually(async () => (await receiver.requests()).find(predicate), 30_000, what);
 
-  it('a failing task opens an alert: the webhook (signed), the Slack-style webhook and an email get it; a later success resolves it', async () => {
+  it('a failing task opens an alert: the webhook (signed), the Slack, Microsoft Teams and Google Chat webhooks and an email get it; a later success resolves it', async () => {
     const scheduler = await startScheduler(cluster.iso, 'n1');
     cluster.schedulers.push(scheduler);
     await putRule(alerts.url, 'flaky-fails', {
@@ -63,6 +63,8 @@ describe('alerts on a real cluster', () => {
       channels: [
         { kind: 'webhook', url: `${receiver.url}/hook`, secret: SECRET },
         { kind: 'slack', url: `${receiver.url}/slack` },
+        { kind: 'teams', url: `${receiver.url}/teams` },
+        { kind: 'google-chat', url: `${receiver.url}/google-chat` },
         { kind: 'email', to: ['oncall@example.com'] },
       ],
     });
@@ -92,6 +94,33 @@ describe('alerts on a real cluster', () => {
       'the Slack-style webhook',
     );
     expect(slack.body.text).toContain('[nono] OPEN: flaky fails on task flaky');
+    // Teams and Google Chat get their own formats through the same outbox, under the same key.
+    const teams = await received((r) => r.path === '/teams' && r.key === opened.key, 'the Teams webhook');
+    expect(teams.webhookId).toBe(opened.key);
+    expect(teams.body).toMatchObject({
+      type: 'message',
+      attachments: [
+        {
+          contentType: 'application/vnd.microsoft.card.adaptive',
+          content: { type: 'AdaptiveCard', version: '1.4' },
+        },
+      ],
+    });
+    expect(teams.raw).toContain('[nono] OPEN: flaky fails on task flaky');
+    expect(teams.raw).toContain(alertId);
+    const chat = await received(
+      (r) => r.path === '/google-chat' && r.key === opened.key,
+      'the Google Chat webhook',
+    );
+    expect(chat.body.text).toContain('[nono] OPEN: flaky fails on task flaky');
+    expect(chat.body).toMatchObject({
+      cardsV2: [
+        {
+          cardId: `nono-alert-${alertId}`,
+          card: { header: { title: '[nono] OPEN: flaky fails on task flaky' } },
+        },
+      ],
+    });
     const mail = await eventually(
       async () => (await smtp.messages()).find((m) => m.idempotencyKey === opened.key),
       30_000,
@@ -111,6 +140,8 @@ describe('alerts on a real cluster', () => {
       'the webhook to get the resolved alert',
     );
     expect(resolved.key).toBe(`flaky-fails:flaky:${alertId}:resolved`);
+    for (const path of ['/teams', '/google-chat'])
+      await received((r) => r.path === path && r.key === resolved.key, `the resolved alert at ${path}`);
     const state = (await (await fetch(`${alerts.url}/alerts/${alertId}`)).json()) as {
       state: string;
       resolveReason: string;

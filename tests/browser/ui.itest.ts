@@ -266,7 +266,11 @@ describe('web UI (Chromium)', () => {
       name: 'ui-failing fails',
       scope: { kind: 'task', taskId: 'ui-failing' },
       condition: { kind: 'failed' },
-      channels: [{ kind: 'email', to: ['oncall@example.com'] }],
+      channels: [
+        { kind: 'email', to: ['oncall@example.com'] },
+        { kind: 'teams', url: 'http://127.0.0.1:9/teams' },
+        { kind: 'google-chat', url: 'http://localhost:9/chat?key=k&token=t' },
+      ],
     });
     await admin('PUT', '/alerts/rules/everything-dead-man', {
       name: 'nothing silent',
@@ -338,9 +342,30 @@ describe('web UI (Chromium)', () => {
     expect(await page.locator('#task-rules').textContent()).toContain(
       'no success within 10 min of a due instant',
     );
+    // Channels by name and host, never the whole URL (chat webhook URLs carry their credentials).
+    const notifies = (await page.locator('#task-rules tr[data-rule="ui-failing-fails"]').textContent()) ?? '';
+    expect(notifies).toContain(
+      'email to oncall@example.com, Microsoft Teams (127.0.0.1:9), Google Chat (localhost:9)',
+    );
+    expect(notifies).not.toContain('token=t');
     await page.locator('#task-alerts tr[data-alert][data-state="silenced"]').waitFor({ timeout: 10_000 });
     await page.locator('#task-alerts').scrollIntoViewIfNeeded();
     await shot('13-task-alerts-and-rules');
+
+    // The audit page, from the alerts page's link: the rule changes (alerts topic → history), who made them.
+    await page.locator('[data-nav="alerts"]').click();
+    await page.locator('#rule-changes').click();
+    await page.waitForURL(/#\/audit\?subject=alert-rule$/);
+    const ruleChange = page
+      .locator('#audit-list tr[data-subject="alert-rule"]')
+      .filter({ hasText: 'ui-failing-fails' });
+    await ruleChange.first().waitFor({ timeout: 30_000 });
+    const change = (await ruleChange.first().textContent()) ?? '';
+    expect(change).toContain('alert-rule defined');
+    expect(change).toMatch(/admin:[0-9a-f]{12}/);
+    expect(change).toContain('Microsoft Teams (127.0.0.1:9)');
+    expect(await page.locator('#audit-list tr[data-subject="task"]').count()).toBe(0);
+    await shot('15-audit-rule-changes');
 
     // A viewer sees the same alerts, without the operators' buttons.
     await signIn(VIEWER_TOKEN);

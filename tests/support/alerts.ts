@@ -125,6 +125,8 @@ export interface ReceivedRequest {
   readonly body: {
     readonly type?: string;
     readonly text?: string;
+    readonly attachments?: unknown;
+    readonly cardsV2?: unknown;
     readonly alert?: { readonly id: string; readonly taskId: string; readonly condition: string };
   };
   readonly raw: string;

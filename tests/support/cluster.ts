@@ -201,6 +201,8 @@ export async function startHistoryProcess(
     readonly port: number;
     readonly dbFile: string;
     readonly readHeaders: Record<string, string>;
+    /** The token its query routes take: an API in front of it sends it (NONO_HISTORY_READ_TOKEN). */
+    readonly readToken: string;
   }
 > {
   const port = options.port ?? (await freePort());
@@ -236,6 +238,7 @@ export async function startHistoryProcess(
     port,
     dbFile,
     readHeaders: { authorization: `Bearer ${HISTORY_READ_TOKEN}` },
+    readToken: HISTORY_READ_TOKEN,
   });
 }
 

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { ALERT_RULE_ID_PATTERN, AlertRuleSchema } from './alert-rule.js';
+import { ALERT_CHANNEL_KINDS, ALERT_RULE_ID_PATTERN, AlertRuleSchema } from './alert-rule.js';
 import { type Result, fail, ok } from './errors.js';
 import { AlertConditionKindSchema } from './events.js';
 import { INSTANT_PATTERN } from './history-query.js';
@@ -61,7 +61,7 @@ export type AlertView = Static<typeof AlertSchema>;
 export const AlertDeliverySchema = Type.Object(
   {
     idempotencyKey: Type.String(),
-    channel: Type.Union([Type.Literal('webhook'), Type.Literal('slack'), Type.Literal('email')]),
+    channel: Type.Union(ALERT_CHANNEL_KINDS.map((kind) => Type.Literal(kind))),
     state: Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('failed')]),
     attempts: Type.Integer({ minimum: 0 }),
     lastError: Type.Union([Type.String(), Type.Null()]),

@@ -173,7 +173,25 @@ export const AlertChannelSchema = Type.Union([
     },
     { additionalProperties: false },
   ),
-  Type.Object({ kind: Type.Literal('slack'), url: Url }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('slack'), url: Url },
+    { additionalProperties: false, description: 'a Slack incoming webhook: text plus blocks' },
+  ),
+  Type.Object(
+    { kind: Type.Literal('teams'), url: Url },
+    {
+      additionalProperties: false,
+      description:
+        'Microsoft Teams: a Workflows "when a Teams webhook request is received" URL or an incoming webhook; gets a message with an Adaptive Card',
+    },
+  ),
+  Type.Object(
+    { kind: Type.Literal('google-chat'), url: Url },
+    {
+      additionalProperties: false,
+      description: 'a Google Chat space incoming webhook: text plus a cardsV2 card',
+    },
+  ),
   Type.Object(
     {
       kind: Type.Literal('email'),
@@ -186,6 +204,18 @@ export const AlertChannelSchema = Type.Union([
   ),
 ]);
 export type AlertChannel = Static<typeof AlertChannelSchema>;
+
+/** Every kind of channel, in the order the schema lists them (delivery metrics and the API's delivery view name them). */
+export const ALERT_CHANNEL_KINDS = ['webhook', 'slack', 'teams', 'google-chat', 'email'] as const;
+export type AlertChannelKind = (typeof ALERT_CHANNEL_KINDS)[number];
+// Fails to compile when the list and the schema's kinds differ, in either direction.
+const channelKindsAreTheSchemas: [AlertChannelKind, AlertChannel['kind']] extends [
+  AlertChannel['kind'],
+  AlertChannelKind,
+]
+  ? true
+  : never = true;
+void channelKindsAreTheSchemas;
 
 /** What a person writes. */
 export const AlertRuleSpecSchema = Type.Object(

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ALERT_RULE_ID_PATTERN } from './alert-rule.js';
 import { EXECUTION_STATUSES } from './execution-status.js';
 import { TASK_ID_PATTERN } from './task.js';
 
@@ -89,9 +90,22 @@ export const DailyReportQuery = Type.Object(
 );
 export type DailyReportQuery = Static<typeof DailyReportQuery>;
 
+/** What an audit entry is about: a task, or an alert rule (its changes, from the alerts service). */
+export const AUDIT_SUBJECTS = ['task', 'alert-rule'] as const;
+export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
+
 export const AuditQuery = Type.Object(
   {
+    subject: Type.Optional(
+      Type.Union(
+        AUDIT_SUBJECTS.map((subject) => Type.Literal(subject)),
+        { description: 'only entries about tasks, or only alert rule changes (default: both)' },
+      ),
+    ),
     taskId: Type.Optional(TaskId),
+    ruleId: Type.Optional(
+      Type.String({ pattern: ALERT_RULE_ID_PATTERN, description: 'alert rule id: only its changes' }),
+    ),
     actor: Type.Optional(SafeId),
     ...page,
   },

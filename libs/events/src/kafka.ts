@@ -1,4 +1,15 @@
-import { type NonoEvent, type Result, fail, parseEvent } from '@nono/domain';
+import {
+  EVENT_TYPES,
+  type NonoEvent,
+  type Result,
+  type Validator,
+  compileValidator,
+  envelopeSchema,
+  fail,
+  ok,
+  parseEvent,
+} from '@nono/domain';
+import { type TSchema } from '@sinclair/typebox';
 import {
   type Admin,
   type ConfigResourceTypes,
@@ -250,6 +261,19 @@ export function encodedMessage(event: EventHeader, json: Buffer | string): Messa
   };
 }
 
+/**
+ * Compiled checks for the event types whose schema has no defaults: for those, a freshly
+ * parsed value that passes the check is exactly what `parseEvent` would return, without its
+ * copy and its default-filling walk (a sixth of history's projector CPU and an eighth of the
+ * alerts engine's, in profiles). Types with defaults (task definitions carry task specs) and
+ * every invalid record go through `parseEvent`, which also names the issues.
+ */
+const COMPLETE_CHECKS = new Map<string, Validator<TSchema>>(
+  EVENT_TYPES.map((type) => envelopeSchema(type))
+    .filter((schema) => !JSON.stringify(schema).includes('"default":'))
+    .map((schema) => [String(schema.properties.type.const), compileValidator(schema)]),
+);
+
 /** Decodes and validates a record's value; anything else becomes issues for a dead-letter table. */
 export function decodeEvent(value: Buffer | null): Result<NonoEvent> {
   if (value === null) return fail([{ field: '', message: 'record has no value (tombstone)' }]);
@@ -259,7 +283,15 @@ export function decodeEvent(value: Buffer | null): Result<NonoEvent> {
   } catch (error) {
     return fail([{ field: '', message: `not JSON: ${(error as Error).message}` }]);
   }
+  const type = (json as { type?: unknown } | null)?.type;
+  const check = typeof type === 'string' ? COMPLETE_CHECKS.get(type) : undefined;
+  if (check?.is(json) === true) return ok(json as NonoEvent);
   return parseEvent(json);
+}
+
+/** The event types `decodeEvent` checks without copying (for tests). */
+export function completeCheckedTypes(): string[] {
+  return [...COMPLETE_CHECKS.keys()];
 }
 
 /**

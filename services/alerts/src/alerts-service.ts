@@ -90,7 +90,13 @@ export async function startAlerts(
   const httpSender = new HttpChannelSender({ timeoutMs: config.deliveryTimeoutMs, now: () => clock.now() });
   const dispatcher = new NotificationDispatcher({
     store,
-    senders: { webhook: httpSender, slack: httpSender, email: emailSender },
+    senders: {
+      webhook: httpSender,
+      slack: httpSender,
+      teams: httpSender,
+      'google-chat': httpSender,
+      email: emailSender,
+    },
     retry: {
       initialMs: config.retryInitialMs,
       maxMs: config.retryMaxMs,

@@ -5,6 +5,7 @@ import { ApiUnreachable, get, setToken, token, whoAmI } from './api.js';
 import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
+import { auditView } from './views/audit.js';
 import { executionsView } from './views/executions.js';
 import { groupsView } from './views/groups.js';
 import { overviewView } from './views/overview.js';
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^#\/groups$/, () => groupsView(), 'groups'],
   [/^#\/tokens$/, () => tokensView(), 'tokens'],
   [/^#\/alerts$/, () => alertsView(), 'alerts'],
+  [/^#\/audit(?:\?.*)?$/, () => auditView(), 'audit'],
   [/^(?:#\/tasks)?$|^#?\/?$/, () => tasksView(), 'tasks'],
 ];
 

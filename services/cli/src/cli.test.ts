@@ -619,6 +619,33 @@ describe('cluster and history views', () => {
     expect(api.requests[0]?.query.get('taskId')).toBe('nightly');
   });
 
+  it('nono audit names alert rule changes rule:<id>, and --rule and --subject ask for them', async () => {
+    api.on('GET /audit', {
+      status: 200,
+      body: {
+        items: [
+          {
+            at: '2026-11-22T10:00:00.000Z',
+            subject: 'alert-rule',
+            taskId: null,
+            ruleId: 'pay-fails',
+            type: 'nono.alert-rule.updated.v1',
+            actorId: 'admin:abc',
+            revision: 2,
+          },
+        ],
+        nextCursor: null,
+      },
+    });
+    const run = await cli.run('audit', '--rule', 'pay-fails', '--subject', 'alert-rule');
+    expect(run.stdout).toMatch(/rule:pay-fails\s+updated\s+admin:abc\s+2/);
+    expect(api.requests[0]?.query.get('ruleId')).toBe('pay-fails');
+    expect(api.requests[0]?.query.get('subject')).toBe('alert-rule');
+    const bad = await cli.run('audit', '--subject', 'rules');
+    expect(bad.code).toBe(ExitCode.Usage);
+    expect(bad.stderr).toContain('--subject "rules" is not valid: expected task or alert-rule');
+  });
+
   it('nono history rebuild says it is not available and how to do it', async () => {
     const run = await cli.run('history', 'rebuild');
     expect(run.code).toBe(ExitCode.Unsupported);

@@ -6,6 +6,7 @@ import { type HistoryConfig } from './config.js';
 import { DEFAULT_LEDGER, buildHttpApp } from './http/http-app.js';
 import { KafkaProjector } from './projector/kafka-projector.js';
 import { LagTracker } from './projector/lag-tracker.js';
+import { projectedTopics } from './projector/projected-topics.js';
 import { ProjectorMetrics } from './projector/projector-metrics.js';
 import { LiveRebuilder } from './rebuild/live-rebuilder.js';
 import { LiveDatabase } from './store/live-database.js';
@@ -37,7 +38,7 @@ export async function startHistory(
     log: (level, message, extra) => log[level](extra, message),
   });
   await ensureTopics(kafka, topics, config.common.kafkaReplication);
-  const topicList = [topics.tasks, topics.executions, topics.cluster];
+  const topicList = projectedTopics(topics);
   const projector = new KafkaProjector({
     kafka,
     groupId: config.groupId,

@@ -3,10 +3,21 @@ import { type AlertChannel } from '@nono/domain';
 import { request } from 'undici';
 import { type NotificationContent } from '../rules/alert-engine.js';
 import { type ChannelSender, DeliveryError } from './channel-sender.js';
-import { slackPayload, webhookPayload } from './payloads.js';
+import { googleChatPayload, slackPayload, teamsPayload, webhookPayload } from './payloads.js';
+
+type HttpChannel = Exclude<AlertChannel, { kind: 'email' }>;
+
+/** The JSON body each HTTP channel kind is sent. */
+const PAYLOADS: Readonly<Record<HttpChannel['kind'], (content: NotificationContent) => unknown>> = {
+  webhook: webhookPayload,
+  slack: slackPayload,
+  teams: teamsPayload,
+  'google-chat': googleChatPayload,
+};
 
 /**
- * Webhook and Slack-compatible channels: a JSON POST. Every request carries the
+ * The HTTP channels (webhook, Slack, Microsoft Teams, Google Chat): a JSON POST of the
+ * kind's payload to the channel's URL. Every request carries the
  * notification's idempotency key (`Idempotency-Key`, and `webhook-id` of the Standard
  * Webhooks specification, with its timestamp and, when the channel has a secret, its
  * HMAC-SHA256 signature), so a receiver can drop a repeat. Any 2xx is accepted.
@@ -22,7 +33,7 @@ export class HttpChannelSender implements ChannelSender {
 
   async send(channel: AlertChannel, content: NotificationContent): Promise<void> {
     if (channel.kind === 'email') throw new DeliveryError('not an HTTP channel');
-    const body = JSON.stringify(channel.kind === 'slack' ? slackPayload(content) : webhookPayload(content));
+    const body = JSON.stringify(PAYLOADS[channel.kind](content));
     const timestamp = String(Math.floor(this.#now() / 1000));
     const headers: Record<string, string> = {
       'content-type': 'application/json',

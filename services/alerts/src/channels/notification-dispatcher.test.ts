@@ -58,7 +58,7 @@ describe('NotificationDispatcher', () => {
     engine.apply(executionFact('pay', T0, 'failed'), T0);
     const dispatcher = new NotificationDispatcher({
       store,
-      senders: { webhook: sender, slack: sender, email: sender },
+      senders: { webhook: sender, slack: sender, teams: sender, 'google-chat': sender, email: sender },
       retry: RETRY,
       clock,
       log: createLogger('test', 'silent'),

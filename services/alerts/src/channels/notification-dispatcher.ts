@@ -5,6 +5,16 @@ import { type AlertStore, type NotificationRow } from '../store/alert-store.js';
 import { type RetryPolicy, retryDelayMs } from './backoff.js';
 import { type ChannelSender } from './channel-sender.js';
 
+/** One delivery attempt and what to record of it. */
+interface Attempt {
+  readonly id: number;
+  readonly row: NotificationRow;
+  readonly channel: AlertChannel['kind'];
+  readonly outcome: 'sent' | 'retry' | 'failed';
+  readonly error?: string;
+  readonly change: Partial<Omit<NotificationRow, 'id'>>;
+}
+
 export interface DispatcherOptions {
   readonly store: AlertStore;
   readonly senders: Readonly<Record<AlertChannel['kind'], ChannelSender>>;
@@ -79,36 +89,69 @@ export class NotificationDispatcher {
       if (this.#stopped) return;
       const due = store.dueNotifications(clock.now(), concurrency * 4);
       if (due.length === 0) return;
-      for (let i = 0; i < due.length; i += concurrency)
-        await Promise.all(due.slice(i, i + concurrency).map((row) => this.#deliver(row)));
+      for (let i = 0; i < due.length; i += concurrency) {
+        const attempts = await Promise.all(due.slice(i, i + concurrency).map((row) => this.#deliver(row)));
+        // One transaction for the group: a commit per notification cost more than its request.
+        // A crash before it sends the group again, under the same keys (at least once, as before).
+        store.transaction(() => {
+          for (const { id, change } of attempts) store.updateNotification(id, change);
+        });
+        for (const attempt of attempts) this.#report(attempt);
+      }
     }
   }
 
-  async #deliver(row: NotificationRow): Promise<void> {
-    const { store, clock, log, retry, senders, onOutcome } = this.#options;
+  /** Sends one notification; answers what to record of the attempt. */
+  async #deliver(row: NotificationRow): Promise<Attempt> {
+    const { clock, retry, senders } = this.#options;
     const channel = JSON.parse(row.channel) as AlertChannel;
     const content = JSON.parse(row.content) as NotificationContent;
     const attempts = row.attempts + 1;
     try {
       await senders[channel.kind].send(channel, content);
-      store.updateNotification(row.id, { state: 'sent', attempts, sentAt: clock.now(), lastError: null });
-      onOutcome?.(channel.kind, 'sent');
+      return {
+        id: row.id,
+        row,
+        channel: channel.kind,
+        outcome: 'sent',
+        change: { state: 'sent', attempts, sentAt: clock.now(), lastError: null },
+      };
     } catch (error) {
       const now = clock.now();
       const message = error instanceof Error ? error.message : String(error);
       const giveUp = now - row.createdAt >= retry.giveUpAfterMs;
-      store.updateNotification(row.id, {
-        state: giveUp ? 'failed' : 'pending',
-        attempts,
-        lastError: message.slice(0, 1000),
-        nextAttemptAt: now + retryDelayMs(retry, attempts, row.idempotencyKey),
-      });
-      onOutcome?.(channel.kind, giveUp ? 'failed' : 'retry');
-      log.warn(
-        { key: row.idempotencyKey, channel: channel.kind, attempts, err: message, gaveUp: giveUp },
-        giveUp ? 'notification failed for good' : 'notification not delivered: will retry',
-      );
+      return {
+        id: row.id,
+        row,
+        channel: channel.kind,
+        outcome: giveUp ? 'failed' : 'retry',
+        error: message,
+        change: {
+          state: giveUp ? 'failed' : 'pending',
+          attempts,
+          lastError: message.slice(0, 1000),
+          nextAttemptAt: now + retryDelayMs(retry, attempts, row.idempotencyKey),
+        },
+      };
     }
+  }
+
+  #report(attempt: Attempt): void {
+    const { log, onOutcome } = this.#options;
+    onOutcome?.(attempt.channel, attempt.outcome);
+    if (attempt.outcome === 'sent') return;
+    log.warn(
+      {
+        key: attempt.row.idempotencyKey,
+        channel: attempt.channel,
+        attempts: attempt.change.attempts,
+        err: attempt.error,
+        gaveUp: attempt.outcome === 'failed',
+      },
+      attempt.outcome === 'failed'
+        ? 'notification failed for good'
+        : 'notification not delivered: will retry',
+    );
   }
 
   async stop(): Promise<void> {

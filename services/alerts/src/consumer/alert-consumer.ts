@@ -1,5 +1,6 @@
+import { StoredOffsetConsumer, inChunks } from '@nono/projection';
 import { type Logger } from '@nono/runtime';
-import { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import { type EachBatchPayload, type Kafka } from 'kafkajs';
 import { type AlertStore } from '../store/alert-store.js';
 import { type BatchEvaluator } from './batch-evaluator.js';
 
@@ -17,69 +18,47 @@ export interface AlertConsumerOptions {
   readonly onEvaluated?: (topic: string, evaluated: number, deadLettered: number) => void;
 }
 
-/** Records per transaction: bounds the event loop stall of one chunk (see history's chunked-batch.ts). */
+/** Records per transaction: bounds the event loop stall of one chunk (see `inChunks`). */
 const CHUNK_RECORDS = 1_000;
 
 /**
- * Feeds Kafka batches to the BatchEvaluator. As in history, the database owns the position:
- * on every assignment the consumer seeks each partition to the offset stored in SQLite (0
- * for a fresh file); Kafka's committed offsets are never used (autoCommit off).
+ * Feeds Kafka batches to the BatchEvaluator. As in history, the database owns the position
+ * (StoredOffsetConsumer): every assignment seeks each partition to the offset stored in
+ * SQLite (0 for a fresh file); Kafka's committed offsets are never used.
  */
 export class AlertConsumer {
   readonly #options: AlertConsumerOptions;
-  readonly #consumer: Consumer;
-  readonly #admin: Admin;
-  #joined = false;
+  readonly #consumer: StoredOffsetConsumer;
 
   constructor(options: AlertConsumerOptions) {
     this.#options = options;
-    this.#consumer = options.kafka.consumer({
+    this.#consumer = new StoredOffsetConsumer({
+      kafka: options.kafka,
       groupId: options.groupId,
-      allowAutoTopicCreation: false,
-      // A restarted service waits for its killed predecessor to leave the group: keep it short.
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 20_000,
-      heartbeatInterval: 1_000,
+      topics: options.topics,
+      storedOffset: (topic, partition) => options.store.nextOffset(topic, partition),
+      eachBatch: (payload) => this.#onBatch(payload),
+      log: options.log,
     });
-    this.#admin = options.kafka.admin();
   }
 
-  async start(): Promise<void> {
-    const { store, topics, log } = this.#options;
-    await this.#admin.connect();
-    await this.#consumer.connect();
-    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
-      for (const [topic, partitions] of Object.entries(payload.memberAssignment))
-        for (const partition of partitions)
-          this.#consumer.seek({ topic, partition, offset: String(store.nextOffset(topic, partition) ?? 0) });
-      this.#joined = true;
-      log.info(
-        { assignment: payload.memberAssignment },
-        'partitions assigned: resuming from the stored offsets',
-      );
-    });
-    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
-      log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
-    });
-    await this.#consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#onBatch(payload),
-    });
+  start(): Promise<void> {
+    return this.#consumer.start();
   }
 
   async #onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
     const { evaluator, log, onCommitted, onEvaluated } = this.#options;
-    for (let from = 0; from < batch.messages.length; from += CHUNK_RECORDS) {
-      if (!payload.isRunning() || payload.isStale()) return;
-      const messages = batch.messages.slice(from, from + CHUNK_RECORDS);
+    await inChunks(payload, CHUNK_RECORDS, (messages) => {
       const outcome = evaluator.evaluate(
         batch.topic,
         batch.partition,
-        messages.map((message) => ({ offset: Number(message.offset), value: message.value })),
+        messages.map((message) => ({
+          offset: Number(message.offset),
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value,
+        })),
       );
       for (const dead of outcome.deadLetters)
         log.warn(
@@ -87,11 +66,8 @@ export class AlertConsumer {
           'record dead-lettered',
         );
       onEvaluated?.(batch.topic, outcome.evaluated, outcome.deadLetters.length);
-      payload.resolveOffset(messages.at(-1)?.offset ?? batch.lastOffset());
       onCommitted();
-      await payload.heartbeat();
-    }
-    payload.resolveOffset(batch.lastOffset());
+    });
   }
 
   /**
@@ -99,26 +75,15 @@ export class AlertConsumer {
    * check run on a backlog would hold against a task the successes it has not read yet.
    */
   async caughtUp(): Promise<boolean> {
-    if (!this.#joined) return false;
-    const topic = this.#options.executionsTopic;
-    const ends = await this.#admin.fetchTopicOffsets(topic);
-    return ends.every(
-      ({ partition, high }) => (this.#options.store.nextOffset(topic, partition) ?? 0) >= Number(high),
-    );
+    return (await this.#consumer.unread([this.#options.executionsTopic])) === 0;
   }
 
   /** Records on the consumed topics not evaluated yet; undefined before the first assignment. */
-  async lag(): Promise<number | undefined> {
-    if (!this.#joined) return undefined;
-    let lag = 0;
-    for (const topic of this.#options.topics)
-      for (const { partition, high } of await this.#admin.fetchTopicOffsets(topic))
-        lag += Math.max(0, Number(high) - (this.#options.store.nextOffset(topic, partition) ?? 0));
-    return lag;
+  lag(): Promise<number | undefined> {
+    return this.#consumer.unread();
   }
 
-  async stop(): Promise<void> {
-    await this.#consumer.disconnect();
-    await this.#admin.disconnect();
+  stop(): Promise<void> {
+    return this.#consumer.stop();
   }
 }

@@ -1,10 +1,13 @@
 import { type Clock, type FieldIssue } from '@nono/domain';
 import { decodeEvent } from '@nono/events';
 import { type AlertEngine } from '../rules/alert-engine.js';
+import { isExecutionEvent } from '../rules/conditions.js';
 import { type AlertStore } from '../store/alert-store.js';
 
 export interface SourceRecord {
   readonly offset: number;
+  /** Kept in a dead letter with the value. */
+  readonly key?: string | null;
   readonly value: Buffer | null;
 }
 
@@ -59,17 +62,25 @@ export class BatchEvaluator {
             topic,
             partition,
             offset: record.offset,
+            key: record.key ?? null,
+            value: record.value === null ? null : record.value.toString('utf8'),
             issues: decoded.issues,
             at: now,
           });
           deadLetters.push({ offset: record.offset, issues: decoded.issues });
           continue;
         }
-        if (!this.#store.markProcessed(decoded.value.id, now)) {
+        const event = decoded.value;
+        // An execution fact under its nominal instant (factKey): facts come roughly in instant order,
+        // so the ids land at the right edge of the B-tree instead of on a random page each.
+        const fresh = isExecutionEvent(event)
+          ? this.#store.markFactProcessed(event.id, Date.parse(event.data.nominalTime), now)
+          : this.#store.markProcessed(event.id, now);
+        if (!fresh) {
           duplicates += 1;
           continue;
         }
-        this.#engine.apply(decoded.value, now);
+        this.#engine.apply(event, now);
         evaluated += 1;
       }
       if (last >= 0) this.#store.saveOffset(topic, partition, last + 1);

@@ -1,24 +1,27 @@
 import { type AlertRule, type SchedulerTask, parseStoredAlertRule, parseStoredTask } from '@nono/domain';
+import { Bookkeeping, type DeadLetter, TableCodec } from '@nono/projection';
 import type Database from 'better-sqlite3';
 import { and, asc, desc, eq, lt, lte, sql } from 'drizzle-orm';
 import { type OpenDatabase } from './open-database.js';
 import {
   type AlertState,
   alerts,
-  deadLetters,
   deadManMarks,
   eventOutbox,
   notifications,
-  processedEvents,
   rules,
   schedulerMembers,
   succeededInstants,
-  taskDefinitions,
   taskOutcomes,
 } from './schema.js';
 import { type Member } from '../rules/membership.js';
 
 export type AlertRow = typeof alerts.$inferSelect;
+/** What decides whether an occurrence on an open alert notifies again, and where its row is. */
+export type OpenAlertCounters = Pick<
+  AlertRow,
+  'id' | 'occurrences' | 'notifications' | 'lastNotifiedAt' | 'acknowledgedAt' | 'silencedUntil'
+> & { readonly rowid: number };
 export type NotificationRow = typeof notifications.$inferSelect;
 export type NewNotification = Omit<typeof notifications.$inferInsert, 'id'>;
 
@@ -50,8 +53,12 @@ export class AlertStore {
    */
   readonly #statements = new Map<string, Database.Statement>();
 
+  /** Offsets, processed event ids and dead letters (libs/projection). */
+  readonly #bookkeeping: Bookkeeping;
+
   constructor(open: OpenDatabase) {
     this.#open = open;
+    this.#bookkeeping = new Bookkeeping(open.sqlite);
   }
 
   #statement(sqlText: string): Database.Statement {
@@ -100,19 +107,36 @@ export class AlertStore {
   // --- alerts ---
 
   openAlert(ruleId: string, taskId: string): AlertRow | undefined {
-    const row = this.#statement(
-      `SELECT * FROM alerts WHERE rule_id = ? AND task_id = ? AND state = 'open'`,
-    ).get(ruleId, taskId) as AlertRecord | undefined;
-    return row === undefined ? undefined : alertOf(row);
+    return this.#statement(SELECT_OPEN_ALERT).get(ruleId, taskId) as AlertRow | undefined;
+  }
+
+  /** The open alert of a rule and task, only what decides whether an occurrence notifies again. */
+  openAlertCounters(ruleId: string, taskId: string): OpenAlertCounters | undefined {
+    return this.#statement(
+      `SELECT rowid AS rowid, id, occurrences, notifications, last_notified_at AS lastNotifiedAt,
+              acknowledged_at AS acknowledgedAt, silenced_until AS silencedUntil
+         FROM alerts WHERE rule_id = ? AND task_id = ? AND state = 'open'`,
+    ).get(ruleId, taskId) as OpenAlertCounters | undefined;
+  }
+
+  /**
+   * An occurrence that counts on an open alert without notifying. By the row's rowid, read
+   * in the same transaction: no descent of the index of random alert ids.
+   */
+  countOccurrence(alert: OpenAlertCounters, occurrences: number, at: number): void {
+    this.#statement(`UPDATE alerts SET occurrences = ?, updated_at = ? WHERE rowid = ?`).run(
+      occurrences,
+      at,
+      alert.rowid,
+    );
   }
 
   openAlertsOf(filter: { taskId: string } | { ruleId: string }): AlertRow[] {
-    const rows = (
+    return (
       'taskId' in filter
-        ? this.#statement(`SELECT * FROM alerts WHERE task_id = ? AND state = 'open'`).all(filter.taskId)
-        : this.#statement(`SELECT * FROM alerts WHERE rule_id = ? AND state = 'open'`).all(filter.ruleId)
-    ) as AlertRecord[];
-    return rows.map(alertOf);
+        ? this.#statement(SELECT_OPEN_ALERTS_OF_TASK).all(filter.taskId)
+        : this.#statement(SELECT_OPEN_ALERTS_OF_RULE).all(filter.ruleId)
+    ) as AlertRow[];
   }
 
   findAlert(id: string): AlertRow | undefined {
@@ -136,20 +160,13 @@ export class AlertStore {
   }
 
   insertAlert(row: AlertRow): void {
-    const record = recordOf(row);
-    const columns = Object.keys(record);
-    this.#statement(
-      `INSERT INTO alerts (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
-    ).run(record);
+    this.#statement(INSERT_ALERT).run(ALERT.values(row));
   }
 
+  /** Sets the fields of `change` (one statement per set of fields, prepared once). */
   updateAlert(id: string, change: Partial<Omit<AlertRow, 'id'>>): void {
-    const record = recordOf(change);
-    const columns = Object.keys(record);
-    this.#statement(`UPDATE alerts SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`).run({
-      ...record,
-      id,
-    });
+    const keys = Object.keys(change);
+    this.#statement(ALERT.updateSql(keys, ['id'])).run([...ALERT.values(change, keys), id]);
   }
 
   // --- outboxes ---
@@ -185,13 +202,9 @@ export class AlertStore {
   }
 
   dueNotifications(now: number, limit: number): NotificationRow[] {
-    return this.#open.db
-      .select()
-      .from(notifications)
-      .where(and(eq(notifications.state, 'pending'), lte(notifications.nextAttemptAt, now)))
-      .orderBy(asc(notifications.nextAttemptAt), asc(notifications.id))
-      .limit(limit)
-      .all();
+    return this.#statement(SELECT_DUE_NOTIFICATIONS)
+      .all(now, limit)
+      .map((row) => NOTIFICATION.decode(row));
   }
 
   /** When the earliest pending notification is due, if any is pending. */
@@ -205,8 +218,10 @@ export class AlertStore {
     );
   }
 
+  /** Sets the fields of `change`: after every delivery attempt (one statement per set of fields, prepared once). */
   updateNotification(id: number, change: Partial<Omit<NotificationRow, 'id'>>): void {
-    this.#open.db.update(notifications).set(change).where(eq(notifications.id, id)).run();
+    const keys = Object.keys(change);
+    this.#statement(NOTIFICATION.updateSql(keys, ['id'])).run([...NOTIFICATION.values(change, keys), id]);
   }
 
   notificationsOf(alertId: string): NotificationRow[] {
@@ -236,14 +251,14 @@ export class AlertStore {
     ).run(taskId, at, eventId, task === undefined ? null : JSON.stringify(task));
   }
 
+  /** A task's definition history, oldest first: read once per task by the engine (a first event of each). */
   definitionsOf(taskId: string): { at: number; task: SchedulerTask | undefined }[] {
-    return this.#open.db
-      .select({ at: taskDefinitions.at, task: taskDefinitions.task })
-      .from(taskDefinitions)
-      .where(eq(taskDefinitions.taskId, taskId))
-      .orderBy(asc(taskDefinitions.at))
-      .all()
-      .map((row) => ({ at: row.at, task: row.task === null ? undefined : parseTask(row.task) }));
+    return (
+      this.#statement(`SELECT at, task FROM task_definitions WHERE task_id = ? ORDER BY at`).all(taskId) as {
+        at: number;
+        task: string | null;
+      }[]
+    ).map((row) => ({ at: row.at, task: row.task === null ? undefined : parseTask(row.task) }));
   }
 
   /** Tasks whose latest definition exists (not deleted). */
@@ -274,7 +289,7 @@ export class AlertStore {
     );
   }
 
-  /** Adds `delta` to a task's failure streak (or resets it with `reset`); answers the new streak. */
+  /** Counts one more final failure in a task's streak, or resets it (`reset`); answers the streak. */
   bumpStreak(taskId: string, reset: boolean): number {
     const row = this.#statement(
       `INSERT INTO task_streaks (task_id, consecutive_failures) VALUES (?, ?)
@@ -348,12 +363,12 @@ export class AlertStore {
 
   /** Records an event id; false when it was already recorded (the same fact published twice). */
   markProcessed(eventId: string, at: number): boolean {
-    return (
-      this.#statement(`INSERT INTO processed_events (event_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`).run(
-        eventId,
-        at,
-      ).changes > 0
-    );
+    return this.#bookkeeping.markProcessed(eventId, at);
+  }
+
+  /** `markProcessed` for an execution fact, keyed by its nominal instant (factKey). */
+  markFactProcessed(eventId: string, nominalTime: number, at: number): boolean {
+    return this.#bookkeeping.markFactProcessed(eventId, nominalTime, at);
   }
 
   /**
@@ -364,10 +379,7 @@ export class AlertStore {
    */
   forgetOld(now: number, keep: { dedupeMs: number; successMs: number; deliveredMs: number }): void {
     this.transaction(() => {
-      this.#open.db
-        .delete(processedEvents)
-        .where(lt(processedEvents.at, now - keep.dedupeMs))
-        .run();
+      this.#bookkeeping.forgetProcessedBefore(now - keep.dedupeMs);
       this.#open.db
         .delete(succeededInstants)
         .where(lt(succeededInstants.nominalTime, now - keep.successMs))
@@ -384,25 +396,15 @@ export class AlertStore {
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
-    const row = this.#statement(
-      `SELECT next_offset AS next FROM consumer_offsets WHERE topic = ? AND partition = ?`,
-    ).get(topic, partition) as { next: number } | undefined;
-    return row?.next;
+    return this.#bookkeeping.nextOffset(topic, partition);
   }
 
   saveOffset(topic: string, partition: number, nextOffset: number): void {
-    this.#statement(
-      `INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
-       ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
-    ).run(topic, partition, nextOffset);
+    this.#bookkeeping.saveOffset(topic, partition, nextOffset);
   }
 
-  deadLetter(entry: { topic: string; partition: number; offset: number; issues: unknown; at: number }): void {
-    this.#open.db
-      .insert(deadLetters)
-      .values({ ...entry, issues: JSON.stringify(entry.issues) })
-      .onConflictDoNothing()
-      .run();
+  deadLetter(entry: DeadLetter): void {
+    this.#bookkeeping.deadLetter(entry);
   }
 }
 
@@ -419,17 +421,13 @@ function parseTask(json: string): SchedulerTask {
   return parsed.value;
 }
 
-/** An alerts row as SQLite returns it (snake_case columns). */
-type AlertRecord = Record<string, unknown>;
-
-const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** The column names and values of (part of) an alert, for the raw statements. */
-function recordOf(row: Partial<AlertRow>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([key, value]) => [snake(key), value]));
-}
-
-function alertOf(record: AlertRecord): AlertRow {
-  return Object.fromEntries(Object.entries(record).map(([key, value]) => [camel(key), value])) as AlertRow;
-}
+/** The SQL of the hot statements on these tables, derived from their drizzle definitions. */
+const ALERT = new TableCodec(alerts);
+const NOTIFICATION = new TableCodec(notifications);
+// Built once: #statement finds a prepared statement by its text, which a template literal would build again on every call.
+const SELECT_OPEN_ALERT = `SELECT ${ALERT.selectList()} FROM alerts WHERE rule_id = ? AND task_id = ? AND state = 'open'`;
+const SELECT_OPEN_ALERTS_OF_TASK = `SELECT ${ALERT.selectList()} FROM alerts WHERE task_id = ? AND state = 'open'`;
+const SELECT_OPEN_ALERTS_OF_RULE = `SELECT ${ALERT.selectList()} FROM alerts WHERE rule_id = ? AND state = 'open'`;
+const SELECT_DUE_NOTIFICATIONS = `SELECT ${NOTIFICATION.selectList()} FROM notifications
+  WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`;
+const INSERT_ALERT = ALERT.insertSql();

@@ -2,10 +2,14 @@ import { type AlertConditionKind, type AlertResolveReason } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
+// The bookkeeping tables, defined once for every service that keeps a database of the topics.
+export { consumerOffsets, deadLetters, processedEvents, projectionMeta } from '@nono/projection';
+
 /**
  * The alerts database: rules, alerts, the two outboxes (alert events for Kafka,
  * notifications for channels) and what the consumer needs to judge conditions (task
- * definitions, succeeded instants, failure streaks), with the consumer's offsets. Instants
+ * definitions, succeeded instants, failure streaks), with the consumer's bookkeeping
+ * (offsets, processed event ids, dead letters: libs/projection). Instants
  * are epoch milliseconds. Changing this file means `npx drizzle-kit generate` in
  * services/alerts and committing the new migration under drizzle/.
  */
@@ -56,6 +60,10 @@ export const alerts = sqliteTable(
       .where(sql`${table.state} = 'open'`),
     index('alerts_state_opened').on(table.state, sql`${table.openedAt} desc`),
     index('alerts_task_opened').on(table.taskId, sql`${table.openedAt} desc`),
+    // A task's open alerts, read for every success: resolved ones (kept for months) are not in it.
+    index('alerts_open_task')
+      .on(table.taskId)
+      .where(sql`${table.state} = 'open'`),
   ],
 );
 
@@ -163,33 +171,4 @@ export const deadManMarks = sqliteTable(
     checkedUntil: integer('checked_until').notNull(),
   },
   (table) => [primaryKey({ columns: [table.ruleId, table.taskId] })],
-);
-
-export const processedEvents = sqliteTable('processed_events', {
-  eventId: text('event_id').primaryKey(),
-  at: integer('at').notNull(),
-});
-
-export const consumerOffsets = sqliteTable(
-  'consumer_offsets',
-  {
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    /** The offset of the next record to evaluate (Kafka's committed-offset convention). */
-    nextOffset: integer('next_offset').notNull(),
-  },
-  (table) => [primaryKey({ columns: [table.topic, table.partition] })],
-);
-
-export const deadLetters = sqliteTable(
-  'dead_letters',
-  {
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    offset: integer('offset').notNull(),
-    issues: text('issues').notNull(),
-    at: integer('at').notNull(),
-  },
-  (table) => [uniqueIndex('dead_letters_record').on(table.topic, table.partition, table.offset)],
 );

@@ -30,6 +30,13 @@ export function alertsView() {
       {},
       h('h2', {}, 'Alerts'),
       h(
+        'p',
+        { class: 'muted' },
+        'Who created, changed or deleted which rule: ',
+        h('a', { href: '#/audit?subject=alert-rule', id: 'rule-changes' }, 'rule changes'),
+        '.',
+      ),
+      h(
         'form',
         { class: 'filters', onsubmit: (e) => (e.preventDefault(), void view.refresh().catch(sayError)) },
         state,
@@ -279,6 +286,28 @@ export function describeCondition(condition) {
   }
 }
 
+const CHANNEL_NAMES = {
+  webhook: 'webhook',
+  slack: 'Slack',
+  teams: 'Microsoft Teams',
+  'google-chat': 'Google Chat',
+};
+
+/**
+ * A channel in words: its kind and where it goes. Only the host of a URL is shown: chat
+ * webhook URLs carry their credentials in the path or the query.
+ */
+export function describeChannel(channel) {
+  if (channel.kind === 'email') return `email to ${channel.to.join(', ')}`;
+  let host = '?';
+  try {
+    host = new URL(channel.url).host;
+  } catch {
+    // A stored rule's URL was checked when it was written; '?' only if that ever changes.
+  }
+  return `${CHANNEL_NAMES[channel.kind] ?? channel.kind} (${host})`;
+}
+
 /** The rules whose scope takes in `task`, as a table (the task page). */
 export async function rulesOfTask(task) {
   const { rules } = await get('/alerts/rules');
@@ -307,7 +336,7 @@ export async function rulesOfTask(task) {
         h(
           'td',
           {},
-          rule.channels.length === 0 ? 'nobody (events only)' : rule.channels.map((c) => c.kind).join(', '),
+          rule.channels.length === 0 ? 'nobody (events only)' : rule.channels.map(describeChannel).join(', '),
           rule.renotifyEveryMs > 0
             ? h('span', { class: 'muted' }, `, again every ${formatMs(rule.renotifyEveryMs)} while it recurs`)
             : null,

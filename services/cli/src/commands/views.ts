@@ -1,4 +1,5 @@
 import { EXECUTION_STATUSES } from '@nono/domain/execution-status';
+import { AUDIT_SUBJECTS } from '@nono/domain';
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { type CommandContext } from '../context.js';
@@ -167,34 +168,60 @@ export function registerViewCommands(program: Command, context: () => CommandCon
 
   program
     .command('audit')
-    .description('who changed, paused, resumed, deleted or triggered what, newest first')
+    .description(
+      'who changed, paused, resumed, deleted or triggered which task, and who changed which alert rule, newest first',
+    )
     .option('-t, --task <id>', 'only this task')
+    .option('-r, --rule <id>', "only this alert rule's changes")
+    .option('--subject <subject>', `only entries about: ${AUDIT_SUBJECTS.join(' or ')}`)
     .option('--actor <id>', 'only this actor (role:hash-prefix)')
     .option('--since <when>', 'only since: 30s, 15m, 2h, 7d or an RFC 3339 instant')
     .option('-n, --limit <n>', 'how many (1-500)', positiveInt(500), 20)
-    .action(async (options: { task?: string; actor?: string; since?: string; limit: number }) => {
-      const ctx = context();
-      const from = options.since === undefined ? undefined : parseSince(options.since, ctx.io.now());
-      const { body } = await (
-        await ctx.client()
-      ).get<Page<Row>>('/audit', {
-        query: { taskId: options.task, actor: options.actor, from, limit: options.limit },
-      });
-      ctx.print(body.items, () =>
-        body.items.length === 0
-          ? 'no audit entries (yet)\n'
-          : renderTable(
-              ['AT', 'TASK', 'WHAT', 'ACTOR', 'REVISION'],
-              body.items.map((a) => [
-                a['at'],
-                a['taskId'],
-                shortType(a['type']),
-                a['actorId'],
-                a['revision'],
-              ]),
-            ),
-      );
-    });
+    .action(
+      async (options: {
+        task?: string;
+        rule?: string;
+        subject?: string;
+        actor?: string;
+        since?: string;
+        limit: number;
+      }) => {
+        const ctx = context();
+        if (options.subject !== undefined && !(AUDIT_SUBJECTS as readonly string[]).includes(options.subject))
+          throw new CliError(
+            ExitCode.Usage,
+            `--subject "${options.subject}" is not valid: expected ${AUDIT_SUBJECTS.join(' or ')}`,
+          );
+        const from = options.since === undefined ? undefined : parseSince(options.since, ctx.io.now());
+        const { body } = await (
+          await ctx.client()
+        ).get<Page<Row>>('/audit', {
+          query: {
+            subject: options.subject,
+            taskId: options.task,
+            ruleId: options.rule,
+            actor: options.actor,
+            from,
+            limit: options.limit,
+          },
+        });
+        ctx.print(body.items, () =>
+          body.items.length === 0
+            ? 'no audit entries (yet)\n'
+            : renderTable(
+                ['AT', 'SUBJECT', 'WHAT', 'ACTOR', 'REVISION'],
+                body.items.map((a) => [
+                  a['at'],
+                  // Alert rule ids cannot hold a colon, nor can task ids: "rule:<id>" names one unambiguously.
+                  a['subject'] === 'alert-rule' ? `rule:${String(a['ruleId'])}` : a['taskId'],
+                  shortType(a['type']),
+                  a['actorId'],
+                  a['revision'],
+                ]),
+              ),
+        );
+      },
+    );
 
   program
     .command('ledger')
@@ -245,7 +272,9 @@ export function registerViewCommands(program: Command, context: () => CommandCon
 
 /** `nono.task.paused.v1` → `paused`. */
 function shortType(type: unknown): string {
-  return typeof type === 'string' ? type.replace(/^nono\.task\./, '').replace(/\.v\d+$/, '') : '-';
+  return typeof type === 'string'
+    ? type.replace(/^nono\.(task|alert-rule)\./, '').replace(/\.v\d+$/, '')
+    : '-';
 }
 
 interface LedgerBody {

@@ -3,6 +3,7 @@ import { type Clock } from '@nono/domain';
 import { createKafka, topicNames } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 import { type HistoryConfig } from '../config.js';
+import { projectedTopics } from '../projector/projected-topics.js';
 import { buildFreshDatabase } from '../rebuild/build-fresh-database.js';
 import { type RebuildStatus } from '../rebuild/live-rebuilder.js';
 import { type RebuildProgress, formatProgress } from '../rebuild/rebuild-progress.js';
@@ -25,7 +26,7 @@ export async function rebuildDatabase(
   const built = await buildFreshDatabase({
     kafka,
     brokers: config.common.kafkaBrokers,
-    topics: [topics.tasks, topics.executions, topics.cluster],
+    topics: projectedTopics(topics),
     target: config.dbFile,
     clock: deps.clock,
     log: deps.log,

@@ -1,6 +1,6 @@
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
-import { type SourceBatch } from '../projector/source-record.js';
+import { type SourceBatch, sourceBatchOf } from '../projector/source-record.js';
 
 export interface DrainOptions {
   readonly kafka: Kafka;
@@ -76,15 +76,7 @@ export async function drainTopics(options: DrainOptions): Promise<{ records: num
         const messages = batch.messages.filter((message) => Number(message.offset) < end);
         try {
           if (messages.length > 0) {
-            options.onBatch({
-              topic: batch.topic,
-              partition: batch.partition,
-              records: messages.map((message) => ({
-                offset: Number(message.offset),
-                key: message.key?.toString('utf8') ?? null,
-                value: message.value,
-              })),
-            });
+            options.onBatch(sourceBatchOf(batch, messages));
             records += messages.length;
           }
         } catch (error) {

@@ -1,19 +1,15 @@
-import { createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HistoryQueries } from '../store/history-queries.js';
 import { type OpenDatabase } from '../store/open-database.js';
 import { generateStream } from '../testing/event-stream.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
-import { hashToken } from './admin-auth.js';
 import { projectEvents } from '../testing/project-events.js';
-import { buildHttpApp } from './http-app.js';
-
-const READ_TOKEN = 'history-read-secret';
+import { READ_HEADERS, queryApp } from '../testing/query-app.js';
 
 /** A query as the API makes it: with its read token. */
 const get = (options: { url: string; headers?: Record<string, string> }) =>
-  app.inject({ ...options, headers: { authorization: `Bearer ${READ_TOKEN}`, ...options.headers } });
+  app.inject({ ...options, headers: { ...READ_HEADERS, ...options.headers } });
 
 let open: OpenDatabase;
 let app: FastifyInstance;
@@ -24,13 +20,7 @@ beforeAll(async () => {
   const events = generateStream({ executions: 600, tasks: 6 });
   projectEvents(open.db, events);
   queries = new HistoryQueries(open.db);
-  app = buildHttpApp({
-    queries,
-    readTokenHashes: [Buffer.from(hashToken(READ_TOKEN), 'hex')],
-    registry: createMetricsRegistry('history-test'),
-    readiness: () => ({ ready: true, detail: {} }),
-  });
-  await app.ready();
+  app = await queryApp(open.db, { queries });
 });
 
 afterAll(async () => {
@@ -252,7 +242,7 @@ describe('bad parameters are 400 (malformed) or 422 (impossible) problem+json, n
     const response = await app.inject({
       method: method as 'POST',
       url,
-      headers: { authorization: `Bearer ${READ_TOKEN}` },
+      headers: READ_HEADERS,
     });
     expect(response.statusCode).toBe(405);
     expect(response.headers['allow']).toBe(allow);

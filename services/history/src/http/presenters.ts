@@ -69,20 +69,26 @@ export const AUDIT_COLUMNS = [
   'detail',
   'before',
   'after',
+  // Added with alert rule changes, last so that CSV columns keep their positions.
+  'subject',
+  'ruleId',
 ] as const;
 
+/** An audit entry: `subject` says what it is about; `taskId` or `ruleId` names it (the other is null). */
 export function presentAudit(row: AuditRecord): Record<(typeof AUDIT_COLUMNS)[number], unknown> {
   return {
     eventId: row.eventId,
     at: instant(row.at),
-    taskId: row.taskId,
+    taskId: row.subject === 'task' ? row.taskId : null,
     type: row.type,
     actorId: row.actorId,
     actorKind: row.actorKind,
     revision: row.revision,
-    detail: row.detail,
+    detail: row.subject === 'task' ? row.detail : null,
     before: row.before,
     after: row.after,
+    subject: row.subject,
+    ruleId: row.subject === 'alert-rule' ? row.ruleId : null,
   };
 }
 

@@ -2,7 +2,7 @@ import { ManualClock, type NonoEvent, createEvent, formatInstant, parseInstant }
 import Database from 'better-sqlite3';
 import { encodeEvent } from '@nono/events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventKey, factKey } from '../store/event-key.js';
+import { eventKey, factKey } from '@nono/projection';
 import { type OpenDatabase } from '../store/open-database.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { executionMeta, generateStream, seededRandom as random } from '../testing/event-stream.js';
@@ -75,8 +75,8 @@ describe('BatchProjector', () => {
       },
     );
     const outcome = projector.project({ topic: 't', partition: 0, records: records([alert]) });
-    expect(outcome).toMatchObject({ projected: 1, deadLettered: 0, nextOffset: 1 });
-    for (const table of ['executions', 'task_audit', 'scheduler_events', 'dead_letters'])
+    expect(outcome).toMatchObject({ projected: 0, ignored: 1, deadLettered: 0, nextOffset: 1 });
+    for (const table of ['executions', 'task_audit', 'scheduler_events', 'dead_letters', 'processed_events'])
       expect(count(open, table)).toBe(0);
   });
 

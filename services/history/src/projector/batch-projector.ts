@@ -1,6 +1,6 @@
 import { type Clock, type FieldIssue, type NonoEvent } from '@nono/domain';
 import { decodeValue } from './event-decoder.js';
-import { projectEvent } from './event-projection.js';
+import { keepsNothingOf, projectEvent } from './event-projection.js';
 import { executionFactOf, isExecutionEvent, nominalTimeOf } from './execution-fact.js';
 import { ProjectionBatch } from './projection-batch.js';
 import { RecordProjectionError, describeFailure, isInfrastructureFailure } from './projection-failure.js';
@@ -13,6 +13,8 @@ export interface BatchOutcome {
   readonly deadLettered: number;
   /** Records below the stored offset: already in this database (a redelivery after a rebalance or crash). */
   readonly skipped: number;
+  /** Valid events history keeps nothing of (alert transitions: see keepsNothingOf). */
+  readonly ignored: number;
   /** The stored next offset after the batch, or undefined when the batch was entirely stale. */
   readonly nextOffset: number | undefined;
   readonly deadLetters: readonly { readonly offset: number; readonly issues: readonly FieldIssue[] }[];
@@ -69,6 +71,7 @@ export class BatchProjector {
       let projected = 0;
       let duplicates = 0;
       let skipped = 0;
+      let ignored = 0;
       let last = -1;
       const deadLetters: { offset: number; issues: readonly FieldIssue[] }[] = [];
       const deadLetter = (record: SourceRecord, issues: readonly FieldIssue[]): void => {
@@ -93,6 +96,10 @@ export class BatchProjector {
         const decoded = record.decoded ?? decodeValue(record.value, true);
         if (decoded.kind === 'invalid') {
           deadLetter(record, decoded.issues);
+          continue;
+        }
+        if (decoded.kind === 'event' && keepsNothingOf(decoded.event)) {
+          ignored += 1;
           continue;
         }
         const apply = (): boolean => {
@@ -134,7 +141,15 @@ export class BatchProjector {
       }
       const nextOffset = last >= 0 ? last + 1 : undefined;
       if (nextOffset !== undefined) store.saveOffset(batch.topic, batch.partition, nextOffset);
-      return { projected, duplicates, deadLettered: deadLetters.length, skipped, nextOffset, deadLetters };
+      return {
+        projected,
+        duplicates,
+        deadLettered: deadLetters.length,
+        skipped,
+        ignored,
+        nextOffset,
+        deadLetters,
+      };
     });
   }
 }

@@ -1,6 +1,16 @@
-import { type NonoEvent, parseInstant } from '@nono/domain';
+import { type Actor, type NonoEvent, parseInstant } from '@nono/domain';
 import { executionFactOf, isExecutionEvent } from './execution-fact.js';
 import { type ProjectionBatch } from './projection-batch.js';
+
+/**
+ * Whether history keeps nothing of an event: the alert transitions, which share the alerts
+ * topic with the rule changes history does keep. They are passed over without recording
+ * their ids (nothing could count twice), so the many transitions of a busy alerts service
+ * cost no row.
+ */
+export function keepsNothingOf(event: NonoEvent): boolean {
+  return event.type.startsWith('nono.alert.');
+}
 
 /**
  * Projects one validated, not-yet-seen event into the batch (merged with the other facts
@@ -20,14 +30,8 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
     case 'nono.task.deleted.v1': {
       const data = event.data;
       store.saveAudit({
-        eventId: event.id,
+        ...changeOf(event, data),
         taskId: data.taskId,
-        type: event.type,
-        actorId: data.actor.id,
-        actorKind: data.actor.kind,
-        revision: data.revision,
-        before: 'before' in data ? data.before : null,
-        after: 'after' in data ? data.after : null,
         detail: 'note' in data && data.note !== undefined ? { note: data.note } : null,
         at,
       });
@@ -54,11 +58,13 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       store.saveSchedulerEvent({ eventId: event.id, schedulerId, type: event.type, detail, at });
       return;
     }
-    // Alert transitions and alert rule changes live on their own topic, which history does not
-    // read; one found on a topic it does read is valid and recorded as seen, but history keeps nothing of it.
     case 'nono.alert-rule.defined.v1':
     case 'nono.alert-rule.updated.v1':
-    case 'nono.alert-rule.deleted.v1':
+    case 'nono.alert-rule.deleted.v1': {
+      store.saveRuleAudit({ ...changeOf(event, event.data), ruleId: event.data.ruleId, at });
+      return;
+    }
+    // Never reached through BatchProjector, which passes over them (keepsNothingOf).
     case 'nono.alert.opened.v1':
     case 'nono.alert.renotified.v1':
     case 'nono.alert.resolved.v1':
@@ -78,4 +84,33 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       return unhandled;
     }
   }
+}
+
+/** Who changed what, from a change's audit fact (a task's or an alert rule's): the columns both audit tables share. */
+function changeOf(
+  event: NonoEvent,
+  data: {
+    readonly actor: Actor;
+    readonly revision: number;
+    readonly before?: unknown;
+    readonly after?: unknown;
+  },
+): {
+  eventId: string;
+  type: string;
+  actorId: string;
+  actorKind: string;
+  revision: number;
+  before: unknown;
+  after: unknown;
+} {
+  return {
+    eventId: event.id,
+    type: event.type,
+    actorId: data.actor.id,
+    actorKind: data.actor.kind,
+    revision: data.revision,
+    before: data.before ?? null,
+    after: data.after ?? null,
+  };
 }

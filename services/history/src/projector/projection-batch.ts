@@ -14,7 +14,12 @@ import {
   mergeAttempt,
   mergeExecution,
 } from './execution-merge.js';
-import { type AuditRow, type ProjectionStore, type SchedulerEventRow } from './projection-store.js';
+import {
+  type AuditRow,
+  type ProjectionStore,
+  type RuleAuditRow,
+  type SchedulerEventRow,
+} from './projection-store.js';
 
 interface PendingExecution {
   readonly before: ExecutionRow | undefined;
@@ -78,6 +83,10 @@ export class ProjectionBatch {
 
   saveAudit(row: AuditRow): void {
     this.#store.saveAudit(row);
+  }
+
+  saveRuleAudit(row: RuleAuditRow): void {
+    this.#store.saveRuleAudit(row);
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {

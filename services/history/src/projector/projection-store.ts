@@ -1,11 +1,10 @@
-import { type FieldIssue } from '@nono/domain';
+import { Bookkeeping, type DeadLetter, type StoredOffset, TableCodec } from '@nono/projection';
 import type Database from 'better-sqlite3';
 import { AbsenceFilter } from '../store/absence-filter.js';
 import { DeferredEventIds } from '../store/deferred-event-ids.js';
-import { eventKey, factKey } from '../store/event-key.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
-  consumerOffsets,
+  alertRuleAudit,
   executionAttempts,
   executions,
   ownerActions,
@@ -13,19 +12,20 @@ import {
   taskAudit,
   taskDailyStats,
 } from '../store/schema.js';
-import { TableCodec } from '../store/table-codec.js';
 import { type DailyContribution } from './daily-contribution.js';
 import { type AttemptRow, type ExecutionRow } from './execution-merge.js';
 import { type ExecutionFact } from './execution-fact.js';
 import { ownerActionOf } from './owner-action.js';
 
 export type AuditRow = typeof taskAudit.$inferInsert;
+export type RuleAuditRow = typeof alertRuleAudit.$inferInsert;
 export type SchedulerEventRow = typeof schedulerEvents.$inferInsert;
 
 const executionCodec = new TableCodec(executions);
 const attemptCodec = new TableCodec(executionAttempts);
 const dailyCodec = new TableCodec(taskDailyStats);
 const auditCodec = new TableCodec(taskAudit);
+const ruleAuditCodec = new TableCodec(alertRuleAudit);
 const schedulerEventCodec = new TableCodec(schedulerEvents);
 const actionCodec = new TableCodec(ownerActions);
 
@@ -37,9 +37,6 @@ const ATTEMPT_MUTABLE = attemptCodec.keys.filter((key) => key !== 'executionId' 
 const DAILY_SUMS = dailyCodec.keys.filter(
   (key) => key !== 'taskId' && key !== 'day' && key !== 'durationMaxMs',
 );
-
-/** Canonical UUIDs per statement when writing a rebuild's deferred event ids. */
-const DEFERRED_SLICE = 50_000;
 
 /** JSON columns as drizzle's `mode: 'json'` stores them (the queries read them through drizzle). */
 const json = (value: unknown): string | null =>
@@ -60,15 +57,8 @@ export class ProjectionStore {
   readonly #deferredIds: DeferredEventIds | undefined;
   /** Nesting of `transaction` / `savepoint` calls (the deferred ids' journal is settled at 0). */
   #depth = 0;
-  readonly #selectOffset: Database.Statement<[string, number], number>;
-  readonly #selectOffsets: Database.Statement<[], { topic: string; partition: number; nextOffset: number }>;
-  readonly #upsertOffset: Database.Statement<[string, number, number]>;
-  readonly #insertProcessed: Database.Statement<[Buffer | string]>;
-  readonly #selectProcessed: Database.Statement<[Buffer | string], number>;
-  /** Facts of executions nominally at or before this instant may carry a bare-id key from before migration 0002. */
-  readonly #bareFactKeysUntil: number | undefined;
-  readonly #insertProcessedUuids: Database.Statement<[string]>;
-  readonly #insertDeadLetter: Database.Statement<unknown[]>;
+  /** Offsets, processed event ids and dead letters (libs/projection). */
+  readonly #bookkeeping: Bookkeeping;
   readonly #selectExecution: Database.Statement<[string], unknown>;
   readonly #insertExecution: Database.Statement<unknown[]>;
   readonly #updateExecution: Database.Statement<unknown[]>;
@@ -77,6 +67,7 @@ export class ProjectionStore {
   readonly #updateAttempt: Database.Statement<unknown[]>;
   readonly #addDailyStats: Database.Statement<unknown[]>;
   readonly #insertAudit: Database.Statement<unknown[]>;
+  readonly #insertRuleAudit: Database.Statement<unknown[]>;
   readonly #insertSchedulerEvent: Database.Statement<unknown[]>;
   readonly #insertAction: Database.Statement<unknown[]>;
 
@@ -95,37 +86,7 @@ export class ProjectionStore {
         ? { executions: new AbsenceFilter(), attempts: new AbsenceFilter() }
         : undefined;
     this.#deferredIds = options.freshFile === true ? new DeferredEventIds() : undefined;
-    this.#selectOffset = sqlite
-      .prepare<[string, number], number>(
-        'select next_offset from consumer_offsets where topic = ? and partition = ?',
-      )
-      .pluck();
-    this.#selectOffsets = sqlite.prepare(
-      `select ${new TableCodec(consumerOffsets).selectList()} from consumer_offsets order by topic, partition`,
-    );
-    this.#upsertOffset = sqlite.prepare(
-      'insert into consumer_offsets (topic, partition, next_offset) values (?, ?, ?) ' +
-        'on conflict (topic, partition) do update set next_offset = excluded.next_offset',
-    );
-    this.#insertProcessed = sqlite.prepare(
-      'insert into processed_events (event_id) values (?) on conflict do nothing',
-    );
-    this.#selectProcessed = sqlite
-      .prepare<[Buffer | string], number>('select 1 from processed_events where event_id = ?')
-      .pluck();
-    this.#bareFactKeysUntil =
-      sqlite
-        .prepare<[], number>("select value from projection_meta where key = 'bare_fact_keys_until'")
-        .pluck()
-        .get() ?? undefined;
-    this.#insertProcessedUuids = sqlite.prepare(
-      "insert into processed_events (event_id) select unhex(value, '-') from json_each(?) where true " +
-        'on conflict do nothing',
-    );
-    this.#insertDeadLetter = sqlite.prepare(
-      'insert into dead_letters (topic, partition, offset, key, value, issues, at) values (?, ?, ?, ?, ?, ?, ?) ' +
-        'on conflict do nothing',
-    );
+    this.#bookkeeping = new Bookkeeping(sqlite);
     this.#selectExecution = sqlite.prepare(
       `select ${executionCodec.selectList()} from executions where ${executionCodec.whereSql(['executionId'])}`,
     );
@@ -147,6 +108,7 @@ export class ProjectionStore {
       ),
     );
     this.#insertAudit = sqlite.prepare(auditCodec.insertSql('on conflict do nothing'));
+    this.#insertRuleAudit = sqlite.prepare(ruleAuditCodec.insertSql('on conflict do nothing'));
     this.#insertSchedulerEvent = sqlite.prepare(schedulerEventCodec.insertSql('on conflict do nothing'));
     // The earliest event time wins, so the row does not depend on which copy arrived first.
     this.#insertAction = sqlite.prepare(
@@ -193,67 +155,38 @@ export class ProjectionStore {
     const deferred = this.#deferredIds?.drain();
     if (deferred === undefined) return;
     const { uuids, others } = deferred;
-    this.#sqlite.transaction(() => {
-      // unhex(id, '-') is eventKey's 16 bytes; in slices of JSON arrays, not a statement call per id.
-      for (let from = 0; from < uuids.length; from += DEFERRED_SLICE)
-        this.#insertProcessedUuids.run(JSON.stringify(uuids.slice(from, from + DEFERRED_SLICE)));
-      for (const id of others) this.#insertProcessed.run(eventKey(id));
-    })();
+    this.#sqlite.transaction(() => this.#bookkeeping.recordProcessedIds(uuids, others))();
   }
 
   nextOffset(topic: string, partition: number): number | undefined {
-    return this.#selectOffset.get(topic, partition);
+    return this.#bookkeeping.nextOffset(topic, partition);
   }
 
-  storedOffsets(): { topic: string; partition: number; nextOffset: number }[] {
-    return this.#selectOffsets.all();
+  storedOffsets(): StoredOffset[] {
+    return this.#bookkeeping.storedOffsets();
   }
 
   saveOffset(topic: string, partition: number, nextOffset: number): void {
-    this.#upsertOffset.run(topic, partition, nextOffset);
+    this.#bookkeeping.saveOffset(topic, partition, nextOffset);
   }
 
   /** Records the event id; false when it was already projected (a republished duplicate). */
   markProcessed(eventId: string): boolean {
     if (this.#deferredIds !== undefined) return this.#deferredIds.add(eventId);
-    return this.#insertProcessed.run(eventKey(eventId)).changes === 1;
+    return this.#bookkeeping.markProcessed(eventId);
   }
 
   /**
    * `markProcessed` for an execution fact, keyed by its execution's nominal instant and its
-   * id (factKey: inserts near the B-tree's right edge instead of at random). Also in a
-   * fresh file: those inserts are cheap, so only other events' ids are deferred.
+   * id (factKey). Also in a fresh file: those inserts are cheap, so only other events' ids
+   * are deferred.
    */
   markFactProcessed(eventId: string, nominalTime: number): boolean {
-    const bareUntil = this.#bareFactKeysUntil;
-    // A fact projected before migration 0002 was recorded under its bare id: a read, not a write.
-    if (
-      bareUntil !== undefined &&
-      nominalTime <= bareUntil &&
-      this.#selectProcessed.get(eventKey(eventId)) === 1
-    )
-      return false;
-    return this.#insertProcessed.run(factKey(eventId, nominalTime)).changes === 1;
+    return this.#bookkeeping.markFactProcessed(eventId, nominalTime);
   }
 
-  deadLetter(entry: {
-    topic: string;
-    partition: number;
-    offset: number;
-    key: string | null;
-    value: string | null;
-    issues: readonly FieldIssue[];
-    at: number;
-  }): void {
-    this.#insertDeadLetter.run(
-      entry.topic,
-      entry.partition,
-      entry.offset,
-      entry.key,
-      entry.value,
-      JSON.stringify(entry.issues),
-      entry.at,
-    );
+  deadLetter(entry: DeadLetter): void {
+    this.#bookkeeping.deadLetter(entry);
   }
 
   execution(executionId: string): ExecutionRow | undefined {
@@ -307,6 +240,12 @@ export class ProjectionStore {
         after: json(row.after),
         detail: json(row.detail),
       }),
+    );
+  }
+
+  saveRuleAudit(row: RuleAuditRow): void {
+    this.#insertRuleAudit.run(
+      ruleAuditCodec.values({ ...row, before: json(row.before), after: json(row.after) }),
     );
   }
 

@@ -1,4 +1,5 @@
 import { type FieldIssue, type NonoEvent } from '@nono/domain';
+import { type KafkaMessage } from 'kafkajs';
 import { type ExecutionFact } from './execution-fact.js';
 
 /**
@@ -24,4 +25,20 @@ export interface SourceBatch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly SourceRecord[];
+}
+
+/** A kafkajs batch's records as the projector takes them (the key as text, the value raw). */
+export function sourceBatchOf(
+  batch: { readonly topic: string; readonly partition: number },
+  messages: readonly KafkaMessage[],
+): SourceBatch {
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    records: messages.map((message) => ({
+      offset: Number(message.offset),
+      key: message.key?.toString('utf8') ?? null,
+      value: message.value,
+    })),
+  };
 }

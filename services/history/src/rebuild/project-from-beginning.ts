@@ -2,7 +2,7 @@ import { type Clock } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
 import { type BatchOutcome, type BatchProjector } from '../projector/batch-projector.js';
-import { CHUNK_RECORDS } from '../projector/chunked-batch.js';
+import { CHUNK_RECORDS } from '../projector/kafka-projector.js';
 import { type ProjectionStore } from '../projector/projection-store.js';
 import { decodeChunk } from './decoded-chunk.js';
 import { type RebuildProgress, ratePerSecond } from './rebuild-progress.js';
@@ -132,7 +132,8 @@ export async function projectFromBeginning(
           finish(error instanceof Error ? error : new Error('projection failed', { cause: error }));
           return;
         }
-        const projected = outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped;
+        const projected =
+          outcome.projected + outcome.duplicates + outcome.deadLettered + outcome.skipped + outcome.ignored;
         records += projected;
         positions.set(key, lastOffset + 1);
         options.onChunk?.(projected);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ProjectionStore } from '../projector/projection-store.js';
 import { openMemoryDatabase } from '../testing/memory-store.js';
 import { DeferredEventIds } from './deferred-event-ids.js';
-import { eventKey } from './event-key.js';
+import { eventKey } from '@nono/projection';
 
 describe('DeferredEventIds', () => {
   it('drains canonical UUIDs in key order, other ids apart', () => {

@@ -1,10 +1,12 @@
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
+import { type AuditSubject } from '@nono/domain';
 import { type LedgerFacts, readLedgerFacts } from './ledger-reads.js';
 import { type HistoryDb } from './open-database.js';
 import { percentile } from './percentile.js';
 import {
   type ExecutionStatus,
+  alertRuleAudit,
   executionAttempts,
   executions,
   schedulerEvents,
@@ -14,7 +16,11 @@ import {
 
 export type ExecutionRecord = typeof executions.$inferSelect;
 export type AttemptRecord = typeof executionAttempts.$inferSelect;
-export type AuditRecord = typeof taskAudit.$inferSelect;
+export type TaskAuditRecord = typeof taskAudit.$inferSelect;
+export type RuleAuditRecord = typeof alertRuleAudit.$inferSelect;
+/** An audit entry: a task change or trigger, or an alert rule change. */
+export type AuditRecord =
+  ({ readonly subject: 'task' } & TaskAuditRecord) | ({ readonly subject: 'alert-rule' } & RuleAuditRecord);
 export type SchedulerEventRecord = typeof schedulerEvents.$inferSelect;
 export type DailyStatsRecord = typeof taskDailyStats.$inferSelect;
 
@@ -37,7 +43,9 @@ export interface ExecutionFilter {
 }
 
 export interface AuditFilter {
+  readonly subject?: AuditSubject;
   readonly taskId?: string;
+  readonly ruleId?: string;
   readonly actor?: string;
   readonly from?: number;
   readonly to?: number;
@@ -243,24 +251,47 @@ export class HistoryQueries {
     }));
   }
 
+  /**
+   * Task and alert rule audit entries, newest first: a page of each table (each read along
+   * its own `(…, at desc, event_id desc)` index) merged in the same order, so one keyset
+   * cursor pages through both. A task filter reads only task entries, a rule filter only
+   * rule changes.
+   */
   listAudit(filter: AuditFilter): { rows: AuditRecord[]; more: boolean } {
-    const rows = this.#db
-      .select()
-      .from(taskAudit)
-      .where(
-        and(
-          filter.taskId === undefined ? undefined : eq(taskAudit.taskId, filter.taskId),
-          filter.actor === undefined ? undefined : eq(taskAudit.actorId, filter.actor),
-          filter.from === undefined ? undefined : gte(taskAudit.at, filter.from),
-          filter.to === undefined ? undefined : lt(taskAudit.at, filter.to),
-          filter.after === undefined
-            ? undefined
-            : sql`(${taskAudit.at}, ${taskAudit.eventId}) < (${filter.after.at}, ${filter.after.id})`,
-        ),
-      )
-      .orderBy(desc(taskAudit.at), desc(taskAudit.eventId))
-      .limit(filter.limit + 1)
-      .all();
+    const wanted = filter.limit + 1;
+    const tasks: AuditRecord[] =
+      filter.subject === 'alert-rule' || filter.ruleId !== undefined
+        ? []
+        : this.#db
+            .select()
+            .from(taskAudit)
+            .where(
+              and(
+                filter.taskId === undefined ? undefined : eq(taskAudit.taskId, filter.taskId),
+                ...auditRange(taskAudit, filter),
+              ),
+            )
+            .orderBy(desc(taskAudit.at), desc(taskAudit.eventId))
+            .limit(wanted)
+            .all()
+            .map((row) => ({ subject: 'task', ...row }));
+    const rules: AuditRecord[] =
+      filter.subject === 'task' || filter.taskId !== undefined
+        ? []
+        : this.#db
+            .select()
+            .from(alertRuleAudit)
+            .where(
+              and(
+                filter.ruleId === undefined ? undefined : eq(alertRuleAudit.ruleId, filter.ruleId),
+                ...auditRange(alertRuleAudit, filter),
+              ),
+            )
+            .orderBy(desc(alertRuleAudit.at), desc(alertRuleAudit.eventId))
+            .limit(wanted)
+            .all()
+            .map((row) => ({ subject: 'alert-rule', ...row }));
+    const rows = [...tasks, ...rules].sort(newestFirst).slice(0, wanted);
     return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
   }
 
@@ -287,4 +318,25 @@ export class HistoryQueries {
 
 function pct(sorted: readonly number[], p: number): number | null {
   return percentile(sorted, p) ?? null;
+}
+
+/** The actor, range and keyset conditions of an audit page, on either audit table. */
+function auditRange(
+  table: typeof taskAudit | typeof alertRuleAudit,
+  filter: AuditFilter,
+): (SQL | undefined)[] {
+  return [
+    filter.actor === undefined ? undefined : eq(table.actorId, filter.actor),
+    filter.from === undefined ? undefined : gte(table.at, filter.from),
+    filter.to === undefined ? undefined : lt(table.at, filter.to),
+    filter.after === undefined
+      ? undefined
+      : sql`(${table.at}, ${table.eventId}) < (${filter.after.at}, ${filter.after.id})`,
+  ];
+}
+
+/** SQLite's order of the audit indexes: `at` descending, then the event id descending (binary). */
+function newestFirst(a: AuditRecord, b: AuditRecord): number {
+  if (a.at !== b.at) return b.at - a.at;
+  return a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0;
 }

@@ -12,7 +12,7 @@ import { ProjectionStore } from '../projector/projection-store.js';
 import { type SourceRecord } from '../projector/source-record.js';
 import { generateStream } from '../testing/event-stream.js';
 import { PROJECTED_TABLES, dumpTables } from '../testing/table-dump.js';
-import { eventKey } from './event-key.js';
+import { eventKey } from '@nono/projection';
 import { MIGRATIONS_FOLDER, openDatabase } from './open-database.js';
 
 describe('migration 0001 (processed event ids as 16-byte keys)', () => {
@@ -89,10 +89,14 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       update processed_events set event_id = substr(event_id, 7) where length(event_id) = 22;
       drop table projection_meta;
       drop table owner_actions;
+      drop table alert_rule_audit;
+      alter table processed_events drop column at;
       delete from __drizzle_migrations where created_at >= ${MIGRATION_0002_AT};
     `);
-    // Migration 0003 starts owner_actions empty (it is not derived from the other tables).
-    const tables = PROJECTED_TABLES.filter((table) => table !== 'owner_actions');
+    // Migrations 0003 and 0004 start their tables empty (they are not derived from the other tables).
+    const tables = PROJECTED_TABLES.filter(
+      (table) => table !== 'owner_actions' && table !== 'alert_rule_audit',
+    );
     const before = dumpTables(first.sqlite, tables);
     first.close();
 

@@ -1,6 +1,6 @@
 import { type ExecutionStatus } from '@nono/domain';
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
  * The history database: a projection of the Kafka topics. Every instant is stored as
@@ -11,6 +11,8 @@ import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from
 
 // The statuses are part of history's query contract, shared with the API (libs/domain).
 export { EXECUTION_STATUSES, type ExecutionStatus } from '@nono/domain';
+// The bookkeeping tables, defined once for every service that keeps a database of the topics.
+export { consumerOffsets, deadLetters, processedEvents, projectionMeta } from '@nono/projection';
 
 export const executions = sqliteTable(
   'executions',
@@ -94,6 +96,31 @@ export const taskAudit = sqliteTable(
   ],
 );
 
+/**
+ * The audit facts of alert rule changes (`nono.alert-rule.*` on the alerts topic, written by
+ * services/alerts): who created, replaced or deleted which rule, and the rule before and
+ * after. Kept apart from `task_audit`, whose rows are about a task; `GET /audit` lists both.
+ */
+export const alertRuleAudit = sqliteTable(
+  'alert_rule_audit',
+  {
+    eventId: text('event_id').primaryKey(),
+    ruleId: text('rule_id').notNull(),
+    type: text('type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    revision: integer('revision').notNull(),
+    before: text('before', { mode: 'json' }),
+    after: text('after', { mode: 'json' }),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('alert_rule_audit_rule_at').on(table.ruleId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('alert_rule_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('alert_rule_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+  ],
+);
+
 export const schedulerEvents = sqliteTable(
   'scheduler_events',
   {
@@ -134,53 +161,6 @@ export const taskDailyStats = sqliteTable(
     primaryKey({ columns: [table.taskId, table.day] }),
     index('task_daily_stats_day').on(table.day),
   ],
-);
-
-/**
- * The ids of the events already projected: the idempotency key of the projection. A
- * canonical (lowercase) UUID is stored as its 16 bytes, any other id as its text (see
- * `eventKey`), in a WITHOUT ROWID table (one B-tree instead of a table plus an index).
- * drizzle cannot declare WITHOUT ROWID: migration 0001 creates the table by hand.
- */
-export const processedEvents = sqliteTable('processed_events', {
-  eventId: blob('event_id', { mode: 'buffer' }).primaryKey(),
-});
-
-/**
- * Settings of the projection itself. `bare_fact_keys_until`: written by migration 0002 when
- * it found processed events. Execution facts are keyed by nominal instant and id since then
- * (`factKey`), so a fact of an execution nominally at or before this instant is also looked
- * up under its bare id, which is how it was recorded before.
- */
-export const projectionMeta = sqliteTable('projection_meta', {
-  key: text('key').primaryKey(),
-  value: integer('value').notNull(),
-});
-
-export const consumerOffsets = sqliteTable(
-  'consumer_offsets',
-  {
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    /** The offset of the next record to project (Kafka's committed-offset convention). */
-    nextOffset: integer('next_offset').notNull(),
-  },
-  (table) => [primaryKey({ columns: [table.topic, table.partition] })],
-);
-
-export const deadLetters = sqliteTable(
-  'dead_letters',
-  {
-    id: integer('id').primaryKey({ autoIncrement: true }),
-    topic: text('topic').notNull(),
-    partition: integer('partition').notNull(),
-    offset: integer('offset').notNull(),
-    key: text('key'),
-    value: text('value'),
-    issues: text('issues', { mode: 'json' }).notNull(),
-    at: integer('at').notNull(),
-  },
-  (table) => [uniqueIndex('dead_letters_record').on(table.topic, table.partition, table.offset)],
 );
 
 /**

@@ -7,19 +7,16 @@ import {
   scheduledExecutionId,
   uuidV5,
 } from '@nono/domain';
-import { createMetricsRegistry } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HistoryQueries } from '../../store/history-queries.js';
 import { type OpenDatabase } from '../../store/open-database.js';
 import { executionMeta, taskFor } from '../../testing/event-stream.js';
 import { openMemoryDatabase } from '../../testing/memory-store.js';
 import { projectEvents } from '../../testing/project-events.js';
-import { hashToken } from '../admin-auth.js';
-import { DEFAULT_LEDGER, buildHttpApp } from '../http-app.js';
+import { READ_HEADERS, queryApp } from '../../testing/query-app.js';
+import { DEFAULT_LEDGER } from '../http-app.js';
 
-const READ_TOKEN = 'history-read-secret';
-const reader = { authorization: `Bearer ${READ_TOKEN}` };
+const reader = READ_HEADERS;
 
 /**
  * The ledger over HTTP, from events projected by the real projector: a task every minute,
@@ -104,14 +101,7 @@ beforeAll(async () => {
     ...[T0 - 2 * MIN, T0 - MIN, T0].flatMap((nominal, n) => fire(nominal, 's1', n + 1, undefined, LIMITED)),
   ];
   projectEvents(open.db, events);
-  app = buildHttpApp({
-    queries: new HistoryQueries(open.db),
-    readTokenHashes: [Buffer.from(hashToken(READ_TOKEN), 'hex')],
-    registry: createMetricsRegistry('history-test'),
-    readiness: () => ({ ready: true, detail: {} }),
-    ledger: { ...DEFAULT_LEDGER, clock: new ManualClock(T0 + 10 * MIN) },
-  });
-  await app.ready();
+  app = await queryApp(open.db, { ledger: { ...DEFAULT_LEDGER, clock: new ManualClock(T0 + 10 * MIN) } });
 });
 
 afterAll(async () => {

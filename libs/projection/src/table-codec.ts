@@ -5,7 +5,7 @@ type Value = string | number | bigint | Buffer | null;
 
 /**
  * The SQL and the value mapping of one drizzle table, for raw better-sqlite3 statements on
- * the projector's hot path. Filling drizzle's placeholders and its entity checks cost about
+ * a service's hot path. Filling drizzle's placeholders and its entity checks cost about
  * as much as running the statements; positional parameters in column order cost nothing.
  * Everything is derived from the drizzle schema, so the schema stays the one definition.
  */

@@ -7,7 +7,7 @@ const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  * nono derives is, as its 16 bytes (a third of the text's size, so a smaller and faster
  * B-tree); any other id as its text. SQLite orders and compares blobs and text apart, and
  * only the canonical spelling is packed, so two different ids never share a key.
- * Migration 0001 converts stored ids with the same rule.
+ * Migrations that convert stored ids (history's 0001, alerts' 0002) use the same rule.
  */
 export function eventKey(eventId: string): Buffer | string {
   return CANONICAL_UUID.test(eventId) ? Buffer.from(eventId.replaceAll('-', ''), 'hex') : eventId;
@@ -25,7 +25,7 @@ export function eventKey(eventId: string): Buffer | string {
  * (executionEventId), and an execution's nominal instant is part of its identity (the
  * execution id is derived from it, or fixed by the claim of a manual trigger), so every
  * copy of a fact has the same key. Lengths keep the forms apart: 16 bytes is a bare id
- * (other events, and facts projected before migration 0002), 22 bytes a prefixed one.
+ * (other events, and facts recorded before a database keyed them by instant: projection_meta), 22 bytes a prefixed one.
  */
 export function factKey(eventId: string, nominalTime: number): Buffer | string {
   if (!CANONICAL_UUID.test(eventId)) return eventId;

@@ -1,0 +1,1 @@
+CREATE INDEX `alerts_open_task` ON `alerts` (`task_id`) WHERE "alerts"."state" = 'open';
