@@ -1,14 +1,7 @@
 import { calendarDocument } from '@nono/coordination';
 import { type Calendar, type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildTask,
-  collectEvents,
-  layout,
-  putTask,
-  type TestCluster,
-  startTestCluster,
-} from '../support/cluster.js';
+import { buildTask, layout, putTask, type TestCluster, startClusterWithFacts } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
 
 /**
@@ -18,16 +11,13 @@ import { eventually, isolate } from '../support/fixtures.js';
  */
 describe('exclusion calendars', () => {
   let cluster: TestCluster;
-  let collected: { events: NonoEvent[]; stop(): Promise<void> };
+  let facts: NonoEvent[];
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    cluster = await startTestCluster(await isolate('calendars'), { schedulers: ['c1'] });
-    collected = await collectEvents(cluster.iso, cluster.iso.topics.executions);
+    ({ cluster, facts, stop } = await startClusterWithFacts(await isolate('calendars'), ['c1']));
   });
-  afterAll(async () => {
-    await collected?.stop();
-    await cluster?.stop();
-  });
+  afterAll(() => stop?.());
 
   const calendar = (dates: string[], revision: number): Calendar => ({
     name: 'maintenance',
@@ -57,7 +47,7 @@ describe('exclusion calendars', () => {
       }),
     );
     const skipped = () =>
-      collected.events.filter(
+      facts.filter(
         (e) =>
           e.type === 'nono.execution.skipped.v1' &&
           e.subject === 'closed' &&
@@ -66,9 +56,7 @@ describe('exclusion calendars', () => {
     await eventually(async () => (skipped().length >= 4 ? true : undefined), 20_000, 'four calendar skips');
     expect((await worker.calls()).filter((c) => c.taskId === 'closed')).toEqual([]);
     expect((skipped()[0]?.data as { detail: string }).detail).toBe('excluded by calendar maintenance');
-    expect(
-      collected.events.filter((e) => e.type === 'nono.execution.fired.v1' && e.subject === 'closed'),
-    ).toEqual([]);
+    expect(facts.filter((e) => e.type === 'nono.execution.fired.v1' && e.subject === 'closed')).toEqual([]);
 
     // The calendar emptied: the scheduler's watch applies it, and the next instants fire.
     const { stat } = await zk.get(layout.calendar('maintenance'));
@@ -81,7 +69,7 @@ describe('exclusion calendars', () => {
     );
     // No instant is both skipped and fired.
     const skippedIds = new Set(skipped().map((e) => (e.data as { executionId: string }).executionId));
-    const firedIds = collected.events
+    const firedIds = facts
       .filter((e) => e.type === 'nono.execution.fired.v1' && e.subject === 'closed')
       .map((e) => (e.data as { executionId: string }).executionId);
     expect(firedIds.filter((id) => skippedIds.has(id))).toEqual([]);

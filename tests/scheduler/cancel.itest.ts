@@ -1,14 +1,7 @@
 import { cancelRequestDocument } from '@nono/coordination';
 import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildTask,
-  collectEvents,
-  layout,
-  putTask,
-  type TestCluster,
-  startTestCluster,
-} from '../support/cluster.js';
+import { buildTask, layout, putTask, type TestCluster, startClusterWithFacts } from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
 
 /**
@@ -17,16 +10,13 @@ import { eventually, isolate } from '../support/fixtures.js';
  */
 describe('cancel a running execution', () => {
   let cluster: TestCluster;
-  let collected: { events: NonoEvent[]; stop(): Promise<void> };
+  let facts: NonoEvent[];
+  let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    cluster = await startTestCluster(await isolate('cancel'), { schedulers: ['k1'] });
-    collected = await collectEvents(cluster.iso, cluster.iso.topics.executions);
+    ({ cluster, facts, stop } = await startClusterWithFacts(await isolate('cancel'), ['k1']));
   });
-  afterAll(async () => {
-    await collected?.stop();
-    await cluster?.stop();
-  });
+  afterAll(() => stop?.());
 
   it('aborts the call, records cancelled with the actor and note, and does not retry', async () => {
     const { zk, worker } = cluster;
@@ -55,8 +45,7 @@ describe('cancel a running execution', () => {
     );
 
     const cancelled = await eventually(
-      async () =>
-        collected.events.find((e) => e.type === 'nono.execution.cancelled.v1' && e.subject === 'long-job'),
+      async () => facts.find((e) => e.type === 'nono.execution.cancelled.v1' && e.subject === 'long-job'),
       10_000,
       'a cancelled fact',
     );
@@ -80,7 +69,7 @@ describe('cancel a running execution', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect((await worker.calls()).filter((c) => c.taskId === 'long-job')).toHaveLength(1);
     expect(
-      collected.events
+      facts
         .filter((e) => e.subject === 'long-job')
         .map((e) => e.type)
         .filter((type) => type !== 'nono.execution.fired.v1'),

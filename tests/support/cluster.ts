@@ -311,3 +311,23 @@ export async function startTestCluster(
     },
   };
 }
+
+/**
+ * A test cluster and its executions topic read from the beginning: what a file that checks the
+ * facts of one scheduler's runs sets up. Call it in beforeAll and `stop` in afterAll.
+ */
+export async function startClusterWithFacts(
+  iso: Isolation,
+  schedulers: readonly string[],
+): Promise<{ cluster: TestCluster; facts: NonoEvent[]; stop: () => Promise<void> }> {
+  const cluster = await startTestCluster(iso, { schedulers });
+  const collected = await collectEvents(cluster.iso, cluster.iso.topics.executions);
+  return {
+    cluster,
+    facts: collected.events,
+    stop: async () => {
+      await collected.stop();
+      await cluster.stop();
+    },
+  };
+}

@@ -1,12 +1,7 @@
-import {
-  type WatchEvent,
-  type ZkClient,
-  type ZnodeLayout,
-  calendarDocument,
-  isZkError,
-} from '@nono/coordination';
+import { type ZkClient, type ZnodeLayout, calendarDocument, isZkError } from '@nono/coordination';
 import { CalendarExclusions, type EpochMs, excludingCalendar } from '@nono/domain';
 import { type Logger, coalesced } from '@nono/runtime';
+import { WatchPerPath } from './watch-per-path.js';
 
 /**
  * The exclusion calendars (`/calendars/<name>`), compiled and held in memory, kept current by
@@ -20,8 +15,7 @@ export class CalendarBook {
   readonly #layout: ZnodeLayout;
   readonly #log: Logger;
   #calendars = new Map<string, CalendarExclusions>();
-  /** Paths with a watch registered on the current session: one each, re-armed when it fires. */
-  readonly #armed = new Set<string>();
+  readonly #watches = new WatchPerPath(() => void this.#reload());
 
   constructor(options: { zk: () => ZkClient; layout: ZnodeLayout; log: Logger }) {
     this.#zk = options.zk;
@@ -31,7 +25,7 @@ export class CalendarBook {
 
   /** A new ZooKeeper session: the old one's watches are gone; read everything again. */
   onSessionConnected(): Promise<void> {
-    this.#armed.clear();
+    this.#watches.reset();
     return this.#reload();
   }
 
@@ -41,24 +35,15 @@ export class CalendarBook {
 
   readonly #reload = coalesced(() => this.#reloadOnce());
 
-  #watchOnce(path: string): ((event: WatchEvent) => void) | undefined {
-    if (this.#armed.has(path)) return undefined;
-    this.#armed.add(path);
-    return () => {
-      this.#armed.delete(path);
-      void this.#reload();
-    };
-  }
-
   async #reloadOnce(): Promise<void> {
     try {
       const zk = this.#zk();
       const calendars = new Map<string, CalendarExclusions>();
       const parent = this.#layout.calendars;
-      for (const name of await zk.children(parent, this.#watchOnce(parent))) {
+      for (const name of await zk.children(parent, this.#watches.watcher(parent))) {
         const path = this.#layout.calendar(name);
         try {
-          const { data } = await zk.get(path, this.#watchOnce(path));
+          const { data } = await zk.get(path, this.#watches.watcher(path));
           const parsed = calendarDocument.parse(data);
           if (parsed.ok) calendars.set(name, new CalendarExclusions(parsed.value));
           else
@@ -67,7 +52,7 @@ export class CalendarBook {
               'calendar does not parse: it excludes nothing',
             );
         } catch (error) {
-          this.#armed.delete(path);
+          this.#watches.forget(path);
           if (!(isZkError(error) && error.isNoNode)) throw error;
         }
       }

@@ -1,6 +1,5 @@
 import {
   type WebhookSecretScope,
-  type WatchEvent,
   type ZkClient,
   type ZnodeLayout,
   WEBHOOK_SECRET_SCOPES,
@@ -11,6 +10,7 @@ import {
   webhookSecretsDocument,
 } from '@nono/coordination';
 import { type Logger, coalesced } from '@nono/runtime';
+import { WatchPerPath } from '../cluster/watch-per-path.js';
 
 /** How a call is signed: with these secrets (none: unsigned), or not made at all, for `reason`. */
 export type SigningKeys =
@@ -40,8 +40,7 @@ export class WebhookSecretBook {
   readonly #log: Logger;
   #entries = new Map<string, SigningKeys>();
   #loaded = false;
-  /** Paths with a watch registered on the current session: one each, re-armed when it fires. */
-  readonly #armed = new Set<string>();
+  readonly #watches = new WatchPerPath(() => void this.#reload());
 
   constructor(options: {
     zk: () => ZkClient;
@@ -59,7 +58,7 @@ export class WebhookSecretBook {
 
   /** A new ZooKeeper session: the old one's watches are gone; read everything again. */
   onSessionConnected(): Promise<void> {
-    this.#armed.clear();
+    this.#watches.reset();
     return this.#reload();
   }
 
@@ -77,28 +76,19 @@ export class WebhookSecretBook {
 
   readonly #reload = coalesced(() => this.#reloadOnce());
 
-  #watchOnce(path: string): ((event: WatchEvent) => void) | undefined {
-    if (this.#armed.has(path)) return undefined;
-    this.#armed.add(path);
-    return () => {
-      this.#armed.delete(path);
-      void this.#reload();
-    };
-  }
-
   async #reloadOnce(): Promise<void> {
     try {
       const zk = this.#zk();
       const entries = new Map<string, SigningKeys>();
       for (const scope of WEBHOOK_SECRET_SCOPES) {
         const parent = this.#layout.webhookSecretsParent(scope);
-        for (const key of await zk.children(parent, this.#watchOnce(parent))) {
+        for (const key of await zk.children(parent, this.#watches.watcher(parent))) {
           const path = this.#layout.webhookSecretsOf(scope, key);
           try {
-            const { data } = await zk.get(path, this.#watchOnce(path));
+            const { data } = await zk.get(path, this.#watches.watcher(path));
             entries.set(`${scope}|${key}`, this.#open(scope, key, data));
           } catch (error) {
-            this.#armed.delete(path);
+            this.#watches.forget(path);
             if (!(isZkError(error) && error.isNoNode)) throw error;
           }
         }
