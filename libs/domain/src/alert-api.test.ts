@@ -35,4 +35,11 @@ describe('parseAlertRuleSpec', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues[0]?.field).toBe('channels');
   });
+
+  it('takes a label selector whose value has a line break, as the schema documents (schemathesis found it refused)', () => {
+    const result = parseAlertRuleSpec({ ...rule, scope: { kind: 'label', selector: 'team:pay\rments' } });
+    expect(result.ok).toBe(true);
+    const keyless = parseAlertRuleSpec({ ...rule, scope: { kind: 'label', selector: ':payments' } });
+    expect(keyless.ok).toBe(false);
+  });
 });

@@ -12,7 +12,9 @@ import { compileValidator } from './validation.js';
 
 export const ALERT_RULE_ID_PATTERN = '^[a-z0-9](?:[a-z0-9._-]{0,126}[a-z0-9])?$';
 const TaskId = Type.String({ minLength: 1, maxLength: 200 });
-const LABEL_SELECTOR_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,62}:.{0,200}$';
+// The value is anything a label value may be: no `.` in the pattern, which JavaScript's regular
+// expressions do not match with a line break and other engines (the fuzzer's) do.
+const LABEL_SELECTOR_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,62}:';
 
 export const AlertScopeSchema = Type.Union([
   Type.Object({ kind: Type.Literal('all') }, { additionalProperties: false }),
@@ -22,6 +24,7 @@ export const AlertScopeSchema = Type.Union([
       kind: Type.Literal('label'),
       selector: Type.String({
         pattern: LABEL_SELECTOR_PATTERN,
+        maxLength: 264,
         description: 'key:value, e.g. team:payments',
       }),
     },
