@@ -71,7 +71,7 @@ export class CancelRequests {
       await zk.delete(path);
     } catch (error) {
       if (isZkError(error) && error.isNoNode) return;
-      // The next listing (a watch, or the next session) tries again.
+      // The next listing (a watch, or the next ZooKeeper session) tries again.
       this.#log.warn({ err: error, request: name }, 'could not handle a cancel request');
     }
   }

@@ -9,22 +9,26 @@ export class WatchPerPath {
   readonly #armed = new Set<string>();
   readonly #onChange: () => void;
 
-  constructor(onChange: () => void) {
+  /** `onChange`: what a fired watch does, unless its `watcher` call names something else. */
+  constructor(onChange: () => void = () => undefined) {
     this.#onChange = onChange;
   }
 
-  /** A new session: the old one's watches are gone. */
+  /** A new ZooKeeper session: the old one's watches are gone. */
   reset(): void {
     this.#armed.clear();
   }
 
-  /** The watcher to pass with a read of `path`, or undefined when one is armed already. */
-  watcher(path: string): ((event: WatchEvent) => void) | undefined {
+  /**
+   * The watcher to pass with a read of `path` (any key naming a read: one per path and kind of
+   * watch), or undefined when one is armed already; `onFire` replaces `onChange` for this one.
+   */
+  watcher(path: string, onFire: () => void = this.#onChange): ((event: WatchEvent) => void) | undefined {
     if (this.#armed.has(path)) return undefined;
     this.#armed.add(path);
     return () => {
       this.#armed.delete(path);
-      this.#onChange();
+      onFire();
     };
   }
 

@@ -16,6 +16,7 @@ import {
   liveMembers,
   parseInstant,
 } from '@nono/domain';
+import { WatchPerPath } from '../cluster/watch-per-path.js';
 import { type Logger } from '@nono/runtime';
 import { type GroupDirectory, type GroupView } from './member-router.js';
 
@@ -48,8 +49,8 @@ export class WorkerGroupBook implements GroupDirectory {
   readonly #policy: TargetPolicy;
   readonly #log: Logger;
   readonly #groups = new Map<string, GroupEntry>();
-  /** Watches registered on the current session, by kind and path: one each, re-armed when it fires. */
-  readonly #armed = new Set<string>();
+  /** Watches registered on the current ZooKeeper session, by kind and path. */
+  readonly #watches = new WatchPerPath();
 
   constructor(options: { zk: () => ZkClient; layout: ZnodeLayout; policy: TargetPolicy; log: Logger }) {
     this.#zk = options.zk;
@@ -60,7 +61,7 @@ export class WorkerGroupBook implements GroupDirectory {
 
   /** A new ZooKeeper session: the old one's watches are gone; read everything again. */
   async onSessionConnected(): Promise<void> {
-    this.#armed.clear();
+    this.#watches.reset();
     await this.#guard('worker groups', () => this.#readGroupList());
   }
 
@@ -97,21 +98,16 @@ export class WorkerGroupBook implements GroupDirectory {
     }
   }
 
-  /** A watch for `key`, unless one is armed already on this session. */
+  /** A watch for `key` that runs `then` when it fires, unless one is armed already. */
   #watchOnce(key: string, then: () => Promise<void>): ((event: WatchEvent) => void) | undefined {
-    if (this.#armed.has(key)) return undefined;
-    this.#armed.add(key);
-    return () => {
-      this.#armed.delete(key);
-      void this.#guard(key, then);
-    };
+    return this.#watches.watcher(key, () => void this.#guard(key, then));
   }
 
   async #guard(what: string, read: () => Promise<void>): Promise<void> {
     try {
       await read();
     } catch (error) {
-      // The next watch or session reads again; until then the last view stays.
+      // The next watch or ZooKeeper session reads again; until then the last view stays.
       this.#log.warn({ err: error, what }, 'could not read worker groups from ZooKeeper');
     }
   }
@@ -126,7 +122,7 @@ export class WorkerGroupBook implements GroupDirectory {
         this.#watchOnce(key, () => this.#readGroupList()),
       );
     } catch (error) {
-      this.#armed.delete(key);
+      this.#watches.forget(key);
       throw error;
     }
     for (const name of [...this.#groups.keys()]) if (!names.includes(name)) this.#groups.delete(name);
@@ -150,7 +146,7 @@ export class WorkerGroupBook implements GroupDirectory {
         this.#watchOnce(key, () => this.#readGroup(name)),
       ));
     } catch (error) {
-      this.#armed.delete(key);
+      this.#watches.forget(key);
       if (isZkError(error) && error.isNoNode) {
         this.#groups.delete(name);
         return;
@@ -197,7 +193,7 @@ export class WorkerGroupBook implements GroupDirectory {
         this.#watchOnce(key, () => this.#readLeaseList(name)),
       );
     } catch (error) {
-      this.#armed.delete(key);
+      this.#watches.forget(key);
       if (!(isZkError(error) && error.isNoNode)) throw error;
       // No member ever registered: learn when the parent appears.
       const existsKey = `exists:${path}`;
@@ -228,7 +224,7 @@ export class WorkerGroupBook implements GroupDirectory {
         this.#watchOnce(key, () => this.#readLease(name, memberId)),
       ));
     } catch (error) {
-      this.#armed.delete(key);
+      this.#watches.forget(key);
       if (isZkError(error) && error.isNoNode) {
         this.#groups.get(name)?.leases.delete(memberId);
         return;
