@@ -337,6 +337,71 @@ describe('worker groups on real processes', () => {
     expect(members).not.toContainEqual(expect.objectContaining({ memberId: 'lapses', state: 'live' }));
   });
 
+  it('active health: a member failing its probes is taken out by every scheduler though its calls succeed, and is back once a probe passes', async () => {
+    const [healthy, sick] = [await startMember('pr-1'), await startMember('pr-2')];
+    if (healthy === undefined || sick === undefined) throw new Error('members');
+    await callApi('POST', '/worker-groups', {
+      name: 'pr',
+      members: [{ url: healthy.url }, { url: sick.url }],
+      activeHealth: { intervalMs: 1_000, timeoutMs: 500, unhealthyAfter: 2, healthyAfter: 1 },
+    });
+    const ids = ['pr-a', 'pr-b', 'pr-c'];
+    await putGroupTasks(ids, { group: 'pr', route: 'round-robin' });
+    const setHealth = (status: number) => fetch(`${sick.url}/healthz?status=${status}`, { method: 'PUT' });
+    const takenOutBy = async () => {
+      const { members } = (await callApi('GET', '/worker-groups/pr/members')) as {
+        members: Array<{
+          url: string;
+          health: string;
+          takenOutBy: Array<{ cause: string; lastError: string }>;
+        }>;
+      };
+      return members.find((m) => m.url === sick.url)?.takenOutBy ?? [];
+    };
+    await eventually(
+      async () => ((await callsOf(sick, ids)).length > 0 ? true : undefined),
+      30_000,
+      'calls at both',
+    );
+    await setHealth(503);
+    const failedAt = Date.now();
+    const out = await eventually(
+      async () => {
+        const by = await takenOutBy();
+        return by.length === schedulers.length ? by : undefined;
+      },
+      15_000,
+      'the sick member out at every scheduler',
+    );
+    console.log(
+      `active health: out at both schedulers ${Date.now() - failedAt} ms after /healthz turned 503`,
+    );
+    for (const entry of out)
+      expect(entry).toMatchObject({ cause: 'probe', lastError: 'health probe answered HTTP 503' });
+    const outAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const firedAt = (call: WorkerCall) => Date.parse((JSON.parse(call.body) as { firedAt: string }).firedAt);
+    expect((await callsOf(sick, ids)).filter((call) => firedAt(call) > outAt)).toEqual([]);
+    expect((await callsOf(healthy, ids)).filter((call) => firedAt(call) > outAt).length).toBeGreaterThan(10);
+    // Its calls never failed: passive health had no part in it.
+    expect(
+      (await callsOf(sick, ids)).every(
+        (call) => call.answeredStatus === undefined || call.answeredStatus === 200,
+      ),
+    ).toBe(true);
+    await setHealth(200);
+    await eventually(async () => ((await takenOutBy()).length === 0 ? true : undefined), 15_000, 'back in');
+    const backAt = Date.now();
+    await eventually(
+      async () => ((await callsOf(sick, ids)).some((call) => firedAt(call) > backAt) ? true : undefined),
+      10_000,
+      'calls at the member again',
+    );
+    await deleteTasks(ids);
+    const probes = (await (await fetch(`${sick.url}/probes`)).json()) as { probes: number };
+    expect(probes.probes).toBeGreaterThan(4);
+  });
+
   it('SDK workers (the example worker on @nono/worker) join a group by registering; SIGTERM drains one: it leaves, finishes its calls, and the rest go to the other', async () => {
     await callApi('POST', '/worker-groups', { name: 'sdk', members: [], leaseMs: 3_000 });
     const startSdkWorker = async (memberId: string): Promise<RunningProcess & { url: string }> => {

@@ -6,15 +6,26 @@
 // whose nominal instant is in [from, to): lateness where users see it (kept even with RECORD=0,
 // as two numbers per call). CALL_LOG=<file> also appends each call to that file as a JSON line
 // when it arrives and again when it is answered (`answeredStatus`), so the calls of a worker that
-// was SIGKILLed mid-call can still be read.
+// was SIGKILLed mid-call can still be read. GET /healthz answers 200, or the status set by
+// PUT /healthz?status=N; GET /probes counts the /healthz requests it got.
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const calls = [];
 const arrivals = { nominal: [], late: [] };
 const counters = new Map();
+const health = { status: 200, probes: 0 };
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://worker');
+  if (url.pathname === '/healthz' || url.pathname === '/probes') {
+    if (req.method === 'PUT') health.status = Number(url.searchParams.get('status') ?? 200);
+    else if (url.pathname === '/healthz') health.probes += 1;
+    res.writeHead(url.pathname === '/healthz' && req.method === 'GET' ? health.status : 200, {
+      'content-type': 'application/json',
+    });
+    res.end(JSON.stringify(health));
+    return;
+  }
   if (req.method === 'GET' && url.pathname === '/lateness') {
     const from = Number(url.searchParams.get('from') ?? -Infinity);
     const to = Number(url.searchParams.get('to') ?? Infinity);

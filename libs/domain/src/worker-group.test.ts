@@ -31,6 +31,23 @@ describe('parseWorkerGroupSpec', () => {
     expect(parseWorkerGroupSpec({})).toMatchObject({ ok: true, value: { members: [] } });
   });
 
+  it('takes active health probes with their defaults, and only when asked', () => {
+    expect(parseWorkerGroupSpec({ activeHealth: {} })).toMatchObject({
+      ok: true,
+      value: {
+        activeHealth: {
+          path: '/healthz',
+          intervalMs: 10_000,
+          timeoutMs: 2_000,
+          unhealthyAfter: 2,
+          healthyAfter: 1,
+        },
+      },
+    });
+    const without = parseWorkerGroupSpec({});
+    expect(without.ok && 'activeHealth' in without.value).toBe(false);
+  });
+
   it.each([
     ['a relative member URL', { members: [{ url: '/jobs' }] }, 'members[0].url'],
     ['a file member URL', { members: [{ url: 'file:///etc/passwd' }] }, 'members[0].url'],
@@ -49,6 +66,12 @@ describe('parseWorkerGroupSpec', () => {
       'passiveHealth.consecutiveFailures',
     ],
     ['a member without url', { members: [{}] }, 'members[0].url'],
+    ['a probe path with a query', { activeHealth: { path: '/healthz?x=1' } }, 'activeHealth.path'],
+    [
+      'a probe timeout as long as its interval',
+      { activeHealth: { intervalMs: 2_000, timeoutMs: 2_000 } },
+      'activeHealth.timeoutMs',
+    ],
   ])('names the field for %s', (_what, input, field) => {
     const result = parseWorkerGroupSpec(input);
     expect(result.ok).toBe(false);

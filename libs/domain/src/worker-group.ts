@@ -61,6 +61,45 @@ export const PassiveHealthSchema = Type.Object(
 );
 export type PassiveHealth = Static<typeof PassiveHealthSchema>;
 
+/**
+ * Active health: each scheduler probes each member with `GET <member><path>` every
+ * `intervalMs`; a member that fails `unhealthyAfter` probes in a row (no answer within
+ * `timeoutMs`, or not 2xx) is taken out until `healthyAfter` probes in a row succeed. Unlike
+ * passive health it notices a dead member before a task's call is spent on it, and brings it
+ * back without spending one either.
+ */
+export const ActiveHealthSchema = Type.Object(
+  {
+    path: Type.String({
+      pattern: '^/[^?#\\s]*$',
+      maxLength: 200,
+      default: '/healthz',
+      description: "appended to each member's base URL (the worker SDK answers /healthz)",
+    }),
+    intervalMs: Type.Integer({ minimum: 1_000, maximum: 300_000, default: 10_000 }),
+    timeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 60_000,
+      default: 2_000,
+      description: 'a probe not answered within this fails (must be under intervalMs)',
+    }),
+    unhealthyAfter: Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      default: 2,
+      description: 'failed probes in a row that take a member out',
+    }),
+    healthyAfter: Type.Integer({
+      minimum: 1,
+      maximum: 20,
+      default: 1,
+      description: 'passed probes in a row that bring a member taken out by probes back',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ActiveHealth = Static<typeof ActiveHealthSchema>;
+
 export const StaticMemberSchema = Type.Object(
   {
     url: Type.String({
@@ -89,6 +128,7 @@ export const WorkerGroupSpecSchema = Type.Object(
         'how long a dynamic member stays in the group after its last registration or heartbeat (renew well within it: a third of it is a good interval)',
     }),
     passiveHealth: PassiveHealthSchema,
+    activeHealth: Type.Optional(ActiveHealthSchema),
   },
   { additionalProperties: false },
 );
@@ -166,6 +206,9 @@ export function parseWorkerGroupSpec(input: unknown): Result<WorkerGroupSpec> {
 
 function checkGroupRules(spec: WorkerGroupSpec): FieldIssue[] {
   const issues: FieldIssue[] = [];
+  const probes = spec.activeHealth;
+  if (probes !== undefined && probes.timeoutMs >= probes.intervalMs)
+    issues.push({ field: 'activeHealth.timeoutMs', message: 'must be under activeHealth.intervalMs' });
   const seen = new Map<string, number>();
   spec.members.forEach((member, index) => {
     const field = `members[${index}].url`;

@@ -609,14 +609,22 @@ export const GroupMembersResponse = Type.Object(
           renewedAt: NullableString('RFC 3339: the last heartbeat (dynamic members)'),
           expiresAt: NullableString('RFC 3339: when the lease runs out (dynamic members)'),
           health: Type.Union([Type.Literal('in'), Type.Literal('out')], {
-            description: "out: at least one live scheduler's passive health took it out (see takenOutBy)",
+            description:
+              "out: at least one live scheduler's health checks (its calls, or its probes) took it out (see takenOutBy)",
           }),
           takenOutBy: Type.Array(
             Type.Object(
               {
                 schedulerId: Type.String(),
-                until: Type.String({ description: 'RFC 3339' }),
-                failures: Type.Integer({ description: 'consecutive failed calls' }),
+                cause: Type.Union([Type.Literal('passive'), Type.Literal('probe')], {
+                  description:
+                    'passive: failed calls; probe: failed health probes (the group has activeHealth)',
+                }),
+                until: Type.String({
+                  description:
+                    'RFC 3339. passive: no calls before it; probe: when the next probe decides (out until probes pass)',
+                }),
+                failures: Type.Integer({ description: 'consecutive failed calls or probes' }),
                 lastError: Type.String(),
               },
               { additionalProperties: false },

@@ -233,7 +233,7 @@ describe('worker groups REST', () => {
           source: 'static',
           state: 'static',
           health: 'out',
-          takenOutBy: [{ schedulerId: 's-test', until, failures: 3 }],
+          takenOutBy: [{ schedulerId: 's-test', cause: 'passive', until, failures: 3 }],
         },
         { url: 'http://127.0.0.1:7762', source: 'static', state: 'static', health: 'in', takenOutBy: [] },
         {

@@ -22,6 +22,7 @@ import { ThreadedPublisher } from './events/threaded-publisher.js';
 import { FireFence } from './fence/fire-fence.js';
 import { HealthPublisher } from './groups/health-publisher.js';
 import { MemberHealth } from './groups/member-health.js';
+import { MemberProber } from './groups/member-prober.js';
 import { MemberRouter } from './groups/member-router.js';
 import { WorkerGroupBook } from './groups/worker-group-book.js';
 import { ConcludedExecutions } from './lost/concluded-executions.js';
@@ -164,6 +165,13 @@ async function main(): Promise<void> {
     clock,
     log,
   });
+  const memberProber = new MemberProber({
+    targets: (now) => workerGroups.probeTargets(now),
+    health: memberHealth,
+    clock,
+    log,
+  });
+  memberProber.start();
   coordinator.on('session', (state) => {
     if (state !== 'connected') return;
     void workerGroups.onSessionConnected();
@@ -309,6 +317,7 @@ async function main(): Promise<void> {
       });
       const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
       if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
+      memberProber.stop();
       healthPublisher.stop();
       coordinator.stop();
       await Promise.allSettled([publisher.close(), invoker.close(), ops.app.close()]);

@@ -25,8 +25,9 @@ export type MemberLeaseRecord = Static<typeof MemberLeaseSchema>;
 export const memberLeaseDocument = defineDocument('member lease', MemberLeaseSchema);
 
 /**
- * `/worker-health/<schedulerId>` (ephemeral, for the scheduler's session): the members this
- * scheduler's passive health checks have taken out, and until when. Written when that changes
+ * `/worker-health/<schedulerId>` (ephemeral, for the scheduler's ZooKeeper session): the members
+ * this scheduler's health checks (its calls, and its probes where the group asks for them) have
+ * taken out, and until when. Written when that changes
  * (at most once a second); read by the API to show each member's health.
  */
 export const WorkerHealthSchema = Type.Object({
@@ -36,10 +37,20 @@ export const WorkerHealthSchema = Type.Object({
     Type.Object({
       group: Type.String(),
       url: Type.String(),
+      cause: Type.Optional(
+        Type.Union([Type.Literal('passive'), Type.Literal('probe')], {
+          description:
+            'passive: failed calls (absent in records written before probes existed); probe: failed health probes',
+        }),
+      ),
       until: Type.String({
-        description: 'RFC 3339: no calls before it; then one call tries the member again',
+        description:
+          'RFC 3339. passive: no calls before it, then one call tries the member again; probe: when the next probe decides (it stays out until probes pass)',
       }),
-      failures: Type.Integer({ minimum: 1, description: 'consecutive failures that took it out' }),
+      failures: Type.Integer({
+        minimum: 1,
+        description: 'consecutive failures (calls or probes) that took it out',
+      }),
       lastError: Type.String(),
     }),
   ),

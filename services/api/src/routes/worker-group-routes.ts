@@ -349,6 +349,7 @@ function describeMembers(
         )
         .map((e) => ({
           schedulerId: record.schedulerId,
+          cause: e.cause ?? ('passive' as const),
           until: e.until,
           failures: e.failures,
           lastError: e.lastError,

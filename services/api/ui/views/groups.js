@@ -36,6 +36,9 @@ export function groupsView() {
               'p',
               { class: 'muted small' },
               `Lease ${group.leaseMs / 1000} s; a member is taken out after ${group.passiveHealth.consecutiveFailures} failed calls in a row, for ${group.passiveHealth.backoffMs / 1000} s.`,
+              group.activeHealth
+                ? ` Probes: GET ${group.activeHealth.path} every ${group.activeHealth.intervalMs / 1000} s; out after ${group.activeHealth.unhealthyAfter} failed, back after ${group.activeHealth.healthyAfter} passed.`
+                : ' No health probes.',
             ),
             table(
               ['member', 'source', 'state', 'health', 'lease', 'taken out by'],
@@ -68,9 +71,10 @@ export function groupsView() {
                     m.takenOutBy.length === 0
                       ? '-'
                       : m.takenOutBy
-                          .map(
-                            (t) =>
-                              `${t.schedulerId} until ${formatInstant(t.until)}: ${t.failures} failures (${t.lastError})`,
+                          .map((t) =>
+                            t.cause === 'probe'
+                              ? `${t.schedulerId}: ${t.failures} failed probes (${t.lastError}); out until a probe passes`
+                              : `${t.schedulerId} until ${formatInstant(t.until)}: ${t.failures} failures (${t.lastError})`,
                           )
                           .join('; '),
                   ),

@@ -71,6 +71,7 @@ export function registerGroupCommands(program: Command, context: () => CommandCo
           revision: group['revision'],
           lease: `${Number(group['leaseMs']) / 1000}s`,
           'passive health': `out after ${String(health['consecutiveFailures'])} failures in a row, for ${Number(health['backoffMs']) / 1000}s`,
+          'health probes': describeProbes(group['activeHealth']),
         });
         const rows = members.body.members;
         return `${head}\n${
@@ -152,12 +153,20 @@ function withoutName(group: Group): Record<string, unknown> {
   return rest;
 }
 
+function describeProbes(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return 'none';
+  const probes = value as Record<string, unknown>;
+  return `GET ${String(probes['path'])} every ${Number(probes['intervalMs']) / 1000}s (timeout ${Number(probes['timeoutMs']) / 1000}s): out after ${String(probes['unhealthyAfter'])} failed, back after ${String(probes['healthyAfter'])} passed`;
+}
+
 function describeTakenOut(value: unknown): string {
   if (!Array.isArray(value) || value.length === 0) return '-';
   return value
     .map((entry: unknown) => {
       const e = (entry ?? {}) as Record<string, unknown>;
-      return `${String(e['schedulerId'])} until ${String(e['until'])} (${String(e['lastError'])})`;
+      return e['cause'] === 'probe'
+        ? `${String(e['schedulerId'])} by probes, until one passes (${String(e['lastError'])})`
+        : `${String(e['schedulerId'])} until ${String(e['until'])} (${String(e['lastError'])})`;
     })
     .join('; ');
 }

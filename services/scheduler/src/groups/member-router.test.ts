@@ -94,6 +94,7 @@ describe('MemberRouter', () => {
       {
         group: 'g',
         url: 'http://127.0.0.1:7761',
+        cause: 'passive',
         until: T0 + 1 + 10_000,
         failures: 2,
         lastError: 'ECONNREFUSED',

@@ -18,6 +18,7 @@ import {
 } from '@nono/domain';
 import { WatchPerPath } from '../cluster/watch-per-path.js';
 import { type Logger } from '@nono/runtime';
+import { type ProbeTarget } from './member-prober.js';
 import { type GroupDirectory, type GroupView } from './member-router.js';
 
 interface LeaseEntry {
@@ -72,6 +73,18 @@ export class WorkerGroupBook implements GroupDirectory {
     const leases = [...entry.leases.values()].filter((item) => item.allowed).map((item) => item.lease);
     const members = liveMembers(definition, leases, now).filter((member) => !entry.refused.has(member.url));
     return { passiveHealth: definition.passiveHealth, members };
+  }
+
+  /** The live members of the groups that ask for health probes, with their probe settings. */
+  probeTargets(now: number): ProbeTarget[] {
+    const targets: ProbeTarget[] = [];
+    for (const [name, entry] of this.#groups) {
+      const policy = entry.definition?.activeHealth;
+      if (policy === undefined) continue;
+      for (const member of this.lookup(name, now)?.members ?? [])
+        targets.push({ group: name, url: member.url, policy });
+    }
+    return targets;
   }
 
   /**
