@@ -14,16 +14,27 @@
  * counts those events per scheduler over the measured window (the first 5 s are warm-up).
  * CPU per fire is each scheduler's (its /metrics) and, when the stores are infra/'s own
  * (`--infra-dir`), ZooKeeper's and Kafka's too (/proc), summed in `allInCpuMsPerFire`.
+ * `--group-members N` targets every task at a worker group of N worker processes instead of one
+ * URL (`--route`, default round-robin): the routing's cost against a plain URL target.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type NonoEvent, type Schedule, nextFireTimes, parseSchedule } from '@nono/domain';
+import { workerGroupDocument } from '@nono/coordination';
+import {
+  type NonoEvent,
+  type Schedule,
+  createWorkerGroup,
+  nextFireTimes,
+  parseSchedule,
+  parseWorkerGroupSpec,
+} from '@nono/domain';
 import {
   buildTask,
   collectEvents,
   connectZk,
+  layout,
   putTask,
   startScheduler,
   type SchedulerProcess,
@@ -53,6 +64,9 @@ const { values } = parseArgs({
     zone: { type: 'string', default: 'UTC' },
     // Where infra/ keeps its pid files (NONO_INFRA_DIR): the stores' CPU joins the scheduler's.
     'infra-dir': { type: 'string', default: process.env.NONO_INFRA_DIR ?? 'infra/.run' },
+    // 0: every task calls one worker's URL; N: a worker group of N worker processes.
+    'group-members': { type: 'string', default: '0' },
+    route: { type: 'string', default: 'round-robin' },
   },
 });
 const tasks = Number(values.tasks);
@@ -90,7 +104,11 @@ const iso = await isolateOn(
 );
 await createIsolatedTopics(iso, 6);
 const zk = await connectZk(iso);
+const groupMembers = Number(values['group-members']);
 const worker = await startTestWorker({ record: false });
+const members = await Promise.all(
+  Array.from({ length: groupMembers }, () => startTestWorker({ record: false })),
+);
 const schedulers: SchedulerProcess[] = [];
 for (let i = 0; i < schedulerCount; i++)
   schedulers.push(
@@ -106,6 +124,19 @@ for (let i = 0; i < schedulerCount; i++)
   );
 
 const createdAt = Date.now();
+const GROUP = 'bench-group';
+if (groupMembers > 0) {
+  const spec = parseWorkerGroupSpec({ members: members.map(({ url }) => ({ url })) });
+  if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
+  await zk.create(
+    layout.workerGroup(GROUP),
+    workerGroupDocument.encode(createWorkerGroup(GROUP, spec.value, createdAt)),
+  );
+}
+const targetOf = (id: string): Record<string, unknown> =>
+  groupMembers > 0
+    ? { group: GROUP, route: values.route, path: `/ok/${id}` }
+    : { url: `${worker.url}/ok/${id}` };
 const ids = Array.from({ length: tasks }, (_, i) => `b${String(i).padStart(5, '0')}`);
 for (let i = 0; i < ids.length; i += 200) {
   await Promise.all(
@@ -116,7 +147,7 @@ for (let i = 0; i < ids.length; i += 200) {
           id,
           {
             schedule: scheduleOf(id),
-            target: { url: `${worker.url}/ok/${id}` },
+            target: targetOf(id),
           },
           createdAt,
         ),
@@ -231,14 +262,33 @@ if (values.timeline) {
   }
 }
 
-const workerLateness = (await (
-  await fetch(`${worker.url}/lateness?from=${windowStart}&to=${windowEnd}`)
-).json()) as { count: number; p50: number | null; p99: number | null; max: number | null };
+// Arrivals at every worker called, merged before taking percentiles.
+const arrivals = (
+  await Promise.all(
+    (groupMembers > 0 ? members : [worker]).map(
+      async (w) =>
+        (await (
+          await fetch(`${w.url}/lateness?from=${windowStart}&to=${windowEnd}&raw=1`)
+        ).json()) as number[],
+    ),
+  )
+)
+  .flat()
+  .sort((a, b) => a - b);
+const arrivalAt = (p: number): number | null =>
+  arrivals[Math.min(arrivals.length - 1, Math.floor(p * arrivals.length))] ?? null;
+const workerLateness = {
+  count: arrivals.length,
+  p50: arrivalAt(0.5),
+  p99: arrivalAt(0.99),
+  max: arrivals.at(-1) ?? null,
+};
 
 const result = {
   tasks,
   schedule: cronSchedule ? { cron, zone: values.zone } : { everyMs },
   schedulers: schedulerCount,
+  target: groupMembers > 0 ? { group: groupMembers, route: values.route } : 'url',
   phase: spread ? 'spread' : 'aligned',
   seconds,
   expectedFires,
@@ -283,7 +333,7 @@ const result = {
 process.stdout.write(`${JSON.stringify(result)}\n`);
 
 await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
-await worker.process.kill();
+await Promise.all([worker, ...members].map((w) => w.process.kill()));
 zk.close();
 await dropIsolation(iso);
 process.exit(0);

@@ -3,7 +3,7 @@
 // /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record
 // (RECORD=0 turns recording off, for benchmarks at thousands of calls a second).
 // GET /lateness?from=<ms>&to=<ms> summarises arrival minus nominal instant of the first attempts
-// whose nominal instant is in [from, to): lateness where users see it (kept even with RECORD=0,
+// whose nominal instant is in [from, to) (&raw=1: every value, to merge several workers'): lateness where users see it (kept even with RECORD=0,
 // as two numbers per call). CALL_LOG=<file> also appends each call to that file as a JSON line
 // when it arrives and again when it is answered (`answeredStatus`), so the calls of a worker that
 // was SIGKILLed mid-call can still be read. GET /healthz answers 200, or the status set by
@@ -31,6 +31,11 @@ const server = createServer((req, res) => {
     const to = Number(url.searchParams.get('to') ?? Infinity);
     const late = arrivals.late.filter((_, i) => arrivals.nominal[i] >= from && arrivals.nominal[i] < to);
     late.sort((a, b) => a - b);
+    if (url.searchParams.get('raw') === '1') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(late));
+      return;
+    }
     const at = (p) => late[Math.min(late.length - 1, Math.floor(p * late.length))] ?? null;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ count: late.length, p50: at(0.5), p99: at(0.99), max: late.at(-1) ?? null }));
