@@ -75,4 +75,21 @@ describe('cancel a running execution', () => {
         .filter((type) => type !== 'nono.execution.fired.v1'),
     ).toEqual(['nono.execution.cancelled.v1']);
   });
+
+  it('a request for a task that no longer exists is deleted, not left in ZooKeeper for ever', async () => {
+    const { zk } = cluster;
+    const path = layout.cancel('gone-task', '0190f1c2-0000-7000-8000-000000000001');
+    await zk.create(
+      path,
+      cancelRequestDocument.encode({
+        actor: { id: 'oncall-ann', kind: 'token' },
+        requestedAt: new Date().toISOString(),
+      }),
+    );
+    await eventually(
+      async () => ((await zk.exists(path)) === undefined ? true : undefined),
+      10_000,
+      'the ownerless request to be deleted',
+    );
+  });
 });

@@ -299,6 +299,7 @@ async function main(): Promise<void> {
     layout,
     log,
     cancel: (taskId, executionId, operator) => engine.cancelRunning(taskId, executionId, operator),
+    now: () => clock.now(),
   });
   coordinator.on('cancels', (names) => cancels.handle(names));
 
@@ -318,6 +319,7 @@ async function main(): Promise<void> {
       const undelivered = await spool.close(Math.max(1_000, config.shutdownDeadlineMs / 2));
       if (undelivered > 0) log.warn({ undelivered }, 'events stay in the spool for the next start');
       memberProber.stop();
+      cancels.stop();
       healthPublisher.stop();
       coordinator.stop();
       await Promise.allSettled([publisher.close(), invoker.close(), ops.app.close()]);
