@@ -76,6 +76,24 @@ describe('alerts through the API and the CLI', () => {
     expect(again.stdout).toBe('replaced rule pay-fails (revision 2)\n');
     const listedRules = await nono('viewer', {}, 'alerts', 'rules', 'ls');
     expect(listedRules.stdout).toMatch(/pay-fails +2 +true .* teams,google-chat +payments fail/);
+    // A chat webhook URL is a credential: below admin only its origin shows; admin reads it whole.
+    const channelsAs = async (role: 'viewer' | 'operator' | 'admin', path: string) => {
+      const body = (await (await call('GET', path, role)).json()) as {
+        channels?: unknown[];
+        rules?: Array<{ channels: unknown[] }>;
+      };
+      return body.channels ?? body.rules?.[0]?.channels;
+    };
+    const redacted = [
+      { kind: 'teams', url: 'http://127.0.0.1:9/…' },
+      { kind: 'google-chat', url: 'http://127.0.0.1:9/…' },
+    ];
+    expect(await channelsAs('viewer', '/alerts/rules/pay-fails')).toEqual(redacted);
+    expect(await channelsAs('operator', '/alerts/rules')).toEqual(redacted);
+    expect(await channelsAs('admin', '/alerts/rules/pay-fails')).toEqual([
+      { kind: 'teams', url: 'http://127.0.0.1:9/teams' },
+      { kind: 'google-chat', url: 'http://127.0.0.1:9/chat' },
+    ]);
 
     await publishFinalFailure(iso, 'pay', Date.now());
 

@@ -220,6 +220,27 @@ const channelKindsAreTheSchemas: [AlertChannelKind, AlertChannel['kind']] extend
   : never = true;
 void channelKindsAreTheSchemas;
 
+/**
+ * A channel as a reader below admin sees it: a chat or webhook URL carries its credential in its
+ * path or query (a Slack or Teams webhook URL is the credential), and a signing secret is one, so
+ * they show only the URL's origin with the rest elided, and no secret. Email addresses stay.
+ */
+export function redactAlertChannel(channel: AlertChannel): AlertChannel {
+  if (channel.kind === 'email') return channel;
+  let origin: string;
+  try {
+    origin = new URL(channel.url).origin;
+  } catch {
+    origin = 'invalid-url';
+  }
+  return { kind: channel.kind, url: `${origin}/…` };
+}
+
+/** A stored rule with its channels redacted (see redactAlertChannel). */
+export function redactAlertRule<R extends { channels: readonly AlertChannel[] }>(rule: R): R {
+  return { ...rule, channels: rule.channels.map(redactAlertChannel) };
+}
+
 /** What a person writes. */
 export const AlertRuleSpecSchema = Type.Object(
   {

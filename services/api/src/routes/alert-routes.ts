@@ -12,11 +12,13 @@ import {
   SilenceAlertBodySchema,
   parseAlertRuleSpec,
   parseSilenceAlertBody,
+  redactAlertRule,
 } from '@nono/domain';
 import { type Static, Type } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import { principalOf } from '../auth/authenticate.js';
+import { roleAllows } from '../auth/roles.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE } from '../problem-handlers.js';
 import { parseBody } from '../request-validation.js';
@@ -25,7 +27,8 @@ import { NoContent, byHandler } from '../schemas.js';
 /**
  * `/api/v1/alerts…`: the alerts service's rules and alerts, forwarded with the API's
  * authentication and roles (viewer reads, operator acknowledges and silences, admin changes
- * rules) and the caller's identity (`nono-actor-id` / `nono-actor-kind`, which the alerts
+ * rules; below admin, a rule's channel URLs show only their origin and no signing secret, as
+ * they are credentials) and the caller's identity (`nono-actor-id` / `nono-actor-kind`, which the alerts
  * service records on acknowledgements and silences). Upstream paths are built only from
  * validated parameters; bodies are checked here against the same schemas the alerts
  * service applies, so bad input is refused at the edge with the fields named.
@@ -169,7 +172,11 @@ export function registerAlertRoutes(app: FastifyInstance, upstream: AlertsUpstre
         response: { 200: AlertRuleListSchema, ...problems([401, 429, 502]) },
       },
     },
-    (request, reply) => relay(request, reply, upstream, 'GET', '/rules'),
+    (request, reply) =>
+      relay(request, reply, upstream, 'GET', '/rules', undefined, (body) => {
+        const list = body as Static<typeof AlertRuleListSchema>;
+        return { ...list, rules: list.rules.map(redactAlertRule) };
+      }),
   );
   app.get<{ Params: Static<typeof AlertRuleIdParamsSchema> }>(
     '/alerts/rules/:id',
@@ -183,7 +190,15 @@ export function registerAlertRoutes(app: FastifyInstance, upstream: AlertsUpstre
       },
     },
     (request, reply) =>
-      relay(request, reply, upstream, 'GET', `/rules/${encodeURIComponent(request.params.id)}`),
+      relay(
+        request,
+        reply,
+        upstream,
+        'GET',
+        `/rules/${encodeURIComponent(request.params.id)}`,
+        undefined,
+        (body) => redactAlertRule(body as Static<typeof AlertRuleSchema>),
+      ),
   );
   app.put<{ Params: Static<typeof AlertRuleIdParamsSchema> }>(
     '/alerts/rules/:id',
@@ -288,8 +303,9 @@ async function relay(
   method: 'GET' | 'PUT' | 'POST' | 'DELETE',
   pathAndQuery: string,
   body?: unknown,
+  redactForNonAdmins?: (answer: unknown) => unknown,
 ): Promise<FastifyReply> {
-  const { actor } = principalOf(request);
+  const { actor, role } = principalOf(request);
   const headers: Record<string, string> = { 'nono-actor-id': actor.id, 'nono-actor-kind': actor.kind };
   for (const name of ['if-match', 'if-none-match']) {
     const value = request.headers[name];
@@ -303,6 +319,11 @@ async function relay(
     throw new ApiError(ApiErrorCode.AlertsUnavailable, `the alerts service failed (${answer.status})`);
   if (answer.etag !== undefined) void reply.header('etag', answer.etag);
   if (answer.status === 204) return reply.code(204).send();
+  if (redactForNonAdmins !== undefined && answer.status === 200 && !roleAllows(role, 'admin'))
+    return reply
+      .code(200)
+      .header('content-type', 'application/json')
+      .send(redactForNonAdmins(JSON.parse(answer.body.toString('utf8'))));
   return reply
     .code(answer.status)
     .header('content-type', answer.contentType ?? 'application/json')
