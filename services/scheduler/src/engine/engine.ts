@@ -291,14 +291,14 @@ export class Engine {
   }
 
   /**
-   * The definition of a task this scheduler owns and may fire now (active, loaded, not
-   * paused), for the backfill runner; undefined otherwise.
+   * The definition of a task this scheduler owns, while it may fire (an active session), for
+   * the backfill runner; undefined otherwise. A paused task's backfill runs: pausing stops the
+   * schedule, not an operator's explicit re-fire (cancel the backfill to stop it).
    */
   firingTask(taskId: string): SchedulerTask | undefined {
     const runtime = this.#tasks.get(taskId);
-    if (!this.#active || runtime === undefined || runtime.released || runtime.fire === undefined) return undefined;
-    const task = runtime.task;
-    return task === undefined || task.paused ? undefined : task;
+    if (!this.#active || runtime === undefined || runtime.released) return undefined;
+    return runtime.task;
   }
 
   /**
