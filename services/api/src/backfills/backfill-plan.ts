@@ -105,14 +105,14 @@ async function priorExecutions(
         ApiErrorCode.HistoryUnavailable,
         `history answered ${response.status}: a backfill is planned from what history says succeeded`,
       );
-    const page = JSON.parse(response.body.toString('utf8')) as ExecutionPage;
-    for (const item of page.items) {
+    const page = JSON.parse(response.body.toString('utf8')) as Partial<ExecutionPage>;
+    for (const item of Array.isArray(page.items) ? page.items : []) {
       const nominal = parseInstant(item.nominalTime);
       // Only the instant's scheduled execution (a manual run has an id of its own).
       if (nominal === undefined || item.executionId !== scheduledExecutionId(taskId, nominal)) continue;
       prior.set(nominal, { status: item.status, attempts: item.attempts });
     }
-    cursor = page.nextCursor;
+    cursor = typeof page.nextCursor === 'string' ? page.nextCursor : null;
     if (cursor === null) break;
   }
   return prior;

@@ -254,6 +254,7 @@ export function registerBackfillRoutes(
   app.get<IdParams>(
     '/tasks/:id/backfills',
     {
+      config: { minRole: 'viewer' },
       schema: {
         tags,
         summary: "The task's backfills with their progress, newest first",
@@ -270,6 +271,7 @@ export function registerBackfillRoutes(
   app.get<BackfillParams>(
     '/tasks/:id/backfills/:backfillId',
     {
+      config: { minRole: 'viewer' },
       schema: {
         tags,
         summary: 'One backfill and its progress',
