@@ -1,7 +1,7 @@
 import { type Backfill, backfillDocument } from '@nono/coordination';
 import { scheduledExecutionId } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, startApiProcess } from '../support/api.js';
+import { type ApiProcess, runNono, startApiProcess } from '../support/api.js';
 import {
   HISTORY_READ_TOKEN,
   type TestCluster,
@@ -140,8 +140,8 @@ describe('backfill', () => {
       from: iso(to),
       to: iso(Date.now() + 60_000),
     });
-    expect(future.status).toBe(400);
-    expect(future.json).toMatchObject({ errors: [{ field: 'to' }] });
+    expect(future.status).toBe(422);
+    expect(future.json).toMatchObject({ code: 'NONO_INVALID_BACKFILL', errors: [{ field: 'to' }] });
   });
 
   it('fires 990 of 1,000 instants (10 succeeded before) once each under their ids, through a SIGKILL', async () => {
@@ -257,5 +257,23 @@ describe('backfill', () => {
     expect(view.json).toMatchObject({ state: 'cancelled', running: 0 });
     const list = await call(OPERATOR, 'GET', `/tasks/${TASK}/backfills`);
     expect((list.json?.items as unknown[]).length).toBe(4);
+
+    // The CLI: a dry run, the list, and the progress bar of a backfill followed to its end.
+    const cliDry = await runNono(api.url, OPERATOR, [
+      'backfills', 'start', TASK, '--from', iso(from), '--to', iso(to), '--dry-run', '--json',
+    ]);
+    expect(cliDry.code, cliDry.stderr).toBe(0);
+    expect(JSON.parse(cliDry.stdout)).toMatchObject({ instants: 1000, alreadySucceeded: 1000, fires: [] });
+    const cliList = await runNono(api.url, OPERATOR, ['backfills', 'ls', TASK]);
+    expect(cliList.stdout).toContain(backfillId);
+    const watched = await runNono(api.url, OPERATOR, ['backfills', 'watch', TASK, backfillId]);
+    expect(watched.code).toBe(0);
+    expect(watched.stderr).toMatch(/\[#*-*\] +\d+\/1000 +ok \d+ +failed 0 +lost 0 +running 0 +cancelled/);
+    expect(watched.stdout).toContain(`backfill ${backfillId} of task ${TASK}: cancelled`);
+    const cancelAgain = await runNono(api.url, OPERATOR, ['backfills', 'cancel', TASK, backfillId]);
+    expect(cancelAgain.code).toBe(3);
+    const tooLarge = await runNono(api.url, OPERATOR, ['backfills', 'start', TASK, '--from', '30d', '--dry-run']);
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stderr).toContain('to');
   }, 120_000);
 });

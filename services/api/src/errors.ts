@@ -40,6 +40,7 @@ export const ApiErrorCode = {
   MemberNotFound: 'NONO_MEMBER_NOT_FOUND',
   InvalidMember: 'NONO_INVALID_MEMBER',
   BackfillNotFound: 'NONO_BACKFILL_NOT_FOUND',
+  InvalidBackfill: 'NONO_INVALID_BACKFILL',
   BackfillTooLarge: 'NONO_BACKFILL_TOO_LARGE',
   Internal: 'NONO_INTERNAL',
 } as const;
@@ -102,6 +103,7 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_MEMBER_NOT_FOUND: { status: 404, title: 'No such member in the worker group' },
   NONO_INVALID_MEMBER: { status: 422, title: 'The member registration is not valid' },
   NONO_BACKFILL_NOT_FOUND: { status: 404, title: 'No such backfill' },
+  NONO_INVALID_BACKFILL: { status: 422, title: 'The backfill window is not valid' },
   NONO_BACKFILL_TOO_LARGE: {
     status: 422,
     title: 'The backfill window is larger than the bound (allowLargeWindow overrides the window bound)',

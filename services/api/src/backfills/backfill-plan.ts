@@ -47,7 +47,7 @@ export function checkBackfillWindow(
   if (to !== undefined && to > now)
     issues.push({ field: 'to', message: `must not be in the future (now is ${formatInstant(now)})` });
   if (issues.length > 0 || from === undefined || to === undefined)
-    throw new ApiError(ApiErrorCode.InvalidInput, undefined, issues);
+    throw new ApiError(ApiErrorCode.InvalidBackfill, undefined, issues);
   if (to - from > maxWindowMs && !request.allowLargeWindow)
     throw new ApiError(ApiErrorCode.BackfillTooLarge, undefined, [
       {
