@@ -31,7 +31,7 @@ export const BackfillSchema = Type.Object({
   from: Type.String({ description: 'ISO 8601, inclusive' }),
   to: Type.String({ description: 'ISO 8601, inclusive' }),
   force: Type.Boolean(),
-  ratePerSecond: Type.Number({ exclusiveMinimum: 0 }),
+  ratePerSecond: Type.Number({ minimum: 0.01 }),
   concurrency: Type.Integer({ minimum: 1 }),
   instants: Type.Array(Type.Tuple([Type.Number(), Type.Number(), Type.Integer({ minimum: 1 })]), {
     description: 'the nominal instants to fire, oldest first, as runs [first, stepMs, count]',

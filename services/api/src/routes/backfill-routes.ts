@@ -31,7 +31,7 @@ export const BackfillBody = byHandler(
       ),
       dryRun: Type.Optional(Type.Boolean({ description: 'answer the plan and fire nothing (default false)' })),
       ratePerSecond: Type.Optional(
-        Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'starts per second at most (default 10)' }),
+        Type.Number({ minimum: 0.01, maximum: 1000, description: 'starts per second at most, 0.01 to 1000 (default 10)' }),
       ),
       concurrency: Type.Optional(
         Type.Integer({ minimum: 1, maximum: 100, description: 'calls in flight at most (default 4)' }),
