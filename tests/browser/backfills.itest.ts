@@ -3,7 +3,12 @@ import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, apiRequest, startApiProcess } from '../support/api.js';
 import { SHOTS, launchChromium, signedInPage } from '../support/browser.js';
-import { HISTORY_READ_TOKEN, type TestCluster, startHistoryProcess, startTestCluster } from '../support/cluster.js';
+import {
+  HISTORY_READ_TOKEN,
+  type TestCluster,
+  startHistoryProcess,
+  startTestCluster,
+} from '../support/cluster.js';
 import { eventually, isolate } from '../support/fixtures.js';
 import { type RunningProcess } from '../support/processes.js';
 

@@ -10,7 +10,10 @@ import {
 import { type TaskTiming } from './task.js';
 
 const T0 = Date.parse('2026-11-30T00:00:00.000Z');
-const everyMinute: TaskTiming = { id: 'bf', schedule: { kind: 'interval', everyMs: 60_000 } as TaskTiming['schedule'] };
+const everyMinute: TaskTiming = {
+  id: 'bf',
+  schedule: { kind: 'interval', everyMs: 60_000 } as TaskTiming['schedule'],
+};
 
 describe('backfill plan', () => {
   it('lists the instants of [from, to], both ends included', () => {

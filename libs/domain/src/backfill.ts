@@ -29,7 +29,7 @@ export function backfillInstants(
   maxInstants: number,
 ): { ok: true; instants: EpochMs[] } | { ok: false; tooMany: true } {
   const instants: EpochMs[] = [];
-  for (let next = nextTaskFireTime(task, from - 1); next !== undefined && next <= to; ) {
+  for (let next = nextTaskFireTime(task, from - 1); next !== undefined && next <= to;) {
     if (instants.length >= maxInstants) return { ok: false, tooMany: true };
     instants.push(next);
     next = nextTaskFireTime(task, next);
@@ -99,7 +99,10 @@ export function encodeInstantRuns(instants: readonly EpochMs[]): InstantRun[] {
     }
     const step = second - first;
     let count = 2;
-    while (i + count < instants.length && (instants[i + count] as EpochMs) - (instants[i + count - 1] as EpochMs) === step)
+    while (
+      i + count < instants.length &&
+      (instants[i + count] as EpochMs) - (instants[i + count - 1] as EpochMs) === step
+    )
       count += 1;
     runs.push([first, step, count]);
     i += count;

@@ -101,7 +101,10 @@ const BackfillCounts = {
   started: Type.Integer({ minimum: 0, description: 'instants claimed and called (or being called)' }),
   succeeded: Type.Integer({ minimum: 0 }),
   failed: Type.Integer({ minimum: 0, description: 'failed, timed out or cancelled' }),
-  lost: Type.Integer({ minimum: 0, description: 'in flight on a scheduler that died: recorded lost, not refired' }),
+  lost: Type.Integer({
+    minimum: 0,
+    description: 'in flight on a scheduler that died: recorded lost, not refired',
+  }),
 };
 
 const dataSchemas = {

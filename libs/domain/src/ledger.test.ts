@@ -396,7 +396,10 @@ describe('backfilled instants', () => {
 
   it('does not flag a backfilled instant the schedule no longer names as undue', () => {
     const odd = T0 + 500;
-    const facts = { executions: [{ ...execution({ nominal: odd }), reason: 'backfill' }], actions: [action({ nominal: odd })] };
+    const facts = {
+      executions: [{ ...execution({ nominal: odd }), reason: 'backfill' }],
+      actions: [action({ nominal: odd })],
+    };
     const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + S });
     expect(entries.find((e) => e.nominal === odd)?.flags).toEqual([]);
     expect(summary).toMatchObject({ backfilled: 1, undue: 0 });

@@ -24,7 +24,7 @@ const Count = Type.Integer({ minimum: 0 });
 export const BackfillSchema = Type.Object({
   backfillId: Type.String(),
   taskId: Type.String(),
-  taskIncarnation: Type.String({ description: "the createdAt of the task it was planned for" }),
+  taskIncarnation: Type.String({ description: 'the createdAt of the task it was planned for' }),
   revision: Type.Integer({ description: 'the task revision whose schedule named the instants' }),
   requestedBy: ActorSchema,
   requestedAt: Type.String({ description: 'ISO 8601' }),
@@ -38,10 +38,18 @@ export const BackfillSchema = Type.Object({
   }),
   total: Count,
   alreadySucceeded: Count,
-  attempts: Type.Array(Type.Tuple([Type.Integer(), Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })]), {
-    description: "each instant's first attempt number as runs [firstIndex, attempt, count]; absent: 1",
-  }),
-  state: Type.Union([Type.Literal('running'), Type.Literal('cancelled'), Type.Literal('finished'), Type.Literal('abandoned')]),
+  attempts: Type.Array(
+    Type.Tuple([Type.Integer(), Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })]),
+    {
+      description: "each instant's first attempt number as runs [firstIndex, attempt, count]; absent: 1",
+    },
+  ),
+  state: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('cancelled'),
+    Type.Literal('finished'),
+    Type.Literal('abandoned'),
+  ]),
   cursor: Type.Integer({ minimum: 0, description: 'instants before this index are claimed' }),
   inflight: Type.Record(Type.String(), BackfillClaimSchema, {
     description: 'claimed and not over yet, by index in the plan',

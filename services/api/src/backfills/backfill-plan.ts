@@ -77,7 +77,8 @@ export async function planBackfill(
         message: `the schedule names more than ${BACKFILL_HARD_MAX_INSTANTS} instants in the window, the most one backfill may fire (split the window)`,
       },
     ]);
-  const prior = listed.instants.length === 0 ? new Map() : await priorExecutions(history, task.id, window, actor);
+  const prior =
+    listed.instants.length === 0 ? new Map() : await priorExecutions(history, task.id, window, actor);
   return { ...selectBackfillFires(listed.instants, prior, force), instants: listed.instants.length };
 }
 
@@ -97,9 +98,12 @@ async function priorExecutions(
   // History's `to` is exclusive; the backfill window is inclusive.
   const base = `/tasks/${encodeURIComponent(taskId)}/executions?from=${encodeURIComponent(formatInstant(window.from))}&to=${encodeURIComponent(formatInstant(window.to + 1))}&limit=500`;
   for (let cursor: string | null = null, pages = 0; pages < 100; pages++) {
-    const response = await history.get(cursor === null ? base : `${base}&cursor=${encodeURIComponent(cursor)}`, {
-      actor,
-    });
+    const response = await history.get(
+      cursor === null ? base : `${base}&cursor=${encodeURIComponent(cursor)}`,
+      {
+        actor,
+      },
+    );
     if (response.status !== 200)
       throw new ApiError(
         ApiErrorCode.HistoryUnavailable,

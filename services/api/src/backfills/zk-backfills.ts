@@ -96,7 +96,12 @@ export class ZkBackfills {
         await recordWithOutbox(
           this.#outbox,
           event,
-          () => this.#zk.set(this.#layout.backfill(taskId, backfillId), backfillDocument.encode(next), read.version),
+          () =>
+            this.#zk.set(
+              this.#layout.backfill(taskId, backfillId),
+              backfillDocument.encode(next),
+              read.version,
+            ),
           (error, during) => mapZkError(error, during, taskId),
         );
         return { backfill: next, cancelled: true };
@@ -108,7 +113,10 @@ export class ZkBackfills {
     }
   }
 
-  async #read(taskId: string, backfillId: string): Promise<{ backfill: Backfill; version: number } | undefined> {
+  async #read(
+    taskId: string,
+    backfillId: string,
+  ): Promise<{ backfill: Backfill; version: number } | undefined> {
     try {
       const { data, stat } = await this.#zk.get(this.#layout.backfill(taskId, backfillId));
       const parsed = backfillDocument.parse(data);

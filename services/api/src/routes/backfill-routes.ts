@@ -25,13 +25,21 @@ export const BackfillBody = byHandler(
   Type.Object(
     {
       from: Type.String({ description: 'RFC 3339: the first instant of the window (inclusive)' }),
-      to: Type.String({ description: 'RFC 3339: the last instant of the window (inclusive), not in the future' }),
+      to: Type.String({
+        description: 'RFC 3339: the last instant of the window (inclusive), not in the future',
+      }),
       force: Type.Optional(
         Type.Boolean({ description: 'fire the instants that already succeeded too (default false)' }),
       ),
-      dryRun: Type.Optional(Type.Boolean({ description: 'answer the plan and fire nothing (default false)' })),
+      dryRun: Type.Optional(
+        Type.Boolean({ description: 'answer the plan and fire nothing (default false)' }),
+      ),
       ratePerSecond: Type.Optional(
-        Type.Number({ minimum: 0.01, maximum: 1000, description: 'starts per second at most, 0.01 to 1000 (default 10)' }),
+        Type.Number({
+          minimum: 0.01,
+          maximum: 1000,
+          description: 'starts per second at most, 0.01 to 1000 (default 10)',
+        }),
       ),
       concurrency: Type.Optional(
         Type.Integer({ minimum: 1, maximum: 100, description: 'calls in flight at most (default 4)' }),
@@ -100,7 +108,8 @@ export const BackfillView = Type.Object(
     succeeded: Type.Integer(),
     failed: Type.Integer({ description: 'failed, timed out or cancelled' }),
     lost: Type.Integer({
-      description: 'in flight on a scheduler that died: recorded lost, not refired (a new backfill picks them up)',
+      description:
+        'in flight on a scheduler that died: recorded lost, not refired (a new backfill picks them up)',
     }),
     lostInstants: Type.Array(Instant),
     notStarted: Type.Integer({ description: 'never claimed (left when cancelled)' }),
@@ -174,7 +183,12 @@ export function registerBackfillRoutes(
       const taskId = request.params.id;
       const context = auditContextOf(request, deps);
       const window = checkBackfillWindow(
-        { from: body.from, to: body.to, force: body.force ?? false, allowLargeWindow: body.allowLargeWindow ?? false },
+        {
+          from: body.from,
+          to: body.to,
+          force: body.force ?? false,
+          allowLargeWindow: body.allowLargeWindow ?? false,
+        },
         context.now,
         maxWindowMs,
       );
@@ -225,7 +239,8 @@ export function registerBackfillRoutes(
       };
       // The plan's encoding is exact (a unit test round-trips it); checked again here because
       // a scheduler fires what it decodes.
-      if (decodeInstantRuns(backfill.instants).length !== instants.length) throw new Error('instant runs do not round-trip');
+      if (decodeInstantRuns(backfill.instants).length !== instants.length)
+        throw new Error('instant runs do not round-trip');
       await deps.backfills.create(
         backfill,
         backfillRequestedEvent(
@@ -279,7 +294,8 @@ export function registerBackfillRoutes(
         response: { 200: BackfillView },
       },
     },
-    async (request) => presentBackfill(await deps.backfills.get(request.params.id, request.params.backfillId)),
+    async (request) =>
+      presentBackfill(await deps.backfills.get(request.params.id, request.params.backfillId)),
   );
 
   app.post<BackfillParams>(

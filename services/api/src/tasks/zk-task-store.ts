@@ -80,7 +80,8 @@ export class ZkTaskStore implements TaskStore {
     try {
       await this.#zk.deleteTree(this.#layout.fireState(taskId));
       for (const path of await this.#triggerPaths(taskId)) await this.#zk.deleteTree(path);
-      for (const path of await this.#childrenOf(this.#layout.backfills, taskId)) await this.#zk.deleteTree(path);
+      for (const path of await this.#childrenOf(this.#layout.backfills, taskId))
+        await this.#zk.deleteTree(path);
     } catch (error) {
       this.#log.warn(
         { err: error, taskId },

@@ -45,7 +45,9 @@ export function backfillSection(taskId, reload) {
                 'ul',
                 { class: 'muted' },
                 shown.map((f) => h('li', { title: f.executionId }, formatInstant(f.nominalTime))),
-                answer.fires.length > shown.length ? h('li', {}, `… ${answer.fires.length - shown.length} more`) : null,
+                answer.fires.length > shown.length
+                  ? h('li', {}, `… ${answer.fires.length - shown.length} more`)
+                  : null,
               ),
         );
       } else {
@@ -61,17 +63,21 @@ export function backfillSection(taskId, reload) {
 
   // Built once, shown to operators only (the role may be learnt after the view is built).
   const form = h(
-        'form',
-        { id: 'backfill-form', class: 'inline-form', onsubmit: (event) => event.preventDefault() },
-        h('label', {}, 'from ', from),
-        h('label', {}, ' to ', to),
-        h('label', {}, ' ', force, ' also those that succeeded'),
-        h('label', {}, ' rate/s ', rate),
-        ' ',
-        h('button', { type: 'button', id: 'backfill-dry-run', onclick: () => void submit(true) }, 'Dry run'),
-        ' ',
-        h('button', { type: 'button', id: 'backfill-start', onclick: () => void submit(false) }, 'Start backfill'),
-      );
+    'form',
+    { id: 'backfill-form', class: 'inline-form', onsubmit: (event) => event.preventDefault() },
+    h('label', {}, 'from ', from),
+    h('label', {}, ' to ', to),
+    h('label', {}, ' ', force, ' also those that succeeded'),
+    h('label', {}, ' rate/s ', rate),
+    ' ',
+    h('button', { type: 'button', id: 'backfill-dry-run', onclick: () => void submit(true) }, 'Dry run'),
+    ' ',
+    h(
+      'button',
+      { type: 'button', id: 'backfill-start', onclick: () => void submit(false) },
+      'Start backfill',
+    ),
+  );
 
   async function renderList() {
     form.hidden = !can('operator');
@@ -95,7 +101,12 @@ export function backfillSection(taskId, reload) {
           ),
           h(
             'td',
-            { title: b.lost > 0 ? 'lost: in flight on a scheduler that died; backfill the window again to fire them' : '' },
+            {
+              title:
+                b.lost > 0
+                  ? 'lost: in flight on a scheduler that died; backfill the window again to fire them'
+                  : '',
+            },
             `${b.succeeded} / ${b.failed} / ${b.lost}`,
             b.notStarted > 0 && b.state !== 'running' ? `, ${b.notStarted} not started` : '',
           ),
@@ -110,7 +121,9 @@ export function backfillSection(taskId, reload) {
                     class: 'backfill-cancel',
                     onclick: async () => {
                       try {
-                        await call('POST', `/tasks/${id}/backfills/${enc(b.backfillId)}/cancel`, { body: {} });
+                        await call('POST', `/tasks/${id}/backfills/${enc(b.backfillId)}/cancel`, {
+                          body: {},
+                        });
                         say('backfill cancelled: nothing more is claimed; calls already made finish');
                         await reload();
                       } catch (error) {

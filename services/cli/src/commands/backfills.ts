@@ -52,7 +52,12 @@ function summary(b: BackfillView): string {
 }
 
 /** Polls the backfill every second, drawing the progress bar, until it is over. */
-async function follow(ctx: CommandContext, client: ApiClient, taskId: string, backfillId: string): Promise<BackfillView> {
+async function follow(
+  ctx: CommandContext,
+  client: ApiClient,
+  taskId: string,
+  backfillId: string,
+): Promise<BackfillView> {
   let last = '';
   for (;;) {
     const { body } = await client.get<BackfillView>(`${base(taskId)}/${encodeURIComponent(backfillId)}`);
@@ -76,7 +81,7 @@ export function registerBackfillCommands(program: Command, context: () => Comman
   backfills
     .command('start')
     .description(
-      'backfill the instants of the task\'s current schedule in [from, to]: those that already succeeded are left out (unless --force); follows the progress until it ends',
+      "backfill the instants of the task's current schedule in [from, to]: those that already succeeded are left out (unless --force); follows the progress until it ends",
     )
     .argument('<task>', 'task id')
     .requiredOption('--from <when>', 'first instant: RFC 3339, or a duration ago (2h, 7d)')
@@ -106,7 +111,10 @@ export function registerBackfillCommands(program: Command, context: () => Comman
         const body = {
           from: parseSince(options.from, now, '--from'),
           // A second back: "now" on this machine must not be in the API's future.
-          to: options.to === undefined ? new Date(now - 1_000).toISOString() : parseSince(options.to, now, '--to'),
+          to:
+            options.to === undefined
+              ? new Date(now - 1_000).toISOString()
+              : parseSince(options.to, now, '--to'),
           ...(options.force === true ? { force: true } : {}),
           ...(options.dryRun === true ? { dryRun: true } : {}),
           ...(options.rate === undefined ? {} : { ratePerSecond: options.rate }),
@@ -125,11 +133,17 @@ export function registerBackfillCommands(program: Command, context: () => Comman
         }
         const { body: started } = await client.request<BackfillView>('POST', base(taskId), { body });
         if (options.detach === true) {
-          ctx.print(started, () => `started backfill ${started.backfillId}: ${started.total} instants (${started.alreadySucceeded} succeeded already)\nfollow it with: nono backfills watch ${taskId} ${started.backfillId}\n`);
+          ctx.print(
+            started,
+            () =>
+              `started backfill ${started.backfillId}: ${started.total} instants (${started.alreadySucceeded} succeeded already)\nfollow it with: nono backfills watch ${taskId} ${started.backfillId}\n`,
+          );
           return;
         }
         if (!ctx.json)
-          ctx.io.out(`backfill ${started.backfillId}: ${started.total} instants (${started.alreadySucceeded} succeeded already)\n`);
+          ctx.io.out(
+            `backfill ${started.backfillId}: ${started.total} instants (${started.alreadySucceeded} succeeded already)\n`,
+          );
         const over = await follow(ctx, client, taskId, started.backfillId);
         ctx.print(over, () => summary(over));
       },
@@ -181,11 +195,12 @@ export function registerBackfillCommands(program: Command, context: () => Comman
     .argument('<backfillId>', 'backfill id')
     .action(async (taskId: string, backfillId: string) => {
       const ctx = context();
-      const { body } = await (await ctx.client()).request<BackfillView>(
-        'POST',
-        `${base(taskId)}/${encodeURIComponent(backfillId)}/cancel`,
-        { body: {} },
-      );
+      const { body } = await (
+        await ctx.client()
+      ).request<BackfillView>('POST', `${base(taskId)}/${encodeURIComponent(backfillId)}/cancel`, {
+        body: {},
+      });
+      // Cancelling a cancelled backfill again is a no-op; one that ended otherwise cannot be.
       if (body.state !== 'cancelled')
         throw new CliError(ExitCode.Conflict, `backfill ${backfillId} had ended already (${body.state})`);
       ctx.print(body, () => summary(body));

@@ -153,7 +153,8 @@ export class BackfillRunner {
       // of the window fires those that did not succeed. Only the task's owner judges them.
       if (task !== undefined)
         for (const [key, claim] of Object.entries(next.inflight)) {
-          if (claim.schedulerId === this.#o.schedulerId && claim.incarnation === this.#o.incarnation) continue;
+          if (claim.schedulerId === this.#o.schedulerId && claim.incarnation === this.#o.incarnation)
+            continue;
           if ((await this.#o.liveIncarnation(claim.schedulerId)) === claim.incarnation) continue;
           delete next.inflight[key];
           next.lost.push(instants[Number(key)] ?? 0);
@@ -187,7 +188,8 @@ export class BackfillRunner {
       if (next.state === 'running' && next.cursor >= next.total && Object.keys(next.inflight).length === 0)
         next.state = 'finished';
 
-      const changed = applied.length > 0 || lostNow.length > 0 || claimed.length > 0 || next.state !== backfill.state;
+      const changed =
+        applied.length > 0 || lostNow.length > 0 || claimed.length > 0 || next.state !== backfill.state;
       let fencingToken = 0;
       if (changed) {
         next.updatedAt = formatInstant(now);
@@ -236,7 +238,14 @@ export class BackfillRunner {
       if (over && mine.size === 0) {
         if (Object.keys(next.inflight).length === 0) this.#over.add(name);
         log.info(
-          { taskId, backfill: backfill.backfillId, state: next.state, succeeded: next.succeeded, failed: next.failed, lost: next.lost.length },
+          {
+            taskId,
+            backfill: backfill.backfillId,
+            state: next.state,
+            succeeded: next.succeeded,
+            failed: next.failed,
+            lost: next.lost.length,
+          },
           'backfill over',
         );
         return;
@@ -303,13 +312,21 @@ export class BackfillRunner {
     if (over && backfill.state !== 'running') {
       const type = 'nono.task.backfill-finished.v1';
       // One end per backfill, whoever reports it and however often.
-      return createEvent(type, { ...counts, state: backfill.state }, meta(uuidV5(`${type}|${backfill.taskId}|${backfill.backfillId}`)));
+      return createEvent(
+        type,
+        { ...counts, state: backfill.state },
+        meta(uuidV5(`${type}|${backfill.taskId}|${backfill.backfillId}`)),
+      );
     }
     const type = 'nono.task.backfill-progressed.v1';
     return createEvent(
       type,
       counts,
-      meta(uuidV5(`${type}|${backfill.backfillId}|${backfill.cursor}|${backfill.succeeded}|${backfill.failed}|${backfill.lost.length}`)),
+      meta(
+        uuidV5(
+          `${type}|${backfill.backfillId}|${backfill.cursor}|${backfill.succeeded}|${backfill.failed}|${backfill.lost.length}`,
+        ),
+      ),
     );
   }
 
