@@ -108,3 +108,19 @@ export function doubledOccurrences(
 ): Array<[string, number]> {
   return [...callsPerOccurrence(calls)].filter(([, n]) => n > 1);
 }
+
+/**
+ * The calls of one attempt of an occurrence (`taskId|nominal|attempt`) the worker got more than
+ * once. A backfill's calls continue the execution's attempt numbers, so a backfill of an instant
+ * called before is a later attempt, not a double; two calls of one attempt are.
+ */
+export function doubledAttempts(
+  calls: ReadonlyArray<{ readonly taskId: string; readonly nominal: string; readonly attempt: number }>,
+): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const call of calls) {
+    const key = `${call.taskId}|${call.nominal}|${call.attempt}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].filter(([, n]) => n > 1);
+}

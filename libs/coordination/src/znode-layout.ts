@@ -88,6 +88,18 @@ export class ZnodeLayout {
   }
 
   /**
+   * Backfills, flat like triggers: `${backfills}/${taskId}@${backfillId}`, each a backfill
+   * document (plan, claims, progress); written by the API, run by the task's owner, kept when
+   * over so their progress stays readable (the API deletes them with the task).
+   */
+  get backfills(): string {
+    return `${this.root}/backfills`;
+  }
+  backfill(taskId: string, backfillId: string): string {
+    return `${this.backfills}/${taskId}@${backfillId}`;
+  }
+
+  /**
    * The API's audit outbox: persistent-sequential `e-<seq>` children, each an outbox entry
    * (an audit event written before the change it describes; services/api/src/audit).
    */
@@ -167,6 +179,7 @@ export class ZnodeLayout {
       this.webhookSecretsParent('host'),
       this.calendars,
       this.cancels,
+      this.backfills,
       this.workerGroups,
       this.workerLeases,
       this.workerHealth,

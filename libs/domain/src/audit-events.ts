@@ -149,3 +149,20 @@ export function memberLeftEvent(group: string, lease: MemberLease, context: Audi
     meta(uuidV5(`audit|${type}|${group}|${lease.memberId}|${lease.registeredAt}`), group, context),
   );
 }
+
+/* Backfills: one id per backfill and fact (the relay may publish an entry twice). */
+
+export function backfillRequestedEvent(
+  data: Omit<Extract<NonoEvent, { type: 'nono.task.backfill-requested.v1' }>['data'], 'actor'>,
+  context: AuditContext,
+): NonoEvent {
+  const type = 'nono.task.backfill-requested.v1';
+  const id = uuidV5(`audit|${type}|${data.taskId}|${data.backfillId}`);
+  return createEvent(type, { ...data, actor: context.actor }, meta(id, data.taskId, context));
+}
+
+export function backfillCancelledEvent(taskId: string, backfillId: string, context: AuditContext): NonoEvent {
+  const type = 'nono.task.backfill-cancelled.v1';
+  const id = uuidV5(`audit|${type}|${taskId}|${backfillId}`);
+  return createEvent(type, { taskId, backfillId, actor: context.actor }, meta(id, taskId, context));
+}

@@ -94,6 +94,19 @@ const AlertRef = {
   nominalTime: Type.Optional(Instant),
 };
 
+/** How far a backfill got, in every progress fact. */
+const BackfillCounts = {
+  schedulerId: Id,
+  total: Type.Integer({ minimum: 0 }),
+  started: Type.Integer({ minimum: 0, description: 'instants claimed and called (or being called)' }),
+  succeeded: Type.Integer({ minimum: 0 }),
+  failed: Type.Integer({ minimum: 0, description: 'failed, timed out or cancelled' }),
+  lost: Type.Integer({
+    minimum: 0,
+    description: 'in flight on a scheduler that died: recorded lost, not refired',
+  }),
+};
+
 const dataSchemas = {
   'nono.task.defined.v1': Type.Object({
     taskId: Id,
@@ -135,6 +148,34 @@ const dataSchemas = {
     triggerRequestId: Id,
     executionId: Id,
     parameters: Type.Optional(TriggerParametersSchema),
+  }),
+
+  // Backfills (docs/GETTING-STARTED.md, "Backfill"): requested and cancelled are audit facts
+  // (the API, through its outbox); progressed and finished come from the scheduler running it.
+  'nono.task.backfill-requested.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    backfillId: Id,
+    from: Instant,
+    to: Instant,
+    force: Type.Boolean(),
+    instants: Type.Integer({ minimum: 0, description: 'instants the backfill fires' }),
+    alreadySucceeded: Type.Integer({ minimum: 0, description: 'instants left out: they succeeded already' }),
+    ratePerSecond: Type.Number(),
+    concurrency: Type.Integer({ minimum: 1 }),
+    revision: Type.Integer({ description: 'the task revision whose schedule named the instants' }),
+  }),
+  'nono.task.backfill-cancelled.v1': Type.Object({
+    taskId: Id,
+    actor: ActorSchema,
+    backfillId: Id,
+  }),
+  'nono.task.backfill-progressed.v1': Type.Object({ taskId: Id, backfillId: Id, ...BackfillCounts }),
+  'nono.task.backfill-finished.v1': Type.Object({
+    taskId: Id,
+    backfillId: Id,
+    state: Type.Union([Type.Literal('finished'), Type.Literal('cancelled'), Type.Literal('abandoned')]),
+    ...BackfillCounts,
   }),
 
   // Audit facts of worker group changes (the API, through its outbox), on the tasks topic.

@@ -373,6 +373,39 @@ describe('buildLedger', () => {
   });
 });
 
+describe('backfilled instants', () => {
+  it('counts a backfill of an instant fired before as backfilled: a later success, no double, no stale', () => {
+    // T0 failed on s1 (attempt 1, token 1); T0 + 1 s and T0 + 2 s succeeded (tokens 2, 3).
+    // Later a backfill re-fires T0 as attempt 2 under a fence of its own (token 50), while the
+    // schedule keeps firing: T0 + 3 s claimed with token 40 before and fired after it.
+    const backfilled: LedgerExecution = { ...execution({ nominal: T0 }), reason: 'backfill', attempts: 2 };
+    const facts = {
+      executions: [backfilled, ...seconds(1, 4).map((nominal) => execution({ nominal }))],
+      actions: [
+        action({ nominal: T0, token: 1 }),
+        action({ nominal: T0, scheduler: 's2', token: 50, attempt: 2, at: T0 + 3 * S }),
+        action({ nominal: T0 + S, token: 2 }),
+        action({ nominal: T0 + 2 * S, token: 3 }),
+        action({ nominal: T0 + 3 * S, token: 40, at: T0 + 3 * S + 3 }),
+      ],
+    };
+    const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + 4 * S });
+    expect(entries.map((e) => [e.outcome, e.flags])).toEqual(seconds(0, 4).map(() => ['succeeded', []]));
+    expect(summary).toMatchObject({ backfilled: 1, doubled: 0, stale: 0, undue: 0 });
+  });
+
+  it('does not flag a backfilled instant the schedule no longer names as undue', () => {
+    const odd = T0 + 500;
+    const facts = {
+      executions: [{ ...execution({ nominal: odd }), reason: 'backfill' }],
+      actions: [action({ nominal: odd })],
+    };
+    const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + S });
+    expect(entries.find((e) => e.nominal === odd)?.flags).toEqual([]);
+    expect(summary).toMatchObject({ backfilled: 1, undue: 0 });
+  });
+});
+
 describe('staleActions', () => {
   const a = (nominal: number, token: number, at: number, scheduler = 's1'): LedgerAction =>
     action({ nominal: T0 + nominal, token, at: T0 + at, scheduler });

@@ -164,6 +164,11 @@ export interface LedgerSummary {
   running: number;
   pending: number;
   manual: number;
+  /**
+   * Instants whose outcome a backfill decided (its calls continue the execution's attempt
+   * numbers, so a backfill of an instant fired before is not a double).
+   */
+  backfilled: number;
   unaccounted: number;
   doubled: number;
   stale: number;
@@ -249,9 +254,17 @@ export function buildLedger(input: LedgerInput): LedgerResult {
 
   const actionsByExecution = groupBy(input.actions, (a) => a.executionId);
   const manualIds = new Set(input.manualRequests.map((r) => r.executionId));
-  for (const execution of input.executions)
+  // Backfilled instants (decided by a backfill's call): an operator re-fired them long after
+  // their moment, under a fence of its own (the backfill document), so like manual runs they
+  // are left out of the stale comparison, and one the schedule no longer names is not undue.
+  const backfillIds = new Set<string>();
+  for (const execution of input.executions) {
     if (execution.reason === 'manual') manualIds.add(execution.executionId);
-  const stale = staleActions(input.actions.filter((a) => !manualIds.has(a.executionId)));
+    if (execution.reason === 'backfill') backfillIds.add(execution.executionId);
+  }
+  const stale = staleActions(
+    input.actions.filter((a) => !manualIds.has(a.executionId) && !backfillIds.has(a.executionId)),
+  );
 
   const scheduledByNominal = new Map<EpochMs, LedgerExecution[]>();
   const manualExecutions = new Map<string, LedgerExecution>();
@@ -313,7 +326,7 @@ export function buildLedger(input: LedgerInput): LedgerResult {
     }
     const actions = executions.flatMap((e) => actionsByExecution.get(e.executionId) ?? []);
     const flags = actionFlags(actions, stale);
-    if (planned === undefined) flags.unshift('undue');
+    if (planned === undefined && !executions.some((e) => e.reason === 'backfill')) flags.unshift('undue');
     entries.push({
       nominal,
       kind: 'scheduled',
@@ -459,6 +472,7 @@ function summarise(entries: readonly LedgerEntry[]): LedgerSummary {
     running: 0,
     pending: 0,
     manual: 0,
+    backfilled: 0,
     unaccounted: 0,
     doubled: 0,
     stale: 0,
@@ -467,6 +481,7 @@ function summarise(entries: readonly LedgerEntry[]): LedgerSummary {
   for (const entry of entries) {
     if (entry.kind === 'manual') summary.manual += 1;
     else if (entry.due !== 'none') summary.due += 1;
+    if (entry.executions.some((e) => e.reason === 'backfill')) summary.backfilled += 1;
     if (entry.actions.some((a) => a.kind === 'fired')) summary.fired += 1;
     switch (entry.outcome) {
       case 'succeeded':

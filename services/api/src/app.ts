@@ -34,6 +34,8 @@ import { type RouteDeps } from './routes/route-deps.js';
 import { registerSchedulerRoutes } from './routes/scheduler-routes.js';
 import { registerStatusRoutes } from './routes/status-routes.js';
 import { registerTaskActionRoutes } from './routes/task-action-routes.js';
+import { registerBackfillRoutes } from './routes/backfill-routes.js';
+import { type ZkBackfills } from './backfills/zk-backfills.js';
 import { registerTaskRoutes } from './routes/task-routes.js';
 import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerWebhookSecretRoutes } from './routes/webhook-secret-routes.js';
@@ -62,6 +64,10 @@ export interface AppDeps {
   readonly tokens: readonly TokenEntry[];
   /** Named tokens managed through `/api/v1/tokens`. */
   readonly apiTokens: ApiTokenDirectory;
+  /** Backfills (`/api/v1/tasks/:id/backfills`). */
+  readonly backfills: ZkBackfills;
+  /** The longest backfill window without `allowLargeWindow` (default 7 days). */
+  readonly maxBackfillWindowMs?: number;
   /** Exclusion calendars (`/api/v1/calendars`), which tasks reference by name. */
   readonly calendars: ZkCalendars;
   /** Webhook secrets per task or host; without one (no NONO_SECRETS_KEY) those routes are not offered. */
@@ -191,6 +197,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerAuthentication(api, { environment: deps.tokens, named: deps.apiTokens, clock: deps.clock });
       registerTaskRoutes(api, routeDeps);
       registerTaskActionRoutes(api, routeDeps);
+      registerBackfillRoutes(api, {
+        ...routeDeps,
+        backfills: deps.backfills,
+        ...(deps.maxBackfillWindowMs === undefined ? {} : { maxBackfillWindowMs: deps.maxBackfillWindowMs }),
+      });
       registerPreviewRoutes(api, routeDeps);
       registerCalendarRoutes(api, routeDeps);
       registerSchedulerRoutes(api, routeDeps);

@@ -39,6 +39,9 @@ export const ApiErrorCode = {
   CalendarInUse: 'NONO_CALENDAR_IN_USE',
   MemberNotFound: 'NONO_MEMBER_NOT_FOUND',
   InvalidMember: 'NONO_INVALID_MEMBER',
+  BackfillNotFound: 'NONO_BACKFILL_NOT_FOUND',
+  InvalidBackfill: 'NONO_INVALID_BACKFILL',
+  BackfillTooLarge: 'NONO_BACKFILL_TOO_LARGE',
   Internal: 'NONO_INTERNAL',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
@@ -99,6 +102,12 @@ export const ERROR_CATALOGUE: Readonly<Record<ApiErrorCode, CatalogueEntry>> = {
   NONO_WORKER_GROUP_EXISTS: { status: 409, title: 'A worker group with this name already exists' },
   NONO_MEMBER_NOT_FOUND: { status: 404, title: 'No such member in the worker group' },
   NONO_INVALID_MEMBER: { status: 422, title: 'The member registration is not valid' },
+  NONO_BACKFILL_NOT_FOUND: { status: 404, title: 'No such backfill' },
+  NONO_INVALID_BACKFILL: { status: 422, title: 'The backfill window is not valid' },
+  NONO_BACKFILL_TOO_LARGE: {
+    status: 422,
+    title: 'The backfill window is larger than the bound (allowLargeWindow overrides the window bound)',
+  },
   NONO_INTERNAL: { status: 500, title: 'Internal error' },
 };
 

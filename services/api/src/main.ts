@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { ZkClient, ZkOutbox, ZnodeLayout, outboxRoot } from '@nono/coordination';
 import { SystemClock } from '@nono/domain';
+import { ZkBackfills } from './backfills/zk-backfills.js';
 import { ZkCalendars } from './calendars/zk-calendars.js';
 import { EventPublisher, createKafka, ensureTopics, topicNames } from '@nono/events';
 import {
@@ -158,6 +159,7 @@ async function main(argv: readonly string[]): Promise<void> {
     tokens: config.tokens,
     apiTokens,
     calendars: new ZkCalendars({ zk, layout }),
+    backfills: new ZkBackfills({ zk, layout, outbox }),
     ...(config.secretsKey === undefined
       ? {}
       : { webhookSecrets: new ZkWebhookSecrets({ zk, layout, key: config.secretsKey }) }),

@@ -5,6 +5,7 @@ import { registerGroupCommands } from './commands/groups.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerCalendarCommands } from './commands/calendars.js';
+import { registerBackfillCommands } from './commands/backfills.js';
 import { registerViewCommands } from './commands/views.js';
 import { type CliIo, CommandContext, type GlobalFlags } from './context.js';
 
@@ -46,6 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerAlertCommands(program, context);
   registerTokenCommands(program, context);
   registerCalendarCommands(program, context);
+  registerBackfillCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

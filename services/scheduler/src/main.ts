@@ -31,6 +31,8 @@ import { createSchedulerMetrics } from './metrics.js';
 import { WebhookSecretBook } from './runner/webhook-secret-book.js';
 import { CalendarBook } from './cluster/calendar-book.js';
 import { CancelRequests } from './cancels/cancel-requests.js';
+import { BackfillRunner } from './backfills/backfill-runner.js';
+import { ExecutionEvents } from './events/execution-events.js';
 import { HttpInvoker } from './runner/invoker.js';
 import { ZkTriggerStore } from './triggers/trigger-inbox.js';
 
@@ -302,13 +304,29 @@ async function main(): Promise<void> {
     now: () => clock.now(),
   });
   coordinator.on('cancels', (names) => cancels.handle(names));
+  const backfills = new BackfillRunner({
+    zk: () => coordinator.zk,
+    layout,
+    schedulerId: config.schedulerId,
+    incarnation,
+    clock,
+    log,
+    events: spool,
+    facts: new ExecutionEvents(config.schedulerId, clock),
+    engine,
+    liveIncarnation: (schedulerId) => coordinator.liveIncarnation(schedulerId),
+  });
+  coordinator.on('backfills', (names) => backfills.handle(names));
+  coordinator.on('owned', () => backfills.refresh());
 
   await coordinator.start();
   log.info({ ops: ops.url, zk: config.zkConnect, root: config.zkRoot }, 'scheduler started');
 
   exitOnSignals(
     async () => {
+      const backfillsStopped = backfills.stop();
       await engine.drain(config.shutdownDeadlineMs);
+      await Promise.race([backfillsStopped, new Promise((resolve) => setTimeout(resolve, 2_000))]);
       // Last, so it says which executions ended: the next owners take those off without reporting them lost.
       await openExecutions.stop();
       clusterEvent('nono.scheduler.left.v1', {

@@ -1,5 +1,6 @@
 export * from './api-token.js';
 export * from './cancel-request.js';
+export * from './backfill.js';
 export * from './calendar.js';
 export * from './assignment.js';
 export * from './document.js';

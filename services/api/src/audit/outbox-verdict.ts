@@ -69,6 +69,10 @@ export function judgeEntry(
       // The owner deletes a request once fired, so an absent node proves nothing; a request
       // is audited unless its task is gone. README.md ("Guarantees") states this bias.
       return facts.triggerExists || facts.current !== undefined ? 'publish' : 'drop';
+    case 'nono.task.backfill-requested.v1':
+    case 'nono.task.backfill-cancelled.v1':
+      // The backfill document stays until its task is deleted: audited unless the task is gone.
+      return facts.current !== undefined ? 'publish' : 'drop';
     // Worker groups: the same reasoning as for tasks, over the group's definition.
     case 'nono.worker-group.defined.v1':
     case 'nono.worker-group.updated.v1': {

@@ -80,6 +80,8 @@ export class ZkTaskStore implements TaskStore {
     try {
       await this.#zk.deleteTree(this.#layout.fireState(taskId));
       for (const path of await this.#triggerPaths(taskId)) await this.#zk.deleteTree(path);
+      for (const path of await this.#childrenOf(this.#layout.backfills, taskId))
+        await this.#zk.deleteTree(path);
     } catch (error) {
       this.#log.warn(
         { err: error, taskId },
@@ -89,9 +91,13 @@ export class ZkTaskStore implements TaskStore {
   }
 
   /** Pending trigger requests of one task (flat `/triggers/<taskId>@<requestId>` nodes). */
-  async #triggerPaths(taskId: string): Promise<string[]> {
-    const prefix = this.#layout.trigger(taskId, '');
-    const parent = this.#layout.triggers;
+  #triggerPaths(taskId: string): Promise<string[]> {
+    return this.#childrenOf(this.#layout.triggers, taskId);
+  }
+
+  /** The task's nodes in a flat `<taskId>@<id>` folder (triggers, backfills). */
+  async #childrenOf(parent: string, taskId: string): Promise<string[]> {
+    const prefix = `${parent}/${taskId}@`;
     let names: string[];
     try {
       names = await this.#zk.children(parent);

@@ -5,6 +5,7 @@ import { type Clock, type NonoEvent, SystemClock } from '@nono/domain';
 import { EventPublisher, createKafka, decodeEvent } from '@nono/events';
 import { EnvReader, createLogger, createMetricsRegistry, loadTargetPolicy } from '@nono/runtime';
 import { type FastifyInstance } from 'fastify';
+import { ZkBackfills } from '../backfills/zk-backfills.js';
 import { ZkCalendars } from '../calendars/zk-calendars.js';
 // Brings in the ProvidedContext declaration that types inject('zkConnect').
 import type {} from '../../../../tests/support/global-setup.js';
@@ -127,6 +128,7 @@ export async function startHarness(
     })),
     apiTokens,
     calendars: new ZkCalendars({ zk, layout }),
+    backfills: new ZkBackfills({ zk, layout, outbox }),
     // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
     // history are the cluster's own endpoints, as is the API's default port.
     targetPolicy: loadTargetPolicy(

@@ -16,6 +16,7 @@ import {
 import { alertActionDialog, alertTable, rulesOfTask } from './alerts.js';
 import { FAILED_EXECUTION_STATUSES } from '../execution-statuses.js';
 import { taskActions } from './tasks.js';
+import { backfillSection } from './backfills.js';
 
 /** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
 const WINDOWS = {
@@ -41,6 +42,7 @@ export function taskDetailView(taskId) {
   const alerts = h('div', { id: 'task-alerts' });
   const rules = h('div', { id: 'task-rules' });
   const alertActions = alertActionDialog();
+  const backfills = backfillSection(taskId, () => view.refresh());
   let ledgerKey = '10m';
   const ledgerPicker = h(
     'select',
@@ -85,6 +87,8 @@ export function taskDetailView(taskId) {
         ledgerPicker,
       ),
       ledger,
+      h('h3', {}, 'Backfills: past instants fired again under their original execution ids'),
+      backfills.element,
       h('h3', {}, 'Audit trail'),
       audit,
     ),
@@ -118,6 +122,7 @@ export function taskDetailView(taskId) {
         renderSection(executions, renderExecutions),
         renderSection(audit, renderAudit),
         renderSection(ledger, renderLedger),
+        renderSection(backfills.list, backfills.renderList),
         renderSection(alerts, renderAlerts),
         renderSection(rules, () => rulesOfTask(task.body)),
         Date.now() - reportsAt > REPORT_REFRESH_MS

@@ -51,6 +51,43 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
         at,
       });
       return;
+    // A backfill's request, cancel and end are in the task's audit trail; its progress facts
+    // (every few seconds while it runs) are not: the end carries the final counts.
+    case 'nono.task.backfill-requested.v1':
+    case 'nono.task.backfill-cancelled.v1': {
+      const { taskId, actor, ...detail } = event.data;
+      store.saveAudit({
+        eventId: event.id,
+        taskId,
+        type: event.type,
+        actorId: actor.id,
+        actorKind: actor.kind,
+        revision: null,
+        before: null,
+        after: null,
+        detail,
+        at,
+      });
+      return;
+    }
+    case 'nono.task.backfill-finished.v1': {
+      const { taskId, ...detail } = event.data;
+      store.saveAudit({
+        eventId: event.id,
+        taskId,
+        type: event.type,
+        actorId: event.data.schedulerId,
+        actorKind: 'system',
+        revision: null,
+        before: null,
+        after: null,
+        detail,
+        at,
+      });
+      return;
+    }
+    case 'nono.task.backfill-progressed.v1':
+      return;
     case 'nono.scheduler.joined.v1':
     case 'nono.scheduler.left.v1':
     case 'nono.ownership.changed.v1': {

@@ -67,6 +67,27 @@ const cancelled = (attempt: number, at: number): NonoEvent =>
     executionMeta('nono.execution.cancelled.v1', ref, attempt, at),
   );
 
+/** A backfill's call of the same instant: the same execution id, the next attempt, its own fence. */
+const backfillRef = { ...ref, reason: 'backfill' as const, schedulerId: 's-c', fencingToken: 90 };
+const backfillFired = (attempt: number, at: number): NonoEvent =>
+  createEvent(
+    'nono.execution.fired.v1',
+    { ...backfillRef, attempt, firedAt: formatInstant(at), lateMs: at - NOMINAL, targetUrl: 'http://w' },
+    executionMeta('nono.execution.fired.v1', backfillRef, attempt, at),
+  );
+const backfillSucceeded = (attempt: number, at: number): NonoEvent =>
+  createEvent(
+    'nono.execution.succeeded.v1',
+    { ...backfillRef, attempt, finishedAt: formatInstant(at), durationMs: 40, httpStatus: 200 },
+    executionMeta('nono.execution.succeeded.v1', backfillRef, attempt, at),
+  );
+const backfillLost = (attempt: number, at: number): NonoEvent =>
+  createEvent(
+    'nono.execution.lost.v1',
+    { ...backfillRef, attempt, detectedAt: formatInstant(at), lostSchedulerId: 's-c', rerun: false },
+    executionMeta('nono.execution.lost.v1', backfillRef, attempt, at),
+  );
+
 function fold(events: readonly NonoEvent[]): ExecutionRow | undefined {
   let row: ExecutionRow | undefined;
   for (const event of events) if (isExecutionEvent(event)) row = mergeExecution(row, executionFactOf(event));
@@ -122,6 +143,35 @@ describe('execution status precedence', () => {
       'a lost call that was answered after all',
       [fired(1, NOMINAL + 4), lost(1, NOMINAL + 30_000, true), succeeded(1, NOMINAL + 40_000)],
       { status: 'succeeded' },
+    ],
+    [
+      'a failure a backfill fired again (attempt 2) with success',
+      [
+        fired(1, NOMINAL + 4),
+        failed(1, NOMINAL + 34, false),
+        backfillFired(2, NOMINAL + 86_400_000),
+        backfillSucceeded(2, NOMINAL + 86_400_040),
+      ],
+      { status: 'succeeded', attempts: 2, reason: 'backfill', schedulerId: 's-c', lateMs: 4, error: null },
+    ],
+    [
+      'a backfill call lost on a dead scheduler: the latest attempt is lost (a new backfill fires it)',
+      [
+        fired(1, NOMINAL + 4),
+        failed(1, NOMINAL + 34, false),
+        backfillFired(2, NOMINAL + 86_400_000),
+        backfillLost(2, NOMINAL + 86_460_000),
+      ],
+      { status: 'lost', attempts: 2, reason: 'backfill' },
+    ],
+    [
+      'a lost backfill call whose success got out before its scheduler died',
+      [
+        backfillFired(2, NOMINAL + 86_400_000),
+        backfillSucceeded(2, NOMINAL + 86_400_040),
+        backfillLost(2, NOMINAL + 86_460_000),
+      ],
+      { status: 'succeeded', reason: 'backfill' },
     ],
   ])('converges on %s whatever the arrival order', (_name, events, expected) => {
     const rows = permutations(events).map(fold);

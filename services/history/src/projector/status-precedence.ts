@@ -1,4 +1,6 @@
-import { type ExecutionFact } from './execution-fact.js';
+import { type ExecutionFact, Phase } from './execution-fact.js';
+
+const isOutcomeOrLost = (phase: number): boolean => phase === Phase.Outcome || phase === Phase.Lost;
 
 /**
  * The rank of the fact that currently sets an execution's (or an attempt's) status.
@@ -17,6 +19,12 @@ export interface StatusRank {
 export function compareRanks(a: StatusRank, b: StatusRank): number {
   if (a.terminal !== b.terminal) return a.terminal ? 1 : -1;
   if (a.attempt !== b.attempt) return a.attempt - b.attempt;
+  // Two final facts of one attempt: what the worker answered outranks the attempt being declared
+  // lost, as it does for the attempt's own row (a call reported lost because its scheduler died,
+  // e.g. a backfill's, may have been answered first). Only the comparison changes, not the
+  // stored phase numbers, so existing rows rank as before against everything else.
+  if (a.terminal && a.phase !== b.phase && isOutcomeOrLost(a.phase) && isOutcomeOrLost(b.phase))
+    return a.phase === Phase.Outcome ? 1 : -1;
   if (a.phase !== b.phase) return a.phase - b.phase;
   if (a.at !== b.at) return a.at - b.at;
   return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;

@@ -33,6 +33,7 @@ interface CoordinatorEvents {
   task: [taskId: string, definition: TaskDefinition];
   triggers: [names: readonly string[]];
   cancels: [names: readonly string[]];
+  backfills: [names: readonly string[]];
   members: [members: readonly string[]];
   leadership: [isLeader: boolean];
 }
@@ -174,6 +175,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
           this.#watchAssignment(client),
           this.#watchTriggers(client),
           this.#watchCancels(client),
+          this.#watchBackfills(client),
         ]);
         await this.#watchElection(client);
         await this.#watchTaskList(client);
@@ -293,6 +295,12 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #watchCancels(client: ZkClient): Promise<void> {
     return this.#watched(client, 'cancels', async (zk, rearm) => {
       this.emit('cancels', await zk.children(this.#options.layout.cancels, rearm));
+    });
+  }
+
+  #watchBackfills(client: ZkClient): Promise<void> {
+    return this.#watched(client, 'backfills', async (zk, rearm) => {
+      this.emit('backfills', await zk.children(this.#options.layout.backfills, rearm));
     });
   }
 

@@ -109,6 +109,11 @@ export class Engine {
   readonly #tasks = new Map<string, TaskRuntime>();
   #state: EngineState = 'starting';
   readonly #executions = new Set<Promise<void>>();
+  /**
+   * Backfill calls running here, by execution id: apart from `runtime.running`, so a backfill
+   * never makes the task look busy to its overlap policy.
+   */
+  readonly #backfillRunning = new Map<string, Cancellation>();
   /** The largest start delay (now − fireAt) seen in the current and the previous 10 s window. */
   #behind = { windowStart: 0, current: 0, previous: 0 };
 
@@ -277,12 +282,43 @@ export class Engine {
   ): 'cancelled' | 'not-running' | 'not-owned' {
     const runtime = this.#tasks.get(taskId);
     // A task released since its execution started still runs it here: this process stops it.
-    const running = runtime?.running.get(executionId);
+    const running = runtime?.running.get(executionId) ?? this.#backfillRunning.get(executionId);
     if (running !== undefined) {
       running.cancel(operator);
       return 'cancelled';
     }
     return runtime === undefined || runtime.released ? 'not-owned' : 'not-running';
+  }
+
+  /**
+   * The definition of a task this scheduler owns, while it may fire (an active session), for
+   * the backfill runner; undefined otherwise. A paused task's backfill runs: pausing stops the
+   * schedule, not an operator's explicit re-fire (cancel the backfill to stop it).
+   */
+  firingTask(taskId: string): SchedulerTask | undefined {
+    const runtime = this.#tasks.get(taskId);
+    if (!this.#active || runtime === undefined || runtime.released) return undefined;
+    return runtime.task;
+  }
+
+  /**
+   * Calls the worker for one backfill fire, with the engine's runner (facts, retries, member
+   * routing, operator cancels). The backfill document, not the fire state, is its fence: the
+   * caller claimed it there. A graceful stop waits for it like for any call.
+   */
+  runBackfill(task: SchedulerTask, fire: RunnableFire): Promise<RunEnd> {
+    const cancellation = new Cancellation();
+    this.#backfillRunning.set(fire.executionId, cancellation);
+    const run = this.#runner.run(task, fire, cancellation).catch((error: unknown): RunEnd => {
+      this.#o.log.error({ err: error, executionId: fire.executionId }, 'backfill execution crashed');
+      return 'cancelled';
+    });
+    const tracked = run.then(() => {
+      this.#backfillRunning.delete(fire.executionId);
+      this.#executions.delete(tracked);
+    });
+    this.#executions.add(tracked);
+    return run;
   }
 
   /**
@@ -311,6 +347,7 @@ export class Engine {
       this.#o.log.warn({ running: this.runningCount }, 'shutdown deadline: abandoning running calls');
       for (const runtime of this.#tasks.values())
         for (const running of runtime.running.values()) running.cancel();
+      for (const running of this.#backfillRunning.values()) running.cancel();
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
     this.#state = 'stopped';

@@ -31,6 +31,11 @@ export interface RunnableFire {
   readonly deadlineAt: number;
   /** A manual run's trigger parameters, sent to the worker with every attempt. */
   readonly parameters?: TriggerParameters;
+  /**
+   * Attempts the retry policy does not count: a backfill fire continues the execution's attempt
+   * numbers (history keeps every attempt) and still gets the policy's attempts of its own.
+   */
+  readonly uncountedAttempts?: number;
 }
 
 /**
@@ -97,7 +102,9 @@ export class ExecutionRunner {
               firedAt - fire.nominal - jitterOffsetMs(task.id, fire.nominal, task.schedule.jitterMs),
             )
           : 0;
-      if (attempt === fire.firstAttempt && fire.reason !== 'manual') metrics.lateness.observe(lateMs / 1000);
+      // Lateness is the schedule's: a manual run and a backfill are late on purpose.
+      if (attempt === fire.firstAttempt && fire.reason !== 'manual' && fire.reason !== 'backfill')
+        metrics.lateness.observe(lateMs / 1000);
       metrics.fires.inc({ reason: fire.reason });
       const destination = router.destination(task, tried, firedAt);
       // Every fact of the attempt names the member it went to (group targets only).
@@ -147,7 +154,9 @@ export class ExecutionRunner {
         return 'succeeded';
       }
       const willRetry =
-        outcome.kind !== 'cancelled' && shouldRetry(task.retry, attempt) && !this.#o.draining();
+        outcome.kind !== 'cancelled' &&
+        shouldRetry(task.retry, attempt - (fire.uncountedAttempts ?? 0)) &&
+        !this.#o.draining();
       const error =
         outcome.kind === 'failed'
           ? outcome.error
@@ -180,7 +189,7 @@ export class ExecutionRunner {
         ]);
       }
       if (!willRetry) return outcome.kind === 'cancelled' ? 'cancelled' : 'failed';
-      const delayMs = retryDelayMs(task.retry, attempt, fire.executionId);
+      const delayMs = retryDelayMs(task.retry, attempt - (fire.uncountedAttempts ?? 0), fire.executionId);
       events.append([
         facts.create('nono.execution.retrying.v1', {
           ...ref,
