@@ -26,3 +26,4 @@ export * from './trigger-parameters.js';
 export * from './worker-group.js';
 export * from './member-routing.js';
 export * from './standard-webhooks.js';
+export * from './instant-units.js';
