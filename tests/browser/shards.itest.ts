@@ -128,6 +128,10 @@ describe('a shard task on its page (Chromium)', () => {
     const page = await signedInPage(browser, `${apiUrl}/#/tasks/sharded`, TOKENS.viewer);
     const instant = page.locator(`div.instant[data-instant="${instantId}"]`);
     await instant.locator('tr[data-execution]').nth(2).waitFor({ timeout: 30_000 });
+    const target = page
+      .locator('dl.facts dt', { hasText: 'target' })
+      .locator('xpath=following-sibling::dd[1]');
+    expect(await target.textContent()).toBe('POST 3 shards over group renderers (shard), path /jobs/part');
     // Two shards succeeded, one failed: the instant failed.
     expect(await instant.getAttribute('data-outcome')).toBe('failed');
     expect(await instant.locator('h4').textContent()).toMatch(/3 shards: 2 succeeded, 1 failed/);

@@ -162,7 +162,11 @@ export function taskDetailView(taskId) {
               h(
                 'span',
                 {},
-                `${task.target.method} a member of group `,
+                task.target.route === 'shard'
+                  ? `${task.target.method} ${task.target.shards} shards over group `
+                  : task.target.route === 'broadcast'
+                    ? `${task.target.method} every member of group `
+                    : `${task.target.method} a member of group `,
                 h('a', { href: '#/groups' }, task.target.group),
                 ` (${task.target.route})${task.target.path ? `, path ${task.target.path}` : ''}`,
               ),
