@@ -462,7 +462,7 @@ export function staleActions(actions: readonly LedgerAction[]): Set<LedgerAction
     for (const unit of groupBy(group, (a) => a.executionId).values()) {
       const byTime = [...unit].sort((a, b) => a.at - b.at);
       let highest = -1;
-      for (let i = 0; i < byTime.length; ) {
+      for (let i = 0; i < byTime.length;) {
         // Actions at the same instant of time are not before one another.
         let j = i;
         while (j < byTime.length && byTime[j]?.at === byTime[i]?.at) j++;

@@ -345,7 +345,9 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
 function checkShardFields(target: GroupTarget): FieldIssue[] {
   if (target.route !== 'shard') {
     return [
-      ...(target.shards === undefined ? [] : [{ field: 'target.shards', message: 'is for route shard only' }]),
+      ...(target.shards === undefined
+        ? []
+        : [{ field: 'target.shards', message: 'is for route shard only' }]),
       ...(target.shardParameters === undefined
         ? []
         : [{ field: 'target.shardParameters', message: 'is for route shard only' }]),
