@@ -89,7 +89,15 @@ export interface InstantOutcome {
   readonly byStatus: Readonly<Record<string, number>>;
 }
 
-const FINAL_FAILURES = ['failed', 'timed-out', 'lost', 'cancelled', 'skipped', 'misfired'] as const;
+/** The ends of a unit other than success, gravest first: an instant's outcome is the gravest of its units'. */
+export const INSTANT_FAILURE_ORDER = [
+  'failed',
+  'timed-out',
+  'lost',
+  'cancelled',
+  'skipped',
+  'misfired',
+] as const;
 
 /**
  * The outcome of an instant from its units' statuses: `succeeded` when every unit succeeded;
@@ -103,9 +111,11 @@ export function instantOutcome(statuses: readonly string[]): InstantOutcome {
   let status: string;
   if (units === 0) status = 'scheduled';
   else if (byStatus.succeeded === units) status = 'succeeded';
-  else if (statuses.some((s) => s !== 'succeeded' && !(FINAL_FAILURES as readonly string[]).includes(s)))
+  else if (
+    statuses.some((s) => s !== 'succeeded' && !(INSTANT_FAILURE_ORDER as readonly string[]).includes(s))
+  )
     status = 'running';
-  else status = FINAL_FAILURES.find((s) => (byStatus[s] ?? 0) > 0) ?? 'running';
+  else status = INSTANT_FAILURE_ORDER.find((s) => (byStatus[s] ?? 0) > 0) ?? 'running';
   return { status, units, byStatus };
 }
 

@@ -14,7 +14,7 @@ import {
   taskState,
 } from '../dom.js';
 import { alertActionDialog, alertTable, rulesOfTask } from './alerts.js';
-import { FAILED_EXECUTION_STATUSES } from '../execution-statuses.js';
+import { FAILED_EXECUTION_STATUSES, INSTANT_FAILURE_ORDER } from '../execution-statuses.js';
 import { taskActions } from './tasks.js';
 
 /** Windows of the charts: bucket count and size; each bucket is one /reports/tasks/:id call. */
@@ -475,16 +475,16 @@ export function instantUnits(items, count) {
   );
 }
 
-// The same rule as instantOutcome in libs/domain/src/instant-units.ts (the UI has no build step
-// to import it): succeeded when every unit did, running while one runs, else the gravest failure.
-const FINAL_FAILURES = ['failed', 'timed-out', 'lost', 'cancelled', 'skipped', 'misfired'];
+// The rule of instantOutcome in libs/domain/src/instant-units.ts (the UI has no build step to
+// import it; its order of failures comes from there through /execution-statuses.js): succeeded
+// when every unit did, running while one runs, else the gravest failure.
 function instantOutcome(statuses) {
   const byStatus = {};
   for (const s of statuses) byStatus[s] = (byStatus[s] ?? 0) + 1;
   let status;
   if (statuses.length === 0) status = 'scheduled';
   else if (byStatus.succeeded === statuses.length) status = 'succeeded';
-  else if (statuses.some((s) => s !== 'succeeded' && !FINAL_FAILURES.includes(s))) status = 'running';
-  else status = FINAL_FAILURES.find((s) => byStatus[s] > 0) ?? 'running';
+  else if (statuses.some((s) => s !== 'succeeded' && !INSTANT_FAILURE_ORDER.includes(s))) status = 'running';
+  else status = INSTANT_FAILURE_ORDER.find((s) => byStatus[s] > 0) ?? 'running';
   return { status, byStatus };
 }
