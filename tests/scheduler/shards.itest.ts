@@ -363,9 +363,7 @@ describe('shard and broadcast routes on real processes', () => {
       (l) => (l.summary['succeeded'] ?? 0) >= 3,
       Date.now() + 20_000,
     );
-    console.log(
-      `ledger: ${JSON.stringify(ledger?.entries.map((e) => [e.nominalTime, e.outcome, e.flags]))}`,
-    );
+    console.log(`ledger: ${JSON.stringify(ledger?.entries.map((e) => [e.nominalTime, e.outcome, e.flags]))}`);
     expect(ledger?.summary).toMatchObject({
       succeeded: 3,
       doubled: 0,
