@@ -189,6 +189,8 @@ export interface WorkerCall {
   readonly attempt: number;
   readonly nominal: string;
   readonly traceparent: string;
+  /** `Nono-Shard` (index/count) of a shard's call. */
+  readonly shard?: string;
   readonly body: string;
   readonly receivedAt: number;
   /** The status it was answered with; absent while it runs (or when its worker died first). */

@@ -64,6 +64,7 @@ const server = createServer((req, res) => {
       attempt: Number(req.headers['nono-attempt']),
       nominal: req.headers['nono-nominal-time'],
       traceparent: req.headers.traceparent,
+      shard: req.headers['nono-shard'],
       body,
       receivedAt: Date.now(),
     };

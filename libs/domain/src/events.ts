@@ -40,6 +40,20 @@ const ExecutionRef = {
   schedulerId: Id,
   fencingToken: Type.Integer({ minimum: 0 }),
   reason: FireReasonSchema,
+  instantId: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        "a shard or broadcast execution's instant: the execution id a plain task's instant would have (absent for plain executions)",
+    }),
+  ),
+  shard: Type.Optional(
+    Type.Object(
+      { index: Type.Integer({ minimum: 0 }), count: Type.Integer({ minimum: 1 }) },
+      { description: 'the shard this execution runs (route shard)' },
+    ),
+  ),
 };
 
 /**
@@ -245,6 +259,7 @@ const dataSchemas = {
     ...ExecutionRef,
     nextAttemptAt: Instant,
     previousError: Type.String(),
+    member: MemberRefSchema,
   }),
   'nono.execution.timed-out.v1': Type.Object({
     ...ExecutionRef,
@@ -258,11 +273,13 @@ const dataSchemas = {
     ...ExecutionRef,
     skipReason: SkipReasonSchema,
     detail: Type.Optional(Type.String()),
+    member: MemberRefSchema,
   }),
   'nono.execution.misfired.v1': Type.Object({
     ...ExecutionRef,
     detectedAt: Instant,
     action: Type.Union([Type.Literal('fire'), Type.Literal('skip')]),
+    member: MemberRefSchema,
   }),
   'nono.execution.cancelled.v1': Type.Object({
     ...ExecutionRef,
@@ -273,12 +290,14 @@ const dataSchemas = {
     }),
     actor: ActorSchema,
     note: Type.Optional(Type.String({ maxLength: 500 })),
+    member: MemberRefSchema,
   }),
   'nono.execution.lost.v1': Type.Object({
     ...ExecutionRef,
     detectedAt: Instant,
     lostSchedulerId: Id,
     rerun: Type.Boolean(),
+    member: MemberRefSchema,
   }),
 
   'nono.alert.opened.v1': Type.Object({ ...AlertRef, openedAt: Instant }),

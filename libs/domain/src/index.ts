@@ -27,3 +27,4 @@ export * from './worker-group.js';
 export * from './member-routing.js';
 export * from './standard-webhooks.js';
 export * from './backfill.js';
+export * from './instant-units.js';

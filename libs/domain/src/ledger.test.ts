@@ -9,6 +9,7 @@ import {
   ledgerHasViolations,
   staleActions,
 } from './ledger.js';
+import { shardExecutionId } from './instant-units.js';
 import { manualExecutionId, scheduledExecutionId } from './occurrence.js';
 import { type SchedulerTask, createTask, parseTaskSpec, reviseTask, taskSpecOf } from './task.js';
 
@@ -403,6 +404,77 @@ describe('backfilled instants', () => {
     const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + S });
     expect(entries.find((e) => e.nominal === odd)?.flags).toEqual([]);
     expect(summary).toMatchObject({ backfilled: 1, undue: 0 });
+  });
+});
+
+describe('buildLedger with shard executions', () => {
+  const shardOf = (nominal: number, index: number): string =>
+    shardExecutionId(scheduledExecutionId('t', nominal), index);
+  const unit = (nominal: number, index: number, status = 'succeeded', attempts = 1): LedgerExecution => ({
+    executionId: shardOf(nominal, index),
+    nominal,
+    reason: 'scheduled',
+    status,
+    attempts,
+    error: undefined,
+  });
+
+  it('judges each shard on its own: a re-run of one lost shard under a newer fence makes its siblings neither doubled nor stale', () => {
+    const facts = {
+      executions: [unit(T0, 0), unit(T0, 1, 'succeeded', 2), unit(T0, 2, 'succeeded', 2)],
+      actions: [
+        // One claim (token 5) listed all three shards; s1 starts them.
+        ...[0, 1, 2].map((i) => action({ nominal: T0, executionId: shardOf(T0, i), token: 5, at: T0 + 1 })),
+        // Shard 2's scheduler is gone: s2 reports it lost and re-runs it under token 9 ...
+        action({
+          nominal: T0,
+          executionId: shardOf(T0, 2),
+          scheduler: 's2',
+          token: 9,
+          kind: 'lost',
+          at: T0 + 4 * S,
+        }),
+        action({
+          nominal: T0,
+          executionId: shardOf(T0, 2),
+          scheduler: 's2',
+          token: 9,
+          attempt: 2,
+          at: T0 + 4 * S,
+        }),
+        // ... while shard 1's retry (its member died) is still s1's, under the claim's token.
+        action({ nominal: T0, executionId: shardOf(T0, 1), token: 5, attempt: 2, at: T0 + 5 * S }),
+      ],
+    };
+    const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + S });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ outcome: 'succeeded', flags: [] });
+    expect(summary).toMatchObject({ due: 1, fired: 1, succeeded: 1, doubled: 0, stale: 0, unaccounted: 0 });
+  });
+
+  it('flags a shard whose attempt was started by two owners as doubled', () => {
+    const facts = {
+      executions: [unit(T0, 0), unit(T0, 1)],
+      actions: [
+        action({ nominal: T0, executionId: shardOf(T0, 0), token: 5 }),
+        action({ nominal: T0, executionId: shardOf(T0, 1), token: 5 }),
+        action({ nominal: T0, executionId: shardOf(T0, 1), scheduler: 's2', token: 7 }),
+      ],
+    };
+    const { entries, summary } = ledger([defined], facts, { from: T0, to: T0 + S });
+    expect(entries[0]?.flags).toEqual(['doubled']);
+    expect(summary.doubled).toBe(1);
+  });
+
+  it.each([
+    [['succeeded', 'failed', 'succeeded'], 'failed'],
+    [['succeeded', 'running', 'failed'], 'running'],
+    [['succeeded', 'lost', 'succeeded'], 'lost'],
+  ])('an instant whose shards are %j is %s', (statuses, outcome) => {
+    const executions = statuses.map((status, i) => unit(T0, i, status));
+    const actions = statuses.map((_, i) => action({ nominal: T0, executionId: shardOf(T0, i), token: 5 }));
+    const { entries } = ledger([defined], { executions, actions }, { from: T0, to: T0 + S });
+    expect(entries[0]?.outcome).toBe(outcome);
   });
 });
 

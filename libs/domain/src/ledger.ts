@@ -1,4 +1,5 @@
 import { type EpochMs } from './instant.js';
+import { instantIdOf, instantOutcome } from './instant-units.js';
 import { executionBudgetMs } from './retry.js';
 import { type SchedulerTask, nextTaskFireTime } from './task.js';
 
@@ -18,6 +19,12 @@ import { type SchedulerTask, nextTaskFireTime } from './task.js';
  *
  * Once an incarnation of the task has run `maxRuns` times (the runs before the window are an
  * argument), its later instants without a fact are not due.
+ *
+ * An instant of a `shard` or `broadcast` task has several executions, its units (ids derived
+ * from the instant's, see instant-units.ts). Each unit is a fenced unit of its own: two starts
+ * of the same attempt of one unit by different owners are a double, starts of different units
+ * are not; a newer owner's action on one unit makes no other unit's actions stale; and the
+ * instant's outcome is `instantOutcome` of its units' (succeeded only when every unit did).
  */
 
 /** A definition event: from `at` on, `task` is in force (undefined: deleted). */
@@ -399,10 +406,11 @@ function outcomeOf(
   executions: readonly LedgerExecution[],
   actions: readonly LedgerAction[],
 ): { outcome: LedgerOutcome; reason: string | undefined } {
-  const ranked = [...executions].sort(
-    (a, b) => (TERMINAL_FIRST[a.status] ?? 4) - (TERMINAL_FIRST[b.status] ?? 4),
-  );
-  const status = ranked[0]?.status ?? 'fired';
+  const byUnit = groupBy(executions, (e) => e.executionId);
+  const fannedOut = [...byUnit.keys()].some((id) => instantIdOf(id) !== id);
+  const status = fannedOut
+    ? instantOutcome([...byUnit.values()].map(mostFinalStatus)).status
+    : mostFinalStatus(executions);
   const outcome = (
     TERMINAL_FIRST[status] !== undefined || status === 'fired' ? status : 'fired'
   ) as LedgerOutcome;
@@ -412,13 +420,22 @@ function outcomeOf(
   return { outcome, reason: decision?.detail };
 }
 
+/** The most final status among one occurrence's (or one unit's) execution rows. */
+function mostFinalStatus(executions: readonly LedgerExecution[]): string {
+  const ranked = [...executions].sort(
+    (a, b) => (TERMINAL_FIRST[a.status] ?? 4) - (TERMINAL_FIRST[b.status] ?? 4),
+  );
+  return ranked[0]?.status ?? 'fired';
+}
+
 function actionFlags(actions: readonly LedgerAction[], stale: ReadonlySet<LedgerAction>): LedgerFlag[] {
   const flags: LedgerFlag[] = [];
   const starts = groupBy(
     actions.filter((a) => a.kind === 'fired'),
-    (a) => String(a.attempt),
+    (a) => `${a.executionId}|${a.attempt}`,
   );
-  // Two starts of the same attempt by different owners (or fences) called the worker twice.
+  // Two starts of the same attempt of one execution (one unit of a fanned-out instant) by
+  // different owners (or fences) called the worker twice.
   if ([...starts.values()].some((s) => new Set(s.map((a) => `${a.schedulerId}|${a.fencingToken}`)).size > 1))
     flags.push('doubled');
   if (actions.some((a) => stale.has(a))) flags.push('stale');
@@ -433,6 +450,9 @@ function actionFlags(actions: readonly LedgerAction[], stale: ReadonlySet<Ledger
  * instants claimed by a new owner do not make an old owner's earlier claims stale: the fence
  * gave those instants to it (ARCHITECTURE, "Claiming ahead"). Manual runs are left out of
  * the comparison: they take the fence without moving it forward.
+ *
+ * Within an instant fanned out into units, only the same unit's actions count: each unit is
+ * fenced on its own (a re-run of one lost shard does not make its sibling shards stale).
  *
  * Swept by instant with a Fenwick tree of the highest token by action time, O(n log n).
  */
@@ -451,9 +471,24 @@ export function staleActions(actions: readonly LedgerAction[]): Set<LedgerAction
   const stale = new Set<LedgerAction>();
   const byNominal = groupBy(actions, (a) => String(a.nominal));
   for (const group of [...byNominal.values()].sort((a, b) => (a[0]?.nominal ?? 0) - (b[0]?.nominal ?? 0))) {
+    // Earlier instants are in the tree; this instant's actions are compared unit by unit.
+    for (const unit of groupBy(group, (a) => a.executionId).values()) {
+      const byTime = [...unit].sort((a, b) => a.at - b.at);
+      let highest = -1;
+      for (let i = 0; i < byTime.length;) {
+        // Actions at the same instant of time are not before one another.
+        let j = i;
+        while (j < byTime.length && byTime[j]?.at === byTime[i]?.at) j++;
+        for (let k = i; k < j; k++) {
+          const action = byTime[k] as LedgerAction;
+          if (Math.max(highest, highestBefore(rank.get(action.at) ?? 0)) > action.fencingToken)
+            stale.add(action);
+        }
+        for (let k = i; k < j; k++) highest = Math.max(highest, (byTime[k] as LedgerAction).fencingToken);
+        i = j;
+      }
+    }
     for (const action of group) raise(rank.get(action.at) ?? 0, action.fencingToken);
-    for (const action of group)
-      if (highestBefore(rank.get(action.at) ?? 0) > action.fencingToken) stale.add(action);
   }
   return stale;
 }

@@ -12,6 +12,8 @@ export interface RouteContext {
   readonly inFlight: (memberUrl: string) => number;
   /** The members (normalised URLs) earlier attempts of this execution went to. */
   readonly tried: ReadonlySet<string>;
+  /** The shard this call runs (route shard): shard i goes to member i mod the members. */
+  readonly shardIndex?: number;
 }
 
 /**
@@ -24,7 +26,10 @@ export interface RouteContext {
  * - consistent-hash: rendezvous hashing of the task id, so a task sticks to one member while
  *   the membership is stable, and a member leaving moves only its own tasks;
  * - least-in-flight: the fewest calls running, ties in turn;
- * - failover: the first in order (a retry therefore goes to the next one).
+ * - failover: the first in order (a retry therefore goes to the next one);
+ * - shard: shard i to member i mod the count, so an instant's shards spread evenly (a retry
+ *   goes to one of the members it has not tried, by the same rule);
+ * - broadcast: each unit is pinned to its member by the caller; alone, the first in order.
  */
 export function pickMember<M extends { readonly url: string }>(
   route: WorkerRoute,
@@ -67,7 +72,10 @@ export function pickMember<M extends { readonly url: string }>(
       }
       return best;
     }
+    case 'shard':
+      return candidates[(context.shardIndex ?? turn) % count];
     case 'failover':
+    case 'broadcast':
       return candidates[0];
   }
 }

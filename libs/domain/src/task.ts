@@ -5,7 +5,8 @@ import { type EpochMs, formatInstant, parseInstant } from './instant.js';
 import { ScheduleSchema, nextFireTime, parseSchedule, smallestSpacingMs } from './schedule.js';
 import { type TargetPolicy } from './target-policy.js';
 import { compileValidator, joinField } from './validation.js';
-import { GROUP_NAME_PATTERN, WorkerRouteSchema } from './worker-group.js';
+import { TriggerParametersSchema } from './trigger-parameters.js';
+import { GROUP_NAME_PATTERN, MAX_SHARDS, WorkerRouteSchema } from './worker-group.js';
 
 /**
  * The one limit on task ids. The API's routes, history's routes and ZooKeeper's znode names
@@ -113,6 +114,20 @@ export const GroupTargetSchema = Type.Object(
     method: HttpMethod,
     group: Type.String({ pattern: GROUP_NAME_PATTERN, description: "the worker group's name" }),
     route: WorkerRouteSchema,
+    shards: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_SHARDS,
+        description: 'route shard only: how many shard executions each instant becomes',
+      }),
+    ),
+    shardParameters: Type.Optional(
+      Type.Array(TriggerParametersSchema, {
+        maxItems: MAX_SHARDS,
+        description:
+          "route shard only: shard i's parameters (sent like a manual run's, under the default body's parameters); shards past the list get none",
+      }),
+    ),
     path: Type.Optional(
       Type.String({
         pattern: TARGET_PATH_PATTERN,
@@ -304,6 +319,7 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
   const issues: FieldIssue[] = checkTargetHeaders(target.headers);
   if (!isGroupTarget(target) && parseHttpUrl(target.url) === undefined)
     issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
+  if (isGroupTarget(target)) issues.push(...checkShardFields(target));
   if (spec.target.success.bodyPattern !== undefined) {
     try {
       new RegExp(spec.target.success.bodyPattern);
@@ -323,6 +339,30 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
     issues.push({ field: 'endAt', message: 'must be after startAt' });
   }
   return issues;
+}
+
+/** `shards` belongs to route shard, and shard parameters name no shard past the count. */
+function checkShardFields(target: GroupTarget): FieldIssue[] {
+  if (target.route !== 'shard') {
+    return [
+      ...(target.shards === undefined
+        ? []
+        : [{ field: 'target.shards', message: 'is for route shard only' }]),
+      ...(target.shardParameters === undefined
+        ? []
+        : [{ field: 'target.shardParameters', message: 'is for route shard only' }]),
+    ];
+  }
+  if (target.shards === undefined)
+    return [{ field: 'target.shards', message: `route shard needs shards (1-${MAX_SHARDS})` }];
+  if (target.shardParameters !== undefined && target.shardParameters.length > target.shards)
+    return [
+      {
+        field: 'target.shardParameters',
+        message: `lists ${target.shardParameters.length} shards; the task has ${target.shards}`,
+      },
+    ];
+  return [];
 }
 
 function checkTargetHeaders(headers: Readonly<Record<string, string>>): FieldIssue[] {

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { type Result, fail, ok } from './errors.js';
-import { type SchedulerTask } from './task.js';
+import type { SchedulerTask } from './task.js';
 
 /** The most a manual trigger's parameters may weigh, as JSON. */
 export const MAX_TRIGGER_PARAMETERS_BYTES = 8_192;

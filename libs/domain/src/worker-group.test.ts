@@ -142,7 +142,15 @@ describe('group targets', () => {
   });
 
   it.each([
-    ['an unknown route', { group: 'g', route: 'shard' }, 'target.route'],
+    ['an unknown route', { group: 'g', route: 'sharding' }, 'target.route'],
+    ['route shard without shards', { group: 'g', route: 'shard' }, 'target.shards'],
+    ['shards on another route', { group: 'g', route: 'round-robin', shards: 3 }, 'target.shards'],
+    ['more than 1,000 shards', { group: 'g', route: 'shard', shards: 1001 }, 'target.shards'],
+    [
+      'parameters for more shards than there are',
+      { group: 'g', route: 'shard', shards: 1, shardParameters: [{}, {}] },
+      'target.shardParameters',
+    ],
     ['a bad group name', { group: 'Not A Name' }, 'target.group'],
     ['a path without a leading slash', { group: 'g', path: 'jobs' }, 'target.path'],
     ['a path with a space', { group: 'g', path: '/a b' }, 'target.path'],

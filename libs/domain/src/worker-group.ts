@@ -23,6 +23,9 @@ export const MEMBER_ID_RULE =
 export const MAX_STATIC_MEMBERS = 100;
 export const MEMBER_URL_MAX_LENGTH = 2048;
 
+/** The most shard executions one instant of a `shard` task becomes. */
+export const MAX_SHARDS = 1_000;
+
 /** How a task's calls are spread over its group's members. */
 export const WORKER_ROUTES = [
   'round-robin',
@@ -30,6 +33,8 @@ export const WORKER_ROUTES = [
   'consistent-hash',
   'least-in-flight',
   'failover',
+  'shard',
+  'broadcast',
 ] as const;
 export type WorkerRoute = (typeof WORKER_ROUTES)[number];
 export const WorkerRouteSchema = Type.Union(
@@ -37,7 +42,7 @@ export const WorkerRouteSchema = Type.Union(
   {
     default: 'round-robin',
     description:
-      'round-robin; random; consistent-hash (by task id: a task sticks to one member while membership is stable); least-in-flight (fewest calls this scheduler has running there); failover (the first healthy member in order; a failed attempt is retried on the next)',
+      'round-robin; random; consistent-hash (by task id: a task sticks to one member while membership is stable); least-in-flight (fewest calls this scheduler has running there); failover (the first healthy member in order; a failed attempt is retried on the next); shard (each instant becomes target.shards shard executions spread over the live members); broadcast (each instant becomes one execution per member live at the claim)',
   },
 );
 

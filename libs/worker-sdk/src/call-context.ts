@@ -12,6 +12,13 @@ export interface CallIdentity {
   readonly fencingToken: number | undefined;
   /** The instant the schedule names (RFC 3339), not the time of the call. */
   readonly nominalTime: string | undefined;
+  /**
+   * A shard of a `shard` task's instant (`Nono-Shard: index/count`): this call runs shard
+   * `index` (0-based) of `count`; its parameters, if the task gives shard i any, are `parameters`.
+   */
+  readonly shard: { readonly index: number; readonly count: number } | undefined;
+  /** The instant a shard or broadcast execution belongs to (`Nono-Instant-Id`): the same for all its shards and members. */
+  readonly instantId: string | undefined;
 }
 
 /** What a job gets: the call's identity, its body, and a signal to stop by. */
@@ -49,6 +56,14 @@ export function readCallHeaders(headers: IncomingHttpHeaders): CallHeaders | { r
   const attempt = Number(attemptText);
   if (!Number.isSafeInteger(attempt) || attempt < 1)
     return { problem: `Nono-Attempt must be a positive integer (got "${attemptText}")` };
+  const shardText = header('nono-shard');
+  const shardMatch = shardText === undefined ? undefined : /^(\d{1,4})\/(\d{1,4})$/.exec(shardText);
+  const shard =
+    shardMatch === undefined || shardMatch === null
+      ? undefined
+      : { index: Number(shardMatch[1]), count: Number(shardMatch[2]) };
+  if (shardText !== undefined && (shard === undefined || shard.index >= shard.count))
+    return { problem: `Nono-Shard must be index/count with index < count (got "${shardText}")` };
   const deadlineText = header('nono-deadline');
   const deadlineMs = deadlineText === undefined ? undefined : Date.parse(deadlineText);
   if (deadlineMs !== undefined && Number.isNaN(deadlineMs))
@@ -60,6 +75,8 @@ export function readCallHeaders(headers: IncomingHttpHeaders): CallHeaders | { r
     attempt,
     fencingToken,
     nominalTime: header('nono-nominal-time'),
+    shard,
+    instantId: header('nono-instant-id'),
     deadlineMs,
   };
 }

@@ -40,6 +40,9 @@ interface Call {
   readonly body?: string;
   readonly sign?: 'yes' | 'no' | 'tampered';
   readonly signal?: AbortSignal;
+  /** `Nono-Shard` and `Nono-Instant-Id`, as a shard call has them. */
+  readonly shard?: string;
+  readonly instantId?: string;
 }
 
 /** A call as the scheduler makes it (invoker.ts): the same headers, signed the same way. */
@@ -68,6 +71,8 @@ async function call(url: string, call: Call = {}) {
       'nono-fencing-token': String(call.token ?? 100),
       'nono-nominal-time': '2026-06-01T03:00:00.000Z',
       'nono-deadline': (call.deadline ?? new Date(Date.now() + 5_000)).toISOString(),
+      ...(call.shard === undefined ? {} : { 'nono-shard': call.shard }),
+      ...(call.instantId === undefined ? {} : { 'nono-instant-id': call.instantId }),
     },
     body,
     ...(call.signal === undefined ? {} : { signal: call.signal }),
@@ -109,6 +114,33 @@ describe('NonoWorker', () => {
     expect((await call(`${url}/jobs/report`, { executionId: 'e-9', sign: 'tampered' })).status).toBe(401);
     expect(seen).toHaveLength(1);
     expect((await fetch(`${url}/jobs/none`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it("gives a shard's job its index, count, instant and parameters; fences each shard on its own", async () => {
+    const seen: JobContext[] = [];
+    const { url } = await start({}, { '/jobs/part': (ctx) => (seen.push(ctx), 'ok') });
+    const shardCall = (index: number, token: number, instant = 'e-1') =>
+      call(`${url}/jobs/part`, {
+        executionId: `${instant}.shard-${index}`,
+        token,
+        shard: `${index}/10`,
+        instantId: instant,
+        body: JSON.stringify({ parameters: { region: `r${index}` }, shard: { index, count: 10 } }),
+      });
+    expect((await shardCall(3, 100)).status).toBe(200);
+    expect(seen[0]).toMatchObject({
+      executionId: 'e-1.shard-3',
+      instantId: 'e-1',
+      shard: { index: 3, count: 10 },
+      parameters: { region: 'r3' },
+    });
+    // Shard 7 re-run under a newer token after its scheduler died; shard 4 still carries the claim's.
+    expect((await shardCall(7, 200)).status).toBe(200);
+    expect((await shardCall(4, 100)).status).toBe(200);
+    // An older instant's shard 7, older than what shard 7 admitted: stale.
+    expect((await shardCall(7, 150, 'e-0')).status).toBe(409);
+    const bad = await fetch(`${url}/jobs/part`, { method: 'POST', headers: { 'nono-shard': '10/10' } });
+    expect(bad.status).toBe(400);
   });
 
   it('refuses a malformed nono header, naming it', async () => {

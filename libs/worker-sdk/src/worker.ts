@@ -346,7 +346,11 @@ export class NonoWorker {
       if (key !== undefined) await this.#o.idempotency.release(key);
     };
     if (this.#o.fencing !== undefined && headers.taskId !== undefined && headers.fencingToken !== undefined) {
-      const fenced = await this.#o.fencing.admit(headers.taskId, headers.fencingToken);
+      // Each shard is fenced on its own: a lost shard re-run under a newer token must not make
+      // its sibling shards (still at the claim's token) look stale here.
+      const fenceKey =
+        headers.shard === undefined ? headers.taskId : `${headers.taskId}#shard-${headers.shard.index}`;
+      const fenced = await this.#o.fencing.admit(fenceKey, headers.fencingToken);
       if (!fenced.admitted) {
         await release();
         log.warn(
@@ -378,6 +382,8 @@ export class NonoWorker {
         attempt: headers.attempt,
         fencingToken: headers.fencingToken,
         nominalTime: headers.nominalTime,
+        shard: headers.shard,
+        instantId: headers.instantId,
         deadline: new Date(deadline),
         signal,
         parameters,

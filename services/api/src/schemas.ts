@@ -2,6 +2,7 @@ import { API_TOKEN_NAME_PATTERN, WEBHOOK_SECRET_HOST_PATTERN } from '@nono/coord
 import { type TSchema, Type } from '@sinclair/typebox';
 import {
   CALENDAR_NAME_PATTERN,
+  EXECUTION_ID_PATTERN,
   CalendarSchema,
   CalendarSpecSchema,
   GROUP_NAME_PATTERN,
@@ -184,7 +185,7 @@ export const TaskListResponse = Type.Object(
 export const ExecutionParams = Type.Object(
   {
     id: Type.String({ pattern: TASK_ID_PATTERN, description: 'task id' }),
-    executionId: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+    executionId: Type.String({ pattern: EXECUTION_ID_PATTERN }),
   },
   { additionalProperties: false },
 );

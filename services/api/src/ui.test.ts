@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, FAILED_EXECUTION_STATUSES } from '@nono/domain';
+import { EXECUTION_STATUSES, FAILED_EXECUTION_STATUSES, INSTANT_FAILURE_ORDER } from '@nono/domain';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_UI_DIR, registerUi } from './ui.js';
@@ -20,6 +20,7 @@ describe('the web UI files', () => {
     expect(lists).toEqual({
       EXECUTION_STATUSES: [...EXECUTION_STATUSES],
       FAILED_EXECUTION_STATUSES: [...FAILED_EXECUTION_STATUSES],
+      INSTANT_FAILURE_ORDER: [...INSTANT_FAILURE_ORDER],
     });
     await app.close();
   });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import { EXECUTION_STATUSES, FAILED_EXECUTION_STATUSES } from '@nono/domain';
+import { EXECUTION_STATUSES, FAILED_EXECUTION_STATUSES, INSTANT_FAILURE_ORDER } from '@nono/domain';
 import { type FastifyInstance } from 'fastify';
 
 /** `services/api/ui`, found the same way from src/ (tests) and dist/ (production). */
@@ -26,6 +26,7 @@ export async function registerUi(app: FastifyInstance, uiDir: string): Promise<v
   const statuses = [
     `export const EXECUTION_STATUSES = ${JSON.stringify(EXECUTION_STATUSES)};`,
     `export const FAILED_EXECUTION_STATUSES = ${JSON.stringify(FAILED_EXECUTION_STATUSES)};`,
+    `export const INSTANT_FAILURE_ORDER = ${JSON.stringify(INSTANT_FAILURE_ORDER)};`,
     '',
   ].join('\n');
   app.get('/execution-statuses.js', { schema: { hide: true } }, (_request, reply) => {

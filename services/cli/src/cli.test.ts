@@ -386,6 +386,36 @@ describe('cluster and history views', () => {
     expect(run.stdout).toContain('departed (the leader is reassigning their tasks): sched-b');
   });
 
+  it('nono executions shows the shard and member of shard and broadcast executions', async () => {
+    const unit = (shardIndex: number | null, memberUrl: string) => ({
+      nominalTime: '2026-11-22T11:59:00.000Z',
+      taskId: 'reindex',
+      status: 'succeeded',
+      attempts: 1,
+      lateMs: 3,
+      durationMs: 20,
+      httpStatus: 200,
+      schedulerId: 'sched-a',
+      reason: 'scheduled',
+      instantId: 'e-1',
+      shardIndex,
+      shardCount: shardIndex === null ? null : 10,
+      memberUrl,
+    });
+    api.on('GET /executions', {
+      status: 200,
+      body: {
+        items: [unit(3, 'http://10.0.0.2:8080'), unit(null, 'http://10.0.0.3:8080')],
+        nextCursor: null,
+      },
+    });
+    const run = await cli.run('executions', '--task', 'reindex');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/SHARD\s+MEMBER/);
+    expect(run.stdout).toMatch(/scheduled\s+3\/10\s+http:\/\/10\.0\.0\.2:8080/);
+    expect(run.stdout).toMatch(/scheduled\s+-\s+http:\/\/10\.0\.0\.3:8080/);
+  });
+
   it('nono executions passes the filters and turns --since into an instant', async () => {
     api.on('GET /executions', {
       status: 200,

@@ -22,6 +22,18 @@ export const InflightExecutionSchema = Type.Object({
     Type.String({ description: 'the incarnation of the task that claimed it (its createdAt)' }),
   ),
   parameters: Type.Optional(TriggerParametersSchema),
+  instantId: Type.Optional(
+    Type.String({
+      description:
+        "a shard or broadcast execution's instant: all units of an instant are listed by the one write that claims it",
+    }),
+  ),
+  shard: Type.Optional(
+    Type.Object({ index: Type.Integer({ minimum: 0 }), count: Type.Integer({ minimum: 1 }) }),
+  ),
+  member: Type.Optional(
+    Type.String({ description: "a broadcast execution's member (its URL): a re-run goes there too" }),
+  ),
 });
 export type InflightExecution = Static<typeof InflightExecutionSchema>;
 

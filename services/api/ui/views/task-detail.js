@@ -14,7 +14,7 @@ import {
   taskState,
 } from '../dom.js';
 import { alertActionDialog, alertTable, rulesOfTask } from './alerts.js';
-import { FAILED_EXECUTION_STATUSES } from '../execution-statuses.js';
+import { FAILED_EXECUTION_STATUSES, INSTANT_FAILURE_ORDER } from '../execution-statuses.js';
 import { taskActions } from './tasks.js';
 import { backfillSection } from './backfills.js';
 
@@ -167,7 +167,11 @@ export function taskDetailView(taskId) {
               h(
                 'span',
                 {},
-                `${task.target.method} a member of group `,
+                task.target.route === 'shard'
+                  ? `${task.target.method} ${task.target.shards} shards over group `
+                  : task.target.route === 'broadcast'
+                    ? `${task.target.method} every member of group `
+                    : `${task.target.method} a member of group `,
                 h('a', { href: '#/groups' }, task.target.group),
                 ` (${task.target.route})${task.target.path ? `, path ${task.target.path}` : ''}`,
               ),
@@ -191,12 +195,17 @@ export function taskDetailView(taskId) {
   }
 
   async function renderExecutions() {
-    const page = await get(`/tasks/${id}/executions?limit=20`);
-    return table(
-      ['nominal', 'status', 'lateness', 'duration', 'attempts', 'HTTP', 'scheduler', 'error'],
-      page.items.map((e) => executionRow(e)),
-      { empty: 'No executions recorded yet.' },
-    );
+    let page = await get(`/tasks/${id}/executions?limit=20`);
+    // A shard or broadcast task: each instant is many executions; show its latest instants whole.
+    if (!page.items.some((e) => e.instantId)) {
+      return table(
+        ['nominal', 'status', 'lateness', 'duration', 'attempts', 'HTTP', 'scheduler', 'error'],
+        page.items.map((e) => executionRow(e)),
+        { empty: 'No executions recorded yet.' },
+      );
+    }
+    page = await get(`/tasks/${id}/executions?limit=500`);
+    return instantUnits(page.items, 5);
   }
 
   async function renderAlerts() {
@@ -402,4 +411,85 @@ export function executionRow(e, { withTask = false } = {}) {
     h('td', { class: 'mono' }, e.schedulerId ?? '—'),
     h('td', { class: 'error-text' }, e.error ?? ''),
   );
+}
+
+/**
+ * The latest `count` instants of a shard or broadcast task, each with its outcome and a row per
+ * execution (its shard or member). `items` are history's rows, newest instant first.
+ */
+export function instantUnits(items, count) {
+  const instants = new Map();
+  for (const e of items) {
+    const key = e.instantId ?? e.executionId;
+    if (!instants.has(key)) {
+      if (instants.size === count) break;
+      instants.set(key, []);
+    }
+    instants.get(key).push(e);
+  }
+  return h(
+    'div',
+    { class: 'instant-units' },
+    [...instants].map(([instantId, units]) => {
+      units.sort(
+        (a, b) =>
+          (a.shardIndex ?? 0) - (b.shardIndex ?? 0) || (a.memberUrl ?? '').localeCompare(b.memberUrl ?? ''),
+      );
+      const outcome = instantOutcome(units.map((u) => u.status));
+      const kind = units[0]?.shardCount != null ? `${units[0].shardCount} shards` : `${units.length} members`;
+      const counts = Object.entries(outcome.byStatus)
+        .map(([status, n]) => `${n} ${status}`)
+        .join(', ');
+      return h(
+        'div',
+        { class: 'instant', 'data-instant': instantId, 'data-outcome': outcome.status },
+        h(
+          'h4',
+          {},
+          formatInstant(units[0]?.nominalTime),
+          ' ',
+          statusBadge(outcome.status),
+          h('span', { class: 'muted' }, ` ${kind}: ${counts}`),
+        ),
+        table(
+          ['shard', 'member', 'status', 'attempts', 'duration', 'HTTP', 'error'],
+          units.map((u) =>
+            h(
+              'tr',
+              {
+                class: FAILED_EXECUTION_STATUSES.includes(u.status) ? 'failure' : '',
+                'data-execution': u.executionId,
+                'data-status': u.status,
+              },
+              h(
+                'td',
+                { title: u.executionId },
+                u.shardIndex == null ? '—' : `${u.shardIndex}/${u.shardCount}`,
+              ),
+              h('td', { class: 'mono' }, u.memberUrl ?? '—'),
+              h('td', {}, statusBadge(u.status)),
+              h('td', {}, u.attempts ?? '—'),
+              h('td', {}, formatMs(u.durationMs)),
+              h('td', {}, u.httpStatus ?? '—'),
+              h('td', { class: 'error-text' }, u.error ?? ''),
+            ),
+          ),
+        ),
+      );
+    }),
+  );
+}
+
+// The rule of instantOutcome in libs/domain/src/instant-units.ts (the UI has no build step to
+// import it; its order of failures comes from there through /execution-statuses.js): succeeded
+// when every unit did, running while one runs, else the gravest failure.
+function instantOutcome(statuses) {
+  const byStatus = {};
+  for (const s of statuses) byStatus[s] = (byStatus[s] ?? 0) + 1;
+  let status;
+  if (statuses.length === 0) status = 'scheduled';
+  else if (byStatus.succeeded === statuses.length) status = 'succeeded';
+  else if (statuses.some((s) => s !== 'succeeded' && !INSTANT_FAILURE_ORDER.includes(s))) status = 'running';
+  else status = INSTANT_FAILURE_ORDER.find((s) => byStatus[s] > 0) ?? 'running';
+  return { status, byStatus };
 }

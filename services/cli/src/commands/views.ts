@@ -90,20 +90,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
         ctx.print(body.items, () =>
           body.items.length === 0
             ? 'no executions recorded (yet): history shows a fire a moment after it happens\n'
-            : renderTable(
-                ['NOMINAL', 'TASK', 'STATUS', 'ATTEMPTS', 'LATE', 'DURATION', 'HTTP', 'SCHEDULER', 'REASON'],
-                body.items.map((e) => [
-                  e['nominalTime'],
-                  e['taskId'],
-                  e['status'],
-                  e['attempts'],
-                  formatMs(e['lateMs']),
-                  formatMs(e['durationMs']),
-                  e['httpStatus'],
-                  e['schedulerId'],
-                  e['reason'],
-                ]),
-              ),
+            : renderExecutions(body.items),
         );
       },
     );
@@ -372,4 +359,44 @@ function formatPercentiles(value: unknown): string {
 
 function formatRate(rate: unknown): string {
   return typeof rate === 'number' ? `${(rate * 100).toFixed(1)}%` : '-';
+}
+
+/**
+ * The executions table. Shard and broadcast executions (units of an instant) add two columns:
+ * which shard of how many, and the member that ran it; a page without any keeps the plain table.
+ */
+function renderExecutions(items: readonly Row[]): string {
+  const units = items.some((e) => e['shardIndex'] != null || e['memberUrl'] != null);
+  const headers = [
+    'NOMINAL',
+    'TASK',
+    'STATUS',
+    'ATTEMPTS',
+    'LATE',
+    'DURATION',
+    'HTTP',
+    'SCHEDULER',
+    'REASON',
+  ];
+  return renderTable(
+    units ? [...headers, 'SHARD', 'MEMBER'] : headers,
+    items.map((e) => {
+      const row = [
+        e['nominalTime'],
+        e['taskId'],
+        e['status'],
+        e['attempts'],
+        formatMs(e['lateMs']),
+        formatMs(e['durationMs']),
+        e['httpStatus'],
+        e['schedulerId'],
+        e['reason'],
+      ];
+      if (!units) return row;
+      const index = e['shardIndex'];
+      const count = e['shardCount'];
+      const shard = typeof index === 'number' && typeof count === 'number' ? `${index}/${count}` : undefined;
+      return [...row, shard, e['memberUrl']];
+    }),
+  );
 }

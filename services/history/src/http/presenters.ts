@@ -25,6 +25,11 @@ export const EXECUTION_COLUMNS = [
   'schedulerId',
   'fencingToken',
   'reason',
+  // Added with shard and broadcast routes, last so that CSV columns keep their positions.
+  'instantId',
+  'shardIndex',
+  'shardCount',
+  'memberUrl',
 ] as const;
 
 export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION_COLUMNS)[number], unknown> {
@@ -43,6 +48,10 @@ export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION
     schedulerId: row.schedulerId,
     fencingToken: row.fencingToken,
     reason: row.reason,
+    instantId: row.instantId,
+    shardIndex: row.shardIndex,
+    shardCount: row.shardCount,
+    memberUrl: row.memberUrl,
   };
 }
 

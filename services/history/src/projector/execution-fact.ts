@@ -30,6 +30,11 @@ export interface ExecutionFact {
   readonly durationMs: number | undefined;
   readonly httpStatus: number | undefined;
   readonly error: string | undefined;
+  /** A shard or broadcast execution's instant, shard and member (group targets). */
+  readonly instantId: string | undefined;
+  readonly shardIndex: number | undefined;
+  readonly shardCount: number | undefined;
+  readonly memberUrl: string | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -89,6 +94,10 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     durationMs: said.durationMs,
     httpStatus: said.httpStatus,
     error: said.error,
+    instantId: data.instantId,
+    shardIndex: data.shard?.index,
+    shardCount: data.shard?.count,
+    memberUrl: 'member' in data ? data.member?.url : undefined,
   };
 }
 

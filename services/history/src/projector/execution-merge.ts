@@ -37,8 +37,19 @@ export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFac
           schedulerId: fact.schedulerId,
           fencingToken: fact.fencingToken,
           reason: fact.reason,
+          instantId: fact.instantId ?? null,
+          shardIndex: fact.shardIndex ?? null,
+          shardCount: fact.shardCount ?? null,
+          memberUrl: fact.memberUrl ?? null,
         }
       : { ...row };
+  if (next.instantId === null && fact.instantId !== undefined) {
+    next.instantId = fact.instantId;
+    next.shardIndex = fact.shardIndex ?? null;
+    next.shardCount = fact.shardCount ?? null;
+  }
+  // The member of the deciding fact when it names one (a shard's retry moves it), else the first named.
+  if (next.memberUrl === null && fact.memberUrl !== undefined) next.memberUrl = fact.memberUrl;
   if (fact.attempt > next.attempts) next.attempts = fact.attempt;
   if (row === undefined || outranks(fact, rankOfRow(row))) {
     next.status = fact.status;
@@ -54,6 +65,7 @@ export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFac
     next.schedulerId = fact.schedulerId;
     next.fencingToken = fact.fencingToken;
     next.reason = fact.reason;
+    if (fact.memberUrl !== undefined) next.memberUrl = fact.memberUrl;
   }
   if (fact.firedAt !== undefined && isEarlierDispatch(fact, next)) {
     next.firedAt = fact.firedAt;

@@ -43,6 +43,10 @@ type FactTuple = [
   number | null,
   number | null,
   string | null,
+  string | null,
+  number | null,
+  number | null,
+  string | null,
 ];
 
 // prettier-ignore
@@ -51,6 +55,7 @@ function factTuple(f: ExecutionFact): FactTuple {
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
     f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null,
+    f.instantId ?? null, f.shardIndex ?? null, f.shardCount ?? null, f.memberUrl ?? null,
   ];
 }
 
@@ -76,6 +81,10 @@ function factOf(t: FactTuple): ExecutionFact {
     durationMs: t[16] ?? undefined,
     httpStatus: t[17] ?? undefined,
     error: t[18] ?? undefined,
+    instantId: t[19] ?? undefined,
+    shardIndex: t[20] ?? undefined,
+    shardCount: t[21] ?? undefined,
+    memberUrl: t[22] ?? undefined,
   };
 }
 

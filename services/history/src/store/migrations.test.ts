@@ -98,6 +98,13 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       (table) => table !== 'owner_actions' && table !== 'alert_rule_audit',
     );
     const before = dumpTables(first.sqlite, tables);
+    // 0006 adds nullable columns, null for these plain executions: dropped after the dump, they come back as they were.
+    first.sqlite.exec(`
+      alter table executions drop column instant_id;
+      alter table executions drop column shard_index;
+      alter table executions drop column shard_count;
+      alter table executions drop column member_url;
+    `);
     first.close();
 
     const migrated = openDatabase(file);

@@ -41,6 +41,12 @@ export const executions = sqliteTable(
     schedulerId: text('scheduler_id').notNull(),
     fencingToken: integer('fencing_token').notNull(),
     reason: text('reason').notNull(),
+    /** A shard or broadcast execution's instant (the execution id a plain instant has); null otherwise. */
+    instantId: text('instant_id'),
+    shardIndex: integer('shard_index'),
+    shardCount: integer('shard_count'),
+    /** The worker group member the execution's deciding attempt went to (group targets). */
+    memberUrl: text('member_url'),
   },
   (table) => [
     // A task's history page: WHERE task_id = ? ORDER BY nominal_time DESC, execution_id DESC.

@@ -10,6 +10,8 @@ import {
 import { createLogger } from '@nono/runtime';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { MemberHealth } from '../groups/member-health.js';
+import { MemberRouter } from '../groups/member-router.js';
 import { OpenExecutions } from '../lost/open-executions.js';
 import { createSchedulerMetrics } from '../metrics.js';
 import { MemoryFence, MemoryRecords, MemoryTriggers, RecordingInvoker } from '../testing/memory-ports.js';
@@ -53,6 +55,7 @@ interface EngineSetup {
   /** The live scheduler ids and the process behind each (default: none but this engine). */
   readonly live?: ReadonlyMap<string, string>;
   readonly excludedBy?: (calendars: readonly string[] | undefined, nominal: number) => string | undefined;
+  readonly router?: MemberRouter;
 }
 
 async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
@@ -88,6 +91,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     triggers,
     liveIncarnation: (id) => Promise.resolve(setup.live?.get(id)),
     ...(setup.excludedBy === undefined ? {} : { excludedBy: setup.excludedBy }),
+    ...(setup.router === undefined ? {} : { router: setup.router }),
   });
   engine.setActive(true);
   engine.setOwned(new Set([task.id]));
@@ -104,6 +108,62 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
 }
 
 const typesOf = (events: readonly NonoEvent[]): string[] => events.map((e) => e.type);
+
+describe('Engine: shard and broadcast instants', () => {
+  const membersAB = () =>
+    new MemberRouter({
+      directory: {
+        lookup: () => ({
+          passiveHealth: { consecutiveFailures: 3, backoffMs: 30_000 },
+          members: [
+            { url: 'http://a', source: 'static' },
+            { url: 'http://b', source: 'static' },
+          ],
+        }),
+      },
+      health: new MemberHealth(),
+    });
+
+  it('claims a shard instant whole: one fence write lists every shard; each is called once, shard i at member i mod 2', async () => {
+    const task = everyMs(1_000, { target: { group: 'g', route: 'shard', shards: 4, path: '/p' } });
+    const { fence, invoker, events, advanceTo } = await startEngine(task, { router: membersAB() });
+    await advanceTo(T0 + 1_100);
+    const instant = scheduledExecutionId(task.id, T0 + 1_000);
+    const claim = fence.claims.find((state) =>
+      Object.keys(state.inflight).some((id) => id.startsWith(instant)),
+    );
+    expect(
+      Object.entries(claim?.inflight ?? {})
+        .filter(([id]) => id.startsWith(instant))
+        .map(([id, entry]) => [id, entry.instantId, entry.shard]),
+    ).toEqual([0, 1, 2, 3].map((i) => [`${instant}.shard-${i}`, instant, { index: i, count: 4 }]));
+    const calls = invoker.requests.filter((call) => call.nominal === T0 + 1_000);
+    expect(calls.map((call) => [call.executionId, call.url, call.shard?.index])).toEqual([
+      [`${instant}.shard-0`, 'http://a/p', 0],
+      [`${instant}.shard-1`, 'http://b/p', 1],
+      [`${instant}.shard-2`, 'http://a/p', 2],
+      [`${instant}.shard-3`, 'http://b/p', 3],
+    ]);
+    const succeeded = events.filter(
+      (e) =>
+        e.type === 'nono.execution.succeeded.v1' && (e.data as { instantId?: string }).instantId === instant,
+    );
+    expect(succeeded.map((e) => (e.data as { shard?: { index: number } }).shard?.index)).toEqual([
+      0, 1, 2, 3,
+    ]);
+  });
+
+  it('sends a broadcast instant to every member once, each its own execution', async () => {
+    const task = everyMs(1_000, { target: { group: 'g', route: 'broadcast' } });
+    const { invoker, advanceTo } = await startEngine(task, { router: membersAB() });
+    await advanceTo(T0 + 1_100);
+    const instant = scheduledExecutionId(task.id, T0 + 1_000);
+    const calls = invoker.requests.filter((call) => call.nominal === T0 + 1_000);
+    expect(calls.map((call) => call.url).sort()).toEqual(['http://a', 'http://b']);
+    expect(new Set(calls.map((call) => call.executionId)).size).toBe(2);
+    expect(calls.every((call) => call.executionId.startsWith(`${instant}.member-`))).toBe(true);
+  });
+});
 
 describe('Engine: exclusion calendars', () => {
   it('records an excluded instant as skipped (calendar) and calls the worker for the others', async () => {

@@ -14,6 +14,9 @@ import {
   planDueFires,
   scheduledExecutionId,
   formatInstant,
+  isGroupTarget,
+  planBroadcastUnits,
+  planShardUnits,
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
@@ -28,7 +31,13 @@ import { type SchedulerMetrics } from '../metrics.js';
 import { Cancellation, type OperatorCancel } from '../runner/cancellation.js';
 import { MemberHealth } from '../groups/member-health.js';
 import { MemberRouter } from '../groups/member-router.js';
-import { ExecutionRunner, type RunEnd, type RunnableFire } from '../runner/execution-runner.js';
+import {
+  ExecutionRunner,
+  type RunEnd,
+  type RunnableFire,
+  unitFields,
+  unitsOf,
+} from '../runner/execution-runner.js';
 import { type Invoker } from '../runner/invoker.js';
 import { TriggerInbox, type TriggerStore } from '../triggers/trigger-inbox.js';
 import { FireQueue } from './fire-queue.js';
@@ -440,7 +449,7 @@ export class Engine {
     const budget = executionBudgetMs(task) * queued;
     const claimed = plan.fire.map((f): ClaimedFire => {
       const fireAt = fireAtOf(f.nominal);
-      return {
+      const instant = {
         executionId: scheduledExecutionId(task.id, f.nominal),
         nominal: f.nominal,
         reason: reasonOf(f.onTime, f.nominal),
@@ -450,6 +459,8 @@ export class Engine {
         deadlineAt: fireAt + budget,
         onTime: f.onTime,
       };
+      const units = this.#unitsOf(task, instant, now);
+      return units === undefined ? instant : { ...instant, units };
     });
     // Keyed by execution ids, each new: in an object literal every new key would make V8 build
     // a new hidden class, the largest single cost of a claim. A prototype-less object is a
@@ -460,20 +471,28 @@ export class Engine {
       if (!runtime.finished.has(executionId))
         inflight[executionId] = fire.state.inflight[executionId] as InflightExecution;
     // The fencing token is only known after the write; entries get it on the next write or are matched by id.
-    for (const c of claimed) {
-      const mark = this.#o.openExecutions.open(task.id, c.executionId);
-      inflight[c.executionId] = {
-        nominal: c.nominal,
-        schedulerId: this.#o.schedulerId,
-        startedAt: c.fireAt,
-        deadlineAt: c.deadlineAt,
-        reason: c.reason,
-        fencingToken: 0,
-        taskIncarnation: task.createdAt,
-        incarnation: mark.incarnation,
-        seq: mark.seq,
-      };
-    }
+    // A shard or broadcast instant is claimed whole: every unit is listed by this one write,
+    // so no unit of it can ever be claimed again, by this scheduler or another.
+    for (const c of claimed)
+      for (const unit of unitsOf(c)) {
+        const mark = this.#o.openExecutions.open(task.id, unit.executionId);
+        const entry: InflightExecution = {
+          nominal: c.nominal,
+          schedulerId: this.#o.schedulerId,
+          startedAt: c.fireAt,
+          deadlineAt: c.deadlineAt,
+          reason: c.reason,
+          fencingToken: 0,
+          taskIncarnation: task.createdAt,
+          incarnation: mark.incarnation,
+          seq: mark.seq,
+        };
+        if (unit.instantId !== undefined) entry.instantId = unit.instantId;
+        if (unit.shard !== undefined) entry.shard = unit.shard;
+        if (unit.member !== undefined) entry.member = unit.member;
+        if (unit.parameters !== undefined) entry.parameters = unit.parameters;
+        inflight[unit.executionId] = entry;
+      }
     const next: FireState = {
       ...fire.state,
       lastNominal: plan.advanceTo,
@@ -486,7 +505,7 @@ export class Engine {
       // Someone else advanced this task's fire state: they fired; we stand down and re-read.
       this.#o.openExecutions.close(
         task.id,
-        claimed.map((c) => c.executionId),
+        claimed.flatMap((c) => unitsOf(c).map((u) => u.executionId)),
       );
       this.#o.metrics.fenceConflicts.inc();
       this.#o.log.info(
@@ -555,7 +574,7 @@ export class Engine {
       );
     this.#o.events.append(events);
     if (claimed.length > 0) {
-      runtime.pending.push(...claimed.map((c) => ({ ...c, fencingToken: token })));
+      runtime.pending.push(...claimed.map((c) => withToken(c, token)));
       runtime.pending.sort((a, b) => a.fireAt - b.fireAt);
       this.#withPending.add(runtime);
       this.#starts.schedule(runtime, (runtime.pending[0] as ClaimedFire).fireAt);
@@ -587,20 +606,21 @@ export class Engine {
     const known = runtime.task ?? runtime.lastKnown;
     const events: NonoEvent[] = [];
     const retired: string[] = [];
-    const refOf = (f: ClaimedFire) =>
-      this.#facts.ref(runtime.taskId, f.executionId, f.nominal, f.fencingToken);
-    const missed = (f: ClaimedFire, action: 'fire' | 'skip', why: string): void => {
-      events.push(
-        this.#facts.create('nono.execution.misfired.v1', {
-          ...refOf(f),
-          reason: f.reason,
-          detectedAt: formatInstant(now),
-          action,
-        }),
-      );
-      if (action === 'skip') {
-        events.push(this.#skipped(refOf(f), f.reason, 'misfire-policy', why));
-        retired.push(f.executionId);
+    const refOf = (f: RunnableFire) => this.#unitRef(runtime.taskId, f);
+    const missed = (instant: ClaimedFire, action: 'fire' | 'skip', why: string): void => {
+      for (const f of unitsOf(instant)) {
+        events.push(
+          this.#facts.create('nono.execution.misfired.v1', {
+            ...refOf(f),
+            reason: f.reason,
+            detectedAt: formatInstant(now),
+            action,
+          }),
+        );
+        if (action === 'skip') {
+          events.push(this.#skipped(refOf(f), f.reason, 'misfire-policy', why));
+          retired.push(f.executionId);
+        }
       }
     };
     // Past the deadline written with the claim, a new owner may already have declared the
@@ -621,7 +641,7 @@ export class Engine {
     if (task === undefined || task.paused) {
       // Paused or deleted after the claim: a claimed instant never fires.
       const skipReason = task === undefined ? 'deleted' : 'paused';
-      for (const f of live) {
+      for (const f of live.flatMap(unitsOf)) {
         events.push(
           this.#skipped(refOf(f), f.reason, skipReason, `${skipReason} after the instant was claimed`),
         );
@@ -645,15 +665,8 @@ export class Engine {
       if (decided.cancelRunning) for (const running of runtime.running.values()) running.cancel();
       const skipped = [...decided.skip, ...(decided.dropWaiting ? runtime.buffered : [])];
       if (decided.dropWaiting) runtime.buffered = [];
-      for (const s of skipped) {
-        events.push(
-          this.#skipped(
-            this.#facts.ref(task.id, s.executionId, s.nominal, s.fencingToken),
-            s.reason,
-            'overlap',
-            `overlap policy ${task.overlap}`,
-          ),
-        );
+      for (const s of skipped.flatMap(unitsOf)) {
+        events.push(this.#skipped(refOf(s), s.reason, 'overlap', `overlap policy ${task.overlap}`));
         retired.push(s.executionId);
       }
       runtime.buffered.push(...decided.wait);
@@ -665,16 +678,44 @@ export class Engine {
     this.#retire(runtime, retired);
   }
 
-  #skipped(
-    ref: ReturnType<ExecutionEvents['ref']>,
-    reason: FireReason,
-    skipReason: SkipReason,
-    detail: string,
-  ): NonoEvent {
+  /** The reference of a fact about one execution as a whole: a unit's says which unit it is. */
+  #unitRef(taskId: string, f: RunnableFire): UnitRef {
+    const ref = this.#facts.ref(taskId, f.executionId, f.nominal, f.fencingToken);
+    if (f.member === undefined) return { ...ref, ...unitFields(f) };
+    const runtime = this.#tasks.get(taskId);
+    const target = (runtime?.task ?? runtime?.lastKnown)?.target;
+    const group = target !== undefined && isGroupTarget(target) ? target.group : '';
+    return { ...ref, ...unitFields(f), member: { group, url: f.member } };
+  }
+
+  /**
+   * The units an instant of a shard or broadcast task becomes (undefined for any other task):
+   * the task's shards, or one per member of its group live now. A broadcast with no live member
+   * stays one plain execution, which fails for want of a member.
+   */
+  #unitsOf(task: SchedulerTask, instant: RunnableFire, now: number): RunnableFire[] | undefined {
+    const { target } = task;
+    if (!isGroupTarget(target)) return undefined;
+    const units =
+      target.route === 'shard'
+        ? planShardUnits(instant.executionId, target.shards ?? 1, target.shardParameters)
+        : target.route === 'broadcast'
+          ? planBroadcastUnits(instant.executionId, this.#router.broadcastMembers(task, now))
+          : undefined;
+    if (units === undefined || units.length === 0) return undefined;
+    return units.map((unit) => ({ ...instant, ...unit }));
+  }
+
+  #skipped(ref: UnitRef, reason: FireReason, skipReason: SkipReason, detail: string): NonoEvent {
     return this.#facts.create('nono.execution.skipped.v1', { ...ref, reason, skipReason, detail });
   }
 
+  /** Starts an execution, or each unit of a fanned-out instant as an execution of its own. */
   #startExecution(runtime: TaskRuntime, task: SchedulerTask, fire: RunnableFire): void {
+    for (const unit of unitsOf(fire)) this.#startUnit(runtime, task, unit);
+  }
+
+  #startUnit(runtime: TaskRuntime, task: SchedulerTask, fire: RunnableFire): void {
     const cancellation = new Cancellation();
     runtime.running.set(fire.executionId, cancellation);
     const execution = this.#runner
@@ -744,6 +785,8 @@ export class Engine {
 
   /** A buffered fire was claimed by this scheduler: it runs even if the task was released since. */
   #startBuffered(runtime: TaskRuntime): void {
+    // An instant's units all end before a waiting instant starts (its siblings may still run).
+    if (runtime.running.size > 0) return;
     const next = runtime.buffered.shift();
     if (next !== undefined && runtime.task !== undefined && (this.#active || this.#state === 'draining'))
       this.#startExecution(runtime, runtime.task, next);
@@ -828,6 +871,7 @@ export class Engine {
     this.#o.events.append([
       this.#facts.create('nono.execution.lost.v1', {
         ...this.#facts.ref(task.id, fire.executionId, fire.nominal, update.fencingToken),
+        ...unitFields(fire),
         reason: fire.reason,
         detectedAt: formatInstant(this.#o.clock.now()),
         lostSchedulerId: this.#o.schedulerId,
@@ -912,6 +956,17 @@ export class Engine {
       ...(parameters === undefined ? {} : { parameters }),
     });
   }
+}
+
+/** The reference of a fact about one execution, with the unit it is when it is one. */
+type UnitRef = ReturnType<ExecutionEvents['ref']> &
+  ReturnType<typeof unitFields> & { member?: { group: string; url: string } };
+
+/** The claimed fire with the claim's fencing token, on its units too. */
+function withToken(fire: ClaimedFire, fencingToken: number): ClaimedFire {
+  return fire.units === undefined
+    ? { ...fire, fencingToken }
+    : { ...fire, fencingToken, units: fire.units.map((unit) => ({ ...unit, fencingToken })) };
 }
 
 /** An instant this scheduler has won through the fence, waiting for its moment. */

@@ -50,8 +50,16 @@ export function newTaskRuntime(taskId: string): TaskRuntime {
     tracks: (executionId) =>
       runtime.running.has(executionId) ||
       runtime.finished.has(executionId) ||
-      runtime.pending.some((fire) => fire.executionId === executionId) ||
-      runtime.buffered.some((fire) => fire.executionId === executionId),
+      runtime.pending.some((fire) => holds(fire, executionId)) ||
+      runtime.buffered.some((fire) => holds(fire, executionId)),
   };
   return runtime;
+}
+
+/** Whether a claimed fire is the execution, or an instant one of whose units it is. */
+function holds(fire: RunnableFire, executionId: string): boolean {
+  return (
+    fire.executionId === executionId ||
+    (fire.units?.some((unit) => unit.executionId === executionId) ?? false)
+  );
 }

@@ -61,15 +61,32 @@ export class MemberRouter {
 
   /**
    * The destination of the next attempt. `tried` holds the members (normalised URLs) the
-   * execution's earlier attempts went to; the chosen member is added to it.
+   * execution's earlier attempts went to; the chosen member is added to it. A shard goes by
+   * its index (route shard); a broadcast unit goes to its own member, live or not (it was
+   * live at the claim: a call that fails there is that member's outcome).
    */
-  destination(task: SchedulerTask, tried: Set<string>, now: number): CallDestination {
+  destination(
+    task: SchedulerTask,
+    tried: Set<string>,
+    now: number,
+    unit: { readonly shard?: { readonly index: number }; readonly member?: string } = {},
+  ): CallDestination {
     const target = task.target;
     if (!isGroupTarget(target)) return { kind: 'url', url: target.url };
     const label = `group:${target.group}`;
     const view = this.#directory.lookup(target.group, now);
     if (view === undefined)
       return { kind: 'none', label, error: `worker group "${target.group}" is not defined (or not usable)` };
+    if (unit.member !== undefined) {
+      const memberUrl = normaliseMemberUrl(unit.member);
+      tried.add(memberUrl);
+      return {
+        kind: 'member',
+        url: memberCallUrl(memberUrl, target.path),
+        member: { group: target.group, url: memberUrl },
+        passiveHealth: view.passiveHealth,
+      };
+    }
     const healthy = view.members.filter((member) => !this.#health.isOut(target.group, member.url, now));
     const callable = healthy.length > 0 ? healthy : view.members;
     const sequence = this.#sequences.get(task.id) ?? 0;
@@ -79,6 +96,7 @@ export class MemberRouter {
       random: this.#random(),
       inFlight: (url) => this.#inFlight.get(`${target.group}|${url}`) ?? 0,
       tried,
+      ...(unit.shard === undefined ? {} : { shardIndex: unit.shard.index }),
     });
     if (member === undefined)
       return { kind: 'none', label, error: `worker group "${target.group}" has no live member` };
@@ -91,6 +109,18 @@ export class MemberRouter {
       member: { group: target.group, url: memberUrl },
       passiveHealth: view.passiveHealth,
     };
+  }
+
+  /**
+   * The members a broadcast instant claimed now goes to: the group's live members (passive
+   * health aside: a member taken out still gets its own execution, whose outcome says how it
+   * went). None when the task targets no usable group.
+   */
+  broadcastMembers(task: SchedulerTask, now: number): string[] {
+    const target = task.target;
+    if (!isGroupTarget(target)) return [];
+    const view = this.#directory.lookup(target.group, now);
+    return view === undefined ? [] : view.members.map((member) => normaliseMemberUrl(member.url));
   }
 
   /** The call to a destination starts (least-in-flight counts it). */

@@ -1,11 +1,17 @@
-import { type Clock, type SchedulerTask, executionBudgetMs, formatInstant } from '@nono/domain';
+import {
+  type Clock,
+  type SchedulerTask,
+  executionBudgetMs,
+  formatInstant,
+  isGroupTarget,
+} from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type EventSink } from '../events/event-spool.js';
 import { type ExecutionEvents } from '../events/execution-events.js';
 import { type FireState, type InflightExecution, type VersionedFireState } from '../fence/fire-fence.js';
 import { type FireStateWriter } from '../fence/fire-state-writer.js';
 import { type SchedulerMetrics } from '../metrics.js';
-import { type RunnableFire } from '../runner/execution-runner.js';
+import { type RunnableFire, unitFields } from '../runner/execution-runner.js';
 import { type ConcludedExecutions } from './concluded-executions.js';
 import { type OpenExecutions, endedPerRecord } from './open-executions.js';
 
@@ -131,7 +137,9 @@ export class LostSettler {
           taskIncarnation: task.createdAt,
           ...openExecutions.open(task.id, id),
           ...(entry.parameters === undefined ? {} : { parameters: entry.parameters }),
+          ...unitOf(entry),
         };
+        // A shard or broadcast unit is re-run alone, as the same unit (same id, same shard or member).
         reruns.push({
           executionId: id,
           nominal: entry.nominal,
@@ -140,6 +148,7 @@ export class LostSettler {
           firstAttempt: 2,
           deadlineAt,
           ...(entry.parameters === undefined ? {} : { parameters: entry.parameters }),
+          ...unitOf(entry),
         });
       }
       return { ...state, inflight };
@@ -158,6 +167,8 @@ export class LostSettler {
       this.#o.events.append([
         this.#o.facts.create('nono.execution.lost.v1', {
           ...this.#o.facts.ref(task.id, executionId, entry.nominal, token),
+          ...unitFields(entry),
+          ...(entry.member === undefined ? {} : { member: memberRef(task, entry.member) }),
           reason: entry.reason,
           detectedAt: formatInstant(now),
           lostSchedulerId: entry.schedulerId,
@@ -201,4 +212,17 @@ export class LostSettler {
       (entry.incarnation ?? this.#o.openExecutions.incarnation) === this.#o.openExecutions.incarnation
     );
   }
+}
+
+/** What makes a fire-state entry a unit of a fanned-out instant (nothing for a plain execution). */
+function unitOf(entry: InflightExecution): Pick<InflightExecution, 'instantId' | 'shard' | 'member'> {
+  return {
+    ...(entry.instantId === undefined ? {} : { instantId: entry.instantId }),
+    ...(entry.shard === undefined ? {} : { shard: entry.shard }),
+    ...(entry.member === undefined ? {} : { member: entry.member }),
+  };
+}
+
+function memberRef(task: SchedulerTask, url: string): { group: string; url: string } {
+  return { group: isGroupTarget(task.target) ? task.target.group : '', url };
 }

@@ -5,6 +5,7 @@ import {
   type SchedulerTask,
   formatInstant,
   jitterOffsetMs,
+  type ShardRef,
   retryDelayMs,
   shouldRetry,
   type TriggerParameters,
@@ -29,13 +30,40 @@ export interface RunnableFire {
    * re-run it, so no attempt that could still be running then is started.
    */
   readonly deadlineAt: number;
-  /** A manual run's trigger parameters, sent to the worker with every attempt. */
+  /** A manual run's trigger parameters, or a shard's: sent to the worker with every attempt. */
   readonly parameters?: TriggerParameters;
   /**
    * Attempts the retry policy does not count: a backfill fire continues the execution's attempt
    * numbers (history keeps every attempt) and still gets the policy's attempts of its own.
    */
   readonly uncountedAttempts?: number;
+  /** A unit of a fanned-out instant (route shard or broadcast): the instant's execution id. */
+  readonly instantId?: string;
+  /** The shard this unit runs. */
+  readonly shard?: ShardRef;
+  /** A broadcast unit's member (normalised URL): every attempt goes there. */
+  readonly member?: string;
+  /**
+   * A whole instant of a shard or broadcast task, as claimed: its units, each started as an
+   * execution of its own (and each listed in the fire state under its own id).
+   */
+  readonly units?: readonly RunnableFire[];
+}
+
+/** The executions a fire stands for: its units, or itself. */
+export function unitsOf(fire: RunnableFire): readonly RunnableFire[] {
+  return fire.units ?? [fire];
+}
+
+/** The fields of a fact that say which unit of a fanned-out instant it is about (none for a plain execution). */
+export function unitFields(fire: Pick<RunnableFire, 'instantId' | 'shard'>): {
+  instantId?: string;
+  shard?: ShardRef;
+} {
+  if (fire.instantId === undefined) return {};
+  return fire.shard === undefined
+    ? { instantId: fire.instantId }
+    : { instantId: fire.instantId, shard: fire.shard };
 }
 
 /**
@@ -94,6 +122,7 @@ export class ExecutionRunner {
         schedulerId: this.#o.schedulerId,
         fencingToken: fire.fencingToken,
         reason: fire.reason,
+        ...unitFields(fire),
       };
       const lateMs =
         attempt === fire.firstAttempt
@@ -106,7 +135,7 @@ export class ExecutionRunner {
       if (attempt === fire.firstAttempt && fire.reason !== 'manual' && fire.reason !== 'backfill')
         metrics.lateness.observe(lateMs / 1000);
       metrics.fires.inc({ reason: fire.reason });
-      const destination = router.destination(task, tried, firedAt);
+      const destination = router.destination(task, tried, firedAt, fire);
       // Every fact of the attempt names the member it went to (group targets only).
       const member = destination.kind === 'member' ? { member: destination.member } : {};
       // The facts every fire has are built field by field: object spread costs a shape
@@ -125,6 +154,8 @@ export class ExecutionRunner {
       };
       if (destination.kind === 'member') fired.member = destination.member;
       if (fire.parameters !== undefined) fired.parameters = fire.parameters;
+      if (fire.instantId !== undefined) fired.instantId = fire.instantId;
+      if (fire.shard !== undefined) fired.shard = fire.shard;
       events.append([facts.create('nono.execution.fired.v1', fired)]);
 
       const outcome = await this.#call(task, fire, attempt, firedAt, destination, cancellation);
@@ -150,6 +181,8 @@ export class ExecutionRunner {
           httpStatus: outcome.httpStatus,
         };
         if (destination.kind === 'member') succeeded.member = destination.member;
+        if (fire.instantId !== undefined) succeeded.instantId = fire.instantId;
+        if (fire.shard !== undefined) succeeded.shard = fire.shard;
         events.append([facts.create('nono.execution.succeeded.v1', succeeded)]);
         return 'succeeded';
       }
@@ -277,6 +310,7 @@ export class ExecutionRunner {
       schedulerId: this.#o.schedulerId,
       cancellation,
       ...(fire.parameters === undefined ? {} : { parameters: fire.parameters }),
+      ...unitFields(fire),
     });
     router.finished(destination, memberVerdict(outcome), describeOutcome(outcome), this.#o.clock.now());
     return outcome;

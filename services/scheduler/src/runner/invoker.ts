@@ -1,6 +1,7 @@
 import {
   type FireReason,
   type SchedulerTask,
+  type ShardRef,
   type TriggerParameters,
   fixedBodyWithParameters,
   formatInstant,
@@ -27,8 +28,12 @@ export interface InvocationRequest {
   readonly schedulerId: string;
   /** Cancelled by the engine (overlap policy, shutdown past its deadline): the call is aborted. */
   readonly cancellation?: Cancellation;
-  /** A manual run's trigger parameters (checked against the task by the API). */
+  /** A manual run's trigger parameters (checked against the task by the API), or a shard's. */
   readonly parameters?: TriggerParameters;
+  /** A unit of a fanned-out instant: the instant's execution id. */
+  readonly instantId?: string;
+  /** The shard the call runs (route shard). */
+  readonly shard?: ShardRef;
 }
 
 export type InvocationOutcome =
@@ -133,6 +138,9 @@ export class HttpInvoker implements Invoker {
           'nono-attempt': String(call.attempt),
           'nono-fencing-token': String(call.fencingToken),
           'nono-nominal-time': formatInstant(call.nominal),
+          ...(call.instantId === undefined ? {} : { 'nono-instant-id': call.instantId }),
+          // index/count: a worker without the SDK reads its shard from one header.
+          ...(call.shard === undefined ? {} : { 'nono-shard': `${call.shard.index}/${call.shard.count}` }),
           // When nono stops waiting: a worker can budget its work instead of being cut off.
           'nono-deadline': new Date(started + call.task.target.timeoutMs).toISOString(),
           traceparent: traceparentFor(call.executionId, call.attempt),
@@ -206,6 +214,8 @@ function invocationBody(call: InvocationRequest): string {
     fencingToken: call.fencingToken,
     schedulerId: call.schedulerId,
     ...(call.parameters === undefined ? {} : { parameters: call.parameters }),
+    ...(call.instantId === undefined ? {} : { instantId: call.instantId }),
+    ...(call.shard === undefined ? {} : { shard: call.shard }),
   });
 }
 

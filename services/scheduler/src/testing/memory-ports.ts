@@ -89,10 +89,13 @@ export class MemoryRecords implements OpenExecutionsStore {
 /** A worker that answers 200 after `callMs` of the manual clock. */
 export class RecordingInvoker implements Invoker {
   readonly calls: Array<{ nominal: number; at: number }> = [];
+  /** Every request as the runner made it (execution id, URL, shard). */
+  readonly requests: InvocationRequest[] = [];
   callMs = 0;
   constructor(private readonly clock: ManualClock) {}
   invoke(request: InvocationRequest): Promise<InvocationOutcome> {
     this.calls.push({ nominal: request.nominal, at: this.clock.now() });
+    this.requests.push(request);
     const outcome: InvocationOutcome = { kind: 'succeeded', httpStatus: 200, durationMs: this.callMs };
     if (this.callMs === 0) return Promise.resolve(outcome);
     return new Promise((resolve) => this.clock.setTimer(() => resolve(outcome), this.callMs));
