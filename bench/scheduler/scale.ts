@@ -149,8 +149,27 @@ const schedulerEnv = {
   ...Object.fromEntries(values['scheduler-env'].map((pair) => pair.split('=', 2) as [string, string])),
 };
 const schedulersStarted = Date.now();
-for (let i = 0; i < schedulerCount; i++)
-  schedulers.push(await startScheduler(iso, `scale${i}`, schedulerEnv));
+/** A failed start leaves no 50,000 tasks behind in the ensemble (three runs of them filled its heap). */
+const orDrop = async <T>(step: Promise<T>): Promise<T> => {
+  try {
+    return await step;
+  } catch (error) {
+    log(`failed: ${String(error)}; dropping the isolation`);
+    await Promise.all(schedulers.map((s) => s.kill('SIGKILL')));
+    zk.close();
+    await dropIsolation(iso);
+    throw error;
+  }
+};
+// All at once: the first member alone would be assigned every task, and its first reads of
+// 50,000 definitions at once time out in the ZooKeeper client (measured: see docs/BENCHMARKS.md).
+schedulers.push(
+  ...(await orDrop(
+    Promise.all(
+      Array.from({ length: schedulerCount }, (_, i) => startScheduler(iso, `scale${i}`, schedulerEnv)),
+    ),
+  )),
+);
 
 const scrape = async (s: SchedulerProcess): Promise<string> => (await fetch(`${s.opsUrl}/metrics`)).text();
 /** Tasks owned by the given schedulers, by their own gauges. */
@@ -166,7 +185,9 @@ const waitUntil = async (check: () => Promise<boolean>, timeoutMs: number, what:
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 };
-await waitUntil(async () => (await owned(schedulers)) >= taskCount, 300_000, 'every task to be owned');
+await orDrop(
+  waitUntil(async () => (await owned(schedulers)) >= taskCount, 300_000, 'every task to be owned'),
+);
 const acquiredMs = Date.now() - schedulersStarted;
 log(`${schedulerCount} schedulers own all ${taskCount} tasks ${acquiredMs} ms after the first started`);
 
