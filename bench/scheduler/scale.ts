@@ -235,11 +235,16 @@ const loadAfterWindow = loadavg();
 // own every task, and (from the events below) until each of its tasks fires on a survivor.
 let kill: { victim: string; victimTasks: Set<string>; killedAt: number; ownedAgainMs: number } | undefined;
 if (!values['no-kill']) {
-  const victim = schedulers[0] as SchedulerProcess;
-  const victimTasks = new Set((await readAssignmentOwners(zk))[victim.id] ?? []);
+  // The scheduler the assignment gives the most tasks (one that just lost its ZooKeeper session
+  // may own none at this moment, which would measure nothing).
+  const owners = await readAssignmentOwners(zk);
+  const victim = schedulers.reduce((most, s) =>
+    (owners[s.id]?.length ?? 0) > (owners[most.id]?.length ?? 0) ? s : most,
+  );
+  const victimTasks = new Set(owners[victim.id] ?? []);
   const killedAt = Date.now();
   await victim.kill('SIGKILL');
-  const survivors = schedulers.slice(1);
+  const survivors = schedulers.filter((s) => s !== victim);
   await waitUntil(
     async () => (await owned(survivors)) >= taskCount,
     120_000,
