@@ -17,9 +17,7 @@
  * `--group-members N` targets every task at a worker group of N worker processes instead of one
  * URL (`--route`, default round-robin): the routing's cost against a plain URL target.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { workerGroupDocument } from '@nono/coordination';
 import {
@@ -41,6 +39,7 @@ import {
 } from '../../tests/support/cluster.js';
 import { createIsolatedTopics, dropIsolation, isolateOn } from '../../tests/support/isolation.js';
 import { startTestWorker } from '../../tests/support/processes.js';
+import { cpuSecondsOfKind, metricValue, storeCpuSeconds, storeServers } from '../support/stores.js';
 
 // Ctrl-C exits through 'exit', where tests/support/processes.ts kills the workers and schedulers.
 process.on('SIGINT', () => process.exit(130));
@@ -161,44 +160,22 @@ const windowEnd = windowStart + seconds * 1000;
 process.stderr.write(
   `bench: ${tasks} tasks (${cronSchedule ? `cron "${cron}" in ${values.zone}` : `${spread ? 'spread' : 'aligned'} every ${everyMs} ms`}) on ${schedulerCount} scheduler(s); measuring ${seconds} s after ${WARM_UP_MS / 1000} s warm-up\n`,
 );
-const metric = (text: string, name: string): number =>
-  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1]);
 // CPU seconds of each scheduler over the window: divided by its fires, the cost of one fire.
 const cpuSeconds = async (): Promise<number[]> =>
   Promise.all(
     schedulers.map(async (s) =>
-      metric(await (await fetch(`${s.opsUrl}/metrics`)).text(), 'process_cpu_seconds_total'),
+      metricValue(await (await fetch(`${s.opsUrl}/metrics`)).text(), 'process_cpu_seconds_total'),
     ),
   );
-/**
- * CPU seconds of ZooKeeper and Kafka (the stores every fire writes to: the fence, the events),
- * read from /proc for the pids infra/ recorded; undefined where a server is not one infra/ runs.
- * On a machine where nothing else uses them, their CPU over the window is this workload's.
- */
+// ZooKeeper's and Kafka's processes when the stores are infra/'s own (all three of each on the HA infra).
+const stores = storeServers(values['infra-dir']);
 const STORES = ['zookeeper', 'kafka'] as const;
-const storeCpuSeconds = (): Record<(typeof STORES)[number], number | undefined> => {
-  const ticksPerSecond = 100; // USER_HZ, 100 on Linux whatever the kernel's HZ
-  const read = (name: string): number | undefined => {
-    try {
-      const { pid } = JSON.parse(readFileSync(join(values['infra-dir'], `${name}.pid`), 'utf8')) as {
-        pid: number;
-      };
-      // Fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-    } catch {
-      return undefined;
-    }
-  };
-  return { zookeeper: read('zookeeper'), kafka: read('kafka') };
-};
 await new Promise((resolve) => setTimeout(resolve, windowStart - Date.now()));
 const cpuAtStart = await cpuSeconds();
-const storesAtStart = storeCpuSeconds();
+const storesAtStart = storeCpuSeconds(stores);
 await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now()));
 const cpuAtEnd = await cpuSeconds();
-const storesAtEnd = storeCpuSeconds();
+const storesAtEnd = storeCpuSeconds(stores);
 await new Promise((resolve) => setTimeout(resolve, 2_000));
 
 const log = await collectEvents(iso, iso.topics.executions);
@@ -301,8 +278,8 @@ const result = {
   fenceConflicts: conflicts,
   // Whole-run process figures from each scheduler's /metrics (prom-client's default metrics).
   eventLoopDelayMs: scrapes.map((text) => ({
-    p99: Math.round(metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000),
-    max: Math.round(metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000),
+    p99: Math.round(metricValue(text, 'nodejs_eventloop_lag_p99_seconds') * 1000),
+    max: Math.round(metricValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000),
   })),
   cpuMsPerFire: [...perScheduler.entries()].map(([id, n]) => {
     const index = schedulers.findIndex((s) => s.id === id);
@@ -311,21 +288,15 @@ const result = {
   // ZooKeeper's and Kafka's CPU over the window per fire (all fires of the window), and the
   // all-in figure: every scheduler and both stores, per fire. The worker is the user's, not counted.
   storeCpuMsPerFire: Object.fromEntries(
-    STORES.map((name) => {
-      const start = storesAtStart[name];
-      const end = storesAtEnd[name];
-      return [
-        name,
-        start === undefined || end === undefined
-          ? null
-          : Number((((end - start) * 1000) / fired.length).toFixed(3)),
-      ];
+    STORES.map((kind) => {
+      const cpu = cpuSecondsOfKind(stores, kind, storesAtStart, storesAtEnd);
+      return [kind, cpu === undefined ? null : Number(((cpu * 1000) / fired.length).toFixed(3))];
     }),
   ),
   allInCpuMsPerFire: (() => {
     const schedulersCpu = cpuAtEnd.reduce((sum, end, i) => sum + end - (cpuAtStart[i] ?? NaN), 0);
-    const stores = STORES.map((name) => (storesAtEnd[name] ?? NaN) - (storesAtStart[name] ?? NaN));
-    const total = schedulersCpu + stores.reduce((sum, cpu) => sum + cpu, 0);
+    const storesCpu = STORES.map((kind) => cpuSecondsOfKind(stores, kind, storesAtStart, storesAtEnd) ?? NaN);
+    const total = schedulersCpu + storesCpu.reduce((sum, cpu) => sum + cpu, 0);
     return Number.isFinite(total) ? Number(((total * 1000) / fired.length).toFixed(3)) : null;
   })(),
   loadAverage: loadavg().map((l) => Number(l.toFixed(2))),

@@ -131,6 +131,7 @@ export function config(env = process.env, { ha } = {}) {
   }
   const runDir = runDirOf('.run');
   const server = serverOf(runDir, cacheDir);
+  const authenticated = kafkaAuthenticatedListeners(env, ports);
   return {
     host: HOST,
     ha: false,
@@ -153,11 +154,68 @@ export function config(env = process.env, { ha } = {}) {
         label: 'Kafka',
         portEnv: 'NONO_KAFKA_PORT',
         controllerPort,
+        ...(authenticated === undefined ? {} : { authenticated }),
         mainLog: path.join(runDir, 'kafka', 'logs', 'server.log'),
         startTimeoutMs: timeout ?? 120_000,
       }),
     },
   };
+}
+
+/**
+ * The single node's authenticated client listeners, beside its PLAINTEXT one (which infra's own
+ * probes and tools use): NONO_KAFKA_SASL_PORT, a SASL_PLAINTEXT listener, and
+ * NONO_KAFKA_SASL_SSL_PORT, a SASL_SSL one, both taking PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512
+ * for the users of NONO_KAFKA_SASL_USERS (`name:password,...`; SCRAM credentials are written when
+ * the storage is formatted, so a run dir keeps the users it was first started with).
+ * NONO_KAFKA_TLS_KEYSTORE_PEM (the broker's private key, PKCS#8 unencrypted, then its certificate)
+ * and NONO_KAFKA_TLS_TRUSTSTORE_PEM (the CA) are the SASL_SSL listener's files.
+ * Undefined when no authenticated port is asked for.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {number[]} taken ports already given to the node
+ */
+function kafkaAuthenticatedListeners(env, taken) {
+  const saslPort = env.NONO_KAFKA_SASL_PORT ? envPort(env, 'NONO_KAFKA_SASL_PORT', 0) : undefined;
+  const saslSslPort = env.NONO_KAFKA_SASL_SSL_PORT ? envPort(env, 'NONO_KAFKA_SASL_SSL_PORT', 0) : undefined;
+  if (saslPort === undefined && saslSslPort === undefined) return undefined;
+  const ports = [...taken, saslPort, saslSslPort].filter((p) => p !== undefined);
+  if (new Set(ports).size !== ports.length)
+    throw new InfraError(
+      `infra: NONO_KAFKA_SASL_PORT and NONO_KAFKA_SASL_SSL_PORT must differ from each other and from the node's other ports (${taken.join(', ')}).`,
+      { exitCode: 2 },
+    );
+  const users = String(env.NONO_KAFKA_SASL_USERS ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const match = /^([A-Za-z0-9_-]+):([^\s"\\=,\[\]]+)$/.exec(pair);
+      if (match === null)
+        throw new InfraError(
+          'infra: NONO_KAFKA_SASL_USERS is name:password[,name:password...] (names of letters, digits, _ and -; passwords without spaces, quotes, backslashes, =, commas or brackets).',
+          { exitCode: 2 },
+        );
+      return { name: match[1], password: match[2] };
+    });
+  if (users.length === 0)
+    throw new InfraError(
+      'infra: an authenticated Kafka listener needs NONO_KAFKA_SASL_USERS (name:password,...).',
+      {
+        exitCode: 2,
+      },
+    );
+  let tls;
+  if (saslSslPort !== undefined) {
+    const keystorePem = env.NONO_KAFKA_TLS_KEYSTORE_PEM;
+    const truststorePem = env.NONO_KAFKA_TLS_TRUSTSTORE_PEM;
+    if (!keystorePem || !truststorePem)
+      throw new InfraError(
+        'infra: NONO_KAFKA_SASL_SSL_PORT needs NONO_KAFKA_TLS_KEYSTORE_PEM (key and certificate) and NONO_KAFKA_TLS_TRUSTSTORE_PEM (the CA).',
+        { exitCode: 2 },
+      );
+    tls = { keystorePem: path.resolve(keystorePem), truststorePem: path.resolve(truststorePem) };
+  }
+  return { saslPort, saslSslPort, users, tls };
 }
 
 const libDirsOf = (cacheDir) => ({

@@ -77,16 +77,67 @@ function ensembleLines(srv) {
   ];
 }
 
-/** A KRaft node's listeners (a PLAINTEXT broker, its controller) and its data directory. */
+/**
+ * A KRaft node's listeners (a PLAINTEXT broker, its controller, the authenticated ones asked for)
+ * and its data directory. Brokers talk to each other and infra's probes talk to them on PLAINTEXT.
+ */
 function listenerLines(srv) {
+  const auth = srv.authenticated;
+  /** @type {Array<{ name: string, port: number }>} */
+  const clients = [
+    { name: 'PLAINTEXT', port: srv.port },
+    ...(auth?.saslPort === undefined ? [] : [{ name: 'SASL_PLAINTEXT', port: auth.saslPort }]),
+    ...(auth?.saslSslPort === undefined ? [] : [{ name: 'SASL_SSL', port: auth.saslSslPort }]),
+  ];
+  /** @param {{ name: string, port: number }} listener */
+  const url = ({ name, port }) => `${name}://${srv.host}:${port}`;
   return [
-    `listeners=PLAINTEXT://${srv.host}:${srv.port},CONTROLLER://${srv.host}:${srv.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${srv.host}:${srv.port}`,
+    `listeners=${[...clients.map(url), url({ name: 'CONTROLLER', port: srv.controllerPort })].join(',')}`,
+    `advertised.listeners=${clients.map(url).join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,${clients.map(({ name }) => `${name}:${name}`).join(',')}`,
     `log.dirs=${prop(srv.dataDir)}`,
+    ...(auth === undefined
+      ? []
+      : authenticationLines(
+          auth,
+          clients.slice(1).map(({ name }) => name),
+        )),
   ];
+}
+
+/** SASL (PLAIN and SCRAM, users of NONO_KAFKA_SASL_USERS) on the authenticated listeners, and their TLS files. */
+function authenticationLines(auth, listeners) {
+  const plainUsers = auth.users.map((u) => `user_${u.name}="${u.password}"`).join(' ');
+  const lines = ['', "# authenticated client listeners (tests of the clients' TLS and SASL settings)"];
+  lines.push('sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512');
+  for (const listener of listeners.map((l) => l.toLowerCase())) {
+    lines.push(
+      `listener.name.${listener}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+      `listener.name.${listener}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+      `listener.name.${listener}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    );
+  }
+  if (auth.tls !== undefined)
+    lines.push(
+      'ssl.keystore.type=PEM',
+      `ssl.keystore.location=${prop(auth.tls.keystorePem)}`,
+      'ssl.truststore.type=PEM',
+      `ssl.truststore.location=${prop(auth.tls.truststorePem)}`,
+      'ssl.client.auth=none',
+    );
+  return lines;
+}
+
+/** `--add-scram` arguments of the storage format: the users' SCRAM credentials, both hashes. */
+function scramFormatArgs(srv) {
+  return (srv.authenticated?.users ?? []).flatMap((u) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+      '--add-scram',
+      `${m}=[name=${u.name},password=${u.password}]`,
+    ]),
+  );
 }
 
 /** Both Kafka setups (single node, HA cluster): what tests need, and the execution log kept forever. */
@@ -330,6 +381,7 @@ export async function formatKafkaStorage(cfg, srv, java, log) {
         clusterId,
         '-c',
         path.join(srv.confDir, 'server.properties'),
+        ...scramFormatArgs(srv),
       ],
       { stdio: ['ignore', fd, fd], cwd: srv.dir },
     );

@@ -71,6 +71,12 @@ export function serverPorts(srv) {
     return [
       [srv.port, srv.portEnv],
       [srv.controllerPort, srv.controllerPortEnv ?? 'NONO_KAFKA_CONTROLLER_PORT'],
+      ...(srv.authenticated?.saslPort === undefined
+        ? []
+        : [[srv.authenticated.saslPort, 'NONO_KAFKA_SASL_PORT']]),
+      ...(srv.authenticated?.saslSslPort === undefined
+        ? []
+        : [[srv.authenticated.saslSslPort, 'NONO_KAFKA_SASL_SSL_PORT']]),
     ];
   if (srv.ensemble)
     return [

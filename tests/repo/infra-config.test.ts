@@ -191,3 +191,44 @@ describe('the HA infra (--ha, NONO_INFRA_HA=1)', () => {
     expect(jvmArgs(cfg, kafka).slice(0, 2)).toEqual(['-Xms128m', '-Xmx448m']);
   });
 });
+
+describe('the single node with authenticated listeners (NONO_KAFKA_SASL_PORT, NONO_KAFKA_SASL_SSL_PORT)', () => {
+  const env = {
+    ...FIXTURE_ENV,
+    NONO_KAFKA_SASL_PORT: '9094',
+    NONO_KAFKA_SASL_SSL_PORT: '9095',
+    NONO_KAFKA_SASL_USERS: 'nono:secret-1,reader:secret-2',
+    NONO_KAFKA_TLS_KEYSTORE_PEM: '/certs/broker-keystore.pem',
+    NONO_KAFKA_TLS_TRUSTSTORE_PEM: '/certs/ca.pem',
+  };
+
+  it('keeps the PLAINTEXT listener (infra probes it) and adds SASL_PLAINTEXT and SASL_SSL with PLAIN and SCRAM', () => {
+    const kafka = config(env).servers['kafka'];
+    if (kafka === undefined) throw new Error('kafka missing');
+    const props = properties(written(kafka)('server.properties'));
+    expect(props.get('listeners')).toBe(
+      'PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9094,SASL_SSL://127.0.0.1:9095,CONTROLLER://127.0.0.1:9093',
+    );
+    expect(props.get('inter.broker.listener.name')).toBe('PLAINTEXT');
+    expect(props.get('sasl.enabled.mechanisms')).toBe('PLAIN,SCRAM-SHA-256,SCRAM-SHA-512');
+    expect(props.get('listener.name.sasl_ssl.plain.sasl.jaas.config')).toContain(
+      'user_nono="secret-1" user_reader="secret-2"',
+    );
+    expect(props.get('ssl.keystore.location')).toBe('/certs/broker-keystore.pem');
+  });
+
+  it('leaves the default single node unchanged', () => {
+    const kafka = config(FIXTURE_ENV).servers['kafka'];
+    if (kafka === undefined) throw new Error('kafka missing');
+    expect(written(kafka)('server.properties')).not.toContain('SASL');
+  });
+
+  it.each([
+    [{ NONO_KAFKA_SASL_USERS: '' }, /needs NONO_KAFKA_SASL_USERS/],
+    [{ NONO_KAFKA_SASL_USERS: 'nono:has space' }, /NONO_KAFKA_SASL_USERS is name:password/],
+    [{ NONO_KAFKA_SASL_PORT: '9093' }, /must differ/],
+    [{ NONO_KAFKA_TLS_KEYSTORE_PEM: '' }, /needs NONO_KAFKA_TLS_KEYSTORE_PEM/],
+  ])('refuses %j with a sentence naming the variable', (change, message) => {
+    expect(() => config({ ...env, ...change })).toThrow(message);
+  });
+});

@@ -22,9 +22,16 @@ export interface PrivateInfra {
 
 const run = promisify(execFile);
 
-export async function startPrivateInfra(): Promise<PrivateInfra> {
+/**
+ * `options.env`: more of infra's settings, e.g. NONO_KAFKA_SASL_PORT and NONO_KAFKA_SASL_USERS for a
+ * broker with authenticated listeners beside its PLAINTEXT one (infra/README.md).
+ */
+export async function startPrivateInfra(
+  options: { env?: Record<string, string> } = {},
+): Promise<PrivateInfra> {
   const env = {
     ...process.env,
+    ...options.env,
     NONO_INFRA_DIR: mkdtempSync(join(tmpdir(), 'nono-infra-')),
     NONO_ZK_PORT: String(await freePort()),
     NONO_KAFKA_PORT: String(await freePort()),

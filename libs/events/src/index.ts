@@ -1,3 +1,4 @@
 export * from './kafka.js';
+export * from './kafka-security.js';
 export * from './topics.js';
 export * from './execution-outcomes.js';

@@ -32,6 +32,7 @@ import {
   topicOf,
   topicSpecs,
 } from './topics.js';
+import { type KafkaSecurity, kafkaSecurityOptions } from './kafka-security.js';
 
 /** CloudEvents' Kafka binding, structured mode: the whole envelope is the value. */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
@@ -40,14 +41,20 @@ export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 export type KafkaLog = (level: KafkaLogLevel, message: string, extra: Record<string, unknown>) => void;
 
+/**
+ * A kafkajs client with nono's timeouts and retries. `security`: TLS and SASL (the services pass
+ * `CommonConfig.kafkaSecurity`, from NONO_KAFKA_TLS_* and NONO_KAFKA_SASL_*); none when omitted.
+ */
 export function createKafka(options: {
   brokers: readonly string[];
   clientId: string;
   log?: KafkaLog;
+  security?: KafkaSecurity | undefined;
 }): Kafka {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
+    ...(options.security === undefined ? {} : kafkaSecurityOptions(options.security)),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8 },

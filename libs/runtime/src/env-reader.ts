@@ -1,5 +1,7 @@
 import { ErrorCode, NonoError } from '@nono/domain';
+import { type KafkaSecurity } from '@nono/events';
 import { parseKafkaBrokers, parseZkConnect } from './connect-strings.js';
+import { loadKafkaSecurity } from './kafka-security-config.js';
 
 /**
  * Reads configuration from an environment map, once, at start. Each accessor names the
@@ -92,6 +94,8 @@ export interface CommonConfig {
     readonly replicationFactor: number | undefined;
     readonly minInsyncReplicas: number | undefined;
   };
+  /** TLS and SASL of every Kafka client the service makes (NONO_KAFKA_TLS_*, NONO_KAFKA_SASL_*). */
+  readonly kafkaSecurity: KafkaSecurity;
   readonly topicPrefix: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }
@@ -104,6 +108,7 @@ export function loadCommonConfig(env: EnvReader): CommonConfig {
     zkSessionTimeoutMs: env.int('NONO_ZK_SESSION_TIMEOUT_MS', 10_000, { min: 2_000, max: 60_000 }),
     kafkaBrokers: parseKafkaBrokers(env.string('NONO_KAFKA_BROKERS', '127.0.0.1:9092')),
     kafkaReplication: loadKafkaReplication(env),
+    kafkaSecurity: loadKafkaSecurity(env),
     topicPrefix: env.string('NONO_TOPIC_PREFIX', 'nono.'),
     logLevel: env.oneOf('NONO_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
   };

@@ -1,4 +1,5 @@
 export * from './env-reader.js';
+export * from './kafka-security-config.js';
 export * from './connect-strings.js';
 export * from './logger.js';
 export * from './ops-server.js';

@@ -68,6 +68,7 @@ export async function startAlerts(
   const topics = topicNames(config.common.topicPrefix);
   const kafka = createKafka({
     brokers: config.common.kafkaBrokers,
+    security: config.common.kafkaSecurity,
     clientId: `nono-alerts-${process.pid}`,
     log: (level, message, extra) => log[level](extra, message),
   });

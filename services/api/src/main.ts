@@ -112,6 +112,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const topics = topicNames(config.topicPrefix);
   const kafka = createKafka({
     brokers: config.kafkaBrokers,
+    security: config.kafkaSecurity,
     clientId: `nono-api-${hostname()}`,
     log: (level, message, extra) => log[level](extra, message),
   });

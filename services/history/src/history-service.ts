@@ -34,6 +34,7 @@ export async function startHistory(
   const topics = topicNames(config.common.topicPrefix);
   const kafka = createKafka({
     brokers: config.common.kafkaBrokers,
+    security: config.common.kafkaSecurity,
     clientId: `nono-history-${process.pid}`,
     log: (level, message, extra) => log[level](extra, message),
   });
@@ -52,6 +53,7 @@ export async function startHistory(
   const rebuilder = new LiveRebuilder({
     kafka,
     brokers: config.common.kafkaBrokers,
+    kafkaSecurity: config.common.kafkaSecurity,
     topics: topicList,
     database,
     projector,

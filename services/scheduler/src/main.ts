@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   const publisher = new ThreadedPublisher(
     {
       brokers: config.kafkaBrokers,
+      kafkaSecurity: config.kafkaSecurity,
       clientId: `nono-scheduler-${config.schedulerId}`,
       topicPrefix: config.topicPrefix,
       kafkaReplication: config.kafkaReplication,
@@ -204,6 +205,7 @@ async function main(): Promise<void> {
   });
   const outcomesKafka = createKafka({
     brokers: config.kafkaBrokers,
+    security: config.kafkaSecurity,
     clientId: `nono-scheduler-${config.schedulerId}-outcomes`,
     log: (level, message, extra) => log[level](extra, message),
   });

@@ -21,11 +21,13 @@ export async function rebuildDatabase(
   const topics = topicNames(config.common.topicPrefix);
   const kafka = createKafka({
     brokers: config.common.kafkaBrokers,
+    security: config.common.kafkaSecurity,
     clientId: `nono-history-rebuild-${process.pid}`,
   });
   const built = await buildFreshDatabase({
     kafka,
     brokers: config.common.kafkaBrokers,
+    kafkaSecurity: config.common.kafkaSecurity,
     topics: projectedTopics(topics),
     target: config.dbFile,
     clock: deps.clock,

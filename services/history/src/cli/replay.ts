@@ -42,6 +42,7 @@ export async function replayEvents(
   const topics = topicNames(config.common.topicPrefix);
   const kafka = createKafka({
     brokers: config.common.kafkaBrokers,
+    security: config.common.kafkaSecurity,
     clientId: `nono-history-replay-${process.pid}`,
   });
   let printed = 0;

@@ -1,6 +1,7 @@
 import { type Clock } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
+import { type KafkaSecurity } from '@nono/events';
 import { BatchProjector } from '../projector/batch-projector.js';
 import { ProjectionStore } from '../projector/projection-store.js';
 import { BulkLoad, fsyncFile } from '../store/bulk-load.js';
@@ -13,6 +14,7 @@ export interface BuildOptions {
   readonly kafka: Kafka;
   /** The same brokers as `kafka`'s: the fetch thread opens its own client (see ThreadedFetch). */
   readonly brokers: readonly string[];
+  readonly kafkaSecurity?: KafkaSecurity | undefined;
   readonly topics: readonly string[];
   /** The configured database path: the new file is built beside it. */
   readonly target: string;
@@ -41,6 +43,7 @@ export async function buildFreshDatabase(options: BuildOptions): Promise<{ file:
     const { records } = await projectFromBeginning({
       kafka: options.kafka,
       brokers: options.brokers,
+      kafkaSecurity: options.kafkaSecurity,
       topics: options.topics,
       store,
       projector: new BatchProjector(store, options.clock),

@@ -1,8 +1,11 @@
+import { type KafkaSecurity } from '@nono/events';
 import { type DecodedChunk } from './decoded-chunk.js';
 
 /** What the fetch thread (fetch-thread.ts) is started with. */
 export interface FetchThreadConfig {
   readonly brokers: readonly string[];
+  /** The service's TLS and SASL (plain data: it crosses to the thread, which reads the files). */
+  readonly kafkaSecurity: KafkaSecurity | undefined;
   readonly clientId: string;
   readonly groupId: string;
   readonly topics: readonly string[];

@@ -25,6 +25,7 @@ let stopping = false;
 
 const kafka = createKafka({
   brokers: config.brokers,
+  security: config.kafkaSecurity,
   clientId: config.clientId,
   log: (level, message) => {
     if (level === 'warn' || level === 'error') send({ kind: 'log', level, message });

@@ -1,6 +1,7 @@
 import { type Clock, formatInstant } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
+import { type KafkaSecurity } from '@nono/events';
 import { type KafkaProjector } from '../projector/kafka-projector.js';
 import { type LiveDatabase, removeDatabaseFiles } from '../store/live-database.js';
 import { buildFreshDatabase } from './build-fresh-database.js';
@@ -27,6 +28,7 @@ export class RebuildInProgressError extends Error {
 export interface LiveRebuilderOptions {
   readonly kafka: Kafka;
   readonly brokers: readonly string[];
+  readonly kafkaSecurity?: KafkaSecurity | undefined;
   readonly topics: readonly string[];
   readonly database: LiveDatabase;
   readonly projector: KafkaProjector;
@@ -88,10 +90,11 @@ export class LiveRebuilder {
   }
 
   async #run(id: string, signal: AbortSignal): Promise<void> {
-    const { kafka, brokers, topics, database, projector, clock, log } = this.#options;
+    const { kafka, brokers, kafkaSecurity, topics, database, projector, clock, log } = this.#options;
     const built = await buildFreshDatabase({
       kafka,
       brokers,
+      kafkaSecurity,
       topics,
       target: database.file,
       clock,

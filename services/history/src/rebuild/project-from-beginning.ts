@@ -1,6 +1,7 @@
 import { type Clock } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
 import { type Kafka } from 'kafkajs';
+import { type KafkaSecurity } from '@nono/events';
 import { type BatchOutcome, type BatchProjector } from '../projector/batch-projector.js';
 import { CHUNK_RECORDS } from '../projector/kafka-projector.js';
 import { type ProjectionStore } from '../projector/projection-store.js';
@@ -12,6 +13,8 @@ export interface ProjectFromBeginningOptions {
   /** Reads the end offsets; the fetch thread opens its own client to `brokers`. */
   readonly kafka: Kafka;
   readonly brokers: readonly string[];
+  /** The service's Kafka TLS and SASL, for the fetch thread's client. */
+  readonly kafkaSecurity?: KafkaSecurity | undefined;
   readonly topics: readonly string[];
   /** The NEW database: empty, or holding offsets of a previous partial pass. */
   readonly store: ProjectionStore;
@@ -112,6 +115,7 @@ export async function projectFromBeginning(
   const fetch = new ThreadedFetch(
     {
       brokers: options.brokers,
+      kafkaSecurity: options.kafkaSecurity,
       clientId: `nono-history-rebuild-${process.pid}`,
       groupId: `nono-history-rebuild-${process.pid}-${started}`,
       topics,

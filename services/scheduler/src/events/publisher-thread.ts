@@ -18,6 +18,7 @@ if (port === null) throw new Error('publisher-thread.js runs as a worker thread'
 const log = createLogger('scheduler', config.logLevel, { schedulerId: config.schedulerId, thread: 'kafka' });
 const kafka = createKafka({
   brokers: config.brokers,
+  security: config.kafkaSecurity,
   clientId: config.clientId,
   log: (level, message, extra) => log[level](extra, message),
 });

@@ -1,10 +1,12 @@
 import { Worker } from 'node:worker_threads';
-import { type EncodedEvent, type EventHeader, type TopicReplication } from '@nono/events';
+import { type EncodedEvent, type EventHeader, type KafkaSecurity, type TopicReplication } from '@nono/events';
 import { type Logger } from '@nono/runtime';
 import { type EventPublisherPort } from './event-spool.js';
 
 export interface PublisherThreadConfig {
   readonly brokers: readonly string[];
+  /** TLS and SASL (plain data: it crosses to the thread, which reads the files). */
+  readonly kafkaSecurity: KafkaSecurity;
   readonly clientId: string;
   readonly topicPrefix: string;
   /** Of the topics the thread creates when they are missing (plain numbers: it crosses to the thread). */
