@@ -17,7 +17,8 @@ export async function startApiProcess(
   tokens: Readonly<Record<string, string>>,
   env: Record<string, string> = {},
 ): Promise<ApiProcess> {
-  const port = await freePort();
+  // A restarted API keeps the port it had (the env's NONO_API_PORT).
+  const port = env['NONO_API_PORT'] === undefined ? await freePort() : Number(env['NONO_API_PORT']);
   const proc = startProcess('api', 'services/api/dist/main.js', {
     NONO_ZK_CONNECT: iso.zkConnect,
     NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),

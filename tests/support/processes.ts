@@ -44,15 +44,25 @@ export function startProcess(
   nodeArgs: readonly string[] = [],
   /** The working directory: where a core dump lands when core_pattern is a bare name. */
   cwd = REPO_ROOT,
+  /**
+   * A command that runs node in turn and becomes it (`ip netns exec <ns>`: the same pid, so
+   * signals reach the service), put before node's path.
+   */
+  launcher: readonly string[] = [],
 ): RunningProcess {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, script)], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const [command, ...launcherArgs] = [...launcher, process.execPath];
+  const child = spawn(
+    command ?? process.execPath,
+    [...launcherArgs, ...nodeArgs, resolve(REPO_ROOT, script)],
+    {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
   let partial = '';
