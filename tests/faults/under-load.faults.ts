@@ -44,8 +44,8 @@ import { REPO_ROOT } from '../support/processes.js';
  */
 const TASKS = Number(process.env['NONO_FAULTS_TASKS'] ?? '200');
 /** The production ZooKeeper session timeout (the integration tests' 4 s is for fast takeovers). */
-const SESSION_TIMEOUT_MS = 10_000;
-const SCHEDULER_ENV = { NONO_ZK_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) };
+const ZK_SESSION_TIMEOUT_MS = 10_000;
+const SCHEDULER_ENV = { NONO_ZK_SESSION_TIMEOUT_MS: String(ZK_SESSION_TIMEOUT_MS) };
 
 const RESULTS = join(REPO_ROOT, 'test-results', 'faults-results.jsonl');
 const say = (line: string): void => void process.stdout.write(`[faults] ${line}\n`);
@@ -385,7 +385,7 @@ describe('faults under load: three schedulers firing a few hundred tasks a secon
     }
   });
 
-  it('a network partition of one scheduler from ZooKeeper (its network namespace’s ZooKeeper veth taken down): it stops firing by the time its session expires, the others take its tasks over, nothing doubled', async () => {
+  it('a network partition of one scheduler from ZooKeeper (its network namespace’s ZooKeeper veth taken down): it stops firing by the time its ZooKeeper session expires, the others take its tasks over, nothing doubled', async () => {
     const ports = (hosts: string): number[] => hosts.split(',').map((host) => Number(host.split(':')[1]));
     let netns: Awaited<ReturnType<typeof isolatedNamespace>> | undefined;
     let partitioned: SchedulerProcess | undefined;
@@ -472,8 +472,8 @@ describe('faults under load: three schedulers firing a few hundred tasks a secon
         readyAgainMsAfterHeal: readyAgainAt - healedAt,
       });
       expect(ownedBefore.size, 'p3 owned tasks before the partition').toBeGreaterThan(0);
-      // It stopped firing no later than its session's expiry, and before anyone else fired its tasks.
-      expect(lastP3FireMs).toBeLessThanOrEqual(SESSION_TIMEOUT_MS);
+      // It stopped firing no later than its ZooKeeper session's expiry, and before anyone else fired its tasks.
+      expect(lastP3FireMs).toBeLessThanOrEqual(ZK_SESSION_TIMEOUT_MS);
       expect(othersOnP3Tasks.length, 'p3’s tasks fired by the others during the partition').toBeGreaterThan(
         0,
       );
