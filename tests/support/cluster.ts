@@ -20,6 +20,7 @@ import {
   type RunningProcess,
   type TestWorker,
   freePort,
+  readyTimeoutMs,
   startProcess,
   startTestWorker,
 } from './processes.js';
@@ -73,7 +74,7 @@ export async function startScheduler(
   const opsUrl = `http://${placement.host}:${port}`;
   await eventually(
     async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
+    readyTimeoutMs(),
     `scheduler ${id} to be ready (log: ${proc.logFile})`,
   );
   return Object.assign(proc, { id, opsUrl, spoolDir });
@@ -235,7 +236,7 @@ export async function startHistoryProcess(
   try {
     await eventually(
       async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-      30_000,
+      readyTimeoutMs(),
       `history to be ready (log: ${proc.logFile})`,
     );
   } catch (error) {

@@ -19,6 +19,16 @@ export const portFree: (port: number) => Promise<boolean> = shared.portFree;
  */
 export const alive: (pid: number) => boolean = shared.pidAlive;
 
+/**
+ * How long the helpers wait for a started service to answer /readyz: 30 s, or
+ * NONO_TEST_READY_TIMEOUT_MS (the fault tests start services on a machine loaded with six JVMs
+ * and other people's work, where a history service took 28 s to listen).
+ */
+export function readyTimeoutMs(): number {
+  const raw = Number(process.env['NONO_TEST_READY_TIMEOUT_MS']);
+  return Number.isFinite(raw) && raw > 0 ? raw : 30_000;
+}
+
 export interface RunningProcess {
   readonly name: string;
   readonly child: ChildProcess;
