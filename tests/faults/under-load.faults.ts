@@ -375,7 +375,10 @@ describe('faults under load: three schedulers firing a few hundred tasks a secon
       const apiUrl = api.url;
       await eventually(
         async () => {
-          const status = (await (await fetch(`${apiUrl}/status`)).json()) as {
+          const response = await fetch(`${apiUrl}/api/v1/status`, {
+            headers: { authorization: 'Bearer rolling-viewer' },
+          });
+          const status = (await response.json()) as {
             historyReplicas?: ReadonlyArray<{ state: string }>;
           };
           return status.historyReplicas?.length === 2 &&
