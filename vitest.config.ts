@@ -78,8 +78,9 @@ export default defineConfig({
                 name: 'faults',
                 include: ['tests/faults/**/*.faults.ts'],
                 environment: 'node',
-                // No globalSetup: each file starts (and stops) a HA infra of its own.
-                testTimeout: 600_000,
+                // No globalSetup: each file starts (and stops) a HA infra of its own. A fault test
+                // runs minutes of load and then waits for the ledger to settle on a loaded machine.
+                testTimeout: 1_200_000,
                 hookTimeout: 600_000,
                 maxWorkers: 1,
                 fileParallelism: false,

@@ -1,12 +1,12 @@
 import { type NonoEvent } from '@nono/domain';
 import { EventPublisher, createKafka } from '@nono/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// Test helpers of the history service, as bench/history uses them: the stream and the table dump.
+// The history service's test helper, as bench/history uses it: a stream of events.
 import { generateStream } from '../../services/history/src/testing/event-stream.js';
-import { fileTableDigests } from '../../services/history/src/testing/table-dump.js';
 import { type ApiProcess, startApiProcess } from '../support/api.js';
 import { HISTORY_READ_TOKEN, startHistoryProcess } from '../support/cluster.js';
 import { type Isolation, createIsolatedTopics, eventually, isolate } from '../support/fixtures.js';
+import { tablesEqualOnceCaughtUp } from '../support/ledger.js';
 // Brings the `inject('kafkaBrokers')` typing of the global setup into this program (type-only, erased).
 import type {} from '../support/global-setup.js';
 
@@ -54,7 +54,7 @@ describe('history replicas behind the API', () => {
     // Both get the same NONO_HISTORY_GROUP_ID: only the replica name keeps their groups apart.
     replicas.a = await startHistoryProcess(iso, { replica: 'a' });
     replicas.b = await startHistoryProcess(iso, { replica: 'b' });
-    const digests = await tablesEqualOnceCaughtUp(replicas.a, replicas.b);
+    const digests = await tablesEqualOnceCaughtUp([replicas.a, replicas.b]);
     expect(digests['processed_events']?.rows).toBe(backlogEvents);
     expect(digests['executions']?.rows).toBe(BACKLOG_EXECUTIONS);
   });
@@ -156,44 +156,13 @@ describe('history replicas behind the API', () => {
 
     const restarted = replicas.a;
     if (restarted === undefined) throw new Error('replica a restarted');
-    const digests = await tablesEqualOnceCaughtUp(restarted, b);
+    const digests = await tablesEqualOnceCaughtUp([restarted, b]);
     expect(digests['executions']?.rows).toBe(BACKLOG_EXECUTIONS + LIVE_EXECUTIONS);
   }, 240_000);
 });
 
 async function publishInBatches(events: readonly NonoEvent[], size: number): Promise<void> {
   for (let i = 0; i < events.length; i += size) await publisher.publish(events.slice(i, i + size));
-}
-
-/** Waits until both replicas report no lag and their projected tables are equal; returns the digests. */
-async function tablesEqualOnceCaughtUp(
-  one: History,
-  other: History,
-): Promise<Record<string, { rows: number; digest: string }>> {
-  const caughtUp = async (history: History): Promise<boolean> => {
-    const body = (await (await fetch(`${history.url}/readyz`)).json()) as {
-      lag?: number;
-      lagKnown?: boolean;
-    };
-    return body.lagKnown === true && body.lag === 0;
-  };
-  let last: readonly [unknown, unknown] = [undefined, undefined];
-  try {
-    return await eventually(
-      async () => {
-        if (!(await caughtUp(one)) || !(await caughtUp(other))) return undefined;
-        const digests = [fileTableDigests(one.dbFile), fileTableDigests(other.dbFile)] as const;
-        last = digests;
-        return JSON.stringify(digests[0]) === JSON.stringify(digests[1]) ? digests[0] : undefined;
-      },
-      90_000,
-      'both replicas caught up with equal tables',
-    );
-  } catch (error) {
-    // The row counts and digests of both, table by table, say which table differs.
-    expect(last[0]).toEqual(last[1]);
-    throw error;
-  }
 }
 
 interface StatusReport {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type CliIo, runCli } from '@nono/cli';
 import { type Isolation, eventually } from './isolation.js';
-import { type RunningProcess, freePort, startProcess } from './processes.js';
+import { type RunningProcess, freePort, readyTimeoutMs, startProcess } from './processes.js';
 
 /** The API (built dist) on an isolation's ZooKeeper chroot and topics, and the CLI run in-process against it. */
 
@@ -17,7 +17,8 @@ export async function startApiProcess(
   tokens: Readonly<Record<string, string>>,
   env: Record<string, string> = {},
 ): Promise<ApiProcess> {
-  const port = await freePort();
+  // A restarted API keeps the port it had (the env's NONO_API_PORT).
+  const port = env['NONO_API_PORT'] === undefined ? await freePort() : Number(env['NONO_API_PORT']);
   const proc = startProcess('api', 'services/api/dist/main.js', {
     NONO_ZK_CONNECT: iso.zkConnect,
     NONO_KAFKA_BROKERS: iso.kafkaBrokers.join(','),
@@ -32,7 +33,7 @@ export async function startApiProcess(
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
+    readyTimeoutMs(),
     `the API to be ready (log: ${proc.logFile})`,
   );
   return Object.assign(proc, { url });

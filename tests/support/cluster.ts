@@ -20,6 +20,7 @@ import {
   type RunningProcess,
   type TestWorker,
   freePort,
+  readyTimeoutMs,
   startProcess,
   startTestWorker,
 } from './processes.js';
@@ -39,6 +40,14 @@ export async function startScheduler(
   env: Record<string, string> = {},
   nodeArgs: readonly string[] = [],
   cwd?: string,
+  /**
+   * Where it runs when not beside the test: `launcher` before node (`ip netns exec <ns>`) and the
+   * address its ops port listens on there (NONO_SCHEDULER_HOST), which the test reaches it at.
+   */
+  placement: { readonly launcher: readonly string[]; readonly host: string } = {
+    launcher: [],
+    host: '127.0.0.1',
+  },
 ): Promise<SchedulerProcess> {
   const port = await freePort();
   const spoolDir = env.NONO_SCHEDULER_SPOOL_DIR ?? mkdtempSync(join(tmpdir(), `nono-spool-${id}-`));
@@ -54,16 +63,18 @@ export async function startScheduler(
       NONO_SCHEDULER_PORT: String(port),
       NONO_SCHEDULER_SPOOL_DIR: spoolDir,
       NONO_ZK_SESSION_TIMEOUT_MS: '4000',
+      NONO_SCHEDULER_HOST: placement.host,
       NONO_LOG_LEVEL: 'info',
       ...env,
     },
     nodeArgs,
     cwd,
+    placement.launcher,
   );
-  const opsUrl = `http://127.0.0.1:${port}`;
+  const opsUrl = `http://${placement.host}:${port}`;
   await eventually(
     async () => ((await fetch(`${opsUrl}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-    30_000,
+    readyTimeoutMs(),
     `scheduler ${id} to be ready (log: ${proc.logFile})`,
   );
   return Object.assign(proc, { id, opsUrl, spoolDir });
@@ -225,7 +236,7 @@ export async function startHistoryProcess(
   try {
     await eventually(
       async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined),
-      30_000,
+      readyTimeoutMs(),
       `history to be ready (log: ${proc.logFile})`,
     );
   } catch (error) {

@@ -8,7 +8,8 @@ import { REPO_ROOT, alive, freePort, portFree } from './processes.js';
 /**
  * A HA infra of a test's own (infra/'s `--ha`: three ZooKeeper servers, three Kafka nodes) in
  * a run dir of its own, for tests that kill servers. Ports come from NONO_FAULTS_INFRA_PORTS
- * (`<first>-<last>`, 15 of them) when set, else from the test port range or the kernel.
+ * (ranges `<first>-<last>`, comma-separated, 15 ports in all, e.g. `2281-2289,9192-9197`: the
+ * `--ha` defaults) when set, else from the test port range or the kernel.
  */
 export interface HaServerStatus {
   readonly name: string;
@@ -30,6 +31,11 @@ export interface HaInfra {
   zooKeeperLeader(): Promise<string>;
   /** Sends `signal` to a server (SIGKILL: it dies at once, as a crashed machine's process would). */
   signal(name: string, signal: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops servers as an operator's `systemctl stop` would: SIGTERM to all of them at once, SIGKILL
+   * to any still running 15 s later (infra/'s `down` grace). Resolves once every one has exited.
+   */
+  stop(names: readonly string[]): Promise<void>;
   /** Starts whatever is not running (a killed server); resolves the names it started. */
   restart(): Promise<string[]>;
   down(): Promise<void>;
@@ -53,12 +59,16 @@ const ha = infra as InfraModule;
 async function haPorts(): Promise<number[]> {
   const raw = process.env['NONO_FAULTS_INFRA_PORTS']?.trim();
   if (raw === undefined || raw === '') return Promise.all(Array.from({ length: 15 }, () => freePort()));
-  const match = /^(\d+)-(\d+)$/.exec(raw);
-  if (match === null)
-    throw new Error(`NONO_FAULTS_INFRA_PORTS=${JSON.stringify(raw)}: expected <first>-<last>`);
   const ports: number[] = [];
-  for (let port = Number(match[1]); port <= Number(match[2]) && ports.length < 15; port++)
-    if (await portFree(port)) ports.push(port);
+  for (const range of raw.split(',')) {
+    const match = /^(\d+)-(\d+)$/.exec(range.trim());
+    if (match === null)
+      throw new Error(
+        `NONO_FAULTS_INFRA_PORTS=${JSON.stringify(raw)}: expected <first>-<last>[,<first>-<last>…]`,
+      );
+    for (let port = Number(match[1]); port <= Number(match[2]) && ports.length < 15; port++)
+      if (await portFree(port)) ports.push(port);
+  }
   if (ports.length < 15) throw new Error(`NONO_FAULTS_INFRA_PORTS=${raw}: fewer than 15 free ports`);
   return ports;
 }
@@ -101,6 +111,29 @@ export async function startHaInfra(label: string): Promise<HaInfra> {
       log(`${name}: ${signal} sent by the test (pid ${server.pid})`);
       if (signal === 'SIGKILL')
         for (let i = 0; i < 100 && alive(server.pid); i++) await new Promise((r) => setTimeout(r, 50));
+    },
+    async stop(names) {
+      const servers = await status();
+      const pids = names.map((name) => {
+        const pid = servers[name]?.pid;
+        if (pid === null || pid === undefined || servers[name]?.running !== true)
+          throw new Error(`${name} is not running`);
+        return pid;
+      });
+      for (const [i, pid] of pids.entries()) {
+        process.kill(pid, 'SIGTERM');
+        log(`${names[i] ?? '?'}: SIGTERM sent by the test (pid ${pid})`);
+      }
+      const graceEnd = Date.now() + 15_000;
+      while (pids.some((pid) => alive(pid)) && Date.now() < graceEnd)
+        await new Promise((r) => setTimeout(r, 100));
+      for (const [i, pid] of pids.entries())
+        if (alive(pid)) {
+          process.kill(pid, 'SIGKILL');
+          log(`${names[i] ?? '?'}: SIGKILL sent by the test, 15 s after SIGTERM (pid ${pid})`);
+        }
+      for (let i = 0; i < 100 && pids.some((pid) => alive(pid)); i++)
+        await new Promise((r) => setTimeout(r, 50));
     },
     async restart() {
       return (await ha.ensureUp({ log, ha: true, env })).started;

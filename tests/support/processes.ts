@@ -19,6 +19,16 @@ export const portFree: (port: number) => Promise<boolean> = shared.portFree;
  */
 export const alive: (pid: number) => boolean = shared.pidAlive;
 
+/**
+ * How long the helpers wait for a started service to answer /readyz: 30 s, or
+ * NONO_TEST_READY_TIMEOUT_MS (the fault tests start services on a machine loaded with six JVMs
+ * and other people's work, where a history service took 28 s to listen).
+ */
+export function readyTimeoutMs(): number {
+  const raw = Number(process.env['NONO_TEST_READY_TIMEOUT_MS']);
+  return Number.isFinite(raw) && raw > 0 ? raw : 30_000;
+}
+
 export interface RunningProcess {
   readonly name: string;
   readonly child: ChildProcess;
@@ -44,15 +54,25 @@ export function startProcess(
   nodeArgs: readonly string[] = [],
   /** The working directory: where a core dump lands when core_pattern is a bare name. */
   cwd = REPO_ROOT,
+  /**
+   * A command that runs node in turn and becomes it (`ip netns exec <ns>`: the same pid, so
+   * signals reach the service), put before node's path.
+   */
+  launcher: readonly string[] = [],
 ): RunningProcess {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = join(LOG_DIR, `${name}-${Date.now()}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, resolve(REPO_ROOT, script)], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const [command, ...launcherArgs] = [...launcher, process.execPath];
+  const child = spawn(
+    command ?? process.execPath,
+    [...launcherArgs, ...nodeArgs, resolve(REPO_ROOT, script)],
+    {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const listeners = new Set<(line: string) => void>();
   let partial = '';
