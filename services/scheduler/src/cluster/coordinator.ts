@@ -59,6 +59,16 @@ export interface CoordinatorOptions {
 }
 
 const OPEN_EXECUTIONS_RETENTION_MS = 10 * 60_000;
+/**
+ * The leader checks the assignment against the members and tasks this often even when no watch
+ * fired: a rebalance churn fault run (tests/faults/under-load.faults.ts, 2026-12-02) had a leader
+ * write the assignment once and never again while schedulers joined and left, for a cause not
+ * found (a membership watch not fired, or a rebalance whose request never answered). A check
+ * that changes nothing is three reads.
+ */
+const REBALANCE_CHECK_MS = 5_000;
+/** A rebalance still running after this long no longer holds the next one back (its write is versioned). */
+const REBALANCE_STUCK_MS = 20_000;
 
 /**
  * The scheduler's view of the cluster, kept current through ZooKeeper watches:
@@ -79,7 +89,9 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #assignmentKnown = false;
   #rebalanceTimer: NodeJS.Timeout | undefined;
   #rebalancing = false;
+  #rebalancingSince = 0;
   #rebalanceAgain = false;
+  #rebalanceCheck: NodeJS.Timeout | undefined;
   #electionNode: string | undefined;
   #recordSweep: NodeJS.Timeout | undefined;
   /** When the leader first saw each scheduler's record without its member node. */
@@ -149,6 +161,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     this.#stopped = true;
     clearTimeout(this.#rebalanceTimer);
     clearInterval(this.#recordSweep);
+    clearInterval(this.#rebalanceCheck);
     this.#zk?.close();
     this.#zk = undefined;
   }
@@ -274,6 +287,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
         );
         this.emit('leadership', leader);
         this.#sweepRecordsWhileLeader(leader);
+        this.#checkAssignmentWhileLeader(leader);
       }
       this.#scheduleRebalance();
     });
@@ -365,6 +379,14 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
     });
   }
 
+  #checkAssignmentWhileLeader(leader: boolean): void {
+    clearInterval(this.#rebalanceCheck);
+    this.#rebalanceCheck = undefined;
+    if (!leader) return;
+    this.#rebalanceCheck = setInterval(() => this.#scheduleRebalance(), REBALANCE_CHECK_MS);
+    this.#rebalanceCheck.unref();
+  }
+
   #sweepRecordsWhileLeader(leader: boolean): void {
     clearInterval(this.#recordSweep);
     this.#recordSweep = undefined;
@@ -422,11 +444,17 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   async #rebalance(): Promise<void> {
-    if (this.#rebalancing) {
+    if (this.#rebalancing && Date.now() - this.#rebalancingSince < REBALANCE_STUCK_MS) {
       this.#rebalanceAgain = true;
       return;
     }
+    if (this.#rebalancing)
+      this.#options.log.warn(
+        { runningForMs: Date.now() - this.#rebalancingSince },
+        'a rebalance has not finished: starting another beside it',
+      );
     this.#rebalancing = true;
+    const startedAt = (this.#rebalancingSince = Date.now());
     const zk = this.#zk;
     try {
       if (zk === undefined || !this.#isLeader) return;
@@ -467,7 +495,8 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
       this.#options.log.warn({ err: error }, 'rebalance failed; will retry');
       this.#rebalanceAgain = true;
     } finally {
-      this.#rebalancing = false;
+      // A rebalance overtaken by a newer one (see REBALANCE_STUCK_MS) leaves the flag to it.
+      if (this.#rebalancingSince === startedAt) this.#rebalancing = false;
       if (this.#rebalanceAgain) {
         this.#rebalanceAgain = false;
         this.#scheduleRebalance();
