@@ -56,6 +56,25 @@ const MemberRefSchema = Type.Optional(
   ),
 );
 
+/**
+ * What was kept of the worker's answer to one attempt, as the task's `target.capture` asked:
+ * the first bytes of the body (UTF-8 text, or base64 when those bytes are not UTF-8) and the
+ * chosen headers. Optional, so facts of tasks that capture nothing carry no field.
+ */
+export const CapturedOutputSchema = Type.Object(
+  {
+    body: Type.String({ description: 'the kept bytes of the body, as text or base64 (see encoding)' }),
+    encoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
+    bytes: Type.Integer({ minimum: 0, description: 'the size of the whole body as received' }),
+    truncated: Type.Boolean({ description: 'the body was longer than what was kept' }),
+    headers: Type.Record(Type.String(), Type.String(), {
+      description: 'the chosen response headers that were present (lower-case names)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CapturedOutput = Static<typeof CapturedOutputSchema>;
+
 export const ActorSchema = Type.Object(
   { id: Id, kind: Type.Union([Type.Literal('user'), Type.Literal('token'), Type.Literal('system')]) },
   { additionalProperties: false },
@@ -190,6 +209,7 @@ const dataSchemas = {
     durationMs: Type.Integer({ minimum: 0 }),
     httpStatus: Type.Integer(),
     member: MemberRefSchema,
+    output: Type.Optional(CapturedOutputSchema),
   }),
   'nono.execution.failed.v1': Type.Object({
     ...ExecutionRef,
@@ -199,6 +219,8 @@ const dataSchemas = {
     error: Type.String(),
     willRetry: Type.Boolean(),
     member: MemberRefSchema,
+    /** Present when the worker answered and the task captures output. */
+    output: Type.Optional(CapturedOutputSchema),
   }),
   'nono.execution.retrying.v1': Type.Object({
     ...ExecutionRef,

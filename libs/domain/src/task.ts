@@ -91,6 +91,38 @@ const TargetBodySchema = Type.Optional(
 );
 const TimeoutMsSchema = Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 });
 
+/** The most of a response body a task may ask to keep with each attempt. */
+export const MAX_CAPTURE_BODY_BYTES = 65_536;
+/** What `capture.bodyBytes` is when a task asks for capture without saying how much. */
+export const DEFAULT_CAPTURE_BODY_BYTES = 4_096;
+/** How many response headers a task may ask to keep. */
+export const MAX_CAPTURED_HEADERS = 20;
+
+/**
+ * What of the worker's answer is kept with each attempt (on its succeeded or failed fact, and
+ * so in history). Absent: nothing is kept, and a call whose answer the success contract does
+ * not need is drained unread. The kept body is never logged.
+ */
+const CaptureSchema = Type.Optional(
+  Type.Object(
+    {
+      bodyBytes: Type.Integer({
+        minimum: 0,
+        maximum: MAX_CAPTURE_BODY_BYTES,
+        default: DEFAULT_CAPTURE_BODY_BYTES,
+        description: `the first bytes of the response body kept with each attempt (at most ${MAX_CAPTURE_BODY_BYTES}; 0 keeps headers only)`,
+      }),
+      headers: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }), {
+        maxItems: MAX_CAPTURED_HEADERS,
+        uniqueItems: true,
+        default: [],
+        description: 'response headers kept with each attempt (names, compared without case)',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 /** A target that is one URL. */
 export const UrlTargetSchema = Type.Object(
   {
@@ -100,6 +132,7 @@ export const UrlTargetSchema = Type.Object(
     body: TargetBodySchema,
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
+    capture: CaptureSchema,
   },
   { additionalProperties: false },
 );
@@ -124,6 +157,7 @@ export const GroupTargetSchema = Type.Object(
     body: TargetBodySchema,
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
+    capture: CaptureSchema,
   },
   { additionalProperties: false },
 );

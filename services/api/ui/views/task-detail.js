@@ -386,7 +386,11 @@ export function executionRow(e, { withTask = false } = {}) {
     h(
       'td',
       { title: e.executionId },
-      formatInstant(e.nominalTime),
+      h(
+        'a',
+        { href: `#/executions/${enc(e.executionId)}`, class: 'execution-link' },
+        formatInstant(e.nominalTime),
+      ),
       e.reason && e.reason !== 'scheduled' ? h('span', { class: 'muted' }, ` ${e.reason}`) : null,
     ),
     h('td', {}, statusBadge(e.status)),

@@ -109,6 +109,20 @@ export function registerViewCommands(program: Command, context: () => CommandCon
     );
 
   program
+    .command('execution')
+    .description(
+      'one execution: its trigger parameters and each attempt with its member, captured output and cancel URL answer',
+    )
+    .argument('<executionId>', 'the execution id (nono executions shows them with --json)')
+    .action(async (executionId: string) => {
+      const ctx = context();
+      const { body } = await (
+        await ctx.client()
+      ).get<ExecutionDetail>(`/executions/${encodeURIComponent(executionId)}`);
+      ctx.print(body, () => renderExecution(body));
+    });
+
+  program
     .command('report')
     .description("a task's success rate and timings, or per-task daily totals")
     .option('-t, --task <id>', "one task's report over the last --days")
@@ -372,4 +386,71 @@ function formatPercentiles(value: unknown): string {
 
 function formatRate(rate: unknown): string {
   return typeof rate === 'number' ? `${(rate * 100).toFixed(1)}%` : '-';
+}
+
+interface CapturedOutput {
+  readonly body: string;
+  readonly encoding: 'utf8' | 'base64';
+  readonly bytes: number;
+  readonly truncated: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+interface AttemptDetail {
+  readonly attempt: number;
+  readonly status: string;
+  readonly startedAt: string | null;
+  readonly durationMs: number | null;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly member?: { readonly group: string; readonly url: string } | null;
+  readonly output?: CapturedOutput | null;
+  readonly cancelCall?: {
+    readonly url: string;
+    readonly httpStatus?: number;
+    readonly error?: string;
+    readonly durationMs: number;
+  } | null;
+}
+
+type ExecutionDetail = Row & {
+  readonly parameters?: Row | null;
+  readonly attemptHistory: AttemptDetail[];
+};
+
+/** An execution as text: its fields, its attempts as a table, then each attempt's output as it came. */
+function renderExecution(e: ExecutionDetail): string {
+  const { attemptHistory, parameters, ...fields } = e;
+  let text = renderRecord(fields);
+  if (parameters !== undefined && parameters !== null)
+    text += `\ntrigger parameters:\n${JSON.stringify(parameters, null, 2)}\n`;
+  if (attemptHistory.length > 0)
+    text +=
+      '\n' +
+      renderTable(
+        ['ATTEMPT', 'STATUS', 'STARTED', 'DURATION', 'HTTP', 'MEMBER', 'ERROR'],
+        attemptHistory.map((a) => [
+          a.attempt,
+          a.status,
+          a.startedAt,
+          formatMs(a.durationMs),
+          a.httpStatus,
+          a.member == null ? null : `${a.member.group} ${a.member.url}`,
+          a.error,
+        ]),
+      );
+  for (const a of attemptHistory) {
+    if (a.output != null) {
+      const { output } = a;
+      const note = `${output.bytes} bytes${output.truncated ? ', truncated' : ''}${output.encoding === 'base64' ? ', base64 (not UTF-8)' : ''}`;
+      text += `\nattempt ${a.attempt} output (${note}):\n`;
+      for (const [name, value] of Object.entries(output.headers)) text += `${name}: ${value}\n`;
+      text += `${output.body}\n`;
+    }
+    if (a.cancelCall != null) {
+      const call = a.cancelCall;
+      text += `\nattempt ${a.attempt} cancel URL ${call.url}: ${call.error === undefined ? `answered ${call.httpStatus ?? '-'}` : `failed: ${call.error}`} in ${formatMs(call.durationMs)}\n`;
+    }
+  }
+  return text;
 }

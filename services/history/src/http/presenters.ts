@@ -55,6 +55,8 @@ export function presentAttempt(row: AttemptRecord): Record<string, unknown> {
     durationMs: row.durationMs,
     httpStatus: row.httpStatus,
     error: row.error,
+    // What the task captured of the answer: { body, encoding, bytes, truncated, headers }, or null.
+    output: row.output,
   };
 }
 

@@ -1,4 +1,4 @@
-import { type NonoEvent, parseInstant } from '@nono/domain';
+import { type CapturedOutput, type NonoEvent, parseInstant } from '@nono/domain';
 import { type ExecutionStatus } from '../store/schema.js';
 
 /**
@@ -30,6 +30,8 @@ export interface ExecutionFact {
   readonly durationMs: number | undefined;
   readonly httpStatus: number | undefined;
   readonly error: string | undefined;
+  /** What the task captured of the worker's answer to this attempt. */
+  readonly output: CapturedOutput | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -57,6 +59,7 @@ interface Statement {
   readonly durationMs?: number | undefined;
   readonly httpStatus?: number | undefined;
   readonly error?: string | undefined;
+  readonly output?: CapturedOutput | undefined;
 }
 
 /** The nominal instant of the execution an event is about (part of the execution's identity). */
@@ -89,6 +92,7 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     durationMs: said.durationMs,
     httpStatus: said.httpStatus,
     error: said.error,
+    output: said.output,
   };
 }
 
@@ -110,6 +114,7 @@ function statementOf(event: ExecutionEvent): Statement {
         finishedAt: ms(event.data.finishedAt),
         durationMs: event.data.durationMs,
         httpStatus: httpStatusOf(event.data),
+        output: event.data.output,
       };
     case 'nono.execution.failed.v1': {
       const retry = event.data.willRetry;
@@ -122,6 +127,7 @@ function statementOf(event: ExecutionEvent): Statement {
         durationMs: event.data.durationMs,
         httpStatus: httpStatusOf(event.data),
         error: event.data.error,
+        output: event.data.output,
       };
     }
     case 'nono.execution.timed-out.v1': {

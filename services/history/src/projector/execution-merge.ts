@@ -106,6 +106,7 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
     httpStatus: null,
     error: null,
     durationMs: null,
+    output: null,
   };
   let next: AttemptRow =
     fact.firedAt !== undefined && (base.startedAt === null || fact.firedAt < base.startedAt)
@@ -133,6 +134,7 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
       httpStatus: fact.httpStatus ?? null,
       error: fact.error ?? null,
       durationMs: fact.durationMs ?? null,
+      output: fact.output ?? null,
     };
   }
   return next;

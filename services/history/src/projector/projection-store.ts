@@ -38,10 +38,6 @@ const DAILY_SUMS = dailyCodec.keys.filter(
   (key) => key !== 'taskId' && key !== 'day' && key !== 'durationMaxMs',
 );
 
-/** JSON columns as drizzle's `mode: 'json'` stores them (the queries read them through drizzle). */
-const json = (value: unknown): string | null =>
-  value === null || value === undefined ? null : JSON.stringify(value);
-
 /**
  * The projector's writes, as raw better-sqlite3 statements prepared once (drizzle's
  * placeholder filling cost as much as the statements themselves; drizzle keeps the schema,
@@ -233,20 +229,12 @@ export class ProjectionStore {
   }
 
   saveAudit(row: AuditRow): void {
-    this.#insertAudit.run(
-      auditCodec.values({
-        ...row,
-        before: json(row.before),
-        after: json(row.after),
-        detail: json(row.detail),
-      }),
-    );
+    // JSON columns are encoded by the codec.
+    this.#insertAudit.run(auditCodec.values(row));
   }
 
   saveRuleAudit(row: RuleAuditRow): void {
-    this.#insertRuleAudit.run(
-      ruleAuditCodec.values({ ...row, before: json(row.before), after: json(row.after) }),
-    );
+    this.#insertRuleAudit.run(ruleAuditCodec.values(row));
   }
 
   /**
@@ -261,6 +249,6 @@ export class ProjectionStore {
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {
-    this.#insertSchedulerEvent.run(schedulerEventCodec.values({ ...row, detail: json(row.detail) }));
+    this.#insertSchedulerEvent.run(schedulerEventCodec.values(row));
   }
 }

@@ -1,4 +1,4 @@
-import { type FieldIssue, type NonoEvent } from '@nono/domain';
+import { type CapturedOutput, type FieldIssue, type NonoEvent } from '@nono/domain';
 import { decodeValue } from '../projector/event-decoder.js';
 import { type ExecutionFact } from '../projector/execution-fact.js';
 import { type SourceRecord } from '../projector/source-record.js';
@@ -43,6 +43,7 @@ type FactTuple = [
   number | null,
   number | null,
   string | null,
+  CapturedOutput | null,
 ];
 
 // prettier-ignore
@@ -50,7 +51,7 @@ function factTuple(f: ExecutionFact): FactTuple {
   return [
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
-    f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null,
+    f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null, f.output ?? null,
   ];
 }
 
@@ -76,6 +77,7 @@ function factOf(t: FactTuple): ExecutionFact {
     durationMs: t[16] ?? undefined,
     httpStatus: t[17] ?? undefined,
     error: t[18] ?? undefined,
+    output: t[19] ?? undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { type ExecutionStatus } from '@nono/domain';
+import { type CapturedOutput, type ExecutionStatus } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
@@ -70,6 +70,8 @@ export const executionAttempts = sqliteTable(
     httpStatus: integer('http_status'),
     error: text('error'),
     durationMs: integer('duration_ms'),
+    /** What the task's `target.capture` kept of the worker's answer (migration 0006). */
+    output: text('output', { mode: 'json' }).$type<CapturedOutput>(),
   },
   (table) => [primaryKey({ columns: [table.executionId, table.attempt] })],
 );

@@ -143,6 +143,7 @@ export class ExecutionRunner {
           httpStatus: outcome.httpStatus,
         };
         if (destination.kind === 'member') succeeded.member = destination.member;
+        if (outcome.output !== undefined) succeeded.output = outcome.output;
         events.append([facts.create('nono.execution.succeeded.v1', succeeded)]);
         return 'succeeded';
       }
@@ -167,6 +168,7 @@ export class ExecutionRunner {
         ]);
       } else {
         const httpStatus = outcome.kind === 'failed' ? outcome.httpStatus : undefined;
+        const output = outcome.kind === 'failed' ? outcome.output : undefined;
         events.append([
           facts.create('nono.execution.failed.v1', {
             ...ref,
@@ -176,6 +178,7 @@ export class ExecutionRunner {
             error,
             willRetry,
             ...member,
+            ...(output === undefined ? {} : { output }),
           }),
         ]);
       }

@@ -1,4 +1,5 @@
 import {
+  type CapturedOutput,
   type FireReason,
   type SchedulerTask,
   type TriggerParameters,
@@ -11,6 +12,7 @@ import {
 } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { type Cancellation } from './cancellation.js';
+import { capturedOutput } from './captured-output.js';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
 
@@ -32,10 +34,18 @@ export interface InvocationRequest {
 }
 
 export type InvocationOutcome =
-  | { readonly kind: 'succeeded'; readonly httpStatus: number; readonly durationMs: number }
+  | {
+      readonly kind: 'succeeded';
+      readonly httpStatus: number;
+      readonly durationMs: number;
+      /** What the task's `target.capture` keeps of the answer. */
+      readonly output?: CapturedOutput;
+    }
   | {
       readonly kind: 'failed';
       readonly httpStatus?: number;
+      /** What the task's `target.capture` keeps of the answer (when there was one). */
+      readonly output?: CapturedOutput;
       readonly error: string;
       readonly durationMs: number;
       /** Nothing was sent (no usable signing secrets, no member to call): says nothing of the worker. */
@@ -141,21 +151,38 @@ export class HttpInvoker implements Invoker {
         body: call.task.target.method === 'GET' ? null : payload,
         signal: controller.signal,
       });
-      // The body only matters to a body pattern or a failure message; otherwise it is drained unread.
-      const success = call.task.target.success;
-      const needsBody = success.bodyPattern !== undefined || !isAcceptedStatus(success, response.statusCode);
-      const body = needsBody
+      // The body only matters to a body pattern, a failure message or a capture; otherwise it is drained unread.
+      const { success, capture } = call.task.target;
+      const needsBody =
+        capture !== undefined ||
+        success.bodyPattern !== undefined ||
+        !isAcceptedStatus(success, response.statusCode);
+      const read = needsBody
         ? await readBounded(response.body, MAX_BODY_BYTES)
-        : (await response.body.dump({ limit: MAX_BODY_BYTES }), '');
+        : (await response.body.dump({ limit: MAX_BODY_BYTES }), undefined);
+      const body = read === undefined ? '' : read.kept.toString('utf8');
       const durationMs = Math.max(0, this.#now() - started);
+      // The captured body goes on the attempt's fact, never into a log line.
+      const output =
+        capture === undefined || read === undefined
+          ? undefined
+          : capturedOutput(
+              read.kept.subarray(0, capture.bodyBytes),
+              read.total,
+              response.headers,
+              capture.headers,
+            );
       if (isSuccessfulResponse(success, response.statusCode, body)) {
-        return { kind: 'succeeded', httpStatus: response.statusCode, durationMs };
+        return output === undefined
+          ? { kind: 'succeeded', httpStatus: response.statusCode, durationMs }
+          : { kind: 'succeeded', httpStatus: response.statusCode, durationMs, output };
       }
       return {
         kind: 'failed',
         httpStatus: response.statusCode,
         error: `worker answered ${response.statusCode}${body === '' ? '' : `: ${body.slice(0, 200)}`}`,
         durationMs,
+        ...(output === undefined ? {} : { output }),
       };
     } catch (error) {
       const durationMs = Math.max(0, this.#now() - started);
@@ -219,10 +246,11 @@ export function traceparentFor(executionId: string, attempt: number): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
+/** The first `limit` bytes of a body, and the size of the whole of it (read to its end). */
 async function readBounded(
   body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
   limit: number,
-): Promise<string> {
+): Promise<{ kept: Buffer; total: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -230,7 +258,7 @@ async function readBounded(
     if (size < limit) chunks.push(buffer.subarray(0, limit - size));
     size += buffer.length;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { kept: Buffer.concat(chunks), total: size };
 }
 
 function describeError(error: unknown): string {
