@@ -392,6 +392,10 @@ export function executionRow(e, { withTask = false } = {}) {
         formatInstant(e.nominalTime),
       ),
       e.reason && e.reason !== 'scheduled' ? h('span', { class: 'muted' }, ` ${e.reason}`) : null,
+      // A manual run's parameters: shown on the execution's page.
+      e.parameters
+        ? h('span', { class: 'muted', title: JSON.stringify(e.parameters) }, ' with parameters')
+        : null,
     ),
     h('td', {}, statusBadge(e.status)),
     h('td', { class: e.lateMs > 5_000 ? 'warn' : '' }, late),

@@ -25,6 +25,8 @@ export const EXECUTION_COLUMNS = [
   'schedulerId',
   'fencingToken',
   'reason',
+  // Added with trigger parameters, last so that CSV columns keep their positions.
+  'parameters',
 ] as const;
 
 export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION_COLUMNS)[number], unknown> {
@@ -43,6 +45,7 @@ export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION
     schedulerId: row.schedulerId,
     fencingToken: row.fencingToken,
     reason: row.reason,
+    parameters: row.parameters,
   };
 }
 

@@ -1,4 +1,4 @@
-import { type CapturedOutput, type NonoEvent, parseInstant } from '@nono/domain';
+import { type CapturedOutput, type NonoEvent, type TriggerParameters, parseInstant } from '@nono/domain';
 import { type ExecutionStatus } from '../store/schema.js';
 
 /**
@@ -32,6 +32,8 @@ export interface ExecutionFact {
   readonly error: string | undefined;
   /** What the task captured of the worker's answer to this attempt. */
   readonly output: CapturedOutput | undefined;
+  /** A manual run's trigger parameters (on its `fired` facts). */
+  readonly parameters: TriggerParameters | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -60,6 +62,7 @@ interface Statement {
   readonly httpStatus?: number | undefined;
   readonly error?: string | undefined;
   readonly output?: CapturedOutput | undefined;
+  readonly parameters?: TriggerParameters | undefined;
 }
 
 /** The nominal instant of the execution an event is about (part of the execution's identity). */
@@ -93,6 +96,7 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     httpStatus: said.httpStatus,
     error: said.error,
     output: said.output,
+    parameters: said.parameters,
   };
 }
 
@@ -105,6 +109,7 @@ function statementOf(event: ExecutionEvent): Statement {
         phase: Phase.Dispatched,
         firedAt: ms(event.data.firedAt),
         lateMs: event.data.lateMs,
+        parameters: event.data.parameters,
       };
     case 'nono.execution.succeeded.v1':
       return {

@@ -37,8 +37,11 @@ export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFac
           schedulerId: fact.schedulerId,
           fencingToken: fact.fencingToken,
           reason: fact.reason,
+          parameters: null,
         }
       : { ...row };
+  // Every fired fact of a manual run carries the same parameters (kept with its claim).
+  if (fact.parameters !== undefined && next.parameters === null) next.parameters = fact.parameters;
   if (fact.attempt > next.attempts) next.attempts = fact.attempt;
   if (row === undefined || outranks(fact, rankOfRow(row))) {
     next.status = fact.status;

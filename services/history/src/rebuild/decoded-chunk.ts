@@ -1,4 +1,4 @@
-import { type CapturedOutput, type FieldIssue, type NonoEvent } from '@nono/domain';
+import { type CapturedOutput, type FieldIssue, type NonoEvent, type TriggerParameters } from '@nono/domain';
 import { decodeValue } from '../projector/event-decoder.js';
 import { type ExecutionFact } from '../projector/execution-fact.js';
 import { type SourceRecord } from '../projector/source-record.js';
@@ -44,6 +44,7 @@ type FactTuple = [
   number | null,
   string | null,
   CapturedOutput | null,
+  TriggerParameters | null,
 ];
 
 // prettier-ignore
@@ -52,6 +53,7 @@ function factTuple(f: ExecutionFact): FactTuple {
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
     f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null, f.output ?? null,
+    f.parameters ?? null,
   ];
 }
 
@@ -78,6 +80,7 @@ function factOf(t: FactTuple): ExecutionFact {
     httpStatus: t[17] ?? undefined,
     error: t[18] ?? undefined,
     output: t[19] ?? undefined,
+    parameters: t[20] ?? undefined,
   };
 }
 

@@ -92,6 +92,7 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       drop table alert_rule_audit;
       alter table processed_events drop column at;
       alter table execution_attempts drop column output;
+      alter table executions drop column parameters;
       delete from __drizzle_migrations where created_at >= ${MIGRATION_0002_AT};
     `);
     // Migrations 0003 and 0004 start their tables empty (they are not derived from the other tables).
@@ -120,6 +121,7 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       // Columns added after 0002 start empty in rows projected before them.
       expect(dumpTables(migrated.sqlite, tables)).toEqual({
         ...before,
+        executions: (before['executions'] ?? []).map((row) => ({ ...(row as object), parameters: null })),
         execution_attempts: (before['execution_attempts'] ?? []).map((row) => ({
           ...(row as object),
           output: null,

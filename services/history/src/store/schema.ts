@@ -1,4 +1,4 @@
-import { type CapturedOutput, type ExecutionStatus } from '@nono/domain';
+import { type CapturedOutput, type ExecutionStatus, type TriggerParameters } from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
@@ -41,6 +41,8 @@ export const executions = sqliteTable(
     schedulerId: text('scheduler_id').notNull(),
     fencingToken: integer('fencing_token').notNull(),
     reason: text('reason').notNull(),
+    /** A manual run's trigger parameters, from its `fired` fact (migration 0007). */
+    parameters: text('parameters', { mode: 'json' }).$type<TriggerParameters>(),
   },
   (table) => [
     // A task's history page: WHERE task_id = ? ORDER BY nominal_time DESC, execution_id DESC.
