@@ -75,6 +75,22 @@ export const CapturedOutputSchema = Type.Object(
 );
 export type CapturedOutput = Static<typeof CapturedOutputSchema>;
 
+/** How the task's cancel URL answered after an operator's cancel (best effort: recorded, never retried). */
+export const CancelCallSchema = Type.Object(
+  {
+    url: Type.String(),
+    httpStatus: Type.Optional(Type.Integer({ description: 'its answer, when it answered' })),
+    error: Type.Optional(
+      Type.String({
+        description: 'why there was no answer (timeout, refused connection, no usable signing secrets)',
+      }),
+    ),
+    durationMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type CancelCall = Static<typeof CancelCallSchema>;
+
 export const ActorSchema = Type.Object(
   { id: Id, kind: Type.Union([Type.Literal('user'), Type.Literal('token'), Type.Literal('system')]) },
   { additionalProperties: false },
@@ -254,6 +270,8 @@ const dataSchemas = {
     }),
     actor: ActorSchema,
     note: Type.Optional(Type.String({ maxLength: 500 })),
+    /** The task's cancel URL called after the running call was aborted (absent: no cancel URL, or no call was running). */
+    cancelCall: Type.Optional(CancelCallSchema),
   }),
   'nono.execution.lost.v1': Type.Object({
     ...ExecutionRef,

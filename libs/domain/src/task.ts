@@ -91,6 +91,19 @@ const TargetBodySchema = Type.Optional(
 );
 const TimeoutMsSchema = Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 });
 
+/**
+ * Called (POST, best effort, short timeout) after an operator's cancel aborted a running call,
+ * so the worker can stop the work it started; its answer is recorded on the cancelled fact.
+ */
+const CancelUrlSchema = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description:
+      'absolute http(s) URL nono POSTs { executionId, taskId, nominalTime, attempt } to after cancelling a running call (signed like the call when the task signs)',
+  }),
+);
+
 /** The most of a response body a task may ask to keep with each attempt. */
 export const MAX_CAPTURE_BODY_BYTES = 65_536;
 /** What `capture.bodyBytes` is when a task asks for capture without saying how much. */
@@ -133,6 +146,7 @@ export const UrlTargetSchema = Type.Object(
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
     capture: CaptureSchema,
+    cancelUrl: CancelUrlSchema,
   },
   { additionalProperties: false },
 );
@@ -158,6 +172,7 @@ export const GroupTargetSchema = Type.Object(
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
     capture: CaptureSchema,
+    cancelUrl: CancelUrlSchema,
   },
   { additionalProperties: false },
 );
@@ -329,7 +344,11 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
  */
 export function checkRunnableTask(task: SchedulerTask, policy: TargetPolicy): FieldIssue[] {
   const { target } = task;
-  return [...checkDefinitionRules(task), ...(isGroupTarget(target) ? [] : policy.check(target.url))];
+  return [
+    ...checkDefinitionRules(task),
+    ...(isGroupTarget(target) ? [] : policy.check(target.url)),
+    ...(target.cancelUrl === undefined ? [] : policy.check(target.cancelUrl, 'target.cancelUrl')),
+  ];
 }
 
 /** The rules of a definition that hold whenever it is read, not only when it is written. */
@@ -338,6 +357,8 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
   const issues: FieldIssue[] = checkTargetHeaders(target.headers);
   if (!isGroupTarget(target) && parseHttpUrl(target.url) === undefined)
     issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
+  if (target.cancelUrl !== undefined && parseHttpUrl(target.cancelUrl) === undefined)
+    issues.push({ field: 'target.cancelUrl', message: 'must be an absolute http:// or https:// URL' });
   if (spec.target.success.bodyPattern !== undefined) {
     try {
       new RegExp(spec.target.success.bodyPattern);

@@ -60,6 +60,8 @@ export function presentAttempt(row: AttemptRecord): Record<string, unknown> {
     error: row.error,
     // What the task captured of the answer: { body, encoding, bytes, truncated, headers }, or null.
     output: row.output,
+    // How the task's cancel URL answered after an operator cancelled this attempt, or null.
+    cancelCall: row.cancelCall,
   };
 }
 

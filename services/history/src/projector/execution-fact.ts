@@ -1,4 +1,10 @@
-import { type CapturedOutput, type NonoEvent, type TriggerParameters, parseInstant } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type NonoEvent,
+  type TriggerParameters,
+  parseInstant,
+} from '@nono/domain';
 import { type ExecutionStatus } from '../store/schema.js';
 
 /**
@@ -34,6 +40,8 @@ export interface ExecutionFact {
   readonly output: CapturedOutput | undefined;
   /** A manual run's trigger parameters (on its `fired` facts). */
   readonly parameters: TriggerParameters | undefined;
+  /** How the cancel URL answered (on a cancelled fact). */
+  readonly cancelCall: CancelCall | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -63,6 +71,7 @@ interface Statement {
   readonly error?: string | undefined;
   readonly output?: CapturedOutput | undefined;
   readonly parameters?: TriggerParameters | undefined;
+  readonly cancelCall?: CancelCall | undefined;
 }
 
 /** The nominal instant of the execution an event is about (part of the execution's identity). */
@@ -97,6 +106,7 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     error: said.error,
     output: said.output,
     parameters: said.parameters,
+    cancelCall: said.cancelCall,
   };
 }
 
@@ -173,6 +183,7 @@ function statementOf(event: ExecutionEvent): Statement {
         finishedAt: ms(event.data.finishedAt),
         durationMs: event.data.durationMs,
         error: `cancelled by ${event.data.actor.id}${event.data.note === undefined ? '' : `: ${event.data.note}`}`,
+        cancelCall: event.data.cancelCall,
       };
     case 'nono.execution.lost.v1':
       return {

@@ -110,6 +110,7 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
     error: null,
     durationMs: null,
     output: null,
+    cancelCall: null,
   };
   let next: AttemptRow =
     fact.firedAt !== undefined && (base.startedAt === null || fact.firedAt < base.startedAt)
@@ -138,6 +139,7 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
       error: fact.error ?? null,
       durationMs: fact.durationMs ?? null,
       output: fact.output ?? null,
+      cancelCall: fact.cancelCall ?? null,
     };
   }
   return next;

@@ -1,4 +1,10 @@
-import { type CapturedOutput, type FieldIssue, type NonoEvent, type TriggerParameters } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type FieldIssue,
+  type NonoEvent,
+  type TriggerParameters,
+} from '@nono/domain';
 import { decodeValue } from '../projector/event-decoder.js';
 import { type ExecutionFact } from '../projector/execution-fact.js';
 import { type SourceRecord } from '../projector/source-record.js';
@@ -45,6 +51,7 @@ type FactTuple = [
   string | null,
   CapturedOutput | null,
   TriggerParameters | null,
+  CancelCall | null,
 ];
 
 // prettier-ignore
@@ -53,7 +60,7 @@ function factTuple(f: ExecutionFact): FactTuple {
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
     f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null, f.output ?? null,
-    f.parameters ?? null,
+    f.parameters ?? null, f.cancelCall ?? null,
   ];
 }
 
@@ -81,6 +88,7 @@ function factOf(t: FactTuple): ExecutionFact {
     error: t[18] ?? undefined,
     output: t[19] ?? undefined,
     parameters: t[20] ?? undefined,
+    cancelCall: t[21] ?? undefined,
   };
 }
 

@@ -92,6 +92,7 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       drop table alert_rule_audit;
       alter table processed_events drop column at;
       alter table execution_attempts drop column output;
+      alter table execution_attempts drop column cancel_call;
       alter table executions drop column parameters;
       delete from __drizzle_migrations where created_at >= ${MIGRATION_0002_AT};
     `);
@@ -125,6 +126,7 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
         execution_attempts: (before['execution_attempts'] ?? []).map((row) => ({
           ...(row as object),
           output: null,
+          cancel_call: null,
         })),
       });
 

@@ -1,4 +1,9 @@
-import { type CapturedOutput, type ExecutionStatus, type TriggerParameters } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type ExecutionStatus,
+  type TriggerParameters,
+} from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
@@ -74,6 +79,8 @@ export const executionAttempts = sqliteTable(
     durationMs: integer('duration_ms'),
     /** What the task's `target.capture` kept of the worker's answer (migration 0006). */
     output: text('output', { mode: 'json' }).$type<CapturedOutput>(),
+    /** How the task's cancel URL answered after an operator cancelled this attempt (migration 0008). */
+    cancelCall: text('cancel_call', { mode: 'json' }).$type<CancelCall>(),
   },
   (table) => [primaryKey({ columns: [table.executionId, table.attempt] })],
 );

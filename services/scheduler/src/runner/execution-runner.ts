@@ -1,4 +1,5 @@
 import {
+  type CancelCall,
   type Clock,
   type EventData,
   type FireReason,
@@ -126,7 +127,21 @@ export class ExecutionRunner {
       metrics.duration.observe(outcome.durationMs / 1000);
       const operator = cancellation.operator;
       if (outcome.kind === 'cancelled' && operator !== undefined) {
-        this.#cancelled(ref, attempt, finishedAt, outcome.durationMs, operator);
+        // The call was running: the worker may still be at it, so its cancel URL is told (best effort).
+        const cancelUrl = task.target.cancelUrl;
+        const cancelCall =
+          cancelUrl === undefined
+            ? undefined
+            : await this.#o.invoker.notifyCancel({
+                task,
+                cancelUrl,
+                executionId: fire.executionId,
+                nominal: fire.nominal,
+                attempt,
+                actor: operator.actor,
+                ...(operator.note === undefined ? {} : { note: operator.note }),
+              });
+        this.#cancelled(ref, attempt, finishedAt, outcome.durationMs, operator, cancelCall);
         return 'cancelled';
       }
       if (outcome.kind === 'succeeded') {
@@ -233,6 +248,7 @@ export class ExecutionRunner {
     finishedAt: string,
     durationMs: number,
     operator: OperatorCancel,
+    cancelCall?: CancelCall,
   ): void {
     this.#o.events.append([
       this.#o.facts.create('nono.execution.cancelled.v1', {
@@ -242,6 +258,7 @@ export class ExecutionRunner {
         durationMs,
         actor: operator.actor,
         ...(operator.note === undefined ? {} : { note: operator.note }),
+        ...(cancelCall === undefined ? {} : { cancelCall }),
       }),
     ]);
   }

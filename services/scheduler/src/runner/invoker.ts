@@ -1,4 +1,6 @@
 import {
+  type Actor,
+  type CancelCall,
   type CapturedOutput,
   type FireReason,
   type SchedulerTask,
@@ -54,10 +56,27 @@ export type InvocationOutcome =
   | { readonly kind: 'timed-out'; readonly durationMs: number }
   | { readonly kind: 'cancelled'; readonly durationMs: number };
 
+/** What the cancel URL is told after an operator's cancel aborted a running call. */
+export interface CancelNotice {
+  readonly task: SchedulerTask;
+  readonly cancelUrl: string;
+  readonly executionId: string;
+  readonly nominal: number;
+  /** The attempt that was cut short. */
+  readonly attempt: number;
+  readonly actor: Actor;
+  readonly note?: string;
+}
+
 export interface Invoker {
   invoke(request: InvocationRequest): Promise<InvocationOutcome>;
+  /** POSTs the notice to the task's cancel URL; best effort: the outcome is reported, never thrown. */
+  notifyCancel(notice: CancelNotice): Promise<CancelCall>;
   close(): Promise<void>;
 }
+
+/** A cancel URL gets this long to answer: the cancelled fact waits for it. */
+export const CANCEL_CALL_TIMEOUT_MS = 5_000;
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CACHED_URLS = 50_000;
@@ -194,6 +213,57 @@ export class HttpInvoker implements Invoker {
       stopListening?.();
       releaseHost();
       releaseGlobal();
+    }
+  }
+
+  async notifyCancel(notice: CancelNotice): Promise<CancelCall> {
+    const started = this.#now();
+    const elapsed = () => Math.max(0, this.#now() - started);
+    let url: URL;
+    try {
+      url = this.#url(notice.cancelUrl);
+    } catch (error) {
+      return { url: notice.cancelUrl, error: describeError(error), durationMs: 0 };
+    }
+    const keys = this.#signingKeys(notice.task.id, url);
+    if (keys.kind === 'unusable') return { url: notice.cancelUrl, error: keys.reason, durationMs: 0 };
+    const payload = JSON.stringify({
+      executionId: notice.executionId,
+      taskId: notice.task.id,
+      nominalTime: formatInstant(notice.nominal),
+      attempt: notice.attempt,
+      cancelledBy: notice.actor.id,
+      ...(notice.note === undefined ? {} : { note: notice.note }),
+    });
+    try {
+      const response = await request(url, {
+        dispatcher: this.#agent,
+        method: 'POST',
+        headers: {
+          ...(keys.secrets.length === 0
+            ? {}
+            : signWebhook(keys.secrets, `${notice.executionId}:cancel`, Math.floor(started / 1000), payload)),
+          'content-type': 'application/json',
+          'idempotency-key': notice.executionId,
+          'nono-execution-id': notice.executionId,
+          'nono-task-id': notice.task.id,
+          'nono-attempt': String(notice.attempt),
+          'nono-nominal-time': formatInstant(notice.nominal),
+          'user-agent': 'nono-scheduler',
+        },
+        body: payload,
+        signal: AbortSignal.timeout(CANCEL_CALL_TIMEOUT_MS),
+      });
+      await response.body.dump({ limit: MAX_BODY_BYTES });
+      return { url: notice.cancelUrl, httpStatus: response.statusCode, durationMs: elapsed() };
+    } catch (error) {
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return {
+        url: notice.cancelUrl,
+        error: timedOut ? `no answer within ${CANCEL_CALL_TIMEOUT_MS} ms` : describeError(error),
+        durationMs: elapsed(),
+      };
     }
   }
 
