@@ -3,6 +3,7 @@ import { type Result, fail } from './errors.js';
 import { type EpochMs, formatInstant } from './instant.js';
 import { uuidV5 } from './occurrence.js';
 import { AlertRuleSchema } from './alert-rule.js';
+import { CalendarSchema } from './calendar.js';
 import { type SkipReason, SkipReasonSchema } from './skip-reason.js';
 import { SchedulerTaskSchema } from './task.js';
 import { TriggerParametersSchema } from './trigger-parameters.js';
@@ -206,6 +207,27 @@ const dataSchemas = {
     memberId: Id,
     url: Type.String(),
     registeredAt: Instant,
+  }),
+
+  // Audit facts of exclusion calendar changes (the API, through its outbox), on the tasks topic.
+  'nono.calendar.defined.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    after: CalendarSchema,
+  }),
+  'nono.calendar.updated.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: CalendarSchema,
+    after: CalendarSchema,
+  }),
+  'nono.calendar.deleted.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: CalendarSchema,
   }),
 
   'nono.execution.fired.v1': Type.Object({
@@ -429,13 +451,18 @@ export type EventCategory = 'tasks' | 'executions' | 'cluster' | 'alerts';
 
 /** Which topic an event belongs to (the topic name is `${prefix}${category}`). */
 export function categoryOf(type: EventType): EventCategory {
-  if (type.startsWith('nono.task.') || type.startsWith('nono.worker-group.')) return 'tasks';
+  if (
+    type.startsWith('nono.task.') ||
+    type.startsWith('nono.worker-group.') ||
+    type.startsWith('nono.calendar.')
+  )
+    return 'tasks';
   if (type.startsWith('nono.execution.')) return 'executions';
   if (type.startsWith('nono.alert.') || type.startsWith('nono.alert-rule.')) return 'alerts';
   return 'cluster';
 }
 
-/** The Kafka key: per-task ordering for task and execution facts, per-group for group changes, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
+/** The Kafka key: per-task ordering for task and execution facts, per-group for group changes, per-calendar for calendar changes, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
 export function partitionKeyOf(event: NonoEvent): string {
   return event.subject;
 }

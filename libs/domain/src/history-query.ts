@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ALERT_RULE_ID_PATTERN } from './alert-rule.js';
+import { CALENDAR_NAME_PATTERN } from './calendar.js';
 import { EXECUTION_STATUSES } from './execution-status.js';
 import { TASK_ID_PATTERN } from './task.js';
 
@@ -90,8 +91,8 @@ export const DailyReportQuery = Type.Object(
 );
 export type DailyReportQuery = Static<typeof DailyReportQuery>;
 
-/** What an audit entry is about: a task, or an alert rule (its changes, from the alerts service). */
-export const AUDIT_SUBJECTS = ['task', 'alert-rule'] as const;
+/** What an audit entry is about: a task, an alert rule (its changes, from the alerts service), or an exclusion calendar. */
+export const AUDIT_SUBJECTS = ['task', 'alert-rule', 'calendar'] as const;
 export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
 
 export const AuditQuery = Type.Object(
@@ -99,12 +100,18 @@ export const AuditQuery = Type.Object(
     subject: Type.Optional(
       Type.Union(
         AUDIT_SUBJECTS.map((subject) => Type.Literal(subject)),
-        { description: 'only entries about tasks, or only alert rule changes (default: both)' },
+        {
+          description:
+            'only entries about tasks, only alert rule changes, or only calendar changes (default: all)',
+        },
       ),
     ),
     taskId: Type.Optional(TaskId),
     ruleId: Type.Optional(
       Type.String({ pattern: ALERT_RULE_ID_PATTERN, description: 'alert rule id: only its changes' }),
+    ),
+    calendar: Type.Optional(
+      Type.String({ pattern: CALENDAR_NAME_PATTERN, description: 'calendar name: only its changes' }),
     ),
     actor: Type.Optional(SafeId),
     ...page,

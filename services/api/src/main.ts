@@ -157,7 +157,7 @@ async function main(argv: readonly string[]): Promise<void> {
     clock,
     tokens: config.tokens,
     apiTokens,
-    calendars: new ZkCalendars({ zk, layout }),
+    calendars: new ZkCalendars({ zk, layout, outbox }),
     ...(config.secretsKey === undefined
       ? {}
       : { webhookSecrets: new ZkWebhookSecrets({ zk, layout, key: config.secretsKey }) }),

@@ -183,10 +183,11 @@ export function registerViewCommands(program: Command, context: () => CommandCon
   program
     .command('audit')
     .description(
-      'who changed, paused, resumed, deleted or triggered which task, and who changed which alert rule, newest first',
+      'who changed, paused, resumed, deleted or triggered which task, and who changed which alert rule or calendar, newest first',
     )
     .option('-t, --task <id>', 'only this task')
     .option('-r, --rule <id>', "only this alert rule's changes")
+    .option('-c, --calendar <name>', "only this calendar's changes")
     .option('--subject <subject>', `only entries about: ${AUDIT_SUBJECTS.join(' or ')}`)
     .option('--actor <id>', 'only this actor (role:hash-prefix)')
     .option('--since <when>', 'only since: 30s, 15m, 2h, 7d or an RFC 3339 instant')
@@ -195,6 +196,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
       async (options: {
         task?: string;
         rule?: string;
+        calendar?: string;
         subject?: string;
         actor?: string;
         since?: string;
@@ -214,6 +216,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
             subject: options.subject,
             taskId: options.task,
             ruleId: options.rule,
+            calendar: options.calendar,
             actor: options.actor,
             from,
             limit: options.limit,
@@ -226,8 +229,13 @@ export function registerViewCommands(program: Command, context: () => CommandCon
                 ['AT', 'SUBJECT', 'WHAT', 'ACTOR', 'REVISION'],
                 body.items.map((a) => [
                   a['at'],
-                  // Alert rule ids cannot hold a colon, nor can task ids: "rule:<id>" names one unambiguously.
-                  a['subject'] === 'alert-rule' ? `rule:${String(a['ruleId'])}` : a['taskId'],
+                  // Neither task ids, alert rule ids nor calendar names hold a colon: "rule:<id>" and
+                  // "calendar:<name>" name one unambiguously.
+                  a['subject'] === 'alert-rule'
+                    ? `rule:${String(a['ruleId'])}`
+                    : a['subject'] === 'calendar'
+                      ? `calendar:${String(a['calendar'])}`
+                      : a['taskId'],
                   shortType(a['type']),
                   a['actorId'],
                   a['revision'],

@@ -79,9 +79,11 @@ export const AUDIT_COLUMNS = [
   // Added with alert rule changes, last so that CSV columns keep their positions.
   'subject',
   'ruleId',
+  // Added with calendar changes, last for the same reason.
+  'calendar',
 ] as const;
 
-/** An audit entry: `subject` says what it is about; `taskId` or `ruleId` names it (the other is null). */
+/** An audit entry: `subject` says what it is about; `taskId`, `ruleId` or `calendar` names it (the others are null). */
 export function presentAudit(row: AuditRecord): Record<(typeof AUDIT_COLUMNS)[number], unknown> {
   return {
     eventId: row.eventId,
@@ -96,6 +98,7 @@ export function presentAudit(row: AuditRecord): Record<(typeof AUDIT_COLUMNS)[nu
     after: row.after,
     subject: row.subject,
     ruleId: row.subject === 'alert-rule' ? row.ruleId : null,
+    calendar: row.subject === 'calendar' ? row.calendar : null,
   };
 }
 

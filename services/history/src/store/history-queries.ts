@@ -7,6 +7,7 @@ import { percentile } from './percentile.js';
 import {
   type ExecutionStatus,
   alertRuleAudit,
+  calendarAudit,
   executionAttempts,
   executions,
   schedulerEvents,
@@ -18,9 +19,12 @@ export type ExecutionRecord = typeof executions.$inferSelect;
 export type AttemptRecord = typeof executionAttempts.$inferSelect;
 export type TaskAuditRecord = typeof taskAudit.$inferSelect;
 export type RuleAuditRecord = typeof alertRuleAudit.$inferSelect;
-/** An audit entry: a task change or trigger, or an alert rule change. */
+export type CalendarAuditRecord = typeof calendarAudit.$inferSelect;
+/** An audit entry: a task change or trigger, an alert rule change, or a calendar change. */
 export type AuditRecord =
-  ({ readonly subject: 'task' } & TaskAuditRecord) | ({ readonly subject: 'alert-rule' } & RuleAuditRecord);
+  | ({ readonly subject: 'task' } & TaskAuditRecord)
+  | ({ readonly subject: 'alert-rule' } & RuleAuditRecord)
+  | ({ readonly subject: 'calendar' } & CalendarAuditRecord);
 export type SchedulerEventRecord = typeof schedulerEvents.$inferSelect;
 export type DailyStatsRecord = typeof taskDailyStats.$inferSelect;
 
@@ -46,6 +50,7 @@ export interface AuditFilter {
   readonly subject?: AuditSubject;
   readonly taskId?: string;
   readonly ruleId?: string;
+  readonly calendar?: string;
   readonly actor?: string;
   readonly from?: number;
   readonly to?: number;
@@ -259,8 +264,18 @@ export class HistoryQueries {
    */
   listAudit(filter: AuditFilter): { rows: AuditRecord[]; more: boolean } {
     const wanted = filter.limit + 1;
+    // A filter by one kind's id reads only that kind's entries.
+    const only: AuditSubject | undefined =
+      filter.subject ??
+      (filter.taskId !== undefined
+        ? 'task'
+        : filter.ruleId !== undefined
+          ? 'alert-rule'
+          : filter.calendar !== undefined
+            ? 'calendar'
+            : undefined);
     const tasks: AuditRecord[] =
-      filter.subject === 'alert-rule' || filter.ruleId !== undefined
+      only !== undefined && only !== 'task'
         ? []
         : this.#db
             .select()
@@ -276,7 +291,7 @@ export class HistoryQueries {
             .all()
             .map((row) => ({ subject: 'task', ...row }));
     const rules: AuditRecord[] =
-      filter.subject === 'task' || filter.taskId !== undefined
+      only !== undefined && only !== 'alert-rule'
         ? []
         : this.#db
             .select()
@@ -291,7 +306,23 @@ export class HistoryQueries {
             .limit(wanted)
             .all()
             .map((row) => ({ subject: 'alert-rule', ...row }));
-    const rows = [...tasks, ...rules].sort(newestFirst).slice(0, wanted);
+    const calendars: AuditRecord[] =
+      only !== undefined && only !== 'calendar'
+        ? []
+        : this.#db
+            .select()
+            .from(calendarAudit)
+            .where(
+              and(
+                filter.calendar === undefined ? undefined : eq(calendarAudit.calendar, filter.calendar),
+                ...auditRange(calendarAudit, filter),
+              ),
+            )
+            .orderBy(desc(calendarAudit.at), desc(calendarAudit.eventId))
+            .limit(wanted)
+            .all()
+            .map((row) => ({ subject: 'calendar', ...row }));
+    const rows = [...tasks, ...rules, ...calendars].sort(newestFirst).slice(0, wanted);
     return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
   }
 
@@ -322,7 +353,7 @@ function pct(sorted: readonly number[], p: number): number | null {
 
 /** The actor, range and keyset conditions of an audit page, on either audit table. */
 function auditRange(
-  table: typeof taskAudit | typeof alertRuleAudit,
+  table: typeof taskAudit | typeof alertRuleAudit | typeof calendarAudit,
   filter: AuditFilter,
 ): (SQL | undefined)[] {
   return [

@@ -132,6 +132,31 @@ export const alertRuleAudit = sqliteTable(
   ],
 );
 
+/**
+ * The audit facts of exclusion calendar changes (`nono.calendar.*` on the tasks topic, written
+ * by the API through its outbox): who created, replaced or deleted which calendar, and the
+ * calendar before and after (migration 0009). `GET /audit` lists them with the others.
+ */
+export const calendarAudit = sqliteTable(
+  'calendar_audit',
+  {
+    eventId: text('event_id').primaryKey(),
+    calendar: text('calendar').notNull(),
+    type: text('type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    revision: integer('revision').notNull(),
+    before: text('before', { mode: 'json' }),
+    after: text('after', { mode: 'json' }),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('calendar_audit_calendar_at').on(table.calendar, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('calendar_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('calendar_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+  ],
+);
+
 export const schedulerEvents = sqliteTable(
   'scheduler_events',
   {
