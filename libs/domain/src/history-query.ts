@@ -3,6 +3,7 @@ import { ALERT_RULE_ID_PATTERN } from './alert-rule.js';
 import { CALENDAR_NAME_PATTERN } from './calendar.js';
 import { EXECUTION_STATUSES } from './execution-status.js';
 import { TASK_ID_PATTERN } from './task.js';
+import { GROUP_NAME_PATTERN } from './worker-group.js';
 
 /**
  * The query and path parameters of history's query routes: history validates with them,
@@ -77,6 +78,16 @@ export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
 export const TaskReportQuery = Type.Object({ ...range }, { additionalProperties: false });
 export type TaskReportQuery = Static<typeof TaskReportQuery>;
+
+export const GroupParams = Type.Object(
+  { group: Type.String({ pattern: GROUP_NAME_PATTERN, description: 'worker group name' }) },
+  { additionalProperties: false },
+);
+export type GroupParams = Static<typeof GroupParams>;
+
+/** A per-member report's window: attempts started in [from, to). */
+export const GroupReportQuery = Type.Object({ ...range }, { additionalProperties: false });
+export type GroupReportQuery = Static<typeof GroupReportQuery>;
 
 /** A ledger's window: both bounds required (the window's length is checked by the route). */
 export const LedgerQuery = Type.Object({ from: Instant, to: Instant }, { additionalProperties: false });

@@ -124,13 +124,31 @@ export function registerViewCommands(program: Command, context: () => CommandCon
 
   program
     .command('report')
-    .description("a task's success rate and timings, or per-task daily totals")
+    .description(
+      "a task's success rate and timings (and per group member), a worker group's results per member, or per-task daily totals",
+    )
     .option('-t, --task <id>', "one task's report over the last --days")
+    .option('-g, --group <name>', "one worker group's attempts per member over the last --days")
     .option('-d, --days <n>', 'how many days back, today included (1-31)', positiveInt(31), 1)
-    .action(async (options: { task?: string; days: number }) => {
+    .action(async (options: { task?: string; group?: string; days: number }) => {
       const ctx = context();
+      if (options.task !== undefined && options.group !== undefined)
+        throw new CliError(ExitCode.Usage, 'give --task or --group, not both');
       const client = await ctx.client();
       const now = ctx.io.now();
+      if (options.group !== undefined) {
+        const from = new Date(now - options.days * 86_400_000).toISOString();
+        const { body } = await client.get<{ members: Row[] }>(
+          `/reports/groups/${encodeURIComponent(options.group)}`,
+          { query: { from } },
+        );
+        ctx.print(body, () =>
+          body.members.length === 0
+            ? `no attempts went to a member of ${options.group} in the last ${options.days} day(s)\n`
+            : renderMembers(body.members),
+        );
+        return;
+      }
       if (options.task !== undefined) {
         const from = new Date(now - options.days * 86_400_000).toISOString();
         const { body } = await client.get<Row>(`/reports/tasks/${encodeURIComponent(options.task)}`, {
@@ -375,13 +393,48 @@ function renderLedger(body: LedgerBody, flaggedOnly: boolean): string {
 
 /** A task report as `key  value` lines; percentiles on one line each, as durations. */
 function renderTaskReport(report: Row): string {
-  const { durationMs, latenessMs, successRate, ...counts } = report;
-  return renderRecord({
+  const { durationMs, latenessMs, successRate, members, ...counts } = report;
+  const text = renderRecord({
     ...counts,
     success: formatRate(successRate),
     duration: formatPercentiles(durationMs),
     lateness: formatPercentiles(latenessMs),
   });
+  return Array.isArray(members) && members.length > 0
+    ? `${text}\nper member:\n${renderMembers(members as Row[])}`
+    : text;
+}
+
+/** A per-member report as a table: one row per group member. */
+function renderMembers(members: readonly Row[]): string {
+  return renderTable(
+    [
+      'GROUP',
+      'MEMBER',
+      'ATTEMPTS',
+      'OK',
+      'FAILED',
+      'TIMED-OUT',
+      'CANCELLED',
+      'RUNNING',
+      'SUCCESS',
+      'DURATION',
+      'LAST',
+    ],
+    members.map((m) => [
+      m['group'],
+      m['url'],
+      m['attempts'],
+      m['succeeded'],
+      m['failed'],
+      m['timedOut'],
+      m['cancelled'],
+      m['inProgress'],
+      formatRate(m['successRate']),
+      formatPercentiles(m['durationMs']),
+      m['lastStartedAt'] === null ? '-' : `${String(m['lastStatus'])} at ${String(m['lastStartedAt'])}`,
+    ]),
+  );
 }
 
 /** `{ p50: 6, p95: 1250, … }` → "p50 6ms, p95 1.3s, …" in the order given. */

@@ -4,6 +4,7 @@ import {
   type AuditRecord,
   type DailyStatsRecord,
   type ExecutionRecord,
+  type MemberResult,
   type SchedulerEventRecord,
 } from '../store/history-queries.js';
 
@@ -62,6 +63,11 @@ export function presentAttempt(row: AttemptRecord): Record<string, unknown> {
     output: row.output,
     // How the task's cancel URL answered after an operator cancelled this attempt, or null.
     cancelCall: row.cancelCall,
+    // The worker group member the attempt went to (group targets), or null.
+    member:
+      row.memberGroup === null || row.memberUrl === null
+        ? null
+        : { group: row.memberGroup, url: row.memberUrl },
   };
 }
 
@@ -146,4 +152,9 @@ export function presentDaily(row: DailyStatsRecord): Record<(typeof DAILY_COLUMN
     meanDurationMs: row.durationCount === 0 ? null : Math.round(row.durationSumMs / row.durationCount),
     maxDurationMs: row.durationCount === 0 ? null : row.durationMaxMs,
   };
+}
+
+/** One member's results: instants as RFC 3339. */
+export function presentMemberResult(row: MemberResult): Record<string, unknown> {
+  return { ...row, lastStartedAt: instant(row.lastStartedAt) };
 }

@@ -42,6 +42,8 @@ export interface ExecutionFact {
   readonly parameters: TriggerParameters | undefined;
   /** How the cancel URL answered (on a cancelled fact). */
   readonly cancelCall: CancelCall | undefined;
+  /** The group member the attempt went to (group targets only). */
+  readonly member: { readonly group: string; readonly url: string } | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -107,6 +109,7 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     output: said.output,
     parameters: said.parameters,
     cancelCall: said.cancelCall,
+    member: 'member' in data ? data.member : undefined,
   };
 }
 

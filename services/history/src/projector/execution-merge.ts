@@ -111,11 +111,16 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
     durationMs: null,
     output: null,
     cancelCall: null,
+    memberGroup: fact.member?.group ?? null,
+    memberUrl: fact.member?.url ?? null,
   };
   let next: AttemptRow =
     fact.firedAt !== undefined && (base.startedAt === null || fact.firedAt < base.startedAt)
       ? { ...base, startedAt: fact.firedAt }
       : base;
+  // Every fact of one attempt names the same member: the first one seen sets it.
+  if (fact.member !== undefined && next.memberGroup === null)
+    next = { ...next, memberGroup: fact.member.group, memberUrl: fact.member.url };
   const current =
     row === undefined
       ? undefined

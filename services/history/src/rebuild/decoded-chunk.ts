@@ -52,6 +52,7 @@ type FactTuple = [
   CapturedOutput | null,
   TriggerParameters | null,
   CancelCall | null,
+  { group: string; url: string } | null,
 ];
 
 // prettier-ignore
@@ -60,7 +61,7 @@ function factTuple(f: ExecutionFact): FactTuple {
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
     f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null, f.output ?? null,
-    f.parameters ?? null, f.cancelCall ?? null,
+    f.parameters ?? null, f.cancelCall ?? null, f.member ?? null,
   ];
 }
 
@@ -89,6 +90,7 @@ function factOf(t: FactTuple): ExecutionFact {
     output: t[19] ?? undefined,
     parameters: t[20] ?? undefined,
     cancelCall: t[21] ?? undefined,
+    member: t[22] ?? undefined,
   };
 }
 

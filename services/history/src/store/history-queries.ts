@@ -92,6 +92,32 @@ export interface TaskReport {
   };
 }
 
+/** One group member's attempts over a window: what a per-member report lists. */
+export interface MemberResult {
+  readonly group: string;
+  readonly url: string;
+  readonly attempts: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly cancelled: number;
+  /** Dispatched, no outcome yet (or never known: the scheduler died). */
+  readonly inProgress: number;
+  /** succeeded / attempts with an outcome; null when none has one. */
+  readonly successRate: number | null;
+  readonly lastStartedAt: number | null;
+  readonly lastStatus: ExecutionStatus | null;
+  readonly durationMs: { readonly p50: number | null; readonly p95: number | null };
+}
+
+interface MemberAttemptRow {
+  readonly group: string;
+  readonly url: string;
+  readonly status: ExecutionStatus;
+  readonly durationMs: number | null;
+  readonly startedAt: number | null;
+}
+
 /** A task_daily_stats row in column order (schema.ts), as the raw statement returns it. */
 type DailyStatsColumns = [
   taskId: string,
@@ -239,6 +265,35 @@ export class HistoryQueries {
     };
   }
 
+  /**
+   * Each member's attempts of a worker group, started in [from, to), read along the
+   * `(member_group, started_at)` index.
+   */
+  groupMemberResults(group: string, from: number | undefined, to: number | undefined): MemberResult[] {
+    const rows = this.#db.$client
+      .prepare<[string, number, number], MemberAttemptRow>(
+        `select member_group as "group", member_url as url, status, duration_ms as durationMs,
+           started_at as startedAt
+         from execution_attempts
+         where member_group = ? and started_at >= ? and started_at < ?`,
+      )
+      .all(group, from ?? Number.MIN_SAFE_INTEGER, to ?? Number.MAX_SAFE_INTEGER);
+    return memberResultsOf(rows);
+  }
+
+  /** The attempts of a task's executions (nominal instant in [from, to)) per group member. */
+  taskMemberResults(taskId: string, from: number | undefined, to: number | undefined): MemberResult[] {
+    const rows = this.#db.$client
+      .prepare<[string, number, number], MemberAttemptRow>(
+        `select a.member_group as "group", a.member_url as url, a.status, a.duration_ms as durationMs,
+           a.started_at as startedAt
+         from executions e join execution_attempts a on a.execution_id = e.execution_id
+         where e.task_id = ? and e.nominal_time >= ? and e.nominal_time < ? and a.member_group is not null`,
+      )
+      .all(taskId, from ?? Number.MIN_SAFE_INTEGER, to ?? Number.MAX_SAFE_INTEGER);
+    return memberResultsOf(rows);
+  }
+
   dailyStats(day: string): DailyStatsRecord[] {
     return this.#dailyStats.all(day).map((row) => ({
       taskId: row[0],
@@ -345,6 +400,45 @@ export class HistoryQueries {
       .all();
     return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
   }
+}
+
+/** Attempts folded per (group, member URL), in URL order. */
+function memberResultsOf(rows: readonly MemberAttemptRow[]): MemberResult[] {
+  const byMember = new Map<string, { group: string; url: string; rows: MemberAttemptRow[] }>();
+  for (const row of rows) {
+    const key = `${row.group}\u0000${row.url}`;
+    const entry = byMember.get(key) ?? { group: row.group, url: row.url, rows: [] };
+    entry.rows.push(row);
+    byMember.set(key, entry);
+  }
+  return [...byMember.values()]
+    .sort((a, b) => (a.group === b.group ? a.url.localeCompare(b.url) : a.group.localeCompare(b.group)))
+    .map(({ group, url, rows: attempts }) => {
+      const n = (status: ExecutionStatus) => attempts.filter((row) => row.status === status).length;
+      const durations = attempts
+        .filter((row) => row.durationMs !== null && row.status !== 'running')
+        .map((row) => row.durationMs ?? 0)
+        .sort((a, b) => a - b);
+      let last: MemberAttemptRow | undefined;
+      for (const row of attempts)
+        if (row.startedAt !== null && (last?.startedAt == null || row.startedAt > last.startedAt)) last = row;
+      const inProgress = n('running');
+      const decided = attempts.length - inProgress;
+      return {
+        group,
+        url,
+        attempts: attempts.length,
+        succeeded: n('succeeded'),
+        failed: n('failed'),
+        timedOut: n('timed-out'),
+        cancelled: n('cancelled'),
+        inProgress,
+        successRate: decided === 0 ? null : n('succeeded') / decided,
+        lastStartedAt: last?.startedAt ?? null,
+        lastStatus: last?.status ?? null,
+        durationMs: { p50: pct(durations, 50), p95: pct(durations, 95) },
+      };
+    });
 }
 
 function pct(sorted: readonly number[], p: number): number | null {

@@ -94,6 +94,9 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
       alter table processed_events drop column at;
       alter table execution_attempts drop column output;
       alter table execution_attempts drop column cancel_call;
+      drop index execution_attempts_member_started;
+      alter table execution_attempts drop column member_group;
+      alter table execution_attempts drop column member_url;
       alter table executions drop column parameters;
       delete from __drizzle_migrations where created_at >= ${MIGRATION_0002_AT};
     `);
@@ -128,6 +131,8 @@ describe('migration 0002 (execution facts keyed by nominal instant and id)', () 
           ...(row as object),
           output: null,
           cancel_call: null,
+          member_group: null,
+          member_url: null,
         })),
       });
 

@@ -81,8 +81,15 @@ export const executionAttempts = sqliteTable(
     output: text('output', { mode: 'json' }).$type<CapturedOutput>(),
     /** How the task's cancel URL answered after an operator cancelled this attempt (migration 0008). */
     cancelCall: text('cancel_call', { mode: 'json' }).$type<CancelCall>(),
+    /** The worker group and member the attempt went to (group targets only; migration 0010). */
+    memberGroup: text('member_group'),
+    memberUrl: text('member_url'),
   },
-  (table) => [primaryKey({ columns: [table.executionId, table.attempt] })],
+  (table) => [
+    primaryKey({ columns: [table.executionId, table.attempt] }),
+    // A group's per-member report: WHERE member_group = ? AND started_at in [from, to).
+    index('execution_attempts_member_started').on(table.memberGroup, table.startedAt),
+  ],
 );
 
 export const taskAudit = sqliteTable(
