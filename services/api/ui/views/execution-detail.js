@@ -78,7 +78,7 @@ function outputOf(output) {
       : h(
           'dl',
           { class: 'facts output-headers' },
-          headers.map(([name, value]) => fact(name, value)),
+          headers.flatMap(([name, value]) => fact(name, value)),
         ),
     h(
       'p',
