@@ -1,4 +1,3 @@
-import { type NonoEvent } from '@nono/domain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNono } from '../support/api.js';
 import { eventually, isolate } from '../support/fixtures.js';
@@ -74,7 +73,7 @@ describe('results per group member', () => {
     expect(outcomes).toHaveLength(RUNS);
     // What the facts say each member got: the reference the reports must match.
     const expected = new Map<string, { attempts: number; succeeded: number; failed: number }>();
-    for (const fact of env.facts as NonoEvent[]) {
+    for (const fact of env.facts) {
       const data = fact.data as { executionId?: string; member?: { url: string } };
       if (
         data.executionId === undefined ||

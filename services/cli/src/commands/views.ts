@@ -3,7 +3,7 @@ import { AUDIT_SUBJECTS } from '@nono/domain';
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { type CommandContext } from '../context.js';
-import { formatMs, renderRecord, renderTable } from '../table.js';
+import { cellText, formatMs, renderRecord, renderTable } from '../table.js';
 import { lastUtcDays, parseSince } from '../time-input.js';
 import { positiveInt } from './options.js';
 
@@ -432,7 +432,7 @@ function renderMembers(members: readonly Row[]): string {
       m['inProgress'],
       formatRate(m['successRate']),
       formatPercentiles(m['durationMs']),
-      m['lastStartedAt'] === null ? '-' : `${String(m['lastStatus'])} at ${String(m['lastStartedAt'])}`,
+      typeof m['lastStartedAt'] === 'string' ? `${cellText(m['lastStatus'])} at ${m['lastStartedAt']}` : '-',
     ]),
   );
 }
