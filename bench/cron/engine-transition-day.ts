@@ -23,6 +23,7 @@ import type * as EngineModule from '../../services/scheduler/src/engine/engine.j
 import type * as OpenExecutionsModule from '../../services/scheduler/src/lost/open-executions.js';
 import type * as MetricsModule from '../../services/scheduler/src/metrics.js';
 import {
+  type CancelNotice,
   type InvocationOutcome,
   type InvocationRequest,
   type Invoker,
@@ -61,6 +62,9 @@ class CountingInvoker implements Invoker {
   invoke(_request: InvocationRequest): Promise<InvocationOutcome> {
     this.calls++;
     return Promise.resolve({ kind: 'succeeded', httpStatus: 200, durationMs: 0 });
+  }
+  notifyCancel(notice: CancelNotice): Promise<{ url: string; durationMs: number }> {
+    return Promise.resolve({ url: notice.cancelUrl, durationMs: 0 });
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -1,6 +1,8 @@
 // A worker process for end-to-end tests: records every call it gets and answers as the
 // URL says. /ok/<task> → 200, /fail/<task> → 500, /slow/<task>?ms=N → 200 after N ms,
-// /flaky/<task>?every=N → 500 on every Nth call. GET /calls returns the record
+// /flaky/<task>?every=N → 500 on every Nth call, /answer/<task>?status=S&text=T&repeat=N → S with
+// T repeated N times as the body (binary=1: bytes that are not UTF-8) and an x-report-id header.
+// GET /calls returns the record
 // (RECORD=0 turns recording off, for benchmarks at thousands of calls a second).
 // GET /lateness?from=<ms>&to=<ms> summarises arrival minus nominal instant of the first attempts
 // whose nominal instant is in [from, to) (&raw=1: every value, to merge several workers'): lateness where users see it (kept even with RECORD=0,
@@ -78,7 +80,20 @@ const server = createServer((req, res) => {
     };
     const count = (counters.get(taskId) ?? 0) + 1;
     counters.set(taskId, count);
-    if (mode === 'fail') answer(500);
+    if (mode === 'answer') {
+      const status = Number(url.searchParams.get('status') ?? 200);
+      call.answeredStatus = status;
+      const repeat = Number(url.searchParams.get('repeat') ?? 1);
+      const payload =
+        url.searchParams.get('binary') === '1'
+          ? Buffer.alloc(repeat, Buffer.from([0xff, 0xfe, 0x00, 0x80]))
+          : Buffer.from((url.searchParams.get('text') ?? '').repeat(repeat), 'utf8');
+      res.writeHead(status, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-report-id': `report-${taskId}`,
+      });
+      res.end(payload);
+    } else if (mode === 'fail') answer(500);
     else if (mode === 'slow') setTimeout(() => answer(200), Number(url.searchParams.get('ms') ?? 1000));
     else if (mode === 'flaky') answer(count % Number(url.searchParams.get('every') ?? 2) === 0 ? 500 : 200);
     else answer(200);

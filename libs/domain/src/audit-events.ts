@@ -1,3 +1,4 @@
+import { type Calendar } from './calendar.js';
 import { type Actor, type NonoEvent, createEvent } from './events.js';
 import { manualExecutionId, uuidV5 } from './occurrence.js';
 import { type SchedulerTask } from './task.js';
@@ -165,4 +166,37 @@ export function backfillCancelledEvent(taskId: string, backfillId: string, conte
   const type = 'nono.task.backfill-cancelled.v1';
   const id = uuidV5(`audit|${type}|${taskId}|${backfillId}`);
   return createEvent(type, { taskId, backfillId, actor: context.actor }, meta(id, taskId, context));
+}
+
+/* Exclusion calendars: the same derivation, per calendar name, incarnation and revision. */
+
+function calendarChangeId(type: string, calendar: Calendar): string {
+  return uuidV5(`audit|${type}|${calendar.name}|${calendar.createdAt}|${calendar.revision}`);
+}
+
+export function calendarDefinedEvent(after: Calendar, context: AuditContext): NonoEvent {
+  const type = 'nono.calendar.defined.v1';
+  return createEvent(
+    type,
+    { calendar: after.name, actor: context.actor, revision: after.revision, after },
+    meta(calendarChangeId(type, after), after.name, context),
+  );
+}
+
+export function calendarUpdatedEvent(before: Calendar, after: Calendar, context: AuditContext): NonoEvent {
+  const type = 'nono.calendar.updated.v1';
+  return createEvent(
+    type,
+    { calendar: after.name, actor: context.actor, revision: after.revision, before, after },
+    meta(calendarChangeId(type, after), after.name, context),
+  );
+}
+
+export function calendarDeletedEvent(before: Calendar, context: AuditContext): NonoEvent {
+  const type = 'nono.calendar.deleted.v1';
+  return createEvent(
+    type,
+    { calendar: before.name, actor: context.actor, revision: before.revision, before },
+    meta(calendarChangeId(type, before), before.name, context),
+  );
 }

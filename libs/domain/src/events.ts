@@ -3,6 +3,7 @@ import { type Result, fail } from './errors.js';
 import { type EpochMs, formatInstant } from './instant.js';
 import { uuidV5 } from './occurrence.js';
 import { AlertRuleSchema } from './alert-rule.js';
+import { CalendarSchema } from './calendar.js';
 import { type SkipReason, SkipReasonSchema } from './skip-reason.js';
 import { SchedulerTaskSchema } from './task.js';
 import { TriggerParametersSchema } from './trigger-parameters.js';
@@ -69,6 +70,41 @@ const MemberRefSchema = Type.Optional(
     { description: 'the worker group member the attempt went to (group targets only)' },
   ),
 );
+
+/**
+ * What was kept of the worker's answer to one attempt, as the task's `target.capture` asked:
+ * the first bytes of the body (UTF-8 text, or base64 when those bytes are not UTF-8) and the
+ * chosen headers. Optional, so facts of tasks that capture nothing carry no field.
+ */
+export const CapturedOutputSchema = Type.Object(
+  {
+    body: Type.String({ description: 'the kept bytes of the body, as text or base64 (see encoding)' }),
+    encoding: Type.Union([Type.Literal('utf8'), Type.Literal('base64')]),
+    bytes: Type.Integer({ minimum: 0, description: 'the size of the whole body as received' }),
+    truncated: Type.Boolean({ description: 'the body was longer than what was kept' }),
+    headers: Type.Record(Type.String(), Type.String(), {
+      description: 'the chosen response headers that were present (lower-case names)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type CapturedOutput = Static<typeof CapturedOutputSchema>;
+
+/** How the task's cancel URL answered after an operator's cancel (best effort: recorded, never retried). */
+export const CancelCallSchema = Type.Object(
+  {
+    url: Type.String(),
+    httpStatus: Type.Optional(Type.Integer({ description: 'its answer, when it answered' })),
+    error: Type.Optional(
+      Type.String({
+        description: 'why there was no answer (timeout, refused connection, no usable signing secrets)',
+      }),
+    ),
+    durationMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type CancelCall = Static<typeof CancelCallSchema>;
 
 export const ActorSchema = Type.Object(
   { id: Id, kind: Type.Union([Type.Literal('user'), Type.Literal('token'), Type.Literal('system')]) },
@@ -228,6 +264,27 @@ const dataSchemas = {
     registeredAt: Instant,
   }),
 
+  // Audit facts of exclusion calendar changes (the API, through its outbox), on the tasks topic.
+  'nono.calendar.defined.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    after: CalendarSchema,
+  }),
+  'nono.calendar.updated.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: CalendarSchema,
+    after: CalendarSchema,
+  }),
+  'nono.calendar.deleted.v1': Type.Object({
+    calendar: Id,
+    actor: ActorSchema,
+    revision: Type.Integer({ minimum: 1 }),
+    before: CalendarSchema,
+  }),
+
   'nono.execution.fired.v1': Type.Object({
     ...ExecutionRef,
     firedAt: Instant,
@@ -245,6 +302,7 @@ const dataSchemas = {
     durationMs: Type.Integer({ minimum: 0 }),
     httpStatus: Type.Integer(),
     member: MemberRefSchema,
+    output: Type.Optional(CapturedOutputSchema),
   }),
   'nono.execution.failed.v1': Type.Object({
     ...ExecutionRef,
@@ -254,6 +312,8 @@ const dataSchemas = {
     error: Type.String(),
     willRetry: Type.Boolean(),
     member: MemberRefSchema,
+    /** Present when the worker answered and the task captures output. */
+    output: Type.Optional(CapturedOutputSchema),
   }),
   'nono.execution.retrying.v1': Type.Object({
     ...ExecutionRef,
@@ -291,6 +351,8 @@ const dataSchemas = {
     actor: ActorSchema,
     note: Type.Optional(Type.String({ maxLength: 500 })),
     member: MemberRefSchema,
+    /** The task's cancel URL called after the running call was aborted (absent: no cancel URL, or no call was running). */
+    cancelCall: Type.Optional(CancelCallSchema),
   }),
   'nono.execution.lost.v1': Type.Object({
     ...ExecutionRef,
@@ -449,13 +511,18 @@ export type EventCategory = 'tasks' | 'executions' | 'cluster' | 'alerts';
 
 /** Which topic an event belongs to (the topic name is `${prefix}${category}`). */
 export function categoryOf(type: EventType): EventCategory {
-  if (type.startsWith('nono.task.') || type.startsWith('nono.worker-group.')) return 'tasks';
+  if (
+    type.startsWith('nono.task.') ||
+    type.startsWith('nono.worker-group.') ||
+    type.startsWith('nono.calendar.')
+  )
+    return 'tasks';
   if (type.startsWith('nono.execution.')) return 'executions';
   if (type.startsWith('nono.alert.') || type.startsWith('nono.alert-rule.')) return 'alerts';
   return 'cluster';
 }
 
-/** The Kafka key: per-task ordering for task and execution facts, per-group for group changes, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
+/** The Kafka key: per-task ordering for task and execution facts, per-group for group changes, per-calendar for calendar changes, per-scheduler for cluster facts, per-alert for alerts, per-rule for rule changes. */
 export function partitionKeyOf(event: NonoEvent): string {
   return event.subject;
 }

@@ -1,7 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ALERT_RULE_ID_PATTERN } from './alert-rule.js';
+import { CALENDAR_NAME_PATTERN } from './calendar.js';
 import { EXECUTION_STATUSES } from './execution-status.js';
 import { TASK_ID_PATTERN } from './task.js';
+import { GROUP_NAME_PATTERN } from './worker-group.js';
 
 /**
  * The query and path parameters of history's query routes: history validates with them,
@@ -77,6 +79,16 @@ export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 export const TaskReportQuery = Type.Object({ ...range }, { additionalProperties: false });
 export type TaskReportQuery = Static<typeof TaskReportQuery>;
 
+export const GroupParams = Type.Object(
+  { group: Type.String({ pattern: GROUP_NAME_PATTERN, description: 'worker group name' }) },
+  { additionalProperties: false },
+);
+export type GroupParams = Static<typeof GroupParams>;
+
+/** A per-member report's window: attempts started in [from, to). */
+export const GroupReportQuery = Type.Object({ ...range }, { additionalProperties: false });
+export type GroupReportQuery = Static<typeof GroupReportQuery>;
+
 /** A ledger's window: both bounds required (the window's length is checked by the route). */
 export const LedgerQuery = Type.Object({ from: Instant, to: Instant }, { additionalProperties: false });
 export type LedgerQuery = Static<typeof LedgerQuery>;
@@ -90,8 +102,8 @@ export const DailyReportQuery = Type.Object(
 );
 export type DailyReportQuery = Static<typeof DailyReportQuery>;
 
-/** What an audit entry is about: a task, or an alert rule (its changes, from the alerts service). */
-export const AUDIT_SUBJECTS = ['task', 'alert-rule'] as const;
+/** What an audit entry is about: a task, an alert rule (its changes, from the alerts service), or an exclusion calendar. */
+export const AUDIT_SUBJECTS = ['task', 'alert-rule', 'calendar'] as const;
 export type AuditSubject = (typeof AUDIT_SUBJECTS)[number];
 
 export const AuditQuery = Type.Object(
@@ -99,12 +111,18 @@ export const AuditQuery = Type.Object(
     subject: Type.Optional(
       Type.Union(
         AUDIT_SUBJECTS.map((subject) => Type.Literal(subject)),
-        { description: 'only entries about tasks, or only alert rule changes (default: both)' },
+        {
+          description:
+            'only entries about tasks, only alert rule changes, or only calendar changes (default: all)',
+        },
       ),
     ),
     taskId: Type.Optional(TaskId),
     ruleId: Type.Optional(
       Type.String({ pattern: ALERT_RULE_ID_PATTERN, description: 'alert rule id: only its changes' }),
+    ),
+    calendar: Type.Optional(
+      Type.String({ pattern: CALENDAR_NAME_PATTERN, description: 'calendar name: only its changes' }),
     ),
     actor: Type.Optional(SafeId),
     ...page,

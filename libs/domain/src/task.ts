@@ -92,6 +92,51 @@ const TargetBodySchema = Type.Optional(
 );
 const TimeoutMsSchema = Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 });
 
+/**
+ * Called (POST, best effort, short timeout) after an operator's cancel aborted a running call,
+ * so the worker can stop the work it started; its answer is recorded on the cancelled fact.
+ */
+const CancelUrlSchema = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description:
+      'absolute http(s) URL nono POSTs { executionId, taskId, nominalTime, attempt } to after cancelling a running call (signed like the call when the task signs)',
+  }),
+);
+
+/** The most of a response body a task may ask to keep with each attempt. */
+export const MAX_CAPTURE_BODY_BYTES = 65_536;
+/** What `capture.bodyBytes` is when a task asks for capture without saying how much. */
+export const DEFAULT_CAPTURE_BODY_BYTES = 4_096;
+/** How many response headers a task may ask to keep. */
+export const MAX_CAPTURED_HEADERS = 20;
+
+/**
+ * What of the worker's answer is kept with each attempt (on its succeeded or failed fact, and
+ * so in history). Absent: nothing is kept, and a call whose answer the success contract does
+ * not need is drained unread. The kept body is never logged.
+ */
+const CaptureSchema = Type.Optional(
+  Type.Object(
+    {
+      bodyBytes: Type.Integer({
+        minimum: 0,
+        maximum: MAX_CAPTURE_BODY_BYTES,
+        default: DEFAULT_CAPTURE_BODY_BYTES,
+        description: `the first bytes of the response body kept with each attempt (at most ${MAX_CAPTURE_BODY_BYTES}; 0 keeps headers only)`,
+      }),
+      headers: Type.Array(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$" }), {
+        maxItems: MAX_CAPTURED_HEADERS,
+        uniqueItems: true,
+        default: [],
+        description: 'response headers kept with each attempt (names, compared without case)',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 /** A target that is one URL. */
 export const UrlTargetSchema = Type.Object(
   {
@@ -101,6 +146,8 @@ export const UrlTargetSchema = Type.Object(
     body: TargetBodySchema,
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
+    capture: CaptureSchema,
+    cancelUrl: CancelUrlSchema,
   },
   { additionalProperties: false },
 );
@@ -139,6 +186,8 @@ export const GroupTargetSchema = Type.Object(
     body: TargetBodySchema,
     timeoutMs: TimeoutMsSchema,
     success: SuccessContractSchema,
+    capture: CaptureSchema,
+    cancelUrl: CancelUrlSchema,
   },
   { additionalProperties: false },
 );
@@ -310,7 +359,11 @@ export function parseTaskSpec(input: unknown, now: EpochMs): Result<TaskSpec> {
  */
 export function checkRunnableTask(task: SchedulerTask, policy: TargetPolicy): FieldIssue[] {
   const { target } = task;
-  return [...checkDefinitionRules(task), ...(isGroupTarget(target) ? [] : policy.check(target.url))];
+  return [
+    ...checkDefinitionRules(task),
+    ...(isGroupTarget(target) ? [] : policy.check(target.url)),
+    ...(target.cancelUrl === undefined ? [] : policy.check(target.cancelUrl, 'target.cancelUrl')),
+  ];
 }
 
 /** The rules of a definition that hold whenever it is read, not only when it is written. */
@@ -320,6 +373,8 @@ function checkDefinitionRules(spec: TaskSpec): FieldIssue[] {
   if (!isGroupTarget(target) && parseHttpUrl(target.url) === undefined)
     issues.push({ field: 'target.url', message: 'must be an absolute http:// or https:// URL' });
   if (isGroupTarget(target)) issues.push(...checkShardFields(target));
+  if (target.cancelUrl !== undefined && parseHttpUrl(target.cancelUrl) === undefined)
+    issues.push({ field: 'target.cancelUrl', message: 'must be an absolute http:// or https:// URL' });
   if (spec.target.success.bodyPattern !== undefined) {
     try {
       new RegExp(spec.target.success.bodyPattern);

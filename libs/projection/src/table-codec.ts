@@ -15,6 +15,8 @@ export class TableCodec<T extends SQLiteTable> {
   readonly keys: readonly string[];
   readonly #columns: readonly string[];
   readonly #booleans: readonly string[];
+  /** Keys of `mode: 'json'` text columns: stored as JSON text, read back as values. */
+  readonly #jsons: readonly string[];
 
   constructor(table: T) {
     this.table = getTableName(table);
@@ -24,6 +26,7 @@ export class TableCodec<T extends SQLiteTable> {
     this.#booleans = columns
       .filter(([, column]) => column.columnType === 'SQLiteBoolean')
       .map(([key]) => key);
+    this.#jsons = columns.filter(([, column]) => column.columnType === 'SQLiteTextJson').map(([key]) => key);
   }
 
   /** The quoted column name of a row key. */
@@ -55,21 +58,26 @@ export class TableCodec<T extends SQLiteTable> {
     return where.map((key) => `${this.column(key)} = ?`).join(' and ');
   }
 
-  /** The row's values for `keys`, as SQLite binds them (booleans as 0/1, undefined as NULL). */
+  /** The row's values for `keys`, as SQLite binds them (booleans as 0/1, JSON columns as text, undefined as NULL). */
   values(row: object, keys: readonly string[] = this.keys): Value[] {
     const record = row as Record<string, unknown>;
     return keys.map((key) => {
       const value = record[key];
-      if (value === undefined) return null;
+      if (value === undefined || value === null) return null;
       if (typeof value === 'boolean') return value ? 1 : 0;
+      if (this.#jsons.length > 0 && this.#jsons.includes(key)) return JSON.stringify(value);
       return value as Value;
     });
   }
 
-  /** A selected row as drizzle would return it (0/1 back to booleans). */
+  /** A selected row as drizzle would return it (0/1 back to booleans, JSON text back to values). */
   decode(row: unknown): T['$inferSelect'] {
     const record = row as Record<string, unknown>;
     for (const key of this.#booleans) record[key] = record[key] === 1;
+    for (const key of this.#jsons) {
+      const text = record[key];
+      if (typeof text === 'string') record[key] = JSON.parse(text);
+    }
     return row as T['$inferSelect'];
   }
 }

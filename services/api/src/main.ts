@@ -159,7 +159,7 @@ async function main(argv: readonly string[]): Promise<void> {
     clock,
     tokens: config.tokens,
     apiTokens,
-    calendars: new ZkCalendars({ zk, layout }),
+    calendars: new ZkCalendars({ zk, layout, outbox }),
     backfills: new ZkBackfills({ zk, layout, outbox }),
     ...(config.secretsKey === undefined
       ? {}

@@ -6,6 +6,7 @@ import { $ } from './dom.js';
 import { say, sayError, showBackends } from './notify.js';
 import { alertsView } from './views/alerts.js';
 import { auditView } from './views/audit.js';
+import { executionDetailView } from './views/execution-detail.js';
 import { executionsView } from './views/executions.js';
 import { groupsView } from './views/groups.js';
 import { overviewView } from './views/overview.js';
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/tasks\/([^/]+)\/edit$/, (m) => taskFormView(decodeURIComponent(m[1])), 'tasks'],
   [/^#\/tasks\/([^/]+)$/, (m) => taskDetailView(decodeURIComponent(m[1])), 'tasks'],
   [/^#\/overview$/, () => overviewView(), 'overview'],
+  [/^#\/executions\/([^/?]+)$/, (m) => executionDetailView(decodeURIComponent(m[1])), 'executions'],
   [/^#\/executions(?:\?.*)?$/, () => executionsView(), 'executions'],
   [/^#\/schedulers$/, () => schedulersView(), 'schedulers'],
   [/^#\/groups$/, () => groupsView(), 'groups'],

@@ -6,6 +6,7 @@ import {
   isZkError,
   memberLeaseDocument,
   workerGroupDocument,
+  calendarDocument,
 } from '@nono/coordination';
 import { type Static, type TSchema } from '@sinclair/typebox';
 import { type Clock, type NonoEvent, type TimerHandle, parseStoredTask } from '@nono/domain';
@@ -245,6 +246,10 @@ export class OutboxRelay {
             )
           : undefined;
       return { current: undefined, triggerExists: false, currentGroup, lease, later };
+    }
+    if (event.type.startsWith('nono.calendar.')) {
+      const currentCalendar = await this.#readDocument(this.#layout.calendar(subject), calendarDocument);
+      return { current: undefined, triggerExists: false, currentCalendar, later };
     }
     const current = await this.#readTask(subject);
     const triggerExists =

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { type NonoEvent, type SchedulerTask, type WorkerGroup } from '@nono/domain';
+import { type Calendar, type NonoEvent, type SchedulerTask, type WorkerGroup } from '@nono/domain';
 import { type MemberLeaseRecord, type OutboxEntry } from '@nono/coordination';
 
 export type Verdict = 'publish' | 'drop' | 'wait';
@@ -12,6 +12,8 @@ export interface Evidence {
   readonly triggerExists: boolean;
   /** For a worker group change: the group as it is now, if it exists. */
   readonly currentGroup?: WorkerGroup | undefined;
+  /** For a calendar change: the calendar as it is now, if it exists. */
+  readonly currentCalendar?: Calendar | undefined;
   /** For a member joining or leaving: its lease as it is now, if any. */
   readonly lease?: MemberLeaseRecord | undefined;
   /** Events of later outbox entries for the same task, oldest first (still present: the relay holds them back). */
@@ -96,9 +98,34 @@ export function judgeEntry(
       return facts.lease?.registeredAt === event.data.registeredAt ? 'publish' : 'drop';
     case 'nono.worker-group.member-left.v1':
       return facts.lease?.registeredAt === event.data.registeredAt ? 'drop' : 'publish';
+    // Calendars: the same reasoning again, over the calendar's definition.
+    case 'nono.calendar.defined.v1':
+    case 'nono.calendar.updated.v1': {
+      const after = event.data.after;
+      const atRevision = calendarContentAt(facts, after);
+      return atRevision !== undefined && isDeepStrictEqual(atRevision, after) ? 'publish' : 'drop';
+    }
+    case 'nono.calendar.deleted.v1': {
+      const before = event.data.before;
+      if (facts.currentCalendar !== undefined && facts.currentCalendar.createdAt === before.createdAt)
+        return 'drop';
+      const movedOnByOther = facts.later.some(
+        (other) => other.type === 'nono.calendar.updated.v1' && sameRevision(other.data.before, before),
+      );
+      return movedOnByOther ? 'drop' : 'publish';
+    }
     default:
       return 'drop';
   }
+}
+
+function calendarContentAt(facts: Evidence, after: Calendar): Calendar | undefined {
+  if (facts.currentCalendar !== undefined && sameRevision(facts.currentCalendar, after))
+    return facts.currentCalendar;
+  for (const other of facts.later)
+    if (other.type === 'nono.calendar.updated.v1' && sameRevision(other.data.before, after))
+      return other.data.before;
+  return undefined;
 }
 
 function groupContentAt(facts: Evidence, after: WorkerGroup): WorkerGroup | undefined {

@@ -1,25 +1,52 @@
-import { type ZkClient, type ZnodeLayout, calendarDocument, isZkError } from '@nono/coordination';
-import { type Calendar, type CalendarSpec, formatInstant } from '@nono/domain';
+import {
+  type ZkClient,
+  type ZkOutbox,
+  type ZnodeLayout,
+  calendarDocument,
+  isZkError,
+} from '@nono/coordination';
+import { type Calendar, type CalendarSpec, type NonoEvent, formatInstant } from '@nono/domain';
 import { ApiError, ApiErrorCode } from '../errors.js';
-import { mapZkError } from '../zk-errors.js';
+import { mapZkError, recordWithOutbox } from '../zk-errors.js';
 
 export interface VersionedCalendar {
   readonly calendar: Calendar;
   readonly version: number;
 }
 
+/** The calendar `spec` makes: a new one, or the next revision of `current`, written at `now`. */
+export function nextCalendar(
+  name: string,
+  spec: CalendarSpec,
+  current: VersionedCalendar | undefined,
+  now: number,
+): Calendar {
+  const at = formatInstant(now);
+  return {
+    name,
+    createdAt: current?.calendar.createdAt ?? at,
+    updatedAt: at,
+    revision: (current?.calendar.revision ?? 0) + 1,
+    ...spec,
+  };
+}
+
 /**
  * Exclusion calendars in ZooKeeper (`/calendars/<name>`, one document each). Every change of
  * an existing calendar is a compare-and-set at the version read, so two admins never
  * overwrite each other silently; the schedulers watch the nodes and apply a change at once.
+ * Every change carries its audit event through the outbox (stage, change, commit), as task
+ * and worker group changes do.
  */
 export class ZkCalendars {
   readonly #zk: ZkClient;
   readonly #layout: ZnodeLayout;
+  readonly #outbox: ZkOutbox;
 
-  constructor(options: { zk: ZkClient; layout: ZnodeLayout }) {
+  constructor(options: { zk: ZkClient; layout: ZnodeLayout; outbox: ZkOutbox }) {
     this.#zk = options.zk;
     this.#layout = options.layout;
+    this.#outbox = options.outbox;
   }
 
   async list(): Promise<Calendar[]> {
@@ -48,49 +75,37 @@ export class ZkCalendars {
     }
   }
 
-  /** Creates the calendar, or replaces `current` at its version (the next revision). */
-  async put(
-    name: string,
-    spec: CalendarSpec,
+  /** Creates `calendar`, or replaces `current` with it at the version read; `event` is its audit fact. */
+  put(
+    calendar: Calendar,
     current: VersionedCalendar | undefined,
-    now: number,
+    event: NonoEvent,
   ): Promise<VersionedCalendar> {
-    const at = formatInstant(now);
-    const calendar: Calendar = {
-      name,
-      createdAt: current?.calendar.createdAt ?? at,
-      updatedAt: at,
-      revision: (current?.calendar.revision ?? 0) + 1,
-      ...spec,
-    };
-    const path = this.#layout.calendar(name);
-    try {
+    const path = this.#layout.calendar(calendar.name);
+    return this.#withOutbox(event, calendar.name, async () => {
       if (current === undefined) {
         await this.#zk.create(path, calendarDocument.encode(calendar));
         return { calendar, version: 0 };
       }
       const stat = await this.#zk.set(path, calendarDocument.encode(calendar), current.version);
       return { calendar, version: stat.version };
-    } catch (error) {
+    });
+  }
+
+  remove(current: VersionedCalendar, event: NonoEvent): Promise<void> {
+    const name = current.calendar.name;
+    return this.#withOutbox(event, name, () => this.#zk.delete(this.#layout.calendar(name), current.version));
+  }
+
+  #withOutbox<T>(event: NonoEvent, name: string, change: () => Promise<T>): Promise<T> {
+    return recordWithOutbox(this.#outbox, event, change, (error, during) => {
+      if (error instanceof ApiError) return error;
       if (isZkError(error) && (error.isNodeExists || error.isBadVersion || error.isNoNode))
-        throw new ApiError(
+        return new ApiError(
           ApiErrorCode.CalendarConflict,
           `calendar "${name}" changed meanwhile; read it again`,
         );
-      throw mapZkError(error, 'write');
-    }
-  }
-
-  async remove(current: VersionedCalendar): Promise<void> {
-    try {
-      await this.#zk.delete(this.#layout.calendar(current.calendar.name), current.version);
-    } catch (error) {
-      if (isZkError(error) && (error.isBadVersion || error.isNoNode))
-        throw new ApiError(
-          ApiErrorCode.CalendarConflict,
-          `calendar "${current.calendar.name}" changed meanwhile; read it again`,
-        );
-      throw mapZkError(error, 'write');
-    }
+      return mapZkError(error, during);
+    });
   }
 }

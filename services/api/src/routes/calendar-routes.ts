@@ -1,7 +1,13 @@
-import { type Calendar, parseCalendarSpec } from '@nono/domain';
+import {
+  type Calendar,
+  calendarDefinedEvent,
+  calendarDeletedEvent,
+  calendarUpdatedEvent,
+  parseCalendarSpec,
+} from '@nono/domain';
 import { type Static } from '@sinclair/typebox';
 import { type FastifyInstance, type FastifyReply } from 'fastify';
-import { type VersionedCalendar, type ZkCalendars } from '../calendars/zk-calendars.js';
+import { type VersionedCalendar, type ZkCalendars, nextCalendar } from '../calendars/zk-calendars.js';
 import { ApiError, ApiErrorCode } from '../errors.js';
 import {
   CalendarBody,
@@ -12,7 +18,7 @@ import {
 } from '../schemas.js';
 import { checkIfMatch, etagOf } from '../tasks/etag.js';
 import { ifMatchOf } from '../tasks/task-write.js';
-import { type RouteDeps } from './route-deps.js';
+import { type RouteDeps, auditContextOf } from './route-deps.js';
 
 type NameParams = { Params: Static<typeof CalendarNameParams> };
 
@@ -77,7 +83,13 @@ export function registerCalendarRoutes(app: FastifyInstance, deps: RouteDeps): v
       if (current === undefined && ifMatch !== undefined)
         throw new ApiError(ApiErrorCode.PreconditionFailed, `no calendar "${request.params.name}" to match`);
       if (current !== undefined) checkIfMatch(ifMatch, current.calendar.revision);
-      const saved = await deps.calendars.put(request.params.name, parsed.value, current, deps.clock.now());
+      const context = auditContextOf(request, deps);
+      const next = nextCalendar(request.params.name, parsed.value, current, context.now);
+      const event =
+        current === undefined
+          ? calendarDefinedEvent(next, context)
+          : calendarUpdatedEvent(current.calendar, next, context);
+      const saved = await deps.calendars.put(next, current, event);
       return send(reply, saved, current === undefined ? 201 : 200);
     },
   );
@@ -104,7 +116,10 @@ export function registerCalendarRoutes(app: FastifyInstance, deps: RouteDeps): v
           ApiErrorCode.CalendarInUse,
           `calendar "${request.params.name}" is referenced by ${users.length} task(s): ${users.slice(0, 10).join(', ')}`,
         );
-      await deps.calendars.remove(current);
+      await deps.calendars.remove(
+        current,
+        calendarDeletedEvent(current.calendar, auditContextOf(request, deps)),
+      );
       return reply.code(204).send();
     },
   );

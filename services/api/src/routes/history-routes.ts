@@ -4,6 +4,8 @@ import {
   DailyReportQuery,
   ExecutionParams,
   ExecutionsQuery,
+  GroupParams,
+  GroupReportQuery,
   LedgerQuery,
   SchedulerHistoryQuery,
   TaskExecutionsQuery,
@@ -56,6 +58,13 @@ const FORWARDED: readonly {
     params: TaskIdParams,
     querystring: TaskReportQuery,
     upstream: ({ id = '' }) => `/reports/tasks/${encodeURIComponent(id)}`,
+  },
+  {
+    // A worker group's attempts per member (history's per-member report).
+    route: '/reports/groups/:group',
+    params: GroupParams,
+    querystring: GroupReportQuery,
+    upstream: ({ group = '' }) => `/reports/groups/${encodeURIComponent(group)}`,
   },
   { route: '/reports/daily', querystring: DailyReportQuery, upstream: () => '/reports/daily' },
   { route: '/audit', querystring: AuditQuery, upstream: () => '/audit' },

@@ -48,8 +48,14 @@ export function parseSpecBody(
   }
   const parsed = parseTaskSpec(rest, options.now);
   if (!parsed.ok) issues.push(...parsed.issues);
-  const url = (rest.target as { url?: unknown } | undefined)?.url;
-  const hostIssues = typeof url === 'string' ? options.policy.check(url) : [];
+  const target = rest.target as { url?: unknown; cancelUrl?: unknown } | undefined;
+  // The cancel URL is called from inside the network too: the same allow-list holds for it.
+  const hostIssues = [
+    ...(typeof target?.url === 'string' ? options.policy.check(target.url) : []),
+    ...(typeof target?.cancelUrl === 'string'
+      ? options.policy.check(target.cancelUrl, 'target.cancelUrl')
+      : []),
+  ];
   if (issues.length > 0 || !parsed.ok)
     throw new ApiError(ApiErrorCode.InvalidTask, undefined, [...issues, ...hostIssues]);
   if (hostIssues.length > 0) throw new ApiError(ApiErrorCode.TargetNotAllowed, undefined, hostIssues);

@@ -127,7 +127,7 @@ export async function startHarness(
       sha256: Buffer.from(hashToken(TOKENS[role]), 'hex'),
     })),
     apiTokens,
-    calendars: new ZkCalendars({ zk, layout }),
+    calendars: new ZkCalendars({ zk, layout, outbox }),
     backfills: new ZkBackfills({ zk, layout, outbox }),
     // The policy main.ts would build from these variables: the run's ZooKeeper, Kafka and
     // history are the cluster's own endpoints, as is the API's default port.

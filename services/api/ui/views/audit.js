@@ -4,14 +4,15 @@ import { hashParams, keysetList } from '../keyset-list.js';
 import { describeChannel, describeCondition } from './alerts.js';
 
 const SUBJECTS = [
-  ['', 'tasks and alert rules'],
+  ['', 'tasks, alert rules and calendars'],
   ['task', 'tasks'],
   ['alert-rule', 'alert rules'],
+  ['calendar', 'calendars'],
 ];
 
 /**
  * The audit trail (history's `/audit`): who changed, paused, resumed, deleted or triggered
- * which task, and who created, replaced or deleted which alert rule, newest first. Paged like
+ * which task, and who created, replaced or deleted which alert rule or calendar, newest first. Paged like
  * the executions page; the filters live in the URL (#/audit?subject=alert-rule).
  */
 export function auditView() {
@@ -31,6 +32,7 @@ export function auditView() {
     subject,
     input('taskId', { placeholder: 'task id' }),
     input('ruleId', { placeholder: 'alert rule id' }),
+    input('calendar', { placeholder: 'calendar' }),
     input('actor', { placeholder: 'actor (role:hash)' }),
     h('button', { type: 'submit' }, 'Filter'),
     h('button', { type: 'button', onclick: () => (filters.reset(), list.apply()) }, 'Clear'),
@@ -39,7 +41,7 @@ export function auditView() {
   const list = keysetList({
     route: '#/audit',
     form: filters,
-    names: ['subject', 'taskId', 'ruleId', 'actor'],
+    names: ['subject', 'taskId', 'ruleId', 'calendar', 'actor'],
     reload: () => view.refresh(),
   });
   const view = {
@@ -71,7 +73,9 @@ function auditTable(items) {
           {},
           a.subject === 'alert-rule'
             ? h('span', {}, 'alert rule ', h('span', { class: 'mono' }, a.ruleId))
-            : h('a', { href: `#/tasks/${enc(a.taskId)}` }, a.taskId),
+            : a.subject === 'calendar'
+              ? h('span', {}, 'calendar ', h('span', { class: 'mono' }, a.calendar))
+              : h('a', { href: `#/tasks/${enc(a.taskId)}` }, a.taskId),
         ),
         h('td', {}, eventName(a.type)),
         h('td', { class: 'mono' }, a.actorId ?? '—'),
@@ -79,7 +83,11 @@ function auditTable(items) {
         h(
           'td',
           { class: 'small' },
-          a.subject === 'alert-rule' ? describeRuleChange(a) : describeDetail(a.detail),
+          a.subject === 'alert-rule'
+            ? describeRuleChange(a)
+            : a.subject === 'calendar'
+              ? describeCalendarChange(a)
+              : describeDetail(a.detail),
         ),
       ),
     ),
@@ -119,4 +127,13 @@ function describeScope(scope) {
 
 function describeChannels(channels) {
   return channels.length === 0 ? 'nobody' : channels.map(describeChannel).join(', ');
+}
+
+/** What a calendar change did: its zone and how many dates and ranges it excludes, before and after. */
+function describeCalendarChange({ before, after }) {
+  const size = (calendar) =>
+    `${calendar.timeZone}, ${calendar.dates?.length ?? 0} date(s), ${calendar.ranges?.length ?? 0} range(s)`;
+  if (before && after) return `${size(before)} → ${size(after)}`;
+  const calendar = after ?? before;
+  return calendar ? size(calendar) : '';
 }

@@ -26,7 +26,13 @@ export function groupsView() {
       const { items } = await get('/worker-groups');
       const sections = await Promise.all(
         items.map(async ({ group, liveMembers }) => {
-          const { members } = await get(`/worker-groups/${enc(group.name)}/members`);
+          // Each member's results over the last 24 hours, from history (absent when history is down).
+          const since = new Date(Date.now() - 86_400_000).toISOString();
+          const [{ members }, results] = await Promise.all([
+            get(`/worker-groups/${enc(group.name)}/members`),
+            get(`/reports/groups/${enc(group.name)}?from=${enc(since)}`).catch(() => undefined),
+          ]);
+          const resultOf = (url) => results?.members.find((r) => r.url === url);
           return h(
             'article',
             { 'data-group': group.name },
@@ -41,7 +47,7 @@ export function groupsView() {
                 : ' No health probes.',
             ),
             table(
-              ['member', 'source', 'state', 'health', 'lease', 'taken out by'],
+              ['member', 'source', 'state', 'health', 'lease', 'taken out by', 'last 24 h'],
               members.map((m) =>
                 h(
                   'tr',
@@ -78,6 +84,7 @@ export function groupsView() {
                           )
                           .join('; '),
                   ),
+                  h('td', { class: 'small member-results' }, describeResults(resultOf(m.url), results)),
                 ),
               ),
               { empty: 'No member: list static members in the definition, or let workers register.' },
@@ -88,4 +95,20 @@ export function groupsView() {
       show(list, items.length === 0 ? h('p', { class: 'muted' }, 'No worker groups yet.') : sections);
     },
   };
+}
+
+/** A member's recent results in words: counts by outcome, success rate, the last attempt. */
+function describeResults(result, report) {
+  if (report === undefined) return 'history unavailable';
+  if (result === undefined) return 'no attempts';
+  const parts = [`${result.attempts} attempts: ${result.succeeded} ok`];
+  if (result.failed > 0) parts.push(`${result.failed} failed`);
+  if (result.timedOut > 0) parts.push(`${result.timedOut} timed out`);
+  if (result.cancelled > 0) parts.push(`${result.cancelled} cancelled`);
+  if (result.inProgress > 0) parts.push(`${result.inProgress} running`);
+  const rate = result.successRate === null ? '' : ` (${Math.round(result.successRate * 100)} %)`;
+  const last = result.lastStartedAt
+    ? `; last ${result.lastStatus} ${formatRelative(result.lastStartedAt)}`
+    : '';
+  return `${parts.join(', ')}${rate}${last}`;
 }

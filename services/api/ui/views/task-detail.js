@@ -400,8 +400,16 @@ export function executionRow(e, { withTask = false } = {}) {
     h(
       'td',
       { title: e.executionId },
-      formatInstant(e.nominalTime),
+      h(
+        'a',
+        { href: `#/executions/${enc(e.executionId)}`, class: 'execution-link' },
+        formatInstant(e.nominalTime),
+      ),
       e.reason && e.reason !== 'scheduled' ? h('span', { class: 'muted' }, ` ${e.reason}`) : null,
+      // A manual run's parameters: shown on the execution's page.
+      e.parameters
+        ? h('span', { class: 'muted', title: JSON.stringify(e.parameters) }, ' with parameters')
+        : null,
     ),
     h('td', {}, statusBadge(e.status)),
     h('td', { class: e.lateMs > 5_000 ? 'warn' : '' }, late),

@@ -3,7 +3,7 @@ import { AUDIT_SUBJECTS } from '@nono/domain';
 import { type Command } from 'commander';
 import { CliError, ExitCode } from '../cli-error.js';
 import { type CommandContext } from '../context.js';
-import { formatMs, renderRecord, renderTable } from '../table.js';
+import { cellText, formatMs, renderRecord, renderTable } from '../table.js';
 import { lastUtcDays, parseSince } from '../time-input.js';
 import { positiveInt } from './options.js';
 
@@ -96,14 +96,46 @@ export function registerViewCommands(program: Command, context: () => CommandCon
     );
 
   program
-    .command('report')
-    .description("a task's success rate and timings, or per-task daily totals")
-    .option('-t, --task <id>', "one task's report over the last --days")
-    .option('-d, --days <n>', 'how many days back, today included (1-31)', positiveInt(31), 1)
-    .action(async (options: { task?: string; days: number }) => {
+    .command('execution')
+    .description(
+      'one execution: its trigger parameters and each attempt with its member, captured output and cancel URL answer',
+    )
+    .argument('<executionId>', 'the execution id (nono executions shows them with --json)')
+    .action(async (executionId: string) => {
       const ctx = context();
+      const { body } = await (
+        await ctx.client()
+      ).get<ExecutionDetail>(`/executions/${encodeURIComponent(executionId)}`);
+      ctx.print(body, () => renderExecution(body));
+    });
+
+  program
+    .command('report')
+    .description(
+      "a task's success rate and timings (and per group member), a worker group's results per member, or per-task daily totals",
+    )
+    .option('-t, --task <id>', "one task's report over the last --days")
+    .option('-g, --group <name>', "one worker group's attempts per member over the last --days")
+    .option('-d, --days <n>', 'how many days back, today included (1-31)', positiveInt(31), 1)
+    .action(async (options: { task?: string; group?: string; days: number }) => {
+      const ctx = context();
+      if (options.task !== undefined && options.group !== undefined)
+        throw new CliError(ExitCode.Usage, 'give --task or --group, not both');
       const client = await ctx.client();
       const now = ctx.io.now();
+      if (options.group !== undefined) {
+        const from = new Date(now - options.days * 86_400_000).toISOString();
+        const { body } = await client.get<{ members: Row[] }>(
+          `/reports/groups/${encodeURIComponent(options.group)}`,
+          { query: { from } },
+        );
+        ctx.print(body, () =>
+          body.members.length === 0
+            ? `no attempts went to a member of ${options.group} in the last ${options.days} day(s)\n`
+            : renderMembers(body.members),
+        );
+        return;
+      }
       if (options.task !== undefined) {
         const from = new Date(now - options.days * 86_400_000).toISOString();
         const { body } = await client.get<Row>(`/reports/tasks/${encodeURIComponent(options.task)}`, {
@@ -156,10 +188,11 @@ export function registerViewCommands(program: Command, context: () => CommandCon
   program
     .command('audit')
     .description(
-      'who changed, paused, resumed, deleted or triggered which task, and who changed which alert rule, newest first',
+      'who changed, paused, resumed, deleted or triggered which task, and who changed which alert rule or calendar, newest first',
     )
     .option('-t, --task <id>', 'only this task')
     .option('-r, --rule <id>', "only this alert rule's changes")
+    .option('-c, --calendar <name>', "only this calendar's changes")
     .option('--subject <subject>', `only entries about: ${AUDIT_SUBJECTS.join(' or ')}`)
     .option('--actor <id>', 'only this actor (role:hash-prefix)')
     .option('--since <when>', 'only since: 30s, 15m, 2h, 7d or an RFC 3339 instant')
@@ -168,6 +201,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
       async (options: {
         task?: string;
         rule?: string;
+        calendar?: string;
         subject?: string;
         actor?: string;
         since?: string;
@@ -187,6 +221,7 @@ export function registerViewCommands(program: Command, context: () => CommandCon
             subject: options.subject,
             taskId: options.task,
             ruleId: options.rule,
+            calendar: options.calendar,
             actor: options.actor,
             from,
             limit: options.limit,
@@ -199,8 +234,13 @@ export function registerViewCommands(program: Command, context: () => CommandCon
                 ['AT', 'SUBJECT', 'WHAT', 'ACTOR', 'REVISION'],
                 body.items.map((a) => [
                   a['at'],
-                  // Alert rule ids cannot hold a colon, nor can task ids: "rule:<id>" names one unambiguously.
-                  a['subject'] === 'alert-rule' ? `rule:${String(a['ruleId'])}` : a['taskId'],
+                  // Neither task ids, alert rule ids nor calendar names hold a colon: "rule:<id>" and
+                  // "calendar:<name>" name one unambiguously.
+                  a['subject'] === 'alert-rule'
+                    ? `rule:${String(a['ruleId'])}`
+                    : a['subject'] === 'calendar'
+                      ? `calendar:${String(a['calendar'])}`
+                      : a['taskId'],
                   shortType(a['type']),
                   a['actorId'],
                   a['revision'],
@@ -340,13 +380,48 @@ function renderLedger(body: LedgerBody, flaggedOnly: boolean): string {
 
 /** A task report as `key  value` lines; percentiles on one line each, as durations. */
 function renderTaskReport(report: Row): string {
-  const { durationMs, latenessMs, successRate, ...counts } = report;
-  return renderRecord({
+  const { durationMs, latenessMs, successRate, members, ...counts } = report;
+  const text = renderRecord({
     ...counts,
     success: formatRate(successRate),
     duration: formatPercentiles(durationMs),
     lateness: formatPercentiles(latenessMs),
   });
+  return Array.isArray(members) && members.length > 0
+    ? `${text}\nper member:\n${renderMembers(members as Row[])}`
+    : text;
+}
+
+/** A per-member report as a table: one row per group member. */
+function renderMembers(members: readonly Row[]): string {
+  return renderTable(
+    [
+      'GROUP',
+      'MEMBER',
+      'ATTEMPTS',
+      'OK',
+      'FAILED',
+      'TIMED-OUT',
+      'CANCELLED',
+      'RUNNING',
+      'SUCCESS',
+      'DURATION',
+      'LAST',
+    ],
+    members.map((m) => [
+      m['group'],
+      m['url'],
+      m['attempts'],
+      m['succeeded'],
+      m['failed'],
+      m['timedOut'],
+      m['cancelled'],
+      m['inProgress'],
+      formatRate(m['successRate']),
+      formatPercentiles(m['durationMs']),
+      typeof m['lastStartedAt'] === 'string' ? `${cellText(m['lastStatus'])} at ${m['lastStartedAt']}` : '-',
+    ]),
+  );
 }
 
 /** `{ p50: 6, p95: 1250, … }` → "p50 6ms, p95 1.3s, …" in the order given. */
@@ -399,4 +474,71 @@ function renderExecutions(items: readonly Row[]): string {
       return [...row, shard, e['memberUrl']];
     }),
   );
+}
+
+interface CapturedOutput {
+  readonly body: string;
+  readonly encoding: 'utf8' | 'base64';
+  readonly bytes: number;
+  readonly truncated: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+interface AttemptDetail {
+  readonly attempt: number;
+  readonly status: string;
+  readonly startedAt: string | null;
+  readonly durationMs: number | null;
+  readonly httpStatus: number | null;
+  readonly error: string | null;
+  readonly member?: { readonly group: string; readonly url: string } | null;
+  readonly output?: CapturedOutput | null;
+  readonly cancelCall?: {
+    readonly url: string;
+    readonly httpStatus?: number;
+    readonly error?: string;
+    readonly durationMs: number;
+  } | null;
+}
+
+type ExecutionDetail = Row & {
+  readonly parameters?: Row | null;
+  readonly attemptHistory: AttemptDetail[];
+};
+
+/** An execution as text: its fields, its attempts as a table, then each attempt's output as it came. */
+function renderExecution(e: ExecutionDetail): string {
+  const { attemptHistory, parameters, ...fields } = e;
+  let text = renderRecord(fields);
+  if (parameters !== undefined && parameters !== null)
+    text += `\ntrigger parameters:\n${JSON.stringify(parameters, null, 2)}\n`;
+  if (attemptHistory.length > 0)
+    text +=
+      '\n' +
+      renderTable(
+        ['ATTEMPT', 'STATUS', 'STARTED', 'DURATION', 'HTTP', 'MEMBER', 'ERROR'],
+        attemptHistory.map((a) => [
+          a.attempt,
+          a.status,
+          a.startedAt,
+          formatMs(a.durationMs),
+          a.httpStatus,
+          a.member == null ? null : `${a.member.group} ${a.member.url}`,
+          a.error,
+        ]),
+      );
+  for (const a of attemptHistory) {
+    if (a.output != null) {
+      const { output } = a;
+      const note = `${output.bytes} bytes${output.truncated ? ', truncated' : ''}${output.encoding === 'base64' ? ', base64 (not UTF-8)' : ''}`;
+      text += `\nattempt ${a.attempt} output (${note}):\n`;
+      for (const [name, value] of Object.entries(output.headers)) text += `${name}: ${value}\n`;
+      text += `${output.body}\n`;
+    }
+    if (a.cancelCall != null) {
+      const call = a.cancelCall;
+      text += `\nattempt ${a.attempt} cancel URL ${call.url}: ${call.error === undefined ? `answered ${call.httpStatus ?? '-'}` : `failed: ${call.error}`} in ${formatMs(call.durationMs)}\n`;
+    }
+  }
+  return text;
 }

@@ -66,7 +66,7 @@ describe('GET /executions', () => {
     const byQuery = await get({ url: '/tasks/task-002/executions?format=csv&limit=5' });
     expect(byQuery.headers['content-type']).toMatch(/^text\/csv/);
     expect(byQuery.body.split('\r\n')[0]).toBe(
-      'executionId,taskId,nominalTime,status,attempts,firedAt,finishedAt,durationMs,lateMs,httpStatus,error,schedulerId,fencingToken,reason,instantId,shardIndex,shardCount,memberUrl',
+      'executionId,taskId,nominalTime,status,attempts,firedAt,finishedAt,durationMs,lateMs,httpStatus,error,schedulerId,fencingToken,reason,instantId,shardIndex,shardCount,memberUrl,parameters',
     );
     expect(byQuery.body.trim().split('\r\n')).toHaveLength(6);
     expect(byQuery.headers['nono-next-cursor']).toBeDefined();

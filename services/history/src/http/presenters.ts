@@ -4,6 +4,7 @@ import {
   type AuditRecord,
   type DailyStatsRecord,
   type ExecutionRecord,
+  type MemberResult,
   type SchedulerEventRecord,
 } from '../store/history-queries.js';
 
@@ -30,6 +31,8 @@ export const EXECUTION_COLUMNS = [
   'shardIndex',
   'shardCount',
   'memberUrl',
+  // Added with trigger parameters, last so that CSV columns keep their positions.
+  'parameters',
 ] as const;
 
 export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION_COLUMNS)[number], unknown> {
@@ -52,6 +55,7 @@ export function presentExecution(row: ExecutionRecord): Record<(typeof EXECUTION
     shardIndex: row.shardIndex,
     shardCount: row.shardCount,
     memberUrl: row.memberUrl,
+    parameters: row.parameters,
   };
 }
 
@@ -64,6 +68,15 @@ export function presentAttempt(row: AttemptRecord): Record<string, unknown> {
     durationMs: row.durationMs,
     httpStatus: row.httpStatus,
     error: row.error,
+    // What the task captured of the answer: { body, encoding, bytes, truncated, headers }, or null.
+    output: row.output,
+    // How the task's cancel URL answered after an operator cancelled this attempt, or null.
+    cancelCall: row.cancelCall,
+    // The worker group member the attempt went to (group targets), or null.
+    member:
+      row.memberGroup === null || row.memberUrl === null
+        ? null
+        : { group: row.memberGroup, url: row.memberUrl },
   };
 }
 
@@ -81,9 +94,11 @@ export const AUDIT_COLUMNS = [
   // Added with alert rule changes, last so that CSV columns keep their positions.
   'subject',
   'ruleId',
+  // Added with calendar changes, last for the same reason.
+  'calendar',
 ] as const;
 
-/** An audit entry: `subject` says what it is about; `taskId` or `ruleId` names it (the other is null). */
+/** An audit entry: `subject` says what it is about; `taskId`, `ruleId` or `calendar` names it (the others are null). */
 export function presentAudit(row: AuditRecord): Record<(typeof AUDIT_COLUMNS)[number], unknown> {
   return {
     eventId: row.eventId,
@@ -98,6 +113,7 @@ export function presentAudit(row: AuditRecord): Record<(typeof AUDIT_COLUMNS)[nu
     after: row.after,
     subject: row.subject,
     ruleId: row.subject === 'alert-rule' ? row.ruleId : null,
+    calendar: row.subject === 'calendar' ? row.calendar : null,
   };
 }
 
@@ -145,4 +161,9 @@ export function presentDaily(row: DailyStatsRecord): Record<(typeof DAILY_COLUMN
     meanDurationMs: row.durationCount === 0 ? null : Math.round(row.durationSumMs / row.durationCount),
     maxDurationMs: row.durationCount === 0 ? null : row.durationMaxMs,
   };
+}
+
+/** One member's results: instants as RFC 3339. */
+export function presentMemberResult(row: MemberResult): Record<string, unknown> {
+  return { ...row, lastStartedAt: instant(row.lastStartedAt) };
 }

@@ -6,6 +6,8 @@ export {
   EmptyQuery,
   ExecutionParams,
   ExecutionsQuery,
+  GroupParams,
+  GroupReportQuery,
   LedgerQuery,
   SchedulerHistoryQuery,
   StatusSchema,

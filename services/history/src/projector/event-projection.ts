@@ -101,6 +101,12 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
       store.saveRuleAudit({ ...changeOf(event, event.data), ruleId: event.data.ruleId, at });
       return;
     }
+    case 'nono.calendar.defined.v1':
+    case 'nono.calendar.updated.v1':
+    case 'nono.calendar.deleted.v1': {
+      store.saveCalendarAudit({ ...changeOf(event, event.data), calendar: event.data.calendar, at });
+      return;
+    }
     // Never reached through BatchProjector, which passes over them (keepsNothingOf).
     case 'nono.alert.opened.v1':
     case 'nono.alert.renotified.v1':
@@ -123,7 +129,7 @@ export function projectEvent(store: ProjectionBatch, event: NonoEvent): void {
   }
 }
 
-/** Who changed what, from a change's audit fact (a task's or an alert rule's): the columns both audit tables share. */
+/** Who changed what, from a change's audit fact (a task's, an alert rule's or a calendar's): the columns the audit tables share. */
 function changeOf(
   event: NonoEvent,
   data: {

@@ -1,4 +1,10 @@
-import { type NonoEvent, parseInstant } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type NonoEvent,
+  type TriggerParameters,
+  parseInstant,
+} from '@nono/domain';
 import { type ExecutionStatus } from '../store/schema.js';
 
 /**
@@ -35,6 +41,14 @@ export interface ExecutionFact {
   readonly shardIndex: number | undefined;
   readonly shardCount: number | undefined;
   readonly memberUrl: string | undefined;
+  /** What the task captured of the worker's answer to this attempt. */
+  readonly output: CapturedOutput | undefined;
+  /** A manual run's trigger parameters (on its `fired` facts). */
+  readonly parameters: TriggerParameters | undefined;
+  /** How the cancel URL answered (on a cancelled fact). */
+  readonly cancelCall: CancelCall | undefined;
+  /** The group member the attempt went to (group targets only). */
+  readonly member: { readonly group: string; readonly url: string } | undefined;
 }
 
 export const Phase = { Planned: 0, Dispatched: 1, Outcome: 2, Lost: 3 } as const;
@@ -62,6 +76,9 @@ interface Statement {
   readonly durationMs?: number | undefined;
   readonly httpStatus?: number | undefined;
   readonly error?: string | undefined;
+  readonly output?: CapturedOutput | undefined;
+  readonly parameters?: TriggerParameters | undefined;
+  readonly cancelCall?: CancelCall | undefined;
 }
 
 /** The nominal instant of the execution an event is about (part of the execution's identity). */
@@ -98,6 +115,10 @@ export function executionFactOf(event: ExecutionEvent): ExecutionFact {
     shardIndex: data.shard?.index,
     shardCount: data.shard?.count,
     memberUrl: 'member' in data ? data.member?.url : undefined,
+    output: said.output,
+    parameters: said.parameters,
+    cancelCall: said.cancelCall,
+    member: 'member' in data ? data.member : undefined,
   };
 }
 
@@ -110,6 +131,7 @@ function statementOf(event: ExecutionEvent): Statement {
         phase: Phase.Dispatched,
         firedAt: ms(event.data.firedAt),
         lateMs: event.data.lateMs,
+        parameters: event.data.parameters,
       };
     case 'nono.execution.succeeded.v1':
       return {
@@ -119,6 +141,7 @@ function statementOf(event: ExecutionEvent): Statement {
         finishedAt: ms(event.data.finishedAt),
         durationMs: event.data.durationMs,
         httpStatus: httpStatusOf(event.data),
+        output: event.data.output,
       };
     case 'nono.execution.failed.v1': {
       const retry = event.data.willRetry;
@@ -131,6 +154,7 @@ function statementOf(event: ExecutionEvent): Statement {
         durationMs: event.data.durationMs,
         httpStatus: httpStatusOf(event.data),
         error: event.data.error,
+        output: event.data.output,
       };
     }
     case 'nono.execution.timed-out.v1': {
@@ -171,6 +195,7 @@ function statementOf(event: ExecutionEvent): Statement {
         finishedAt: ms(event.data.finishedAt),
         durationMs: event.data.durationMs,
         error: `cancelled by ${event.data.actor.id}${event.data.note === undefined ? '' : `: ${event.data.note}`}`,
+        cancelCall: event.data.cancelCall,
       };
     case 'nono.execution.lost.v1':
       return {

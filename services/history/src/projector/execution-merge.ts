@@ -41,6 +41,7 @@ export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFac
           shardIndex: fact.shardIndex ?? null,
           shardCount: fact.shardCount ?? null,
           memberUrl: fact.memberUrl ?? null,
+          parameters: null,
         }
       : { ...row };
   if (next.instantId === null && fact.instantId !== undefined) {
@@ -50,6 +51,8 @@ export function mergeExecution(row: ExecutionRow | undefined, fact: ExecutionFac
   }
   // The member of the deciding fact when it names one (a shard's retry moves it), else the first named.
   if (next.memberUrl === null && fact.memberUrl !== undefined) next.memberUrl = fact.memberUrl;
+  // Every fired fact of a manual run carries the same parameters (kept with its claim).
+  if (fact.parameters !== undefined && next.parameters === null) next.parameters = fact.parameters;
   if (fact.attempt > next.attempts) next.attempts = fact.attempt;
   if (row === undefined || outranks(fact, rankOfRow(row))) {
     next.status = fact.status;
@@ -118,11 +121,18 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
     httpStatus: null,
     error: null,
     durationMs: null,
+    output: null,
+    cancelCall: null,
+    memberGroup: fact.member?.group ?? null,
+    memberUrl: fact.member?.url ?? null,
   };
   let next: AttemptRow =
     fact.firedAt !== undefined && (base.startedAt === null || fact.firedAt < base.startedAt)
       ? { ...base, startedAt: fact.firedAt }
       : base;
+  // Every fact of one attempt names the same member: the first one seen sets it.
+  if (fact.member !== undefined && next.memberGroup === null)
+    next = { ...next, memberGroup: fact.member.group, memberUrl: fact.member.url };
   const current =
     row === undefined
       ? undefined
@@ -145,6 +155,8 @@ export function mergeAttempt(row: AttemptRow | undefined, fact: ExecutionFact): 
       httpStatus: fact.httpStatus ?? null,
       error: fact.error ?? null,
       durationMs: fact.durationMs ?? null,
+      output: fact.output ?? null,
+      cancelCall: fact.cancelCall ?? null,
     };
   }
   return next;

@@ -16,6 +16,7 @@ import {
 } from './execution-merge.js';
 import {
   type AuditRow,
+  type CalendarAuditRow,
   type ProjectionStore,
   type RuleAuditRow,
   type SchedulerEventRow,
@@ -87,6 +88,10 @@ export class ProjectionBatch {
 
   saveRuleAudit(row: RuleAuditRow): void {
     this.#store.saveRuleAudit(row);
+  }
+
+  saveCalendarAudit(row: CalendarAuditRow): void {
+    this.#store.saveCalendarAudit(row);
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {

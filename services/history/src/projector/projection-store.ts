@@ -5,6 +5,7 @@ import { DeferredEventIds } from '../store/deferred-event-ids.js';
 import { type HistoryDb } from '../store/open-database.js';
 import {
   alertRuleAudit,
+  calendarAudit,
   executionAttempts,
   executions,
   ownerActions,
@@ -19,6 +20,7 @@ import { ownerActionOf } from './owner-action.js';
 
 export type AuditRow = typeof taskAudit.$inferInsert;
 export type RuleAuditRow = typeof alertRuleAudit.$inferInsert;
+export type CalendarAuditRow = typeof calendarAudit.$inferInsert;
 export type SchedulerEventRow = typeof schedulerEvents.$inferInsert;
 
 const executionCodec = new TableCodec(executions);
@@ -26,6 +28,7 @@ const attemptCodec = new TableCodec(executionAttempts);
 const dailyCodec = new TableCodec(taskDailyStats);
 const auditCodec = new TableCodec(taskAudit);
 const ruleAuditCodec = new TableCodec(alertRuleAudit);
+const calendarAuditCodec = new TableCodec(calendarAudit);
 const schedulerEventCodec = new TableCodec(schedulerEvents);
 const actionCodec = new TableCodec(ownerActions);
 
@@ -37,10 +40,6 @@ const ATTEMPT_MUTABLE = attemptCodec.keys.filter((key) => key !== 'executionId' 
 const DAILY_SUMS = dailyCodec.keys.filter(
   (key) => key !== 'taskId' && key !== 'day' && key !== 'durationMaxMs',
 );
-
-/** JSON columns as drizzle's `mode: 'json'` stores them (the queries read them through drizzle). */
-const json = (value: unknown): string | null =>
-  value === null || value === undefined ? null : JSON.stringify(value);
 
 /**
  * The projector's writes, as raw better-sqlite3 statements prepared once (drizzle's
@@ -68,6 +67,7 @@ export class ProjectionStore {
   readonly #addDailyStats: Database.Statement<unknown[]>;
   readonly #insertAudit: Database.Statement<unknown[]>;
   readonly #insertRuleAudit: Database.Statement<unknown[]>;
+  readonly #insertCalendarAudit: Database.Statement<unknown[]>;
   readonly #insertSchedulerEvent: Database.Statement<unknown[]>;
   readonly #insertAction: Database.Statement<unknown[]>;
 
@@ -109,6 +109,7 @@ export class ProjectionStore {
     );
     this.#insertAudit = sqlite.prepare(auditCodec.insertSql('on conflict do nothing'));
     this.#insertRuleAudit = sqlite.prepare(ruleAuditCodec.insertSql('on conflict do nothing'));
+    this.#insertCalendarAudit = sqlite.prepare(calendarAuditCodec.insertSql('on conflict do nothing'));
     this.#insertSchedulerEvent = sqlite.prepare(schedulerEventCodec.insertSql('on conflict do nothing'));
     // The earliest event time wins, so the row does not depend on which copy arrived first.
     this.#insertAction = sqlite.prepare(
@@ -233,20 +234,16 @@ export class ProjectionStore {
   }
 
   saveAudit(row: AuditRow): void {
-    this.#insertAudit.run(
-      auditCodec.values({
-        ...row,
-        before: json(row.before),
-        after: json(row.after),
-        detail: json(row.detail),
-      }),
-    );
+    // JSON columns are encoded by the codec.
+    this.#insertAudit.run(auditCodec.values(row));
   }
 
   saveRuleAudit(row: RuleAuditRow): void {
-    this.#insertRuleAudit.run(
-      ruleAuditCodec.values({ ...row, before: json(row.before), after: json(row.after) }),
-    );
+    this.#insertRuleAudit.run(ruleAuditCodec.values(row));
+  }
+
+  saveCalendarAudit(row: CalendarAuditRow): void {
+    this.#insertCalendarAudit.run(calendarAuditCodec.values(row));
   }
 
   /**
@@ -261,6 +258,6 @@ export class ProjectionStore {
   }
 
   saveSchedulerEvent(row: SchedulerEventRow): void {
-    this.#insertSchedulerEvent.run(schedulerEventCodec.values({ ...row, detail: json(row.detail) }));
+    this.#insertSchedulerEvent.run(schedulerEventCodec.values(row));
   }
 }

@@ -1,4 +1,10 @@
-import { type FieldIssue, type NonoEvent } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type FieldIssue,
+  type NonoEvent,
+  type TriggerParameters,
+} from '@nono/domain';
 import { decodeValue } from '../projector/event-decoder.js';
 import { type ExecutionFact } from '../projector/execution-fact.js';
 import { type SourceRecord } from '../projector/source-record.js';
@@ -47,6 +53,10 @@ type FactTuple = [
   number | null,
   number | null,
   string | null,
+  CapturedOutput | null,
+  TriggerParameters | null,
+  CancelCall | null,
+  { group: string; url: string } | null,
 ];
 
 // prettier-ignore
@@ -55,7 +65,8 @@ function factTuple(f: ExecutionFact): FactTuple {
     f.eventId, f.at, f.taskId, f.executionId, f.nominalTime, f.attempt, f.schedulerId, f.fencingToken, f.reason,
     f.status, f.terminal, f.phase, f.attemptStatus ?? null, f.firedAt ?? null, f.lateMs ?? null,
     f.finishedAt ?? null, f.durationMs ?? null, f.httpStatus ?? null, f.error ?? null,
-    f.instantId ?? null, f.shardIndex ?? null, f.shardCount ?? null, f.memberUrl ?? null,
+    f.instantId ?? null, f.shardIndex ?? null, f.shardCount ?? null, f.memberUrl ?? null, f.output ?? null,
+    f.parameters ?? null, f.cancelCall ?? null, f.member ?? null,
   ];
 }
 
@@ -85,6 +96,10 @@ function factOf(t: FactTuple): ExecutionFact {
     shardIndex: t[20] ?? undefined,
     shardCount: t[21] ?? undefined,
     memberUrl: t[22] ?? undefined,
+    output: t[23] ?? undefined,
+    parameters: t[24] ?? undefined,
+    cancelCall: t[25] ?? undefined,
+    member: t[26] ?? undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import { percentile } from './percentile.js';
 import {
   type ExecutionStatus,
   alertRuleAudit,
+  calendarAudit,
   executionAttempts,
   executions,
   schedulerEvents,
@@ -18,9 +19,12 @@ export type ExecutionRecord = typeof executions.$inferSelect;
 export type AttemptRecord = typeof executionAttempts.$inferSelect;
 export type TaskAuditRecord = typeof taskAudit.$inferSelect;
 export type RuleAuditRecord = typeof alertRuleAudit.$inferSelect;
-/** An audit entry: a task change or trigger, or an alert rule change. */
+export type CalendarAuditRecord = typeof calendarAudit.$inferSelect;
+/** An audit entry: a task change or trigger, an alert rule change, or a calendar change. */
 export type AuditRecord =
-  ({ readonly subject: 'task' } & TaskAuditRecord) | ({ readonly subject: 'alert-rule' } & RuleAuditRecord);
+  | ({ readonly subject: 'task' } & TaskAuditRecord)
+  | ({ readonly subject: 'alert-rule' } & RuleAuditRecord)
+  | ({ readonly subject: 'calendar' } & CalendarAuditRecord);
 export type SchedulerEventRecord = typeof schedulerEvents.$inferSelect;
 export type DailyStatsRecord = typeof taskDailyStats.$inferSelect;
 
@@ -46,6 +50,7 @@ export interface AuditFilter {
   readonly subject?: AuditSubject;
   readonly taskId?: string;
   readonly ruleId?: string;
+  readonly calendar?: string;
   readonly actor?: string;
   readonly from?: number;
   readonly to?: number;
@@ -85,6 +90,32 @@ export interface TaskReport {
     readonly p99: number | null;
     readonly max: number | null;
   };
+}
+
+/** One group member's attempts over a window: what a per-member report lists. */
+export interface MemberResult {
+  readonly group: string;
+  readonly url: string;
+  readonly attempts: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly cancelled: number;
+  /** Dispatched, no outcome yet (or never known: the scheduler died). */
+  readonly inProgress: number;
+  /** succeeded / attempts with an outcome; null when none has one. */
+  readonly successRate: number | null;
+  readonly lastStartedAt: number | null;
+  readonly lastStatus: ExecutionStatus | null;
+  readonly durationMs: { readonly p50: number | null; readonly p95: number | null };
+}
+
+interface MemberAttemptRow {
+  readonly group: string;
+  readonly url: string;
+  readonly status: ExecutionStatus;
+  readonly durationMs: number | null;
+  readonly startedAt: number | null;
 }
 
 /** A task_daily_stats row in column order (schema.ts), as the raw statement returns it. */
@@ -234,6 +265,35 @@ export class HistoryQueries {
     };
   }
 
+  /**
+   * Each member's attempts of a worker group, started in [from, to), read along the
+   * `(member_group, started_at)` index.
+   */
+  groupMemberResults(group: string, from: number | undefined, to: number | undefined): MemberResult[] {
+    const rows = this.#db.$client
+      .prepare<[string, number, number], MemberAttemptRow>(
+        `select member_group as "group", member_url as url, status, duration_ms as durationMs,
+           started_at as startedAt
+         from execution_attempts
+         where member_group = ? and started_at >= ? and started_at < ?`,
+      )
+      .all(group, from ?? Number.MIN_SAFE_INTEGER, to ?? Number.MAX_SAFE_INTEGER);
+    return memberResultsOf(rows);
+  }
+
+  /** The attempts of a task's executions (nominal instant in [from, to)) per group member. */
+  taskMemberResults(taskId: string, from: number | undefined, to: number | undefined): MemberResult[] {
+    const rows = this.#db.$client
+      .prepare<[string, number, number], MemberAttemptRow>(
+        `select a.member_group as "group", a.member_url as url, a.status, a.duration_ms as durationMs,
+           a.started_at as startedAt
+         from executions e join execution_attempts a on a.execution_id = e.execution_id
+         where e.task_id = ? and e.nominal_time >= ? and e.nominal_time < ? and a.member_group is not null`,
+      )
+      .all(taskId, from ?? Number.MIN_SAFE_INTEGER, to ?? Number.MAX_SAFE_INTEGER);
+    return memberResultsOf(rows);
+  }
+
   dailyStats(day: string): DailyStatsRecord[] {
     return this.#dailyStats.all(day).map((row) => ({
       taskId: row[0],
@@ -259,8 +319,18 @@ export class HistoryQueries {
    */
   listAudit(filter: AuditFilter): { rows: AuditRecord[]; more: boolean } {
     const wanted = filter.limit + 1;
+    // A filter by one kind's id reads only that kind's entries.
+    const only: AuditSubject | undefined =
+      filter.subject ??
+      (filter.taskId !== undefined
+        ? 'task'
+        : filter.ruleId !== undefined
+          ? 'alert-rule'
+          : filter.calendar !== undefined
+            ? 'calendar'
+            : undefined);
     const tasks: AuditRecord[] =
-      filter.subject === 'alert-rule' || filter.ruleId !== undefined
+      only !== undefined && only !== 'task'
         ? []
         : this.#db
             .select()
@@ -276,7 +346,7 @@ export class HistoryQueries {
             .all()
             .map((row) => ({ subject: 'task', ...row }));
     const rules: AuditRecord[] =
-      filter.subject === 'task' || filter.taskId !== undefined
+      only !== undefined && only !== 'alert-rule'
         ? []
         : this.#db
             .select()
@@ -291,7 +361,23 @@ export class HistoryQueries {
             .limit(wanted)
             .all()
             .map((row) => ({ subject: 'alert-rule', ...row }));
-    const rows = [...tasks, ...rules].sort(newestFirst).slice(0, wanted);
+    const calendars: AuditRecord[] =
+      only !== undefined && only !== 'calendar'
+        ? []
+        : this.#db
+            .select()
+            .from(calendarAudit)
+            .where(
+              and(
+                filter.calendar === undefined ? undefined : eq(calendarAudit.calendar, filter.calendar),
+                ...auditRange(calendarAudit, filter),
+              ),
+            )
+            .orderBy(desc(calendarAudit.at), desc(calendarAudit.eventId))
+            .limit(wanted)
+            .all()
+            .map((row) => ({ subject: 'calendar', ...row }));
+    const rows = [...tasks, ...rules, ...calendars].sort(newestFirst).slice(0, wanted);
     return { rows: rows.slice(0, filter.limit), more: rows.length > filter.limit };
   }
 
@@ -316,13 +402,52 @@ export class HistoryQueries {
   }
 }
 
+/** Attempts folded per (group, member URL), in URL order. */
+function memberResultsOf(rows: readonly MemberAttemptRow[]): MemberResult[] {
+  const byMember = new Map<string, { group: string; url: string; rows: MemberAttemptRow[] }>();
+  for (const row of rows) {
+    const key = `${row.group}\u0000${row.url}`;
+    const entry = byMember.get(key) ?? { group: row.group, url: row.url, rows: [] };
+    entry.rows.push(row);
+    byMember.set(key, entry);
+  }
+  return [...byMember.values()]
+    .sort((a, b) => (a.group === b.group ? a.url.localeCompare(b.url) : a.group.localeCompare(b.group)))
+    .map(({ group, url, rows: attempts }) => {
+      const n = (status: ExecutionStatus) => attempts.filter((row) => row.status === status).length;
+      const durations = attempts
+        .filter((row) => row.durationMs !== null && row.status !== 'running')
+        .map((row) => row.durationMs ?? 0)
+        .sort((a, b) => a - b);
+      let last: MemberAttemptRow | undefined;
+      for (const row of attempts)
+        if (row.startedAt !== null && (last?.startedAt == null || row.startedAt > last.startedAt)) last = row;
+      const inProgress = n('running');
+      const decided = attempts.length - inProgress;
+      return {
+        group,
+        url,
+        attempts: attempts.length,
+        succeeded: n('succeeded'),
+        failed: n('failed'),
+        timedOut: n('timed-out'),
+        cancelled: n('cancelled'),
+        inProgress,
+        successRate: decided === 0 ? null : n('succeeded') / decided,
+        lastStartedAt: last?.startedAt ?? null,
+        lastStatus: last?.status ?? null,
+        durationMs: { p50: pct(durations, 50), p95: pct(durations, 95) },
+      };
+    });
+}
+
 function pct(sorted: readonly number[], p: number): number | null {
   return percentile(sorted, p) ?? null;
 }
 
 /** The actor, range and keyset conditions of an audit page, on either audit table. */
 function auditRange(
-  table: typeof taskAudit | typeof alertRuleAudit,
+  table: typeof taskAudit | typeof alertRuleAudit | typeof calendarAudit,
   filter: AuditFilter,
 ): (SQL | undefined)[] {
   return [

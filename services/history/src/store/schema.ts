@@ -1,4 +1,9 @@
-import { type ExecutionStatus } from '@nono/domain';
+import {
+  type CancelCall,
+  type CapturedOutput,
+  type ExecutionStatus,
+  type TriggerParameters,
+} from '@nono/domain';
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
@@ -47,6 +52,8 @@ export const executions = sqliteTable(
     shardCount: integer('shard_count'),
     /** The worker group member the execution's deciding attempt went to (group targets). */
     memberUrl: text('member_url'),
+    /** A manual run's trigger parameters, from its `fired` fact (migration 0008). */
+    parameters: text('parameters', { mode: 'json' }).$type<TriggerParameters>(),
   },
   (table) => [
     // A task's history page: WHERE task_id = ? ORDER BY nominal_time DESC, execution_id DESC.
@@ -76,8 +83,19 @@ export const executionAttempts = sqliteTable(
     httpStatus: integer('http_status'),
     error: text('error'),
     durationMs: integer('duration_ms'),
+    /** What the task's `target.capture` kept of the worker's answer (migration 0007). */
+    output: text('output', { mode: 'json' }).$type<CapturedOutput>(),
+    /** How the task's cancel URL answered after an operator cancelled this attempt (migration 0009). */
+    cancelCall: text('cancel_call', { mode: 'json' }).$type<CancelCall>(),
+    /** The worker group and member the attempt went to (group targets only; migration 0011). */
+    memberGroup: text('member_group'),
+    memberUrl: text('member_url'),
   },
-  (table) => [primaryKey({ columns: [table.executionId, table.attempt] })],
+  (table) => [
+    primaryKey({ columns: [table.executionId, table.attempt] }),
+    // A group's per-member report: WHERE member_group = ? AND started_at in [from, to).
+    index('execution_attempts_member_started').on(table.memberGroup, table.startedAt),
+  ],
 );
 
 export const taskAudit = sqliteTable(
@@ -124,6 +142,31 @@ export const alertRuleAudit = sqliteTable(
     index('alert_rule_audit_rule_at').on(table.ruleId, sql`${table.at} desc`, sql`${table.eventId} desc`),
     index('alert_rule_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
     index('alert_rule_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
+  ],
+);
+
+/**
+ * The audit facts of exclusion calendar changes (`nono.calendar.*` on the tasks topic, written
+ * by the API through its outbox): who created, replaced or deleted which calendar, and the
+ * calendar before and after (migration 0010). `GET /audit` lists them with the others.
+ */
+export const calendarAudit = sqliteTable(
+  'calendar_audit',
+  {
+    eventId: text('event_id').primaryKey(),
+    calendar: text('calendar').notNull(),
+    type: text('type').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind').notNull(),
+    revision: integer('revision').notNull(),
+    before: text('before', { mode: 'json' }),
+    after: text('after', { mode: 'json' }),
+    at: integer('at').notNull(),
+  },
+  (table) => [
+    index('calendar_audit_calendar_at').on(table.calendar, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('calendar_audit_actor_at').on(table.actorId, sql`${table.at} desc`, sql`${table.eventId} desc`),
+    index('calendar_audit_at').on(sql`${table.at} desc`, sql`${table.eventId} desc`),
   ],
 );
 

@@ -1,4 +1,5 @@
 import {
+  type CancelCall,
   type Clock,
   type EventData,
   type FireReason,
@@ -164,7 +165,21 @@ export class ExecutionRunner {
       metrics.duration.observe(outcome.durationMs / 1000);
       const operator = cancellation.operator;
       if (outcome.kind === 'cancelled' && operator !== undefined) {
-        this.#cancelled(ref, attempt, finishedAt, outcome.durationMs, operator);
+        // The call was running: the worker may still be at it, so its cancel URL is told (best effort).
+        const cancelUrl = task.target.cancelUrl;
+        const cancelCall =
+          cancelUrl === undefined
+            ? undefined
+            : await this.#o.invoker.notifyCancel({
+                task,
+                cancelUrl,
+                executionId: fire.executionId,
+                nominal: fire.nominal,
+                attempt,
+                actor: operator.actor,
+                ...(operator.note === undefined ? {} : { note: operator.note }),
+              });
+        this.#cancelled(ref, attempt, finishedAt, outcome.durationMs, operator, cancelCall);
         return 'cancelled';
       }
       if (outcome.kind === 'succeeded') {
@@ -183,6 +198,7 @@ export class ExecutionRunner {
         if (destination.kind === 'member') succeeded.member = destination.member;
         if (fire.instantId !== undefined) succeeded.instantId = fire.instantId;
         if (fire.shard !== undefined) succeeded.shard = fire.shard;
+        if (outcome.output !== undefined) succeeded.output = outcome.output;
         events.append([facts.create('nono.execution.succeeded.v1', succeeded)]);
         return 'succeeded';
       }
@@ -209,6 +225,7 @@ export class ExecutionRunner {
         ]);
       } else {
         const httpStatus = outcome.kind === 'failed' ? outcome.httpStatus : undefined;
+        const output = outcome.kind === 'failed' ? outcome.output : undefined;
         events.append([
           facts.create('nono.execution.failed.v1', {
             ...ref,
@@ -218,6 +235,7 @@ export class ExecutionRunner {
             error,
             willRetry,
             ...member,
+            ...(output === undefined ? {} : { output }),
           }),
         ]);
       }
@@ -272,6 +290,7 @@ export class ExecutionRunner {
     finishedAt: string,
     durationMs: number,
     operator: OperatorCancel,
+    cancelCall?: CancelCall,
   ): void {
     this.#o.events.append([
       this.#o.facts.create('nono.execution.cancelled.v1', {
@@ -281,6 +300,7 @@ export class ExecutionRunner {
         durationMs,
         actor: operator.actor,
         ...(operator.note === undefined ? {} : { note: operator.note }),
+        ...(cancelCall === undefined ? {} : { cancelCall }),
       }),
     ]);
   }

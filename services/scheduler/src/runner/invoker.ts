@@ -1,4 +1,7 @@
 import {
+  type Actor,
+  type CancelCall,
+  type CapturedOutput,
   type FireReason,
   type SchedulerTask,
   type ShardRef,
@@ -12,6 +15,7 @@ import {
 } from '@nono/domain';
 import { Agent, errors, request } from 'undici';
 import { type Cancellation } from './cancellation.js';
+import { capturedOutput } from './captured-output.js';
 import { Semaphore } from './semaphore.js';
 import { type SigningKeysSource } from './webhook-secret-book.js';
 
@@ -37,10 +41,18 @@ export interface InvocationRequest {
 }
 
 export type InvocationOutcome =
-  | { readonly kind: 'succeeded'; readonly httpStatus: number; readonly durationMs: number }
+  | {
+      readonly kind: 'succeeded';
+      readonly httpStatus: number;
+      readonly durationMs: number;
+      /** What the task's `target.capture` keeps of the answer. */
+      readonly output?: CapturedOutput;
+    }
   | {
       readonly kind: 'failed';
       readonly httpStatus?: number;
+      /** What the task's `target.capture` keeps of the answer (when there was one). */
+      readonly output?: CapturedOutput;
       readonly error: string;
       readonly durationMs: number;
       /** Nothing was sent (no usable signing secrets, no member to call): says nothing of the worker. */
@@ -49,10 +61,27 @@ export type InvocationOutcome =
   | { readonly kind: 'timed-out'; readonly durationMs: number }
   | { readonly kind: 'cancelled'; readonly durationMs: number };
 
+/** What the cancel URL is told after an operator's cancel aborted a running call. */
+export interface CancelNotice {
+  readonly task: SchedulerTask;
+  readonly cancelUrl: string;
+  readonly executionId: string;
+  readonly nominal: number;
+  /** The attempt that was cut short. */
+  readonly attempt: number;
+  readonly actor: Actor;
+  readonly note?: string;
+}
+
 export interface Invoker {
   invoke(request: InvocationRequest): Promise<InvocationOutcome>;
+  /** POSTs the notice to the task's cancel URL; best effort: the outcome is reported, never thrown. */
+  notifyCancel(notice: CancelNotice): Promise<CancelCall>;
   close(): Promise<void>;
 }
+
+/** A cancel URL gets this long to answer: the cancelled fact waits for it. */
+export const CANCEL_CALL_TIMEOUT_MS = 5_000;
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CACHED_URLS = 50_000;
@@ -149,21 +178,38 @@ export class HttpInvoker implements Invoker {
         body: call.task.target.method === 'GET' ? null : payload,
         signal: controller.signal,
       });
-      // The body only matters to a body pattern or a failure message; otherwise it is drained unread.
-      const success = call.task.target.success;
-      const needsBody = success.bodyPattern !== undefined || !isAcceptedStatus(success, response.statusCode);
-      const body = needsBody
+      // The body only matters to a body pattern, a failure message or a capture; otherwise it is drained unread.
+      const { success, capture } = call.task.target;
+      const needsBody =
+        capture !== undefined ||
+        success.bodyPattern !== undefined ||
+        !isAcceptedStatus(success, response.statusCode);
+      const read = needsBody
         ? await readBounded(response.body, MAX_BODY_BYTES)
-        : (await response.body.dump({ limit: MAX_BODY_BYTES }), '');
+        : (await response.body.dump({ limit: MAX_BODY_BYTES }), undefined);
+      const body = read === undefined ? '' : read.kept.toString('utf8');
       const durationMs = Math.max(0, this.#now() - started);
+      // The captured body goes on the attempt's fact, never into a log line.
+      const output =
+        capture === undefined || read === undefined
+          ? undefined
+          : capturedOutput(
+              read.kept.subarray(0, capture.bodyBytes),
+              read.total,
+              response.headers,
+              capture.headers,
+            );
       if (isSuccessfulResponse(success, response.statusCode, body)) {
-        return { kind: 'succeeded', httpStatus: response.statusCode, durationMs };
+        return output === undefined
+          ? { kind: 'succeeded', httpStatus: response.statusCode, durationMs }
+          : { kind: 'succeeded', httpStatus: response.statusCode, durationMs, output };
       }
       return {
         kind: 'failed',
         httpStatus: response.statusCode,
         error: `worker answered ${response.statusCode}${body === '' ? '' : `: ${body.slice(0, 200)}`}`,
         durationMs,
+        ...(output === undefined ? {} : { output }),
       };
     } catch (error) {
       const durationMs = Math.max(0, this.#now() - started);
@@ -175,6 +221,57 @@ export class HttpInvoker implements Invoker {
       stopListening?.();
       releaseHost();
       releaseGlobal();
+    }
+  }
+
+  async notifyCancel(notice: CancelNotice): Promise<CancelCall> {
+    const started = this.#now();
+    const elapsed = () => Math.max(0, this.#now() - started);
+    let url: URL;
+    try {
+      url = this.#url(notice.cancelUrl);
+    } catch (error) {
+      return { url: notice.cancelUrl, error: describeError(error), durationMs: 0 };
+    }
+    const keys = this.#signingKeys(notice.task.id, url);
+    if (keys.kind === 'unusable') return { url: notice.cancelUrl, error: keys.reason, durationMs: 0 };
+    const payload = JSON.stringify({
+      executionId: notice.executionId,
+      taskId: notice.task.id,
+      nominalTime: formatInstant(notice.nominal),
+      attempt: notice.attempt,
+      cancelledBy: notice.actor.id,
+      ...(notice.note === undefined ? {} : { note: notice.note }),
+    });
+    try {
+      const response = await request(url, {
+        dispatcher: this.#agent,
+        method: 'POST',
+        headers: {
+          ...(keys.secrets.length === 0
+            ? {}
+            : signWebhook(keys.secrets, `${notice.executionId}:cancel`, Math.floor(started / 1000), payload)),
+          'content-type': 'application/json',
+          'idempotency-key': notice.executionId,
+          'nono-execution-id': notice.executionId,
+          'nono-task-id': notice.task.id,
+          'nono-attempt': String(notice.attempt),
+          'nono-nominal-time': formatInstant(notice.nominal),
+          'user-agent': 'nono-scheduler',
+        },
+        body: payload,
+        signal: AbortSignal.timeout(CANCEL_CALL_TIMEOUT_MS),
+      });
+      await response.body.dump({ limit: MAX_BODY_BYTES });
+      return { url: notice.cancelUrl, httpStatus: response.statusCode, durationMs: elapsed() };
+    } catch (error) {
+      const timedOut =
+        error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return {
+        url: notice.cancelUrl,
+        error: timedOut ? `no answer within ${CANCEL_CALL_TIMEOUT_MS} ms` : describeError(error),
+        durationMs: elapsed(),
+      };
     }
   }
 
@@ -229,10 +326,11 @@ export function traceparentFor(executionId: string, attempt: number): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
+/** The first `limit` bytes of a body, and the size of the whole of it (read to its end). */
 async function readBounded(
   body: AsyncIterable<Buffer | Uint8Array> & { destroy?: () => void },
   limit: number,
-): Promise<string> {
+): Promise<{ kept: Buffer; total: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -240,7 +338,7 @@ async function readBounded(
     if (size < limit) chunks.push(buffer.subarray(0, limit - size));
     size += buffer.length;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return { kept: Buffer.concat(chunks), total: size };
 }
 
 function describeError(error: unknown): string {

@@ -1,4 +1,4 @@
-import { type ManualClock } from '@nono/domain';
+import { type CancelCall, type ManualClock } from '@nono/domain';
 import {
   type FenceWrite,
   type FencePort,
@@ -7,7 +7,12 @@ import {
   type VersionedFireState,
 } from '../fence/fire-fence.js';
 import { type OpenExecutionsRecord, type OpenExecutionsStore } from '../lost/open-executions.js';
-import { type InvocationOutcome, type InvocationRequest, type Invoker } from '../runner/invoker.js';
+import {
+  type CancelNotice,
+  type InvocationOutcome,
+  type InvocationRequest,
+  type Invoker,
+} from '../runner/invoker.js';
 import { type TriggerRead, type TriggerStore } from '../triggers/trigger-inbox.js';
 
 /*
@@ -99,6 +104,11 @@ export class RecordingInvoker implements Invoker {
     const outcome: InvocationOutcome = { kind: 'succeeded', httpStatus: 200, durationMs: this.callMs };
     if (this.callMs === 0) return Promise.resolve(outcome);
     return new Promise((resolve) => this.clock.setTimer(() => resolve(outcome), this.callMs));
+  }
+  readonly cancelNotices: CancelNotice[] = [];
+  notifyCancel(notice: CancelNotice): Promise<CancelCall> {
+    this.cancelNotices.push(notice);
+    return Promise.resolve({ url: notice.cancelUrl, httpStatus: 200, durationMs: 0 });
   }
   close(): Promise<void> {
     return Promise.resolve();

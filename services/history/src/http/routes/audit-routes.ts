@@ -18,16 +18,17 @@ export function registerAuditRoutes(app: FastifyInstance, queries: () => History
     '/audit',
     {
       schema: {
-        summary: 'Task definition changes and manual triggers, and alert rule changes, newest first',
+        summary:
+          'Task definition changes and manual triggers, alert rule changes and calendar changes, newest first',
         tags: ['audit'],
         querystring: AuditQuery,
       },
     },
     async (request, reply) => {
-      const { subject, taskId, ruleId, actor, cursor, limit } = request.query;
+      const { subject, taskId, ruleId, calendar, actor, cursor, limit } = request.query;
       checkAuditSubject(request.query);
       const { rows, more } = queries().listAudit({
-        ...defined({ subject, taskId, ruleId, actor, after: decodeCursor(cursor) }),
+        ...defined({ subject, taskId, ruleId, calendar, actor, after: decodeCursor(cursor) }),
         ...parseRange(request.query),
         limit: limit ?? 50,
       });
@@ -72,20 +73,26 @@ export function registerAuditRoutes(app: FastifyInstance, queries: () => History
   );
 }
 
-/** A task id and a rule id, or either against a `subject` of the other kind, name no entry at all. */
+/** Ids of two kinds, or one against a `subject` of another kind, name no entry at all. */
 function checkAuditSubject(query: AuditQuery): void {
   const issues: FieldIssue[] = [];
-  if (query.taskId !== undefined && query.ruleId !== undefined)
+  const named = (
+    [
+      ['taskId', 'task', query.taskId],
+      ['ruleId', 'alert-rule', query.ruleId],
+      ['calendar', 'calendar', query.calendar],
+    ] as const
+  ).filter(([, , value]) => value !== undefined);
+  const [first, second] = named;
+  if (first !== undefined && second !== undefined)
     issues.push({
-      field: 'ruleId',
-      message: 'an entry is about a task or an alert rule, not both: give one',
+      field: second[0],
+      message: `an entry is about one thing: give ${first[0]} or ${second[0]}, not both`,
     });
-  else if (query.taskId !== undefined && query.subject === 'alert-rule')
-    issues.push({ field: 'subject', message: 'taskId names a task: subject must be task or left out' });
-  else if (query.ruleId !== undefined && query.subject === 'task')
+  else if (first !== undefined && query.subject !== undefined && query.subject !== first[1])
     issues.push({
       field: 'subject',
-      message: 'ruleId names an alert rule: subject must be alert-rule or left out',
+      message: `${first[0]} names a ${first[1]}: subject must be ${first[1]} or left out`,
     });
   if (issues.length > 0) throw impossibleQuery(issues);
 }
