@@ -307,6 +307,19 @@ describe('faults under load: three schedulers firing a few hundred tasks a secon
       const owners = await readAssignmentOwners(cluster.zk);
       const notReady: string[] = [];
       for (const scheduler of alive) if (!(await ready(scheduler.opsUrl))) notReady.push(scheduler.id);
+      // What a scheduler spooled and could not deliver before it stopped reaches Kafka when it
+      // starts again on its spool, as deploy/'s unit does on its machine (Restart=on-failure,
+      // the spool in its state directory): each that left is started once more and stopped.
+      // A machine lost for good loses what its spool held (its instants are recorded lost).
+      const departed = cluster.schedulers.filter((scheduler) => !alive.includes(scheduler));
+      for (const gone of departed) {
+        const again = await startScheduler(iso, gone.id, {
+          ...SCHEDULER_ENV,
+          NONO_SCHEDULER_SPOOL_DIR: gone.spoolDir,
+        });
+        await again.kill('SIGTERM');
+      }
+      steps.push(`restarted on their spools: ${departed.map((scheduler) => scheduler.id).join(', ')}`);
       await checkExactlyOnce(load, window, 'rebalance churn', {
         steps: steps.join(', '),
         aliveAtEnd: alive.map((scheduler) => scheduler.id),
