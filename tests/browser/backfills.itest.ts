@@ -58,6 +58,13 @@ describe('task page: backfills (Chromium)', () => {
     const page: Page = await signedInPage(browser, `${api.url}/#/tasks/${TASK}`, TOKENS.operator);
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // The page renders again once signed in and loaded, with the form's default window: fill
+    // ours after its list of backfills shows (CI on 273fb1d planned the default hour instead).
+    await expect
+      .poll(async () => ((await page.locator('#backfill-list').textContent()) ?? '').trim(), {
+        timeout: 20_000,
+      })
+      .not.toBe('');
     const to = new Date(Math.floor(Date.now() / 1_000) * 1_000 - 10_000);
     const from = new Date(to.getTime() - 299_000);
     await page.locator('#backfill-from').fill(from.toISOString());

@@ -392,10 +392,26 @@ describe('worker groups REST', () => {
         id: 'grouped-bad',
         name: 'x',
         schedule: { kind: 'cron', expression: '*/5 * * * *' },
-        target: { group: 'reg', route: 'shard' },
+        target: { group: 'reg', route: 'busiest-first' },
       },
     });
     expect(bad.statusCode).toBe(422);
     expect(bad.json()).toMatchObject({ code: 'NONO_INVALID_TASK', errors: [{ field: 'target.route' }] });
+    const unsharded = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: auth('admin'),
+      payload: {
+        id: 'grouped-bad',
+        name: 'x',
+        schedule: { kind: 'cron', expression: '*/5 * * * *' },
+        target: { group: 'reg', route: 'shard' },
+      },
+    });
+    expect(unsharded.statusCode).toBe(422);
+    expect(unsharded.json()).toMatchObject({
+      code: 'NONO_INVALID_TASK',
+      errors: [{ field: 'target.shards' }],
+    });
   });
 });

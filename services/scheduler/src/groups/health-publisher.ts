@@ -22,6 +22,8 @@ export interface HealthPublisherOptions {
 export class HealthPublisher {
   readonly #o: Required<HealthPublisherOptions>;
   #timer: NodeJS.Timeout | undefined;
+  /** When the pending write runs. */
+  #timerAt = 0;
   #lastWritten = 0;
   #stopped = false;
 
@@ -29,14 +31,26 @@ export class HealthPublisher {
     this.#o = { ...options, intervalMs: options.intervalMs ?? 1_000 };
   }
 
-  /** Something changed: write soon. */
+  /**
+   * Something changed: write soon. A write already due sooner stands; one due later (the
+   * rewrite at the end of a long ejection) is brought forward: before, a 60 s back-off's
+   * pending rewrite held back every change behind it for that minute.
+   */
   changed(): void {
-    if (this.#stopped || this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#lastWritten + this.#o.intervalMs - this.#o.clock.now());
+    if (this.#stopped) return;
+    const now = this.#o.clock.now();
+    const at = Math.max(now, this.#lastWritten + this.#o.intervalMs);
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#writeAt(at, now);
+  }
+
+  #writeAt(at: number, now: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#write();
-    }, wait);
+    }, at - now);
     this.#timer.unref();
   }
 
@@ -71,16 +85,7 @@ export class HealthPublisher {
     }
     // The earliest ejection's end is a change too.
     const nextEnd = Math.min(...ejected.map((e) => e.until));
-    if (Number.isFinite(nextEnd) && !this.#stopped) {
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(
-        () => {
-          this.#timer = undefined;
-          void this.#write();
-        },
-        Math.max(this.#o.intervalMs, nextEnd - now + 10),
-      );
-      this.#timer.unref();
-    }
+    if (Number.isFinite(nextEnd) && !this.#stopped)
+      this.#writeAt(now + Math.max(this.#o.intervalMs, nextEnd - now + 10), now);
   }
 }

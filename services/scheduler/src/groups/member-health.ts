@@ -84,7 +84,9 @@ export class MemberHealth {
   /** A probe's verdict: `error` undefined when it passed. */
   probed(group: string, url: string, error: string | undefined, policy: ActiveHealth, now: number): void {
     const state = this.#stateOf(group, url);
-    state.probeDueAt = now + policy.intervalMs + policy.timeoutMs;
+    // Two intervals of slack: a busy process probes late, and a reader must not see the
+    // ejection end (and the member shown back in) while probes still keep it out.
+    state.probeDueAt = now + 3 * policy.intervalMs + policy.timeoutMs;
     if (error === undefined) {
       state.probeFailures = 0;
       state.probePasses += 1;
