@@ -88,7 +88,7 @@ async function drive(count: number, start: number, end: number): Promise<{ cpuUs
     clock,
     fence: new MemoryFence({ keepClaims: false }),
     invoker,
-    events: { append: (batch) => void (events += batch.length) },
+    events: { append: (batch) => void (events += batch.length), written: () => Promise.resolve(true) },
     openExecutions: new OpenExecutions({
       schedulerId: 'bench',
       store: new MemoryRecords(),

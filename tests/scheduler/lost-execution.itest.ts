@@ -8,6 +8,7 @@ import {
   putTask,
   readAssignmentOwners,
   type TestCluster,
+  startScheduler,
   startTestCluster,
 } from '../support/cluster.js';
 import { type Isolation, eventually, isolate } from '../support/fixtures.js';
@@ -214,6 +215,86 @@ describe('an execution that ended just before its scheduler died', () => {
       expect(log.events.filter((e) => e.type === 'nono.execution.lost.v1')).toEqual([]);
       const calls = (await worker.calls()).filter((c) => ids.includes(c.taskId));
       expect(calls.map((c) => c.taskId).sort()).toEqual([...ids].sort());
+    } finally {
+      await log.stop();
+    }
+  });
+});
+
+/**
+ * A scheduler is SIGKILLed the moment its worker call arrives. The call's `fired` fact must
+ * survive: it is written to the spool's file before the call is made, and the restarted
+ * scheduler delivers it. The spool syncs only every second here, so a fact kept in memory until
+ * the next sync (as on 0993603) is gone with the process, and the worker holds a call that no
+ * fact records (the churn fault run of 2026-12-02 found 50 such calls).
+ */
+describe('a call whose scheduler is killed as it arrives', () => {
+  const env = { NONO_LOST_GRACE_MS: '500', NONO_SPOOL_SYNC_INTERVAL_MS: '1000' };
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster(await isolate('fired-before-call'), {
+      schedulers: ['w1', 'w2'],
+      partitions: 3,
+      env,
+    });
+  });
+  afterAll(() => cluster?.stop());
+
+  it('has its fired fact on Kafka, and the instant is recorded lost', async () => {
+    const { iso, zk, worker, schedulers } = cluster;
+    const ids = ['cut-a', 'cut-b', 'cut-c'];
+    const at = Date.now() + 4_000;
+    for (const id of ids)
+      await putTask(
+        zk,
+        buildTask(id, {
+          schedule: { kind: 'once', at: new Date(at).toISOString() },
+          target: { url: `${worker.url}/slow/${id}?ms=30000`, timeoutMs: 3_000 },
+          retry: { maxAttempts: 1 },
+        }),
+      );
+    const owners = await eventually(
+      async () => {
+        const now = await readAssignmentOwners(zk);
+        return ids.every((id) => schedulers.some((s) => now[s.id]?.includes(id))) ? now : undefined;
+      },
+      15_000,
+      'the tasks to be assigned',
+    );
+    const victim = schedulers.find((s) => ids.some((id) => owners[s.id]?.includes(id)))!;
+    const victimTasks = ids.filter((id) => owners[victim.id]?.includes(id));
+    // As soon as any of the victim's calls has arrived (polled every 2 ms).
+    const call = await eventually(
+      async () => (await worker.calls()).find((c) => victimTasks.includes(c.taskId)),
+      15_000,
+      "the victim's first call",
+      2,
+    );
+    await victim.kill('SIGKILL');
+    const killedAfterMs = Date.now() - call.receivedAt;
+    schedulers[schedulers.indexOf(victim)] = await startScheduler(iso, victim.id, {
+      ...env,
+      NONO_SCHEDULER_SPOOL_DIR: victim.spoolDir,
+    });
+
+    const log = await collectEvents(iso, iso.topics.executions);
+    try {
+      const calls = (await worker.calls()).filter((c) => victimTasks.includes(c.taskId));
+      // Each call the victim made: its fired fact, once, and its end recorded as lost.
+      for (const made of calls) {
+        const facts = () =>
+          log.events.filter((e) => (e.data as { executionId?: string }).executionId === made.executionId);
+        await eventually(
+          () => (facts().some((e) => e.type === 'nono.execution.lost.v1') ? true : undefined),
+          30_000,
+          `the lost fact of ${made.taskId} (killed ${killedAfterMs} ms after the call arrived)`,
+        );
+        expect(
+          facts().filter((e) => e.type === 'nono.execution.fired.v1'),
+          `${made.taskId}'s fired fact (killed ${killedAfterMs} ms after the call arrived)`,
+        ).toHaveLength(1);
+      }
     } finally {
       await log.stop();
     }

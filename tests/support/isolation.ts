@@ -63,11 +63,12 @@ export async function dropIsolation(isolation: Isolation): Promise<void> {
   }
 }
 
-/** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
+/** Polls every `intervalMs` until `check` returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
   what = 'condition',
+  intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -83,6 +84,6 @@ export async function eventually<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -9,6 +9,7 @@ export interface SchedulerConfig extends CommonConfig {
   readonly host: string;
   readonly port: number;
   readonly spoolDir: string;
+  readonly spoolSyncIntervalMs: number;
   readonly misfireThresholdMs: number;
   readonly claimLeadMs: number;
   readonly lostGraceMs: number;
@@ -44,6 +45,8 @@ export function loadSchedulerConfig(env: EnvReader, pid: number): SchedulerConfi
     host: env.string('NONO_SCHEDULER_HOST', '127.0.0.1'),
     port,
     spoolDir: env.string('NONO_SCHEDULER_SPOOL_DIR', `.nono/spool/${schedulerId}`),
+    // How often the spool fdatasyncs: what a power loss can take (a killed process loses nothing written).
+    spoolSyncIntervalMs: env.int('NONO_SPOOL_SYNC_INTERVAL_MS', 20, { min: 1, max: 10_000 }),
     misfireThresholdMs: env.int('NONO_MISFIRE_THRESHOLD_MS', 5_000, { min: 0, max: 3_600_000 }),
     claimLeadMs: env.int('NONO_CLAIM_LEAD_MS', 300, { min: 0, max: 10_000 }),
     lostGraceMs: env.int('NONO_LOST_GRACE_MS', 2_000, { min: 0, max: 3_600_000 }),

@@ -85,6 +85,7 @@ async function main(): Promise<void> {
   const applyActive = (): void => engine.setActive(sessionConnected && spool.writable);
   const spool = new EventSpool({
     dir: config.spoolDir,
+    flushIntervalMs: config.spoolSyncIntervalMs,
     publisher,
     log,
     onDelivered: (count) => metrics.eventsDelivered.inc(count),

@@ -80,7 +80,7 @@ async function startEngine(task: SchedulerTask, setup: EngineSetup = {}) {
     clock,
     fence,
     invoker,
-    events: { append: (batch) => events.push(...batch) },
+    events: { append: (batch) => events.push(...batch), written: () => Promise.resolve(true) },
     openExecutions,
     log,
     metrics: createSchedulerMetrics(new Registry()),

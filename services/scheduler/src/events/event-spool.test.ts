@@ -101,6 +101,7 @@ describe('EventSpool while Kafka does not answer', () => {
 /** The real log file, with writes that fail on demand (a full or failing disk). */
 class FailingDisk {
   failing = false;
+  syncFailing = false;
   writes = 0;
   open = async (path: string): Promise<SpoolFile> => {
     const file = await openSpoolFile(path);
@@ -114,7 +115,10 @@ class FailingDisk {
         }
         return file.write(data);
       },
-      datasync: () => file.datasync(),
+      datasync: () =>
+        this.syncFailing
+          ? Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+          : file.datasync(),
       truncate: (length) => file.truncate(length),
       close: () => file.close(),
     };
@@ -164,5 +168,91 @@ describe('EventSpool on a failing disk', () => {
 
     // What the log holds is what was delivered: a restart resends nothing.
     expect(await undeliveredAfterRestart(dir)).toBe(0);
+  });
+});
+
+describe('EventSpool.written', () => {
+  const lines = (dir: string): string[] =>
+    readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+
+  it('puts what was appended in the file at once when asked, long before the next flush, and syncs it later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    const delivered: EncodedEvent[] = [];
+    const spool = new EventSpool({
+      dir,
+      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
+      log: createLogger('spool-test', 'silent'),
+      flushIntervalMs: 60_000,
+    });
+    await spool.open();
+    spool.append([joined(0)]);
+    spool.append([joined(1)]);
+    const first = spool.written();
+    spool.append([joined(2)]);
+    expect(await first).toBe(true);
+    // A process killed now still has both facts (and the third, written with them).
+    expect(lines(dir).map((line) => (JSON.parse(line) as NonoEvent).id)).toEqual(
+      [0, 1, 2].map((n) => joined(n).id),
+    );
+    expect(await spool.written()).toBe(true);
+    // Written is not synced: nothing goes to Kafka before the flush's fdatasync.
+    expect(delivered).toHaveLength(0);
+    await spool.flush();
+    await until(() => delivered.length === 3);
+    expect(await spool.close(1_000)).toBe(0);
+  });
+
+  it('writes again what a failed fdatasync covered, once, in order, and keeps it from Kafka until synced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    const disk = new FailingDisk();
+    const delivered: EncodedEvent[] = [];
+    const spool = new EventSpool({
+      dir,
+      openFile: disk.open,
+      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
+      log: createLogger('spool-test', 'silent'),
+      flushIntervalMs: 60_000,
+    });
+    await spool.open();
+    spool.append([joined(0)]);
+    await spool.flush();
+    await until(() => delivered.length === 1);
+
+    disk.syncFailing = true;
+    spool.append([joined(1), joined(2)]);
+    expect(await spool.written()).toBe(true);
+    await expect(spool.flush()).rejects.toThrow(/EIO/);
+    expect(spool.writable).toBe(false);
+    // Cut back to the synced line; the two wait in memory to be written again.
+    expect(lines(dir)).toHaveLength(1);
+    expect(spool.depth).toBe(2);
+    disk.syncFailing = false;
+    await until(() => delivered.length === 3);
+    expect(delivered.map((item) => item.event.id)).toEqual([0, 1, 2].map((n) => joined(n).id));
+    expect(lines(dir)).toHaveLength(3);
+    expect(await spool.close(1_000)).toBe(0);
+    expect(await undeliveredAfterRestart(dir)).toBe(0);
+  });
+
+  it('answers false to a wait the spool closed before it could write (a failing disk)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+    dirs.push(dir);
+    const disk = new FailingDisk();
+    const spool = new EventSpool({
+      dir,
+      openFile: disk.open,
+      publisher: { publish: () => Promise.resolve() },
+      log: createLogger('spool-test', 'silent'),
+    });
+    await spool.open();
+    disk.failing = true;
+    spool.append([joined(0)]);
+    const waiting = spool.written();
+    await until(() => !spool.writable);
+    await spool.close(0);
+    expect(await waiting).toBe(false);
+    expect(await spool.written()).toBe(false);
   });
 });

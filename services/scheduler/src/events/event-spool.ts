@@ -7,6 +7,12 @@ import { type Logger } from '@nono/runtime';
 /** Where the engine appends its facts (the spool, or a list in unit tests). */
 export interface EventSink {
   append(events: readonly NonoEvent[]): void;
+  /**
+   * Resolves once everything appended so far is in the spool's file (true), so that a process
+   * killed from then on still has it; false when the spool closed first. A worker is called
+   * only after its `fired` fact is written: a call never happens without a fact that says so.
+   */
+  written(): Promise<boolean>;
 }
 
 export interface EventPublisherPort {
@@ -62,17 +68,26 @@ const RETRY_MAX_MS = 5_000;
 const UNREACHABLE_AFTER_MS = 5_000;
 
 /**
- * Events go to a local append-only spool first (fsynced in small batches), then to Kafka
- * in spool order. If Kafka is away the scheduler keeps firing and the spool grows; when
- * Kafka returns everything is delivered, in order. A restart resumes from the delivered
- * cursor, so nothing is lost; a crash between "sent" and "cursor saved" resends a few
- * events with the same ids, which consumers drop.
+ * Events go to a local append-only spool first, then to Kafka in spool order. An event is
+ * written to the file as soon as someone waits for it (`written()`: the runner does, before it
+ * calls a worker), or with the next flush; the file is fdatasynced every `flushIntervalMs`,
+ * and only synced events are handed to Kafka. If Kafka is away the scheduler keeps firing and
+ * the spool grows; when Kafka returns everything is delivered, in order. A restart resumes
+ * from the delivered cursor, so nothing is lost; a crash between "sent" and "cursor saved"
+ * resends a few events with the same ids, which consumers drop.
+ *
+ * What each failure costs: a killed process (SIGKILL, OOM) loses no written event, since the
+ * kernel holds it; a machine that loses power loses what was written but not yet synced (at
+ * most `flushIntervalMs` of facts), and the fire state in ZooKeeper still lists those
+ * executions, so they are reported lost rather than forgotten.
  */
 export class EventSpool implements EventSink {
   readonly #options: EventSpoolOptions;
   #file: SpoolFile | undefined;
-  /** Bytes of whole lines in the log: a failed write is cut back to here, so no torn line stays. */
-  #fileBytes = 0;
+  /** Bytes of whole lines written to the log: a failed write is cut back to here, so no torn line stays. */
+  #writtenBytes = 0;
+  /** Bytes of the log known to be on disk: a failed fdatasync cuts the log back to here and writes the rest again. */
+  #syncedBytes = 0;
   #writable = true;
   #writeError: string | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -81,8 +96,18 @@ export class EventSpool implements EventSink {
   #cursorSavedAt = 0;
   #cursorTimer: NodeJS.Timeout | undefined;
   #cursorWrite: Promise<void> = Promise.resolve();
-  #unflushed: NonoEvent[] = [];
+  /** Appended, not yet in the file. */
+  #unwritten: NonoEvent[] = [];
+  /** In the file, not yet fdatasynced. */
+  #unsynced: SpooledEvent[] = [];
+  /** On disk, not yet delivered to Kafka. */
   #pending: SpooledEvent[] = [];
+  /** Events ever appended, and how many of them are in the file (the first `#writtenCount`). */
+  #appendedCount = 0;
+  #writtenCount = 0;
+  /** `written()` callers, each waiting for the events appended before it. */
+  #writeWaiters: { readonly upTo: number; readonly resolve: (written: boolean) => void }[] = [];
+  #writeSoon = false;
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #delivering = false;
@@ -116,13 +141,14 @@ export class EventSpool implements EventSink {
     this.#file = await (this.#options.openFile ?? openSpoolFile)(logPath);
     // Anything after the last whole line is garbage from a torn write; new lines start clean.
     if (offset < content.length) await this.#file.truncate(offset);
-    this.#fileBytes = offset;
+    this.#writtenBytes = offset;
+    this.#syncedBytes = offset;
     void this.#deliverLoop();
     return this.#pending.length;
   }
 
   get depth(): number {
-    return this.#unflushed.length + this.#pending.length;
+    return this.#unwritten.length + this.#unsynced.length + this.#pending.length;
   }
 
   get kafkaHealthy(): boolean {
@@ -141,7 +167,8 @@ export class EventSpool implements EventSink {
 
   append(events: readonly NonoEvent[]): void {
     if (events.length === 0) return;
-    this.#unflushed.push(...events);
+    this.#unwritten.push(...events);
+    this.#appendedCount += events.length;
     this.#flushTimer ??= setTimeout(() => {
       this.#flushTimer = undefined;
       this.flush().catch(() => undefined); // logged, surfaced as not writable, retried
@@ -149,41 +176,94 @@ export class EventSpool implements EventSink {
     }, this.#options.flushIntervalMs ?? 20);
   }
 
+  written(): Promise<boolean> {
+    if (this.#writtenCount >= this.#appendedCount) return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
+    const waiting = new Promise<boolean>((resolve) =>
+      this.#writeWaiters.push({ upTo: this.#appendedCount, resolve }),
+    );
+    if (!this.#writeSoon) {
+      this.#writeSoon = true;
+      // After this turn of the event loop: the fires started together share one write.
+      setImmediate(() => {
+        this.#writeSoon = false;
+        this.#serialised((file) => this.#writeUnwritten(file)).catch(() => undefined); // retried by #failed
+      });
+    }
+    return waiting;
+  }
+
   /**
-   * Writes and fsyncs what was appended; serialised so lines never interleave. Rejects when the
-   * write fails: the events stay in memory, in order, are retried with back-off, and are handed
-   * to Kafka only once durable (the delivery cursor counts bytes of the log). Callers that rely
-   * on durability (the open-executions record) therefore never take a failed flush for success.
+   * Writes and fdatasyncs what was appended; serialised so lines never interleave. Rejects when
+   * the write or the sync fails: the events stay in memory, in order, are retried with back-off,
+   * and are handed to Kafka only once synced (the delivery cursor counts bytes of the log).
+   * Callers that rely on durability (the open-executions record) therefore never take a failed
+   * flush for success.
    */
   flush(): Promise<void> {
-    const run = this.#flushing.then(async () => {
-      const file = this.#file;
-      if (file === undefined || this.#unflushed.length === 0) return;
-      // A copy: events appended while this write is in flight wait for the next one.
-      const batch = this.#unflushed.slice();
-      const spooled = batch.map((event) => ({ event, json: Buffer.from(JSON.stringify(event)) }));
-      const chunks: Buffer[] = [];
-      for (const item of spooled) chunks.push(item.json, NEWLINE);
-      const data = Buffer.concat(chunks);
+    return this.#serialised(async (file) => {
+      await this.#writeUnwritten(file);
+      if (this.#unsynced.length === 0) return;
       try {
-        await file.write(data);
         await file.datasync();
       } catch (error) {
-        // Cut a partial write back so the next attempt starts on a line boundary.
-        await file.truncate(this.#fileBytes).catch(() => undefined);
-        this.#setWritable(false, error);
-        this.#retryLater();
+        // What the failed sync covered may not be on disk: cut the log back to what is, and
+        // write the rest again (the same lines, so the same event ids).
+        await file.truncate(this.#syncedBytes).catch(() => undefined);
+        this.#unwritten = [...this.#unsynced.map((item) => item.event), ...this.#unwritten];
+        this.#writtenCount -= this.#unsynced.length;
+        this.#unsynced = [];
+        this.#writtenBytes = this.#syncedBytes;
+        this.#failed(error);
         throw error;
       }
-      this.#unflushed = this.#unflushed.slice(batch.length);
-      this.#fileBytes += data.length;
+      // Serialised: nothing was written while the sync ran, so it covered every unsynced line.
+      this.#syncedBytes = this.#writtenBytes;
+      this.#pending.push(...this.#unsynced);
+      this.#unsynced = [];
       this.#setWritable(true);
-      this.#pending.push(...spooled);
       this.#wake?.();
     });
-    // The chain goes on after a failure; each caller sees its own flush's outcome.
+  }
+
+  /** One file operation at a time, in the order asked; each caller sees its own outcome. */
+  #serialised(operation: (file: SpoolFile) => Promise<void>): Promise<void> {
+    const run = this.#flushing.then(() => (this.#file === undefined ? undefined : operation(this.#file)));
     this.#flushing = run.catch(() => undefined);
     return run;
+  }
+
+  /** Appends the unwritten events to the log (no sync) and tells whoever waited for them. */
+  async #writeUnwritten(file: SpoolFile): Promise<void> {
+    if (this.#unwritten.length === 0) return;
+    // A copy: events appended while this write is in flight wait for the next one.
+    const batch = this.#unwritten.slice();
+    const spooled = batch.map((event) => ({ event, json: Buffer.from(JSON.stringify(event)) }));
+    const chunks: Buffer[] = [];
+    for (const item of spooled) chunks.push(item.json, NEWLINE);
+    const data = Buffer.concat(chunks);
+    try {
+      await file.write(data);
+    } catch (error) {
+      // Cut a partial write back so the next attempt starts on a line boundary.
+      await file.truncate(this.#writtenBytes).catch(() => undefined);
+      this.#failed(error);
+      throw error;
+    }
+    this.#unwritten.splice(0, batch.length);
+    this.#writtenBytes += data.length;
+    this.#writtenCount += batch.length;
+    this.#unsynced.push(...spooled);
+    const waiting = this.#writeWaiters;
+    this.#writeWaiters = [];
+    for (const waiter of waiting)
+      if (waiter.upTo <= this.#writtenCount) waiter.resolve(true);
+      else this.#writeWaiters.push(waiter);
+  }
+
+  #failed(error: unknown): void {
+    this.#setWritable(false, error);
+    this.#retryLater();
   }
 
   #setWritable(writable: boolean, error?: unknown): void {
@@ -194,7 +274,7 @@ export class EventSpool implements EventSink {
     if (writable) this.#options.log.info({ depth: this.depth }, 'event spool writable again');
     else
       this.#options.log.error(
-        { err: error, unflushed: this.#unflushed.length },
+        { err: error, unwritten: this.#unwritten.length + this.#unsynced.length },
         'event spool write failed: events kept in memory, claiming stops until writes succeed',
       );
     this.#options.onWritable?.(writable, error);
@@ -282,12 +362,17 @@ export class EventSpool implements EventSink {
   async #maybeCompact(): Promise<void> {
     if (this.#cursor < (this.#options.compactAtBytes ?? COMPACT_AT_BYTES)) return;
     await this.flush();
-    if (this.#pending.length > 0 || this.#unflushed.length > 0) return;
-    await this.#file?.truncate(0);
-    this.#fileBytes = 0;
-    this.#cursor = 0;
-    // Through the serialised cursor writes: a direct write raced a trailing save on the temporary file.
-    await this.#saveCursor(true);
+    // Among the file operations, so no line is written between the check and the truncation.
+    await this.#serialised(async (file) => {
+      if (this.#pending.length > 0 || this.#unsynced.length > 0 || this.#unwritten.length > 0) return;
+      await file.truncate(0);
+      this.#writtenBytes = 0;
+      this.#syncedBytes = 0;
+      this.#cursor = 0;
+      // Before any new line: a crash after it must not find an old cursor inside new lines.
+      // Through the serialised cursor writes: a direct write raced a trailing save on the temporary file.
+      await this.#saveCursor(true);
+    });
   }
 
   /** Flushes, then delivers what it can before `deadlineMs`; the rest stays spooled for the next start. */
@@ -297,7 +382,7 @@ export class EventSpool implements EventSink {
     clearTimeout(this.#retryTimer);
     await this.flush().catch((error: unknown) =>
       this.#options.log.error(
-        { err: error, lost: this.#unflushed.length },
+        { err: error, lost: this.#unwritten.length + this.#unsynced.length },
         'event spool: events not written at close',
       ),
     );
@@ -306,12 +391,13 @@ export class EventSpool implements EventSink {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.#closed = true;
+    for (const waiter of this.#writeWaiters.splice(0)) waiter.resolve(false);
     this.#wake?.();
     clearTimeout(this.#cursorTimer);
     await this.#saveCursor(true);
     await this.#file?.close();
     this.#file = undefined;
-    return this.#pending.length + this.#unflushed.length;
+    return this.depth;
   }
 }
 

@@ -158,6 +158,16 @@ export class ExecutionRunner {
       if (fire.instantId !== undefined) fired.instantId = fire.instantId;
       if (fire.shard !== undefined) fired.shard = fire.shard;
       events.append([facts.create('nono.execution.fired.v1', fired)]);
+      // The call waits for its fact to be in the spool's file: a process killed during the
+      // call then still has it, so no worker is ever called without a fact that says so.
+      const written = await events.written();
+      if (!written || clock.now() >= fire.deadlineAt) {
+        this.#o.log.warn(
+          { taskId: task.id, executionId: fire.executionId, attempt, spoolClosed: !written },
+          'attempt not started: its fired fact was not written before the execution deadline; left to be reported lost',
+        );
+        return 'abandoned';
+      }
 
       const outcome = await this.#call(task, fire, attempt, firedAt, destination, cancellation);
       const finishedAt = formatInstant(clock.now());
