@@ -16,6 +16,8 @@
  * (`--infra-dir`), ZooKeeper's and Kafka's too (/proc), summed in `allInCpuMsPerFire`.
  * `--group-members N` targets every task at a worker group of N worker processes instead of one
  * URL (`--route`, default round-robin): the routing's cost against a plain URL target.
+ * `--member-processes 1` makes those N members N ports of one worker process, so that the
+ * comparison is not also one of N processes against one on a small machine.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -65,6 +67,9 @@ const { values } = parseArgs({
     'infra-dir': { type: 'string', default: process.env.NONO_INFRA_DIR ?? 'infra/.run' },
     // 0: every task calls one worker's URL; N: a worker group of N worker processes.
     'group-members': { type: 'string', default: '0' },
+    // 1: the members are N ports of one worker process (the routing's cost without N processes
+    // competing for the cores); default: one process per member.
+    'member-processes': { type: 'string' },
     route: { type: 'string', default: 'round-robin' },
   },
 });
@@ -105,9 +110,14 @@ await createIsolatedTopics(iso, 6);
 const zk = await connectZk(iso);
 const groupMembers = Number(values['group-members']);
 const worker = await startTestWorker({ record: false });
-const members = await Promise.all(
-  Array.from({ length: groupMembers }, () => startTestWorker({ record: false })),
-);
+const memberProcesses = Number(values['member-processes'] ?? groupMembers);
+if (groupMembers > 0 && memberProcesses !== 1 && memberProcesses !== groupMembers)
+  throw new Error('--member-processes is 1 or the number of members');
+const memberWorkers =
+  memberProcesses === 1 && groupMembers > 0
+    ? [await startTestWorker({ record: false, extraPorts: groupMembers - 1 })]
+    : await Promise.all(Array.from({ length: groupMembers }, () => startTestWorker({ record: false })));
+const memberUrls = memberWorkers.flatMap((w) => w.urls);
 const schedulers: SchedulerProcess[] = [];
 for (let i = 0; i < schedulerCount; i++)
   schedulers.push(
@@ -125,7 +135,7 @@ for (let i = 0; i < schedulerCount; i++)
 const createdAt = Date.now();
 const GROUP = 'bench-group';
 if (groupMembers > 0) {
-  const spec = parseWorkerGroupSpec({ members: members.map(({ url }) => ({ url })) });
+  const spec = parseWorkerGroupSpec({ members: memberUrls.map((url) => ({ url })) });
   if (!spec.ok) throw new Error(JSON.stringify(spec.issues));
   await zk.create(
     layout.workerGroup(GROUP),
@@ -242,7 +252,7 @@ if (values.timeline) {
 // Arrivals at every worker called, merged before taking percentiles.
 const arrivals = (
   await Promise.all(
-    (groupMembers > 0 ? members : [worker]).map(
+    (groupMembers > 0 ? memberWorkers : [worker]).map(
       async (w) =>
         (await (
           await fetch(`${w.url}/lateness?from=${windowStart}&to=${windowEnd}&raw=1`)
@@ -265,7 +275,8 @@ const result = {
   tasks,
   schedule: cronSchedule ? { cron, zone: values.zone } : { everyMs },
   schedulers: schedulerCount,
-  target: groupMembers > 0 ? { group: groupMembers, route: values.route } : 'url',
+  target:
+    groupMembers > 0 ? { group: groupMembers, processes: memberWorkers.length, route: values.route } : 'url',
   phase: spread ? 'spread' : 'aligned',
   seconds,
   expectedFires,
@@ -304,7 +315,7 @@ const result = {
 process.stdout.write(`${JSON.stringify(result)}\n`);
 
 await Promise.all(schedulers.map((s) => s.kill('SIGTERM')));
-await Promise.all([worker, ...members].map((w) => w.process.kill()));
+await Promise.all([worker, ...memberWorkers].map((w) => w.process.kill()));
 zk.close();
 await dropIsolation(iso);
 process.exit(0);

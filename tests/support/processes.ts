@@ -231,22 +231,30 @@ export function nominalGaps(calls: readonly WorkerCall[]): number[] {
 
 export interface TestWorker {
   readonly url: string;
+  /** `url`, then one URL per extra port (`extraPorts`): the same worker under distinct origins. */
+  readonly urls: readonly string[];
   readonly process: RunningProcess;
   calls(): Promise<WorkerCall[]>;
 }
 
 export async function startTestWorker(
-  options: { record?: boolean; port?: number; callLog?: string; name?: string } = {},
+  options: { record?: boolean; port?: number; callLog?: string; name?: string; extraPorts?: number } = {},
 ): Promise<TestWorker> {
   const worker = startProcess(options.name ?? 'worker', 'tests/support/test-worker.mjs', {
     PORT: String(options.port ?? 0),
     RECORD: options.record === false ? '0' : '1',
+    EXTRA_PORTS: String(options.extraPorts ?? 0),
     ...(options.callLog === undefined ? {} : { CALL_LOG: options.callLog }),
   });
   const line = await worker.waitForLine(/^listening \d+/);
   const url = `http://127.0.0.1:${line.split(' ')[1]}`;
+  const also = worker
+    .lines()
+    .filter((l) => l.startsWith('also '))
+    .map((l) => `http://127.0.0.1:${l.split(' ')[1]}`);
   return {
     url,
+    urls: [url, ...also],
     process: worker,
     calls: async () => (await (await fetch(`${url}/calls`)).json()) as WorkerCall[],
   };

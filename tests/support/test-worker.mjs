@@ -9,7 +9,8 @@
 // as two numbers per call). CALL_LOG=<file> also appends each call to that file as a JSON line
 // when it arrives and again when it is answered (`answeredStatus`), so the calls of a worker that
 // was SIGKILLed mid-call can still be read. GET /healthz answers 200, or the status set by
-// PUT /healthz?status=N; GET /probes counts the /healthz requests it got.
+// PUT /healthz?status=N; GET /probes counts the /healthz requests it got. EXTRA_PORTS=N serves
+// the same on N more ports (N distinct group members in one process, for benchmarks).
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
@@ -101,6 +102,15 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
+  // More ports served by the same handler, printed before `listening` (so a reader of that line has them all).
+  const extra = Array.from({ length: Number(process.env.EXTRA_PORTS ?? 0) }, () => {
+    const also = createServer(server.listeners('request')[0]);
+    also.keepAliveTimeout = 60_000;
+    return new Promise((resolve) => also.listen(0, '127.0.0.1', () => resolve(also.address().port)));
+  });
+  void Promise.all(extra).then((ports) => {
+    for (const port of ports) process.stdout.write(`also ${port}\n`);
+    process.stdout.write(`listening ${server.address().port}\n`);
+  });
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

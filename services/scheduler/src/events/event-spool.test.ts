@@ -106,14 +106,14 @@ class FailingDisk {
   open = async (path: string): Promise<SpoolFile> => {
     const file = await openSpoolFile(path);
     return {
-      write: async (data) => {
+      write: (data) => {
         this.writes++;
         if (this.failing) {
           // A partial line reaches the disk before the error, as with ENOSPC mid-write.
-          await file.write(data.subarray(0, Math.floor(data.length / 2)));
+          file.write(data.subarray(0, Math.floor(data.length / 2)));
           throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         }
-        return file.write(data);
+        file.write(data);
       },
       datasync: () =>
         this.syncFailing
