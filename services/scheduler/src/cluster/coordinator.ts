@@ -19,6 +19,7 @@ import {
   sameOwnership,
 } from '@nono/domain';
 import { type Logger } from '@nono/runtime';
+import { Semaphore } from '../runner/semaphore.js';
 
 export { type MemberInfo } from '@nono/coordination';
 
@@ -67,6 +68,14 @@ const OPEN_EXECUTIONS_RETENTION_MS = 10 * 60_000;
  * that changes nothing is three reads.
  */
 const REBALANCE_CHECK_MS = 5_000;
+/**
+ * First reads of newly owned task definitions in flight at once. A scheduler given 50,000
+ * tasks (the first to start, or a takeover) put 100,000 requests in its one ZooKeeper
+ * connection together; on the 3-server ensemble they timed out in the client
+ * (ZOPERATIONTIMEOUT on every one of the 50,000), the connection was dropped, and the retries
+ * began the same burst again (docs/BENCHMARKS.md, "The cluster at scale").
+ */
+const DEFINITION_READS_IN_FLIGHT = 256;
 /** A rebalance still running after this long no longer holds the next one back (its write is versioned). */
 const REBALANCE_STUCK_MS = 20_000;
 
@@ -96,6 +105,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   #recordSweep: NodeJS.Timeout | undefined;
   /** When the leader first saw each scheduler's record without its member node. */
   readonly #absentSince = new Map<string, number>();
+  readonly #definitionReads = new Semaphore(DEFINITION_READS_IN_FLIGHT);
   readonly #incarnations = new Map<string, { at: number; incarnation: string | undefined }>();
 
   constructor(options: CoordinatorOptions) {
@@ -349,13 +359,24 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
    * closed (a shutdown right after a take-over: ZCLOSING) once killed the process on SIGTERM.
    */
   #startWatchingTask(zk: ZkClient, taskId: string): void {
-    this.#watchTask(zk, taskId).catch((error: unknown) => {
-      if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) return;
-      this.#options.log.warn({ err: error, taskId }, 'task definition read failed; retrying');
-      setTimeout(() => {
-        if (zk === this.#zk && this.#owned.has(taskId)) this.#startWatchingTask(zk, taskId);
-      }, 500);
-    });
+    void this.#definitionReads.acquire().then((release) => this.#firstRead(zk, taskId, release));
+  }
+
+  #firstRead(zk: ZkClient, taskId: string, release: () => void): void {
+    // Gone from this session or from our share while it waited for a slot: nothing to read.
+    if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) {
+      release();
+      return;
+    }
+    this.#watchTask(zk, taskId)
+      .finally(release)
+      .catch((error: unknown) => {
+        if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) return;
+        this.#options.log.warn({ err: error, taskId }, 'task definition read failed; retrying');
+        setTimeout(() => {
+          if (zk === this.#zk && this.#owned.has(taskId)) this.#startWatchingTask(zk, taskId);
+        }, 500);
+      });
   }
 
   /** Watches one owned task's definition until it is no longer ours. */

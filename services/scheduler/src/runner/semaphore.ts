@@ -1,4 +1,4 @@
-/** A counting semaphore: caps concurrent worker calls per scheduler and per worker host. */
+/** A counting semaphore: caps concurrent worker calls (per scheduler, per worker host) and first reads of task definitions. */
 export class Semaphore {
   readonly #limit: number;
   #active = 0;
