@@ -5,7 +5,7 @@ import { type NonoEvent, createEvent } from '@nono/domain';
 import { type EncodedEvent } from '@nono/events';
 import { createLogger } from '@nono/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventSpool, type SpoolFile, openSpoolFile } from './event-spool.js';
+import { EventSpool, type EventSpoolOptions, type SpoolFile, openSpoolFile } from './event-spool.js';
 
 /* The spool on a real temporary directory; Kafka is a recording publisher (the outage itself is in tests/scheduler). */
 const dirs: string[] = [];
@@ -38,6 +38,24 @@ async function undeliveredAfterRestart(dir: string): Promise<number> {
   return undelivered;
 }
 
+/** A spool on a fresh temporary directory whose Kafka is a list of what it delivered. */
+function recordingSpool(options: Partial<EventSpoolOptions> = {}): {
+  dir: string;
+  spool: EventSpool;
+  delivered: EncodedEvent[];
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
+  dirs.push(dir);
+  const delivered: EncodedEvent[] = [];
+  const spool = new EventSpool({
+    dir,
+    publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
+    log: createLogger('spool-test', 'silent'),
+    ...options,
+  });
+  return { dir, spool, delivered };
+}
+
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(check()).toBe(true);
@@ -45,13 +63,7 @@ async function until(check: () => boolean): Promise<void> {
 
 describe('EventSpool', () => {
   it('delivers in order, serialising each event once, and compacts the delivered log', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
-    dirs.push(dir);
-    const delivered: EncodedEvent[] = [];
-    const spool = new EventSpool({
-      dir,
-      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
-      log: createLogger('spool-test', 'silent'),
+    const { dir, spool, delivered } = recordingSpool({
       maxBatch: 7,
       compactAtBytes: 2_000,
     });
@@ -127,16 +139,10 @@ class FailingDisk {
 
 describe('EventSpool on a failing disk', () => {
   it('fails closed: a failed write rejects its flush, reports not writable, delivers nothing unwritten, and recovers in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
-    dirs.push(dir);
     const disk = new FailingDisk();
-    const delivered: EncodedEvent[] = [];
     const writability: boolean[] = [];
-    const spool = new EventSpool({
-      dir,
+    const { dir, spool, delivered } = recordingSpool({
       openFile: disk.open,
-      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
-      log: createLogger('spool-test', 'silent'),
       onWritable: (writable) => writability.push(writable),
     });
     await spool.open();
@@ -176,13 +182,7 @@ describe('EventSpool.written', () => {
     readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
 
   it('puts what was appended in the file at once when asked, long before the next flush, and syncs it later', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
-    dirs.push(dir);
-    const delivered: EncodedEvent[] = [];
-    const spool = new EventSpool({
-      dir,
-      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
-      log: createLogger('spool-test', 'silent'),
+    const { dir, spool, delivered } = recordingSpool({
       flushIntervalMs: 60_000,
     });
     await spool.open();
@@ -204,15 +204,9 @@ describe('EventSpool.written', () => {
   });
 
   it('writes again what a failed fdatasync covered, once, in order, and keeps it from Kafka until synced', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nono-spool-test-'));
-    dirs.push(dir);
     const disk = new FailingDisk();
-    const delivered: EncodedEvent[] = [];
-    const spool = new EventSpool({
-      dir,
+    const { dir, spool, delivered } = recordingSpool({
       openFile: disk.open,
-      publisher: { publish: (batch) => Promise.resolve(void delivered.push(...batch)) },
-      log: createLogger('spool-test', 'silent'),
       flushIntervalMs: 60_000,
     });
     await spool.open();
