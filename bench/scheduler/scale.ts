@@ -75,7 +75,12 @@ const periodS = Number(values['period-s']);
 const seconds = Number(values.seconds);
 const warmupMs = Number(values['warmup-s']) * 1000;
 const sessionMs = Number(values['session-ms']);
-if (!Number.isInteger(periodS) || periodS < 1 || (periodS > 60 && periodS !== 120) || 60 % Math.min(periodS, 60) !== 0)
+if (
+  !Number.isInteger(periodS) ||
+  periodS < 1 ||
+  (periodS > 60 && periodS !== 120) ||
+  60 % Math.min(periodS, 60) !== 0
+)
   throw new Error('--period-s: a whole number of seconds dividing 60, or 60 or 120, so a cron can name it');
 
 /** The scheduler's default `NONO_CLAIM_LEAD_MS`: instants this close to a kill may be the victim's. */
