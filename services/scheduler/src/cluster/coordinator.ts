@@ -363,7 +363,7 @@ export class Coordinator extends EventEmitter<CoordinatorEvents> {
   }
 
   #firstRead(zk: ZkClient, taskId: string, release: () => void): void {
-    // Gone from this session or from our share while it waited for a slot: nothing to read.
+    // Gone from this ZooKeeper session or from our share while it waited for a slot: nothing to read.
     if (zk !== this.#zk || this.#stopped || !this.#owned.has(taskId)) {
       release();
       return;
